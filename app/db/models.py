@@ -1,0 +1,389 @@
+"""The terminal's local database: typed SQLAlchemy 2 models.
+
+What is here is what a store needs to keep selling with the network down: the store and its locations, the catalog,
+customers and staff, orders (counter sales and web orders) with lines and payments, shifts and cash movements, the
+append-only stock ledger with its per-location balance, the outbox of events for the central store, print jobs,
+approvals and the hash-chained audit trail. Records that leave the terminal carry a UUIDv7 `id` (see `app.ids`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.db.types import Money, Qty, UTCDateTime, utcnow
+from app.ids import new_id
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(36), primary_key=True, default=new_id)
+
+
+class Setting(Base):
+    """Local settings of this terminal (device configuration, thresholds, sync cursor), one JSON value per key."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    id: Mapped[str] = _id()
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    locale: Mapped[str] = mapped_column(String(20), default="en_IE")
+    timezone: Mapped[str] = mapped_column(String(50), default="Europe/Dublin")
+    # "exclusive": tax added on top of shelf prices; "inclusive": shelf prices include tax.
+    tax_mode: Mapped[str] = mapped_column(String(10), default="inclusive")
+    # "line": tax rounded per line; "order": per tax class over the order.
+    tax_rounding: Mapped[str] = mapped_column(String(10), default="line")
+    cash_rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class Terminal(Base):
+    """This terminal's identity in its store (one row); numbers it hands out are STORE-TERMINAL-SEQUENCE."""
+
+    __tablename__ = "terminal"
+    id: Mapped[str] = _id()
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    code: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    store: Mapped[Store] = relationship()
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("store_id", "code"),)
+    id: Mapped[str] = _id()
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    # "floor" (sellable), "backroom", "quarantine"
+    kind: Mapped[str] = mapped_column(String(20))
+    sellable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TaxClass(Base):
+    __tablename__ = "tax_classes"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    rate: Mapped[Decimal] = mapped_column(
+        Qty
+    )  # 0.230 for 23 %; three places are enough for every VAT rate in use
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[str] = _id()
+    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_lower: Mapped[str] = mapped_column(String(200), index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))
+    department: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), nullable=True)
+    unit: Mapped[str] = mapped_column(String(5), default="ea")  # "ea" or "kg"
+    weighed: Mapped[bool] = mapped_column(Boolean, default=False)
+    priced_by_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
+    item_ref: Mapped[str | None] = mapped_column(
+        String(10), nullable=True, index=True
+    )  # scale-label item reference
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    reorder_level: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    barcodes: Mapped[list[Barcode]] = relationship(back_populates="product", cascade="all, delete-orphan")
+
+
+class Barcode(Base):
+    """A code that finds a product: GTIN-14 normalised, with the quantity one scan stands for (case codes)."""
+
+    __tablename__ = "barcodes"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    pack_qty: Mapped[int] = mapped_column(Integer, default=1)
+    product: Mapped[Product] = relationship(back_populates="barcodes")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    loyalty_card: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    store_credit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GiftCard(Base):
+    __tablename__ = "gift_cards"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    id: Mapped[str] = _id()
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    badge_code: Mapped[str | None] = mapped_column(String(60), nullable=True, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Shift(Base):
+    __tablename__ = "shifts"
+    id: Mapped[str] = _id()
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    terminal_code: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open, closed
+    opened_by: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opening_float: Mapped[Decimal] = mapped_column(Money)
+    closed_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    counted: Mapped[Any] = mapped_column(JSON, nullable=True)  # denomination -> count, and per-tender counts
+    report: Mapped[Any] = mapped_column(JSON, nullable=True)  # the Z figures as stored when closed
+
+
+class CashMovement(Base):
+    """Paid-in, paid-out and no-sale drawer openings of a shift."""
+
+    __tablename__ = "cash_movements"
+    id: Mapped[str] = _id()
+    shift_id: Mapped[str] = mapped_column(ForeignKey("shifts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # paid_in, paid_out, no_sale
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+ORDER_STATUSES = (
+    "open",  # a counter sale being rung up
+    "parked",  # a counter sale suspended, recallable at any terminal
+    "completed",  # a counter sale paid
+    "voided",  # a counter sale abandoned before payment
+    "new",  # a web order received
+    "picking",
+    "ready",  # ready for pickup / curbside / packed for shipping
+    "handed_over",
+    "shipped",
+    "cancelled",
+)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status_channel", "status", "channel"),)
+    id: Mapped[str] = _id()
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    channel: Mapped[str] = mapped_column(String(10))  # counter, web
+    fulfilment: Mapped[str] = mapped_column(
+        String(10), default="carry_out"
+    )  # carry_out, pickup, curbside, ship
+    status: Mapped[str] = mapped_column(String(15))
+    terminal_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
+    customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    shift_id: Mapped[str | None] = mapped_column(ForeignKey("shifts.id"), nullable=True)
+    parked_number: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    order_discount: Mapped[Any] = mapped_column(
+        JSON, nullable=True
+    )  # {"kind","value","reason","approval_id"}
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    change_given: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    external: Mapped[Any] = mapped_column(JSON, nullable=True)  # web order details from the central store
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.line_no", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list[Payment]] = relationship(back_populates="order", cascade="all, delete-orphan")
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    id: Mapped[str] = _id()
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"), nullable=True)
+    sku: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    unit: Mapped[str] = mapped_column(String(5), default="ea")
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    fixed_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)  # from a price-embedded label
+    price_override: Mapped[Any] = mapped_column(JSON, nullable=True)  # {"price","reason","approval_id"}
+    discount: Mapped[Any] = mapped_column(JSON, nullable=True)  # {"kind","value","reason","approval_id"}
+    tax_class: Mapped[str] = mapped_column(String(20))
+    tax_rate: Mapped[Decimal] = mapped_column(Qty)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))  # net of discounts, as charged
+    tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    scanned_qty: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))  # pick/pack/pickup verification
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Payment(Base):
+    """A tender. Card tenders keep the approval code and last four digits only: no field can hold a card number."""
+
+    __tablename__ = "payments"
+    id: Mapped[str] = _id()
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # cash, card, store_credit, gift_card
+    amount: Mapped[Decimal] = mapped_column(Money)  # applied to the sale (cash: net of change)
+    tendered: Mapped[Decimal] = mapped_column(Money)
+    card_last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    approval_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(40), nullable=True)  # gift card code, customer id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    order: Mapped[Order] = relationship(back_populates="payments")
+
+
+class StockMovement(Base):
+    """One signed movement of stock; append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_product_location", "product_id", "location_id"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # sale, return, receipt, adjustment, count, transfer, central
+    cause_type: Mapped[str] = mapped_column(String(30))
+    cause_id: Mapped[str] = mapped_column(String(36), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockBalance(Base):
+    """On-hand per product and location, kept in the same transaction as each movement."""
+
+    __tablename__ = "stock_balances"
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    on_hand: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_seq", "status", "seq"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, rejected
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PrintJob(Base):
+    __tablename__ = "print_jobs"
+    __table_args__ = (Index("ix_print_jobs_status", "status"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # receipt, x_report, z_report, shelf_label, packing_slip, label
+    role: Mapped[str] = mapped_column(
+        String(20), default="receipt"
+    )  # which configured printer: receipt or label
+    title: Mapped[str] = mapped_column(String(200), default="")
+    document: Mapped[Any] = mapped_column(JSON)
+    cause_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    # pending -> sending -> printed | failed (maybe printed: a person decides) | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class NumberSequence(Base):
+    """Next number per kind (receipt, parked, return, shift) for this terminal: STORE-TERMINAL-SEQUENCE."""
+
+    __tablename__ = "number_sequences"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Approval(Base):
+    """A manager's approval of one action for another user: single use, short-lived."""
+
+    __tablename__ = "approvals"
+    id: Mapped[str] = _id()
+    permission: Mapped[str] = mapped_column(String(50))
+    requested_by: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    approved_by: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    used_for: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when, where, to which record; each row holds the hash of the one before (append-only)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    user_name: Mapped[str] = mapped_column(String(100), default="")
+    terminal_code: Mapped[str] = mapped_column(String(10), default="")
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    record_type: Mapped[str] = mapped_column(String(30), default="")
+    record_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    details: Mapped[Any] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,146 @@
+"""The catalog: find a product by any barcode, SKU or name; the same answer for every screen.
+
+Barcodes are stored as GTIN-14 (see `app.domain.barcodes.product_key`), so a UPC-A, its EAN-13 form and a GS1
+element string with AI 01 all find the same row. Name search uses SQLite's FTS5 index (prefix match on every word);
+other databases fall back to a LIKE on the lower-cased name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.db.models import Barcode, Product, TaxClass
+from app.domain import barcodes
+from app.services.base import UserError
+
+
+@dataclass(frozen=True)
+class ProductView:
+    id: str
+    sku: str
+    name: str
+    price: Decimal
+    tax_class: str
+    tax_rate: Decimal
+    unit: str
+    weighed: bool
+    department: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    """A product and what one scan of this code stands for."""
+
+    product: ProductView
+    qty: Decimal  # pack quantity for case codes, the weight for a weight label
+    fixed_amount: Decimal | None  # a price-embedded label's price
+    code: str
+
+
+def _view(p: Product, rate: Decimal) -> ProductView:
+    return ProductView(
+        p.id, p.sku, p.name, p.price, p.tax_class, rate, p.unit, p.weighed, p.department, p.active
+    )
+
+
+def _rate(session: Session, tax_class: str) -> Decimal:
+    return session.scalar(select(TaxClass.rate).where(TaxClass.code == tax_class)) or Decimal("0")
+
+
+def get(session: Session, product_id: str) -> ProductView:
+    p = session.get(Product, product_id)
+    if p is None:
+        raise UserError("That product is no longer in the catalog.")
+    return _view(p, _rate(session, p.tax_class))
+
+
+def by_sku(session: Session, sku: str) -> ProductView | None:
+    p = session.scalar(select(Product).where(Product.sku == sku.strip().upper()))
+    return _view(p, _rate(session, p.tax_class)) if p else None
+
+
+def find_scan(session: Session, result: barcodes.ScanResult) -> Found:
+    """The product a parsed scan stands for, or a UserError that says why none is."""
+    if isinstance(result, barcodes.VariableMeasure):
+        p = session.scalar(select(Product).where(Product.item_ref == result.item_ref))
+        if p is None:
+            raise UserError(
+                f"Scale label for item {result.item_ref} is not in the catalog: key the item in by SKU."
+            )
+        view = _view(p, _rate(session, p.tax_class))
+        if result.weight_kg is not None:
+            return Found(view, result.weight_kg, None, result.raw)
+        assert result.price is not None
+        weight = (
+            (result.price / p.price).quantize(Decimal("0.001")) if p.weighed and p.price else Decimal("1")
+        )
+        return Found(view, weight, result.price, result.raw)
+    key = barcodes.product_key(result)
+    if key is None:
+        if isinstance(result, barcodes.Unknown):
+            # A typed SKU comes through the scan field as well.
+            by = by_sku(session, result.raw)
+            if by is not None:
+                return Found(by, Decimal("1"), None, result.raw)
+            raise UserError(
+                f"Not found: {result.raw!r} is no barcode or SKU of this store ({result.reason})."
+            )
+        raise UserError(f"This code is not a product ({result.kind}).")
+    row = session.execute(
+        select(Product, Barcode.pack_qty)
+        .join(Barcode, Barcode.product_id == Product.id)
+        .where(Barcode.code == key)
+    ).first()
+    if row is None:
+        by = by_sku(session, result.raw)
+        if by is not None:
+            return Found(by, Decimal("1"), None, result.raw)
+        raise UserError(
+            f"Barcode {result.raw} is not in the catalog: search by name (F2) or set the item aside."
+        )
+    p, pack = row
+    qty = Decimal(pack)
+    if isinstance(result, barcodes.Gs1) and result.net_weight_kg is not None:
+        qty = result.net_weight_kg
+    fixed = result.price if isinstance(result, barcodes.Gs1) and result.price is not None else None
+    return Found(_view(p, _rate(session, p.tax_class)), qty, fixed, result.raw)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search(session: Session, query: str, limit: int = 50) -> list[ProductView]:
+    """Products whose name or SKU starts words with every word of the query, best matches first."""
+    words = _WORD.findall(query.lower())
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        match = " ".join(f'"{w}"*' for w in words)
+        # Rank only the first candidates: ranking every match of a one-letter query in a big catalog is slow.
+        ids = (
+            session.execute(
+                text(
+                    "SELECT p.id FROM (SELECT rowid, rank FROM product_search WHERE product_search MATCH :m "
+                    "LIMIT 1000) s JOIN products p ON p.rowid = s.rowid WHERE p.active "
+                    "ORDER BY s.rank LIMIT :n"
+                ),
+                {"m": match, "n": limit},
+            )
+            .scalars()
+            .all()
+        )
+        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
+        ordered = [products[i] for i in ids if i in products]
+    else:
+        q = select(Product).where(Product.active.is_(True))
+        for w in words:
+            q = q.where(Product.name_lower.contains(w) | Product.sku.ilike(f"{w}%"))
+        ordered = list(session.scalars(q.order_by(Product.name).limit(limit)))
+    rates = dict(session.execute(select(TaxClass.code, TaxClass.rate)).all())
+    return [_view(p, rates.get(p.tax_class, Decimal("0"))) for p in ordered]

@@ -1,0 +1,55 @@
+"""Settings of this terminal kept in its database (thresholds, devices, sync state), with defaults in one place."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Setting
+
+DEFAULTS: dict[str, Any] = {
+    "discount.threshold_percent": "10",  # above this a manager approves
+    "discount.threshold_amount": "20.00",
+    "price_override.threshold_percent": "0",  # any override needs price_override permission
+    "refund.limit": "100.00",
+    "staff.lockout_attempts": 5,
+    "staff.lockout_minutes": 5,
+    "staff.idle_lock_minutes": 5,
+    "approval.valid_minutes": 5,
+    "devices.receipt_printer": {"type": "folder"},
+    "devices.receipt_width_mm": 80,
+    "devices.label_printer": {"type": "folder"},
+    "devices.drawer": {"via": "receipt_printer", "pin": 2},
+    "devices.scanner": {"type": "wedge", "prefix": "", "suffix": "", "terminator": "enter", "max_gap_ms": 50},
+    "sync.central_url": "",
+    "sync.cursor": 0,
+    "sync.interval_s": 15,
+}
+
+
+def get(session: Session, key: str) -> Any:
+    row = session.get(Setting, key)
+    if row is not None:
+        return row.value
+    return DEFAULTS.get(key)
+
+
+def get_decimal(session: Session, key: str) -> Decimal:
+    return Decimal(str(get(session, key)))
+
+
+def put(session: Session, key: str, value: Any) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def all_settings(session: Session) -> dict[str, Any]:
+    out = dict(DEFAULTS)
+    out.update({s.key: s.value for s in session.scalars(select(Setting))})
+    return out

@@ -1,0 +1,250 @@
+"""Staff: PIN and badge sign-in with lockout, the permission check every service makes, and manager approvals.
+
+PINs are hashed with argon2id (argon2-cffi). Checks read the role stored in the database, never one a screen
+claims. An approval lets one permitted person approve one action of another user, once, for a few minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Approval, StaffUser
+from app.domain.permissions import DESCRIPTIONS, Permission, Role, allowed, can_grant
+from app.services import audit, settings
+from app.services.base import Actor, Changes, PermissionDenied, UserError, now
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+
+
+def hash_pin(pin: str) -> str:
+    check_pin_format(pin)
+    return _hasher.hash(pin)
+
+
+def check_pin_format(pin: str) -> None:
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise UserError("A PIN is 4 to 8 digits.")
+
+
+@dataclass(frozen=True)
+class StaffView:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    badge_code: str | None
+    locked_seconds: int
+
+
+def _view(u: StaffUser) -> StaffView:
+    left = 0
+    if u.locked_until is not None:
+        left = max(0, int((u.locked_until - now()).total_seconds()))
+    return StaffView(u.id, u.username, u.display_name, u.role, u.active, u.badge_code, left)
+
+
+class LockedOut(UserError):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"Too many wrong PINs: try again in {seconds // 60}:{seconds % 60:02d}.")
+        self.seconds = seconds
+
+
+def sign_in(session: Session, username: str, pin: str) -> StaffView:
+    """Check a PIN; counts failures and locks the user out after the configured number."""
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+    if user is None or not user.active:
+        raise UserError("Unknown or disabled user: check the name, or ask a manager.")
+    if user.locked_until is not None and user.locked_until > now():
+        raise LockedOut(int((user.locked_until - now()).total_seconds()) + 1)
+    try:
+        _hasher.verify(user.pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        user.failed_attempts += 1
+        limit = int(settings.get(session, "staff.lockout_attempts"))
+        if user.failed_attempts >= limit:
+            user.locked_until = now() + timedelta(minutes=int(settings.get(session, "staff.lockout_minutes")))
+            user.failed_attempts = 0
+            audit.record(session, user.id, "staff.locked_out", "staff", user.id)
+            session.flush()
+            raise LockedOut(int((user.locked_until - now()).total_seconds())) from None
+        audit.record(session, user.id, "staff.sign_in_failed", "staff", user.id)
+        raise UserError(f"Wrong PIN ({limit - user.failed_attempts} tries left).") from None
+    user.failed_attempts = 0
+    user.locked_until = None
+    audit.record(session, user.id, "staff.signed_in", "staff", user.id)
+    return _view(user)
+
+
+def sign_in_badge(session: Session, badge: str) -> StaffView:
+    user = session.scalar(select(StaffUser).where(StaffUser.badge_code == badge))
+    if user is None or not user.active:
+        raise UserError("This badge is not known here: sign in with your PIN, or ask a manager.")
+    if user.locked_until is not None and user.locked_until > now():
+        raise LockedOut(int((user.locked_until - now()).total_seconds()) + 1)
+    audit.record(session, user.id, "staff.signed_in", "staff", user.id, {"by": "badge"})
+    return _view(user)
+
+
+def sign_out(session: Session, user_id: str) -> None:
+    audit.record(session, user_id, "staff.signed_out", "staff", user_id)
+
+
+def get_user(session: Session, user_id: str) -> StaffView:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise UserError("Unknown user.")
+    return _view(user)
+
+
+def list_users(session: Session) -> list[StaffView]:
+    return [_view(u) for u in session.scalars(select(StaffUser).order_by(StaffUser.display_name))]
+
+
+def require(session: Session, actor: Actor, permission: Permission, what: str = "") -> str | None:
+    """Pass when the actor's stored role allows it, or when a valid approval for it is given (and use it up).
+
+    Returns the approval id used, if any, so the caller can put it in the audit trail.
+    """
+    user = session.get(StaffUser, actor.user_id)
+    if user is None or not user.active:
+        raise UserError("You are signed out: sign in again.")
+    if allowed(user.role, permission):
+        return None
+    if actor.approval_id:
+        appr = session.get(Approval, actor.approval_id)
+        valid_for = timedelta(minutes=int(settings.get(session, "approval.valid_minutes")))
+        if (
+            appr is not None
+            and appr.permission == permission
+            and appr.requested_by == actor.user_id
+            and appr.used_at is None
+            and appr.created_at + valid_for > now()
+        ):
+            appr.used_at = now()
+            appr.used_for = what[:200]
+            audit.record(
+                session,
+                actor.user_id,
+                "approval.used",
+                "approval",
+                appr.id,
+                {"permission": str(permission), "approved_by": appr.approved_by, "for": what},
+            )
+            return appr.id
+    raise PermissionDenied(
+        str(permission),
+        f"A manager must approve: {DESCRIPTIONS[permission]}" + (f" ({what})." if what else "."),
+    )
+
+
+def approve(
+    session: Session,
+    requester_id: str,
+    permission: Permission,
+    username: str | None = None,
+    pin: str | None = None,
+    badge: str | None = None,
+) -> str:
+    """A permitted person approves one action for `requester_id` by PIN or badge; returns the approval id."""
+    if badge:
+        approver = sign_in_badge(session, badge)
+    elif username is not None and pin is not None:
+        approver = sign_in(session, username, pin)
+    else:
+        raise UserError("Scan a manager's badge, or enter their name and PIN.")
+    if approver.id == requester_id:
+        raise UserError("You cannot approve your own action: ask another manager.")
+    if not allowed(approver.role, permission):
+        raise UserError(f"{approver.display_name} may not approve this: {DESCRIPTIONS[permission]}.")
+    appr = Approval(
+        permission=str(permission), requested_by=requester_id, approved_by=approver.id, created_at=now()
+    )
+    session.add(appr)
+    session.flush()
+    audit.record(
+        session,
+        approver.id,
+        "approval.given",
+        "approval",
+        appr.id,
+        {"permission": str(permission), "for_user": requester_id},
+    )
+    return appr.id
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    role: str,
+    pin: str,
+    badge: str | None = None,
+) -> Changes:
+    require(session, actor, Permission.USER_MANAGEMENT)
+    me = session.get(StaffUser, actor.user_id)
+    assert me is not None
+    try:
+        Role(role)
+    except ValueError:
+        raise UserError(f"Unknown role: {role}.") from None
+    if not can_grant(me.role, role):
+        raise UserError("You cannot give a role above your own.")
+    username = username.strip().lower()
+    if not username or not display_name.strip():
+        raise UserError("A user needs a name and a sign-in name.")
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+        raise UserError(f"The sign-in name {username} is taken.")
+    u = StaffUser(
+        username=username,
+        display_name=display_name.strip(),
+        role=role,
+        pin_hash=hash_pin(pin),
+        badge_code=badge or None,
+    )
+    session.add(u)
+    session.flush()
+    audit.record(session, actor.user_id, "staff.created", "staff", u.id, {"role": role, "username": username})
+    return Changes(staff=True)
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: str,
+    role: str | None = None,
+    active: bool | None = None,
+    pin: str | None = None,
+) -> Changes:
+    require(session, actor, Permission.USER_MANAGEMENT)
+    me = session.get(StaffUser, actor.user_id)
+    u = session.get(StaffUser, user_id)
+    if u is None or me is None:
+        raise UserError("Unknown user.")
+    if not can_grant(me.role, u.role):
+        raise UserError("You cannot change a user whose role is above your own.")
+    details: dict[str, object] = {}
+    if role is not None and role != u.role:
+        if not can_grant(me.role, role):
+            raise UserError("You cannot give a role above your own.")
+        details["role"] = [u.role, role]
+        u.role = role
+    if active is not None and active != u.active:
+        if u.id == me.id and not active:
+            raise UserError("You cannot disable yourself.")
+        u.active = active
+        details["active"] = active
+    if pin is not None:
+        u.pin_hash = hash_pin(pin)
+        u.failed_attempts = 0
+        u.locked_until = None
+        details["pin_reset"] = True
+    audit.record(session, actor.user_id, "staff.updated", "staff", u.id, details)
+    return Changes(staff=True)

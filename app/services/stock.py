@@ -1,0 +1,177 @@
+"""Stock as facts: append-only signed movements, each tied to its cause; on-hand is derived.
+
+`stock_balances` is kept in the same transaction as each movement so on-hand per location is one indexed read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.db.models import Location, Product, StockBalance, StockMovement
+from app.db.types import utcnow
+from app.domain.permissions import Permission
+from app.ids import new_id
+from app.services import audit, outbox, staff
+from app.services.base import Actor, Changes, UserError, here
+
+KINDS = ("sale", "return", "receipt", "adjustment", "count", "transfer", "central")
+
+
+@dataclass(frozen=True)
+class MovementIn:
+    product_id: str
+    location_id: str
+    qty: Decimal
+    kind: str
+
+
+def _upsert_balance(session: Session, product_id: str, location_id: str, delta: Decimal) -> None:
+    dialect = session.get_bind().dialect.name
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(StockBalance)
+    stmt = ins.values(product_id=product_id, location_id=location_id, on_hand=delta).on_conflict_do_update(
+        index_elements=["product_id", "location_id"],
+        set_={"on_hand": StockBalance.on_hand + ins.excluded.on_hand},
+    )
+    session.execute(stmt)
+
+
+def record_movements(
+    session: Session, movements: list[MovementIn], cause_type: str, cause_id: str, user_id: str | None
+) -> list[StockMovement]:
+    """Write movements and their balances; the caller's transaction also writes the cause and its event."""
+    rows = []
+    for m in movements:
+        if m.kind not in KINDS:
+            raise ValueError(f"unknown movement kind {m.kind}")
+        if m.qty == 0:
+            continue
+        row = StockMovement(
+            id=new_id(),
+            product_id=m.product_id,
+            location_id=m.location_id,
+            qty=m.qty,
+            kind=m.kind,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            user_id=user_id,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        rows.append(row)
+        _upsert_balance(session, m.product_id, m.location_id, m.qty)
+    session.flush()
+    return rows
+
+
+def location(session: Session, code: str) -> Location:
+    h = here(session)
+    loc = session.scalar(select(Location).where(Location.store_id == h.store_id, Location.code == code))
+    if loc is None:
+        raise UserError(f"This store has no location {code}.")
+    return loc
+
+
+def sellable_location(session: Session) -> Location:
+    h = here(session)
+    loc = session.scalar(
+        select(Location)
+        .where(Location.store_id == h.store_id, Location.sellable.is_(True))
+        .order_by(Location.code)
+    )
+    if loc is None:
+        raise UserError("This store has no sellable location: set up the store first.")
+    return loc
+
+
+def on_hand(session: Session, product_id: str, location_id: str | None = None) -> Decimal:
+    q = select(func.coalesce(func.sum(StockBalance.on_hand), 0)).where(StockBalance.product_id == product_id)
+    if location_id:
+        q = q.where(StockBalance.location_id == location_id)
+    return Decimal(session.scalar(q) or 0)
+
+
+def on_hand_by_location(session: Session, product_id: str) -> list[tuple[str, str, Decimal]]:
+    rows = session.execute(
+        select(Location.code, Location.name, func.coalesce(StockBalance.on_hand, 0))
+        .join(
+            StockBalance,
+            (StockBalance.location_id == Location.id) & (StockBalance.product_id == product_id),
+            isouter=True,
+        )
+        .order_by(Location.code)
+    ).all()
+    return [(c, n, Decimal(q)) for c, n, q in rows]
+
+
+def ledger_on_hand(session: Session, product_id: str, location_id: str) -> Decimal:
+    """On-hand summed from the ledger itself (what the balance must always equal)."""
+    q = select(func.coalesce(func.sum(StockMovement.qty), 0)).where(
+        StockMovement.product_id == product_id, StockMovement.location_id == location_id
+    )
+    return Decimal(session.scalar(q) or 0)
+
+
+def low_stock(session: Session, limit: int = 100) -> list[tuple[str, str, Decimal, Decimal]]:
+    total = func.coalesce(func.sum(StockBalance.on_hand), 0)
+    rows = session.execute(
+        select(Product.sku, Product.name, total, Product.reorder_level)
+        .join(StockBalance, StockBalance.product_id == Product.id, isouter=True)
+        .where(Product.active.is_(True), Product.reorder_level > 0)
+        .group_by(Product.id)
+        .having(total <= Product.reorder_level)
+        .order_by(Product.sku)
+        .limit(limit)
+    ).all()
+    return [(s, n, Decimal(q), Decimal(r)) for s, n, q, r in rows]
+
+
+def movement_payload(session: Session, rows: list[StockMovement]) -> list[dict[str, str]]:
+    """Movements as they go on the wire: by SKU and location code, never by local keys."""
+    skus = dict(
+        session.execute(
+            select(Product.id, Product.sku).where(Product.id.in_({r.product_id for r in rows}))
+        ).all()
+    )
+    locs = dict(session.execute(select(Location.id, Location.code)).all())
+    return [
+        {
+            "id": r.id,
+            "sku": skus[r.product_id],
+            "location": locs[r.location_id],
+            "qty": str(r.qty),
+            "kind": r.kind,
+        }
+        for r in rows
+    ]
+
+
+def adjust(
+    session: Session, actor: Actor, product_id: str, location_code: str, qty: Decimal, kind: str, reason: str
+) -> Changes:
+    """A receipt of goods or an adjustment, by hand: permission, ledger row, outbox event and audit entry."""
+    approval = staff.require(session, actor, Permission.STOCK_ADJUST, f"{kind} {qty}")
+    if kind not in ("receipt", "adjustment"):
+        raise UserError("Only receipts and adjustments are entered by hand.")
+    if not reason.strip():
+        raise UserError("Give a reason for the stock change.")
+    loc = location(session, location_code)
+    cause = new_id()
+    rows = record_movements(
+        session, [MovementIn(product_id, loc.id, qty, kind)], "manual", cause, actor.user_id
+    )
+    outbox.emit(session, "stock.movement", {"movements": movement_payload(session, rows), "reason": reason})
+    audit.record(
+        session,
+        actor.user_id,
+        f"stock.{kind}",
+        "product",
+        product_id,
+        {"qty": str(qty), "location": location_code, "reason": reason, "approval": approval},
+    )
+    return Changes(stock=True, outbox=True)

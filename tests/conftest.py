@@ -1,0 +1,70 @@
+"""Shared fixtures: Qt offscreen, python-escpos's profile cache in one place, and a seeded SQLite store per test.
+
+The demo store is built once per test session into a template file (migrations and argon2 hashing take seconds);
+each test gets its own copy, so tests never share a database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), "counterline-escpos"))
+
+import pytest  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from app.db.engine import make_engine, make_sessionmaker, migrate  # noqa: E402
+
+DEMO_PRODUCTS = 240
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from app import demo
+
+    path = tmp_path_factory.mktemp("template") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with make_sessionmaker(engine).begin() as s:
+        demo.seed(s, products=DEMO_PRODUCTS)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def db_path(demo_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "counterline.db"
+    shutil.copy(demo_template, path)
+    return path
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A sessionmaker over this test's own copy of the demo store."""
+    engine = make_engine(f"sqlite:///{db_path}")
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    migrate(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def user_id(factory: sessionmaker[Session], username: str) -> str:
+    from sqlalchemy import select
+
+    from app.db.models import StaffUser
+
+    with factory() as s:
+        uid = s.scalar(select(StaffUser.id).where(StaffUser.username == username))
+        assert uid is not None
+        return uid

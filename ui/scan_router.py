@@ -1,0 +1,183 @@
+"""The scan router: every scan is parsed once and sent to the handler the visible screen registered.
+
+Scans arrive two ways. In a scan field (`ScanField`), the scanner types like a keyboard and Enter submits. Anywhere
+else, an application event filter holds printable keys: a burst of keys less than `max_gap_ms` apart, ended by
+Enter or Tab, is a scan and never lands in the widget that happened to have focus; slower keys are replayed to
+their widget as ordinary typing. Each screen registers handlers for the kinds of code it accepts; a modal dialog's
+handlers win; a code nobody accepts gets a clear message and a low tone.
+
+Keyboard-layout pitfall: a scanner set to a US layout, plugged into a French (AZERTY) keyboard setting, types
+"&é\"'(-è_çà" for its digits; the router recognises that and tells the person how to fix the layout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+
+from app.domain import barcodes
+
+Handler = Callable[[barcodes.ScanResult], None]
+
+AZERTY_DIGITS = str.maketrans("&é\"'(-è_çà", "1234567890")
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    raw: str
+    result: barcodes.ScanResult
+
+
+def kind_of(result: barcodes.ScanResult) -> str:
+    if isinstance(result, barcodes.InternalCode):
+        return result.kind
+    if isinstance(result, barcodes.Gtin | barcodes.Gs1 | barcodes.VariableMeasure):
+        return "product"
+    return result.kind
+
+
+class ScanField(QLineEdit):
+    """The field at the top of every workstation: scans and typed SKUs, Enter submits to the router."""
+
+    def __init__(self, router: ScanRouter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.router = router
+        self.setObjectName("scanField")
+        self.setPlaceholderText(self.tr("Scan or type a code, then Enter"))
+        self.returnPressed.connect(self._submit)
+
+    def _submit(self) -> None:
+        text = self.text()
+        self.clear()
+        if text.strip():
+            self.router.dispatch(text)
+
+
+class ScanRouter(QObject):
+    refused = Signal(str)  # a message for the message bar
+    accepted = Signal(object)  # ScanEvent
+
+    def __init__(self, config: barcodes.BarcodeConfig | None = None, max_gap_ms: int = 50, min_length: int = 4,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.config = config
+        self.max_gap = max_gap_ms / 1000
+        self.min_length = min_length
+        self.clock = clock
+        self._routes: list[tuple[QWidget, dict[str, Handler]]] = []
+        self._held: list[tuple[QObject, QKeyEvent]] = []
+        self._text = ""
+        self._last = 0.0
+        self._replaying = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._replay)
+
+    # -- registration -------------------------------------------------------------------------------------
+    def register(self, owner: QWidget, handlers: dict[str, Handler]) -> Callable[[], None]:
+        """Route kinds ("product", "receipt", "parked", "badge", "order", "pickup", "return", "loyalty", "*")
+        to handlers while `owner` is visible; returns the function that unregisters."""
+        entry = (owner, handlers)
+        self._routes.append(entry)
+
+        def unregister() -> None:
+            if entry in self._routes:
+                self._routes.remove(entry)
+
+        return unregister
+
+    def _active_routes(self) -> list[dict[str, Handler]]:
+        modal = QApplication.activeModalWidget()
+        out = []
+        for owner, handlers in reversed(self._routes):
+            try:
+                visible = owner.isVisible()
+            except RuntimeError:  # the widget was deleted
+                continue
+            if not visible:
+                continue
+            if modal is not None and owner.window() is not modal:
+                continue
+            out.append(handlers)
+        return out
+
+    # -- dispatch ------------------------------------------------------------------------------------------
+    def dispatch(self, raw: str) -> bool:
+        text = raw.strip()
+        digits = text.translate(AZERTY_DIGITS)
+        if text and text != digits and digits.isdigit():
+            self.refused.emit(self.tr(
+                "The scanner is typing through a French keyboard layout: set the scanner or the terminal to the "
+                "US layout, then scan again."))
+            return False
+        result = barcodes.parse(text, self.config)
+        kind = kind_of(result)
+        for handlers in self._active_routes():
+            handler = handlers.get(kind) or handlers.get("*")
+            if handler is not None:
+                self.accepted.emit(ScanEvent(text, result))
+                handler(result)
+                return True
+        if isinstance(result, barcodes.Unknown):
+            self.refused.emit(self.tr("Not a code this store knows: {0}").format(text[:40]))
+        else:
+            self.refused.emit(self.tr("This screen does not take that kind of code ({0}).").format(kind))
+        return False
+
+    # -- keyboard-wedge bursts outside a scan field ----------------------------------------------------------
+    def install(self, app: QApplication) -> None:
+        app.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if self._replaying or event.type() != QEvent.Type.KeyPress:
+            return False
+        if not isinstance(obj, QWidget) or isinstance(QApplication.focusWidget(), ScanField):
+            return False
+        ev: QKeyEvent = event  # type: ignore[assignment]
+        now = self.clock()
+        gap = now - self._last
+        self._last = now
+        if ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab) and self._held:
+            if gap <= self.max_gap and len(self._text) >= self.min_length:
+                text = self._text
+                self._held.clear()
+                self._text = ""
+                self._timer.stop()
+                self.dispatch(text)
+                return True
+            self._replay()
+            return False
+        text = ev.text()
+        if not text or not text.isprintable() or ev.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        ):
+            if ev.key() == Qt.Key.Key_BracketRight and ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                # Scanners send the GS1 separator as Ctrl+].
+                if self._held:
+                    self._text += "\x1d"
+                    self._timer.start(int(self.max_gap * 1000) + 1)
+                    return True
+            self._replay()
+            return False
+        if self._held and gap > self.max_gap:
+            self._replay()
+        copy = QKeyEvent(ev.type(), ev.key(), ev.modifiers(), ev.text(), ev.isAutoRepeat(), ev.count())
+        self._held.append((obj, copy))
+        self._text += text
+        self._timer.start(int(self.max_gap * 1000) + 1)
+        return True
+
+    def _replay(self) -> None:
+        held, self._held, self._text = self._held, [], ""
+        self._timer.stop()
+        self._replaying = True
+        try:
+            for target, ev in held:
+                QApplication.sendEvent(target, ev)
+        finally:
+            self._replaying = False
