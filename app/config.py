@@ -23,10 +23,14 @@ class Paths:
 
 
 def resolve(data_dir: str | None = None, database_url: str | None = None) -> Paths:
-    d = Path(data_dir or os.environ.get("COUNTERLINE_DATA_DIR") or user_data_dir("counterline", appauthor=False))
+    d = Path(
+        data_dir or os.environ.get("COUNTERLINE_DATA_DIR") or user_data_dir("counterline", appauthor=False)
+    )
     d.mkdir(parents=True, exist_ok=True)
     url = database_url or os.environ.get("COUNTERLINE_DATABASE_URL") or f"sqlite:///{d / 'counterline.db'}"
-    logs = Path(os.environ.get("COUNTERLINE_LOG_DIR") or (d / "logs" if data_dir else user_log_dir("counterline")))
+    logs = Path(
+        os.environ.get("COUNTERLINE_LOG_DIR") or (d / "logs" if data_dir else user_log_dir("counterline"))
+    )
     logs.mkdir(parents=True, exist_ok=True)
     prints = d / "printed"
     prints.mkdir(exist_ok=True)

@@ -45,10 +45,16 @@ DEMO_USERS = [
 ]
 
 DEPARTMENTS = {
-    "GROC": ("Grocery", ["Pasta", "Rice", "Olive Oil", "Tomato Sauce", "Cereal", "Coffee", "Tea", "Biscuits"]),
+    "GROC": (
+        "Grocery",
+        ["Pasta", "Rice", "Olive Oil", "Tomato Sauce", "Cereal", "Coffee", "Tea", "Biscuits"],
+    ),
     "DAIRY": ("Dairy", ["Milk", "Butter", "Cheddar", "Yogurt", "Cream", "Mozzarella"]),
     "HOME": ("Household", ["Dish Soap", "Sponges", "Bin Bags", "Kitchen Roll", "Laundry Liquid"]),
-    "HW": ("Hardware", ["Screwdriver", "Hammer", "Tape Measure", "Light Bulb", "Batteries AA", "Extension Lead"]),
+    "HW": (
+        "Hardware",
+        ["Screwdriver", "Hammer", "Tape Measure", "Light Bulb", "Batteries AA", "Extension Lead"],
+    ),
     "TOYS": ("Toys", ["Puzzle", "Building Blocks", "Plush Bear", "Card Game", "Colouring Book"]),
     "STAT": ("Stationery", ["Notebook", "Ballpoint Pens", "Stapler", "Envelopes", "Sticky Notes"]),
     "BEAUTY": ("Health & Beauty", ["Shampoo", "Toothpaste", "Hand Cream", "Sun Cream", "Plasters"]),
@@ -58,14 +64,56 @@ DEPARTMENTS = {
     "BAKE": ("Bakery", ["Sourdough", "Croissant", "Bagels", "Scones"]),
 }
 BRANDS = ["Harbour", "Oakfield", "Northstar", "Bluebell", "Greenway", "Kestrel", "Summit", "Riverside"]
-VARIANTS = ["Small", "Large", "Classic", "Family Pack", "Organic", "Value", "Premium", "Twin Pack", "Mini", "XL"]
-PRODUCE = ["Apples", "Bananas", "Carrots", "Potatoes", "Onions", "Tomatoes", "Grapes", "Pears", "Peppers", "Lemons",
-           "Oranges", "Mushrooms", "Courgettes", "Broccoli", "Plums", "Kiwis", "Leeks", "Parsnips", "Beetroot", "Limes"]
+VARIANTS = [
+    "Small",
+    "Large",
+    "Classic",
+    "Family Pack",
+    "Organic",
+    "Value",
+    "Premium",
+    "Twin Pack",
+    "Mini",
+    "XL",
+]
+PRODUCE = [
+    "Apples",
+    "Bananas",
+    "Carrots",
+    "Potatoes",
+    "Onions",
+    "Tomatoes",
+    "Grapes",
+    "Pears",
+    "Peppers",
+    "Lemons",
+    "Oranges",
+    "Mushrooms",
+    "Courgettes",
+    "Broccoli",
+    "Plums",
+    "Kiwis",
+    "Leeks",
+    "Parsnips",
+    "Beetroot",
+    "Limes",
+]
 
 # One Irish-style VAT set; the store is tax-inclusive like most of Europe.
 TAX = [("STD", "Standard 23%", "0.23"), ("RED", "Reduced 13.5%", "0.135"), ("ZERO", "Zero rated", "0")]
-DEPT_TAX = {"GROC": "ZERO", "DAIRY": "ZERO", "BAKE": "ZERO", "PET": "STD", "BEAUTY": "STD", "HOME": "STD",
-            "HW": "STD", "TOYS": "STD", "STAT": "STD", "GARDEN": "RED", "ELEC": "STD"}
+DEPT_TAX = {
+    "GROC": "ZERO",
+    "DAIRY": "ZERO",
+    "BAKE": "ZERO",
+    "PET": "STD",
+    "BEAUTY": "STD",
+    "HOME": "STD",
+    "HW": "STD",
+    "TOYS": "STD",
+    "STAT": "STD",
+    "GARDEN": "RED",
+    "ELEC": "STD",
+}
 
 
 def ean13(body12: str) -> str:
@@ -76,14 +124,27 @@ def gtin14(code: str) -> str:
     return code.rjust(14, "0")
 
 
-def seed(session: Session, store_code: str = "S001", terminal_code: str = "01", products: int = 2400,
-         rng_seed: int = 7) -> None:
+def seed(
+    session: Session,
+    store_code: str = "S001",
+    terminal_code: str = "01",
+    products: int = 2400,
+    rng_seed: int = 7,
+) -> None:
     if session.scalar(select(Store.id).limit(1)):
         raise ValueError("this database already has a store")
     rng = random.Random(rng_seed)
-    store = Store(code=store_code, name="Counterline Demo Store", address="1 Harbour Street\nDublin D02 XY45",
-                  currency="EUR", locale="en_IE", timezone="Europe/Dublin", tax_mode="inclusive",
-                  tax_rounding="line", cash_rounding=Decimal("0.05"))
+    store = Store(
+        code=store_code,
+        name="Counterline Demo Store",
+        address="1 Harbour Street\nDublin D02 XY45",
+        currency="EUR",
+        locale="en_IE",
+        timezone="Europe/Dublin",
+        tax_mode="inclusive",
+        tax_rounding="line",
+        cash_rounding=Decimal("0.05"),
+    )
     session.add(store)
     session.flush()
     session.add(Terminal(store_id=store.id, code=terminal_code, name=f"Till {terminal_code}"))
@@ -100,7 +161,9 @@ def seed(session: Session, store_code: str = "S001", terminal_code: str = "01", 
 
     users = {}
     for username, display, role, pin, badge in DEMO_USERS:
-        u = StaffUser(username=username, display_name=display, role=role, pin_hash=hash_pin(pin), badge_code=badge)
+        u = StaffUser(
+            username=username, display_name=display, role=role, pin_hash=hash_pin(pin), badge_code=badge
+        )
         session.add(u)
         users[username] = u
     session.flush()
@@ -116,8 +179,16 @@ def seed(session: Session, store_code: str = "S001", terminal_code: str = "01", 
         n += 1
         name = f"{brand} {item} {variant}"
         price = Decimal(rng.choice([99, 149, 199, 249, 299, 349, 499, 799, 999, 1499, 1999, 2999])) / 100
-        p = Product(id=new_id(), sku=f"{code[:3]}-{len(made) + 1:05d}", name=name, name_lower=name.lower(),
-                    price=price, tax_class=DEPT_TAX[code], department=code, reorder_level=Decimal(3))
+        p = Product(
+            id=new_id(),
+            sku=f"{code[:3]}-{len(made) + 1:05d}",
+            name=name,
+            name_lower=name.lower(),
+            price=price,
+            tax_class=DEPT_TAX[code],
+            department=code,
+            reorder_level=Decimal(3),
+        )
         unit_code = ean13(f"5399{len(made) + 1:08d}") if len(made) % 3 else ean13(f"0{len(made) + 1:011d}")
         p.barcodes.append(Barcode(code=gtin14(unit_code), pack_qty=1))
         if len(made) % 10 == 0:  # a case of 6: GTIN-14 with packaging indicator 1
@@ -126,39 +197,84 @@ def seed(session: Session, store_code: str = "S001", terminal_code: str = "01", 
         made.append(p)
     for i, fruit in enumerate(PRODUCE):
         name = f"Loose {fruit} (per kg)"
-        p = Product(id=new_id(), sku=f"PRD-{i + 1:04d}", name=name, name_lower=name.lower(),
-                    price=Decimal(rng.choice([129, 179, 249, 299, 399])) / 100, tax_class="ZERO", department="PROD",
-                    unit="kg", weighed=True, priced_by_barcode=True, item_ref=f"{i + 1:05d}")
+        p = Product(
+            id=new_id(),
+            sku=f"PRD-{i + 1:04d}",
+            name=name,
+            name_lower=name.lower(),
+            price=Decimal(rng.choice([129, 179, 249, 299, 399])) / 100,
+            tax_class="ZERO",
+            department="PROD",
+            unit="kg",
+            weighed=True,
+            priced_by_barcode=True,
+            item_ref=f"{i + 1:05d}",
+        )
         made.append(p)
     session.add_all(made)
     session.flush()
 
     moves = []
     for i, p in enumerate(made):
-        moves.append(stock.MovementIn(p.id, floor.id, Decimal(rng.randint(0, 40) if i % 25 else 2), "receipt"))
+        moves.append(
+            stock.MovementIn(p.id, floor.id, Decimal(rng.randint(0, 40) if i % 25 else 2), "receipt")
+        )
         if i % 4 == 0:
             moves.append(stock.MovementIn(p.id, back.id, Decimal(rng.randint(6, 48)), "receipt"))
     stock.record_movements(session, moves, "demo", new_id(), users["admin"].id)
 
-    session.add_all([
-        Customer(name="Jordan Byrne", phone="+353 87 123 4567", email="jordan@example.com", loyalty_card="LC-100001",
-                 store_credit=Decimal("15.00")),
-        Customer(name="Taylor Walsh", phone="+353 86 765 4321", email="taylor@example.com", loyalty_card="LC-100002"),
-        Customer(name="Riley Doyle", phone="+353 85 555 0101", email="riley@example.org"),
-    ])
-    session.add_all([GiftCard(code="GC-1000-0001", balance=Decimal("50.00")),
-                     GiftCard(code="GC-1000-0002", balance=Decimal("10.00"))])
+    session.add_all(
+        [
+            Customer(
+                name="Jordan Byrne",
+                phone="+353 87 123 4567",
+                email="jordan@example.com",
+                loyalty_card="LC-100001",
+                store_credit=Decimal("15.00"),
+            ),
+            Customer(
+                name="Taylor Walsh",
+                phone="+353 86 765 4321",
+                email="taylor@example.com",
+                loyalty_card="LC-100002",
+            ),
+            Customer(name="Riley Doyle", phone="+353 85 555 0101", email="riley@example.org"),
+        ]
+    )
+    session.add_all(
+        [
+            GiftCard(code="GC-1000-0001", balance=Decimal("50.00")),
+            GiftCard(code="GC-1000-0002", balance=Decimal("10.00")),
+        ]
+    )
 
     for k, fulfilment in enumerate(["pickup", "pickup", "curbside", "ship", "ship", "pickup", "ship"]):
-        order = Order(id=new_id(), number=f"W-{100201 + k}", channel="web", fulfilment=fulfilment, status="new",
-                      customer_name=["Jordan Byrne", "Taylor Walsh", "Riley Doyle"][k % 3], created_at=utcnow())
+        order = Order(
+            id=new_id(),
+            number=f"W-{100201 + k}",
+            channel="web",
+            fulfilment=fulfilment,
+            status="new",
+            customer_name=["Jordan Byrne", "Taylor Walsh", "Riley Doyle"][k % 3],
+            created_at=utcnow(),
+        )
         total = Decimal(0)
         for j in range(1 + k % 3):
             p = made[(k * 37 + j * 11) % (len(made) - len(PRODUCE))]
             qty = Decimal(1 + j)
-            order.lines.append(OrderLine(line_no=j + 1, product_id=p.id, sku=p.sku, name=p.name, qty=qty,
-                                         unit_price=p.price, tax_class=p.tax_class, tax_rate=Decimal(0),
-                                         amount=p.price * qty))
+            order.lines.append(
+                OrderLine(
+                    line_no=j + 1,
+                    product_id=p.id,
+                    sku=p.sku,
+                    name=p.name,
+                    qty=qty,
+                    unit_price=p.price,
+                    tax_class=p.tax_class,
+                    tax_rate=Decimal(0),
+                    amount=p.price * qty,
+                )
+            )
             total += p.price * qty
         order.total = total
         order.subtotal = total

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), "counterline-escpos"))
+os.environ.setdefault(
+    "ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), "counterline-escpos")
+)
 
 import pytest  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402

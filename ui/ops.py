@@ -36,9 +36,9 @@ class Ops(QObject):
         self.factory = factory
         self.actor: Actor | None = None
         self.ask_approval: Callable[[str, str, Callable[[str | None], None]], None] | None = None
-        self._queue: queue.Queue[tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]] | None] = (
-            queue.Queue()
-        )
+        self._queue: queue.Queue[
+            tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]] | None
+        ] = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()
         self._idle = threading.Event()
@@ -145,8 +145,9 @@ class Ops(QObject):
                 result, error = None, exc
             self._done.emit(finish, result, error)
 
-    def _deliver(self, finish: Callable[[Any, BaseException | None], None], result: Any,
-                 error: BaseException | None) -> None:
+    def _deliver(
+        self, finish: Callable[[Any, BaseException | None], None], result: Any, error: BaseException | None
+    ) -> None:
         try:
             finish(result, error)
         finally:

@@ -35,7 +35,7 @@ class ScanEvent:
 
 def kind_of(result: barcodes.ScanResult) -> str:
     if isinstance(result, barcodes.InternalCode):
-        return result.kind
+        return result.internal_kind
     if isinstance(result, barcodes.Gtin | barcodes.Gs1 | barcodes.VariableMeasure):
         return "product"
     return result.kind
@@ -62,8 +62,13 @@ class ScanRouter(QObject):
     refused = Signal(str)  # a message for the message bar
     accepted = Signal(object)  # ScanEvent
 
-    def __init__(self, config: barcodes.BarcodeConfig | None = None, max_gap_ms: int = 50, min_length: int = 4,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: barcodes.BarcodeConfig | None = None,
+        max_gap_ms: int = 50,
+        min_length: int = 4,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.config = config
         self.max_gap = max_gap_ms / 1000
@@ -111,9 +116,12 @@ class ScanRouter(QObject):
         text = raw.strip()
         digits = text.translate(AZERTY_DIGITS)
         if text and text != digits and digits.isdigit():
-            self.refused.emit(self.tr(
-                "The scanner is typing through a French keyboard layout: set the scanner or the terminal to the "
-                "US layout, then scan again."))
+            self.refused.emit(
+                self.tr(
+                    "The scanner is typing through a French keyboard layout: set the scanner or the terminal to the "
+                    "US layout, then scan again."
+                )
+            )
             return False
         result = barcodes.parse(text, self.config)
         kind = kind_of(result)
@@ -153,8 +161,10 @@ class ScanRouter(QObject):
             self._replay()
             return False
         text = ev.text()
-        if not text or not text.isprintable() or ev.modifiers() & (
-            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        if (
+            not text
+            or not text.isprintable()
+            or ev.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
         ):
             if ev.key() == Qt.Key.Key_BracketRight and ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 # Scanners send the GS1 separator as Ctrl+].

@@ -104,7 +104,7 @@ def mark_printed(session: Session, job_id: str) -> None:
 
 def mark_not_sent(session: Session, job_id: str, reason: str) -> None:
     """Nothing reached the printer: retry later with backoff."""
-    job = session.get(PrintJob, job_id)
+    job = session.scalar(select(PrintJob).where(PrintJob.id == job_id))
     if job is None:
         return
     delay = BACKOFF_S[min(job.attempts, len(BACKOFF_S)) - 1] if job.attempts else BACKOFF_S[0]
@@ -132,7 +132,7 @@ def recover_interrupted(session: Session) -> int:
 
 def reprint(session: Session, job_id: str) -> str:
     """A new job with the same document, marked as a copy."""
-    job = session.get(PrintJob, job_id)
+    job = session.scalar(select(PrintJob).where(PrintJob.id == job_id))
     if job is None:
         raise ValueError("no such job")
     doc = dict(job.document)

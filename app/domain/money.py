@@ -1,0 +1,106 @@
+"""Money and quantity conventions for Counterline: every amount is a ``Decimal`` in the store currency.
+
+This module owns how amounts are rounded (half up, to cents), converted to and from integer minor units,
+parsed from what a cashier types, and rounded for cash where the smallest coin is 0.05 or 0.10. It also
+owns the quantity scale (3 decimals, enough for grams and millilitres). Floats never enter: a float
+cannot hold 0.10 exactly, and one stray float makes totals drift by a cent.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeAlias
+
+Money: TypeAlias = Decimal
+"""An amount in the store currency. Always a ``Decimal``; amounts that leave pricing are whole cents."""
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+QTY_PLACES = 3
+
+# One optional sign, whole units, then "." or "," and at most 2 decimals; ASCII digits only, so full-width
+# or other script digits never become money by accident. A leading separator (",50") is accepted because
+# cashiers type it for cents.
+_MONEY_RE = re.compile(r"([+-]?)(\d*)(?:[.,](\d*))?", re.ASCII)
+
+
+def quantize_money(x: Decimal, places: int = 2) -> Decimal:
+    """Round ``x`` to ``places`` decimals, half up.
+
+    Rule: ties go away from zero (``ROUND_HALF_UP``): 0.005 -> 0.01, 0.0049 -> 0.00, -0.005 -> -0.01.
+    This is the rounding every rule in pricing, tax and tenders uses, so the receipt and the ledger agree.
+    """
+    if not isinstance(x, Decimal):
+        raise TypeError(f"money must be a Decimal, got {type(x).__name__}")
+    if not x.is_finite():
+        raise ValueError(f"money must be a finite number, got {x}")
+    return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def to_minor(x: Decimal) -> int:
+    """Whole cents of ``x``. Refuses amounts with fractions of a cent instead of rounding them silently.
+
+    Round first with :func:`quantize_money` when the amount comes from a computation.
+    """
+    rounded = quantize_money(x)
+    if rounded != x:
+        raise ValueError(f"{x} is not a whole number of cents; round it with quantize_money first")
+    return int(rounded.scaleb(2))
+
+
+def from_minor(n: int) -> Decimal:
+    """The amount for ``n`` cents, with 2 decimals (``1234 -> Decimal("12.34")``)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"minor units must be an int, got {type(n).__name__}")
+    return Decimal(n).scaleb(-2).quantize(CENT)
+
+
+def parse_money(text: str, *, allow_negative: bool = False) -> Decimal:
+    """Read an amount a person typed: ``"12"``, ``"12.5"``, ``"12,50"``, ``",50"``; returns it with 2 decimals.
+
+    Refused with a ``ValueError`` whose message can be shown as is: empty text, letters, NaN or infinity,
+    thousands separators, more than 2 decimals, and negative amounts unless ``allow_negative``.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValueError("Enter an amount, for example 12.50")
+    if cleaned.lstrip("+-").lower() in {"nan", "snan", "inf", "infinity"}:
+        raise ValueError(f"'{cleaned}' is not a number: enter an amount, for example 12.50")
+    match = _MONEY_RE.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(
+            f"'{text.strip()}' is not an amount: use digits and one '.' or ',', for example 12.50"
+        )
+    sign, units, decimals = match.groups()
+    if not units and not decimals:
+        raise ValueError(f"'{cleaned}' is not an amount: use digits, for example 12.50")
+    if decimals is not None and len(decimals) > 2:
+        raise ValueError(f"'{cleaned}' has more than 2 decimals: amounts are in whole cents")
+    try:
+        value = Decimal(f"{sign}{units or '0'}.{decimals or '0'}")
+    except InvalidOperation as exc:  # the pattern should make this unreachable; keep the message friendly
+        raise ValueError(f"'{cleaned}' is not an amount") from exc
+    if value < 0 and not allow_negative:
+        raise ValueError(f"'{cleaned}' is negative: enter an amount of 0 or more")
+    return quantize_money(value)
+
+
+def round_cash(amount: Decimal, step: Decimal) -> Decimal:
+    """Round ``amount`` to the nearest multiple of ``step`` (e.g. 0.05 or 0.10), ties half up.
+
+    With step 0.05: 10.02 -> 10.00, 10.025 -> 10.05 (tie goes up), 10.03 -> 10.05, 10.07 -> 10.05, 10.08 -> 10.10.
+    """
+    if not step.is_finite() or step <= 0:
+        raise ValueError(f"cash rounding step must be a positive amount, got {step}")
+    multiples = (amount / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return quantize_money(multiples * step)
+
+
+def quantize_qty(x: Decimal) -> Decimal:
+    """Round a quantity to 3 decimals, half up (grams of a kilo, millilitres of a litre)."""
+    if not isinstance(x, Decimal):
+        raise TypeError(f"quantity must be a Decimal, got {type(x).__name__}")
+    if not x.is_finite():
+        raise ValueError(f"quantity must be a finite number, got {x}")
+    return x.quantize(Decimal(1).scaleb(-QTY_PLACES), rounding=ROUND_HALF_UP)

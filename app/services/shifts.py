@@ -1,0 +1,502 @@
+"""Shifts of a terminal's cash drawer: open with a float, paid in / paid out / no sale, X reading, Z close.
+
+One shift is open per terminal at a time; every counter sale completes into it. Expected cash is the float plus
+cash taken for sales (net of change, after cash rounding) plus paid in minus paid out. The close is a blind count:
+the cashier enters what is in the drawer by denomination (and the other tenders' totals) before seeing what was
+expected; the over/short per tender is then computed, stored with the Z figures in `shift.report`, printed, and sent
+to the central store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import CashMovement, Order, OrderLine, Payment, Shift, StaffUser, Store
+from app.documents.reports import CashMovement as ReportCashMovement
+from app.documents.reports import ShiftReportData, TenderTotal, build_shift_report
+from app.domain import tenders
+from app.domain.money import ZERO, quantize_money
+from app.domain.permissions import Permission
+from app.ids import new_id
+from app.services import audit, numbers, outbox, printing, staff
+from app.services.base import Actor, UserError, here, now
+
+TENDER_ORDER = ("cash", "card", "store_credit", "gift_card")
+TENDER_WORDS = {"cash": "Cash", "card": "Card", "store_credit": "Store credit", "gift_card": "Gift card"}
+
+
+@dataclass(frozen=True)
+class ShiftView:
+    id: str
+    number: str
+    terminal: str
+    status: str
+    opened_by: str
+    opened_by_name: str
+    opened_at: datetime
+    opening_float: Decimal
+
+
+@dataclass(frozen=True)
+class CashMovementView:
+    id: str
+    kind: str  # paid_in, paid_out, no_sale
+    amount: Decimal
+    reason: str
+    open_drawer: bool = True
+
+
+@dataclass(frozen=True)
+class TenderFigure:
+    kind: str
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ShiftFigures:
+    """What an X reading shows, and what a Z report is built from."""
+
+    shift_id: str
+    number: str
+    terminal: str
+    opened_by_name: str
+    opened_at: datetime
+    opening_float: Decimal
+    sales_count: int
+    sales_total: Decimal
+    by_tender: list[TenderFigure]
+    paid_in: list[tuple[str, Decimal]]
+    paid_out: list[tuple[str, Decimal]]
+    paid_in_total: Decimal
+    paid_out_total: Decimal
+    no_sales: int
+    voided_sales: int
+    cash_sales: Decimal  # cash kept for sales: tendered minus change
+    expected_cash: Decimal
+
+    def tender_amount(self, kind: str) -> Decimal:
+        return next((t.amount for t in self.by_tender if t.kind == kind), ZERO)
+
+
+@dataclass(frozen=True)
+class TenderCount:
+    kind: str
+    expected: Decimal
+    counted: Decimal | None  # None: not counted at the close
+    over_short: Decimal | None  # counted - expected: positive over, negative short
+
+
+@dataclass(frozen=True)
+class ZReport:
+    shift_id: str
+    number: str
+    figures: ShiftFigures
+    counted_cash: Decimal
+    counts: list[TenderCount]
+    cash_over_short: Decimal
+    closed_at: datetime
+    job_id: str
+    denominations: dict[str, int] = field(default_factory=dict)
+
+
+def _view(session: Session, s: Shift) -> ShiftView:
+    name = session.scalar(select(StaffUser.display_name).where(StaffUser.id == s.opened_by)) or ""
+    return ShiftView(
+        s.id, s.number, s.terminal_code, s.status, s.opened_by, name, s.opened_at, s.opening_float
+    )
+
+
+def _open_row(session: Session) -> Shift | None:
+    h = here(session)
+    return session.scalar(select(Shift).where(Shift.terminal_code == h.terminal_code, Shift.status == "open"))
+
+
+def _require_open(session: Session) -> Shift:
+    shift = _open_row(session)
+    if shift is None:
+        raise UserError("No shift is open on this terminal: open one first (Office > Shift).")
+    return shift
+
+
+def _money(value: Decimal, what: str, positive: bool = True) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise UserError(f"The {what} is not an amount.")
+    if quantize_money(value) != value:
+        raise UserError(f"The {what} must be in whole cents.")
+    if value < 0 or (positive and value == 0):
+        raise UserError(f"The {what} must be more than 0." if positive else f"The {what} cannot be negative.")
+    return value
+
+
+def current_shift(session: Session) -> ShiftView | None:
+    """The open shift of this terminal, if any."""
+    s = _open_row(session)
+    return _view(session, s) if s else None
+
+
+def open_shift(session: Session, actor: Actor, opening_float: Decimal) -> ShiftView:
+    """Open the drawer's shift with the float counted into it."""
+    approval = staff.require(session, actor, Permission.SHIFT_OPEN, "open a shift")
+    value = _money(opening_float, "opening float", positive=False)
+    if _open_row(session) is not None:
+        raise UserError("A shift is already open on this terminal: close it first, or keep selling in it.")
+    h = here(session)
+    shift = Shift(
+        id=new_id(),
+        number=numbers.next_number(session, "shift"),
+        terminal_code=h.terminal_code,
+        status="open",
+        opened_by=actor.user_id,
+        opened_at=now(),
+        opening_float=value,
+    )
+    session.add(shift)
+    session.flush()
+    outbox.emit(
+        session,
+        "shift.opened",
+        {
+            "shift_id": shift.id,
+            "number": shift.number,
+            "store": h.store_code,
+            "terminal": h.terminal_code,
+            "opened_by": actor.user_id,
+            "opened_at": shift.opened_at.isoformat(),
+            "opening_float": str(value),
+        },
+    )
+    audit.record(
+        session,
+        actor.user_id,
+        "shift.opened",
+        "shift",
+        shift.id,
+        {"number": shift.number, "float": str(value), "approval": approval},
+    )
+    return _view(session, shift)
+
+
+def _cash_movement(
+    session: Session, actor: Actor, kind: str, amount: Decimal, reason: str
+) -> CashMovementView:
+    shift = _require_open(session)
+    why = " ".join(reason.split())
+    if not why:
+        raise UserError("Give a reason: it goes on the shift report.")
+    row = CashMovement(
+        id=new_id(),
+        shift_id=shift.id,
+        kind=kind,
+        amount=amount,
+        reason=why[:200],
+        user_id=actor.user_id,
+        created_at=now(),
+    )
+    session.add(row)
+    session.flush()
+    return CashMovementView(row.id, kind, amount, row.reason)
+
+
+def _paid(session: Session, actor: Actor, kind: str, amount: Decimal, reason: str) -> CashMovementView:
+    permission = Permission.PAID_IN if kind == "paid_in" else Permission.PAID_OUT
+    value = _money(amount, "amount")
+    approval = staff.require(session, actor, permission, f"{kind.replace('_', ' ')} {value}")
+    view = _cash_movement(session, actor, kind, value, reason)
+    h = here(session)
+    shift = _require_open(session)
+    outbox.emit(
+        session,
+        f"cash.{kind}",
+        {
+            "id": view.id,
+            "shift_id": shift.id,
+            "shift_number": shift.number,
+            "store": h.store_code,
+            "terminal": h.terminal_code,
+            "amount": str(value),
+            "reason": view.reason,
+            "user_id": actor.user_id,
+        },
+    )
+    audit.record(
+        session,
+        actor.user_id,
+        f"cash.{kind}",
+        "shift",
+        shift.id,
+        {"amount": str(value), "reason": view.reason, "approval": approval},
+    )
+    return view
+
+
+def paid_in(session: Session, actor: Actor, amount: Decimal, reason: str) -> CashMovementView:
+    """Cash put into the drawer that is not a sale (more change from the safe, say)."""
+    return _paid(session, actor, "paid_in", amount, reason)
+
+
+def paid_out(session: Session, actor: Actor, amount: Decimal, reason: str) -> CashMovementView:
+    """Cash taken out of the drawer that is not a refund (a delivery paid in cash, say)."""
+    return _paid(session, actor, "paid_out", amount, reason)
+
+
+def no_sale(session: Session, actor: Actor, reason: str) -> CashMovementView:
+    """Open the drawer without a sale; recorded so a pattern of openings shows on the report and the audit trail."""
+    approval = staff.require(session, actor, Permission.NO_SALE, "open the drawer")
+    view = _cash_movement(session, actor, "no_sale", ZERO, reason)
+    shift = _require_open(session)
+    audit.record(
+        session,
+        actor.user_id,
+        "drawer.no_sale",
+        "shift",
+        shift.id,
+        {"reason": view.reason, "approval": approval},
+    )
+    return view
+
+
+def _figures(session: Session, shift: Shift) -> ShiftFigures:
+    orders = select(Order.id).where(
+        Order.channel == "counter", Order.shift_id == shift.id, Order.status == "completed"
+    )
+    sales_count = len(session.scalars(orders).all())
+    voided = len(
+        session.scalars(
+            select(Order.id).where(
+                Order.channel == "counter", Order.shift_id == shift.id, Order.status == "voided"
+            )
+        ).all()
+    )
+    counts: dict[str, int] = {}
+    amounts: dict[str, Decimal] = {}
+    for kind, amount in session.execute(
+        select(Payment.kind, Payment.amount).where(Payment.order_id.in_(orders))
+    ):
+        counts[kind] = counts.get(kind, 0) + 1
+        amounts[kind] = amounts.get(kind, ZERO) + amount
+    by_tender = [
+        TenderFigure(k, counts[k], amounts[k])
+        for k in sorted(counts, key=lambda k: TENDER_ORDER.index(k) if k in TENDER_ORDER else 99)
+    ]
+    moves = session.scalars(
+        select(CashMovement).where(CashMovement.shift_id == shift.id).order_by(CashMovement.created_at)
+    ).all()
+    paid_in = [(m.reason, m.amount) for m in moves if m.kind == "paid_in"]
+    paid_out = [(m.reason, m.amount) for m in moves if m.kind == "paid_out"]
+    in_total = sum((a for _, a in paid_in), ZERO)
+    out_total = sum((a for _, a in paid_out), ZERO)
+    cash_sales = amounts.get("cash", ZERO)
+    name = session.scalar(select(StaffUser.display_name).where(StaffUser.id == shift.opened_by)) or ""
+    return ShiftFigures(
+        shift_id=shift.id,
+        number=shift.number,
+        terminal=shift.terminal_code,
+        opened_by_name=name,
+        opened_at=shift.opened_at,
+        opening_float=shift.opening_float,
+        sales_count=sales_count,
+        sales_total=sum(amounts.values(), ZERO),
+        by_tender=by_tender,
+        paid_in=paid_in,
+        paid_out=paid_out,
+        paid_in_total=in_total,
+        paid_out_total=out_total,
+        no_sales=sum(1 for m in moves if m.kind == "no_sale"),
+        voided_sales=voided,
+        cash_sales=cash_sales,
+        expected_cash=shift.opening_float + cash_sales + in_total - out_total,
+    )
+
+
+def x_report(session: Session) -> ShiftFigures:
+    """The figures of the open shift so far (the shift stays open)."""
+    return _figures(session, _require_open(session))
+
+
+def _report_data(
+    session: Session, figures: ShiftFigures, counted: Decimal | None, closed_at: datetime | None
+) -> ShiftReportData:
+    h = here(session)
+    store = session.get(Store, h.store_id)
+    assert store is not None
+    return ShiftReportData(
+        store_name=store.name,
+        terminal=figures.terminal,
+        shift_number=figures.number,
+        cashier=figures.opened_by_name,
+        opened_at=figures.opened_at,
+        printed_at=now(),
+        tz_name=store.timezone,
+        opening_float=figures.opening_float,
+        sales_by_tender=[
+            TenderTotal(TENDER_WORDS.get(t.kind, t.kind), t.count, t.amount) for t in figures.by_tender
+        ],
+        expected_cash=figures.expected_cash,
+        paid_in=[ReportCashMovement(r, a) for r, a in figures.paid_in],
+        paid_out=[ReportCashMovement(r, a) for r, a in figures.paid_out],
+        counted_cash=counted,
+        closed_at=closed_at,
+        currency=store.currency,
+        locale=store.locale,
+    )
+
+
+def print_x_report(session: Session, actor: Actor) -> str:
+    """Print an X reading of the open shift; returns the print job id."""
+    approval = staff.require(session, actor, Permission.SHIFT_CLOSE, "print an X report")
+    shift = _require_open(session)
+    figures = _figures(session, shift)
+    doc = build_shift_report(_report_data(session, figures, None, None), kind="X").to_json()
+    job = printing.enqueue(session, "x_report", doc, f"X report {shift.number}", shift.id)
+    audit.record(session, actor.user_id, "shift.x_report", "shift", shift.id, {"approval": approval})
+    return job
+
+
+def _open_sales(session: Session, terminal: str) -> list[Order]:
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.channel == "counter", Order.status == "open", Order.terminal_code == terminal)
+            .order_by(Order.created_at)
+        )
+    )
+
+
+def close_shift(
+    session: Session,
+    actor: Actor,
+    counted: dict[Decimal, int],
+    other_counts: dict[str, Decimal] | None = None,
+) -> ZReport:
+    """Close the shift from a blind count: cash by denomination, other tenders by their totals (e.g. the card
+    terminal's batch total). Refused while a sale with items is open on this terminal."""
+    approval = staff.require(session, actor, Permission.SHIFT_CLOSE, "close the shift")
+    shift = _require_open(session)
+    h = here(session)
+    blocking = []
+    for order in _open_sales(session, h.terminal_code):
+        has_lines = session.scalar(
+            select(OrderLine.id).where(OrderLine.order_id == order.id, OrderLine.voided.is_(False)).limit(1)
+        )
+        if has_lines or order.payments:
+            blocking.append(order.number)
+        else:
+            # An empty sale holds nothing; it must not outlive the shift it was started in.
+            order.status = "voided"
+    if blocking:
+        raise UserError(
+            "Finish, park or void these open sales before closing the shift: " + ", ".join(blocking) + "."
+        )
+    try:
+        counted_cash = tenders.denomination_total(counted)
+    except ValueError as exc:
+        raise UserError(f"The cash count is not right: {exc}.") from None
+    other = {}
+    for kind, amount in (other_counts or {}).items():
+        if kind not in TENDER_ORDER or kind == "cash":
+            raise UserError(f"Count cash by denomination; {kind} is not a tender of this store.")
+        other[kind] = _money(amount, f"{TENDER_WORDS[kind].lower()} total", positive=False)
+
+    figures = _figures(session, shift)
+    counts = [
+        TenderCount(
+            "cash",
+            figures.expected_cash,
+            counted_cash,
+            tenders.over_short(figures.expected_cash, counted_cash),
+        )
+    ]
+    for kind in TENDER_ORDER[1:]:
+        expected = figures.tender_amount(kind)
+        if kind in other:
+            counts.append(TenderCount(kind, expected, other[kind], tenders.over_short(expected, other[kind])))
+        elif expected:
+            counts.append(TenderCount(kind, expected, None, None))
+
+    closed_at = now()
+    denominations = {str(d): n for d, n in sorted(counted.items())}
+    report = _report_json(figures, counts, counted_cash, closed_at)
+    shift.status = "closed"
+    shift.closed_by = actor.user_id
+    shift.closed_at = closed_at
+    shift.counted = {"cash": denominations, "other": {k: str(v) for k, v in other.items()}}
+    shift.report = report
+    doc = build_shift_report(_report_data(session, figures, counted_cash, closed_at), kind="Z").to_json()
+    job = printing.enqueue(session, "z_report", doc, f"Z report {shift.number}", shift.id)
+    outbox.emit(
+        session,
+        "shift.closed",
+        {
+            "shift_id": shift.id,
+            "store": h.store_code,
+            "terminal": h.terminal_code,
+            "closed_by": actor.user_id,
+            **report,
+        },
+    )
+    audit.record(
+        session,
+        actor.user_id,
+        "shift.closed",
+        "shift",
+        shift.id,
+        {
+            "number": shift.number,
+            "expected_cash": str(figures.expected_cash),
+            "counted_cash": str(counted_cash),
+            "over_short": report["over_short"],
+            "approval": approval,
+        },
+    )
+    return ZReport(
+        shift_id=shift.id,
+        number=shift.number,
+        figures=figures,
+        counted_cash=counted_cash,
+        counts=counts,
+        cash_over_short=counts[0].over_short or ZERO,
+        closed_at=closed_at,
+        job_id=job,
+        denominations=denominations,
+    )
+
+
+def _report_json(
+    figures: ShiftFigures, counts: list[TenderCount], counted_cash: Decimal, closed_at: datetime
+) -> dict[str, Any]:
+    def s(d: Decimal | None) -> str | None:
+        return None if d is None else str(d)
+
+    return {
+        "number": figures.number,
+        "opened_at": figures.opened_at.isoformat(),
+        "closed_at": closed_at.isoformat(),
+        "opening_float": str(figures.opening_float),
+        "sales_count": figures.sales_count,
+        "sales_total": str(figures.sales_total),
+        "by_tender": [{"kind": t.kind, "count": t.count, "amount": str(t.amount)} for t in figures.by_tender],
+        "paid_in": str(figures.paid_in_total),
+        "paid_out": str(figures.paid_out_total),
+        "no_sales": figures.no_sales,
+        "voided_sales": figures.voided_sales,
+        "cash_sales": str(figures.cash_sales),
+        "expected_cash": str(figures.expected_cash),
+        "counted_cash": str(counted_cash),
+        "over_short": {c.kind: s(c.over_short) for c in counts},
+        "counts": [
+            {
+                "kind": c.kind,
+                "expected": str(c.expected),
+                "counted": s(c.counted),
+                "over_short": s(c.over_short),
+            }
+            for c in counts
+        ],
+    }

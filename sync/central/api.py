@@ -1,0 +1,144 @@
+"""HTTP API of the central store (FastAPI): enrolment, push, pull, web orders and status.
+
+Terminals authenticate with the bearer token they got at enrolment and only ever see or write their own store;
+the storefront authenticates with an API key in `X-Api-Key`. Handlers are plain `def` functions: FastAPI runs
+them on its worker threads, each with its own session.
+"""
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync import protocol
+from sync.central import service
+from sync.central.db import make_engine, make_sessionmaker, migrate
+from sync.central.models import Location, Product, StockLevel, Terminal
+
+_bearer = HTTPBearer(auto_error=False)
+_api_key = APIKeyHeader(name="X-Api-Key", auto_error=False)
+
+_STATUS_FOR = {
+    service.Forbidden: 403,
+    service.NotFound: 404,
+    service.Conflict: 409,
+}
+
+
+def create_app(
+    database_url: str | None = None, engine: Engine | None = None, run_migrations: bool = True
+) -> FastAPI:
+    """The API over the database at `database_url` (or `engine`), migrated to the newest schema first."""
+    engine = engine or make_engine(database_url)
+    if run_migrations:
+        migrate(engine=engine)
+    factory = make_sessionmaker(engine)
+    readers = make_sessionmaker(engine, readonly=True)
+    app = FastAPI(title="Counterline central store", version=str(protocol.PROTOCOL_VERSION))
+    app.state.engine = engine
+    app.state.sessions = factory
+
+    @app.exception_handler(service.CentralError)
+    def _central_error(_request: Request, exc: service.CentralError) -> JSONResponse:
+        code = next((c for kind, c in _STATUS_FOR.items() if isinstance(exc, kind)), 422)
+        return JSONResponse(status_code=code, content={"detail": str(exc)})
+
+    def session() -> Iterator[Session]:
+        with factory.begin() as s:
+            yield s
+
+    def reading() -> Iterator[Session]:
+        with readers.begin() as s:
+            yield s
+
+    # The transaction commits before the response leaves, so a client never reads ahead of what was stored.
+    Db = Annotated[Session, Depends(session, scope="function")]
+    ReadDb = Annotated[Session, Depends(reading, scope="function")]
+
+    def terminal(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Terminal:
+        # Its own short transaction: SQLite has one writer, and push opens one transaction per event.
+        with readers.begin() as s:
+            found = service.terminal_for_token(s, credentials.credentials if credentials else "")
+            if found is None:
+                raise HTTPException(
+                    401, "missing or unknown terminal token", headers={"WWW-Authenticate": "Bearer"}
+                )
+            _ = found.store.code
+            return found
+
+    def storefront(key: Annotated[str | None, Depends(_api_key)]) -> None:
+        with readers.begin() as s:
+            if not service.check_api_key(s, key or ""):
+                raise HTTPException(401, "missing or unknown storefront API key")
+
+    @app.post("/v1/enroll")
+    def enroll(body: protocol.EnrollRequest, s: Db) -> protocol.EnrollResponse:
+        return service.enroll(s, body.code, body.terminal_name)
+
+    @app.post("/v1/push")
+    def push(
+        body: protocol.PushRequest, who: Annotated[Terminal, Depends(terminal)]
+    ) -> protocol.PushResponse:
+        if body.protocol_version > protocol.PROTOCOL_VERSION:
+            raise HTTPException(400, f"protocol version {body.protocol_version} is newer than this server's")
+        return protocol.PushResponse(results=service.push(factory, who.id, body.events))
+
+    @app.get("/v1/pull")
+    def pull(
+        s: ReadDb,
+        who: Annotated[Terminal, Depends(terminal)],
+        cursor: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=service.PULL_MAX_LIMIT)] = 500,
+        store: str | None = None,
+        first: bool | None = None,
+    ) -> protocol.PullResponse:
+        if store is not None and store.upper() != who.store.code:
+            raise service.Forbidden(f"this terminal belongs to store {who.store.code}")
+        return service.pull(s, who.store_id, cursor, limit, first)
+
+    @app.get("/v1/stores/{code}/stock")
+    def stock(code: str, s: ReadDb, who: Annotated[Terminal, Depends(terminal)]) -> list[dict[str, Any]]:
+        if code.upper() != who.store.code:
+            raise service.Forbidden(f"this terminal belongs to store {who.store.code}")
+        rows = s.execute(
+            select(StockLevel, Location, Product)
+            .join(Location, Location.id == StockLevel.location_id)
+            .join(Product, Product.id == StockLevel.product_id)
+            .where(StockLevel.store_id == who.store_id)
+            .order_by(Product.sku, Location.code)
+        ).all()
+        return [service.ledger.stock_payload(loc, prod, lvl) for lvl, loc, prod in rows]
+
+    @app.post("/v1/orders", status_code=201, dependencies=[Depends(storefront)])
+    def place_order(body: protocol.OrderRequest, s: Db) -> dict[str, Any]:
+        return service.order_payload(service.place_order(s, body))
+
+    @app.post("/v1/orders/{ident}/cancel", dependencies=[Depends(storefront)])
+    def cancel_order(ident: str, s: Db) -> dict[str, Any]:
+        return service.order_payload(service.cancel_order(s, ident))
+
+    @app.get("/v1/status")
+    def status(
+        s: ReadDb,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> protocol.StatusResponse:
+        who = service.terminal_for_token(s, credentials.credentials if credentials else "")
+        return protocol.StatusResponse(
+            ok=True,
+            protocol_version=protocol.PROTOCOL_VERSION,
+            database=engine.dialect.name,
+            store=who.store.code if who else None,
+            feed_head=who.store.feed_seq if who else None,
+        )
+
+    return app
+
+
+def sessions_of(app: FastAPI) -> sessionmaker[Session]:
+    """The session factory an app made by `create_app` works with (for the CLI and tests)."""
+    factory: sessionmaker[Session] = app.state.sessions
+    return factory

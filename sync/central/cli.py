@@ -1,0 +1,226 @@
+"""Command line of the central store: serve the API and run the operator's chores.
+
+`counterline-central [--database-url URL] COMMAND ...`; the URL also comes from COUNTERLINE_CENTRAL_DATABASE_URL
+and defaults to `sqlite:///central.db`. Every command migrates the database first. Bad input ends with one line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import NoReturn
+
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync import protocol
+from sync.central import service
+from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
+
+EXIT_BAD_INPUT = 2
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    # SUPPRESS keeps a subcommand's absent option from hiding the one given before the subcommand.
+    common.add_argument(
+        "--database-url", default=argparse.SUPPRESS, help="SQLAlchemy URL of the central database"
+    )
+    parser = _Parser(prog="counterline-central", description="Counterline central store service")
+    parser.add_argument("--database-url", default=None, help="SQLAlchemy URL of the central database")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+
+    store = sub.add_parser("create-store", parents=[common], help="create a store and its locations")
+    store.add_argument("code")
+    store.add_argument("name")
+    store.add_argument("--currency", default="EUR")
+    store.add_argument("--locale", default="en")
+    store.add_argument("--timezone", default="UTC")
+
+    enrol = sub.add_parser("enroll-terminal", parents=[common], help="print a one-time enrolment code")
+    enrol.add_argument("store")
+    enrol.add_argument("terminal_code")
+    enrol.add_argument("--hours", type=float, default=24.0, help="hours the code stays valid")
+
+    tax = sub.add_parser("set-tax-class", parents=[common], help="create or change a tax class")
+    tax.add_argument("code")
+    tax.add_argument("rate", help="fraction, e.g. 0.20 for 20 %%")
+    tax.add_argument("--name", default="")
+
+    catalog = sub.add_parser("import-catalog", parents=[common], help="import products from a CSV file")
+    catalog.add_argument("file", type=Path)
+
+    order = sub.add_parser("place-order", parents=[common], help="place a test web order")
+    order.add_argument("store")
+    order.add_argument("--sku", action="append", required=True)
+    order.add_argument("--qty", action="append", required=True)
+    order.add_argument("--fulfilment", choices=["pickup", "ship"], default="pickup")
+    order.add_argument("--number", default=None)
+
+    cancel = sub.add_parser("cancel-order", parents=[common], help="cancel a web order by number or id")
+    cancel.add_argument("number")
+
+    key = sub.add_parser("create-api-key", parents=[common], help="print a new storefront API key")
+    key.add_argument("--label", default="")
+
+    sub.add_parser("status", parents=[common], help="print each store's feed head, terminals and exceptions")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    try:
+        return _run(args)
+    except service.CentralError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except ArgumentError as exc:
+        print(f"error: bad database URL: {exc}", file=sys.stderr)
+    except OperationalError as exc:
+        print(f"error: cannot use the database: {str(exc.orig).splitlines()[0]}", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace) -> int:
+    url = database_url(args.database_url)
+    if args.command == "serve":
+        return _serve(url, args.host, args.port)
+    engine = make_engine(url)
+    try:
+        migrate(engine=engine)
+        return _COMMANDS[args.command](make_sessionmaker(engine), args)
+    finally:
+        engine.dispose()
+
+
+def _serve(url: str, host: str, port: int) -> int:
+    import uvicorn
+
+    from sync.central.api import create_app
+
+    if not 0 < port < 65536:
+        raise service.CentralError(f"port {port} is out of range")
+    uvicorn.run(create_app(url), host=host, port=port)
+    return 0
+
+
+def _create_store(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory.begin() as s:
+        store = service.create_store(s, args.code, args.name, args.currency, args.locale, args.timezone)
+        print(f"store {store.code} created with locations floor, backroom, quarantine")
+    return 0
+
+
+def _enroll_terminal(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    if not 0 < args.hours <= 24 * 30:
+        raise service.CentralError("--hours must be between 0 and 720")
+    with factory.begin() as s:
+        code = service.issue_enrolment_code(s, args.store, args.terminal_code, timedelta(hours=args.hours))
+    print(code)
+    return 0
+
+
+def _set_tax_class(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory.begin() as s:
+        tax = service.set_tax_class(s, args.code, args.rate, args.name)
+        print(f"tax class {tax.code} at {tax.rate}")
+    return 0
+
+
+def _import_catalog(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise service.CentralError(f"{args.file} is not UTF-8 text") from exc
+    with factory.begin() as s:
+        count = service.import_catalog(s, text)
+    print(f"imported {count} products")
+    return 0
+
+
+def _place_order(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    if len(args.sku) != len(args.qty):
+        raise service.CentralError("give one --qty for each --sku")
+    lines = []
+    for sku, qty in zip(args.sku, args.qty, strict=True):
+        try:
+            amount = Decimal(qty)
+        except InvalidOperation as exc:
+            raise service.CentralError(f"quantity {qty!r} is not a number") from exc
+        if not amount.is_finite() or amount <= 0:
+            raise service.CentralError(f"quantity {qty!r} must be more than 0")
+        lines.append(protocol.OrderLineRequest(sku=sku, qty=amount))
+    request = protocol.OrderRequest(
+        store=args.store, number=args.number, fulfilment=args.fulfilment, lines=lines
+    )
+    with factory.begin() as s:
+        order = service.place_order(s, request)
+        print(order.number)
+    return 0
+
+
+def _cancel_order(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory.begin() as s:
+        order = service.cancel_order(s, args.number, by="cli")
+        print(f"order {order.number} cancelled")
+    return 0
+
+
+def _create_api_key(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory.begin() as s:
+        print(service.create_api_key(s, args.label))
+    return 0
+
+
+def _status(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory() as s:
+        print(
+            json.dumps({"protocol_version": protocol.PROTOCOL_VERSION, "stores": service.status_summary(s)})
+        )
+    return 0
+
+
+_COMMANDS = {
+    "create-store": _create_store,
+    "enroll-terminal": _enroll_terminal,
+    "set-tax-class": _set_tax_class,
+    "import-catalog": _import_catalog,
+    "place-order": _place_order,
+    "cancel-order": _cancel_order,
+    "create-api-key": _create_api_key,
+    "status": _status,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The change feed and the stock ledger of the central store.
+
+Each store's feed is numbered by `stores.feed_seq`, taken under a row lock (`SELECT ... FOR UPDATE` on
+PostgreSQL; SQLite has one writer at a time) so seqs are dense, never reused and committed in order. Stock is an
+append-only ledger of signed movements; `stock_levels` keeps on-hand and reserved per location, updated in the same
+transaction as the ledger row, and every change of a level is published as a `stock` change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from sync import protocol
+from sync.central.models import (
+    FeedChange,
+    Location,
+    Product,
+    StockException,
+    StockLevel,
+    StockMovement,
+    Store,
+)
+
+
+class Rejected(Exception):
+    """An event that cannot be applied as sent; the reason goes back to the terminal and into rejected_events."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def lock_store(session: Session, store_id: int) -> Store:
+    """Take the store's row lock for the rest of the transaction and return it with fresh values."""
+    stmt = (
+        select(Store).where(Store.id == store_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return session.execute(stmt).scalar_one()
+
+
+def next_seq(session: Session, store_id: int) -> int:
+    store = lock_store(session, store_id)
+    store.feed_seq += 1
+    session.flush()
+    return store.feed_seq
+
+
+def emit(session: Session, store_id: int, change_type: str, key: str, payload: dict[str, Any]) -> int:
+    """Append one change to the store's feed and return its seq."""
+    seq = next_seq(session, store_id)
+    session.add(FeedChange(store_id=store_id, seq=seq, type=change_type, key=key, payload=payload))
+    return seq
+
+
+def emit_to_all_stores(session: Session, change_type: str, key: str, payload: dict[str, Any]) -> None:
+    for store_id in session.scalars(select(Store.id).order_by(Store.id)):
+        emit(session, store_id, change_type, key, payload)
+
+
+def get_level(session: Session, location: Location, product: Product) -> StockLevel:
+    level = session.get(StockLevel, (location.id, product.id), populate_existing=True)
+    if level is None:
+        level = StockLevel(
+            location_id=location.id,
+            product_id=product.id,
+            store_id=location.store_id,
+            on_hand=Decimal(0),
+            reserved=Decimal(0),
+        )
+        session.add(level)
+        session.flush()
+    return level
+
+
+def qty_text(value: Decimal) -> str:
+    """A quantity as it goes on the wire: always 3 places, whatever arithmetic produced it."""
+    return str(Decimal(value).quantize(Decimal("0.001")))
+
+
+def money_text(value: Decimal) -> str:
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def stock_payload(location: Location, product: Product, level: StockLevel) -> dict[str, Any]:
+    return {
+        "sku": product.sku,
+        "location": location.code,
+        "on_hand": qty_text(level.on_hand),
+        "reserved": qty_text(level.reserved),
+        "available": qty_text(level.available),
+    }
+
+
+def emit_stock(session: Session, location: Location, product: Product, level: StockLevel) -> int:
+    key = f"{product.sku}@{location.code}"
+    return emit(
+        session, location.store_id, protocol.CHANGE_STOCK, key, stock_payload(location, product, level)
+    )
+
+
+def record_movement(
+    session: Session,
+    *,
+    movement_id: uuid.UUID,
+    location: Location,
+    product: Product,
+    qty: Decimal,
+    kind: str,
+    cause_type: str,
+    cause_id: str,
+    event_id: uuid.UUID | None = None,
+    terminal_id: int | None = None,
+) -> StockLevel:
+    """Append one signed movement, update the level and publish it; a reused movement id is refused."""
+    if session.get(StockMovement, movement_id) is not None:
+        raise Rejected(f"stock movement {movement_id} is already recorded")
+    level = get_level(session, location, product)
+    level.on_hand = level.on_hand + qty
+    seq = emit_stock(session, location, product, level)
+    session.add(
+        StockMovement(
+            id=movement_id,
+            store_id=location.store_id,
+            location_id=location.id,
+            product_id=product.id,
+            qty=qty,
+            kind=kind,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            event_id=event_id,
+            terminal_id=terminal_id,
+            seq=seq,
+        )
+    )
+    session.flush()
+    return level
+
+
+def change_reserved(session: Session, location: Location, product: Product, delta: Decimal) -> StockLevel:
+    level = get_level(session, location, product)
+    level.reserved = level.reserved + delta
+    emit_stock(session, location, product, level)
+    return level
+
+
+def flag_oversell(
+    session: Session,
+    location: Location,
+    product: Product,
+    level: StockLevel,
+    event_id: uuid.UUID | None,
+    cause: str,
+) -> StockException | None:
+    """Record an `oversell` exception when available went below zero; the sale itself always stands."""
+    if level.available >= 0:
+        return None
+    exc = StockException(
+        store_id=location.store_id,
+        kind="oversell",
+        sku=product.sku,
+        location=location.code,
+        detail={
+            "on_hand": qty_text(level.on_hand),
+            "reserved": qty_text(level.reserved),
+            "available": qty_text(level.available),
+            "cause": cause,
+        },
+        event_id=event_id,
+    )
+    session.add(exc)
+    return exc
+
+
+def count_baseline(
+    session: Session,
+    location: Location,
+    product: Product,
+    as_of_seq: int,
+    terminal_id: int,
+    later_local: list[uuid.UUID],
+) -> Decimal:
+    """On-hand as the counting terminal saw it: movements it had pulled by `as_of_seq`, plus its own pushed
+    movements, less those it made after the count. What it could not have seen stays on top of the count."""
+    stmt = select(func.coalesce(func.sum(type_coerce(StockMovement.qty, BigInteger)), 0)).where(
+        StockMovement.location_id == location.id,
+        StockMovement.product_id == product.id,
+        or_(StockMovement.seq <= as_of_seq, StockMovement.terminal_id == terminal_id),
+    )
+    if later_local:
+        stmt = stmt.where(StockMovement.id.not_in(later_local))
+    # Summed as raw thousandths so the total is exact integer arithmetic on both engines.
+    raw = session.execute(stmt).scalar_one()
+    return Decimal(int(raw)) / 1000
+
+
+def ledger_on_hand(session: Session, location: Location, product: Product) -> Decimal:
+    """On-hand summed from the ledger itself (the level row must always agree with this)."""
+    raw = session.execute(
+        select(func.coalesce(func.sum(type_coerce(StockMovement.qty, BigInteger)), 0)).where(
+            StockMovement.location_id == location.id, StockMovement.product_id == product.id
+        )
+    ).scalar_one()
+    return Decimal(int(raw)) / 1000

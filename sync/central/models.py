@@ -1,0 +1,354 @@
+"""Tables of the central store service (SQLAlchemy 2, SQLite or PostgreSQL).
+
+The central store keeps the chain's catalog (products, barcodes, effective-dated prices, tax classes), each store's
+locations and enrolled terminals, the append-only stock ledger with its derived on-hand/reserved levels, web orders
+with their status history, the returns and sales the terminals pushed, exceptions for people to look at (oversell),
+the ids of every event applied (exactly-once) and each store's change feed. Money is integer cents and quantities
+integer thousandths in the database so sums are exact on both engines; Python sees `Decimal`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Scaled(TypeDecorator[Decimal]):
+    impl = BigInteger
+    cache_ok = True
+    scale = 100
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = (Decimal(value) * self.scale).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        places = Decimal(1).scaleb(-len(str(self.scale)) + 1)
+        return (Decimal(int(value)) / self.scale).quantize(places)
+
+
+class Money(_Scaled):
+    """Decimal money with 2 places, stored as integer cents."""
+
+    cache_ok = True
+    scale = 100
+
+
+class Qty(_Scaled):
+    """Decimal quantity with 3 places (pieces or kilograms), stored as integer thousandths."""
+
+    cache_ok = True
+    scale = 1000
+
+
+class Rate(_Scaled):
+    """A tax rate as a fraction with 4 places (0.2000 is 20 %)."""
+
+    cache_ok = True
+    scale = 10000
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC (naive on SQLite, timestamptz on PostgreSQL)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    locale: Mapped[str] = mapped_column(String(35))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Last seq handed out in this store's change feed; allocated under a row lock (see ledger.next_seq).
+    feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locations: Mapped[list[Location]] = relationship(back_populates="store", order_by="Location.id")
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("store_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    # Stock at a location that is not sellable (quarantine) is never offered to web orders.
+    sellable: Mapped[bool] = mapped_column(Boolean, default=True)
+    store: Mapped[Store] = relationship(back_populates="locations")
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+    __table_args__ = (UniqueConstraint("store_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    # Only sha256 digests are kept: a copy of the database gives no working token or code.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    store: Mapped[Store] = relationship()
+
+
+class ApiKey(Base):
+    """Keys the storefront uses to place and cancel web orders (sha256 digest only)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TaxClass(Base):
+    __tablename__ = "tax_classes"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    rate: Mapped[Decimal] = mapped_column(Rate)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))
+    department: Mapped[str] = mapped_column(String(100), default="")
+    weighed: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    barcodes: Mapped[list[Barcode]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="Barcode.code"
+    )
+
+
+class Barcode(Base):
+    __tablename__ = "barcodes"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    pack_qty: Mapped[int] = mapped_column(Integer, default=1)
+    product: Mapped[Product] = relationship(back_populates="barcodes")
+
+
+class Price(Base):
+    """A product's price from `effective_from` on; the latest one already in effect applies."""
+
+    __tablename__ = "prices"
+    __table_args__ = (Index("ix_prices_product_effective", "product_id", "effective_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockMovement(Base):
+    """One signed ledger row; never updated or deleted. On-hand is the sum of these."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_level", "location_id", "product_id", "seq"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    kind: Mapped[str] = mapped_column(String(32))
+    # What caused it: an event type or "web_order", and the id of the record (order, return, count event).
+    cause_type: Mapped[str] = mapped_column(String(32))
+    cause_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    # The feed seq of the stock change this movement produced: terminals that had applied up to a seq knew it.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockLevel(Base):
+    """On-hand and reserved per location and product, derived from the ledger and open web orders."""
+
+    __tablename__ = "stock_levels"
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    on_hand: Mapped[Decimal] = mapped_column(Qty, default=Decimal(0))
+    reserved: Mapped[Decimal] = mapped_column(Qty, default=Decimal(0))
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+class WebOrder(Base):
+    __tablename__ = "web_orders"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    fulfilment: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    customer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lines: Mapped[list[WebOrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="WebOrderLine.id"
+    )
+    store: Mapped[Store] = relationship()
+
+
+class WebOrderLine(Base):
+    __tablename__ = "web_order_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    # Where the reservation for this line is held, released when the order is cancelled or fulfilled.
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    order: Mapped[WebOrder] = relationship(back_populates="lines")
+
+
+class OrderStatusHistory(Base):
+    __tablename__ = "order_status_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(100), default="")
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Sale(Base):
+    """A completed sale as pushed by a terminal (its lines and payments stay in the JSON document)."""
+
+    __tablename__ = "sales"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    total: Mapped[Decimal | None] = mapped_column(Money)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Return(Base):
+    __tablename__ = "returns"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    original_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    total: Mapped[Decimal | None] = mapped_column(Money)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ParkedSale(Base):
+    __tablename__ = "parked_sales"
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    terminal: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    lines: Mapped[list[Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockException(Base):
+    """Something for a person to resolve, e.g. an oversell: a sale took available stock below zero."""
+
+    __tablename__ = "exceptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppliedEvent(Base):
+    """Every event applied, written in the same transaction as its effects: the exactly-once guard."""
+
+    __tablename__ = "applied_events"
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RejectedEvent(Base):
+    """An event parked with the reason it could not be applied, for a person to look at."""
+
+    __tablename__ = "rejected_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedChange(Base):
+    __tablename__ = "change_feed"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

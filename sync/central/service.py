@@ -1,0 +1,823 @@
+"""Use cases of the central store: stores and enrolment, catalog import, applying pushed events exactly once,
+serving the change feed, and web orders from the storefront.
+
+Each function takes an open session and plain data; the caller owns the transaction (`with factory.begin()`),
+except `push`, which runs one transaction per event so a rejected event never undoes the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from uuid6 import uuid7
+
+from sync import protocol
+from sync.central import ledger
+from sync.central.ledger import Rejected
+from sync.central.models import (
+    ApiKey,
+    AppliedEvent,
+    Barcode,
+    FeedChange,
+    Location,
+    OrderStatusHistory,
+    ParkedSale,
+    Price,
+    Product,
+    RejectedEvent,
+    Return,
+    Sale,
+    StockException,
+    Store,
+    TaxClass,
+    Terminal,
+    WebOrder,
+    WebOrderLine,
+    utcnow,
+)
+
+STOREFRONT_KEY_ENV = "COUNTERLINE_STOREFRONT_KEY"
+ENROL_CODE_TTL = timedelta(hours=24)
+DEFAULT_LOCATIONS = (
+    ("floor", "Sales floor", True),
+    ("backroom", "Backroom", True),
+    ("quarantine", "Quarantine", False),
+)
+PULL_MAX_LIMIT = 1000
+_CODE_RE = re.compile(r"^[A-Z0-9]{1,16}$")
+# Enrolment codes are typed at a till: no 0/O or 1/I to confuse.
+_ENROL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class CentralError(ValueError):
+    """Bad input from an operator or a client; the message is fit to show as it is."""
+
+
+class NotFound(CentralError):
+    pass
+
+
+class Conflict(CentralError):
+    pass
+
+
+class Forbidden(CentralError):
+    pass
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- stores, terminals, keys
+
+
+def create_store(
+    session: Session, code: str, name: str, currency: str = "EUR", locale: str = "en", timezone: str = "UTC"
+) -> Store:
+    """A new store with its floor, backroom and quarantine locations; its feed starts with the whole catalog."""
+    code = code.strip().upper()
+    if not _CODE_RE.match(code):
+        raise CentralError(f"store code {code!r} must be 1-16 letters or digits")
+    if not name.strip():
+        raise CentralError("store name is empty")
+    currency = currency.upper()
+    if currency not in list_currencies():
+        raise CentralError(f"unknown currency {currency!r}")
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise CentralError(f"unknown locale {locale!r}") from exc
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CentralError(f"unknown timezone {timezone!r}") from exc
+    if session.scalar(select(Store.id).where(Store.code == code)) is not None:
+        raise Conflict(f"store {code} already exists")
+    store = Store(
+        code=code, name=name.strip(), currency=currency, locale=locale, timezone=timezone, feed_seq=0
+    )
+    session.add(store)
+    session.flush()
+    for loc_code, loc_name, sellable in DEFAULT_LOCATIONS:
+        session.add(Location(store_id=store.id, code=loc_code, name=loc_name, sellable=sellable))
+    for tax in session.scalars(select(TaxClass).order_by(TaxClass.code)):
+        ledger.emit(session, store.id, protocol.CHANGE_TAX_CLASS, tax.code, tax_class_payload(tax))
+    for product in session.scalars(select(Product).order_by(Product.id)):
+        ledger.emit(
+            session, store.id, protocol.CHANGE_PRODUCT, product.sku, product_payload(session, product)
+        )
+    session.flush()
+    return store
+
+
+def get_store(session: Session, code: str) -> Store:
+    store = session.scalar(select(Store).where(Store.code == code.strip().upper()))
+    if store is None:
+        raise NotFound(f"no store {code!r}")
+    return store
+
+
+def store_payload(store: Store) -> dict[str, Any]:
+    return {
+        "code": store.code,
+        "name": store.name,
+        "currency": store.currency,
+        "locale": store.locale,
+        "timezone": store.timezone,
+    }
+
+
+def issue_enrolment_code(
+    session: Session, store_code: str, terminal_code: str, ttl: timedelta = ENROL_CODE_TTL
+) -> str:
+    """A one-time code that enrols `terminal_code` of the store; a new code replaces any earlier one."""
+    store = get_store(session, store_code)
+    terminal_code = terminal_code.strip().upper()
+    if not _CODE_RE.match(terminal_code):
+        raise CentralError(f"terminal code {terminal_code!r} must be 1-16 letters or digits")
+    terminal = session.scalar(
+        select(Terminal).where(Terminal.store_id == store.id, Terminal.code == terminal_code)
+    )
+    if terminal is None:
+        terminal = Terminal(store_id=store.id, code=terminal_code, name="")
+        session.add(terminal)
+    code = "-".join("".join(secrets.choice(_ENROL_ALPHABET) for _ in range(4)) for _ in range(3))
+    terminal.enrol_code_hash = sha256(code)
+    terminal.enrol_expires_at = utcnow() + ttl
+    session.flush()
+    return code
+
+
+def enroll(session: Session, code: str, terminal_name: str) -> protocol.EnrollResponse:
+    """Trade a one-time code for a bearer token; the code is spent and the token's old value stops working."""
+    normalised = code.strip().upper()
+    terminal = session.scalar(select(Terminal).where(Terminal.enrol_code_hash == sha256(normalised)))
+    if terminal is None or terminal.enrol_expires_at is None or terminal.enrol_expires_at < utcnow():
+        raise Forbidden("enrolment code is unknown, used or expired")
+    token = secrets.token_urlsafe(32)
+    terminal.token_hash = sha256(token)
+    terminal.enrol_code_hash = None
+    terminal.enrol_expires_at = None
+    terminal.enrolled_at = utcnow()
+    terminal.name = terminal_name.strip()[:100]
+    store = terminal.store
+    session.flush()
+    return protocol.EnrollResponse(
+        token=token,
+        store_code=store.code,
+        terminal_code=terminal.code,
+        store=store_payload(store),
+        locations=[{"code": loc.code, "name": loc.name, "sellable": loc.sellable} for loc in store.locations],
+    )
+
+
+def terminal_for_token(session: Session, token: str) -> Terminal | None:
+    if not token:
+        return None
+    return session.scalar(select(Terminal).where(Terminal.token_hash == sha256(token)))
+
+
+def create_api_key(session: Session, label: str = "") -> str:
+    key = secrets.token_urlsafe(32)
+    session.add(ApiKey(key_hash=sha256(key), label=label))
+    session.flush()
+    return key
+
+
+def check_api_key(session: Session, key: str) -> bool:
+    if not key:
+        return False
+    configured = os.environ.get(STOREFRONT_KEY_ENV, "")
+    if configured and hmac.compare_digest(configured.encode(), key.encode()):
+        return True
+    return session.scalar(select(ApiKey.id).where(ApiKey.key_hash == sha256(key))) is not None
+
+
+# ---------------------------------------------------------------- catalog
+
+
+def tax_class_payload(tax: TaxClass) -> dict[str, Any]:
+    return {"code": tax.code, "name": tax.name, "rate": str(tax.rate)}
+
+
+def current_price(session: Session, product: Product, at: datetime | None = None) -> Price | None:
+    return session.scalar(
+        select(Price)
+        .where(Price.product_id == product.id, Price.effective_from <= (at or utcnow()))
+        .order_by(Price.effective_from.desc(), Price.id.desc())
+        .limit(1)
+    )
+
+
+def product_payload(session: Session, product: Product) -> dict[str, Any]:
+    price = current_price(session, product)
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "price": ledger.money_text(price.price) if price else None,
+        "tax_class": product.tax_class,
+        "department": product.department,
+        "barcodes": [{"code": b.code, "pack_qty": b.pack_qty} for b in product.barcodes],
+        "weighed": product.weighed,
+        "active": product.active,
+    }
+
+
+def set_tax_class(session: Session, code: str, rate: str, name: str = "") -> TaxClass:
+    code = code.strip()
+    if not code:
+        raise CentralError("tax class code is empty")
+    value = _decimal(rate, "rate")
+    if not Decimal(0) <= value < Decimal(1):
+        raise CentralError(f"rate {rate!r} must be a fraction from 0 to below 1 (0.20 is 20 %)")
+    tax = session.get(TaxClass, code)
+    if tax is None:
+        tax = TaxClass(code=code, name=name or code, rate=value)
+        session.add(tax)
+    else:
+        tax.rate = value
+        tax.name = name or tax.name
+    session.flush()
+    ledger.emit_to_all_stores(session, protocol.CHANGE_TAX_CLASS, code, tax_class_payload(tax))
+    return tax
+
+
+_BOOL = {
+    "": False,
+    "0": False,
+    "no": False,
+    "false": False,
+    "n": False,
+    "1": True,
+    "yes": True,
+    "true": True,
+    "y": True,
+}
+CATALOG_COLUMNS = ("sku", "name", "price", "tax_class", "department", "barcodes", "weighed")
+
+
+def _decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, AttributeError) as exc:
+        raise CentralError(f"{what} {text!r} is not a number") from exc
+    if not value.is_finite():
+        raise CentralError(f"{what} {text!r} is not a number")
+    return value
+
+
+def import_catalog(session: Session, text: str) -> int:
+    """Create or update products from CSV text with the CATALOG_COLUMNS header; all rows or none.
+
+    Barcodes are space separated, each `CODE` or `CODE:PACK_QTY`. A changed price takes effect now and is
+    published as a `price` change; every product touched goes to every store's feed as a `product` change.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in CATALOG_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise CentralError(f"catalog header lacks column(s): {', '.join(missing)}")
+    now = utcnow()
+    seen: dict[str, str] = {}  # "sku:X" and "barcode:Y" already met in this file
+    count = 0
+    for row in reader:
+        line = reader.line_num
+        try:
+            _import_row(session, row, now, seen)
+        except CentralError as exc:
+            raise CentralError(f"line {line}: {exc}") from exc
+        count += 1
+    return count
+
+
+def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict[str, str]) -> None:
+    sku = (row.get("sku") or "").strip()
+    name = (row.get("name") or "").strip()
+    if not sku or not name:
+        raise CentralError("sku and name are required")
+    if f"sku:{sku}" in seen:
+        raise CentralError(f"sku {sku} appears twice")
+    price = _decimal(row.get("price") or "", "price")
+    if price < 0 or price != price.quantize(Decimal("0.01")):
+        raise CentralError(f"price {price} must be positive with at most 2 decimals")
+    tax_code = (row.get("tax_class") or "").strip()
+    if session.get(TaxClass, tax_code) is None:
+        raise CentralError(f"unknown tax class {tax_code!r} (create it with set-tax-class)")
+    weighed_text = (row.get("weighed") or "").strip().lower()
+    if weighed_text not in _BOOL:
+        raise CentralError(f"weighed {weighed_text!r} must be yes or no")
+    codes: list[tuple[str, int]] = []
+    for token in (row.get("barcodes") or "").split():
+        code, _, pack = token.partition(":")
+        if not pack:
+            codes.append((code, 1))
+        elif pack.isdigit() and int(pack) > 0:
+            codes.append((code, int(pack)))
+        else:
+            raise CentralError(f"barcode {token!r}: pack quantity must be a positive whole number")
+    for code, _ in codes:
+        if f"barcode:{code}" in seen:
+            raise CentralError(f"barcode {code} is given twice in this file")
+        seen[f"barcode:{code}"] = sku
+        owner = session.scalar(select(Product.sku).join(Barcode).where(Barcode.code == code))
+        if owner is not None and owner != sku:
+            raise CentralError(f"barcode {code} already belongs to {owner}")
+    seen[f"sku:{sku}"] = sku
+
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is None:
+        product = Product(sku=sku, name=name, tax_class=tax_code, active=True)
+        session.add(product)
+    product.name = name
+    product.tax_class = tax_code
+    product.department = (row.get("department") or "").strip()
+    product.weighed = _BOOL[weighed_text]
+    product.active = True
+    product.updated_at = now
+    session.flush()
+    wanted = dict(codes)
+    for barcode in list(product.barcodes):
+        if barcode.code not in wanted:
+            product.barcodes.remove(barcode)
+    existing = {b.code: b for b in product.barcodes}
+    for barcode_code, pack_qty in codes:
+        if barcode_code in existing:
+            existing[barcode_code].pack_qty = pack_qty
+        else:
+            product.barcodes.append(Barcode(code=barcode_code, pack_qty=pack_qty))
+    old = current_price(session, product, now)
+    if old is None or old.price != price:
+        session.add(Price(product_id=product.id, price=price, effective_from=now))
+        session.flush()
+        payload = {"sku": sku, "price": ledger.money_text(price), "effective_from": now.isoformat()}
+        ledger.emit_to_all_stores(session, protocol.CHANGE_PRICE, sku, payload)
+    session.flush()
+    session.refresh(product, ["barcodes"])
+    ledger.emit_to_all_stores(session, protocol.CHANGE_PRODUCT, sku, product_payload(session, product))
+
+
+# ---------------------------------------------------------------- push
+
+
+def push(
+    factory: sessionmaker[Session], terminal_id: int, events: list[protocol.Event]
+) -> list[protocol.PushResult]:
+    """Apply each event exactly once, each in its own transaction, in the order given.
+
+    Raises `Forbidden` (before applying anything) when an event names another store than the terminal's.
+    """
+    with factory.begin() as session:
+        terminal = session.get(Terminal, terminal_id)
+        if terminal is None:
+            raise Forbidden("unknown terminal")
+        store_code = terminal.store.code
+    for ev in events:
+        named = ev.payload.get("store")
+        if named is not None and str(named).upper() != store_code:
+            raise Forbidden(f"event {ev.id} is for store {named}; this terminal belongs to {store_code}")
+    return [_push_one(factory, terminal_id, ev) for ev in events]
+
+
+def _push_one(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event) -> protocol.PushResult:
+    try:
+        with factory.begin() as session:
+            if session.get(AppliedEvent, ev.id) is not None:
+                return protocol.PushResult(id=ev.id, status="duplicate")
+            terminal = session.get(Terminal, terminal_id)
+            assert terminal is not None
+            # Everything a store's events touch is serialised on the store row, so levels read here are current.
+            ledger.lock_store(session, terminal.store_id)
+            _apply(session, terminal, ev)
+            session.add(
+                AppliedEvent(
+                    event_id=ev.id,
+                    store_id=terminal.store_id,
+                    terminal_id=terminal.id,
+                    type=ev.type,
+                    occurred_at=ev.occurred_at,
+                    payload=ev.payload,
+                )
+            )
+        return protocol.PushResult(id=ev.id, status="applied")
+    except Rejected as exc:
+        reason = exc.reason
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        reason = f"invalid {ev.type} payload: {where}: {first['msg']}"
+    except IntegrityError:
+        # Another request applied the same event at the same moment: its first copy won.
+        with factory() as session:
+            if session.get(AppliedEvent, ev.id) is not None:
+                return protocol.PushResult(id=ev.id, status="duplicate")
+        reason = "conflicts with a record already stored (reused id or number)"
+    with factory.begin() as session:
+        terminal = session.get(Terminal, terminal_id)
+        assert terminal is not None
+        session.add(
+            RejectedEvent(
+                event_id=ev.id,
+                store_id=terminal.store_id,
+                terminal_id=terminal_id,
+                type=ev.type[:32],
+                reason=reason[:500],
+                payload=ev.payload,
+            )
+        )
+    return protocol.PushResult(id=ev.id, status="rejected", reason=reason)
+
+
+def _location(session: Session, store_id: int, code: str) -> Location:
+    loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+    if loc is None:
+        raise Rejected(f"unknown location {code!r}")
+    return loc
+
+
+def _product(session: Session, sku: str) -> Product:
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is None:
+        raise Rejected(f"unknown sku {sku!r}")
+    return product
+
+
+def _apply(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    handler = _HANDLERS.get(ev.type)
+    if handler is None:
+        raise Rejected(f"unknown event type {ev.type!r}")
+    handler(session, terminal, ev)
+
+
+def _apply_movements(
+    session: Session,
+    terminal: Terminal,
+    ev: protocol.Event,
+    movements: list[protocol.Movement],
+    cause_id: str,
+) -> None:
+    for m in movements:
+        location = _location(session, terminal.store_id, m.location)
+        product = _product(session, m.sku)
+        level = ledger.record_movement(
+            session,
+            movement_id=m.id,
+            location=location,
+            product=product,
+            qty=m.qty,
+            kind=m.kind,
+            cause_type=ev.type,
+            cause_id=cause_id,
+            event_id=ev.id,
+            terminal_id=terminal.id,
+        )
+        if m.qty < 0:
+            ledger.flag_oversell(session, location, product, level, ev.id, f"{ev.type} {cause_id}")
+
+
+def _total(totals: dict[str, Any]) -> Decimal | None:
+    raw = totals.get("total")
+    try:
+        return Decimal(str(raw)) if raw is not None else None
+    except InvalidOperation as exc:
+        raise Rejected(f"total {raw!r} is not a number") from exc
+
+
+def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.SaleCompleted.model_validate(ev.payload)
+    if session.get(Sale, p.order_id) is not None:
+        raise Rejected(f"sale {p.order_id} is already recorded")
+    session.add(
+        Sale(
+            id=p.order_id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.id,
+            number=p.number,
+            total=_total(p.totals),
+            document=ev.payload,
+            occurred_at=ev.occurred_at,
+        )
+    )
+    session.flush()
+    _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+
+
+def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.SaleCompleted.model_validate(ev.payload)
+    if any(m.qty < 0 for m in p.movements):
+        raise Rejected("a return's movements must be positive")
+    if session.get(Return, p.order_id) is not None:
+        raise Rejected(f"return {p.order_id} is already recorded")
+    session.add(
+        Return(
+            id=p.order_id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.id,
+            number=p.number,
+            original_order_id=p.original_order_id,
+            total=_total(p.totals),
+            document=ev.payload,
+            occurred_at=ev.occurred_at,
+        )
+    )
+    session.flush()
+    _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+
+
+def _stock_movement(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    m = protocol.StockMovement.model_validate(ev.payload)
+    _apply_movements(session, terminal, ev, [m], str(m.id))
+
+
+def _stock_count(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.StockCount.model_validate(ev.payload)
+    location = _location(session, terminal.store_id, p.location)
+    product = _product(session, p.sku)
+    if p.as_of_seq > terminal.store.feed_seq:
+        raise Rejected(f"as_of_seq {p.as_of_seq} is beyond the store's feed ({terminal.store.feed_seq})")
+    baseline = ledger.count_baseline(
+        session, location, product, p.as_of_seq, terminal.id, p.local_movements_after
+    )
+    adjustment = p.counted - baseline
+    if adjustment != 0:
+        # The count event's own id names the adjustment it causes, so a count is one ledger row at most.
+        ledger.record_movement(
+            session,
+            movement_id=ev.id,
+            location=location,
+            product=product,
+            qty=adjustment,
+            kind="count",
+            cause_type=ev.type,
+            cause_id=str(ev.id),
+            event_id=ev.id,
+            terminal_id=terminal.id,
+        )
+
+
+def order_payload(order: WebOrder) -> dict[str, Any]:
+    return {
+        "id": str(order.id),
+        "number": order.number,
+        "store": order.store.code,
+        "status": order.status,
+        "fulfilment": order.fulfilment,
+        "customer": order.customer,
+        "lines": [
+            {"sku": ln.sku, "qty": ledger.qty_text(ln.qty), "unit_price": ledger.money_text(ln.unit_price)}
+            for ln in order.lines
+        ],
+        "created_at": order.created_at.isoformat(),
+    }
+
+
+def _release(session: Session, order: WebOrder) -> None:
+    for ln in order.lines:
+        location = session.get(Location, ln.location_id)
+        product = session.get(Product, ln.product_id)
+        assert location is not None and product is not None
+        ledger.change_reserved(session, location, product, -ln.qty)
+
+
+def _set_status(session: Session, order: WebOrder, to: str, by: str, event_id: uuid.UUID | None) -> None:
+    session.add(
+        OrderStatusHistory(
+            order_id=order.id, from_status=order.status, to_status=to, by=by, event_id=event_id
+        )
+    )
+    order.status = to
+    order.updated_at = utcnow()
+    if to in protocol.ORDER_FINAL_STATES:
+        _release(session, order)
+
+
+def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.OrderStatusChange.model_validate(ev.payload)
+    order = session.get(WebOrder, p.order_id)
+    if order is None or order.store_id != terminal.store_id:
+        raise Rejected(f"no web order {p.order_id} in this store")
+    if p.to not in protocol.ORDER_STATES:
+        raise Rejected(f"unknown order status {p.to!r}")
+    if p.to == order.status:
+        return
+    if order.status in protocol.ORDER_FINAL_STATES:
+        raise Rejected(f"order {order.number} is already {order.status}")
+    _set_status(session, order, p.to, p.by, ev.id)
+    _apply_movements(session, terminal, ev, p.movements, str(order.id))
+    change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER
+    ledger.emit(session, order.store_id, change, str(order.id), order_payload(order))
+
+
+def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.ParkedSale.model_validate(ev.payload)
+    parked = session.get(ParkedSale, p.number)
+    if parked is not None and parked.store_id != terminal.store_id:
+        raise Rejected(f"parked sale {p.number} belongs to another store")
+    if parked is None:
+        parked = ParkedSale(number=p.number, store_id=terminal.store_id, terminal="", status="", lines=[])
+        session.add(parked)
+    parked.terminal = p.terminal or terminal.code
+    parked.status = "parked"
+    parked.lines = p.lines
+    parked.updated_at = utcnow()
+    _emit_parked(session, parked)
+
+
+def _recalled(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.SaleRecalled.model_validate(ev.payload)
+    parked = session.get(ParkedSale, p.number)
+    if parked is None or parked.store_id != terminal.store_id:
+        raise Rejected(f"no parked sale {p.number} in this store")
+    if parked.status == "recalled":
+        raise Rejected(f"parked sale {p.number} was already recalled")
+    parked.status = "recalled"
+    parked.updated_at = utcnow()
+    _emit_parked(session, parked, recalled_by=p.terminal or terminal.code)
+
+
+def _emit_parked(session: Session, parked: ParkedSale, recalled_by: str | None = None) -> None:
+    payload: dict[str, Any] = {
+        "number": parked.number,
+        "terminal": parked.terminal,
+        "status": parked.status,
+        "lines": parked.lines,
+    }
+    if recalled_by:
+        payload["recalled_by"] = recalled_by
+    ledger.emit(session, parked.store_id, protocol.CHANGE_PARKED_SALE, parked.number, payload)
+
+
+def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """Shifts, cash movements and audit entries are kept in applied_events; nothing else derives from them."""
+
+
+_HANDLERS: dict[str, Callable[[Session, Terminal, protocol.Event], None]] = {
+    protocol.SALE_COMPLETED: _sale,
+    protocol.RETURN_COMPLETED: _return,
+    protocol.STOCK_MOVEMENT: _stock_movement,
+    protocol.STOCK_COUNT: _stock_count,
+    protocol.ORDER_STATUS: _order_status,
+    protocol.SALE_PARKED: _parked,
+    protocol.SALE_RECALLED: _recalled,
+    protocol.SHIFT_OPENED: _record_only,
+    protocol.SHIFT_CLOSED: _record_only,
+    protocol.CASH_PAID_IN: _record_only,
+    protocol.CASH_PAID_OUT: _record_only,
+    protocol.AUDIT_ENTRY: _record_only,
+}
+
+
+# ---------------------------------------------------------------- pull
+
+
+def pull(
+    session: Session, store_id: int, cursor: int, limit: int, first: bool | None = None
+) -> protocol.PullResponse:
+    """Changes of one store after `cursor`, by seq. `remaining_estimate` comes with the first page of a catch-up
+    only (`first`, or by default a request from cursor 0), since later pages already know how far they are."""
+    if cursor < 0:
+        raise CentralError("cursor must be 0 or more")
+    limit = max(1, min(limit, PULL_MAX_LIMIT))
+    rows = session.scalars(
+        select(FeedChange)
+        .where(FeedChange.store_id == store_id, FeedChange.seq > cursor)
+        .order_by(FeedChange.seq)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [protocol.Change(seq=r.seq, type=r.type, key=r.key, payload=r.payload) for r in rows]
+    next_cursor = rows[-1].seq if rows else cursor
+    estimate = None
+    if first if first is not None else cursor == 0:
+        head = session.scalar(select(Store.feed_seq).where(Store.id == store_id)) or 0
+        # Seqs are dense per store, so what is left after this page is exact unless writes land meanwhile.
+        estimate = max(0, head - next_cursor)
+    return protocol.PullResponse(
+        changes=changes, next_cursor=next_cursor, more=more, remaining_estimate=estimate
+    )
+
+
+# ---------------------------------------------------------------- web orders
+
+
+def place_order(session: Session, request: protocol.OrderRequest) -> WebOrder:
+    """A web order for one store; its quantities are reserved on the sales floor and it enters the feed at once."""
+    store = get_store(session, request.store)
+    ledger.lock_store(session, store.id)
+    floor = _location_or_404(session, store.id, "floor")
+    number = request.number or f"W-{store.code}-{store.feed_seq + 1:06d}"
+    if session.scalar(select(WebOrder.id).where(WebOrder.number == number)) is not None:
+        raise Conflict(f"order number {number} already exists")
+    order = WebOrder(
+        id=uuid7(),
+        store_id=store.id,
+        number=number,
+        fulfilment=request.fulfilment,
+        status="new",
+        customer=request.customer,
+    )
+    session.add(order)
+    for line in request.lines:
+        product = session.scalar(select(Product).where(Product.sku == line.sku))
+        if product is None or not product.active:
+            raise NotFound(f"no product {line.sku!r}")
+        price = current_price(session, product)
+        if price is None:
+            raise Conflict(f"product {line.sku} has no price")
+        level = ledger.get_level(session, floor, product)
+        if level.available < line.qty:
+            raise Conflict(f"only {level.available} of {line.sku} available at {store.code}")
+        order.lines.append(
+            WebOrderLine(
+                product_id=product.id,
+                sku=product.sku,
+                qty=line.qty,
+                unit_price=price.price,
+                location_id=floor.id,
+            )
+        )
+        ledger.change_reserved(session, floor, product, line.qty)
+    session.flush()
+    session.add(OrderStatusHistory(order_id=order.id, from_status=None, to_status="new", by="storefront"))
+    ledger.emit(session, store.id, protocol.CHANGE_ORDER, str(order.id), order_payload(order))
+    return order
+
+
+def _location_or_404(session: Session, store_id: int, code: str) -> Location:
+    loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+    if loc is None:
+        raise NotFound(f"store has no {code} location")
+    return loc
+
+
+def find_order(session: Session, ident: str) -> WebOrder:
+    order = None
+    try:
+        order = session.get(WebOrder, uuid.UUID(ident))
+    except ValueError:
+        pass
+    if order is None:
+        order = session.scalar(select(WebOrder).where(WebOrder.number == ident))
+    if order is None:
+        raise NotFound(f"no web order {ident!r}")
+    return order
+
+
+def cancel_order(session: Session, ident: str, by: str = "storefront") -> WebOrder:
+    """Cancel a web order not yet handed over; its reservation is released and the store's feed says so at once."""
+    order = find_order(session, ident)
+    ledger.lock_store(session, order.store_id)
+    if order.status == "cancelled":
+        return order
+    if order.status in protocol.ORDER_FINAL_STATES:
+        raise Conflict(f"order {order.number} is already {order.status}")
+    _set_status(session, order, "cancelled", by, None)
+    ledger.emit(session, order.store_id, protocol.CHANGE_ORDER_CANCELLED, str(order.id), order_payload(order))
+    return order
+
+
+# ---------------------------------------------------------------- status
+
+
+def status_summary(session: Session) -> list[dict[str, Any]]:
+    """Per store: feed head, terminals enrolled, open exceptions and parked rejected events."""
+    out = []
+    for store in session.scalars(select(Store).order_by(Store.code)):
+        terminals = session.scalars(
+            select(Terminal).where(Terminal.store_id == store.id).order_by(Terminal.code)
+        )
+        out.append(
+            {
+                "store": store.code,
+                "name": store.name,
+                "feed_head": store.feed_seq,
+                "terminals": [{"code": t.code, "enrolled": t.token_hash is not None} for t in terminals],
+                "open_exceptions": session.scalar(
+                    select(func.count(StockException.id)).where(
+                        StockException.store_id == store.id, StockException.resolved.is_(False)
+                    )
+                ),
+                "rejected_events": session.scalar(
+                    select(func.count(RejectedEvent.id)).where(RejectedEvent.store_id == store.id)
+                ),
+            }
+        )
+    return out

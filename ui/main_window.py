@@ -1,0 +1,246 @@
+"""The main window: the scan field and title on top, one workstation at a time, the status bar below.
+
+Workstations: Sell, Pickup, Pack, Returns (Ctrl+1..4), Lookup (Ctrl+5) and Office (Ctrl+6). F12 signs out or
+switches user: an open sale is parked for its owner and comes back when they sign in again. After the idle minutes
+set in settings the screen locks to sign-in the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services import outbox, printing, settings, shifts, staff
+from app.services.base import Actor, Changes
+from app.services.staff import StaffView
+from ui.approval import ask_approval
+from ui.context import AppContext
+from ui.scan_router import ScanField
+from ui.screens.lookup import LookupScreen
+from ui.screens.office import OfficeScreen
+from ui.screens.placeholders import PlaceholderScreen
+from ui.screens.sell import SellScreen
+from ui.screens.signin import SignInScreen
+
+WORKSTATIONS = [
+    ("sell", "Sell"),
+    ("pickup", "Pickup"),
+    ("pack", "Pack"),
+    ("returns", "Returns"),
+    ("lookup", "Lookup"),
+    ("office", "Office"),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle(self.tr("Counterline"))
+        self.resize(1280, 800)
+        self.setMinimumSize(1000, 700)
+        root = QWidget()
+        root.setObjectName("root")
+        self.setCentralWidget(root)
+        lay = QVBoxLayout(root)
+        lay.setContentsMargins(10, 8, 10, 4)
+
+        top = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setObjectName("screenTitle")
+        self.title.setMinimumWidth(150)
+        top.addWidget(self.title)
+        self.scan = ScanField(ctx.router)
+        top.addWidget(self.scan, 1)
+        self.nav: dict[str, QPushButton] = {}
+        for i, (key, label) in enumerate(WORKSTATIONS):
+            b = QPushButton(f"{self.tr(label)}\nCtrl+{i + 1}")
+            b.setStyleSheet("font-size: 13px;")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda _c=False, k=key: self.show_screen(k))
+            top.addWidget(b)
+            self.nav[key] = b
+        lay.addLayout(top)
+        lay.addWidget(ctx.messages)
+
+        self.stack = QStackedWidget()
+        lay.addWidget(self.stack, 1)
+        self.signin = SignInScreen(ctx)
+        self.signin.signed_in.connect(self.on_signed_in)
+        self.screens: dict[str, Any] = {
+            "signin": self.signin,
+            "sell": SellScreen(ctx),
+            "pickup": PlaceholderScreen(ctx, "pickup"),
+            "pack": PlaceholderScreen(ctx, "pack"),
+            "returns": PlaceholderScreen(ctx, "returns"),
+            "lookup": LookupScreen(ctx),
+            "office": OfficeScreen(ctx),
+        }
+        for w in self.screens.values():
+            self.stack.addWidget(w)
+
+        sb = self.statusBar()
+        self.st_store = QLabel(f"{ctx.here.store_code} · {self.tr('terminal')} {ctx.here.terminal_code}")
+        self.st_user = QLabel()
+        self.st_shift = QLabel()
+        self.st_sync = QLabel()
+        self.st_printer = QLabel()
+        for w in (self.st_store, self.st_user, self.st_shift, self.st_sync, self.st_printer):
+            sb.addWidget(w)
+
+        for i, (key, _label) in enumerate(WORKSTATIONS):
+            act = QAction(self)
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _c=False, k=key: self.show_screen(k))
+            self.addAction(act)
+        switch = QAction(self)
+        switch.setShortcut(QKeySequence(Qt.Key.Key_F12))
+        switch.triggered.connect(self.sign_out)
+        self.addAction(switch)
+
+        ctx.ops.failed.connect(self._failed)
+        ctx.ops.changed.connect(self.on_changed)
+        ctx.ops.ask_approval = ask_approval(ctx, self)
+        ctx.router.refused.connect(self._refused)
+        ctx.router.accepted.connect(lambda _e: ctx.sounds.good())
+        ctx.messages.acknowledged.connect(self.focus_scan)
+
+        self._last_input = time.monotonic()
+        QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+        self._idle = QTimer(self)
+        self._idle.setInterval(15_000)
+        self._idle.timeout.connect(self._check_idle)
+        self._idle.start()
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(5_000)
+        self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.start()
+        self.current = "signin"
+        self.show_screen("signin")
+
+    # -- navigation ------------------------------------------------------------------------------------------
+    def show_screen(self, key: str) -> None:
+        if self.ctx.user is None and key != "signin":
+            self.ctx.messages.show_error(self.tr("Sign in first."))
+            return
+        w = self.screens[key]
+        self.current = key
+        self.stack.setCurrentWidget(w)
+        self.title.setText(self.tr(getattr(w, "title", key.title())))
+        signed = self.ctx.user is not None
+        self.scan.setVisible(signed)
+        for b in self.nav.values():
+            b.setVisible(signed)
+        for k, b in self.nav.items():
+            b.setStyleSheet(
+                "font-size: 13px;" + (" background: #bfdbfe; font-weight: 600;" if k == key else "")
+            )
+        if hasattr(w, "activate"):
+            w.activate()
+        self.focus_scan()
+        self.refresh_status()
+
+    def focus_scan(self) -> None:
+        if self.ctx.user is not None and self.current != "signin":
+            self.scan.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.ctx.messages.isVisible():
+            self.ctx.messages.clear()
+            return
+        super().keyPressEvent(event)
+
+    # -- users -----------------------------------------------------------------------------------------------
+    def on_signed_in(self, user: StaffView) -> None:
+        self.ctx.user = user
+        self.ctx.ops.actor = Actor(user.id)
+        self.ctx.messages.clear()
+        self.st_user.setText(f"{user.display_name} ({user.role.replace('_', ' ')})")
+        first = {"packer": "pack", "associate": "pickup", "returns_clerk": "returns"}.get(user.role, "sell")
+        self.show_screen(first)
+
+    def sign_out(self) -> None:
+        user = self.ctx.user
+        if user is None:
+            return
+        sell = self.screens["sell"]
+        sell.park_for_switch()
+        self.ctx.ops.run(lambda s, a: staff.sign_out(s, a.user_id))
+        self.ctx.user = None
+        self.ctx.ops.actor = None
+        self.st_user.setText(self.tr("signed out"))
+        self.show_screen("signin")
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
+            self._last_input = time.monotonic()
+        return False
+
+    def _check_idle(self) -> None:
+        if self.ctx.user is None:
+            return
+        minutes = self.ctx.ops.call_now(lambda s: settings.get(s, "staff.idle_lock_minutes"))
+        if minutes and time.monotonic() - self._last_input > float(minutes) * 60:
+            self.sign_out()
+            self.signin.status.setText(
+                self.tr("Locked after {0} idle minutes: sign in again.").format(minutes)
+            )
+
+    # -- feedback ------------------------------------------------------------------------------------------
+    def _failed(self, message: str) -> None:
+        self.ctx.sounds.bad()
+        self.ctx.messages.show_error(message)
+
+    def _refused(self, message: str) -> None:
+        self.ctx.sounds.bad()
+        self.ctx.messages.show_error(message)
+
+    def on_changed(self, changes: Changes) -> None:
+        for w in self.screens.values():
+            if hasattr(w, "on_changed"):
+                w.on_changed(changes)
+        for note in changes.notes:
+            self.ctx.messages.show_notice(note)
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        def read(s: Any) -> tuple[Any, dict[str, int], int]:
+            return shifts.current_shift(s), outbox.counts(s), printing.waiting(s)
+
+        def show(res: tuple[Any, dict[str, int], int]) -> None:
+            shift, counts, jobs = res
+            self.st_shift.setText(
+                self.tr("shift {0}").format(shift.number) if shift else self.tr("no shift open")
+            )
+            agent = self.ctx.services.get("sync")
+            sync_text = agent.status_text() if agent is not None else self.tr("sync: not enrolled")
+            waiting = counts.get("pending", 0)
+            rejected = counts.get("rejected", 0)
+            self.st_sync.setText(
+                f"{sync_text} · {waiting} {self.tr('waiting')}"
+                + (f" · {rejected} {self.tr('rejected')}" if rejected else "")
+            )
+            worker = self.ctx.services.get("printer")
+            p = worker.status_text() if worker is not None else self.tr("printer: not started")
+            self.st_printer.setText(p + (f" · {jobs} {self.tr('in queue')}" if jobs else ""))
+
+        self.ctx.ops.read(read, show)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        for svc in self.ctx.services.values():
+            if hasattr(svc, "stop"):
+                svc.stop()
+        super().closeEvent(event)

@@ -1,0 +1,144 @@
+"""The print-queue worker: sends print jobs off the GUI thread, retries while a printer is off, never twice.
+
+Jobs are rows written in the same transaction as the sale that caused them (app.services.printing). This worker
+takes the oldest due job, renders it for the configured printer (ESC/POS for a receipt printer, ZPL or PDF for
+labels) and sends it through the connector. `NotSent` (nothing reached the printer) puts the job back with
+backoff; `MaybeSent` (bytes may be out) marks it failed for a person to check and reprint. A printer that is off
+never blocks or loses a sale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.documents.model import Document, Text
+from app.services import printing, settings
+from devices.drawer import open_drawer as kick
+from devices.printers import MaybeSent, NotSent, PrinterError, make_connector, render
+
+log = logging.getLogger(__name__)
+
+
+def _target(config: dict[str, Any], role: str) -> str:
+    if config.get("language"):
+        return str(config["language"])
+    if config.get("type") == "folder":
+        return "pdf"
+    return "escpos" if role == "receipt" else "zpl"
+
+
+class PrintWorker:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        on_status: Callable[[str], None] | None = None,
+        default_folder: str | None = None,
+    ) -> None:
+        self.factory = factory
+        self.on_status = on_status or (lambda _s: None)
+        self.default_folder = default_folder
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._status = "printer: starting"
+        self._thread = threading.Thread(target=self._loop, name="counterline-print", daemon=True)
+
+    def start(self) -> None:
+        with self.factory.begin() as s:
+            n = printing.recover_interrupted(s)
+        if n:
+            log.warning("%d print job(s) were interrupted by a stop", n)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def status_text(self) -> str:
+        return self._status
+
+    def _config(self, role: str) -> dict[str, Any]:
+        with self.factory() as s:
+            cfg = dict(settings.get(s, f"devices.{role}_printer") or {})
+        if cfg.get("type") == "folder" and not cfg.get("path") and self.default_folder:
+            cfg["path"] = self.default_folder
+            cfg.setdefault("extension", "pdf")
+        return cfg
+
+    def _set_status(self, text: str) -> None:
+        self._status = text
+        self.on_status(text)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self.factory.begin() as s:
+                job = printing.claim_next(s)
+            if job is None:
+                self._wake.wait(2.0)
+                self._wake.clear()
+                continue
+            self._print(job)
+
+    def _print(self, job: printing.JobView) -> None:
+        cfg = self._config(job.role)
+        try:
+            doc = Document.from_json(job.document)
+            if job.document.get("copy"):
+                doc.blocks.insert(0, Text("*** COPY ***", align="center", bold=True))
+            target = _target(cfg, job.role)
+            opts: dict[str, Any] = {}
+            data = render(doc, target, **opts)  # type: ignore[arg-type]
+            make_connector(cfg).send(data)
+        except NotSent as e:
+            with self.factory.begin() as s:
+                printing.mark_not_sent(s, job.id, str(e))
+            self._set_status(f"printer: offline ({e})")
+            return
+        except (MaybeSent, PrinterError) as e:
+            with self.factory.begin() as s:
+                printing.mark_maybe_sent(s, job.id, str(e))
+            self._set_status("printer: check the last job")
+            return
+        except Exception as e:  # noqa: BLE001 - a broken document must not stop the queue
+            log.exception("print job %s could not be rendered", job.id)
+            with self.factory.begin() as s:
+                printing.mark_maybe_sent(s, job.id, f"could not be printed: {e}")
+            return
+        with self.factory.begin() as s:
+            printing.mark_printed(s, job.id)
+        self._set_status("printer: ready")
+
+    def open_drawer(self) -> None:
+        """Kick the drawer through the receipt printer, on a thread of its own (never the GUI thread)."""
+
+        def go() -> None:
+            cfg = self._config("receipt")
+            if cfg.get("type") in ("folder", None):
+                return  # no drawer behind a print folder
+            try:
+                kick(make_connector(cfg), int(cfg.get("drawer_pin", 2)))
+            except PrinterError as e:
+                self._set_status(f"drawer: {e}")
+
+        threading.Thread(target=go, name="counterline-drawer", daemon=True).start()
+
+    def test_page(self) -> None:
+        with self.factory.begin() as s:
+            doc = Document(
+                "receipt",
+                48,
+                [
+                    Text("Counterline test page", align="center", bold=True, size=2),
+                    Text("If you can read this, the printer works."),
+                ],
+            )
+            printing.enqueue(s, "test", doc.to_json(), "Test page")
+        self.wake()

@@ -1,0 +1,99 @@
+"""Lookup: scan or search any product to see its price, tax class, barcodes and stock per location."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Barcode
+from app.documents.model import format_money
+from app.domain import barcodes
+from app.services import catalog, stock
+from app.services.catalog import ProductView
+from ui.context import AppContext
+
+
+class LookupScreen(QWidget):
+    title = "Lookup"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        lay = QHBoxLayout(self)
+        left = QVBoxLayout()
+        self.query = QLineEdit()
+        self.query.setObjectName("lookupSearch")
+        self.query.setPlaceholderText(self.tr("Search by name or SKU"))
+        self.query.textChanged.connect(self._search)
+        left.addWidget(self.query)
+        self.results = QListWidget()
+        self.results.setStyleSheet("QListWidget::item { min-height: 40px; }")
+        self.results.currentItemChanged.connect(self._picked)
+        left.addWidget(self.results, 1)
+        lay.addLayout(left, 1)
+        self.detail = QLabel(self.tr("Scan a product, or search by name."))
+        self.detail.setObjectName("lookupDetail")
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.detail.setStyleSheet("font-size: 20px; background: white; padding: 16px;")
+        lay.addWidget(self.detail, 1)
+        ctx.router.register(self, {"product": self._scan, "*": self._scan})
+
+    def _scan(self, result: barcodes.ScanResult) -> None:
+        self.ctx.ops.read(lambda s: self._details(s, catalog.find_scan(s, result).product), self._show)
+
+    def _search(self, text: str) -> None:
+        if len(text.strip()) < 2:
+            self.results.clear()
+            return
+        self.ctx.ops.read(lambda s: catalog.search(s, text, 40), self._fill)
+
+    def _fill(self, products: list[ProductView]) -> None:
+        self.results.clear()
+        for p in products:
+            item = QListWidgetItem(f"{p.name}   {p.sku}")
+            item.setData(Qt.ItemDataRole.UserRole, p.id)
+            self.results.addItem(item)
+
+    def _picked(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
+        if item is None:
+            return
+        pid = item.data(Qt.ItemDataRole.UserRole)
+        self.ctx.ops.read(lambda s: self._details(s, catalog.get(s, pid)), self._show)
+
+    def _details(self, s: Session, p: ProductView) -> str:
+        codes = s.execute(select(Barcode.code, Barcode.pack_qty).where(Barcode.product_id == p.id)).all()
+        where = stock.on_hand_by_location(s, p.id)
+        money = format_money(p.price, self.ctx.here.currency, self.ctx.here.locale)
+        unit = self.tr("per kg") if p.unit == "kg" else self.tr("each")
+        lines = [
+            f"<b style='font-size:26px'>{p.name}</b>",
+            f"SKU {p.sku}",
+            f"<span style='font-size:40px;font-weight:700'>{money}</span> {unit}",
+            self.tr("Tax class {0} ({1}%)").format(p.tax_class, (p.tax_rate * 100).normalize()),
+            "",
+            "<b>" + self.tr("Barcodes") + "</b>",
+        ]
+        lines += [f"{c}" + (f"  (case of {n})" if n > 1 else "") for c, n in codes] or [self.tr("none")]
+        lines += ["", "<b>" + self.tr("Stock") + "</b>"]
+        lines += [f"{name}: {q.normalize() if q != Decimal(0) else 0}" for _c, name, q in where]
+        return "<br>".join(lines)
+
+    def _show(self, html: str) -> None:
+        self.detail.setText(html)
+
+    def activate(self) -> None:
+        pass

@@ -1,0 +1,155 @@
+"""Sign-in: pick your name, enter your PIN on a large keypad, or scan your staff badge.
+
+Lockout after repeated wrong PINs shows a live countdown. The PIN is checked on the op helper's worker thread
+(argon2 takes a noticeable fraction of a second), never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain import barcodes
+from app.services import staff
+from app.services.base import Actor
+from app.services.staff import LockedOut, StaffView
+from ui.context import AppContext
+
+
+class SignInScreen(QWidget):
+    signed_in = Signal(object)  # StaffView
+
+    title = "Sign in"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("signIn")
+        outer = QHBoxLayout(self)
+        left = QVBoxLayout()
+        cap = QLabel(self.tr("Who are you?"))
+        cap.setObjectName("screenTitle")
+        left.addWidget(cap)
+        self.users = QListWidget()
+        self.users.setObjectName("userList")
+        self.users.setStyleSheet("QListWidget::item { min-height: 48px; font-size: 20px; }")
+        self.users.currentItemChanged.connect(lambda *_: self.pin.setFocus())
+        left.addWidget(self.users, 1)
+        left.addWidget(QLabel(self.tr("Or scan your staff badge.")))
+        outer.addLayout(left, 1)
+
+        right = QVBoxLayout()
+        self.pin = QLineEdit()
+        self.pin.setObjectName("pinField")
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setPlaceholderText(self.tr("PIN"))
+        self.pin.setStyleSheet("font-size: 32px; padding: 8px;")
+        self.pin.setMaxLength(8)
+        self.pin.returnPressed.connect(self.submit)
+        right.addWidget(self.pin)
+        grid = QGridLayout()
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"]
+        for i, k in enumerate(keys):
+            b = QPushButton(k)
+            b.setMinimumSize(96, 72)
+            b.setStyleSheet("font-size: 28px;")
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            if k == "OK":
+                b.setObjectName("primary")
+                b.clicked.connect(self.submit)
+            elif k == "⌫":
+                b.clicked.connect(lambda: self.pin.backspace())
+            else:
+                b.clicked.connect(lambda _c=False, d=k: self.pin.insert(d))
+            grid.addWidget(b, i // 3, i % 3)
+        right.addLayout(grid)
+        self.status = QLabel()
+        self.status.setObjectName("signInStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #b91c1c; font-size: 20px; font-weight: 600;")
+        right.addWidget(self.status)
+        right.addStretch(1)
+        outer.addLayout(right, 1)
+
+        self._lock_left = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._tick)
+        ctx.router.register(self, {"badge": self._badge, "*": self._not_badge})
+
+    def activate(self) -> None:
+        self.pin.clear()
+        self.ctx.ops.read(staff.list_users, self._fill)
+
+    def _fill(self, users: list[StaffView]) -> None:
+        self.users.clear()
+        for u in users:
+            if not u.active:
+                continue
+            item = QListWidgetItem(f"{u.display_name}  ·  {u.role.replace('_', ' ')}")
+            item.setData(Qt.ItemDataRole.UserRole, u.username)
+            self.users.addItem(item)
+        if self.users.count():
+            self.users.setCurrentRow(0)
+        self.pin.setFocus()
+
+    def submit(self) -> None:
+        item = self.users.currentItem()
+        if item is None:
+            self.status.setText(self.tr("Choose your name first."))
+            return
+        username = item.data(Qt.ItemDataRole.UserRole)
+        pin = self.pin.text()
+        self.pin.clear()
+        if not pin:
+            self.status.setText(self.tr("Enter your PIN."))
+            return
+        self.ctx.ops.run(
+            lambda s, _a: staff.sign_in(s, username, pin), self._ok, self._refused, actor=Actor("sign-in")
+        )
+
+    def _badge(self, result: barcodes.ScanResult) -> None:
+        self.ctx.ops.run(
+            lambda s, _a: staff.sign_in_badge(s, barcodes.internal_code("badge", result.value)),
+            self._ok,
+            self._refused,
+            actor=Actor("sign-in"),
+        )
+
+    def _not_badge(self, result: barcodes.ScanResult) -> None:
+        self.status.setText(self.tr("Sign in first: scan a staff badge or enter your PIN."))
+        self.ctx.sounds.bad()
+
+    def _ok(self, user: StaffView) -> None:
+        self.status.clear()
+        self.signed_in.emit(user)
+
+    def _refused(self, message: str) -> None:
+        self.status.setText(message)
+        self.ctx.sounds.bad()
+        if message.startswith("Too many"):
+            # The countdown comes from the message the service gave: m:ss.
+            try:
+                m, s = message.rsplit(" ", 1)[1].rstrip(".").split(":")
+                self._lock_left = int(m) * 60 + int(s)
+                self._timer.start()
+            except ValueError:
+                pass
+
+    def _tick(self) -> None:
+        self._lock_left -= 1
+        if self._lock_left <= 0:
+            self._timer.stop()
+            self.status.setText(self.tr("You can try again now."))
+            return
+        self.status.setText(str(LockedOut(self._lock_left)))

@@ -1,0 +1,25 @@
+"""The look of the counter: large type and touch targets (48 px), the figure that matters readable from 2 m."""
+
+STYLE = """
+QWidget { font-size: 17px; }
+QMainWindow, QWidget#root { background: #f4f5f7; }
+QLineEdit#scanField { font-size: 24px; padding: 8px; border: 3px solid #2563eb; border-radius: 6px; background: white; }
+QLabel#screenTitle { font-size: 24px; font-weight: 600; color: #111827; }
+QLabel#bigFigure { font-size: 56px; font-weight: 700; color: #111827; }
+QLabel#bigCaption { font-size: 18px; color: #4b5563; }
+QLabel#hint { color: #4b5563; }
+QWidget#messageBar[level="error"] { background: #b91c1c; }
+QWidget#messageBar[level="error"] QLabel { color: white; font-size: 20px; font-weight: 600; }
+QWidget#messageBar[level="notice"] { background: #166534; }
+QWidget#messageBar[level="notice"] QLabel { color: white; font-size: 18px; }
+QPushButton { min-height: 48px; padding: 4px 12px; border-radius: 6px; background: #e5e7eb; border: 1px solid #cbd5e1; }
+QPushButton:hover { background: #dbeafe; }
+QPushButton:disabled { color: #9ca3af; background: #f3f4f6; border: 1px solid #e5e7eb; }
+QPushButton#primary { background: #2563eb; color: white; font-weight: 700; font-size: 20px; }
+QPushButton#primary:disabled { background: #93c5fd; color: #eff6ff; }
+QPushButton#danger { background: #fee2e2; color: #991b1b; }
+QTableView, QTableWidget { background: white; font-size: 18px; gridline-color: #e5e7eb; }
+QHeaderView::section { font-size: 15px; padding: 6px; background: #e5e7eb; border: none; }
+QStatusBar QLabel { padding: 0 10px; font-size: 14px; }
+QTabBar::tab { min-height: 40px; padding: 4px 16px; font-size: 16px; }
+"""
