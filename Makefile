@@ -50,6 +50,8 @@ layers: venv
 	$(BIN)/lint-imports
 
 pytest: venv
+	@# Build python-escpos's capability cache once before two test workers race to write it.
+	@mkdir -p $(ESCPOS_CAPABILITIES_PICKLE_DIR) && $(BIN)/python -c "import escpos.printer"
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test: system venv postgres lint typecheck layers pytest
