@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         ctx.messages.acknowledged.connect(self.focus_scan)
 
         self._last_input = time.monotonic()
+        self._idle_minutes = 0.0
         QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
         self._idle = QTimer(self)
         self._idle.setInterval(15_000)
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         self.ctx.ops.actor = Actor(user.id)
         self.ctx.messages.clear()
         self.st_user.setText(f"{user.display_name} ({user.role.replace('_', ' ')})")
+        self.ctx.ops.read(lambda s: settings.get(s, "staff.idle_lock_minutes"), self._set_idle_minutes)
         first = {"packer": "pack", "associate": "pickup", "returns_clerk": "returns"}.get(user.role, "sell")
         self.show_screen(first)
 
@@ -184,6 +186,10 @@ class MainWindow(QMainWindow):
         self.st_user.setText(self.tr("signed out"))
         self.show_screen("signin")
 
+    def _set_idle_minutes(self, minutes: object) -> None:
+        # Read once per sign-in (off the GUI thread), not on every idle check.
+        self._idle_minutes = float(minutes) if minutes else 0.0  # type: ignore[arg-type]
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
             self._last_input = time.monotonic()
@@ -192,7 +198,7 @@ class MainWindow(QMainWindow):
     def _check_idle(self) -> None:
         if self.ctx.user is None:
             return
-        minutes = self.ctx.ops.call_now(lambda s: settings.get(s, "staff.idle_lock_minutes"))
+        minutes = self._idle_minutes
         if minutes and time.monotonic() - self._last_input > float(minutes) * 60:
             self.sign_out()
             self.signin.status.setText(

@@ -108,11 +108,6 @@ class Ops(QObject):
 
         self._submit(job, finish)
 
-    def call_now(self, work: Callable[[Session], Any]) -> Any:
-        """Run a short read on the calling thread (start-up and tests only)."""
-        with self.factory() as session:
-            return work(session)
-
     def is_idle(self) -> bool:
         """True when every queued call has run and delivered its result (tests wait on this)."""
         return self._idle.is_set()

@@ -21,10 +21,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from app.domain import barcodes
+from devices.scanners.wedge import azerty_to_digits
 
 Handler = Callable[[barcodes.ScanResult], None]
-
-AZERTY_DIGITS = str.maketrans("&é\"'(-è_çà", "1234567890")
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class ScanField(QLineEdit):
         super().__init__(parent)
         self.router = router
         self.setObjectName("scanField")
-        self.setPlaceholderText(self.tr("Scan or type a code, then Enter"))
+        self.setPlaceholderText(self.tr("Scan, or type a code + Enter"))
         self.returnPressed.connect(self._submit)
 
     def _submit(self) -> None:
@@ -114,8 +113,7 @@ class ScanRouter(QObject):
     # -- dispatch ------------------------------------------------------------------------------------------
     def dispatch(self, raw: str) -> bool:
         text = raw.strip()
-        digits = text.translate(AZERTY_DIGITS)
-        if text and text != digits and digits.isdigit():
+        if azerty_to_digits(text) is not None:
             self.refused.emit(
                 self.tr(
                     "The scanner is typing through a French keyboard layout: set the scanner or the terminal to the "

@@ -4,6 +4,7 @@ STYLE = """
 QWidget { font-size: 17px; }
 QMainWindow, QWidget#root { background: #f4f5f7; }
 QLineEdit#scanField { font-size: 24px; padding: 8px; border: 3px solid #2563eb; border-radius: 6px; background: white; }
+QLineEdit#productSearch, QLineEdit { min-height: 36px; padding: 2px 6px; }
 QLabel#screenTitle { font-size: 24px; font-weight: 600; color: #111827; }
 QLabel#bigFigure { font-size: 56px; font-weight: 700; color: #111827; }
 QLabel#bigCaption { font-size: 18px; color: #4b5563; }

@@ -88,8 +88,10 @@ def find_scan(session: Session, result: barcodes.ScanResult) -> Found:
             by = by_sku(session, result.raw)
             if by is not None:
                 return Found(by, Decimal("1"), None, result.raw)
+            if result.reason.startswith("bad check digit"):
+                raise UserError(f"Misread: {result.reason}.")
             raise UserError(
-                f"Not found: {result.raw!r} is no barcode or SKU of this store ({result.reason})."
+                f"Not found: {result.raw} is no barcode or SKU of this store. Search by name (F2)."
             )
         raise UserError(f"This code is not a product ({result.kind}).")
     row = session.execute(

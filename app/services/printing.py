@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import PrintJob
@@ -161,8 +161,6 @@ def queue(session: Session, limit: int = 200) -> list[JobView]:
 
 
 def waiting(session: Session) -> int:
-    from sqlalchemy import func
-
     return (
         session.scalar(
             select(func.count())

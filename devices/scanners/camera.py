@@ -10,7 +10,6 @@ read once to its end.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,11 +18,12 @@ import cv2
 import numpy as np
 
 from devices.scanners.decoders import Decoder
+from devices.scanners.worker import ScannerThread
 
 __all__ = ["CameraScanner"]
 
 
-class CameraScanner:
+class CameraScanner(ScannerThread):
     """Frames from `cv2.VideoCapture(source)` (a device index or a video file path) into scans."""
 
     def __init__(
@@ -47,8 +47,8 @@ class CameraScanner:
         self._clock = clock
         self._reopen_s = reopen_s
         self._capture_factory = capture_factory
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self.thread_name = f"camera-scanner-{source}"
         # code -> clock time it was last reported; touched only by the worker thread
         self._last_reported: dict[str, float] = {}
 
@@ -56,30 +56,6 @@ class CameraScanner:
     def is_file(self) -> bool:
         """A path is replayed once; a device index is kept open (and reopened) until stopped."""
         return isinstance(self.source, str)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"camera-scanner-{self.source}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """Ask the worker to end and wait for it; a frame read in progress finishes first."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Wait for the worker to end by itself (end of a video file); True if it has ended."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
 
     def process_frame(self, frame: np.ndarray) -> list[str]:
         """Decode one frame and report the codes that are outside their hold-off; returns those codes."""

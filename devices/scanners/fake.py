@@ -6,13 +6,14 @@ code that wraps a camera or a serial scanner runs unchanged against it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 
 __all__ = ["FakeScanner"]
 
+from devices.scanners.worker import ScannerThread
 
-class FakeScanner:
+
+class FakeScanner(ScannerThread):
     """Reports `codes` in order, `interval_s` apart, once (or forever with `repeat=True`)."""
 
     def __init__(
@@ -30,32 +31,9 @@ class FakeScanner:
         self._interval_s = interval_s
         self._repeat = repeat
         self._start_delay_s = start_delay_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self.thread_name = "fake-scanner"
         self.sent = 0
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="fake-scanner", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Wait until every code has been sent (never, with `repeat`); True if done."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
 
     def replay(self) -> None:
         """Send every code now on the calling thread, without delays (for synchronous tests)."""

@@ -11,11 +11,12 @@ No Qt: the UI forwards the callbacks (called on the worker thread) with signals.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 import serial
+
+from devices.scanners.worker import ScannerThread
 
 __all__ = ["SerialScanner", "Status"]
 
@@ -26,7 +27,7 @@ _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 _MAX_LINE = 4096  # no barcode is this long; a port that sends endless bytes must not grow memory
 
 
-class SerialScanner:
+class SerialScanner(ScannerThread):
     """A thread reading terminated ASCII codes from a serial port, reconnecting when it goes away."""
 
     def __init__(
@@ -52,31 +53,14 @@ class SerialScanner:
         self._reconnect_s = reconnect_s
         self._opener = opener
         self._read_timeout_s = read_timeout_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self.thread_name = f"serial-scanner-{port}"
         self._status: Status = "disconnected"
         self._buffer = b""
 
     @property
     def status(self) -> Status:
         return self._status
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"serial-scanner-{self.port}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """End the worker; it notices within one read timeout."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
 
     def feed(self, data: bytes) -> list[str]:
         """Add received bytes; report and return every code they complete (the rest waits for more)."""

@@ -17,7 +17,11 @@ from app.documents.model import Barcode, Document, Text
 from app.documents.receipt import build_receipt
 from devices.printers import render
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm)")
+
+@pytest.fixture(autouse=True)
+def _pdftoppm() -> None:
+    # `make test` installs poppler-utils; a machine without it must fail loudly, not pass by skipping.
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils (make system)"
 
 
 def rasterise(pdf: bytes, tmp_path: Path, dpi: int = 203) -> list[PILImage.Image]:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 from sqlalchemy import select
@@ -24,6 +19,7 @@ from app.domain import barcodes
 from app.services import catalog, stock
 from app.services.catalog import ProductView
 from ui.context import AppContext
+from ui.widgets import ProductPicker
 
 
 class LookupScreen(QWidget):
@@ -33,17 +29,9 @@ class LookupScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         lay = QHBoxLayout(self)
-        left = QVBoxLayout()
-        self.query = QLineEdit()
-        self.query.setObjectName("lookupSearch")
-        self.query.setPlaceholderText(self.tr("Search by name or SKU"))
-        self.query.textChanged.connect(self._search)
-        left.addWidget(self.query)
-        self.results = QListWidget()
-        self.results.setStyleSheet("QListWidget::item { min-height: 40px; }")
-        self.results.currentItemChanged.connect(self._picked)
-        left.addWidget(self.results, 1)
-        lay.addLayout(left, 1)
+        self.picker = ProductPicker(ctx)
+        self.picker.picked.connect(self._picked)
+        lay.addWidget(self.picker, 1)
         self.detail = QLabel(self.tr("Scan a product, or search by name."))
         self.detail.setObjectName("lookupDetail")
         self.detail.setWordWrap(True)
@@ -55,23 +43,7 @@ class LookupScreen(QWidget):
     def _scan(self, result: barcodes.ScanResult) -> None:
         self.ctx.ops.read(lambda s: self._details(s, catalog.find_scan(s, result).product), self._show)
 
-    def _search(self, text: str) -> None:
-        if len(text.strip()) < 2:
-            self.results.clear()
-            return
-        self.ctx.ops.read(lambda s: catalog.search(s, text, 40), self._fill)
-
-    def _fill(self, products: list[ProductView]) -> None:
-        self.results.clear()
-        for p in products:
-            item = QListWidgetItem(f"{p.name}   {p.sku}")
-            item.setData(Qt.ItemDataRole.UserRole, p.id)
-            self.results.addItem(item)
-
-    def _picked(self, item: QListWidgetItem | None, _prev: Any = None) -> None:
-        if item is None:
-            return
-        pid = item.data(Qt.ItemDataRole.UserRole)
+    def _picked(self, pid: str) -> None:
         self.ctx.ops.read(lambda s: self._details(s, catalog.get(s, pid)), self._show)
 
     def _details(self, s: Session, p: ProductView) -> str:

@@ -7,7 +7,7 @@ outbox and the order status fields of the local database.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,11 @@ class PlaceholderScreen(QWidget):
         self.table.setHorizontalHeaderLabels(
             [self.tr("Order"), self.tr("Fulfilment"), self.tr("Customer"), self.tr("Status")]
         )
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(40)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         if self.fulfilments:
             lay.addWidget(QLabel(self.tr("Web orders waiting (read-only):")))

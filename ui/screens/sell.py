@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -37,10 +36,11 @@ from PySide6.QtWidgets import (
 from app.documents.model import format_money
 from app.domain import barcodes
 from app.domain.money import parse_money
-from app.services import catalog, customers, sales
+from app.services import customers, sales
 from app.services.base import Changes, UserError
 from app.services.sales import Completed, SaleView, ScanOutcome
 from ui.context import AppContext
+from ui.widgets import ProductPicker, current_key, fill_choices
 
 KEYS = [
     ("F2", "Search", "search"),
@@ -167,9 +167,8 @@ class SellScreen(QWidget):
         if self.sale is None:
             return None
         row = self.table.currentRow()
-        live = [ln for ln in self.sale.lines]
-        if 0 <= row < len(live):
-            return live[row].id
+        if 0 <= row < len(self.sale.lines):
+            return self.sale.lines[row].id
         lines = [ln for ln in self.sale.lines if not ln.voided]
         return lines[-1].id if lines else None
 
@@ -217,8 +216,12 @@ class SellScreen(QWidget):
             self._flash.start(700)
         self.total.setText(self.money(s.total if s else Decimal(0)))
         if s:
+            # Pieces count as their quantity; a weighed line is one item whatever it weighs.
+            items = sum(
+                (ln.qty if ln.unit == "ea" else Decimal(1) for ln in s.lines if not ln.voided), Decimal(0)
+            )
             parts = [
-                f"{self.tr('Items')}: {sum(1 for ln in s.lines if not ln.voided)}",
+                f"{self.tr('Items')}: {items.normalize():f}",
                 f"{self.tr('Tax')}: {self.money(s.tax_total)}",
             ]
             if s.discount_total:
@@ -518,14 +521,19 @@ class TenderDialog(QDialog):
         due = sale.remaining_in_cash if self.kind.currentData() == "cash" else sale.remaining
         self.due.setText(self.tr("Due {0}").format(self.money(due if due else sale.remaining)))
         paid = [f"{p.kind.replace('_', ' ')} {self.money(p.tendered)}" for p in sale.payments]
-        self.paid.setText(
-            self.tr("Total {0}. Paid: {1}").format(self.money(sale.total), ", ".join(paid) or "-")
-        )
+        text = self.tr("Total {0}. Paid: {1}").format(self.money(sale.total), ", ".join(paid) or "-")
+        if sale.remaining_in_cash != sale.remaining:
+            text += "\n" + self.tr("In cash {0} (rounded for coins), by card {1}.").format(
+                self.money(sale.remaining_in_cash), self.money(sale.remaining)
+            )
+        self.paid.setText(text)
         base = sale.remaining_in_cash or sale.remaining
         amounts = sorted({base, *(Decimal(n) for n in (5, 10, 20, 50, 100) if Decimal(n) > base)})[:4]
-        for b, a in zip(self.quick, amounts, strict=False):
-            b.setText(self.money(a))
-            b.setProperty("amount", str(a))
+        for i, b in enumerate(self.quick):
+            b.setVisible(i < len(amounts))
+            if i < len(amounts):
+                b.setText(self.money(amounts[i]))
+                b.setProperty("amount", str(amounts[i]))
         self.amount.setText(f"{base:.2f}")
         self.amount.selectAll()
 
@@ -602,43 +610,18 @@ class DiscountDialog(QDialog):
 class ProductSearchDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget) -> None:
         super().__init__(parent)
-        self.ctx = ctx
         self.product_id: str | None = None
         self.setWindowTitle(self.tr("Search product"))
         self.resize(640, 520)
         lay = QVBoxLayout(self)
-        self.query = QLineEdit()
-        self.query.setPlaceholderText(self.tr("Name or SKU"))
-        self.query.textChanged.connect(self._search)
-        self.query.returnPressed.connect(self._choose)
-        lay.addWidget(self.query)
-        self.results = QListWidget()
-        self.results.setStyleSheet("QListWidget::item { min-height: 40px; }")
-        self.results.itemActivated.connect(lambda _i: self._choose())
-        lay.addWidget(self.results, 1)
+        picker = ProductPicker(ctx)
+        picker.chosen.connect(self._choose)
+        lay.addWidget(picker)
+        picker.query.setFocus()
 
-    def _search(self, text: str) -> None:
-        if len(text.strip()) < 2:
-            self.results.clear()
-            return
-        self.ctx.ops.read(lambda s: catalog.search(s, text, 40), self._fill)
-
-    def _fill(self, products: list[Any]) -> None:
-        self.results.clear()
-        for p in products:
-            item = QListWidgetItem(
-                f"{p.name}   ·   {p.sku}   ·   {format_money(p.price, self.ctx.here.currency, self.ctx.here.locale)}"
-            )
-            item.setData(Qt.ItemDataRole.UserRole, p.id)
-            self.results.addItem(item)
-        if self.results.count():
-            self.results.setCurrentRow(0)
-
-    def _choose(self) -> None:
-        item = self.results.currentItem()
-        if item is not None:
-            self.product_id = item.data(Qt.ItemDataRole.UserRole)
-            self.accept()
+    def _choose(self, product_id: str) -> None:
+        self.product_id = product_id
+        self.accept()
 
 
 class CustomerDialog(QDialog):
@@ -691,18 +674,11 @@ class CustomerDialog(QDialog):
         self.ctx.ops.read(lambda s: customers.find_customers(s, text), self._fill)
 
     def _fill(self, found: list[Any]) -> None:
-        self.results.clear()
-        for c in found:
-            item = QListWidgetItem(f"{c.name}   {c.phone or ''}   {c.email or ''}")
-            item.setData(Qt.ItemDataRole.UserRole, c.id)
-            self.results.addItem(item)
-        if self.results.count():
-            self.results.setCurrentRow(0)
+        fill_choices(self.results, ((f"{c.name}   {c.phone or ''}   {c.email or ''}", c.id) for c in found))
 
     def _choose(self) -> None:
-        item = self.results.currentItem()
-        if item is not None:
-            self.customer_id = item.data(Qt.ItemDataRole.UserRole)
+        self.customer_id = current_key(self.results)
+        if self.customer_id is not None:
             self.accept()
 
     def _create(self) -> None:
