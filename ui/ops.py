@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.engine import make_read_sessionmaker
 from app.services.base import Actor, Changes, PermissionDenied, UserError
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class Ops(QObject):
     def __init__(self, factory: sessionmaker[Session], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.factory = factory
+        # Reads begin DEFERRED on SQLite: they neither take nor wait for the write lock.
+        self.read_factory = make_read_sessionmaker(factory.kw["bind"])
         self.actor: Actor | None = None
         self.ask_approval: Callable[[str, str, Callable[[str | None], None]], None] | None = None
         self._queue: queue.Queue[
@@ -97,7 +100,7 @@ class Ops(QObject):
         """A read-only call (no actor needed), in order with the writes."""
 
         def job() -> Any:
-            with self.factory() as session:
+            with self.read_factory() as session:
                 return work(session)
 
         def finish(result: Any, error: BaseException | None) -> None:

@@ -7,8 +7,6 @@ instead of failing on a lock upgrade mid-transaction. Any other SQLAlchemy URL (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +40,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            mode = conn.info.get("begin_mode", "IMMEDIATE")
-            conn.exec_driver_sql(f"BEGIN {mode}" if mode else "BEGIN")
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -53,17 +51,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-@contextmanager
-def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for reads only: on SQLite it begins DEFERRED, so it never waits behind a writer."""
-    with factory() as session:
-        conn = session.connection(execution_options={})
-        conn.info["begin_mode"] = ""
-        try:
-            yield session
-        finally:
-            session.rollback()
-            conn.info.pop("begin_mode", None)
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads only: on SQLite they begin DEFERRED, so a read never waits behind a writer (WAL)."""
+    return sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
 def alembic_config(url: str) -> Any:
