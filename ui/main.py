@@ -3,6 +3,8 @@
 counterline [--data-dir DIR] [--database-url URL] [--demo]     the app (the demo store is created if empty)
 counterline audit verify                                        check the audit chain (exit 1 on a break)
 counterline demo-label SKU PRICE                                print a scale label code for a weighed item
+counterline enrol URL CODE [--name NAME] [--admin-pin PIN]      join a central store with its one-time code
+counterline sync                                                one sync round now, with progress
 """
 
 from __future__ import annotations
@@ -62,6 +64,100 @@ def cmd_demo_label(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync_client(factory: Any, paths: Paths) -> Any:
+    """A client for the central store this terminal is enrolled with, or None where it is not enrolled."""
+    from app.services import settings
+    from sync.client import Client, load_token
+
+    token = load_token(paths.token_file)
+    with factory() as s:
+        url = settings.get(s, "sync.central_url")
+        insecure = bool(settings.get(s, "sync.allow_insecure"))
+    if not token or not url:
+        return None
+    return lambda: Client(url, token, allow_insecure=insecure)
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    import getpass
+    import socket
+
+    from app.services import settings, staff
+    from app.services.base import UserError
+    from sync import replica
+    from sync.client import Client, SyncError, save_token
+
+    paths, factory = _open(args)
+    try:
+        client = Client(args.url, allow_insecure=args.insecure)
+        with client:
+            enrolled = client.enroll(args.code, args.name or socket.gethostname())
+    except ValueError as e:
+        print(f"cannot enrol: {e}", file=sys.stderr)
+        return 2
+    except SyncError as e:
+        print(f"cannot enrol: {e}", file=sys.stderr)
+        return 1
+    try:
+        with factory.begin() as s:
+            notes = replica.setup_store(s, enrolled, client.base_url)
+            settings.put(s, "sync.allow_insecure", bool(args.insecure))
+            need_admin = s.scalar(_any_user()) is None
+            if need_admin:
+                pin = args.admin_pin or getpass.getpass("PIN for the first admin user (4-8 digits): ")
+                staff.create_first_admin(s, pin)
+                notes.append("created user 'admin' with the PIN given; add the other staff in Office")
+    except (replica.ApplyError, UserError) as e:
+        print(f"enrolled at the central store, but this database cannot take it: {e}", file=sys.stderr)
+        return 2
+    save_token(paths.token_file, enrolled.token)
+    for note in notes:
+        print(note)
+    print(
+        f"enrolled as terminal {enrolled.terminal_code} of store {enrolled.store_code}; run `counterline sync`"
+    )
+    return 0
+
+
+def _any_user() -> Any:
+    from sqlalchemy import select
+
+    from app.db.models import StaffUser
+
+    return select(StaffUser.id).limit(1)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sync.agent import Syncer
+    from sync.client import SyncError
+    from sync.replica import ApplyError
+
+    paths, factory = _open(args)
+    try:
+        make = _sync_client(factory, paths)
+    except SyncError as e:
+        print(f"cannot sync: {e}", file=sys.stderr)
+        return 2
+    if make is None:
+        print("this terminal is not enrolled: run `counterline enrol URL CODE` first", file=sys.stderr)
+        return 2
+
+    def progress(done: int, total: int | None) -> None:
+        print(f"\rreceived {done:,}" + (f" of {total:,}" if total else ""), end="", flush=True)
+
+    try:
+        with make() as client:
+            report = Syncer(factory, client).sync_once(progress)
+    except (SyncError, ApplyError) as e:
+        print(f"\nsync stopped: {e} (nothing is lost; run it again)", file=sys.stderr)
+        return 1
+    print(
+        f"\nsent {report.pushed} events ({report.rejected} refused), received {report.pulled} changes; "
+        f"feed position {report.cursor}"
+    )
+    return 1 if report.rejected else 0
+
+
 def run_app(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     paths, factory = _open(args)
@@ -75,7 +171,8 @@ def run_app(args: argparse.Namespace) -> int:
         except UserError:
             if not args.demo:
                 print(
-                    "This terminal has no store yet: start with --demo, or enrol it with a central store.",
+                    "This terminal has no store yet: start with --demo, or enrol it with a central store "
+                    "(counterline enrol URL CODE).",
                     file=sys.stderr,
                 )
                 return 2
@@ -113,10 +210,34 @@ def run_app(args: argparse.Namespace) -> int:
     worker = PrintWorker(factory, default_folder=str(paths.print_dir))
     worker.start()
     ctx.services["printer"] = worker
+    agent = _start_agent(factory, paths)
+    if agent is not None:
+        ctx.services["sync"] = agent
     code = app.exec()
     worker.stop()
+    if agent is not None:
+        agent.stop()
     ctx.ops.shutdown()
     return int(code)
+
+
+def _start_agent(factory: Any, paths: Paths) -> Any:
+    from app.services import settings
+    from sync.agent import Agent
+    from sync.client import SyncError
+
+    try:
+        make = _sync_client(factory, paths)
+    except SyncError as e:
+        log.warning("sync not started: %s", e)
+        return None
+    if make is None:
+        return None
+    with factory() as s:
+        interval = float(settings.get(s, "sync.interval_s") or 15)
+    agent = Agent(factory, make, interval_s=interval)
+    agent.start()
+    return agent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,12 +253,23 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("demo-label", help="a scale label code for a weighed demo item")
     d.add_argument("sku")
     d.add_argument("price")
+    e = sub.add_parser("enrol", aliases=["enroll"], help="join a central store with a one-time code")
+    e.add_argument("url", help="the central store's address, for example https://hq.example:8443")
+    e.add_argument("code", help="the one-time code from `counterline-central enroll-terminal`")
+    e.add_argument("--name", help="a name for this terminal (default: the machine's name)")
+    e.add_argument("--admin-pin", help="PIN of the first admin user, on a database with no staff yet")
+    e.add_argument("--insecure", action="store_true", help="allow plain http to another machine (lab only)")
+    sub.add_parser("sync", help="one sync round with the central store now")
     args = p.parse_args(argv)
     try:
         if args.command == "audit":
             return cmd_audit(args)
         if args.command == "demo-label":
             return cmd_demo_label(args)
+        if args.command in ("enrol", "enroll"):
+            return cmd_enrol(args)
+        if args.command == "sync":
+            return cmd_sync(args)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

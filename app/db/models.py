@@ -313,6 +313,23 @@ class StockBalance(Base):
     on_hand: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
 
 
+class CentralStock(Base):
+    """The store's stock as the central store last reported it (every terminal's movements, web reservations).
+
+    Written only by sync when a page of the central feed is applied; `seq` is the feed position it holds as of.
+    Keyed by SKU and location code, as the feed names them, so a change for a product not yet pulled is kept.
+    """
+
+    __tablename__ = "central_stock"
+    sku: Mapped[str] = mapped_column(String(40), primary_key=True)
+    location: Mapped[str] = mapped_column(String(30), primary_key=True)
+    on_hand: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
+    reserved: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
+    available: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxEvent(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_seq", "status", "seq"),)

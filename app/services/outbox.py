@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,9 @@ def pending(session: Session, limit: int = 200) -> list[OutboxEvent]:
     )
 
 
-def mark(session: Session, results: dict[str, tuple[str, str | None]], when: datetime | None = None) -> None:
+def mark(
+    session: Session, results: Mapping[str, tuple[str, str | None]], when: datetime | None = None
+) -> None:
     """Record the central store's answer per event id: ("applied"|"duplicate", None) or ("rejected", reason)."""
     when = when or utcnow()
     for event_id, (status, reason) in results.items():

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "devices.drawer": {"via": "receipt_printer", "pin": 2},
     "devices.scanner": {"type": "wedge", "prefix": "", "suffix": "", "terminator": "enter", "max_gap_ms": 50},
     "sync.central_url": "",
+    "sync.allow_insecure": False,
     "sync.cursor": 0,
     "sync.interval_s": 15,
 }

@@ -179,6 +179,20 @@ def approve(
     return appr.id
 
 
+def create_first_admin(session: Session, pin: str, display_name: str = "Store admin") -> bool:
+    """On a database with no staff at all (a terminal just enrolled), add the one admin who can add the others.
+
+    Returns False, and changes nothing, where any user exists already.
+    """
+    if session.scalar(select(StaffUser.id).limit(1)) is not None:
+        return False
+    session.add(
+        StaffUser(username="admin", display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin))
+    )
+    session.flush()
+    return True
+
+
 def create_user(
     session: Session,
     actor: Actor,

@@ -78,11 +78,12 @@ def location(session: Session, code: str) -> Location:
 
 
 def sellable_location(session: Session) -> Location:
+    """Where counter sales take stock from: the sales floor, or else the first sellable location by code."""
     h = here(session)
     loc = session.scalar(
         select(Location)
         .where(Location.store_id == h.store_id, Location.sellable.is_(True))
-        .order_by(Location.code)
+        .order_by((Location.kind != "floor"), Location.code)
     )
     if loc is None:
         raise UserError("This store has no sellable location: set up the store first.")
@@ -165,7 +166,8 @@ def adjust(
     rows = record_movements(
         session, [MovementIn(product_id, loc.id, qty, kind)], "manual", cause, actor.user_id
     )
-    outbox.emit(session, "stock.movement", {"movements": movement_payload(session, rows), "reason": reason})
+    for movement in movement_payload(session, rows):  # one event per movement, as the protocol has it
+        outbox.emit(session, "stock.movement", {**movement, "reason": reason})
     audit.record(
         session,
         actor.user_id,

@@ -1,0 +1,278 @@
+"""Sync between this terminal's database and the central store: one round (`Syncer.sync_once`) and the background
+loop that runs rounds off the GUI thread (`Agent`), with backoff and jitter, for as long as the store is offline.
+
+A round pushes the outbox in batches, then pulls the feed page by page. Nothing here holds a database transaction
+across a network call: a batch is read, sent, and its answers written in a transaction of their own; a page is
+fetched, then applied with its cursor in one transaction. A process killed anywhere loses nothing: unsent or
+unacknowledged events are sent again (the central store answers "duplicate"), an unapplied page is pulled again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.types import utcnow
+from app.services import outbox
+from sync import protocol, replica
+from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError
+
+log = logging.getLogger("counterline.sync")
+
+PUSH_BATCH = 200
+PULL_PAGE = 500
+Progress = Callable[[int, int | None], None]  # (changes applied so far, total expected or None)
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    pushed: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    cursor: int = 0
+
+
+def _events(rows: list[Any]) -> list[protocol.Event]:
+    return [protocol.Event(id=r.id, type=r.type, occurred_at=r.created_at, payload=r.payload) for r in rows]
+
+
+class Syncer:
+    """Push and pull for one terminal database through one client. Not thread-safe: one per thread."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        client: Client,
+        push_batch: int = PUSH_BATCH,
+        pull_page: int = PULL_PAGE,
+    ) -> None:
+        self.factory = factory
+        self.client = client
+        self.push_batch = push_batch
+        self.pull_page = pull_page
+
+    def push_pending(self) -> tuple[int, int]:
+        """Send every pending event, a batch at a time; returns (acknowledged, rejected)."""
+        acknowledged = rejected = 0
+        while True:
+            with self.factory() as s:
+                rows = outbox.pending(s, self.push_batch)
+                events = _events(rows)
+            if not events:
+                return acknowledged, rejected
+            answer = self.client.push(events)
+            results = {str(r.id): (r.status, r.reason) for r in answer.results}
+            with self.factory.begin() as s:
+                outbox.mark(s, results)
+            rejected += sum(1 for status, _ in results.values() if status == "rejected")
+            acknowledged += len(results)
+
+    def pull_changes(self, progress: Progress | None = None) -> tuple[int, int]:
+        """Pull and apply every page after the stored cursor; returns (changes applied, new cursor)."""
+        with self.factory() as s:
+            cursor = replica.cursor(s)
+        applied = 0
+        total: int | None = None
+        first = True
+        while True:
+            page = self.client.pull(cursor, self.pull_page, first=first)
+            if first:
+                total = (
+                    (page.remaining_estimate or 0) + len(page.changes)
+                    if page.remaining_estimate is not None
+                    else None
+                )
+                first = False
+            with self.factory.begin() as s:
+                result = replica.apply_page(s, cursor, page)
+            if result.skipped:
+                log.info(
+                    "page after %s was applied by another process; going on from %s", cursor, result.cursor
+                )
+            else:
+                applied += result.applied
+            cursor = result.cursor
+            if progress is not None:
+                progress(applied, total)
+            if not page.more:
+                return applied, cursor
+
+    def sync_once(self, progress: Progress | None = None) -> RoundReport:
+        pushed, rejected = self.push_pending()
+        pulled, cursor = self.pull_changes(progress)
+        # What the pull made (nothing today) or what was sold meanwhile goes out in the same round.
+        more, more_rejected = self.push_pending()
+        return RoundReport(pushed + more, rejected + more_rejected, pulled, cursor)
+
+
+# ---------------------------------------------------------------- the background loop
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    running: bool = False
+    busy: bool = False
+    last_ok: datetime | None = None
+    last_error: str | None = None
+    error_since: datetime | None = None
+    failures: int = 0
+    next_try_in: float | None = None
+    progress: tuple[int, int | None] | None = None
+    last_round: RoundReport = field(default_factory=RoundReport)
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: terminals that lost the network together do not return together."""
+    if failures <= 0:
+        return base
+    ceiling = min(cap, base * (2 ** min(failures, 16)))
+    return max(1.0, rng.uniform(ceiling / 2, ceiling))
+
+
+class Agent:
+    """Runs sync rounds on its own thread: every `interval_s` when all is well, backing off when it is not.
+
+    `status()` and `status_text()` may be called from any thread (the status bar polls them).
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        make_client: Callable[[], Client],
+        interval_s: float = 15.0,
+        max_backoff_s: float = 300.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.factory = factory
+        self.make_client = make_client
+        self.interval_s = interval_s
+        self.max_backoff_s = max_backoff_s
+        self.rng = rng or random.Random()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._status = AgentStatus()
+        self._thread: threading.Thread | None = None
+        self._rounds = 0
+
+    # -- control (any thread)
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="counterline-sync", daemon=True)
+        self._set(running=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._set(running=False)
+
+    def sync_now(self) -> None:
+        """Run a round as soon as the current one (if any) ends, whatever the backoff."""
+        self._wake.set()
+
+    def status(self) -> AgentStatus:
+        with self._lock:
+            return self._status
+
+    def rounds(self) -> int:
+        return self._rounds
+
+    def status_text(self) -> str:
+        st = self.status()
+        if st.progress is not None and st.busy:
+            done, total = st.progress
+            return f"sync: receiving {done:,} of {total:,}" if total else f"sync: receiving {done:,}"
+        if st.last_error:
+            since = st.error_since.astimezone().strftime("%H:%M") if st.error_since else "?"
+            last = f", last sync {st.last_ok.astimezone().strftime('%H:%M')}" if st.last_ok else ""
+            return f"sync: offline since {since}{last} ({st.last_error})"
+        if st.busy:
+            return "sync: working"
+        if st.last_ok:
+            return f"sync: ok {st.last_ok.astimezone().strftime('%H:%M')}"
+        return "sync: starting"
+
+    # -- the thread
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+
+    def _progress(self, done: int, total: int | None) -> None:
+        self._set(progress=(done, total))
+
+    def _run(self) -> None:
+        client: Client | None = None
+        failures = 0
+        while not self._stop.is_set():
+            self._wake.clear()
+            self._set(busy=True, progress=None, next_try_in=None)
+            try:
+                if client is None:
+                    client = self.make_client()
+                report = Syncer(self.factory, client).sync_once(self._progress)
+            except NotEnrolled as exc:
+                failures += 1
+                self._fail(str(exc), failures)
+                delay = self.max_backoff_s  # waiting will not fix it; someone must enrol this terminal again
+            except (Retryable, Refused, replica.ApplyError, SyncError) as exc:
+                failures += 1
+                self._fail(str(exc), failures)
+                delay = backoff_delay(failures, self.interval_s, self.max_backoff_s, self.rng)
+            except Exception as exc:  # noqa: BLE001 - a local fault (disk, locked database) must not end the loop
+                log.exception("sync round failed")
+                failures += 1
+                self._fail(f"{type(exc).__name__}: {exc}", failures)
+                delay = backoff_delay(failures, self.interval_s, self.max_backoff_s, self.rng)
+                if client is not None:
+                    client.close()
+                    client = None
+            else:
+                failures = 0
+                self._set(
+                    busy=False,
+                    last_ok=utcnow(),
+                    last_error=None,
+                    error_since=None,
+                    failures=0,
+                    last_round=report,
+                    progress=None,
+                )
+                delay = self.interval_s
+            self._rounds += 1
+            self._set(busy=False, next_try_in=delay)
+            self._wake.wait(delay)
+        if client is not None:
+            client.close()
+
+    def _fail(self, message: str, failures: int) -> None:
+        log.warning("sync round failed (%d in a row): %s", failures, message)
+        st = self.status()
+        self._set(
+            busy=False,
+            last_error=message,
+            failures=failures,
+            error_since=st.error_since or utcnow(),
+            progress=None,
+        )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> bool:
+    """Poll `condition` until it holds or `timeout` passes (for tests and the CLI)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()

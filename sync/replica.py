@@ -1,0 +1,337 @@
+"""Applying what the central store says to this terminal's database: the store set up at enrolment, then every page
+of the change feed (catalog, prices, tax classes, store stock, web orders and their cancellations).
+
+A page and the cursor after it are written in one transaction by `apply_page`, so a terminal killed at any point
+either has the whole page or none of it, and pulls it again. Applying a change twice gives the same rows: each
+change carries the full state of its key, never a delta.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db.models import (
+    Barcode,
+    CentralStock,
+    Department,
+    Location,
+    Order,
+    OrderLine,
+    Product,
+    Setting,
+    StockMovement,
+    Store,
+    TaxClass,
+    Terminal,
+)
+from app.db.types import utcnow
+from app.domain import barcodes
+from app.ids import new_id
+from app.services import settings
+from sync import protocol
+
+CURSOR_KEY = "sync.cursor"
+_ORDER_RANK = {"new": 0, "picking": 1, "packed": 2, "ready": 3}
+
+
+class ApplyError(Exception):
+    """A change this terminal cannot take; the page is not applied and the feed waits on it."""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    applied: int
+    cursor: int
+    skipped: bool = False  # another process applied this page first
+
+
+# ---------------------------------------------------------------- enrolment
+
+
+def setup_store(session: Session, enrolled: protocol.EnrollResponse, central_url: str) -> list[str]:
+    """Make this database the terminal the central store enrolled: its store, terminal code and locations.
+
+    A database that already holds another store's sales is refused rather than mixed: ask for a fresh data dir.
+    Returns notes for the person enrolling.
+    """
+    notes: list[str] = []
+    info = enrolled.store
+    store = session.scalar(select(Store).limit(1))
+    if store is not None and store.code != enrolled.store_code:
+        has_facts = session.scalar(select(func.count()).select_from(StockMovement)) or session.scalar(
+            select(func.count()).select_from(Order).where(Order.channel == "counter")
+        )
+        if has_facts:
+            raise ApplyError(
+                f"this database belongs to store {store.code} and holds its sales and stock; "
+                f"enrol into store {enrolled.store_code} with a new --data-dir"
+            )
+        notes.append(f"store {store.code} (no sales yet) becomes store {enrolled.store_code}")
+    if store is None:
+        store = Store(
+            id=new_id(), code=enrolled.store_code, name=str(info.get("name") or enrolled.store_code)
+        )
+        session.add(store)
+    store.code = enrolled.store_code
+    store.name = str(info.get("name") or store.name)
+    for attr in ("currency", "locale", "timezone"):
+        if info.get(attr):
+            setattr(store, attr, str(info[attr]))
+    session.flush()
+    terminal = session.scalar(select(Terminal).limit(1))
+    if terminal is None:
+        terminal = Terminal(id=new_id(), store_id=store.id, code=enrolled.terminal_code)
+        session.add(terminal)
+    elif terminal.code != enrolled.terminal_code:
+        notes.append(f"terminal {terminal.code} is now terminal {enrolled.terminal_code}")
+    terminal.store_id = store.id
+    terminal.code = enrolled.terminal_code
+    have = {loc.code: loc for loc in session.scalars(select(Location).where(Location.store_id == store.id))}
+    for loc in enrolled.locations:
+        code = str(loc["code"])
+        row = have.get(code)
+        if row is None:
+            row = Location(id=new_id(), store_id=store.id, code=code, kind=code)
+            session.add(row)
+        row.name = str(loc.get("name") or code)
+        row.sellable = bool(loc.get("sellable", False))
+        if code in ("floor", "backroom", "quarantine"):
+            row.kind = code
+    settings.put(session, "sync.central_url", central_url)
+    settings.put(session, CURSOR_KEY, 0)
+    session.flush()
+    return notes
+
+
+# ---------------------------------------------------------------- the change feed
+
+
+def cursor(session: Session) -> int:
+    return int(settings.get(session, CURSOR_KEY) or 0)
+
+
+def apply_page(session: Session, expected_cursor: int, page: protocol.PullResponse) -> PageResult:
+    """Apply one page and move the cursor, in the caller's transaction (begin it IMMEDIATE on SQLite).
+
+    If the stored cursor is no longer `expected_cursor`, another process got there first: nothing is written.
+    """
+    row = session.get(Setting, CURSOR_KEY)
+    stored = int(row.value) if row is not None else 0
+    if stored != expected_cursor:
+        return PageResult(0, stored, skipped=True)
+    applier = _Applier(session)
+    applier.apply(page.changes)
+    settings.put(session, CURSOR_KEY, page.next_cursor)
+    session.flush()
+    return PageResult(len(page.changes), page.next_cursor)
+
+
+class _Applier:
+    """Applies a page with a few set-wise reads instead of one query per change (a first pull is 100,000 rows)."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self._handlers: dict[str, Callable[[protocol.Change], None]] = {
+            protocol.CHANGE_TAX_CLASS: self.tax_class,
+            protocol.CHANGE_PRODUCT: self.product,
+            protocol.CHANGE_PRICE: self.price,
+            protocol.CHANGE_STOCK: self.stock,
+            protocol.CHANGE_ORDER: self.order,
+            protocol.CHANGE_ORDER_CANCELLED: self.order,
+            # Parked sales of other terminals and staff records travel in the feed already; recalling another
+            # terminal's parked sale and central staff records come with the next batch. Until then they are read
+            # past, which is safe: each change holds the full state of its key and will be sent again.
+            protocol.CHANGE_PARKED_SALE: self.ignore,
+            protocol.CHANGE_STAFF: self.ignore,
+        }
+        self.products: dict[str, Product] = {}
+        self.departments: set[str] = set()
+
+    def apply(self, changes: Iterable[protocol.Change]) -> None:
+        changes = list(changes)
+        skus = {c.key for c in changes if c.type in (protocol.CHANGE_PRODUCT, protocol.CHANGE_PRICE)}
+        skus |= {str(c.payload.get("sku")) for c in changes if c.type == protocol.CHANGE_STOCK}
+        for chunk in _chunks(sorted(skus), 500):
+            for p in self.s.scalars(
+                select(Product).where(Product.sku.in_(chunk)).options(selectinload(Product.barcodes))
+            ):
+                self.products[p.sku] = p
+        self.departments = set(self.s.scalars(select(Department.code)))
+        for change in changes:
+            handler = self._handlers.get(change.type)
+            if handler is None:
+                continue  # a newer central store's change type: this version has nothing to do with it
+            try:
+                handler(change)
+            except (KeyError, ValueError, ArithmeticError) as exc:
+                raise ApplyError(
+                    f"change {change.seq} ({change.type} {change.key}) cannot be applied: {exc}"
+                ) from exc
+
+    def ignore(self, change: protocol.Change) -> None:
+        return None
+
+    def tax_class(self, change: protocol.Change) -> None:
+        p = change.payload
+        row = self.s.get(TaxClass, p["code"])
+        if row is None:
+            row = TaxClass(code=p["code"], name=p.get("name") or p["code"], rate=Decimal(p["rate"]))
+            self.s.add(row)
+        else:
+            row.name = p.get("name") or row.name
+            row.rate = Decimal(p["rate"])
+
+    def product(self, change: protocol.Change) -> None:
+        p = change.payload
+        sku = str(p["sku"])
+        tax = p.get("tax_class")
+        if tax is None or self.s.get(TaxClass, tax) is None:
+            raise ValueError(f"tax class {tax!r} is not known here")
+        dept = p.get("department") or None
+        if dept and dept not in self.departments:
+            self.s.add(Department(code=dept, name=dept.replace("_", " ").capitalize()))
+            self.s.flush()
+            self.departments.add(dept)
+        product = self.products.get(sku)
+        if product is None:
+            product = Product(id=new_id(), sku=sku, barcodes=[])
+            self.s.add(product)
+            self.products[sku] = product
+        price = p.get("price")
+        product.name = str(p["name"])
+        product.name_lower = product.name.lower()
+        product.tax_class = tax
+        product.department = dept
+        product.weighed = bool(p.get("weighed"))
+        product.unit = "kg" if product.weighed else "ea"
+        product.price = Decimal(price) if price is not None else Decimal(0)
+        # A product without a price cannot be sold, whatever the central store's active flag says.
+        product.active = bool(p.get("active", True)) and price is not None
+        product.updated_at = utcnow()
+        self.s.flush()
+        self._barcodes(product, p.get("barcodes") or [])
+
+    def _barcodes(self, product: Product, wanted_raw: list[dict[str, Any]]) -> None:
+        wanted: dict[str, int] = {}
+        for item in wanted_raw:
+            code = str(item["code"])
+            key = barcodes.product_key(barcodes.parse(code)) or code
+            wanted[key] = int(item.get("pack_qty") or 1)
+        for b in list(product.barcodes):
+            if b.code not in wanted:
+                product.barcodes.remove(b)
+        have = {b.code: b for b in product.barcodes}
+        for code, pack in wanted.items():
+            if code in have:
+                have[code].pack_qty = pack
+                continue
+            other = self.s.get(Barcode, code)
+            if other is not None:  # the central store moved this code to this product
+                other.product_id = product.id
+                other.pack_qty = pack
+                self.s.flush()
+                self.s.refresh(product, ["barcodes"])
+            else:
+                product.barcodes.append(Barcode(code=code, pack_qty=pack))
+        self.s.flush()
+
+    def price(self, change: protocol.Change) -> None:
+        product = self.products.get(change.key)
+        if product is None:
+            return  # its product change follows in the feed and carries the price
+        product.price = Decimal(change.payload["price"])
+        product.updated_at = utcnow()
+
+    def stock(self, change: protocol.Change) -> None:
+        p = change.payload
+        row = self.s.get(CentralStock, (p["sku"], p["location"]))
+        if row is None:
+            row = CentralStock(sku=p["sku"], location=p["location"])
+            self.s.add(row)
+        row.on_hand = Decimal(p["on_hand"])
+        row.reserved = Decimal(p.get("reserved") or 0)
+        row.available = Decimal(p.get("available") or row.on_hand - row.reserved)
+        row.seq = change.seq
+        row.updated_at = utcnow()
+
+    def order(self, change: protocol.Change) -> None:
+        p = change.payload
+        central_status = "cancelled" if change.type == protocol.CHANGE_ORDER_CANCELLED else str(p["status"])
+        order = self.s.get(Order, str(p["id"]))
+        if order is None:
+            order = self._new_order(p, central_status)
+        elif order.status not in protocol.ORDER_FINAL_STATES:
+            # Work done here and not yet acknowledged is not undone by an older central view of the order,
+            # but a cancellation or a later state from the central store always lands.
+            if central_status in protocol.ORDER_FINAL_STATES or _ORDER_RANK.get(
+                central_status, 0
+            ) >= _ORDER_RANK.get(order.status, 0):
+                order.status = central_status
+        order.external = p
+
+    def _new_order(self, p: dict[str, Any], status: str) -> Order:
+        customer = p.get("customer") or {}
+        order = Order(
+            id=str(p["id"]),
+            number=str(p["number"]),
+            channel="web",
+            fulfilment=str(p.get("fulfilment") or "pickup"),
+            status=status,
+            customer_name=customer.get("name") if isinstance(customer, dict) else None,
+        )
+        total = Decimal(0)
+        skus = [str(line["sku"]) for line in p.get("lines") or []]
+        known = (
+            {pr.sku: pr for pr in self.s.scalars(select(Product).where(Product.sku.in_(skus)))}
+            if skus
+            else {}
+        )
+        for n, line in enumerate(p.get("lines") or [], start=1):
+            sku = str(line["sku"])
+            product = known.get(sku)
+            qty = Decimal(line["qty"])
+            unit_price = Decimal(line.get("unit_price") or 0)
+            tax_rate = Decimal(0)
+            if product is not None:
+                tax = self.s.get(TaxClass, product.tax_class)
+                tax_rate = tax.rate if tax is not None else Decimal(0)
+            order.lines.append(
+                OrderLine(
+                    id=new_id(),
+                    line_no=n,
+                    product_id=product.id if product else None,
+                    sku=sku,
+                    name=product.name if product else sku,
+                    qty=qty,
+                    unit=product.unit if product else "ea",
+                    unit_price=unit_price,
+                    tax_class=product.tax_class if product else "",
+                    tax_rate=tax_rate,
+                    amount=(unit_price * qty).quantize(Decimal("0.01")),
+                )
+            )
+            total += unit_price * qty
+        order.subtotal = order.total = total.quantize(Decimal("0.01"))
+        self.s.add(order)
+        return order
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ---------------------------------------------------------------- reading it back
+
+
+def central_stock(session: Session, sku: str) -> list[CentralStock]:
+    """The store's stock of `sku` per location as of the last pull (empty before the first)."""
+    return list(
+        session.scalars(select(CentralStock).where(CentralStock.sku == sku).order_by(CentralStock.location))
+    )

@@ -1,0 +1,313 @@
+"""A chain for sync tests: the real central service (in process, or over a fault-injecting transport) and terminals,
+each with its own migrated SQLite database, enrolled through the real client and selling through the real services.
+
+Where this batch has no local service yet (returns, counts, pickups: they come with their workstations) the
+terminal writes the fact the way those services will: ledger rows and the outbox event in one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.engine import make_engine, make_sessionmaker, migrate
+from app.db.models import Location, OutboxEvent, Product, StaffUser, StockBalance
+from app.db.models import StockMovement as LocalMovement
+from app.ids import new_id
+from app.services import outbox, sales, shifts, staff, stock
+from app.services.base import Actor
+from sync import protocol, replica
+from sync.agent import Syncer
+from sync.central import ledger, service
+from sync.central.api import create_app, sessions_of
+from sync.central.models import AppliedEvent, StockLevel
+from sync.central.models import Location as CLocation
+from sync.central.models import Product as CProduct
+from sync.central.models import StockMovement as CMovement
+from sync.client import Client
+
+BASE = "http://127.0.0.1"
+SKUS = ("A1", "C3")
+BARCODE = {"A1": "4006381333931", "C3": "5012345678900"}
+
+
+# ---------------------------------------------------------------- faults on the wire
+
+
+class Offline(httpx.ConnectError):
+    pass
+
+
+class FaultTransport(httpx.BaseTransport):
+    """Wraps a transport and, at random, loses the request, loses the answer after the server acted, answers 500,
+    times out, sends the request twice, or first replays an earlier request (a late duplicate batch)."""
+
+    def __init__(self, inner: httpx.BaseTransport, rng: random.Random, rate: float = 0.3) -> None:
+        self.inner = inner
+        self.rng = rng
+        self.rate = rate
+        self.offline = False
+        self.seen: list[httpx.Request] = []
+        self.faults: dict[str, int] = defaultdict(int)
+
+    def _copy(self, request: httpx.Request) -> httpx.Request:
+        return httpx.Request(request.method, request.url, headers=request.headers, content=request.content)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        if self.offline:
+            self.faults["offline"] += 1
+            raise Offline("network is down")
+        if request.method == "POST":
+            self.seen.append(self._copy(request))
+        if self.rng.random() >= self.rate:
+            return self.inner.handle_request(request)
+        fault = self.rng.choice(
+            ["drop_request", "drop_response", "http_500", "timeout", "duplicate", "replay"]
+        )
+        self.faults[fault] += 1
+        if fault == "drop_request":
+            raise httpx.ConnectError("connection refused (injected)")
+        if fault == "timeout":
+            raise httpx.ReadTimeout("read timed out (injected)")
+        if fault == "http_500":
+            return httpx.Response(500, json={"detail": "injected server error"})
+        if fault == "drop_response":
+            self.inner.handle_request(request).read()
+            raise httpx.RemoteProtocolError("server closed the connection before answering (injected)")
+        if fault == "duplicate":
+            self.inner.handle_request(self._copy(request)).read()
+            return self.inner.handle_request(request)
+        # replay: an earlier batch arrives again before this one (reordered, duplicated delivery)
+        if len(self.seen) > 1:
+            self.inner.handle_request(self._copy(self.rng.choice(self.seen[:-1]))).read()
+        return self.inner.handle_request(request)
+
+
+# ---------------------------------------------------------------- the chain
+
+CATALOG_CSV = (
+    "sku,name,price,tax_class,department,barcodes,weighed\n"
+    "A1,Apple juice 1l,2.50,std,drinks,4006381333931 4006381333948:6,no\n"
+    "B2,Bananas,1.99,std,fruit,,yes\n"
+    "C3,Coffee 500g,6.40,std,grocery,5012345678900,no\n"
+)
+
+
+@dataclass
+class Hub:
+    app: Any
+    sessions: sessionmaker[Session]
+    testclient: TestClient
+
+    @classmethod
+    def start(cls, url: str, stores: tuple[str, ...] = ("S1", "S2")) -> Hub:
+        app = create_app(url)
+        factory = sessions_of(app)
+        with factory.begin() as s:
+            service.set_tax_class(s, "std", "0.20", "Standard")
+            for code in stores:
+                service.create_store(s, code, f"Store {code}")
+            service.import_catalog(s, CATALOG_CSV)
+        return cls(app, factory, TestClient(app, raise_server_exceptions=False))
+
+    @property
+    def transport(self) -> httpx.BaseTransport:
+        transport: httpx.BaseTransport = self.testclient._transport
+        return transport
+
+    def close(self) -> None:
+        self.testclient.close()
+        self.app.state.engine.dispose()
+
+    def enrolment_code(self, store: str, terminal: str) -> str:
+        with self.sessions.begin() as s:
+            return service.issue_enrolment_code(s, store, terminal)
+
+    def place_order(self, store: str, sku: str, qty: str = "1") -> dict[str, Any]:
+        with self.sessions.begin() as s:
+            order = service.place_order(
+                s,
+                protocol.OrderRequest(
+                    store=store, lines=[protocol.OrderLineRequest(sku=sku, qty=Decimal(qty))]
+                ),
+            )
+            return service.order_payload(order)
+
+    def cancel(self, ident: str) -> None:
+        with self.sessions.begin() as s:
+            service.cancel_order(s, ident)
+
+
+@dataclass
+class Till:
+    """One terminal: its database, its actor (the first admin), an open shift and a syncer."""
+
+    name: str
+    store: str
+    factory: sessionmaker[Session]
+    token: str
+    transport: httpx.BaseTransport
+    actor: Actor = field(default=Actor(""))
+    url: str = ""
+
+    @classmethod
+    def enrol(
+        cls, hub: Hub, folder: Path, store: str, terminal: str, transport: httpx.BaseTransport | None = None
+    ) -> Till:
+        folder.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{folder / 'terminal.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        factory = make_sessionmaker(engine)
+        with Client(BASE, transport=hub.transport) as c:
+            enrolled = c.enroll(hub.enrolment_code(store, terminal), f"till {terminal}")
+        with factory.begin() as s:
+            replica.setup_store(s, enrolled, BASE)
+            staff.create_first_admin(s, "1234")
+        till = cls(f"{store}/{terminal}", store, factory, enrolled.token, transport or hub.transport, url=url)
+        with factory() as s:
+            till.actor = Actor(s.scalars(select(StaffUser.id)).one())
+        return till
+
+    def client(self) -> Client:
+        return Client(BASE, self.token, transport=self.transport, timeout=5)
+
+    def sync(self) -> None:
+        with self.client() as c:
+            Syncer(self.factory, c, push_batch=7, pull_page=5).sync_once()
+
+    def open_shift(self) -> None:
+        with self.factory.begin() as s:
+            if shifts.current_shift(s) is None:
+                shifts.open_shift(s, self.actor, Decimal("100"))
+
+    def sell(self, sku: str, qty: int = 1) -> str:
+        """A counter sale through the real sales service; returns its receipt number."""
+        self.open_shift()
+        with self.factory.begin() as s:
+            sale = sales.start_sale(s, self.actor)
+            product = s.scalars(select(Product).where(Product.sku == sku)).one()
+            sales.add_product(s, self.actor, sale.id, product.id, Decimal(qty))
+            view = sales.add_tender(s, self.actor, sale.id, "cash", Decimal("100"))
+            return sales.complete_sale(s, self.actor, view.id).sale.number
+
+    def take_return(self, sku: str, qty: int = 1) -> None:
+        """A return to the floor, written as the returns service will: ledger row and event together."""
+        with self.factory.begin() as s:
+            product = s.scalars(select(Product).where(Product.sku == sku)).one()
+            floor = stock.sellable_location(s)
+            order_id = new_id()
+            rows = stock.record_movements(
+                s, [stock.MovementIn(product.id, floor.id, Decimal(qty), "return")], "return", order_id, None
+            )
+            outbox.emit(
+                s,
+                protocol.RETURN_COMPLETED,
+                {
+                    "order_id": order_id,
+                    "number": f"R-{order_id[-6:]}",
+                    "store": self.store,
+                    "terminal": self.name,
+                    "lines": [
+                        {
+                            "sku": sku,
+                            "qty": str(-qty),
+                            "unit_price": str(product.price),
+                            "amount": str(-product.price * qty),
+                            "tax": "0",
+                        }
+                    ],
+                    "movements": stock.movement_payload(s, rows),
+                },
+            )
+
+    def receive(self, sku: str, qty: int) -> None:
+        with self.factory.begin() as s:
+            product = s.scalars(select(Product).where(Product.sku == sku)).one()
+            stock.adjust(s, self.actor, product.id, "floor", Decimal(qty), "receipt", "delivery")
+
+    def ledger(self) -> dict[tuple[str, str], Decimal]:
+        with self.factory() as s:
+            rows = s.execute(
+                select(Product.sku, Location.code, StockBalance.on_hand)
+                .join(Product, Product.id == StockBalance.product_id)
+                .join(Location, Location.id == StockBalance.location_id)
+            ).all()
+        return {(sku, loc): qty for sku, loc, qty in rows}
+
+    def movement_ids(self) -> set[str]:
+        with self.factory() as s:
+            return set(s.scalars(select(LocalMovement.id)))
+
+    def outbox_pending(self) -> int:
+        with self.factory() as s:
+            return outbox.counts(s).get("pending", 0)
+
+    def outbox(self) -> dict[str, str]:
+        with self.factory() as s:
+            return dict(s.execute(select(OutboxEvent.id, OutboxEvent.status)).all())
+
+
+def central_ledger(hub: Hub, store: str) -> dict[tuple[str, str], Decimal]:
+    """On-hand per (sku, location) of one store as the central store's level rows hold it; checks each level
+    against the sum of its ledger on the way."""
+    with hub.sessions() as s:
+        store_row = service.get_store(s, store)
+        rows = s.execute(
+            select(StockLevel, CLocation, CProduct)
+            .join(CProduct, CProduct.id == StockLevel.product_id)
+            .join(CLocation, CLocation.id == StockLevel.location_id)
+            .where(StockLevel.store_id == store_row.id)
+        ).all()
+        out: dict[tuple[str, str], Decimal] = {}
+        for level, loc, prod in rows:
+            summed = ledger.ledger_on_hand(s, loc, prod)
+            assert summed == level.on_hand, f"{prod.sku}@{loc.code}: level {level.on_hand}, ledger {summed}"
+            if level.on_hand:
+                out[(prod.sku, loc.code)] = level.on_hand
+        return out
+
+
+def applied_ids(hub: Hub) -> list[str]:
+    with hub.sessions() as s:
+        return [str(i) for i in s.scalars(select(AppliedEvent.event_id))]
+
+
+def central_movement_ids(hub: Hub) -> list[str]:
+    with hub.sessions() as s:
+        return [str(i) for i in s.scalars(select(CMovement.id).where(CMovement.kind != "count"))]
+
+
+def check_converged(hub: Hub, tills: list[Till]) -> None:
+    """No event lost, none applied twice, and every store's central on-hand equals the sum of its terminals'."""
+    local_events: set[str] = set()
+    for till in tills:
+        statuses = till.outbox()
+        assert set(statuses.values()) <= {"sent"}, f"{till.name}: {statuses}"
+        local_events |= set(statuses)
+    applied = applied_ids(hub)
+    assert len(applied) == len(set(applied))
+    assert set(applied) == local_events
+    local_moves: set[str] = set()
+    for till in tills:
+        local_moves |= till.movement_ids()
+    moved = central_movement_ids(hub)
+    assert len(moved) == len(set(moved))
+    assert set(moved) == local_moves
+    for store in {t.store for t in tills}:
+        expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for till in tills:
+            if till.store == store:
+                for key, qty in till.ledger().items():
+                    expected[key] += qty
+        assert central_ledger(hub, store) == {k: v for k, v in expected.items() if v}

@@ -1,0 +1,239 @@
+"""The terminal's sync against the real central service in process: enrolment, pull into the local database,
+push of real sales, parked rejections, cancellations, and convergence through a transport that loses, repeats and
+reorders requests."""
+
+from __future__ import annotations
+
+import os
+import random
+import stat
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.db.models import CentralStock, Order, OutboxEvent, Product
+from app.domain import barcodes
+from app.services import catalog, outbox
+from sync import protocol, replica
+from sync.agent import Agent, Syncer, backoff_delay, wait_for
+from sync.central import service
+from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError, check_url, load_token, save_token
+from tests.sync.fleet import BASE, FaultTransport, Hub, Till, check_converged
+
+
+@pytest.fixture
+def hub(db_url: str) -> Hub:
+    h = Hub.start(db_url)
+    yield h
+    h.close()
+
+
+def test_enrolled_terminal_pulls_the_catalog_and_scans_it(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    with till.factory() as s:
+        found = catalog.find_scan(s, barcodes.parse("4006381333931"))
+        assert found.product.sku == "A1" and found.product.price == Decimal("2.50")
+        case = catalog.find_scan(s, barcodes.parse("4006381333948"))
+        assert case.qty == 6
+        bananas = s.scalars(select(Product).where(Product.sku == "B2")).one()
+        assert bananas.weighed and bananas.unit == "kg"
+        assert [p.sku for p in catalog.search(s, "coffee")] == ["C3"]
+        assert replica.cursor(s) > 0
+
+
+def test_sales_push_once_and_stock_comes_back_from_the_feed(hub: Hub, tmp_path: Path) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    for t in (t1, t2):
+        t.sync()
+    t1.receive("A1", 10)
+    t1.sell("A1", 2)
+    t2.sell("A1", 3)
+    t1.sync()
+    t2.sync()
+    t1.sync()  # t1 learns of t2's sale
+    check_converged(hub, [t1, t2])
+    with t1.factory() as s:
+        row = s.get(CentralStock, ("A1", "floor"))
+        assert row is not None and row.on_hand == Decimal("5")
+    # Sending the same batch again changes nothing: every answer is "duplicate".
+    with t1.factory() as s:
+        events = [
+            protocol.Event(id=e.id, type=e.type, occurred_at=e.created_at, payload=e.payload)
+            for e in s.scalars(select(OutboxEvent))
+        ]
+    with t1.client() as c:
+        answer = c.push(events)
+    assert {r.status for r in answer.results} == {"duplicate"}
+    check_converged(hub, [t1, t2])
+
+
+def test_a_refused_event_is_parked_with_its_reason_and_does_not_block(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    with till.factory.begin() as s:
+        outbox.emit(s, protocol.STOCK_MOVEMENT, {"id": "not-a-uuid", "sku": "A1", "location": "floor"})
+    till.sell("C3")
+    with till.client() as c:
+        Syncer(till.factory, c).sync_once()
+    with till.factory() as s:
+        rows = {e.type: e for e in s.scalars(select(OutboxEvent))}
+    assert rows[protocol.STOCK_MOVEMENT].status == "rejected"
+    assert "id" in (rows[protocol.STOCK_MOVEMENT].error or "")
+    assert rows[protocol.SALE_COMPLETED].status == "sent"
+
+
+def test_web_orders_and_their_cancellation_reach_the_store(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    with hub.sessions.begin() as s:
+        service.import_catalog(
+            s, "sku,name,price,tax_class,department,barcodes,weighed\nD4,Dates,3.00,std,fruit,,no\n"
+        )
+    till.receive("A1", 5)
+    till.sync()
+    order = hub.place_order("S1", "A1", "2")
+    till.sync()
+    with till.factory() as s:
+        local = s.get(Order, order["id"])
+        assert local is not None and local.channel == "web" and local.status == "new"
+        assert [(ln.sku, ln.qty, ln.name) for ln in local.lines] == [("A1", Decimal("2"), "Apple juice 1l")]
+        assert s.scalars(select(Product.name).where(Product.sku == "D4")).one() == "Dates"
+        reserved = s.get(CentralStock, ("A1", "floor"))
+        assert (
+            reserved is not None and reserved.reserved == Decimal("2") and reserved.available == Decimal("3")
+        )
+    with till.factory.begin() as s:
+        s.get(Order, order["id"]).status = "picking"  # an associate started on it
+    hub.cancel(order["number"])
+    till.sync()
+    with till.factory() as s:
+        assert s.get(Order, order["id"]).status == "cancelled"
+
+
+def test_a_terminal_sees_only_its_own_store(hub: Hub, tmp_path: Path) -> None:
+    s1 = Till.enrol(hub, tmp_path / "a", "S1", "T1")
+    s2 = Till.enrol(hub, tmp_path / "b", "S2", "T1")
+    for t in (s1, s2):
+        t.sync()
+    s1.receive("C3", 4)
+    s1.sync()
+    s2.sync()
+    with s2.factory() as s:
+        assert s.get(CentralStock, ("C3", "floor")) is None
+    with s1.factory() as s:
+        assert s.get(CentralStock, ("C3", "floor")).on_hand == Decimal("4")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sync_converges_through_lost_repeated_and_reordered_requests(
+    hub: Hub, tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    tills = []
+    for n, (store, term) in enumerate([("S1", "T1"), ("S1", "T2"), ("S2", "T1")]):
+        faulty = FaultTransport(hub.transport, random.Random(seed * 10 + n), rate=0.35)
+        till = Till.enrol(hub, tmp_path / f"t{n}", store, term, transport=faulty)
+        tills.append((till, faulty))
+    for till, _ in tills:
+        _sync_until_done(till)
+    for _round in range(12):
+        for till, faulty in tills:
+            for _ in range(rng.randint(0, 3)):
+                till.sell(rng.choice(["A1", "C3"]), rng.randint(1, 3))
+            if rng.random() < 0.3:
+                till.take_return("A1")
+            if rng.random() < 0.2:
+                till.receive("C3", rng.randint(1, 5))
+            faulty.offline = rng.random() < 0.2
+            try:
+                till.sync()
+            except SyncError:
+                pass
+    for till, faulty in tills:
+        faulty.offline = False
+        faulty.rate = 0.0
+        _sync_until_done(till)
+    check_converged(hub, [t for t, _ in tills])
+    faults = sum(sum(f.faults.values()) for _, f in tills)
+    assert faults > 20, "the transport injected too few faults for this test to mean anything"
+
+
+def _sync_until_done(till: Till, tries: int = 60) -> None:
+    for _ in range(tries):
+        try:
+            till.sync()
+            return
+        except SyncError:
+            continue
+    raise AssertionError(f"{till.name} did not sync in {tries} tries")
+
+
+def test_the_client_classifies_errors(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    with Client(BASE, "wrong-token", transport=hub.transport) as c, pytest.raises(NotEnrolled):
+        c.pull(0)
+    with Client(BASE, till.token, transport=hub.transport) as c, pytest.raises(Refused) as refused:
+        c.pull(-1)
+    assert refused.value.status == 422
+    down = FaultTransport(hub.transport, random.Random(0))
+    down.offline = True
+    with Client(BASE, till.token, transport=down) as c, pytest.raises(Retryable, match="cannot reach"):
+        c.pull(0)
+    with (
+        Client(BASE, transport=hub.transport) as c,
+        pytest.raises(SyncError, match="unknown, used or expired"),
+    ):
+        c.enroll("AAAA-BBBB-CCCC", "till")
+
+
+def test_addresses_and_the_token_file(tmp_path: Path) -> None:
+    assert check_url("http://127.0.0.1:8000/") == "http://127.0.0.1:8000"
+    assert check_url("http://localhost:9") == "http://localhost:9"
+    assert check_url("https://hq.example") == "https://hq.example"
+    with pytest.raises(ValueError, match="clear text"):
+        check_url("http://hq.example")
+    assert check_url("http://10.0.0.5", allow_insecure=True) == "http://10.0.0.5"
+    with pytest.raises(ValueError, match="not an http"):
+        check_url("hq.example")
+    token_file = tmp_path / "sub" / "terminal-token"
+    assert load_token(token_file) is None
+    save_token(token_file, "secret-token")
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert load_token(token_file) == "secret-token"
+    os.chmod(token_file, 0o644)
+    with pytest.raises(SyncError, match="chmod 600"):
+        load_token(token_file)
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    rng = random.Random(4)
+    assert backoff_delay(0, 15, 300, rng) == 15
+    delays = [backoff_delay(n, 15, 300, rng) for n in range(1, 12)]
+    assert all(1 <= d <= 300 for d in delays)
+    assert delays[0] <= 30 and max(delays[6:]) > 150
+    assert len({round(backoff_delay(5, 15, 300, rng), 3) for _ in range(20)}) > 10  # jittered
+
+
+def test_the_agent_works_offline_then_catches_up_and_reports(hub: Hub, tmp_path: Path) -> None:
+    faulty = FaultTransport(hub.transport, random.Random(9), rate=0.0)
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1", transport=faulty)
+    till.sync()
+    faulty.offline = True
+    agent = Agent(till.factory, till.client, interval_s=0.05, max_backoff_s=0.2, rng=random.Random(1))
+    agent.start()
+    try:
+        assert wait_for(lambda: agent.status().failures >= 2, 10)
+        assert "offline since" in agent.status_text() and "cannot reach" in agent.status_text()
+        till.sell("A1")  # the counter keeps selling meanwhile
+        faulty.offline = False
+        agent.sync_now()
+        assert wait_for(lambda: agent.status().last_error is None and till.outbox_pending() == 0, 10)
+        assert agent.status_text().startswith("sync: ok")
+    finally:
+        agent.stop()
+    assert not agent.status().running
+    check_converged(hub, [till])
