@@ -7,8 +7,14 @@ terminal writes the fact the way those services will: ledger rows and the outbox
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
+import subprocess
+import sys
+import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -159,32 +165,40 @@ class Till:
     transport: httpx.BaseTransport
     actor: Actor = field(default=Actor(""))
     url: str = ""
+    base: str = BASE
 
     @classmethod
     def enrol(
-        cls, hub: Hub, folder: Path, store: str, terminal: str, transport: httpx.BaseTransport | None = None
+        cls,
+        hub: Hub,
+        folder: Path,
+        store: str,
+        terminal: str,
+        transport: httpx.BaseTransport | None = None,
+        base: str = BASE,
     ) -> Till:
         folder.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{folder / 'terminal.db'}"
         engine = make_engine(url)
         migrate(engine)
         factory = make_sessionmaker(engine)
-        with Client(BASE, transport=hub.transport) as c:
+        transport = transport or hub.transport
+        with Client(base, transport=transport) as c:
             enrolled = c.enroll(hub.enrolment_code(store, terminal), f"till {terminal}")
         with factory.begin() as s:
-            replica.setup_store(s, enrolled, BASE)
+            replica.setup_store(s, enrolled, base)
             staff.create_first_admin(s, "1234")
-        till = cls(f"{store}/{terminal}", store, factory, enrolled.token, transport or hub.transport, url=url)
+        till = cls(f"{store}/{terminal}", store, factory, enrolled.token, transport, url=url, base=base)
         with factory() as s:
             till.actor = Actor(s.scalars(select(StaffUser.id)).one())
         return till
 
     def client(self) -> Client:
-        return Client(BASE, self.token, transport=self.transport, timeout=5)
+        return Client(self.base, self.token, transport=self.transport, timeout=5)
 
-    def sync(self) -> None:
+    def sync(self, push_batch: int = 7, pull_page: int = 5) -> None:
         with self.client() as c:
-            Syncer(self.factory, c, push_batch=7, pull_page=5).sync_once()
+            Syncer(self.factory, c, push_batch=push_batch, pull_page=pull_page).sync_once()
 
     def open_shift(self) -> None:
         with self.factory.begin() as s:
@@ -311,3 +325,49 @@ def check_converged(hub: Hub, tills: list[Till]) -> None:
                 for key, qty in till.ledger().items():
                     expected[key] += qty
         assert central_ledger(hub, store) == {k: v for k, v in expected.items() if v}
+
+
+# ---------------------------------------------------------------- the service on loopback
+
+
+@contextlib.contextmanager
+def serve_on_loopback(database_url: str) -> Iterator[str]:
+    """`counterline-central serve` in its own process on a free loopback port; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sync.central.cli",
+            "serve",
+            "--database-url",
+            database_url,
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/v1/status", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"central service did not start: {err[-2000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
