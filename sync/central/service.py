@@ -618,7 +618,28 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
     if p.to == order.status:
         return
     if order.status in protocol.ORDER_FINAL_STATES:
-        raise Rejected(f"order {order.number} is already {order.status}")
+        if not p.movements:
+            raise Rejected(f"order {order.number} is already {order.status}")
+        # The store handed goods over (offline, or before the cancellation reached it): the goods have moved, so
+        # the movements stand, and a person is asked to sort out the order.
+        _apply_movements(session, terminal, ev, p.movements, str(order.id))
+        for m in p.movements:
+            session.add(
+                StockException(
+                    store_id=order.store_id,
+                    kind="order_conflict",
+                    sku=m.sku,
+                    location=m.location,
+                    detail={
+                        "order": order.number,
+                        "status": order.status,
+                        "store_says": p.to,
+                        "qty": ledger.qty_text(m.qty),
+                    },
+                    event_id=ev.id,
+                )
+            )
+        return
     _set_status(session, order, p.to, p.by, ev.id)
     _apply_movements(session, terminal, ev, p.movements, str(order.id))
     change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_engine, make_sessionmaker, migrate
-from app.db.models import Location, OutboxEvent, Product, StaffUser, StockBalance
+from app.db.models import Location, Order, OutboxEvent, Product, StaffUser, StockBalance
 from app.db.models import StockMovement as LocalMovement
 from app.ids import new_id
 from app.services import outbox, sales, shifts, staff, stock
@@ -245,6 +245,56 @@ class Till:
                 },
             )
 
+    def waiting_orders(self) -> list[str]:
+        with self.factory() as s:
+            return list(
+                s.scalars(
+                    select(Order.id)
+                    .where(Order.channel == "web", Order.status == "new")
+                    .order_by(Order.number)
+                )
+            )
+
+    def hand_over(self, order_id: str) -> None:
+        """A pickup handed over, written as the pickup service will: the order's goods leave the floor, and the
+        status change carries those movements."""
+        with self.factory.begin() as s:
+            order = s.get(Order, order_id)
+            assert order is not None
+            floor = stock.sellable_location(s)
+            rows = stock.record_movements(
+                s,
+                [
+                    stock.MovementIn(line.product_id, floor.id, -line.qty, "fulfilment")
+                    for line in order.lines
+                    if line.product_id
+                ],
+                "order",
+                order.id,
+                self.actor.user_id,
+            )
+            outbox.emit(
+                s,
+                protocol.ORDER_STATUS,
+                {
+                    "order_id": order.id,
+                    "from": order.status,
+                    "to": "collected",
+                    "by": self.name,
+                    "movements": stock.movement_payload(s, rows),
+                },
+            )
+            order.status = "collected"
+
+    def count(self, sku: str, counted: int) -> None:
+        """A shelf count of the floor, as of the feed position this terminal has applied."""
+        with self.factory.begin() as s:
+            outbox.emit(
+                s,
+                protocol.STOCK_COUNT,
+                {"sku": sku, "location": "floor", "counted": str(counted), "as_of_seq": replica.cursor(s)},
+            )
+
     def receive(self, sku: str, qty: int) -> None:
         with self.factory.begin() as s:
             product = s.scalars(select(Product).where(Product.sku == sku)).one()
@@ -297,6 +347,22 @@ def applied_ids(hub: Hub) -> list[str]:
         return [str(i) for i in s.scalars(select(AppliedEvent.event_id))]
 
 
+def central_counts(hub: Hub, store: str) -> dict[tuple[str, str], Decimal]:
+    """What stock counts changed, per (sku, location) of one store: central adjustments with no terminal row."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    with hub.sessions() as s:
+        store_row = service.get_store(s, store)
+        rows = s.execute(
+            select(CProduct.sku, CLocation.code, CMovement.qty)
+            .join(CProduct, CProduct.id == CMovement.product_id)
+            .join(CLocation, CLocation.id == CMovement.location_id)
+            .where(CMovement.store_id == store_row.id, CMovement.kind == "count")
+        ).all()
+    for sku, loc, qty in rows:
+        out[(sku, loc)] += qty
+    return out
+
+
 def central_movement_ids(hub: Hub) -> list[str]:
     with hub.sessions() as s:
         return [str(i) for i in s.scalars(select(CMovement.id).where(CMovement.kind != "count"))]
@@ -319,7 +385,7 @@ def check_converged(hub: Hub, tills: list[Till]) -> None:
     assert len(moved) == len(set(moved))
     assert set(moved) == local_moves
     for store in {t.store for t in tills}:
-        expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        expected = central_counts(hub, store)
         for till in tills:
             if till.store == store:
                 for key, qty in till.ledger().items():
