@@ -31,14 +31,20 @@ class MovementIn:
     kind: str
 
 
-def _upsert_balance(session: Session, product_id: str, location_id: str, delta: Decimal) -> None:
+def _upsert_balances(session: Session, deltas: dict[tuple[str, str], Decimal]) -> None:
+    """Add each delta to its (product, location) balance, creating the row where missing: one statement."""
+    if not deltas:
+        return
     dialect = session.get_bind().dialect.name
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(StockBalance)
-    stmt = ins.values(product_id=product_id, location_id=location_id, on_hand=delta).on_conflict_do_update(
+    stmt = ins.on_conflict_do_update(
         index_elements=["product_id", "location_id"],
         set_={"on_hand": StockBalance.on_hand + ins.excluded.on_hand},
     )
-    session.execute(stmt)
+    session.execute(
+        stmt,
+        [{"product_id": p, "location_id": loc, "on_hand": qty} for (p, loc), qty in sorted(deltas.items())],
+    )
 
 
 def record_movements(
@@ -46,6 +52,7 @@ def record_movements(
 ) -> list[StockMovement]:
     """Write movements and their balances; the caller's transaction also writes the cause and its event."""
     rows = []
+    deltas: dict[tuple[str, str], Decimal] = {}
     for m in movements:
         if m.kind not in KINDS:
             raise ValueError(f"unknown movement kind {m.kind}")
@@ -64,8 +71,10 @@ def record_movements(
         )
         session.add(row)
         rows.append(row)
-        _upsert_balance(session, m.product_id, m.location_id, m.qty)
+        key = (m.product_id, m.location_id)
+        deltas[key] = deltas.get(key, Decimal(0)) + m.qty
     session.flush()
+    _upsert_balances(session, deltas)
     return rows
 
 

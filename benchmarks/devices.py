@@ -1,0 +1,188 @@
+"""Device throughput: camera frames decoded per second, and a 40-line receipt built and encoded to ESC/POS.
+
+    .venv/bin/python benchmarks/devices.py [--quick] [--seconds S] [--receipts N]
+
+Camera: frames drawn as the decoder benchmark draws them (an EAN-13 at 3 px per module on a light, uneven
+page; `benchmarks/decoders.py`), in BGR as a camera delivers them, go through `CameraScanner.process_frame`
+(decode, then the hold-off that reports a code once) for a fixed time: frames per second with a code in view
+and with nothing in view (most of what a counter camera sees), for zxing-cpp and pyzbar at 640x480 and
+1280x720. Receipt: `build_receipt` lays out 40 lines (weighed, discounted and voided among them) as a
+`Document` and `render(document, "escpos")` encodes it through python-escpos' Dummy printer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path and this very file would be imported as `devices`.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+os.environ.setdefault(
+    "ESCPOS_CAPABILITIES_PICKLE_DIR", os.path.join(tempfile.gettempdir(), "counterline-escpos")
+)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import zxingcpp  # noqa: E402
+
+from app.documents.receipt import (  # noqa: E402
+    ReceiptData,
+    ReceiptLine,
+    TaxSummaryRow,
+    TenderLine,
+    build_receipt,
+)
+from benchmarks.decoders import background, place, render  # noqa: E402
+from benchmarks.lookup import pct  # noqa: E402
+from devices.printers import render as render_document  # noqa: E402
+from devices.scanners.camera import CameraScanner  # noqa: E402
+from devices.scanners.decoders import Decoder, PyzbarDecoder, ZxingDecoder  # noqa: E402
+
+CODE = "4006381333931"
+SIZES = [(480, 640), (720, 1280)]
+CAMERA_FPS = 30  # a common webcam rate: below it the decoder drops frames
+
+
+def frames(
+    height: int, width: int, with_code: bool, count: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """`count` different frames (fresh sensor noise each), BGR like `cv2.VideoCapture.read()`."""
+    ean = render(CODE, zxingcpp.BarcodeFormat.EAN13, False)
+    out = []
+    for _ in range(count):
+        gray = place(ean, height, width, rng) if with_code else background(height, width, rng)
+        out.append(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    return out
+
+
+def camera_fps(decoder: Decoder, shots: list[np.ndarray], seconds: float, expect: bool) -> float:
+    """Frames per second through the camera worker's per-frame step, for at least `seconds`."""
+    reads: list[str] = []
+    camera = CameraScanner(0, decoder, reads.append, hold_off_s=3600)
+    for shot in shots[:2]:  # warm-up, and a check that the code is read at all
+        camera.process_frame(shot)
+    if expect and CODE not in reads:
+        raise RuntimeError(f"{decoder.name} did not read the test code")
+    done = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds or done < len(shots):
+        camera.process_frame(shots[done % len(shots)])
+        done += 1
+    return done / elapsed
+
+
+def receipt_data(lines: int) -> ReceiptData:
+    """A 40-line basket as the sales service hands it to the receipt: figures already computed."""
+    items = []
+    for i in range(lines):
+        if i % 9 == 4:
+            qty, unit, price = Decimal("0.734") + Decimal(i) / 1000, "kg", Decimal("2.99")
+        else:
+            qty, unit, price = Decimal(1 + i % 3), "ea", Decimal(f"{1 + i % 23}.{(i * 37) % 100:02d}")
+        amount = (qty * price).quantize(Decimal("0.01"))
+        discount = None
+        if i % 7 == 3:
+            discount = "10% off: promo"
+            amount -= (amount / 10).quantize(Decimal("0.01"))
+        items.append(
+            ReceiptLine(
+                f"Harbour item number {i + 1} Family Pack", qty, unit, price, amount, discount, i % 17 == 16
+            )
+        )
+    total = sum((x.amount for x in items if not x.voided), Decimal(0))
+    std = (total * Decimal("0.6")).quantize(Decimal("0.01"))
+    tax_std = (std * Decimal("0.23") / Decimal("1.23")).quantize(Decimal("0.01"))
+    return ReceiptData(
+        store_name="Counterline Demo Store",
+        address_lines=["1 Harbour Street", "Dublin D02 XY45"],
+        receipt_number="S001-01-000123",
+        timestamp=datetime(2026, 3, 1, 17, 5, tzinfo=UTC),
+        tz_name="Europe/Dublin",
+        cashier="Casey",
+        terminal="01",
+        lines=items,
+        subtotal=total,
+        tax_rows=[
+            TaxSummaryRow("STD", Decimal("0.23"), std - tax_std, tax_std),
+            TaxSummaryRow("ZERO", Decimal("0"), total - std, Decimal(0)),
+        ],
+        tax_total=tax_std,
+        total=total,
+        tenders=[
+            TenderLine("Card", total - Decimal(20), card_last4="4242", approval_code="A1B2C3"),
+            TenderLine("Cash", Decimal(20)),
+        ],
+        customer="Jordan Byrne",
+        footer=["Thank you for shopping with us", "Returns within 30 days with this receipt"],
+        currency="EUR",
+        locale="en_IE",
+    )
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter runs (a few seconds)")
+    ap.add_argument("--seconds", type=float, help="decode time per cell (default 3; quick 0.5)")
+    ap.add_argument("--receipts", type=int, help="receipts built and encoded (default 300; quick 50)")
+    ap.add_argument("--lines", type=int, default=40, help="lines on the receipt")
+    args = ap.parse_args()
+    seconds = args.seconds or (0.5 if args.quick else 3.0)
+    runs = args.receipts or (50 if args.quick else 300)
+    rng = np.random.default_rng(7)
+    decoders: list[Decoder] = [ZxingDecoder(), PyzbarDecoder()]
+
+    print(f"Camera decode through CameraScanner.process_frame, {seconds:g} s per cell (frames per second)")
+    print(f"{'decoder':<12}{'frame':<12}{'code fps':>10}{'empty fps':>11}   keeps up with {CAMERA_FPS} fps")
+    for height, width in SIZES:
+        with_code = frames(height, width, True, 8, rng)
+        empty = frames(height, width, False, 8, rng)
+        for decoder in decoders:
+            fps_code = camera_fps(decoder, with_code, seconds, expect=True)
+            fps_empty = camera_fps(decoder, empty, seconds, expect=False)
+            keeps = "yes" if min(fps_code, fps_empty) >= CAMERA_FPS else "no"
+            print(f"{decoder.name:<12}{f'{width}x{height}':<12}{fps_code:>10.0f}{fps_empty:>11.0f}   {keeps}")
+
+    data = receipt_data(args.lines)
+    start = time.perf_counter()
+    first = render_document(build_receipt(data), "escpos")  # loads python-escpos and its printer profiles
+    cold = (time.perf_counter() - start) * 1000
+    print(f"\n{args.lines}-line receipt to ESC/POS bytes, {runs} runs (ms)")
+    print(f"{'roll':<8}{'step':<22}{'p50':>8}{'p99':>8}{'max':>8}{'bytes':>8}")
+    for width, roll in ((48, "80 mm"), (32, "58 mm")):
+        doc = build_receipt(data, width)
+        out = render_document(doc, "escpos")
+        steps = {
+            "build_receipt": timed(lambda w=width: build_receipt(data, w), runs),
+            "render escpos": timed(lambda d=doc: render_document(d, "escpos"), runs),
+            "build + render": timed(lambda w=width: render_document(build_receipt(data, w), "escpos"), runs),
+        }
+        for step, samples in steps.items():
+            size = f"{len(out):>8}" if step == "build + render" else ""
+            print(
+                f"{roll:<8}{step:<22}{statistics.median(samples):>8.2f}{pct(samples, 0.99):>8.2f}"
+                f"{max(samples):>8.2f}{size}"
+            )
+    print(f"first receipt after start (imports python-escpos, loads its profiles): {cold:.0f} ms")
+    assert first.startswith(b"\x1b@") and b"TOTAL" in first
+
+
+if __name__ == "__main__":
+    main()
