@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -870,6 +871,14 @@ class OfficeScreen(QWidget):
         self.sync_counts = QLabel()
         self.sync_counts.setStyleSheet("font-size: 22px; font-weight: 600;")
         lay.addWidget(self.sync_counts)
+        # A first sync of a large catalog takes a while: show how far it is, off the agent's own figures.
+        self.sync_progress = QProgressBar()
+        self.sync_progress.setFormat(self.tr("Receiving from the central store: %v of %m"))
+        self.sync_progress.hide()
+        lay.addWidget(self.sync_progress)
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setInterval(250)
+        self._sync_timer.timeout.connect(self._poll_sync)
         lay.addWidget(
             QLabel(self.tr("Events the central store refused (they need a person to look at them):"))
         )
@@ -882,9 +891,28 @@ class OfficeScreen(QWidget):
         lay.addLayout(row)
         return page
 
+    def _poll_sync(self) -> None:
+        agent = self.ctx.services.get("sync")
+        st = agent.status() if agent is not None and hasattr(agent, "status") else None
+        progress = st.progress if st is not None and st.busy else None
+        if progress is None:
+            if self.sync_progress.isVisible():
+                self.sync_progress.hide()
+                self.refresh_sync()
+            if st is None or not st.busy:
+                self._sync_timer.stop()
+            return
+        done, total = progress
+        self.sync_progress.setRange(0, max(total or 0, done, 1))
+        self.sync_progress.setValue(done)
+        self.sync_progress.show()
+        self.sync_state.setText(agent.status_text())
+
     def refresh_sync(self) -> None:
         agent = self.ctx.services.get("sync")
         self.sync_btn.setEnabled(agent is not None)
+        if agent is not None and hasattr(agent, "status") and agent.status().busy:
+            self._sync_timer.start()
         if agent is None:
             self.sync_state.setText(
                 self.tr(
@@ -927,6 +955,7 @@ class OfficeScreen(QWidget):
             )
             return
         agent.sync_now()
+        self._sync_timer.start()
         self.ctx.messages.show_notice(self.tr("Sync started; the counts update when it is done."))
         self.refresh_sync()
         self.sync_btn.setFocus()

@@ -1,0 +1,78 @@
+"""The Office Sync tab on a terminal enrolled with the real central service (in process): "Sync now" runs a round
+on the agent's thread, the counts and the status text follow, and a refused event is listed with its reason."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.services import outbox, staff
+from app.services.base import Actor, here
+from sync import protocol
+from sync.agent import Agent
+from tests.sync.fleet import FaultTransport, Hub, Till
+from tests.ui.test_office import shoot
+from ui.context import AppContext
+from ui.feedback import MessageBar, Sounds
+from ui.ops import Ops
+from ui.scan_router import ScanRouter
+from ui.screens.office import OfficeScreen
+from ui.theme import STYLE
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    h = Hub.start(f"sqlite:///{tmp_path / 'central.db'}")
+    yield h
+    h.close()
+
+
+def test_sync_now_from_the_office_tab(hub: Hub, tmp_path: Path, qtbot: QtBot) -> None:
+    wire = FaultTransport(hub.transport, random.Random(1), rate=0.0)
+    till = Till.enrol(hub, tmp_path / "till", "S1", "T1", transport=wire)
+    with till.factory.begin() as s:
+        user = staff.sign_in(s, "admin", "1234")
+        where = here(s)
+        outbox.emit(s, protocol.STOCK_MOVEMENT, {"id": "broken", "sku": "A1", "location": "floor"})
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(STYLE)
+    ops = Ops(till.factory)
+    ops.actor = Actor(user.id)
+    ctx = AppContext(till.factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+    agent = Agent(till.factory, till.client, interval_s=3600, max_backoff_s=3600)
+    ctx.services["sync"] = agent
+    screen = OfficeScreen(ctx)
+    ops.changed.connect(screen.on_changed)
+    qtbot.addWidget(screen)
+    qtbot.addWidget(ctx.messages)
+    screen.resize(1280, 800)
+    screen.show()
+    screen.activate()
+    try:
+        wire.offline = True
+        agent.start()  # the first round fails: the store is offline
+        qtbot.waitUntil(lambda: agent.status().failures >= 1, timeout=10000)
+        screen.tabs.setCurrentWidget(screen.sync_page)
+        qtbot.waitUntil(ops.is_idle)
+        assert "offline since" in screen.sync_state.text()
+        assert "Waiting to send: 1" in screen.sync_counts.text()
+
+        wire.offline = False
+        qtbot.mouseClick(screen.sync_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: agent.status().last_error is None and not agent.status().busy, timeout=10000)
+        screen.refresh_sync()
+        qtbot.waitUntil(lambda: "Refused: 1" in screen.sync_counts.text(), timeout=10000)
+        assert screen.sync_state.text().startswith("sync: ok")
+        assert screen.rejected_table.rowCount() == 1
+        assert "id" in screen.rejected_table.item(0, 2).text()
+        shoot(screen, "sync-enrolled")
+    finally:
+        agent.stop()
+        ops.shutdown()
