@@ -20,7 +20,7 @@ from app.ids import new_id
 from app.services import audit, outbox, staff
 from app.services.base import Actor, Changes, UserError, here
 
-KINDS = ("sale", "return", "receipt", "adjustment", "count", "transfer", "central")
+KINDS = ("sale", "return", "receipt", "adjustment", "count", "transfer", "fulfilment", "central")
 
 
 @dataclass(frozen=True)

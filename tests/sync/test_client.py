@@ -19,6 +19,7 @@ from app.services import catalog, outbox
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay, wait_for
 from sync.central import service
+from sync.central.models import StockException
 from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError, check_url, load_token, save_token
 from tests.sync.fleet import BASE, FaultTransport, Hub, Till, check_converged
 
@@ -236,4 +237,24 @@ def test_the_agent_works_offline_then_catches_up_and_reports(hub: Hub, tmp_path:
     finally:
         agent.stop()
     assert not agent.status().running
+    check_converged(hub, [till])
+
+
+def test_goods_handed_over_on_an_order_cancelled_meanwhile_still_count(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    till.receive("C3", 5)
+    till.sync()
+    order = hub.place_order("S1", "C3", "2")
+    till.sync()
+    assert till.waiting_orders() == [order["id"]]
+    hub.cancel(order["number"])  # the cancellation has not reached the store when the customer walks out
+    till.hand_over(order["id"])
+    till.sync()
+    with till.factory() as s:
+        assert s.get(Order, order["id"]).status == "collected"  # what the store did stands locally
+        assert s.get(CentralStock, ("C3", "floor")).on_hand == Decimal("3")
+    with hub.sessions() as s:
+        conflicts = list(s.scalars(select(StockException).where(StockException.kind == "order_conflict")))
+    assert [(c.sku, c.detail["status"]) for c in conflicts] == [("C3", "cancelled")]
     check_converged(hub, [till])

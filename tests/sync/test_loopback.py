@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.db.models import Order
 from sync.client import SyncError
-from tests.sync.fleet import Hub, Till, check_converged, serve_on_loopback
+from tests.sync.fleet import Hub, Till, applied_ids, check_converged, serve_on_loopback
 from ui.main import main as counterline
 
 KILLS = int(os.environ.get("COUNTERLINE_SYNC_KILLS", "200"))
@@ -104,7 +104,7 @@ def test_terminals_killed_at_random_points_lose_nothing_and_apply_nothing_twice(
                 sys.stderr.flush()
                 os._exit(3)
             os._exit(0)
-        time.sleep(rng.uniform(0.005, 0.2))
+        time.sleep(rng.uniform(0.01, 0.3))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         if not os.WIFSIGNALED(status):
@@ -124,4 +124,4 @@ def test_terminals_killed_at_random_points_lose_nothing_and_apply_nothing_twice(
     for till in tills:
         with till.factory() as s:
             sales += s.scalar(select(func.count()).select_from(Order).where(Order.status == "completed")) or 0
-    assert sales > 10, "the killed terminals sold too little for the test to mean anything"
+    assert sales >= 5 and len(applied_ids(hub)) >= 20, "the killed terminals did too little to mean anything"

@@ -152,6 +152,7 @@ class Chain(RuleBasedStateMachine):
 Chain.TestCase.settings = settings(
     max_examples=12,
     stateful_step_count=25,
+    derandomize=True,  # the same examples on every CI run: a red build must be reproducible
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
