@@ -27,7 +27,7 @@ from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError
 
 log = logging.getLogger("counterline.sync")
 
-PUSH_BATCH = 200
+PUSH_BATCH = 100
 PULL_PAGE = 500
 Progress = Callable[[int, int | None], None]  # (changes applied so far, total expected or None)
 

@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from sync import protocol
 
-DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+# A push batch is applied event by event while other tills of the store queue on the same lock: allow for it.
+DEFAULT_TIMEOUT = httpx.Timeout(90.0, connect=5.0)
 
 
 class SyncError(Exception):

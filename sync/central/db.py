@@ -38,7 +38,9 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(resolved, connect_args={"timeout": 30, "check_same_thread": False})
         _make_sqlite_single_writer(engine)
         return engine
-    return create_engine(resolved, pool_pre_ping=True)
+    # One connection per API worker thread (FastAPI runs handlers on a pool of 40): with SQLAlchemy's default of
+    # 5 + 10, twenty terminals pushing to one store queued for connections and got HTTP 500s.
+    return create_engine(resolved, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=60)
 
 
 def _make_sqlite_single_writer(engine: Engine) -> None:

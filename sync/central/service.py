@@ -399,12 +399,14 @@ def push(
 def _push_one(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event) -> protocol.PushResult:
     try:
         with factory.begin() as session:
-            if session.get(AppliedEvent, ev.id) is not None:
-                return protocol.PushResult(id=ev.id, status="duplicate")
             terminal = session.get(Terminal, terminal_id)
             assert terminal is not None
             # Everything a store's events touch is serialised on the store row, so levels read here are current.
             ledger.lock_store(session, terminal.store_id)
+            # Checked under the lock: a second copy of a batch still being applied waits here, then sees the first
+            # copy's commit and answers "duplicate" (checked before the lock, it would find the sale and refuse it).
+            if session.get(AppliedEvent, ev.id) is not None:
+                return protocol.PushResult(id=ev.id, status="duplicate")
             _apply(session, terminal, ev)
             session.add(
                 AppliedEvent(

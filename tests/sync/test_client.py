@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import stat
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -258,3 +259,31 @@ def test_goods_handed_over_on_an_order_cancelled_meanwhile_still_count(hub: Hub,
         conflicts = list(s.scalars(select(StockException).where(StockException.kind == "order_conflict")))
     assert [(c.sku, c.detail["status"]) for c in conflicts] == [("C3", "cancelled")]
     check_converged(hub, [till])
+
+
+def test_two_copies_of_a_batch_applied_at_once_are_applied_and_duplicate_never_refused(
+    hub: Hub, tmp_path: Path
+) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    for _ in range(30):
+        till.sell("A1")
+    with till.factory() as s:
+        events = [
+            protocol.Event(id=e.id, type=e.type, occurred_at=e.created_at, payload=e.payload)
+            for e in s.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))
+        ]
+    with hub.sessions() as s:
+        terminal_id = service.terminal_for_token(s, till.token).id
+    answers: list[list[protocol.PushResult]] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(service.push(hub.sessions, terminal_id, events)))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = [r.status for answer in answers for r in answer]
+    assert "rejected" not in statuses
+    assert statuses.count("applied") == len(events) and statuses.count("duplicate") == len(events)
