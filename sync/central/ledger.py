@@ -40,13 +40,25 @@ def lock_store(session: Session, store_id: int) -> Store:
     stmt = (
         select(Store).where(Store.id == store_id).with_for_update().execution_options(populate_existing=True)
     )
-    return session.execute(stmt).scalar_one()
+    store = session.execute(stmt).scalar_one()
+    session.info.setdefault("locked_stores", {})[store_id] = session.get_transaction()
+    return store
+
+
+def _holds_lock(session: Session, store_id: int) -> bool:
+    tx = session.info.get("locked_stores", {}).get(store_id)
+    return tx is not None and tx is session.get_transaction()
 
 
 def next_seq(session: Session, store_id: int) -> int:
-    store = lock_store(session, store_id)
+    """The store's next feed seq. Under the store lock already held by this transaction it is counted in memory
+    (the row is written at the next flush); otherwise the lock is taken first."""
+    if _holds_lock(session, store_id):
+        store = session.get(Store, store_id)
+        assert store is not None
+    else:
+        store = lock_store(session, store_id)
     store.feed_seq += 1
-    session.flush()
     return store.feed_seq
 
 
@@ -62,8 +74,30 @@ def emit_to_all_stores(session: Session, change_type: str, key: str, payload: di
         emit(session, store_id, change_type, key, payload)
 
 
+def tx_cache(session: Session, name: str) -> dict[Any, Any]:
+    """A dict that lives as long as the session's current transaction (caches of rows read under the lock)."""
+    tx = session.get_transaction()
+    entry = session.info.get(name)
+    if entry is None or entry[0] is not tx:
+        entry = (tx, {})
+        session.info[name] = entry
+    cache: dict[Any, Any] = entry[1]
+    return cache
+
+
+def forget_levels(session: Session) -> None:
+    """After a savepoint rolled back, levels it created are gone: read them again."""
+    session.info.pop("levels", None)
+
+
 def get_level(session: Session, location: Location, product: Product) -> StockLevel:
-    level = session.get(StockLevel, (location.id, product.id), populate_existing=True)
+    key = (location.id, product.id)
+    locked = _holds_lock(session, location.store_id)
+    cache = tx_cache(session, "levels") if locked else {}
+    level: StockLevel | None = cache.get(key)
+    if level is not None:
+        return level  # only this transaction changes the store's levels while it holds the lock
+    level = session.get(StockLevel, key, populate_existing=True)
     if level is None:
         level = StockLevel(
             location_id=location.id,
@@ -73,7 +107,9 @@ def get_level(session: Session, location: Location, product: Product) -> StockLe
             reserved=Decimal(0),
         )
         session.add(level)
-        session.flush()
+        if not locked:
+            session.flush()
+    cache[key] = level
     return level
 
 
@@ -116,9 +152,8 @@ def record_movement(
     event_id: uuid.UUID | None = None,
     terminal_id: int | None = None,
 ) -> StockLevel:
-    """Append one signed movement, update the level and publish it; a reused movement id is refused."""
-    if session.get(StockMovement, movement_id) is not None:
-        raise Rejected(f"stock movement {movement_id} is already recorded")
+    """Append one signed movement, update the level and publish it; a reused movement id fails the flush
+    (IntegrityError), which `service.push` turns into a refusal of that event alone."""
     level = get_level(session, location, product)
     level.on_hand = level.on_hand + qty
     seq = emit_stock(session, location, product, level)

@@ -380,8 +380,10 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
 def push(
     factory: sessionmaker[Session], terminal_id: int, events: list[protocol.Event]
 ) -> list[protocol.PushResult]:
-    """Apply each event exactly once, each in its own transaction, in the order given.
+    """Apply each event exactly once, in the order given, in one transaction under the store's lock.
 
+    Each event runs in a savepoint, so a rejected one is rolled back alone and parked with its reason while the
+    others stand; each applied event's id is written with its effects, so a batch sent again answers "duplicate".
     Raises `Forbidden` (before applying anything) when an event names another store than the terminal's.
     """
     with factory.begin() as session:
@@ -389,24 +391,21 @@ def push(
         if terminal is None:
             raise Forbidden("unknown terminal")
         store_code = terminal.store.code
-    for ev in events:
-        named = ev.payload.get("store")
-        if named is not None and str(named).upper() != store_code:
-            raise Forbidden(f"event {ev.id} is for store {named}; this terminal belongs to {store_code}")
-    return [_push_one(factory, terminal_id, ev) for ev in events]
+        for ev in events:
+            named = ev.payload.get("store")
+            if named is not None and str(named).upper() != store_code:
+                raise Forbidden(f"event {ev.id} is for store {named}; this terminal belongs to {store_code}")
+        # Everything a store's events touch is serialised on the store row, so levels read here are current, and
+        # a second copy of a batch still being applied waits here, then finds every event already applied.
+        ledger.lock_store(session, terminal.store_id)
+        return [_push_one(session, terminal, ev) for ev in events]
 
 
-def _push_one(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event) -> protocol.PushResult:
+def _push_one(session: Session, terminal: Terminal, ev: protocol.Event) -> protocol.PushResult:
+    if session.get(AppliedEvent, ev.id) is not None:
+        return protocol.PushResult(id=ev.id, status="duplicate")
     try:
-        with factory.begin() as session:
-            terminal = session.get(Terminal, terminal_id)
-            assert terminal is not None
-            # Everything a store's events touch is serialised on the store row, so levels read here are current.
-            ledger.lock_store(session, terminal.store_id)
-            # Checked under the lock: a second copy of a batch still being applied waits here, then sees the first
-            # copy's commit and answers "duplicate" (checked before the lock, it would find the sale and refuse it).
-            if session.get(AppliedEvent, ev.id) is not None:
-                return protocol.PushResult(id=ev.id, status="duplicate")
+        with session.begin_nested():
             _apply(session, terminal, ev)
             session.add(
                 AppliedEvent(
@@ -418,6 +417,7 @@ def _push_one(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Eve
                     payload=ev.payload,
                 )
             )
+            session.flush()
         return protocol.PushResult(id=ev.id, status="applied")
     except Rejected as exc:
         reason = exc.reason
@@ -426,38 +426,41 @@ def _push_one(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Eve
         where = ".".join(str(p) for p in first["loc"])
         reason = f"invalid {ev.type} payload: {where}: {first['msg']}"
     except IntegrityError:
-        # Another request applied the same event at the same moment: its first copy won.
-        with factory() as session:
-            if session.get(AppliedEvent, ev.id) is not None:
-                return protocol.PushResult(id=ev.id, status="duplicate")
         reason = "conflicts with a record already stored (reused id or number)"
-    with factory.begin() as session:
-        terminal = session.get(Terminal, terminal_id)
-        assert terminal is not None
-        session.add(
-            RejectedEvent(
-                event_id=ev.id,
-                store_id=terminal.store_id,
-                terminal_id=terminal_id,
-                type=ev.type[:32],
-                reason=reason[:500],
-                payload=ev.payload,
-            )
+    ledger.forget_levels(session)
+    session.add(
+        RejectedEvent(
+            event_id=ev.id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.id,
+            type=ev.type[:32],
+            reason=reason[:500],
+            payload=ev.payload,
         )
+    )
+    session.flush()
     return protocol.PushResult(id=ev.id, status="rejected", reason=reason)
 
 
 def _location(session: Session, store_id: int, code: str) -> Location:
-    loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+    cache = ledger.tx_cache(session, "locations")
+    loc: Location | None = cache.get((store_id, code))
     if loc is None:
-        raise Rejected(f"unknown location {code!r}")
+        loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+        if loc is None:
+            raise Rejected(f"unknown location {code!r}")
+        cache[(store_id, code)] = loc
     return loc
 
 
 def _product(session: Session, sku: str) -> Product:
-    product = session.scalar(select(Product).where(Product.sku == sku))
+    cache = ledger.tx_cache(session, "products")
+    product: Product | None = cache.get(sku)
     if product is None:
-        raise Rejected(f"unknown sku {sku!r}")
+        product = session.scalar(select(Product).where(Product.sku == sku))
+        if product is None:
+            raise Rejected(f"unknown sku {sku!r}")
+        cache[sku] = product
     return product
 
 
