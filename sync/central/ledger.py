@@ -172,7 +172,7 @@ def record_movement(
             seq=seq,
         )
     )
-    session.flush()
+    # No flush here: rows go out together when the event's savepoint ends (or at the next query).
     return level
 
 
