@@ -151,7 +151,9 @@ class _Applier:
             protocol.CHANGE_STAFF: self.ignore,
         }
         self.products: dict[str, Product] = {}
+        self.barcodes: dict[str, Barcode] = {}
         self.departments: set[str] = set()
+        self.tax_classes: set[str] = set()
 
     def apply(self, changes: Iterable[protocol.Change]) -> None:
         changes = list(changes)
@@ -162,7 +164,17 @@ class _Applier:
                 select(Product).where(Product.sku.in_(chunk)).options(selectinload(Product.barcodes))
             ):
                 self.products[p.sku] = p
+        codes: set[str] = set()
+        for c in changes:
+            if c.type == protocol.CHANGE_PRODUCT:
+                for item in c.payload.get("barcodes") or []:
+                    code = str(item.get("code", ""))
+                    codes.add(barcodes.product_key(barcodes.parse(code)) or code)
+        for chunk in _chunks(sorted(codes), 500):
+            for b in self.s.scalars(select(Barcode).where(Barcode.code.in_(chunk))):
+                self.barcodes[b.code] = b
         self.departments = set(self.s.scalars(select(Department.code)))
+        self.tax_classes = set(self.s.scalars(select(TaxClass.code)))
         for change in changes:
             handler = self._handlers.get(change.type)
             if handler is None:
@@ -173,6 +185,7 @@ class _Applier:
                 raise ApplyError(
                     f"change {change.seq} ({change.type} {change.key}) cannot be applied: {exc}"
                 ) from exc
+        self.s.flush()
 
     def ignore(self, change: protocol.Change) -> None:
         return None
@@ -186,13 +199,17 @@ class _Applier:
         else:
             row.name = p.get("name") or row.name
             row.rate = Decimal(p["rate"])
+        self.s.flush()  # products that name it may follow in this page
+        self.tax_classes.add(row.code)
 
     def product(self, change: protocol.Change) -> None:
         p = change.payload
         sku = str(p["sku"])
         tax = p.get("tax_class")
-        if tax is None or self.s.get(TaxClass, tax) is None:
-            raise ValueError(f"tax class {tax!r} is not known here")
+        if tax not in self.tax_classes:
+            if tax is None or self.s.get(TaxClass, tax) is None:
+                raise ValueError(f"tax class {tax!r} is not known here")
+            self.tax_classes.add(tax)
         dept = p.get("department") or None
         if dept and dept not in self.departments:
             self.s.add(Department(code=dept, name=dept.replace("_", " ").capitalize()))
@@ -214,7 +231,6 @@ class _Applier:
         # A product without a price cannot be sold, whatever the central store's active flag says.
         product.active = bool(p.get("active", True)) and price is not None
         product.updated_at = utcnow()
-        self.s.flush()
         self._barcodes(product, p.get("barcodes") or [])
 
     def _barcodes(self, product: Product, wanted_raw: list[dict[str, Any]]) -> None:
@@ -226,20 +242,17 @@ class _Applier:
         for b in list(product.barcodes):
             if b.code not in wanted:
                 product.barcodes.remove(b)
-        have = {b.code: b for b in product.barcodes}
+                self.barcodes.pop(b.code, None)
         for code, pack in wanted.items():
-            if code in have:
-                have[code].pack_qty = pack
-                continue
-            other = self.s.get(Barcode, code)
-            if other is not None:  # the central store moved this code to this product
-                other.product_id = product.id
-                other.pack_qty = pack
-                self.s.flush()
-                self.s.refresh(product, ["barcodes"])
+            row = self.barcodes.get(code)
+            if row is None:
+                row = Barcode(code=code, pack_qty=pack)
+                self.barcodes[code] = row
+                product.barcodes.append(row)
             else:
-                product.barcodes.append(Barcode(code=code, pack_qty=pack))
-        self.s.flush()
+                row.pack_qty = pack
+                if row.product is not product:  # the central store moved this code to this product
+                    row.product = product
 
     def price(self, change: protocol.Change) -> None:
         product = self.products.get(change.key)
