@@ -8,7 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.domain import barcodes
 from app.domain.permissions import Permission
@@ -26,6 +36,8 @@ class ApprovalDialog(QDialog):
         self.setModal(True)
         self.setMinimumWidth(520)
         lay = QVBoxLayout(self)
+        # Grow to fit the wrapped title: a QDialog does not follow its labels' height-for-width by itself.
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         title = QLabel(reason)
         title.setWordWrap(True)
         title.setObjectName("screenTitle")
@@ -57,6 +69,17 @@ class ApprovalDialog(QDialog):
         self._unregister = ctx.router.register(self, {"badge": self._badge, "*": self._other})
         self.finished.connect(lambda _r: self._unregister())
         self.username.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._title = title
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        # Sizes are right only once the style sheet is applied: give the wrapped title the height it needs.
+        for w in self.findChildren(QWidget):
+            w.ensurePolished()
+        margins = self.layout().contentsMargins()
+        width = max(self.width(), self.minimumWidth()) - margins.left() - margins.right()
+        self._title.setMinimumHeight(self._title.heightForWidth(width))
+        self.adjustSize()
+        super().showEvent(event)
 
     def _badge(self, result: barcodes.ScanResult) -> None:
         assert isinstance(result, barcodes.InternalCode)
