@@ -75,8 +75,10 @@ class ApprovalDialog(QDialog):
         # Sizes are right only once the style sheet is applied: give the wrapped title the height it needs.
         for w in self.findChildren(QWidget):
             w.ensurePolished()
-        margins = self.layout().contentsMargins()
-        width = max(self.width(), self.minimumWidth()) - margins.left() - margins.right()
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else None
+        side = margins.left() + margins.right() if margins is not None else 0
+        width = max(self.width(), self.minimumWidth()) - side
         self._title.setMinimumHeight(self._title.heightForWidth(width))
         self.adjustSize()
         super().showEvent(event)
