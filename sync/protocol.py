@@ -30,6 +30,7 @@ SHIFT_CLOSED = "shift.closed"
 CASH_PAID_IN = "cash.paid_in"
 CASH_PAID_OUT = "cash.paid_out"
 AUDIT_ENTRY = "audit.entry"
+CUSTOMER_SAVED = "customer.saved"
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         SALE_COMPLETED,
@@ -44,6 +45,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         CASH_PAID_IN,
         CASH_PAID_OUT,
         AUDIT_ENTRY,
+        CUSTOMER_SAVED,
     }
 )
 

@@ -15,7 +15,8 @@ from app.db.models import AuditEntry, StaffUser
 from app.db.types import utcnow
 from app.domain.audit_chain import GENESIS, ChainBreak, entry_hash, verify
 from app.ids import new_id
-from app.services.base import here
+from app.services import outbox
+from app.services.base import UserError, here
 
 
 def _fields(e: AuditEntry) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def record(
         user_name = session.scalar(select(StaffUser.display_name).where(StaffUser.id == user_id)) or ""
     try:
         terminal = here(session).terminal_code
-    except Exception:  # noqa: BLE001 - the very first entries are written while the terminal is being set up
+    except UserError:  # the very first entries are written while the terminal is being set up
         terminal = ""
     entry = AuditEntry(
         id=new_id(),
@@ -67,6 +68,13 @@ def record(
     entry.hash = entry_hash(entry.prev_hash, _fields(entry))
     session.add(entry)
     session.flush()
+    if terminal:
+        # The central store keeps every terminal's chain, so cutting entries off the end here can be seen there.
+        outbox.emit(
+            session,
+            "audit.entry",
+            {**_fields(entry), "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash},
+        )
     return entry
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Customer
 from app.domain.permissions import Permission
-from app.services import audit, staff
+from app.services import audit, outbox, staff
 from app.services.base import Actor, UserError, now
 
 LOYALTY_PREFIX = "LC-"
@@ -129,5 +129,10 @@ def create_customer(
     c = Customer(name=name, phone=phone, email=email, store_credit=Decimal("0"), created_at=now())
     session.add(c)
     session.flush()
+    outbox.emit(
+        session,
+        "customer.saved",
+        {"id": c.id, "name": name, "phone": phone, "email": email, "created_at": c.created_at.isoformat()},
+    )
     audit.record(session, actor.user_id, "customer.created", "customer", c.id, {"name": name})
     return _view(c)

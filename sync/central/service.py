@@ -707,6 +707,7 @@ _HANDLERS: dict[str, Callable[[Session, Terminal, protocol.Event], None]] = {
     protocol.CASH_PAID_IN: _record_only,
     protocol.CASH_PAID_OUT: _record_only,
     protocol.AUDIT_ENTRY: _record_only,
+    protocol.CUSTOMER_SAVED: _record_only,
 }
 
 

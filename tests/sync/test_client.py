@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.db.models import CentralStock, Order, OutboxEvent, Product
+from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product
 from app.domain import barcodes
-from app.services import catalog, outbox
+from app.services import catalog, customers, outbox
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay, wait_for
 from sync.central import service
-from sync.central.models import StockException
+from sync.central.models import AppliedEvent, StockException
 from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError, check_url, load_token, save_token
 from tests.sync.fleet import BASE, FaultTransport, Hub, Till, check_converged
 
@@ -287,3 +287,22 @@ def test_two_copies_of_a_batch_applied_at_once_are_applied_and_duplicate_never_r
     statuses = [r.status for answer in answers for r in answer]
     assert "rejected" not in statuses
     assert statuses.count("applied") == len(events) and statuses.count("duplicate") == len(events)
+
+
+def test_the_audit_chain_and_new_customers_reach_the_central_store(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    till.sell("A1")
+    with till.factory.begin() as s:
+        customers.create_customer(s, till.actor, "Sam Doyle", phone="+353 85 555 0199")
+    till.sync()
+    with hub.sessions() as s:
+        rows = s.execute(select(AppliedEvent.type, AppliedEvent.payload)).all()
+    chain = sorted((p for t, p in rows if t == protocol.AUDIT_ENTRY), key=lambda p: p["seq"])
+    assert {"shift.opened", "sale.completed", "customer.created"} <= {p["action"] for p in chain}
+    for before, after in zip(chain, chain[1:], strict=False):
+        assert after["prev_hash"] == before["hash"]  # no entry missing between two the central store holds
+    with till.factory() as s:
+        last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert last is not None and chain[-1]["hash"] == last.hash
+    assert [p["name"] for t, p in rows if t == protocol.CUSTOMER_SAVED] == ["Sam Doyle"]
