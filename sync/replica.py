@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.db.models import (
     Barcode,
     CentralStock,
+    Customer,
     Department,
     Location,
     Order,
@@ -144,10 +145,8 @@ class _Applier:
             protocol.CHANGE_STOCK: self.stock,
             protocol.CHANGE_ORDER: self.order,
             protocol.CHANGE_ORDER_CANCELLED: self.order,
-            # Parked sales of other terminals and staff records travel in the feed already; recalling another
-            # terminal's parked sale and central staff records come with the next batch. Until then they are read
-            # past, which is safe: each change holds the full state of its key and will be sent again.
-            protocol.CHANGE_PARKED_SALE: self.ignore,
+            protocol.CHANGE_PARKED_SALE: self.parked_sale,
+            # The central store keeps no staff records yet (each terminal has its own users): read past.
             protocol.CHANGE_STAFF: self.ignore,
         }
         self.products: dict[str, Product] = {}
@@ -189,6 +188,70 @@ class _Applier:
 
     def ignore(self, change: protocol.Change) -> None:
         return None
+
+    def _terminal_code(self) -> str:
+        code = self.s.scalar(select(Terminal.code).limit(1))
+        return code or ""
+
+    def parked_sale(self, change: protocol.Change) -> None:
+        """Another till's parked sale becomes recallable here; one recalled elsewhere leaves this till's list."""
+        p = change.payload
+        number = str(p["number"])
+        me = self._terminal_code()
+        local = self.s.scalar(select(Order).where(Order.parked_number == number))
+        if p.get("status") == "recalled":
+            if local is not None and local.status == "parked" and p.get("recalled_by") != me:
+                local.status = "recalled_elsewhere"
+            return
+        if p.get("status") != "parked" or p.get("terminal") == me or local is not None:
+            return  # our own, or already here
+        order_id, receipt = p.get("order_id"), p.get("receipt_number")
+        if not order_id or not receipt:
+            return  # parked by a terminal that did not send the sale itself: it cannot be rebuilt here
+        order = self.s.get(Order, str(order_id))
+        if order is not None and order.status not in ("parked", "recalled_elsewhere"):
+            return  # being rung up or finished at this till: this till's copy is the one that counts
+        if order is None:
+            order = Order(id=str(order_id), number=str(receipt), channel="counter", lines=[])
+            self.s.add(order)
+        customer_id = p.get("customer_id")
+        if customer_id and self.s.get(Customer, customer_id) is None:
+            customer_id = None  # a customer made at the other till and not known here yet: keep the name
+        order.status = "parked"
+        order.parked_number = number
+        order.terminal_code = str(p.get("terminal") or "")
+        order.owner_id = None
+        order.customer_id = customer_id
+        order.customer_name = p.get("customer_name")
+        order.order_discount = p.get("order_discount")
+        order.total = Decimal(str(p.get("total") or "0"))
+        lines = p.get("lines") or []
+        skus = {str(line["sku"]) for line in lines}
+        ids = (
+            dict(self.s.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
+            if skus
+            else {}
+        )
+        order.lines = [
+            OrderLine(
+                id=new_id(),
+                line_no=int(line.get("line_no") or n),
+                product_id=ids.get(str(line["sku"])),
+                sku=str(line["sku"]),
+                name=str(line.get("name") or line["sku"]),
+                qty=Decimal(str(line["qty"])),
+                unit=str(line.get("unit") or "ea"),
+                unit_price=Decimal(str(line["unit_price"])),
+                fixed_amount=None if line.get("fixed_amount") is None else Decimal(str(line["fixed_amount"])),
+                price_override=line.get("price_override"),
+                discount=line.get("discount"),
+                tax_class=str(line.get("tax_class") or ""),
+                tax_rate=Decimal(str(line.get("tax_rate") or "0")),
+                amount=Decimal(str(line.get("amount") or "0")),
+                tax=Decimal(str(line.get("tax") or "0")),
+            )
+            for n, line in enumerate(lines, start=1)
+        ]
 
     def tax_class(self, change: protocol.Change) -> None:
         p = change.payload

@@ -203,6 +203,7 @@ ORDER_STATUSES = (
     "parked",  # a counter sale suspended, recallable at any terminal
     "completed",  # a counter sale paid
     "voided",  # a counter sale abandoned before payment
+    "recalled_elsewhere",  # a sale parked here and recalled at another terminal of the store
     "new",  # a web order received
     "picking",
     "ready",  # ready for pickup / curbside / packed for shipping

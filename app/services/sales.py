@@ -835,6 +835,9 @@ def recall(session: Session, actor: Actor, number: str) -> SaleView:
     order.owner_id = actor.user_id
     order.terminal_code = h.terminal_code
     order.shift_id = shift.id
+    _reprice(
+        session, order
+    )  # a sale parked at another till arrives with its lines; the figures are made here
     outbox.emit(
         session,
         "sale.recalled",

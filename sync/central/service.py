@@ -508,7 +508,21 @@ def _total(totals: dict[str, Any]) -> Decimal | None:
 def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     p = protocol.SaleCompleted.model_validate(ev.payload)
     if session.get(Sale, p.order_id) is not None:
-        raise Rejected(f"sale {p.order_id} is already recorded")
+        # The same parked sale recalled and completed at two tills while they were offline: both customers left
+        # with goods, so the movements stand and a person is asked to look at the second payment.
+        _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+        for m in p.movements:
+            session.add(
+                StockException(
+                    store_id=terminal.store_id,
+                    kind="sale_completed_twice",
+                    sku=m.sku,
+                    location=m.location,
+                    detail={"sale": p.number, "terminal": terminal.code, "qty": ledger.qty_text(m.qty)},
+                    event_id=ev.id,
+                )
+            )
+        return
     session.add(
         Sale(
             id=p.order_id,
@@ -663,7 +677,9 @@ def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     parked.status = "parked"
     parked.lines = p.lines
     parked.updated_at = utcnow()
-    _emit_parked(session, parked)
+    # The other terminals get all the parking terminal sent (sale id, receipt number, customer, discounts), so
+    # any of them can recall it.
+    _emit_parked(session, parked, extra=ev.payload)
 
 
 def _recalled(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
@@ -672,14 +688,29 @@ def _recalled(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     if parked is None or parked.store_id != terminal.store_id:
         raise Rejected(f"no parked sale {p.number} in this store")
     if parked.status == "recalled":
-        raise Rejected(f"parked sale {p.number} was already recalled")
+        # Two tills recalled it while one of them was offline: both had the customer at the counter. Nothing to
+        # refuse (the till has moved on); a person sees it, and the goods are flagged if both complete it.
+        session.add(
+            StockException(
+                store_id=terminal.store_id,
+                kind="recalled_twice",
+                sku="",
+                location="",
+                detail={"parked": p.number, "terminal": p.terminal or terminal.code},
+                event_id=ev.id,
+            )
+        )
+        return
     parked.status = "recalled"
     parked.updated_at = utcnow()
     _emit_parked(session, parked, recalled_by=p.terminal or terminal.code)
 
 
-def _emit_parked(session: Session, parked: ParkedSale, recalled_by: str | None = None) -> None:
+def _emit_parked(
+    session: Session, parked: ParkedSale, recalled_by: str | None = None, extra: dict[str, Any] | None = None
+) -> None:
     payload: dict[str, Any] = {
+        **(extra or {}),
         "number": parked.number,
         "terminal": parked.terminal,
         "status": parked.status,

@@ -16,11 +16,12 @@ from sqlalchemy import select
 
 from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product
 from app.domain import barcodes
-from app.services import catalog, customers, outbox
+from app.services import catalog, customers, outbox, sales
+from app.services.base import UserError
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay, wait_for
 from sync.central import service
-from sync.central.models import AppliedEvent, StockException
+from sync.central.models import AppliedEvent, Sale, StockException
 from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError, check_url, load_token, save_token
 from tests.sync.fleet import BASE, FaultTransport, Hub, Till, check_converged
 
@@ -306,3 +307,46 @@ def test_the_audit_chain_and_new_customers_reach_the_central_store(hub: Hub, tmp
         last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert last is not None and chain[-1]["hash"] == last.hash
     assert [p["name"] for t, p in rows if t == protocol.CUSTOMER_SAVED] == ["Sam Doyle"]
+
+
+def test_a_sale_parked_at_one_till_is_recalled_and_paid_at_another(hub: Hub, tmp_path: Path) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    for t in (t1, t2):
+        t.sync()
+    number = t1.park("C3", 2)
+    with pytest.raises(UserError, match="wait for sync"):
+        t2.recall_and_complete(number)
+    t1.sync()
+    t2.sync()
+    assert t2.recall_and_complete(number) == Decimal("12.80")
+    t2.sync()
+    t1.sync()
+    with t1.factory() as s:
+        mine = s.scalars(select(Order).where(Order.parked_number == number)).one()
+        assert mine.status == "recalled_elsewhere"
+        with pytest.raises(UserError, match="already recalled"):
+            sales.recall(s, t1.actor, number)
+    with hub.sessions() as s:
+        assert [sale.total for sale in s.scalars(select(Sale))] == [Decimal("12.80")]
+    check_converged(hub, [t1, t2])
+
+
+def test_one_parked_sale_completed_at_two_offline_tills_keeps_both_sales_goods(
+    hub: Hub, tmp_path: Path
+) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    for t in (t1, t2):
+        t.sync()
+    number = t1.park("A1")
+    t1.sync()
+    t2.sync()
+    t1.recall_and_complete(number)  # both tills offline now: each recalls and sells the same parked sale
+    t2.recall_and_complete(number)
+    t1.sync()
+    t2.sync()
+    with hub.sessions() as s:
+        kinds = [e.kind for e in s.scalars(select(StockException))]
+    assert "sale_completed_twice" in kinds
+    check_converged(hub, [t1, t2])  # both tills' goods left the floor, and no event was refused
