@@ -13,11 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.db.models import Location, Product, StockBalance, StockMovement
+from app.db.models import CentralStock, Location, OutboxEvent, Product, StockBalance, StockMovement
 from app.db.types import utcnow
 from app.domain.permissions import Permission
 from app.ids import new_id
-from app.services import audit, outbox, staff
+from app.services import audit, outbox, settings, staff
 from app.services.base import Actor, Changes, UserError, here
 
 KINDS = ("sale", "return", "receipt", "adjustment", "count", "transfer", "fulfilment", "central")
@@ -107,6 +107,15 @@ def on_hand(session: Session, product_id: str, location_id: str | None = None) -
 
 
 def on_hand_by_location(session: Session, product_id: str) -> list[tuple[str, str, Decimal]]:
+    """Stock per location as this terminal best knows it: (code, name, on hand).
+
+    A terminal enrolled with a central store shows the store's stock (every till's sales, deliveries and web orders)
+    as of the last sync, plus what this till did that has not reached the central store yet; a stand-alone
+    terminal (the demo) shows its own ledger.
+    """
+    view = store_view(session, product_id)
+    if view is not None:
+        return [(code, name, qty) for code, name, qty, _reserved in view]
     rows = session.execute(
         select(Location.code, Location.name, func.coalesce(StockBalance.on_hand, 0))
         .join(
@@ -117,6 +126,39 @@ def on_hand_by_location(session: Session, product_id: str) -> list[tuple[str, st
         .order_by(Location.code)
     ).all()
     return [(c, n, Decimal(q)) for c, n, q in rows]
+
+
+def store_view(session: Session, product_id: str) -> list[tuple[str, str, Decimal, Decimal]] | None:
+    """(code, name, on hand, reserved for web orders) per location from the central store's last word plus this
+    till's unsent movements; None where the terminal is not enrolled with a central store."""
+    if not settings.get(session, "sync.central_url"):
+        return None
+    product = session.get(Product, product_id)
+    if product is None:
+        return None
+    central = {
+        row.location: row
+        for row in session.scalars(select(CentralStock).where(CentralStock.sku == product.sku))
+    }
+    unsent: dict[str, Decimal] = {}
+    for event in session.scalars(
+        select(OutboxEvent).where(OutboxEvent.status == "pending", OutboxEvent.type.in_(_MOVING_EVENTS))
+    ):
+        payload = event.payload or {}
+        moves = payload.get("movements") if "movements" in payload else [payload]
+        for m in moves or []:
+            if isinstance(m, dict) and m.get("sku") == product.sku and "qty" in m:
+                unsent[m["location"]] = unsent.get(m["location"], Decimal(0)) + Decimal(str(m["qty"]))
+    out = []
+    for code, name in session.execute(select(Location.code, Location.name).order_by(Location.code)).all():
+        row = central.get(code)
+        on_hand = (row.on_hand if row else Decimal(0)) + unsent.get(code, Decimal(0))
+        out.append((code, name, on_hand, row.reserved if row else Decimal(0)))
+    return out
+
+
+# Outbox events whose payload carries stock movements (a list under "movements", or one movement itself).
+_MOVING_EVENTS = ("sale.completed", "return.completed", "stock.movement", "order.status")
 
 
 def ledger_on_hand(session: Session, product_id: str, location_id: str) -> Decimal:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product
 from app.domain import barcodes
-from app.services import catalog, customers, outbox, sales
+from app.services import catalog, customers, outbox, sales, stock
 from app.services.base import UserError
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay, wait_for
@@ -350,3 +350,21 @@ def test_one_parked_sale_completed_at_two_offline_tills_keeps_both_sales_goods(
         kinds = [e.kind for e in s.scalars(select(StockException))]
     assert "sale_completed_twice" in kinds
     check_converged(hub, [t1, t2])  # both tills' goods left the floor, and no event was refused
+
+
+def test_lookup_shows_the_store_stock_plus_this_tills_unsent_sales(hub: Hub, tmp_path: Path) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    for t in (t1, t2):
+        t.sync()
+    t2.receive("A1", 10)
+    t2.sync()
+    t1.sync()
+    t1.sell("A1", 3)  # not sent yet
+    with t1.factory() as s:
+        product = s.scalars(select(Product).where(Product.sku == "A1")).one()
+        assert dict((c, q) for c, _n, q in stock.on_hand_by_location(s, product.id))["floor"] == Decimal("7")
+    t1.sync()
+    with t1.factory() as s:
+        view = stock.store_view(s, product.id)
+        assert view is not None and dict((c, q) for c, _n, q, _r in view)["floor"] == Decimal("7")

@@ -49,6 +49,7 @@ class LookupScreen(QWidget):
     def _details(self, s: Session, p: ProductView) -> str:
         codes = s.execute(select(Barcode.code, Barcode.pack_qty).where(Barcode.product_id == p.id)).all()
         where = stock.on_hand_by_location(s, p.id)
+        store = stock.store_view(s, p.id)  # None on a terminal not enrolled with a central store
         money = format_money(p.price, self.ctx.here.currency, self.ctx.here.locale)
         unit = self.tr("per kg") if p.unit == "kg" else self.tr("each")
         lines = [
@@ -60,8 +61,18 @@ class LookupScreen(QWidget):
             "<b>" + self.tr("Barcodes") + "</b>",
         ]
         lines += [f"{c}" + (f"  (case of {n})" if n > 1 else "") for c, n in codes] or [self.tr("none")]
-        lines += ["", "<b>" + self.tr("Stock") + "</b>"]
-        lines += [f"{name}: {q.normalize() if q != Decimal(0) else 0}" for _c, name, q in where]
+        if store is None:
+            lines += ["", "<b>" + self.tr("Stock") + "</b>"]
+            lines += [f"{name}: {_qty(q)}" for _c, name, q in where]
+        else:
+            lines += [
+                "",
+                "<b>" + self.tr("Stock in the store (as of the last sync, with this till's sales)") + "</b>",
+            ]
+            lines += [
+                f"{name}: {_qty(q)}" + (self.tr(" ({0} held for web orders)").format(_qty(r)) if r else "")
+                for _c, name, q, r in store
+            ]
         return "<br>".join(lines)
 
     def _show(self, html: str) -> None:
@@ -69,3 +80,7 @@ class LookupScreen(QWidget):
 
     def activate(self) -> None:
         pass
+
+
+def _qty(q: Decimal) -> str:
+    return str(q.normalize()) if q != Decimal(0) else "0"
