@@ -57,6 +57,11 @@ class ScanField(QLineEdit):
             self.router.dispatch(text)
 
 
+_MODIFIER_KEYS = frozenset(
+    {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta}
+)
+
+
 class ScanRouter(QObject):
     refused = Signal(str)  # a message for the message bar
     accepted = Signal(object)  # ScanEvent
@@ -145,6 +150,10 @@ class ScanRouter(QObject):
         if not isinstance(obj, QWidget) or isinstance(QApplication.focusWidget(), ScanField):
             return False
         ev: QKeyEvent = event  # type: ignore[assignment]
+        if ev.key() in _MODIFIER_KEYS:
+            # Scanners press Shift for capitals and Ctrl for the GS1 separator: the press itself is neither text
+            # nor the end of a burst (before this, "R-S001" arrived as "s001" and Ctrl+] never arrived).
+            return False
         now = self.clock()
         gap = now - self._last
         self._last = now

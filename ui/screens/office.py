@@ -21,9 +21,11 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
@@ -47,10 +50,13 @@ from sqlalchemy.orm import Session
 from app.db.models import OutboxEvent
 from app.documents.model import format_money
 from app.documents.receipt import format_local_time
+from app.domain import barcodes
 from app.domain.money import parse_money
 from app.domain.permissions import Permission, Role, allowed
-from app.services import audit, outbox, printing, settings, shifts, staff
-from app.services.base import Actor, Changes
+from app.services import audit, catalog, outbox, printing, settings, shifts, staff
+from app.services.base import Actor, Changes, UserError
+from devices.scanners.wedge import AZERTY_DIGIT_ROW, azerty_to_digits
+from ui.camera_preview import RED, CameraPreview, breakable, camera_settings, describe_scan
 from ui.context import AppContext
 
 # Euro notes and coins, largest first, as the drawer is counted.
@@ -964,8 +970,10 @@ class OfficeScreen(QWidget):
     def _build_devices(self) -> QWidget:
         page = QWidget()
         lay = QVBoxLayout(page)
+        top = QHBoxLayout()
         grid = QGridLayout()
         self.device_edits: dict[str, QPlainTextEdit] = {}
+        self.camera_dialog: CameraPreview | None = None
         for i, key in enumerate(DEVICE_KEYS):
             box = QVBoxLayout()
             box.addWidget(QLabel(key.removeprefix("devices.").replace("_", " ").capitalize()))
@@ -975,16 +983,170 @@ class OfficeScreen(QWidget):
             box.addWidget(edit, 1)
             self.device_edits[key] = edit
             grid.addLayout(box, i // 2, i % 2)
-        lay.addLayout(grid, 1)
+        top.addLayout(grid, 3)
+        top.addWidget(self._build_scan_test(), 2)
+        lay.addLayout(top, 1)
         row = QHBoxLayout()
         self.save_devices_btn = _button(self.tr("Save"), self.save_devices, "primary")
         self.test_page_btn = _button(self.tr("Print test page"), self.print_test_page)
         self.drawer_btn = _button(self.tr("Open drawer"), self.open_drawer)
-        for b in (self.save_devices_btn, self.test_page_btn, self.drawer_btn):
+        self.camera_btn = _button(self.tr("Camera preview"), self.open_camera_preview)
+        for b in (self.save_devices_btn, self.test_page_btn, self.drawer_btn, self.camera_btn):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
         return page
+
+    def _build_scan_test(self) -> QGroupBox:
+        """The box that shows what the scanner sends; it takes every scan while it is on screen."""
+        box = QGroupBox(self.tr("Scan test"))
+        box.setObjectName("scanTest")
+        box.setMinimumWidth(340)
+        self.scan_test_box = box
+        outer = QVBoxLayout(box)
+        outer.setContentsMargins(0, 0, 0, 0)
+        # On a small counter screen a long GS1 scan and a warning need more height than there is: scroll.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget()
+        inner.setObjectName("scanTestInner")
+        inner.setStyleSheet("QWidget#scanTestInner { background: transparent; }")
+        scroll.viewport().setStyleSheet("background: transparent;")
+        scroll.setWidget(inner)
+        outer.addWidget(scroll)
+        bl = QVBoxLayout(inner)
+        hint = QLabel(
+            self.tr(
+                "Scan any code: what the scanner sent, what it reads as and the product it finds show here. "
+                "Nothing is sold."
+            )
+        )
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        bl.addWidget(hint)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+
+        def value(name: str, style: str) -> QLabel:
+            label = QLabel("—")
+            label.setObjectName(name)
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setMinimumWidth(60)  # a long code wraps or clips; it never widens the tab
+            label.setStyleSheet(style)
+            return label
+
+        self.scan_test_raw = value("scanTestRaw", "font-family: monospace; font-size: 19px;")
+        self.scan_test_kind = value("scanTestKind", "font-size: 18px;")
+        self.scan_test_product = value("scanTestProduct", "font-size: 18px;")
+        for caption, label in (
+            (self.tr("Sent by the scanner"), self.scan_test_raw),
+            (self.tr("Reads as"), self.scan_test_kind),
+            (self.tr("Product"), self.scan_test_product),
+        ):
+            cap = QLabel(caption)
+            cap.setStyleSheet("color: #4b5563; font-size: 15px; margin-top: 6px;")
+            form.addRow(cap, label)
+        # The layout warning comes first: when it shows, it is what the person must act on.
+        self.scan_test_warning = value("scanTestWarning", f"color: {RED}; font-weight: 600; font-size: 17px;")
+        self.scan_test_warning.hide()
+        bl.addWidget(self.scan_test_warning)
+        bl.addLayout(form)
+        bl.addStretch(1)
+        # Routed scans reach the box only while it is visible: Devices tab open, the role allowed, no dialog.
+        self.ctx.router.register(box, {"*": self.scan_test})
+        self.ctx.router.refused.connect(self._scan_test_refused)
+        return box
+
+    def scan_test(self, result: barcodes.ScanResult) -> None:
+        """Show one routed scan: the raw text, how it parses and (off the GUI thread) the product it finds."""
+        raw = result.raw
+        self.scan_test_raw.setText(breakable(raw) + "\n" + self.tr("({0} characters)").format(len(raw)))
+        title, details = describe_scan(result, self.money)
+        self.scan_test_kind.setText("\n".join(breakable(line) for line in [title, *details]))
+        self.scan_test_kind.setStyleSheet(
+            "font-size: 18px;" + (f" color: {RED};" if isinstance(result, barcodes.Unknown) else "")
+        )
+        self.scan_test_product.setText(self.tr("Looking it up…"))
+        self.scan_test_product.setStyleSheet("font-size: 18px; color: #4b5563;")
+        warning = self._layout_warning(raw)
+        self.scan_test_warning.setText(warning or "")
+        self.scan_test_warning.setVisible(warning is not None)
+
+        def find(s: Session) -> catalog.Found | str:
+            try:
+                return catalog.find_scan(s, result)
+            except UserError as exc:  # not found is an answer here, not a failure
+                return str(exc)
+
+        self.ctx.ops.read(find, self._show_scan_test_product)
+
+    def _show_scan_test_product(self, found: catalog.Found | str) -> None:
+        if isinstance(found, str):
+            self.scan_test_product.setText(breakable(found))  # the message quotes the scan, GS and all
+            self.scan_test_product.setStyleSheet(f"font-size: 18px; color: {RED}; font-weight: 600;")
+            return
+        p = found.product
+        unit = self.tr("per kg") if p.unit == "kg" else self.tr("each")
+        lines = [p.name, f"SKU {p.sku} · {self.money(p.price)} {unit}"]
+        if found.fixed_amount is not None:
+            lines.append(self.tr("Label price {0}").format(self.money(found.fixed_amount)))
+        elif p.unit == "kg" and found.qty != 1:
+            lines.append(self.tr("Weight {0} kg").format(found.qty))
+        elif found.qty != 1:
+            lines.append(self.tr("Case of {0}").format(found.qty.normalize()))
+        self.scan_test_product.setText("\n".join(lines))
+        self.scan_test_product.setStyleSheet("font-size: 18px; color: #166534; font-weight: 600;")
+
+    def _layout_warning(self, raw: str) -> str | None:
+        """A keyboard-layout problem the scan shows, in words that say how to fix it, else None."""
+        meant = azerty_to_digits(raw)
+        if meant is not None:
+            return self.tr(
+                "This reads like {0} typed through a French (AZERTY) keyboard layout: set the scanner's keyboard "
+                "country to the terminal's layout (or the terminal to US), then scan again."
+            ).format(meant)
+        if any(c in AZERTY_DIGIT_ROW and not c.isascii() for c in raw):
+            return self.tr(
+                "Accented letters (é è ç à) came in: the scanner types through a French keyboard layout. Set the "
+                "scanner's keyboard country to the terminal's layout, then scan again."
+            )
+        return None
+
+    def _scan_test_refused(self, message: str) -> None:
+        """The router holds back a scan it sees was typed through the wrong keyboard layout: say so here too."""
+        if not self.scan_test_box.isVisible() or QApplication.activeModalWidget() is not None:
+            return
+        self.scan_test_raw.setText(self.tr("(held back: the scan did not arrive as the scanner meant it)"))
+        self.scan_test_kind.setText("—")
+        self.scan_test_kind.setStyleSheet("font-size: 18px;")
+        self.scan_test_product.setText("—")
+        self.scan_test_product.setStyleSheet("font-size: 18px;")
+        self.scan_test_warning.setText(message)
+        self.scan_test_warning.show()
+
+    def open_camera_preview(self) -> None:
+        """Open the camera preview on the camera the saved Scanner settings name."""
+        self.ctx.ops.read(lambda s: settings.get(s, "devices.scanner"), self._show_camera_preview)
+
+    def _show_camera_preview(self, scanner: Any) -> None:
+        source, decoder = camera_settings(scanner)
+        if self.camera_dialog is not None:
+            self.camera_dialog.close()
+        dialog = CameraPreview(source, decoder, money=self.money, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: self._camera_closed(dialog))
+        self.camera_dialog = dialog
+        dialog.open()
+        dialog.start()
+
+    def _camera_closed(self, dialog: CameraPreview) -> None:
+        if self.camera_dialog is dialog:
+            self.camera_dialog = None
+        self.camera_btn.setFocus()
 
     def load_devices(self) -> None:
         def read(s: Session) -> dict[str, Any]:
