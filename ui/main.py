@@ -191,11 +191,12 @@ def run_app(args: argparse.Namespace) -> int:
     from ui.scan_router import ScanRouter
     from ui.theme import STYLE
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Counterline")
     app.setStyleSheet(STYLE)
     router = ScanRouter()
-    router.install(app)  # type: ignore[arg-type]
+    router.install(app)
     ctx = AppContext(
         factory=factory,
         ops=Ops(factory),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from app.documents.model import format_money
@@ -68,10 +68,10 @@ class ProductPicker(QWidget):
             ),
         )
 
-    def _emit(self, signal: Signal) -> None:  # type: ignore[valid-type]
+    def _emit(self, signal: SignalInstance) -> None:
         key = current_key(self.results)
         if key is not None:
-            signal.emit(key)  # type: ignore[attr-defined]
+            signal.emit(key)
 
     def _choose(self) -> None:
         self._emit(self.chosen)

@@ -912,7 +912,8 @@ class OfficeScreen(QWidget):
         self.sync_progress.setRange(0, max(total or 0, done, 1))
         self.sync_progress.setValue(done)
         self.sync_progress.show()
-        self.sync_state.setText(agent.status_text())
+        if agent is not None:
+            self.sync_state.setText(agent.status_text())
 
     def refresh_sync(self) -> None:
         agent = self.ctx.services.get("sync")

@@ -210,8 +210,9 @@ class SellScreen(QWidget):
                 if ln.id == self.highlight:
                     item.setBackground(QBrush(QColor("#bbf7d0")))
                 self.table.setItem(r, c, item)
-            if ln.id == self.highlight:
-                self.table.scrollToItem(self.table.item(r, 0))
+            first = self.table.item(r, 0)
+            if ln.id == self.highlight and first is not None:
+                self.table.scrollToItem(first)
         if self.highlight:
             self._flash.start(700)
         self.total.setText(self.money(s.total if s else Decimal(0)))

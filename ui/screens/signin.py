@@ -43,7 +43,7 @@ class SignInScreen(QWidget):
         self.users = QListWidget()
         self.users.setObjectName("userList")
         self.users.setStyleSheet("QListWidget::item { min-height: 48px; font-size: 20px; }")
-        self.users.currentItemChanged.connect(lambda *_: self.pin.setFocus())
+        self.users.currentItemChanged.connect(lambda *_: self._focus_pin())
         left.addWidget(self.users, 1)
         left.addWidget(QLabel(self.tr("Or scan your staff badge.")))
         outer.addLayout(left, 1)
@@ -118,9 +118,14 @@ class SignInScreen(QWidget):
             lambda s, _a: staff.sign_in(s, username, pin), self._ok, self._refused, actor=Actor("sign-in")
         )
 
+    def _focus_pin(self) -> None:
+        self.pin.setFocus()
+
     def _badge(self, result: barcodes.ScanResult) -> None:
+        assert isinstance(result, barcodes.InternalCode)  # the router sends only badges here
+        value = result.value
         self.ctx.ops.run(
-            lambda s, _a: staff.sign_in_badge(s, barcodes.internal_code("badge", result.value)),
+            lambda s, _a: staff.sign_in_badge(s, barcodes.internal_code("badge", value)),
             self._ok,
             self._refused,
             actor=Actor("sign-in"),
