@@ -46,3 +46,12 @@ def mark(
 def counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all()
     return {status: n for status, n in rows}
+
+
+def requeue_rejected(session: Session) -> int:
+    """Send the refused events again (after the central store's data was put right): each is applied then, or
+    refused again with its reason. Returns how many were queued."""
+    result = session.execute(
+        update(OutboxEvent).where(OutboxEvent.status == "rejected").values(status="pending", error=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--label", default="")
 
     sub.add_parser("status", parents=[common], help="print each store's feed head, terminals and exceptions")
+
+    review = sub.add_parser("exceptions", parents=[common], help="list exceptions for review, or resolve one")
+    review.add_argument("--store", default=None)
+    review.add_argument("--all", action="store_true", help="include resolved ones")
+    review.add_argument("--resolve", type=int, default=None, metavar="ID", help="mark exception ID resolved")
     return parser
 
 
@@ -210,6 +215,21 @@ def _status(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     return 0
 
 
+def _exceptions(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    if args.resolve is not None:
+        with factory.begin() as s:
+            service.resolve_exception(s, args.resolve)
+        print(f"exception {args.resolve} resolved")
+        return 0
+    with factory() as s:
+        rows = service.list_exceptions(s, args.store, args.all)
+    for row in rows:
+        where = f"{row['sku']}@{row['location']}" if row["sku"] else ""
+        print(f"{row['id']:>6}  {row['store']:<6} {row['kind']:<22} {where:<24} {json.dumps(row['detail'])}")
+    print(f"{len(rows)} exception(s)" + ("" if args.all else " open"))
+    return 0
+
+
 _COMMANDS = {
     "create-store": _create_store,
     "enroll-terminal": _enroll_terminal,
@@ -219,6 +239,7 @@ _COMMANDS = {
     "cancel-order": _cancel_order,
     "create-api-key": _create_api_key,
     "status": _status,
+    "exceptions": _exceptions,
 }
 
 

@@ -879,3 +879,41 @@ def status_summary(session: Session) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# ---------------------------------------------------------------- exceptions for review
+
+
+def list_exceptions(
+    session: Session, store: str | None = None, include_resolved: bool = False
+) -> list[dict[str, Any]]:
+    """Exceptions a person must look at (oversells, order conflicts, sales completed twice), oldest first."""
+    q = (
+        select(StockException, Store.code)
+        .join(Store, Store.id == StockException.store_id)
+        .order_by(StockException.id)
+    )
+    if store:
+        q = q.where(Store.code == store.strip().upper())
+    if not include_resolved:
+        q = q.where(StockException.resolved.is_(False))
+    return [
+        {
+            "id": exc.id,
+            "store": code,
+            "kind": exc.kind,
+            "sku": exc.sku,
+            "location": exc.location,
+            "detail": exc.detail,
+            "resolved": exc.resolved,
+            "created_at": exc.created_at.isoformat(),
+        }
+        for exc, code in session.execute(q).all()
+    ]
+
+
+def resolve_exception(session: Session, exception_id: int) -> None:
+    exc = session.get(StockException, exception_id)
+    if exc is None:
+        raise NotFound(f"no exception {exception_id}")
+    exc.resolved = True

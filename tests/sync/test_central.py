@@ -476,6 +476,16 @@ def test_cli_commands(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
             client.post("/v1/push", json={"events": [ev]}, headers=headers).json()["results"][0]["status"]
             == "applied"
         )
+        oversell = event(protocol.STOCK_MOVEMENT, movement("X1", "-7", "adjustment"))
+        assert client.post("/v1/push", json={"events": [oversell]}, headers=headers).status_code == 200
+        code, out, _ = run("exceptions")
+        assert code == 0 and "oversell" in out and "X1@floor" in out and out.endswith("1 exception(s) open")
+        exc_id = out.split()[0]
+        assert run("exceptions", "--resolve", exc_id) == (0, f"exception {exc_id} resolved", "")
+        assert run("exceptions")[1] == "0 exception(s) open"
+        assert run("exceptions", "--resolve", "99999")[0] == 2
+        receipt_back = event(protocol.STOCK_MOVEMENT, movement("X1", "7", "receipt"))
+        assert client.post("/v1/push", json={"events": [receipt_back]}, headers=headers).status_code == 200
         code, number, _ = run("place-order", "N1", "--sku", "X1", "--qty", "2", "--number", "WEB-1")
         assert (code, number) == (0, "WEB-1")
         assert run("cancel-order", "WEB-1") == (0, "order WEB-1 cancelled", "")

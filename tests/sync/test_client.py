@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from uuid6 import uuid7
 
 from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product
 from app.domain import barcodes
@@ -368,3 +369,33 @@ def test_lookup_shows_the_store_stock_plus_this_tills_unsent_sales(hub: Hub, tmp
     with t1.factory() as s:
         view = stock.store_view(s, product.id)
         assert view is not None and dict((c, q) for c, _n, q, _r in view)["floor"] == Decimal("7")
+
+
+def test_refused_events_sent_again_after_the_central_data_is_put_right(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    with till.factory.begin() as s:
+        outbox.emit(
+            s,
+            protocol.STOCK_MOVEMENT,
+            {
+                "id": str(uuid7()),
+                "sku": "Z9",
+                "location": "floor",
+                "qty": "4",
+                "kind": "receipt",
+                "reason": "x",
+            },
+        )
+    till.sync()
+    assert till.refused() == [(protocol.STOCK_MOVEMENT, "unknown sku 'Z9'")]
+    with hub.sessions.begin() as s:
+        service.import_catalog(
+            s, "sku,name,price,tax_class,department,barcodes,weighed\nZ9,Zest,1.00,std,,,no\n"
+        )
+    with till.factory.begin() as s:
+        assert outbox.requeue_rejected(s) == 1
+    till.sync()
+    assert till.refused() == [] and set(till.outbox().values()) == {"sent"}
+    with till.factory() as s:
+        assert s.get(CentralStock, ("Z9", "floor")).on_hand == Decimal("4")

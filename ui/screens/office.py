@@ -893,6 +893,8 @@ class OfficeScreen(QWidget):
         row = QHBoxLayout()
         self.sync_btn = _button(self.tr("Sync now"), self.sync_now, "primary")
         row.addWidget(self.sync_btn)
+        self.resend_btn = _button(self.tr("Send refused again"), self.resend_refused)
+        row.addWidget(self.resend_btn)
         row.addStretch(1)
         lay.addLayout(row)
         return page
@@ -966,6 +968,23 @@ class OfficeScreen(QWidget):
         self.ctx.messages.show_notice(self.tr("Sync started; the counts update when it is done."))
         self.refresh_sync()
         self.sync_btn.setFocus()
+
+    def resend_refused(self) -> None:
+        """After the central store's data was put right: queue the refused events for the next round."""
+
+        def work(s: Session, a: Actor) -> int:
+            n = outbox.requeue_rejected(s)
+            audit.record(s, a.user_id, "sync.resend_refused", "outbox", "", {"events": n})
+            return n
+
+        def done(n: int) -> None:
+            agent = self.ctx.services.get("sync")
+            if agent is not None:
+                agent.sync_now()
+            self.ctx.messages.show_notice(self.tr("{0} refused events will be sent again.").format(n))
+            self.refresh_sync()
+
+        self.ctx.ops.run(work, done)
 
     # -- 6. devices ------------------------------------------------------------------------------------------
     def _build_devices(self) -> QWidget:
