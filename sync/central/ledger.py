@@ -85,11 +85,6 @@ def tx_cache(session: Session, name: str) -> dict[Any, Any]:
     return cache
 
 
-def forget_levels(session: Session) -> None:
-    """After a savepoint rolled back, levels it created are gone: read them again."""
-    session.info.pop("levels", None)
-
-
 def get_level(session: Session, location: Location, product: Product) -> StockLevel:
     key = (location.id, product.id)
     locked = _holds_lock(session, location.store_id)
