@@ -78,6 +78,8 @@ class PrintWorker:
         self.on_status(text)
 
     def _loop(self) -> None:
+        kind = self._config("receipt").get("type", "none")
+        self._set_status(f"printer: ready ({kind})")
         while not self._stop.is_set():
             with self.factory.begin() as s:
                 job = printing.claim_next(s)
