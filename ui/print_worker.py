@@ -32,6 +32,10 @@ def _target(config: dict[str, Any], role: str) -> str:
     return "escpos" if role == "receipt" else "zpl"
 
 
+# What the status bar says when a job could not be sent, by what the printer reported.
+_STATE_LABEL = {"paper_out": "out of paper", "offline": "offline", "not_configured": "not configured"}
+
+
 class PrintWorker:
     def __init__(
         self,
@@ -102,7 +106,8 @@ class PrintWorker:
         except NotSent as e:
             with self.factory.begin() as s:
                 printing.mark_not_sent(s, job.id, str(e))
-            self._set_status(f"printer: offline ({e})")
+            label = _STATE_LABEL.get(e.state or "offline", "offline")
+            self._set_status(f"printer: {label} ({e})")
             return
         except (MaybeSent, PrinterError) as e:
             with self.factory.begin() as s:

@@ -58,9 +58,10 @@ _STATUS_FIXED_BITS = 0x12
 class PrinterError(Exception):
     """A print job did not complete. `reason` is a sentence a cashier can read."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, state: StatusState | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.state = state  # what the printer reported, where it answered (paper_out, offline, ...)
 
 
 class NotSent(PrinterError):
@@ -156,7 +157,7 @@ class NetworkConnector:
                 except (OSError, TimeoutError) as err:
                     raise NotSent(f"Printer at {self.host}:{self.port} did not answer ({err}).") from err
                 if not before.ready:
-                    raise NotSent(before.message)
+                    raise NotSent(before.message, before.state)
             try:
                 sock.settimeout(deadline.remaining())
                 sock.sendall(data)
@@ -249,7 +250,7 @@ class SerialConnector:
                 except OSError as err:
                     raise NotSent(f"Serial printer {self.port} did not answer ({err}).") from err
                 if not before.ready:
-                    raise NotSent(before.message)
+                    raise NotSent(before.message, before.state)
             try:
                 port.write(data)
                 port.flush()
@@ -447,7 +448,7 @@ class FakeConnector:
     def send(self, data: bytes) -> None:
         current = self.status()
         if not current.ready:
-            raise NotSent(current.message)
+            raise NotSent(current.message, current.state)
         if self.fail_mid_job:
             self.jobs.append(data[: len(data) // 2])
             raise MaybeSent("The printer stopped in the middle of the job.")
