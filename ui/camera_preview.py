@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.domain import barcodes
 from devices.scanners.camera import CameraScanner
 from devices.scanners.decoders import make_decoder
+from ui.feedback import Sounds
 
 # ASCII control characters by name, as scanner manuals print them.
 _CONTROL_NAMES = {
@@ -180,8 +181,10 @@ class CameraPreview(QDialog):
         config: barcodes.BarcodeConfig | None = None,
         money: Callable[[Decimal], str] = str,
         parent: QWidget | None = None,
+        sounds: Sounds | None = None,
     ) -> None:
         super().__init__(parent)
+        self.sounds = sounds
         self.setWindowTitle(self.tr("Camera preview"))
         self.setObjectName("cameraPreview")
         self.decoder_name = decoder
@@ -340,6 +343,8 @@ class CameraPreview(QDialog):
         what = title if code in title else f"{shown} · {title}"
         self.code_list.insertItem(0, f"{time.strftime('%H:%M:%S')}  {what}")
         self._set_notice(self.tr("Code read: {0}").format(what), GREEN)
+        if self.sounds is not None:
+            self.sounds.good()  # the beep on a read
         self._paint(force=True)
 
     def _on_error(self, run: int, message: str) -> None:

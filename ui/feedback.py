@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Sounds(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._good = self._bad = None
+        self.played: list[str] = []  # what was signalled, newest last (the status of a till without speakers)
         try:
             from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
         except ImportError:
@@ -107,9 +108,19 @@ class Sounds(QObject):
         self._good, self._bad = effects
 
     def good(self) -> None:
+        self._note("good")
         if self._good is not None:
             self._good.play()
+        else:
+            QApplication.beep()  # no audio output (or no QtMultimedia): the system bell still tells the person
 
     def bad(self) -> None:
+        self._note("bad")
         if self._bad is not None:
             self._bad.play()
+        else:
+            QApplication.beep()
+
+    def _note(self, what: str) -> None:
+        self.played.append(what)
+        del self.played[:-20]

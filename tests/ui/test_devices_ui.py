@@ -269,6 +269,7 @@ def test_camera_preview_shows_the_code_in_a_video(
     assert not dialog.view.pixmap().isNull()
     qtbot.waitUntil(lambda: dialog.scanner is not None and not dialog.scanner.running, timeout=5000)
     assert dialog.codes == [VIDEO_EAN]  # once per hold-off, not once per frame
+    assert ctx.sounds.played == ["good"]  # one beep for the one read
     assert dialog.code_list.count() == 1 and dialog.code_list.item(0).text().endswith(
         f"  GTIN-13 {VIDEO_EAN}"
     )

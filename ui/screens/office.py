@@ -1156,7 +1156,7 @@ class OfficeScreen(QWidget):
         source, decoder = camera_settings(scanner)
         if self.camera_dialog is not None:
             self.camera_dialog.close()
-        dialog = CameraPreview(source, decoder, money=self.money, parent=self)
+        dialog = CameraPreview(source, decoder, money=self.money, parent=self, sounds=self.ctx.sounds)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: self._camera_closed(dialog))
         self.camera_dialog = dialog
