@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -266,13 +265,3 @@ class Agent:
             error_since=st.error_since or utcnow(),
             progress=None,
         )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> bool:
-    """Poll `condition` until it holds or `timeout` passes (for tests and the CLI)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()

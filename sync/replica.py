@@ -153,6 +153,7 @@ class _Applier:
         self.barcodes: dict[str, Barcode] = {}
         self.departments: set[str] = set()
         self.tax_classes: set[str] = set()
+        self.terminal_code: str | None = None
 
     def apply(self, changes: Iterable[protocol.Change]) -> None:
         changes = list(changes)
@@ -190,8 +191,9 @@ class _Applier:
         return None
 
     def _terminal_code(self) -> str:
-        code = self.s.scalar(select(Terminal.code).limit(1))
-        return code or ""
+        if self.terminal_code is None:  # read once per page, and only when a parked sale is in it
+            self.terminal_code = self.s.scalar(select(Terminal.code).limit(1)) or ""
+        return self.terminal_code
 
     def parked_sale(self, change: protocol.Change) -> None:
         """Another till's parked sale becomes recallable here; one recalled elsewhere leaves this till's list."""

@@ -532,6 +532,28 @@ def _apply_movements(
             ledger.flag_oversell(session, location, product, level, ev.id, f"{ev.type} {cause_id}")
 
 
+def _flag_movements(
+    session: Session,
+    terminal: Terminal,
+    ev: protocol.Event,
+    kind: str,
+    movements: list[protocol.Movement],
+    detail: dict[str, Any],
+) -> None:
+    """Goods moved in a way a person must look at (they stand in the ledger): one exception per movement."""
+    for m in movements:
+        session.add(
+            StockException(
+                store_id=terminal.store_id,
+                kind=kind,
+                sku=m.sku,
+                location=m.location,
+                detail={**detail, "terminal": terminal.code, "qty": ledger.qty_text(m.qty)},
+                event_id=ev.id,
+            )
+        )
+
+
 def _total(totals: dict[str, Any]) -> Decimal | None:
     raw = totals.get("total")
     try:
@@ -546,17 +568,7 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         # The same parked sale recalled and completed at two tills while they were offline: both customers left
         # with goods, so the movements stand and a person is asked to look at the second payment.
         _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
-        for m in p.movements:
-            session.add(
-                StockException(
-                    store_id=terminal.store_id,
-                    kind="sale_completed_twice",
-                    sku=m.sku,
-                    location=m.location,
-                    detail={"sale": p.number, "terminal": terminal.code, "qty": ledger.qty_text(m.qty)},
-                    event_id=ev.id,
-                )
-            )
+        _flag_movements(session, terminal, ev, "sale_completed_twice", p.movements, {"sale": p.number})
         return
     session.add(
         Sale(
@@ -677,22 +689,8 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
         # The store handed goods over (offline, or before the cancellation reached it): the goods have moved, so
         # the movements stand, and a person is asked to sort out the order.
         _apply_movements(session, terminal, ev, p.movements, str(order.id))
-        for m in p.movements:
-            session.add(
-                StockException(
-                    store_id=order.store_id,
-                    kind="order_conflict",
-                    sku=m.sku,
-                    location=m.location,
-                    detail={
-                        "order": order.number,
-                        "status": order.status,
-                        "store_says": p.to,
-                        "qty": ledger.qty_text(m.qty),
-                    },
-                    event_id=ev.id,
-                )
-            )
+        detail = {"order": order.number, "status": order.status, "store_says": p.to}
+        _flag_movements(session, terminal, ev, "order_conflict", p.movements, detail)
         return
     _set_status(session, order, p.to, p.by, ev.id)
     _apply_movements(session, terminal, ev, p.movements, str(order.id))

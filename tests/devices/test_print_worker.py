@@ -3,25 +3,14 @@ twice), the status bar says "out of paper", and once paper is back the job print
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import PrintJob
 from app.documents.model import Document, Text
 from app.services import printing, settings
+from tests.waiting import wait_for
 from ui.print_worker import PrintWorker
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_paper_out_keeps_the_job_and_says_so_then_prints_it_once(db: sessionmaker[Session]) -> None:
@@ -32,7 +21,7 @@ def test_paper_out_keeps_the_job_and_says_so_then_prints_it_once(db: sessionmake
     worker = PrintWorker(db, on_status=seen.append)
     worker.start()
     try:
-        assert _wait(lambda: any(x.startswith("printer: out of paper") for x in seen)), seen
+        wait_for(lambda: any(x.startswith("printer: out of paper") for x in seen))
         with db() as s:
             job = s.scalars(select(PrintJob).where(PrintJob.id == job_id)).one()
             assert job.status == "pending" and "out of paper" in (job.last_error or "")
@@ -45,7 +34,7 @@ def test_paper_out_keeps_the_job_and_says_so_then_prints_it_once(db: sessionmake
             with db() as s:
                 return s.scalars(select(PrintJob.status).where(PrintJob.id == job_id)).one() == "printed"
 
-        assert _wait(printed)
+        wait_for(printed)
         assert worker.status_text() == "printer: ready"
     finally:
         worker.stop()

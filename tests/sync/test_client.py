@@ -20,11 +20,12 @@ from app.domain import barcodes
 from app.services import catalog, customers, outbox, sales, stock
 from app.services.base import UserError
 from sync import protocol, replica
-from sync.agent import Agent, Syncer, backoff_delay, wait_for
+from sync.agent import Agent, Syncer, backoff_delay
 from sync.central import service
 from sync.central.models import AppliedEvent, Sale, StockException
 from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError, check_url, load_token, save_token
 from tests.sync.fleet import BASE, FaultTransport, Hub, Till, check_converged
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -230,12 +231,12 @@ def test_the_agent_works_offline_then_catches_up_and_reports(hub: Hub, tmp_path:
     agent = Agent(till.factory, till.client, interval_s=0.05, max_backoff_s=0.2, rng=random.Random(1))
     agent.start()
     try:
-        assert wait_for(lambda: agent.status().failures >= 2, 10)
+        wait_for(lambda: agent.status().failures >= 2)
         assert "offline since" in agent.status_text() and "cannot reach" in agent.status_text()
         till.sell("A1")  # the counter keeps selling meanwhile
         faulty.offline = False
         agent.sync_now()
-        assert wait_for(lambda: agent.status().last_error is None and till.outbox_pending() == 0, 10)
+        wait_for(lambda: agent.status().last_error is None and till.outbox_pending() == 0)
         assert agent.status_text().startswith("sync: ok")
     finally:
         agent.stop()

@@ -11,7 +11,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
+from app.db.models import Product
 from app.services import outbox, staff
 from app.services.base import Actor, here
 from sync import protocol
@@ -22,6 +24,7 @@ from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
 from ui.ops import Ops
 from ui.scan_router import ScanRouter
+from ui.screens.lookup import LookupScreen
 from ui.screens.office import OfficeScreen
 from ui.theme import STYLE
 
@@ -75,4 +78,36 @@ def test_sync_now_from_the_office_tab(hub: Hub, tmp_path: Path, qtbot: QtBot) ->
         shoot(screen, "sync-enrolled")
     finally:
         agent.stop()
+        ops.shutdown()
+
+
+def test_lookup_on_an_enrolled_till_shows_the_store_stock(hub: Hub, tmp_path: Path, qtbot: QtBot) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    t1.sync()
+    t2.sync()
+    t2.receive("A1", 10)
+    t2.sync()
+    hub.place_order("S1", "A1", "2")
+    t1.sync()
+    t1.sell("A1", 3)  # not sent yet
+    with t1.factory.begin() as s:
+        user = staff.sign_in(s, "admin", "1234")
+        where = here(s)
+        product_id = s.scalars(select(Product.id).where(Product.sku == "A1")).one()
+    ops = Ops(t1.factory)
+    ops.actor = Actor(user.id)
+    ctx = AppContext(t1.factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+    screen = LookupScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.resize(1280, 800)
+    screen.show()
+    try:
+        screen._picked(product_id)
+        qtbot.waitUntil(lambda: "Stock in the store" in screen.detail.text(), timeout=5000)
+        text = screen.detail.text()
+        assert "Sales floor: 7 (2 held for web orders)" in text, text
+        assert "Tax class std (20%)" in text
+        shoot(screen, "lookup-enrolled")
+    finally:
         ops.shutdown()

@@ -56,7 +56,7 @@ class LookupScreen(QWidget):
             f"<b style='font-size:26px'>{p.name}</b>",
             f"SKU {p.sku}",
             f"<span style='font-size:40px;font-weight:700'>{money}</span> {unit}",
-            self.tr("Tax class {0} ({1}%)").format(p.tax_class, (p.tax_rate * 100).normalize()),
+            self.tr("Tax class {0} ({1}%)").format(p.tax_class, _qty(p.tax_rate * 100)),
             "",
             "<b>" + self.tr("Barcodes") + "</b>",
         ]
@@ -83,4 +83,5 @@ class LookupScreen(QWidget):
 
 
 def _qty(q: Decimal) -> str:
-    return str(q.normalize()) if q != Decimal(0) else "0"
+    """12, 0.75, 20: never "2E+1", which is how Decimal('20.000').normalize() prints."""
+    return f"{q.normalize():f}" if q != Decimal(0) else "0"

@@ -1117,7 +1117,7 @@ class OfficeScreen(QWidget):
         elif p.unit == "kg" and found.qty != 1:
             lines.append(self.tr("Weight {0} kg").format(found.qty))
         elif found.qty != 1:
-            lines.append(self.tr("Case of {0}").format(found.qty.normalize()))
+            lines.append(self.tr("Case of {0}").format(f"{found.qty.normalize():f}"))
         self.scan_test_product.setText("\n".join(lines))
         self.scan_test_product.setStyleSheet("font-size: 18px; color: #166534; font-weight: 600;")
 
