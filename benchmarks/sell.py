@@ -138,6 +138,7 @@ def scan_latency(
 
     from ui.context import AppContext
     from ui.feedback import MessageBar, Sounds
+    from ui.idle_gc import IdleCollector, freeze_startup_objects
     from ui.main_window import MainWindow
     from ui.ops import Ops
     from ui.scan_router import ScanField, ScanRouter
@@ -159,6 +160,8 @@ def scan_latency(
     win = MainWindow(ctx)
     win.show()
     win.activateWindow()
+    freeze_startup_objects()
+    collector = IdleCollector(ctx.ops)
     # Any event wakes the waiting loop below; this timer makes sure one comes even if nothing else happens.
     tick = QTimer()
     tick.setInterval(200)
@@ -272,6 +275,7 @@ def scan_latency(
         return ScanRun(Figures(shown), Figures(painted), first, path, lost)
     finally:
         tick.stop()
+        collector.stop()
         ctx.ops.shutdown()
         win.close()
         engine.dispose()

@@ -185,6 +185,7 @@ def run_app(args: argparse.Namespace) -> int:
 
     from ui.context import AppContext
     from ui.feedback import MessageBar, Sounds
+    from ui.idle_gc import IdleCollector, freeze_startup_objects
     from ui.main_window import MainWindow
     from ui.ops import Ops
     from ui.print_worker import PrintWorker
@@ -216,6 +217,8 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"window ready in {ready_ms:.0f} ms", flush=True)
         ctx.ops.shutdown()
         return 0
+    freeze_startup_objects()
+    collector = IdleCollector(ctx.ops)
     worker = PrintWorker(factory, default_folder=str(paths.print_dir))
     worker.start()
     ctx.services["printer"] = worker
@@ -223,6 +226,7 @@ def run_app(args: argparse.Namespace) -> int:
     if agent is not None:
         ctx.services["sync"] = agent
     code = app.exec()
+    collector.stop()
     worker.stop()
     if agent is not None:
         agent.stop()

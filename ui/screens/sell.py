@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,6 +41,8 @@ from app.services.base import Changes, UserError
 from app.services.sales import Completed, SaleView, ScanOutcome
 from ui.context import AppContext
 from ui.widgets import ProductPicker, current_key, fill_choices
+
+HIGHLIGHT = "#bbf7d0"  # the line a scan just added or changed, for 0.7 s
 
 KEYS = [
     ("F2", "Search", "search"),
@@ -73,8 +75,12 @@ class SellScreen(QWidget):
         )
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Not ResizeToContents: that measures every cell of the column again on each change, about 1 ms per
+        # line on a long sale, and the cashier waits for it after every scan. `_fit_columns` measures only
+        # the texts that changed, and widens a column only when they need it.
         for c in (1, 2, 3, 4):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
+        self._shown_rows: list[tuple[object, ...]] = []  # what each table row shows, to redraw only changes
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -191,28 +197,7 @@ class SellScreen(QWidget):
         self.sale = sale if isinstance(sale, SaleView) and sale.status == "open" else None
         s = self.sale
         lines = s.lines if s else []
-        self.table.setRowCount(len(lines))
-        strike = QFont()
-        strike.setStrikeOut(True)
-        for r, ln in enumerate(lines):
-            qty = f"{ln.qty.normalize():f}" + (" kg" if ln.unit == "kg" else "")
-            note = " ".join(
-                x for x in (ln.override_text, ln.discount_text, self.tr("voided") if ln.voided else "") if x
-            )
-            cells = [ln.name, qty, self.money(ln.unit_price), self.money(ln.amount), note]
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c in (1, 2, 3):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if ln.voided:
-                    item.setFont(strike)
-                    item.setForeground(QBrush(QColor("#9ca3af")))
-                if ln.id == self.highlight:
-                    item.setBackground(QBrush(QColor("#bbf7d0")))
-                self.table.setItem(r, c, item)
-            first = self.table.item(r, 0)
-            if ln.id == self.highlight and first is not None:
-                self.table.scrollToItem(first)
+        self._fill_table(lines)
         if self.highlight:
             self._flash.start(700)
         self.total.setText(self.money(s.total if s else Decimal(0)))
@@ -242,13 +227,72 @@ class SellScreen(QWidget):
         self.pay_button.setEnabled(bool(s and any(not ln.voided for ln in s.lines)))
         self.focus_scan()
 
+    def _fill_table(self, lines: list[Any]) -> None:
+        """Show the sale's lines, touching only the rows whose text or look changed since the last call."""
+        table = self.table
+        if len(self._shown_rows) != len(lines):
+            table.setRowCount(len(lines))
+            del self._shown_rows[len(lines) :]
+        widths = [0] * table.columnCount()
+        metrics = table.fontMetrics()
+        for r, ln in enumerate(lines):
+            qty = f"{ln.qty.normalize():f}" + (" kg" if ln.unit == "kg" else "")
+            note = " ".join(
+                x for x in (ln.override_text, ln.discount_text, self.tr("voided") if ln.voided else "") if x
+            )
+            cells = (ln.name, qty, self.money(ln.unit_price), self.money(ln.amount), note)
+            lit = ln.id == self.highlight
+            shown = (*cells, ln.voided, lit)
+            if r < len(self._shown_rows) and self._shown_rows[r] == shown:
+                continue
+            for c, text in enumerate(cells):
+                item = table.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    if c in (1, 2, 3):
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    table.setItem(r, c, item)
+                item.setText(text)
+                font = item.font()
+                if font.strikeOut() != ln.voided:
+                    font.setStrikeOut(ln.voided)
+                    item.setFont(font)
+                # None takes the role back to the table's own colours (an empty QBrush would paint nothing).
+                item.setData(Qt.ItemDataRole.ForegroundRole, QBrush(QColor("#9ca3af")) if ln.voided else None)
+                item.setData(Qt.ItemDataRole.BackgroundRole, QBrush(QColor(HIGHLIGHT)) if lit else None)
+                widths[c] = max(widths[c], metrics.horizontalAdvance(text))
+            if r < len(self._shown_rows):
+                self._shown_rows[r] = shown
+            else:
+                self._shown_rows.append(shown)
+            first = table.item(r, 0)
+            if lit and first is not None:
+                table.scrollToItem(first)
+        self._fit_columns(widths)
+
+    def _fit_columns(self, widths: list[int]) -> None:
+        """Widen the number and note columns to fit their new texts; back to their headers when a sale ends."""
+        hh = self.table.horizontalHeader()
+        pad = 2 * self.table.fontMetrics().averageCharWidth() + 8
+        for c in (1, 2, 3, 4):
+            label = self.table.horizontalHeaderItem(c)
+            floor = hh.fontMetrics().horizontalAdvance(label.text() if label else "") + pad
+            now = hh.sectionSize(c)
+            want = floor if not self._shown_rows else max(now, widths[c] + pad)
+            if c == 4:
+                want = min(want, 320)  # a long note is cut rather than squeeze the item names
+            if want != now:
+                hh.resizeSection(c, want)
+
     def _clear_highlight(self) -> None:
         self.highlight = None
-        for r in range(self.table.rowCount()):
-            for c in range(self.table.columnCount()):
-                item = self.table.item(r, c)
-                if item is not None and item.background().color() == QColor("#bbf7d0"):
-                    item.setBackground(QBrush())
+        for r, shown in enumerate(self._shown_rows):
+            if shown[-1]:
+                for c in range(self.table.columnCount()):
+                    item = self.table.item(r, c)
+                    if item is not None:
+                        item.setData(Qt.ItemDataRole.BackgroundRole, None)
+                self._shown_rows[r] = (*shown[:-1], False)
 
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
