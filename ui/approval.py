@@ -24,6 +24,7 @@ from app.domain import barcodes
 from app.domain.permissions import Permission
 from app.services import staff
 from ui.context import AppContext
+from ui.widgets import enter_presses
 
 
 class ApprovalDialog(QDialog):
@@ -51,7 +52,6 @@ class ApprovalDialog(QDialog):
         self.pin = QLineEdit()
         self.pin.setObjectName("approverPin")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.returnPressed.connect(self._approve_pin)
         form.addRow(self.tr("Name"), self.username)
         form.addRow(self.tr("PIN"), self.pin)
         lay.addLayout(form)
@@ -66,6 +66,7 @@ class ApprovalDialog(QDialog):
         cancel.clicked.connect(self.reject)
         lay.addWidget(approve)
         lay.addWidget(cancel)
+        enter_presses(self, approve)
         self._unregister = ctx.router.register(self, {"badge": self._badge, "*": self._other})
         self.finished.connect(lambda _r: self._unregister())
         self.username.setFocus(Qt.FocusReason.OtherFocusReason)

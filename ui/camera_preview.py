@@ -39,6 +39,7 @@ from app.domain import barcodes
 from devices.scanners.camera import CameraScanner
 from devices.scanners.decoders import make_decoder
 from ui.feedback import Sounds
+from ui.widgets import enter_presses
 
 # ASCII control characters by name, as scanner manuals print them.
 _CONTROL_NAMES = {
@@ -215,7 +216,6 @@ class CameraPreview(QDialog):
         self.source_edit.setToolTip(
             self.tr("A camera number (0 is the first camera) or a video file to test with")
         )
-        self.source_edit.returnPressed.connect(self.start)
         top.addWidget(self.source_edit, 1)
         self.file_btn = QPushButton(self.tr("Video file…"))
         self.file_btn.clicked.connect(self._pick_file)
@@ -262,6 +262,7 @@ class CameraPreview(QDialog):
         self.close_btn.clicked.connect(self.reject)
         bottom.addWidget(self.close_btn)
         lay.addLayout(bottom)
+        enter_presses(self, self.start_btn)  # Enter in the camera field starts it (and opens no file picker)
 
         self._timer = QTimer(self)
         self._timer.setInterval(40)

@@ -156,6 +156,10 @@ class MainWindow(QMainWindow):
 
     def focus_scan(self) -> None:
         if self.ctx.user is not None and self.current != "signin":
+            if QApplication.activeWindow() is None and self.isVisible():
+                # A dialog just closed and nothing took the keyboard back (no window manager on a kiosk
+                # session, or one that does not reactivate the parent): the scanner's keys would go nowhere.
+                self.activateWindow()
             self.scan.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name

@@ -82,19 +82,52 @@ class PrintWorker:
         self.on_status(text)
 
     def _loop(self) -> None:
-        kind = self._config("receipt").get("type", "none")
+        try:
+            kind = self._config("receipt").get("type", "none")
+        except Exception:  # noqa: BLE001 - the database may be busy at start; the status follows the jobs
+            kind = "?"
         self._set_status(f"printer: ready ({kind})")
         while not self._stop.is_set():
-            with self.factory.begin() as s:
-                job = printing.claim_next(s)
+            try:
+                with self.factory.begin() as s:
+                    job = printing.claim_next(s)
+            except Exception as e:  # noqa: BLE001 - a busy or unreachable database must not end the queue
+                self._database_trouble(e)
+                self._stop.wait(2.0)
+                continue
             if job is None:
                 self._wake.wait(2.0)
                 self._wake.clear()
                 continue
             self._print(job)
 
+    def _database_trouble(self, error: Exception) -> None:
+        log.warning("print queue: the database did not answer (%s); trying again", error)
+        self._set_status("printer: waiting for the database")
+
+    def _record(self, write: Callable[[Session], None]) -> None:
+        """Write a job's outcome, trying again while the database is busy (another process writing, a network
+        database reconnecting). It must land: a receipt that printed but still reads `sending` would be
+        reported as perhaps printed at the next start, and a person would check the paper for nothing."""
+        delay = 0.5
+        while True:
+            try:
+                with self.factory.begin() as s:
+                    write(s)
+                return
+            except Exception as e:  # noqa: BLE001 - see above
+                self._database_trouble(e)
+                if self._stop.wait(delay):
+                    return  # stopping: the start-up recovery reports the job
+                delay = min(delay * 2, 10.0)
+
     def _print(self, job: printing.JobView) -> None:
-        cfg = self._config(job.role)
+        try:
+            cfg = self._config(job.role)
+        except Exception as e:  # noqa: BLE001 - nothing was sent: the job waits for its next turn
+            self._database_trouble(e)
+            self._record(lambda s: printing.mark_not_sent(s, job.id, "The printer settings could not be read."))
+            return
         try:
             doc = Document.from_json(job.document)
             if job.document.get("copy"):
@@ -104,23 +137,21 @@ class PrintWorker:
             data = render(doc, target, **opts)  # type: ignore[arg-type]
             make_connector(cfg).send(data)
         except NotSent as e:
-            with self.factory.begin() as s:
-                printing.mark_not_sent(s, job.id, str(e))
-            label = _STATE_LABEL.get(e.state or "offline", "offline")
-            self._set_status(f"printer: {label} ({e})")
+            reason, label = str(e), _STATE_LABEL.get(e.state or "offline", "offline")
+            self._record(lambda s: printing.mark_not_sent(s, job.id, reason))
+            self._set_status(f"printer: {label} ({reason})")
             return
         except (MaybeSent, PrinterError) as e:
-            with self.factory.begin() as s:
-                printing.mark_maybe_sent(s, job.id, str(e))
+            reason = str(e)
+            self._record(lambda s: printing.mark_maybe_sent(s, job.id, reason))
             self._set_status("printer: check the last job")
             return
         except Exception as e:  # noqa: BLE001 - a broken document must not stop the queue
             log.exception("print job %s could not be rendered", job.id)
-            with self.factory.begin() as s:
-                printing.mark_maybe_sent(s, job.id, f"could not be printed: {e}")
+            reason = f"could not be printed: {e}"
+            self._record(lambda s: printing.mark_maybe_sent(s, job.id, reason))
             return
-        with self.factory.begin() as s:
-            printing.mark_printed(s, job.id)
+        self._record(lambda s: printing.mark_printed(s, job.id))
         self._set_status("printer: ready")
 
     def open_drawer(self) -> None:

@@ -1,11 +1,20 @@
-"""Small widgets more than one screen uses: the product search list (Lookup, Sell's F2) and list filling."""
+"""Small widgets more than one screen uses: the product search list (Lookup, Sell's F2), list filling, and what
+Enter does in a dialog."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
-from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.documents.model import format_money
 from app.services import catalog
@@ -22,6 +31,19 @@ def fill_choices(widget: QListWidget, rows: Iterable[tuple[str, str]]) -> None:
         widget.addItem(item)
     if widget.count():
         widget.setCurrentRow(0)
+
+
+def enter_presses(dialog: QDialog, button: QPushButton) -> None:
+    """Enter anywhere in `dialog` presses `button`, and nothing else does.
+
+    Every push button in a QDialog is "auto-default": Enter that a line edit does not take pressed the dialog's
+    first button as well. In the tender dialog, Enter in the amount field took the typed cash and then a second
+    cash payment by the first quick-amount button. Call this once every button of the dialog exists, and let the
+    button, not the fields' returnPressed, do the work."""
+    for b in dialog.findChildren(QPushButton):
+        b.setAutoDefault(False)
+        b.setDefault(False)
+    button.setDefault(True)
 
 
 def current_key(widget: QListWidget) -> str | None:

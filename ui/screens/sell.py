@@ -40,7 +40,7 @@ from app.services import customers, sales
 from app.services.base import Changes, UserError
 from app.services.sales import Completed, SaleView, ScanOutcome
 from ui.context import AppContext
-from ui.widgets import ProductPicker, current_key, fill_choices
+from ui.widgets import ProductPicker, current_key, enter_presses, fill_choices
 
 HIGHLIGHT = "#bbf7d0"  # the line a scan just added or changed, for 0.7 s
 
@@ -117,8 +117,11 @@ class SellScreen(QWidget):
             b.clicked.connect(getattr(self, action))
             grid.addWidget(b, i // 2, i % 2)
             self.buttons[action] = b
+            # Window-wide, so the F-keys work while the scan field (in the window's top bar, outside this
+            # screen) has the focus, which is nearly always; Qt ignores a shortcut whose widget is hidden, so
+            # they are off while another workstation is showing.
             sc = QShortcut(QKeySequence(key), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(getattr(self, action))
         right.addLayout(grid)
         self.pay_button = QPushButton(self.tr("Pay  F10"))
@@ -127,7 +130,7 @@ class SellScreen(QWidget):
         self.pay_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.pay_button.clicked.connect(self.pay)
         sc = QShortcut(QKeySequence("F10"), self)
-        sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        sc.setContext(Qt.ShortcutContext.WindowShortcut)
         sc.activated.connect(self.pay)
         right.addWidget(self.pay_button)
         right.addStretch(1)
@@ -539,11 +542,11 @@ class TenderDialog(QDialog):
         self.take = QPushButton(self.tr("Take payment (Enter)"))
         self.take.setObjectName("primary")
         self.take.clicked.connect(self.take_payment)
-        self.amount.returnPressed.connect(self.take_payment)
         lay.addWidget(self.take)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        enter_presses(self, self.take)  # Enter in any field takes the payment once
         self._kind_changed()
         self.refresh(sale)
 
