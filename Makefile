@@ -42,6 +42,7 @@ postgres:
 
 lint: venv
 	$(BIN)/ruff check app ui devices sync tests benchmarks
+	$(BIN)/ruff format --check app ui devices sync tests benchmarks
 
 typecheck: venv
 	$(BIN)/mypy

@@ -126,7 +126,9 @@ class PrintWorker:
             cfg = self._config(job.role)
         except Exception as e:  # noqa: BLE001 - nothing was sent: the job waits for its next turn
             self._database_trouble(e)
-            self._record(lambda s: printing.mark_not_sent(s, job.id, "The printer settings could not be read."))
+            self._record(
+                lambda s: printing.mark_not_sent(s, job.id, "The printer settings could not be read.")
+            )
             return
         try:
             doc = Document.from_json(job.document)

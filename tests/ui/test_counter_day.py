@@ -99,7 +99,9 @@ def approval_dialog(qtbot: QtBot) -> ApprovalDialog:
     found: list[ApprovalDialog] = []
 
     def shown() -> bool:
-        found[:] = [w for w in QApplication.topLevelWidgets() if isinstance(w, ApprovalDialog) and w.isVisible()]
+        found[:] = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, ApprovalDialog) and w.isVisible()
+        ]
         return bool(found)
 
     qtbot.waitUntil(shown, timeout=10_000)
@@ -162,7 +164,9 @@ def test_a_cashiers_day_from_float_to_z_report(
         label = demo.demo_scale_label(s, weighed.sku, Decimal("3.47"))
         names = {
             code: name
-            for code, name in s.execute(select(Barcode.code, Product.name).join(Product).where(Barcode.code.in_(codes)))
+            for code, name in s.execute(
+                select(Barcode.code, Product.name).join(Product).where(Barcode.code.in_(codes))
+            )
         }
     assert len(codes) == 3
 
@@ -212,7 +216,9 @@ def test_a_cashiers_day_from_float_to_z_report(
     assert [ln.name for ln in sale.lines[:3]] == [names[c] for c in codes]
     scale_line = sale.lines[3]
     # The label's price is charged as it is (the store's prices include tax), for the weight it stands for.
-    assert scale_line.name == weighed.name and scale_line.amount == Decimal("3.47") and scale_line.unit == "kg"
+    assert (
+        scale_line.name == weighed.name and scale_line.amount == Decimal("3.47") and scale_line.unit == "kg"
+    )
     assert sell.table.rowCount() == 4
     assert sell.table.item(3, 3) is not None and "3.47" in sell.table.item(3, 3).text()  # type: ignore[union-attr]
     before_discount = sale.total
