@@ -119,7 +119,16 @@ def ask_approval(
 
     def ask(permission: str, reason: str, then: Callable[[str | None], None]) -> None:
         dlg = ApprovalDialog(ctx, permission, reason, parent)
-        dlg.finished.connect(lambda _r: then(dlg.approval_id))
+
+        def finished(_result: int) -> None:
+            # The keyboard goes back to the window's scan field (the next scan must land somewhere) before the
+            # approved action runs again.
+            focus = getattr(parent.window(), "focus_scan", None)
+            if focus is not None:
+                focus()
+            then(dlg.approval_id)
+
+        dlg.finished.connect(finished)
         dlg.open()
 
     return ask

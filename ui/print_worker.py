@@ -52,11 +52,15 @@ class PrintWorker:
         self._thread = threading.Thread(target=self._loop, name="counterline-print", daemon=True)
 
     def start(self) -> None:
-        with self.factory.begin() as s:
-            n = printing.recover_interrupted(s)
-        if n:
-            log.warning("%d print job(s) were interrupted by a stop", n)
         self._thread.start()
+
+    def _recover(self) -> None:
+        """Jobs a stop caught mid-send may or may not be on paper: they wait for a person (on this thread, so a
+        busy database delays the queue, not the window)."""
+        found: list[int] = []
+        self._record(lambda s: found.append(printing.recover_interrupted(s)))
+        if found and found[0]:
+            log.warning("%d print job(s) were interrupted by a stop", found[0])
 
     def stop(self) -> None:
         self._stop.set()
@@ -82,6 +86,7 @@ class PrintWorker:
         self.on_status(text)
 
     def _loop(self) -> None:
+        self._recover()
         try:
             kind = self._config("receipt").get("type", "none")
         except Exception:  # noqa: BLE001 - the database may be busy at start; the status follows the jobs

@@ -60,12 +60,13 @@ class LineView:
     name: str
     qty: Decimal
     unit: str
-    unit_price: Decimal
+    unit_price: Decimal  # the catalog's price when the line was added
     amount: Decimal  # as charged: net of line and order discounts
     tax: Decimal
     discount_text: str | None
     override_text: str | None
     voided: bool
+    price: Decimal  # the unit price charged: an override's price where there is one, else unit_price
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,7 @@ def _view(session: Session, order: Order) -> SaleView:
             _discount_text(line.discount),
             _override_text(line.price_override),
             line.voided,
+            _override(line.price_override) or line.unit_price,
         )
         for line in order.lines
     ]

@@ -135,9 +135,14 @@ def test_a_kill_between_commit_and_print_keeps_the_sale_and_its_receipt(
             assert b"COPY" not in paper.read_bytes()
             return
         # Perhaps half sent: not printed again by itself; it waits for a person, with the reason.
+        def reported() -> bool:
+            with reads() as s:
+                return s.scalar(select(PrintJob.status).where(PrintJob.cause_id == order_id)) == "failed"
+
+        wait_for(reported, timeout_s=15)
         with reads() as s:
             job = s.scalars(select(PrintJob).where(PrintJob.cause_id == order_id)).one()
-            assert job.status == "failed" and "reprint if missing" in (job.last_error or "")
+            assert "reprint if missing" in (job.last_error or "")
         with factory.begin() as s:
             manager = Actor(s.scalar(select(StaffUser.id).where(StaffUser.username == "manager")))
             copy_id = receipts.reprint_receipt(s, manager, f"R-{number}")

@@ -56,8 +56,8 @@ def test_paper_out_keeps_the_job_and_says_so_then_prints_it_once(db: sessionmake
 def test_a_busy_database_pauses_the_queue_and_loses_no_outcome(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Another process holds the write lock longer than the busy timeout: once while the worker claims a job,
-    once just after the printer took the bytes. The worker waits and says so instead of dying, the job prints
+    """Another process holds the write lock longer than the busy timeout: once as the worker starts, once just
+    after the printer took the bytes. The worker waits and says so instead of dying, the job prints
     once, and its outcome is recorded when the lock goes."""
     monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_MS", 200)
     engine = make_engine(f"sqlite:///{db_path}")
@@ -84,10 +84,9 @@ def test_a_busy_database_pauses_the_queue_and_loses_no_outcome(
     monkeypatch.setattr(print_worker, "make_connector", connector)
     seen: list[str] = []
     worker = print_worker.PrintWorker(factory, on_status=seen.append)
-    worker.start()
+    hold_lock_for(1.0)  # the worker's first writes (recovering interrupted jobs, then the claim) meet the lock
+    worker.start()  # and the window that starts it does not wait
     try:
-        hold_lock_for(1.0)  # the claim meets the lock first
-        worker.wake()
 
         reads = make_read_sessionmaker(engine)  # a reader never waits for the lock (WAL)
 

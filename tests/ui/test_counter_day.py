@@ -19,16 +19,16 @@ from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
 from pytestqt.qtbot import QtBot
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import demo
-from app.db.models import Approval, Barcode, Order, PrintJob, Product, Shift, StaffUser
+from app.db.models import Approval, Barcode, CashMovement, Order, PrintJob, Product, Shift, StaffUser
 from app.domain.money import quantize_money
-from app.services import settings
-from app.services.base import here
+from app.services import settings, shifts
+from app.services.base import Actor, here
 from tests.ui.test_office import shoot
 from ui.approval import ApprovalDialog
 from ui.context import AppContext
@@ -38,8 +38,9 @@ from ui.ops import Ops
 from ui.print_worker import PrintWorker
 from ui.scan_router import ScanField, ScanRouter
 from ui.screens.office import DENOMINATIONS
-from ui.screens.sell import DiscountDialog, TenderDialog
+from ui.screens.sell import CustomerDialog, DiscountDialog, ProductSearchDialog, TenderDialog
 from ui.theme import STYLE
+from ui.widgets import ProductPicker
 
 W = TypeVar("W", bound=QWidget)
 
@@ -330,3 +331,163 @@ def test_a_cashiers_day_from_float_to_z_report(
         assert job is not None
     text = office.close_result.text()
     assert f"{expected_cash:.2f}" in text and f"{total - cash_part:.2f}" in text
+
+
+def answer(*steps: tuple[type[QWidget], Callable[[Any], None]]) -> list[BaseException]:
+    """Answer dialogs opened one after the other with exec() (a price, then its reason)."""
+    errors: list[BaseException] = []
+
+    def next_step(i: int) -> None:
+        if i >= len(steps):
+            return
+        kind, drive = steps[i]
+
+        def then(w: Any) -> None:
+            drive(w)
+            next_step(i + 1)
+
+        errors.extend(when_shown(kind, then))
+
+    next_step(0)
+    return errors
+
+
+def press(qtbot: QtBot, key: Qt.Key, *steps: tuple[type[QWidget], Callable[[Any], None]]) -> None:
+    """Press an F-key where the keyboard sends it (the scan field has the focus), answering its dialogs."""
+    errors = answer(*steps)
+    target = QApplication.focusWidget()
+    assert isinstance(target, ScanField), f"focus is on {target!r}, not the scan field"
+    qtbot.keyClick(target, key)
+    qtbot.wait(50)
+    if errors:
+        raise errors[0]
+
+
+def text_answer(value: str) -> tuple[type[QWidget], Callable[[Any], None]]:
+    def fill(d: QInputDialog) -> None:
+        d.setTextValue(value)
+        d.accept()
+
+    return QInputDialog, fill
+
+
+def test_every_sell_key_works_from_the_scan_field(
+    qtbot: QtBot, counter: tuple[MainWindow, Path], db: sessionmaker[Session]
+) -> None:
+    """F2 to F12 as a cashier uses them, focus in the scan field throughout; the ones a cashier may not do alone
+    ask for a manager, and after every key the focus is back in the scan field."""
+    win, _receipt = counter
+    ctx: AppContext = win.ctx
+    with db.begin() as s:
+        cashier = Actor(s.scalar(select(StaffUser.id).where(StaffUser.username == "cashier")))
+        shifts.open_shift(s, cashier, Decimal("100.00"))
+        rows = s.execute(
+            select(Barcode.code, Product.name)
+            .join(Product)
+            .where(Barcode.pack_qty == 1, Product.weighed.is_(False), Product.active.is_(True))
+            .order_by(Product.sku.desc())
+            .limit(3)
+        ).all()
+    idle(qtbot, win)
+    users = win.signin.users
+    for i in range(users.count()):
+        if users.item(i).data(Qt.ItemDataRole.UserRole) == "cashier":
+            users.setCurrentRow(i)
+    win.signin.pin.setText("1111")
+    win.signin.submit()
+    qtbot.waitUntil(lambda: ctx.user is not None, timeout=10_000)
+    idle(qtbot, win)
+    sell = win.screens["sell"]
+    for code, _name in rows[:2]:
+        burst(qtbot, win.scan, code)
+        idle(qtbot, win)
+    assert sell.sale is not None and len(sell.sale.lines) == 2
+
+    def line(n: int) -> Any:
+        assert sell.sale is not None
+        return sell.sale.lines[n]
+
+    # F3: quantity of the selected (last) line.
+    press(qtbot, Qt.Key.Key_F3, text_answer("3"))
+    idle(qtbot, win)
+    assert line(1).qty == 3 and sell.table.item(1, 1).text() == "3"  # type: ignore[union-attr]
+
+    # F4: a price override needs a manager; the price and its reason are asked first.
+    press(qtbot, Qt.Key.Key_F4, text_answer("1.00"), text_answer("damaged box"))
+    approve_as_manager(qtbot)
+    idle(qtbot, win)
+    assert line(1).price == Decimal("1.00") and "damaged box" in (line(1).override_text or "")
+    assert sell.table.item(1, 2).text() == sell.money(Decimal("1.00"))  # type: ignore[union-attr]
+    assert sell.table.item(1, 3).text() == sell.money(Decimal("3.00"))  # type: ignore[union-attr]
+
+    # F7: void the selected line (a cashier may); it stays on screen, struck through.
+    sell.table.selectRow(0)
+    press(qtbot, Qt.Key.Key_F7)
+    idle(qtbot, win)
+    assert line(0).voided and sell.table.item(0, 0).font().strikeOut()  # type: ignore[union-attr]
+
+    # F2: search by name, Enter adds the first match.
+    def search(d: ProductSearchDialog) -> None:
+        picker = d.findChild(ProductPicker)
+        assert picker is not None
+        picker.query.setText(rows[2][1])
+        qtbot.waitUntil(lambda: picker.results.count() > 0, timeout=10_000)
+        qtbot.keyClick(picker.query, Qt.Key.Key_Return)
+
+    press(qtbot, Qt.Key.Key_F2, (ProductSearchDialog, search))
+    idle(qtbot, win)
+    assert sell.sale is not None and sell.sale.lines[-1].name == rows[2][1]
+
+    # F6: a new customer made at the counter and attached.
+    def customer(d: CustomerDialog) -> None:
+        d.name.setText("Robin Walk-in")
+        d.phone.setText("+353 1 555 0100")
+        d._create()
+
+    press(qtbot, Qt.Key.Key_F6, (CustomerDialog, customer))
+    idle(qtbot, win)
+    assert sell.sale is not None and sell.sale.customer_name == "Robin Walk-in"
+    assert "Robin Walk-in" in sell.customer_label.text()
+
+    # F1: the keys, in the message bar.
+    press(qtbot, Qt.Key.Key_F1)
+    assert "F10  Pay" in ctx.messages.text()
+    ctx.messages.clear()
+
+    # F8 parks the sale; F9 brings it back from the list.
+    number = sell.sale.number
+    press(qtbot, Qt.Key.Key_F8)
+    idle(qtbot, win)
+    assert sell.sale is None and "parked" in ctx.messages.text()
+    ctx.messages.clear()
+
+    def recall(d: QInputDialog) -> None:
+        items = d.comboBoxItems()
+        assert len(items) == 1
+        d.setTextValue(items[0])
+        d.accept()
+
+    # The parked list is read off the GUI thread, then the list opens.
+    press(qtbot, Qt.Key.Key_F9, (QInputDialog, recall))
+    qtbot.waitUntil(lambda: sell.sale is not None, timeout=10_000)
+    idle(qtbot, win)
+    assert sell.sale is not None and sell.sale.number == number
+    assert sell.table.rowCount() == 3
+
+    # F11: no sale, a manager approves the drawer opening; it is recorded.
+    press(qtbot, Qt.Key.Key_F11)
+    approve_as_manager(qtbot)
+    idle(qtbot, win)
+    with db() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(CashMovement).where(CashMovement.kind == "no_sale"))
+            == 1
+        )
+    assert isinstance(QApplication.focusWidget(), ScanField)
+
+    # F12 signs out; the sale on screen is parked for the cashier to take back.
+    press(qtbot, Qt.Key.Key_F12)
+    idle(qtbot, win)
+    assert ctx.user is None and win.current == "signin"
+    with db() as s:
+        assert s.scalar(select(Order.status).where(Order.number == number)) == "parked"

@@ -243,7 +243,7 @@ class SellScreen(QWidget):
             note = " ".join(
                 x for x in (ln.override_text, ln.discount_text, self.tr("voided") if ln.voided else "") if x
             )
-            cells = (ln.name, qty, self.money(ln.unit_price), self.money(ln.amount), note)
+            cells = (ln.name, qty, self.money(ln.price), self.money(ln.amount), note)
             lit = ln.id == self.highlight
             shown = (*cells, ln.voided, lit)
             if r < len(self._shown_rows) and self._shown_rows[r] == shown:
@@ -448,6 +448,7 @@ class SellScreen(QWidget):
             if printer is not None:
                 printer.open_drawer()
             self.ctx.messages.show_notice(self.tr("Drawer opened (no sale), recorded."))
+            self.focus_scan()
 
         self._run(lambda s, a: shifts.no_sale(s, a, "no sale"), opened)
 
