@@ -134,6 +134,7 @@ def test_a_kill_between_commit_and_print_keeps_the_sale_and_its_receipt(
             assert paper.read_bytes().count(number.encode()) >= 1
             assert b"COPY" not in paper.read_bytes()
             return
+
         # Perhaps half sent: not printed again by itself; it waits for a person, with the reason.
         def reported() -> bool:
             with reads() as s:

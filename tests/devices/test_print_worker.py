@@ -84,10 +84,11 @@ def test_a_busy_database_pauses_the_queue_and_loses_no_outcome(
     monkeypatch.setattr(print_worker, "make_connector", connector)
     seen: list[str] = []
     worker = print_worker.PrintWorker(factory, on_status=seen.append)
-    hold_lock_for(1.0)  # the worker's first writes (recovering interrupted jobs, then the claim) meet the lock
+    hold_lock_for(
+        1.0
+    )  # the worker's first writes (recovering interrupted jobs, then the claim) meet the lock
     worker.start()  # and the window that starts it does not wait
     try:
-
         reads = make_read_sessionmaker(engine)  # a reader never waits for the lock (WAL)
 
         def printed() -> bool:
