@@ -148,6 +148,11 @@ class Ops(QObject):
     ) -> None:
         try:
             finish(result, error)
+        except Exception as exc:  # noqa: BLE001 - a screen's bug: the work is committed, say so plainly
+            log.error("showing a result failed", exc_info=exc)
+            self.failed.emit(
+                self.tr("Done, but the screen could not show the result. If it looks wrong, tell a manager.")
+            )
         finally:
             with self._lock:
                 self._pending -= 1
