@@ -58,6 +58,9 @@ CHANGE_ORDER_CANCELLED = "order.cancelled"
 CHANGE_PARKED_SALE = "parked_sale"
 CHANGE_TAX_CLASS = "tax_class"
 CHANGE_STAFF = "staff"
+# Completed counter sales and returns of the store's other terminals, so any till can take a return of them.
+CHANGE_SALE = "sale"
+CHANGE_RETURN = "return"
 CHANGE_TYPES: frozenset[str] = frozenset(
     {
         CHANGE_PRODUCT,
@@ -68,6 +71,8 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         CHANGE_PARKED_SALE,
         CHANGE_TAX_CLASS,
         CHANGE_STAFF,
+        CHANGE_SALE,
+        CHANGE_RETURN,
     }
 )
 

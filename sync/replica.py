@@ -1,5 +1,6 @@
 """Applying what the central store says to this terminal's database: the store set up at enrolment, then every page
-of the change feed (catalog, prices, tax classes, store stock, web orders and their cancellations).
+of the change feed (catalog, prices, tax classes, store stock, web orders and their cancellations, parked sales,
+and the sales and returns completed at the store's other tills).
 
 A page and the cursor after it are written in one transaction by `apply_page`, so a terminal killed at any point
 either has the whole page or none of it, and pulls it again. Applying a change twice gives the same rows: each
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +26,7 @@ from app.db.models import (
     Location,
     Order,
     OrderLine,
+    Payment,
     Product,
     Setting,
     StockMovement,
@@ -146,6 +149,8 @@ class _Applier:
             protocol.CHANGE_ORDER: self.order,
             protocol.CHANGE_ORDER_CANCELLED: self.order,
             protocol.CHANGE_PARKED_SALE: self.parked_sale,
+            protocol.CHANGE_SALE: self.document,
+            protocol.CHANGE_RETURN: self.document,
             # The central store keeps no staff records yet (each terminal has its own users): read past.
             protocol.CHANGE_STAFF: self.ignore,
         }
@@ -154,6 +159,7 @@ class _Applier:
         self.departments: set[str] = set()
         self.tax_classes: set[str] = set()
         self.terminal_code: str | None = None
+        self.keep_since: datetime | None = None
 
     def apply(self, changes: Iterable[protocol.Change]) -> None:
         changes = list(changes)
@@ -254,6 +260,85 @@ class _Applier:
             )
             for n, line in enumerate(lines, start=1)
         ]
+
+    def document(self, change: protocol.Change) -> None:
+        """A sale or return completed at another till of the store, kept here as it was completed there: the
+        returns desk of any till finds it by its receipt number, and sees what was already taken back.
+
+        It is a record, not work for this till: no stock movement (the store's stock comes as stock changes), no
+        outbox event, no print job. Records older than `sync.keep_documents_days` are read past."""
+        p = change.payload
+        if p.get("terminal") == self._terminal_code() or self.s.get(Order, str(change.key)) is not None:
+            return  # our own, or already here
+        when = datetime.fromisoformat(str(p.get("completed_at") or p.get("occurred_at")))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        if when < self._keep_since():
+            return
+        is_return = change.type == protocol.CHANGE_RETURN
+        totals = p.get("totals") or {}
+        lines = p.get("lines") or []
+        skus = {str(line["sku"]) for line in lines}
+        ids = (
+            dict(self.s.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
+            if skus
+            else {}
+        )
+        customer_id = p.get("customer_id")
+        if customer_id and self.s.get(Customer, customer_id) is None:
+            customer_id = None  # not known here (yet): the name is kept
+        order = Order(
+            id=str(change.key),
+            number=str(p["number"]),
+            channel="return" if is_return else "counter",
+            status="completed",
+            terminal_code=str(p.get("terminal") or ""),
+            customer_id=customer_id,
+            customer_name=p.get("customer_name"),
+            original_order_id=str(p["original_order_id"]) if p.get("original_order_id") else None,
+            subtotal=_money(totals.get("subtotal")),
+            discount_total=_money(totals.get("discount_total")),
+            tax_total=_money(totals.get("tax_total")),
+            total=_money(totals.get("total")),
+            rounding=_money(totals.get("rounding")),
+            change_given=_money(totals.get("change")),
+            created_at=when,
+            completed_at=when,
+            lines=[
+                OrderLine(
+                    id=new_id(),
+                    line_no=int(line.get("line_no") or n),
+                    product_id=ids.get(str(line["sku"])),
+                    sku=str(line["sku"]),
+                    name=str(line.get("name") or line["sku"]),
+                    qty=Decimal(str(line["qty"])),
+                    unit=str(line.get("unit") or "ea"),
+                    unit_price=Decimal(str(line["unit_price"])),
+                    tax_class=str(line.get("tax_class") or ""),
+                    tax_rate=Decimal(str(line.get("tax_rate") or "0")),
+                    amount=Decimal(str(line.get("amount") or "0")),
+                    tax=Decimal(str(line.get("tax") or "0")),
+                )
+                for n, line in enumerate(lines, start=1)
+            ],
+            payments=[
+                Payment(
+                    id=new_id(),
+                    kind=str(pay["kind"]),
+                    amount=Decimal(str(pay["amount"])),
+                    tendered=Decimal(str(pay["amount"])),
+                    created_at=when,
+                )
+                for pay in p.get("payments") or []
+            ],
+        )
+        self.s.add(order)
+
+    def _keep_since(self) -> datetime:
+        if self.keep_since is None:
+            days = settings.get(self.s, "sync.keep_documents_days")
+            self.keep_since = utcnow() - timedelta(days=float(days or 0))
+        return self.keep_since
 
     def tax_class(self, change: protocol.Change) -> None:
         p = change.payload
@@ -398,6 +483,10 @@ class _Applier:
         order.subtotal = order.total = total.quantize(Decimal("0.01"))
         self.s.add(order)
         return order
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -218,7 +218,7 @@ class Order(Base):
     __table_args__ = (Index("ix_orders_status_channel", "status", "channel"),)
     id: Mapped[str] = _id()
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    channel: Mapped[str] = mapped_column(String(10))  # counter, web
+    channel: Mapped[str] = mapped_column(String(10))  # counter, web, return
     fulfilment: Mapped[str] = mapped_column(
         String(10), default="carry_out"
     )  # carry_out, pickup, curbside, ship
@@ -241,6 +241,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     external: Mapped[Any] = mapped_column(JSON, nullable=True)  # web order details from the central store
+    # A return (channel "return") names the sale or order it takes goods back from. No foreign key: the sale may
+    # have been rung up at another till and not reached this one yet.
+    original_order_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_no", cascade="all, delete-orphan"
     )

@@ -992,15 +992,19 @@ def _sale_payload(session: Session, order: Order, movements: list[dict[str, str]
         "shift_id": order.shift_id,
         "completed_at": order.completed_at.isoformat(),
         "customer_id": order.customer_id,
+        "customer_name": order.customer_name,
         "lines": [
             {
+                "line_no": line.line_no,
                 "sku": line.sku,
                 "name": line.name,
                 "qty": str(line.qty),
+                "unit": line.unit,
                 "unit_price": str(line.unit_price),
                 "amount": str(line.amount),
                 "tax": str(line.tax),
                 "tax_class": line.tax_class,
+                "tax_rate": str(line.tax_rate),
             }
             for line in order.lines
             if not line.voided

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "sync.allow_insecure": False,
     "sync.cursor": 0,
     "sync.interval_s": 15,
+    # Sales and returns of the store's other tills kept for the returns desk; older ones are not copied here.
+    "sync.keep_documents_days": 400,
 }
 
 

@@ -583,6 +583,18 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     )
     session.flush()
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+    _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
+
+
+def _emit_document(
+    session: Session, terminal: Terminal, ev: protocol.Event, change_type: str, key: str
+) -> None:
+    """A completed sale or return goes to the store's feed, so every till of the store can find it (a return at
+    the desk of a sale rung up at another till). Its movements stay out: stock travels as stock changes."""
+    payload = {k: v for k, v in ev.payload.items() if k != "movements"}
+    payload["terminal"] = terminal.code  # who pushed it, as the central store knows it
+    payload.setdefault("completed_at", ev.occurred_at.isoformat())
+    ledger.emit(session, terminal.store_id, change_type, key, payload)
 
 
 def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
@@ -605,6 +617,7 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     )
     session.flush()
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+    _emit_document(session, terminal, ev, protocol.CHANGE_RETURN, str(p.order_id))
 
 
 def _stock_movement(session: Session, terminal: Terminal, ev: protocol.Event) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.models import Location, Order, OutboxEvent, Product, StaffUser, StockBalance
 from app.db.models import StockMovement as LocalMovement
+from app.db.types import utcnow
 from app.ids import new_id
 from app.services import outbox, sales, shifts, staff, stock
 from app.services.base import Actor
@@ -234,8 +235,9 @@ class Till:
             view = sales.add_tender(s, self.actor, view.id, "cash", view.total)
             return sales.complete_sale(s, self.actor, view.id).sale.total
 
-    def take_return(self, sku: str, qty: int = 1) -> None:
-        """A return to the floor, written as the returns service will: ledger row and event together."""
+    def take_return(self, sku: str, qty: int = 1, original_order_id: str | None = None) -> str:
+        """A return to the floor, written as the returns service will: ledger row and event together; returns
+        the return's id."""
         with self.factory.begin() as s:
             product = s.scalars(select(Product).where(Product.sku == sku)).one()
             floor = stock.sellable_location(s)
@@ -261,8 +263,11 @@ class Till:
                         }
                     ],
                     "movements": stock.movement_payload(s, rows),
+                    "original_order_id": original_order_id,
+                    "completed_at": utcnow().isoformat(),
                 },
             )
+            return order_id
 
     def waiting_orders(self) -> list[str]:
         with self.factory() as s:

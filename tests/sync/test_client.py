@@ -16,8 +16,9 @@ from sqlalchemy import select
 from uuid6 import uuid7
 
 from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product
+from app.db.models import StockMovement as LocalMovement
 from app.domain import barcodes
-from app.services import catalog, customers, outbox, sales, stock
+from app.services import catalog, customers, outbox, sales, settings, stock
 from app.services.base import UserError
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay
@@ -400,3 +401,60 @@ def test_refused_events_sent_again_after_the_central_data_is_put_right(hub: Hub,
     assert till.refused() == [] and set(till.outbox().values()) == {"sent"}
     with till.factory() as s:
         assert s.get(CentralStock, ("Z9", "floor")).on_hand == Decimal("4")
+
+
+def test_sales_and_returns_of_other_tills_reach_every_till_of_the_store(hub: Hub, tmp_path: Path) -> None:
+    """The returns desk of any till finds a sale rung up at another, and sees what was already taken back."""
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    other_store = Till.enrol(hub, tmp_path / "s2", "S2", "T1")
+    for t in (t1, t2, other_store):
+        t.sync()
+    number = t1.sell("A1", 2)
+    with t1.factory() as s:
+        sale = s.scalars(select(Order).where(Order.number == number)).one()
+        sale_id, lines, total = sale.id, [(ln.sku, ln.qty, ln.amount) for ln in sale.lines], sale.total
+    t1.sync()
+    t2.sync()
+    with t2.factory() as s:
+        copy = s.scalars(select(Order).where(Order.number == number)).one()
+        assert (copy.id, copy.channel, copy.status, copy.terminal_code) == (
+            sale_id,
+            "counter",
+            "completed",
+            "T1",
+        )
+        assert [(ln.sku, ln.qty, ln.amount) for ln in copy.lines] == lines and copy.total == total
+        assert [(p.kind, p.amount) for p in copy.payments] == [("cash", total)]
+        assert copy.lines[0].product_id is not None and copy.lines[0].name == "Apple juice 1l"
+        # A record only: no stock moved here, nothing to send back, nothing printed.
+        assert s.scalar(select(LocalMovement).where(LocalMovement.cause_id == sale_id)) is None
+        assert s.scalar(select(OutboxEvent).where(OutboxEvent.type == "sale.completed")) is None
+
+    return_id = t2.take_return("A1", 1, original_order_id=sale_id)
+    t2.sync()
+    t1.sync()
+    with t1.factory() as s:
+        assert len(s.scalars(select(Order).where(Order.number == number)).all()) == 1  # its own, once
+        taken_back = s.scalars(select(Order).where(Order.original_order_id == sale_id)).one()
+        assert (taken_back.id, taken_back.channel, taken_back.terminal_code) == (return_id, "return", "T2")
+        assert [(ln.sku, ln.qty) for ln in taken_back.lines] == [("A1", Decimal(-1))]
+    with other_store.factory() as s:  # another store's till sees none of it
+        other_store.sync()
+        assert s.scalar(select(Order).where(Order.id.in_([sale_id, return_id]))) is None
+
+    # The feed applied again from the start gives the same rows, not copies.
+    with t2.factory.begin() as s:
+        settings.put(s, replica.CURSOR_KEY, 0)
+    t2.sync()
+    with t2.factory() as s:
+        assert len(s.scalars(select(Order).where(Order.number == number)).all()) == 1
+    check_converged(hub, [t1, t2])
+
+    # A till that keeps no history copies none of it.
+    t3 = Till.enrol(hub, tmp_path / "t3", "S1", "T3")
+    with t3.factory.begin() as s:
+        settings.put(s, "sync.keep_documents_days", 0)
+    t3.sync()
+    with t3.factory() as s:
+        assert s.scalar(select(Order).where(Order.channel.in_(["counter", "return"]))) is None
