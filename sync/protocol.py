@@ -61,6 +61,8 @@ CHANGE_STAFF = "staff"
 # Completed counter sales and returns of the store's other terminals, so any till can take a return of them.
 CHANGE_SALE = "sale"
 CHANGE_RETURN = "return"
+# Customers made at one till of the store, so a loyalty card or phone number is found at all of them.
+CHANGE_CUSTOMER = "customer"
 CHANGE_TYPES: frozenset[str] = frozenset(
     {
         CHANGE_PRODUCT,
@@ -73,6 +75,7 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         CHANGE_STAFF,
         CHANGE_SALE,
         CHANGE_RETURN,
+        CHANGE_CUSTOMER,
     }
 )
 
@@ -235,6 +238,14 @@ class ParkedSale(_Payload):
     number: str
     terminal: str = ""
     lines: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CustomerSaved(_Payload):
+    id: UUID
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = None
+    email: str | None = None
+    loyalty_card: str | None = None
 
 
 class SaleRecalled(_Payload):

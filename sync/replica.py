@@ -151,6 +151,7 @@ class _Applier:
             protocol.CHANGE_PARKED_SALE: self.parked_sale,
             protocol.CHANGE_SALE: self.document,
             protocol.CHANGE_RETURN: self.document,
+            protocol.CHANGE_CUSTOMER: self.customer,
             # The central store keeps no staff records yet (each terminal has its own users): read past.
             protocol.CHANGE_STAFF: self.ignore,
         }
@@ -333,6 +334,23 @@ class _Applier:
             ],
         )
         self.s.add(order)
+
+    def customer(self, change: protocol.Change) -> None:
+        """A customer made at another till of the store (or this one's own, coming back: the same values)."""
+        p = change.payload
+        row = self.s.get(Customer, str(change.key))
+        if row is None:
+            row = Customer(id=str(change.key), name=str(p["name"]), store_credit=Decimal(0))
+            self.s.add(row)
+        row.name = str(p["name"])
+        row.phone = p.get("phone") or None
+        row.email = p.get("email") or None
+        card = p.get("loyalty_card") or None
+        if card and card != row.loyalty_card:
+            holder = self.s.scalar(select(Customer.id).where(Customer.loyalty_card == card))
+            if holder is None:  # a card given to two customers offline stays with the first one seen here
+                row.loyalty_card = card
+        self.s.flush()  # a sale of this customer may follow in the same page
 
     def _keep_since(self) -> datetime:
         if self.keep_since is None:

@@ -767,6 +767,14 @@ def _emit_parked(
     ledger.emit(session, parked.store_id, protocol.CHANGE_PARKED_SALE, parked.number, payload)
 
 
+def _customer(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """A customer made or changed at a till goes to the store's feed, for its other tills. Only that store's:
+    emitting into another store's feed would take that store's lock while holding this one's (two stores pushing
+    at once would deadlock); a chain-wide customer list needs a feed of its own."""
+    c = protocol.CustomerSaved.model_validate(ev.payload)
+    ledger.emit(session, terminal.store_id, protocol.CHANGE_CUSTOMER, str(c.id), c.model_dump(mode="json"))
+
+
 def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     """Shifts, cash movements and audit entries are kept in applied_events; nothing else derives from them."""
 
@@ -784,7 +792,7 @@ _HANDLERS: dict[str, Callable[[Session, Terminal, protocol.Event], None]] = {
     protocol.CASH_PAID_IN: _record_only,
     protocol.CASH_PAID_OUT: _record_only,
     protocol.AUDIT_ENTRY: _record_only,
-    protocol.CUSTOMER_SAVED: _record_only,
+    protocol.CUSTOMER_SAVED: _customer,
 }
 
 

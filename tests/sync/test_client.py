@@ -293,7 +293,7 @@ def test_two_copies_of_a_batch_applied_at_once_are_applied_and_duplicate_never_r
     assert statuses.count("applied") == len(events) and statuses.count("duplicate") == len(events)
 
 
-def test_the_audit_chain_and_new_customers_reach_the_central_store(hub: Hub, tmp_path: Path) -> None:
+def test_the_audit_chain_and_new_customers_reach_the_central_store_and_the_other_tills(hub: Hub, tmp_path: Path) -> None:
     till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
     till.sync()
     till.sell("A1")
@@ -310,6 +310,19 @@ def test_the_audit_chain_and_new_customers_reach_the_central_store(hub: Hub, tmp
         last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert last is not None and chain[-1]["hash"] == last.hash
     assert [p["name"] for t, p in rows if t == protocol.CUSTOMER_SAVED] == ["Sam Doyle"]
+
+    # The store's other tills get the customer: found by phone there too, and only once here.
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+    elsewhere = Till.enrol(hub, tmp_path / "s2", "S2", "T1")
+    for t in (t2, elsewhere, till):
+        t.sync()
+    with t2.factory() as s:
+        found = customers.find_customers(s, "085 555 0199")
+        assert [(c.name, c.phone) for c in found] == [("Sam Doyle", "+353 85 555 0199")]
+    with till.factory() as s:
+        assert len(customers.find_customers(s, "Sam Doyle")) == 1
+    with elsewhere.factory() as s:  # another store's tills do not (see sync.central.service._customer)
+        assert customers.find_customers(s, "Sam Doyle") == []
 
 
 def test_a_sale_parked_at_one_till_is_recalled_and_paid_at_another(hub: Hub, tmp_path: Path) -> None:
