@@ -293,7 +293,9 @@ def test_two_copies_of_a_batch_applied_at_once_are_applied_and_duplicate_never_r
     assert statuses.count("applied") == len(events) and statuses.count("duplicate") == len(events)
 
 
-def test_the_audit_chain_and_new_customers_reach_the_central_store_and_the_other_tills(hub: Hub, tmp_path: Path) -> None:
+def test_the_audit_chain_and_new_customers_reach_the_central_store_and_the_other_tills(
+    hub: Hub, tmp_path: Path
+) -> None:
     till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
     till.sync()
     till.sell("A1")
