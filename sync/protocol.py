@@ -31,6 +31,7 @@ CASH_PAID_IN = "cash.paid_in"
 CASH_PAID_OUT = "cash.paid_out"
 AUDIT_ENTRY = "audit.entry"
 CUSTOMER_SAVED = "customer.saved"
+STAFF_SAVED = "staff.saved"
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         SALE_COMPLETED,
@@ -46,6 +47,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         CASH_PAID_OUT,
         AUDIT_ENTRY,
         CUSTOMER_SAVED,
+        STAFF_SAVED,
     }
 )
 
@@ -246,6 +248,19 @@ class CustomerSaved(_Payload):
     phone: str | None = None
     email: str | None = None
     loyalty_card: str | None = None
+
+
+class StaffSaved(_Payload):
+    """A staff user as a till saved them, whole: sign-in name, role, PIN hash (never the PIN), badge, active.
+    Lockout counters stay on each till."""
+
+    id: UUID
+    username: str = Field(min_length=1, max_length=50)
+    display_name: str = Field(min_length=1, max_length=100)
+    role: str = Field(min_length=1, max_length=20)
+    pin_hash: str = Field(min_length=1, max_length=200)
+    badge_code: str | None = None
+    active: bool = True
 
 
 class SaleRecalled(_Payload):

@@ -9,6 +9,7 @@ change carries the full state of its key, never a delta.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,11 @@ from app.db.models import (
     Location,
     Order,
     OrderLine,
+    OutboxEvent,
     Payment,
     Product,
     Setting,
+    StaffUser,
     StockMovement,
     Store,
     TaxClass,
@@ -36,9 +39,12 @@ from app.db.models import (
 )
 from app.db.types import utcnow
 from app.domain import barcodes
+from app.domain.permissions import Role
 from app.ids import new_id
 from app.services import settings
 from sync import protocol
+
+log = logging.getLogger(__name__)
 
 CURSOR_KEY = "sync.cursor"
 _ORDER_RANK = {"new": 0, "picking": 1, "packed": 2, "ready": 3}
@@ -152,8 +158,7 @@ class _Applier:
             protocol.CHANGE_SALE: self.document,
             protocol.CHANGE_RETURN: self.document,
             protocol.CHANGE_CUSTOMER: self.customer,
-            # The central store keeps no staff records yet (each terminal has its own users): read past.
-            protocol.CHANGE_STAFF: self.ignore,
+            protocol.CHANGE_STAFF: self.staff,
         }
         self.products: dict[str, Product] = {}
         self.barcodes: dict[str, Barcode] = {}
@@ -161,6 +166,7 @@ class _Applier:
         self.tax_classes: set[str] = set()
         self.terminal_code: str | None = None
         self.keep_since: datetime | None = None
+        self.unsent_staff: set[str] | None = None
 
     def apply(self, changes: Iterable[protocol.Change]) -> None:
         changes = list(changes)
@@ -352,6 +358,60 @@ class _Applier:
                 row.loyalty_card = card
         self.s.flush()  # a sale of this customer may follow in the same page
 
+    def staff(self, change: protocol.Change) -> None:
+        """A staff user saved at a till of the store: they sign in here too, with the same PIN and badge.
+
+        Lockout counters stay this till's own. A change of the user made here and not yet sent wins until it has
+        gone through the central store and comes back. Two tills that gave the same sign-in name to two people
+        while offline end up alike: the older user (the smaller time-ordered id) keeps the name, the other gets
+        the name with the end of their id ("admin-3f9c"), at every till."""
+        p = protocol.StaffSaved.model_validate(change.payload)
+        user_id = str(p.id)
+        if user_id in self._unsent_staff():
+            return
+        if p.role not in _ROLES:
+            log.warning("staff user %s has role %r, unknown to this version: not added here", user_id, p.role)
+            return
+        username = p.username
+        holder = self.s.scalar(
+            select(StaffUser).where(StaffUser.username == username, StaffUser.id != user_id)
+        )
+        if holder is not None:
+            if holder.id < user_id:
+                username = _renamed(username, user_id)
+            else:
+                holder.username = _renamed(username, holder.id)
+                self.s.flush()
+        badge = p.badge_code
+        if badge and self.s.scalar(
+            select(StaffUser.id).where(StaffUser.badge_code == badge, StaffUser.id != user_id)
+        ):
+            # One badge given to two people offline: it stays with the first; the PIN still works.
+            badge = None
+        row = self.s.get(StaffUser, user_id)
+        if row is None:
+            row = StaffUser(id=user_id, failed_attempts=0)
+            self.s.add(row)
+        row.username = username
+        row.display_name = p.display_name
+        row.role = p.role
+        row.pin_hash = p.pin_hash
+        row.badge_code = badge
+        row.active = p.active
+        self.s.flush()
+
+    def _unsent_staff(self) -> set[str]:
+        if self.unsent_staff is None:
+            self.unsent_staff = {
+                str(payload.get("id"))
+                for payload in self.s.scalars(
+                    select(OutboxEvent.payload).where(
+                        OutboxEvent.type == protocol.STAFF_SAVED, OutboxEvent.status == "pending"
+                    )
+                )
+            }
+        return self.unsent_staff
+
     def _keep_since(self) -> datetime:
         if self.keep_since is None:
             days = settings.get(self.s, "sync.keep_documents_days")
@@ -501,6 +561,13 @@ class _Applier:
         order.subtotal = order.total = total.quantize(Decimal("0.01"))
         self.s.add(order)
         return order
+
+
+_ROLES = frozenset(r.value for r in Role)
+
+
+def _renamed(username: str, user_id: str) -> str:
+    return f"{username[:45]}-{user_id.replace('-', '')[-4:]}"
 
 
 def _money(value: Any) -> Decimal:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Approval, StaffUser
 from app.domain.permissions import DESCRIPTIONS, Permission, Role, allowed, can_grant
-from app.services import audit, settings
+from app.services import audit, outbox, settings
 from app.services.base import Actor, Changes, PermissionDenied, UserError, now
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
@@ -179,6 +179,24 @@ def approve(
     return appr.id
 
 
+def publish(session: Session, user: StaffUser) -> None:
+    """The user as saved, whole, for the store's other tills (through the outbox and the central store)."""
+    session.flush()
+    outbox.emit(
+        session,
+        "staff.saved",
+        {
+            "id": user.id,
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role,
+            "pin_hash": user.pin_hash,
+            "badge_code": user.badge_code,
+            "active": user.active,
+        },
+    )
+
+
 def create_first_admin(session: Session, pin: str, display_name: str = "Store admin") -> bool:
     """On a database with no staff at all (a terminal just enrolled), add the one admin who can add the others.
 
@@ -186,10 +204,11 @@ def create_first_admin(session: Session, pin: str, display_name: str = "Store ad
     """
     if session.scalar(select(StaffUser.id).limit(1)) is not None:
         return False
-    session.add(
-        StaffUser(username="admin", display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin))
+    admin = StaffUser(
+        username="admin", display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin)
     )
-    session.flush()
+    session.add(admin)
+    publish(session, admin)
     return True
 
 
@@ -224,7 +243,7 @@ def create_user(
         badge_code=badge or None,
     )
     session.add(u)
-    session.flush()
+    publish(session, u)
     audit.record(session, actor.user_id, "staff.created", "staff", u.id, {"role": role, "username": username})
     return Changes(staff=True)
 
@@ -260,5 +279,6 @@ def update_user(
         u.failed_attempts = 0
         u.locked_until = None
         details["pin_reset"] = True
+    publish(session, u)
     audit.record(session, actor.user_id, "staff.updated", "staff", u.id, details)
     return Changes(staff=True)

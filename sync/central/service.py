@@ -775,6 +775,13 @@ def _customer(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     ledger.emit(session, terminal.store_id, protocol.CHANGE_CUSTOMER, str(c.id), c.model_dump(mode="json"))
 
 
+def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """A staff user added or changed at a till goes to the store's feed: they sign in at every till of the store.
+    The feed is the record; the newest change of a user, in feed order, is what every till ends up with."""
+    u = protocol.StaffSaved.model_validate(ev.payload)
+    ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), u.model_dump(mode="json"))
+
+
 def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     """Shifts, cash movements and audit entries are kept in applied_events; nothing else derives from them."""
 
@@ -793,6 +800,7 @@ _HANDLERS: dict[str, Callable[[Session, Terminal, protocol.Event], None]] = {
     protocol.CASH_PAID_OUT: _record_only,
     protocol.AUDIT_ENTRY: _record_only,
     protocol.CUSTOMER_SAVED: _customer,
+    protocol.STAFF_SAVED: _staff,
 }
 
 

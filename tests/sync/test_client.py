@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 from uuid6 import uuid7
 
-from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product
+from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product, StaffUser
 from app.db.models import StockMovement as LocalMovement
 from app.domain import barcodes
-from app.services import catalog, customers, outbox, sales, settings, stock
+from app.services import catalog, customers, outbox, sales, settings, staff, stock
 from app.services.base import UserError
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay
@@ -275,7 +275,9 @@ def test_two_copies_of_a_batch_applied_at_once_are_applied_and_duplicate_never_r
     with till.factory() as s:
         events = [
             protocol.Event(id=e.id, type=e.type, occurred_at=e.created_at, payload=e.payload)
-            for e in s.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))
+            for e in s.scalars(
+                select(OutboxEvent).where(OutboxEvent.status == "pending").order_by(OutboxEvent.seq)
+            )
         ]
     with hub.sessions() as s:
         terminal_id = service.terminal_for_token(s, till.token).id
@@ -464,7 +466,7 @@ def test_sales_and_returns_of_other_tills_reach_every_till_of_the_store(hub: Hub
     t2.sync()
     with t2.factory() as s:
         assert len(s.scalars(select(Order).where(Order.number == number)).all()) == 1
-    check_converged(hub, [t1, t2])
+    check_converged(hub, [t1, t2, other_store])
 
     # A till that keeps no history copies none of it.
     t3 = Till.enrol(hub, tmp_path / "t3", "S1", "T3")
@@ -473,3 +475,49 @@ def test_sales_and_returns_of_other_tills_reach_every_till_of_the_store(hub: Hub
     t3.sync()
     with t3.factory() as s:
         assert s.scalar(select(Order).where(Order.channel.in_(["counter", "return"]))) is None
+
+
+def test_staff_added_at_one_till_sign_in_at_every_till_of_the_store(hub: Hub, tmp_path: Path) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")  # each enrolment made its own first admin, "admin"
+    elsewhere = Till.enrol(hub, tmp_path / "s2", "S2", "T1")
+    with t1.factory.begin() as s:
+        staff.create_user(s, t1.actor, "casey", "Casey Cashier", "cashier", "2468", badge="BADGE-0042")
+    for t in (t1, t2, elsewhere, t1):
+        t.sync()
+
+    with t2.factory.begin() as s:
+        assert staff.sign_in(s, "casey", "2468").display_name == "Casey Cashier"
+        assert staff.sign_in_badge(s, "BADGE-0042").username == "casey"
+    with elsewhere.factory.begin() as s, pytest.raises(UserError, match="Unknown"):
+        staff.sign_in(s, "casey", "2468")  # another store's tills have their own staff
+
+    # Two first admins with one sign-in name: the older keeps "admin" at both tills, the other is renamed alike.
+    def names(till: Till) -> dict[str, str]:
+        with till.factory() as s:
+            return dict(s.execute(select(StaffUser.id, StaffUser.username)).all())
+
+    assert names(t1) == names(t2)
+    admins = sorted(i for i, n in names(t1).items() if n.startswith("admin"))
+    assert [names(t1)[i] for i in admins] == ["admin", f"admin-{admins[1].replace('-', '')[-4:]}"]
+
+    # Disabled at one till: refused at the other after a sync.
+    with t2.factory.begin() as s:
+        casey = s.scalars(select(StaffUser.id).where(StaffUser.username == "casey")).one()
+        staff.update_user(s, t2.actor, casey, active=False)
+    t2.sync()
+    # A change made here and not yet sent is not undone by an older view from the feed.
+    with t1.factory.begin() as s:
+        staff.update_user(s, t1.actor, casey, role="supervisor")
+    with t1.client() as c:
+        Syncer(t1.factory, c).pull_changes()
+    with t1.factory() as s:
+        row = s.get(StaffUser, casey)
+        assert row is not None and (row.role, row.active) == ("supervisor", True)
+    # Both changes sent: the one the central store took last is what both tills end with.
+    t1.sync()
+    t2.sync()
+    with t1.factory() as s1, t2.factory() as s2:
+        a, b = s1.get(StaffUser, casey), s2.get(StaffUser, casey)
+        assert a is not None and b is not None
+        assert (a.role, a.active) == (b.role, b.active) == ("supervisor", True)
