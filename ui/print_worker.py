@@ -47,6 +47,7 @@ class PrintWorker:
         self.on_status = on_status or (lambda _s: None)
         self.default_folder = default_folder
         self._wake = threading.Event()
+        self._kick = threading.Event()  # a drawer kick waiting for the worker's thread
         self._stop = threading.Event()
         self._status = "printer: starting"
         self._thread = threading.Thread(target=self._loop, name="counterline-print", daemon=True)
@@ -93,6 +94,8 @@ class PrintWorker:
             kind = "?"
         self._set_status(f"printer: ready ({kind})")
         while not self._stop.is_set():
+            if self._kick.is_set():
+                self._kick_drawer()
             try:
                 with self.factory.begin() as s:
                     job = printing.claim_next(s)
@@ -162,18 +165,24 @@ class PrintWorker:
         self._set_status("printer: ready")
 
     def open_drawer(self) -> None:
-        """Kick the drawer through the receipt printer, on a thread of its own (never the GUI thread)."""
+        """Kick the drawer through the receipt printer. The worker's thread does it before its next job, so the
+        kick and a receipt never write to the printer at once, and the drawer opens as the receipt starts."""
+        self._kick.set()
+        self._wake.set()
 
-        def go() -> None:
+    def _kick_drawer(self) -> None:
+        self._kick.clear()
+        try:
             cfg = self._config("receipt")
-            if cfg.get("type") in ("folder", None):
-                return  # no drawer behind a print folder
-            try:
-                kick(make_connector(cfg), int(cfg.get("drawer_pin", 2)))
-            except PrinterError as e:
-                self._set_status(f"drawer: {e}")
-
-        threading.Thread(target=go, name="counterline-drawer", daemon=True).start()
+        except Exception as e:  # noqa: BLE001 - a busy database: no kick rather than no queue
+            self._database_trouble(e)
+            return
+        if cfg.get("type") in ("folder", None):
+            return  # no drawer behind a print folder
+        try:
+            kick(make_connector(cfg), int(cfg.get("drawer_pin", 2)))
+        except PrinterError as e:
+            self._set_status(f"drawer: {e}")
 
     def test_page(self) -> None:
         with self.factory.begin() as s:

@@ -104,3 +104,23 @@ def test_a_busy_database_pauses_the_queue_and_loses_no_outcome(
         worker.stop()
         other.close()
         engine.dispose()
+
+
+def test_the_drawer_kick_goes_through_the_worker_before_the_receipt(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kick and the receipt go to one printer: one after the other from one thread, the drawer first."""
+    printer = FakeConnector()
+    monkeypatch.setattr(print_worker, "make_connector", lambda config: printer)
+    monkeypatch.setattr(print_worker, "kick", lambda connector, pin: connector.send(b"\x1bp\x00\x19\xfa"))
+    with db.begin() as s:
+        settings.put(s, "devices.receipt_printer", {"type": "fake"})
+        printing.enqueue(s, "receipt", Document("receipt", 42, [Text("hello")]).to_json(), "Test")
+    worker = PrintWorker(db)
+    worker.open_drawer()  # as a cash sale completes: before the worker is woken for the receipt
+    worker.start()
+    try:
+        wait_for(lambda: len(printer.jobs) == 2)
+    finally:
+        worker.stop()
+    assert printer.jobs[0].startswith(b"\x1bp") and b"hello" in printer.jobs[1]

@@ -474,9 +474,9 @@ class SellScreen(QWidget):
     def after_complete(self, done: Completed) -> None:
         printer = self.ctx.services.get("printer")
         if printer is not None:
-            printer.wake()
             if done.open_drawer:
-                printer.open_drawer()
+                printer.open_drawer()  # first: the drawer opens as the receipt starts printing
+            printer.wake()
         msg = self.tr("Sale {0} complete.").format(done.sale.number)
         if done.change:
             msg += " " + self.tr("Change due: {0}").format(self.money(done.change))
