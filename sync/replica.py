@@ -240,33 +240,7 @@ class _Applier:
         order.customer_name = p.get("customer_name")
         order.order_discount = p.get("order_discount")
         order.total = Decimal(str(p.get("total") or "0"))
-        lines = p.get("lines") or []
-        skus = {str(line["sku"]) for line in lines}
-        ids = (
-            dict(self.s.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
-            if skus
-            else {}
-        )
-        order.lines = [
-            OrderLine(
-                id=new_id(),
-                line_no=int(line.get("line_no") or n),
-                product_id=ids.get(str(line["sku"])),
-                sku=str(line["sku"]),
-                name=str(line.get("name") or line["sku"]),
-                qty=Decimal(str(line["qty"])),
-                unit=str(line.get("unit") or "ea"),
-                unit_price=Decimal(str(line["unit_price"])),
-                fixed_amount=None if line.get("fixed_amount") is None else Decimal(str(line["fixed_amount"])),
-                price_override=line.get("price_override"),
-                discount=line.get("discount"),
-                tax_class=str(line.get("tax_class") or ""),
-                tax_rate=Decimal(str(line.get("tax_rate") or "0")),
-                amount=Decimal(str(line.get("amount") or "0")),
-                tax=Decimal(str(line.get("tax") or "0")),
-            )
-            for n, line in enumerate(lines, start=1)
-        ]
+        order.lines = self._lines(p.get("lines") or [])
 
     def document(self, change: protocol.Change) -> None:
         """A sale or return completed at another till of the store, kept here as it was completed there: the
@@ -284,13 +258,6 @@ class _Applier:
             return
         is_return = change.type == protocol.CHANGE_RETURN
         totals = p.get("totals") or {}
-        lines = p.get("lines") or []
-        skus = {str(line["sku"]) for line in lines}
-        ids = (
-            dict(self.s.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
-            if skus
-            else {}
-        )
         customer_id = p.get("customer_id")
         if customer_id and self.s.get(Customer, customer_id) is None:
             customer_id = None  # not known here (yet): the name is kept
@@ -311,23 +278,7 @@ class _Applier:
             change_given=_money(totals.get("change")),
             created_at=when,
             completed_at=when,
-            lines=[
-                OrderLine(
-                    id=new_id(),
-                    line_no=int(line.get("line_no") or n),
-                    product_id=ids.get(str(line["sku"])),
-                    sku=str(line["sku"]),
-                    name=str(line.get("name") or line["sku"]),
-                    qty=Decimal(str(line["qty"])),
-                    unit=str(line.get("unit") or "ea"),
-                    unit_price=Decimal(str(line["unit_price"])),
-                    tax_class=str(line.get("tax_class") or ""),
-                    tax_rate=Decimal(str(line.get("tax_rate") or "0")),
-                    amount=Decimal(str(line.get("amount") or "0")),
-                    tax=Decimal(str(line.get("tax") or "0")),
-                )
-                for n, line in enumerate(lines, start=1)
-            ],
+            lines=self._lines(p.get("lines") or []),
             payments=[
                 Payment(
                     id=new_id(),
@@ -411,6 +362,35 @@ class _Applier:
                 )
             }
         return self.unsent_staff
+
+    def _lines(self, lines: list[dict[str, Any]]) -> list[OrderLine]:
+        """Order lines as another till sent them (a parked or completed sale, a return)."""
+        skus = {str(line["sku"]) for line in lines}
+        ids = (
+            dict(self.s.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
+            if skus
+            else {}
+        )
+        return [
+            OrderLine(
+                id=new_id(),
+                line_no=int(line.get("line_no") or n),
+                product_id=ids.get(str(line["sku"])),
+                sku=str(line["sku"]),
+                name=str(line.get("name") or line["sku"]),
+                qty=Decimal(str(line["qty"])),
+                unit=str(line.get("unit") or "ea"),
+                unit_price=Decimal(str(line["unit_price"])),
+                fixed_amount=None if line.get("fixed_amount") is None else Decimal(str(line["fixed_amount"])),
+                price_override=line.get("price_override"),
+                discount=line.get("discount"),
+                tax_class=str(line.get("tax_class") or ""),
+                tax_rate=Decimal(str(line.get("tax_rate") or "0")),
+                amount=Decimal(str(line.get("amount") or "0")),
+                tax=Decimal(str(line.get("tax") or "0")),
+            )
+            for n, line in enumerate(lines, start=1)
+        ]
 
     def _keep_since(self) -> datetime:
         if self.keep_since is None:

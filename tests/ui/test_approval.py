@@ -54,7 +54,8 @@ def counter(db: sessionmaker[Session], qtbot: QtBot) -> Iterator[tuple[AppContex
     ops.shutdown()
 
 
-def _dialog(qtbot: QtBot) -> ApprovalDialog:
+def approval_dialog(qtbot: QtBot) -> ApprovalDialog:
+    """The approval dialog once it shows (it opens window-modal, without blocking)."""
     found: list[ApprovalDialog] = []
 
     def shown() -> bool:
@@ -81,7 +82,7 @@ def test_a_manager_pin_approves_one_void_and_the_approval_names_both(
     ctx, _parent, sale_id = counter
     outcome: list[str] = []
     _void(ctx, sale_id, outcome)
-    dlg = _dialog(qtbot)
+    dlg = approval_dialog(qtbot)
     assert dlg.windowTitle() == "Manager approval"
     # A cashier cannot approve: the dialog says why and stays open.
     qtbot.keyClicks(dlg.username, "cashier")
@@ -112,7 +113,7 @@ def test_a_badge_scan_approves_and_cancel_changes_nothing(
     ctx, _parent, sale_id = counter
     outcome: list[str] = []
     _void(ctx, sale_id, outcome)
-    dlg = _dialog(qtbot)
+    dlg = approval_dialog(qtbot)
     qtbot.keyClick(dlg, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: outcome == ["Not approved: nothing was changed."], timeout=5000)
     with db() as s:
@@ -120,7 +121,7 @@ def test_a_badge_scan_approves_and_cancel_changes_nothing(
 
     outcome.clear()
     _void(ctx, sale_id, outcome)
-    dlg = _dialog(qtbot)
+    dlg = approval_dialog(qtbot)
     ctx.router.dispatch("4006381333931")  # a product, not a badge
     assert "not a staff badge" in dlg.error.text()
     ctx.router.dispatch("BADGE-0006")  # the manager's badge

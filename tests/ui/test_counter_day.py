@@ -29,8 +29,9 @@ from app.db.models import Approval, Barcode, CashMovement, Order, PrintJob, Prod
 from app.domain.money import quantize_money
 from app.services import settings, shifts
 from app.services.base import Actor, here
+from tests.ui.test_approval import approval_dialog
 from tests.ui.test_office import shoot
-from ui.approval import ApprovalDialog
+from tests.ui.test_sell import sign_in
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
@@ -96,19 +97,6 @@ def when_shown(kind: type[W], drive: Callable[[W], None]) -> list[BaseException]
     return errors
 
 
-def approval_dialog(qtbot: QtBot) -> ApprovalDialog:
-    found: list[ApprovalDialog] = []
-
-    def shown() -> bool:
-        found[:] = [
-            w for w in QApplication.topLevelWidgets() if isinstance(w, ApprovalDialog) and w.isVisible()
-        ]
-        return bool(found)
-
-    qtbot.waitUntil(shown, timeout=10_000)
-    return found[0]
-
-
 def type_by_hand(qtbot: QtBot, field: QWidget, text: str) -> None:
     """A person typing: keys further apart than a scanner's, so the scan router lets them through."""
     field.setFocus()
@@ -172,15 +160,7 @@ def test_a_cashiers_day_from_float_to_z_report(
     assert len(codes) == 3
 
     # --- sign in and open the shift with a counted float (Office, Shift tab) ---------------------------------
-    idle(qtbot, win)
-    users = win.signin.users
-    for i in range(users.count()):
-        if users.item(i).data(Qt.ItemDataRole.UserRole) == "cashier":
-            users.setCurrentRow(i)
-    win.signin.pin.setText("1111")
-    win.signin.submit()
-    qtbot.waitUntil(lambda: ctx.user is not None, timeout=10_000)
-    idle(qtbot, win)
+    sign_in(qtbot, win, "cashier", "1111")
     assert win.current == "sell"
     win.show_screen("office")
     idle(qtbot, win)
@@ -390,15 +370,7 @@ def test_every_sell_key_works_from_the_scan_field(
             .order_by(Product.sku.desc())
             .limit(3)
         ).all()
-    idle(qtbot, win)
-    users = win.signin.users
-    for i in range(users.count()):
-        if users.item(i).data(Qt.ItemDataRole.UserRole) == "cashier":
-            users.setCurrentRow(i)
-    win.signin.pin.setText("1111")
-    win.signin.submit()
-    qtbot.waitUntil(lambda: ctx.user is not None, timeout=10_000)
-    idle(qtbot, win)
+    sign_in(qtbot, win, "cashier", "1111")
     sell = win.screens["sell"]
     for code, _name in rows[:2]:
         burst(qtbot, win.scan, code)
