@@ -226,6 +226,13 @@ def test_a_cashiers_day_from_float_to_z_report(
     assert f"Discounts: -{sell.money(sale.discount_total)}" in sell.figures.text()
     assert f"{sale.total:.2f}" in sell.total.text()
     shoot(win, "sell-mid-sale")
+    # Every figure fits its column (nothing cut to "…"), and the item names keep most of the width.
+    hh, metrics = sell.table.horizontalHeader(), sell.table.fontMetrics()
+    for r in range(sell.table.rowCount()):
+        for c in (1, 2, 3):
+            text = sell.table.item(r, c).text()  # type: ignore[union-attr]
+            assert metrics.horizontalAdvance(text) < hh.sectionSize(c), (r, c, text)
+    assert hh.sectionSize(0) > sum(hh.sectionSize(c) for c in (1, 2, 3))
     with db() as s:
         approval = s.scalars(select(Approval).where(Approval.permission == "discount_above_threshold")).one()
         who = dict(s.execute(select(StaffUser.id, StaffUser.username)).all())

@@ -233,6 +233,7 @@ class SellScreen(QWidget):
     def _fill_table(self, lines: list[Any]) -> None:
         """Show the sale's lines, touching only the rows whose text or look changed since the last call."""
         table = self.table
+        fresh = not self._shown_rows
         if len(self._shown_rows) != len(lines):
             table.setRowCount(len(lines))
             del self._shown_rows[len(lines) :]
@@ -271,17 +272,18 @@ class SellScreen(QWidget):
             first = table.item(r, 0)
             if lit and first is not None:
                 table.scrollToItem(first)
-        self._fit_columns(widths)
+        self._fit_columns(widths, fresh)
 
-    def _fit_columns(self, widths: list[int]) -> None:
-        """Widen the number and note columns to fit their new texts; back to their headers when a sale ends."""
+    def _fit_columns(self, widths: list[int], fresh: bool) -> None:
+        """Fit the number and note columns to their texts: from their headers up when the table was empty
+        (`fresh`), else only wider, for the texts that changed."""
         hh = self.table.horizontalHeader()
         pad = 2 * self.table.fontMetrics().averageCharWidth() + 8
         for c in (1, 2, 3, 4):
             label = self.table.horizontalHeaderItem(c)
             floor = hh.fontMetrics().horizontalAdvance(label.text() if label else "") + pad
             now = hh.sectionSize(c)
-            want = floor if not self._shown_rows else max(now, widths[c] + pad)
+            want = max(floor, widths[c] + pad) if fresh else max(now, widths[c] + pad)
             if c == 4:
                 want = min(want, 320)  # a long note is cut rather than squeeze the item names
             if want != now:
