@@ -165,6 +165,10 @@ class Client:
     def status(self) -> protocol.StatusResponse:
         return _parse(protocol.StatusResponse, self._call("GET", "/v1/status"))
 
+    def audit_head(self) -> protocol.AuditHead:
+        """What the central store holds of this terminal's audit chain."""
+        return _parse(protocol.AuditHead, self._call("GET", "/v1/audit/head"))
+
 
 def _parse(model: type[Any], data: Any) -> Any:
     try:

@@ -160,6 +160,17 @@ class OrderRequest(BaseModel):
     customer: dict[str, Any] = Field(default_factory=dict)
 
 
+class AuditHead(BaseModel):
+    """What the central store holds of one terminal's audit chain: the last entry it received, and whether the
+    entries before it arrived whole (every seq, each naming the hash of the one before)."""
+
+    count: int
+    last_seq: int | None = None
+    last_hash: str | None = None
+    missing: list[int] = Field(default_factory=list)  # seqs below last_seq not received (the first 20)
+    broken_at: int | None = None  # the first seq whose prev_hash does not name the entry before
+
+
 class StatusResponse(BaseModel):
     ok: bool
     protocol_version: int

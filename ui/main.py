@@ -41,14 +41,42 @@ def _setup_logging(paths: Paths) -> None:
 def cmd_audit(args: argparse.Namespace) -> int:
     from app.services import audit
 
-    _paths, factory = _open(args)
+    paths, factory = _open(args)
     with factory() as s:
         brk = audit.verify_chain(s)
-    if brk is None:
-        print("audit chain intact")
+    if brk is not None:
+        print(f"audit chain broken at entry {brk.seq}: {brk.reason}")
+        return 1
+    print("audit chain intact")
+    return _audit_against_central(factory, paths)
+
+
+def _audit_against_central(factory: Any, paths: Paths) -> int:
+    """Where the till is enrolled: its trail against what the central store received of it."""
+    from sync.audit import compare
+    from sync.client import SyncError
+
+    try:
+        make = _sync_client(factory, paths)
+    except SyncError as e:
+        print(f"not compared with the central store: {e}")
         return 0
-    print(f"audit chain broken at entry {brk.seq}: {brk.reason}")
-    return 1
+    if make is None:
+        print("not compared with a central store: this terminal is not enrolled")
+        return 0
+    try:
+        with make() as client:
+            head = client.audit_head()
+    except SyncError as e:
+        print(f"not compared with the central store: {e}")
+        return 0
+    with factory() as s:
+        result = compare(s, head)
+    for note in result.notes:
+        print(note)
+    for problem in result.problems:
+        print(f"PROBLEM: {problem}")
+    return 0 if result.ok else 1
 
 
 def cmd_demo_label(args: argparse.Namespace) -> int:

@@ -100,6 +100,10 @@ def create_app(
             raise service.Forbidden(f"this terminal belongs to store {who.store.code}")
         return service.pull(s, who.store_id, cursor, limit, first)
 
+    @app.get("/v1/audit/head")
+    def audit_head(s: ReadDb, who: Annotated[Terminal, Depends(terminal)]) -> protocol.AuditHead:
+        return service.audit_head(s, who.id)
+
     @app.get("/v1/stores/{code}/stock")
     def stock(code: str, s: ReadDb, who: Annotated[Terminal, Depends(terminal)]) -> list[dict[str, Any]]:
         if code.upper() != who.store.code:

@@ -15,12 +15,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn
 
+from sqlalchemy import select
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
 from sync.central import service
 from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
+from sync.central.models import Store, Terminal
 
 EXIT_BAD_INPUT = 2
 
@@ -84,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--label", default="")
 
     sub.add_parser("status", parents=[common], help="print each store's feed head, terminals and exceptions")
+
+    trail = sub.add_parser(
+        "audit", parents=[common], help="check each terminal's audit chain as received: gaps and broken links"
+    )
+    trail.add_argument("--store", default=None)
 
     review = sub.add_parser("exceptions", parents=[common], help="list exceptions for review, or resolve one")
     review.add_argument("--store", default=None)
@@ -230,6 +237,29 @@ def _exceptions(factory: sessionmaker[Session], args: argparse.Namespace) -> int
     return 0
 
 
+def _audit(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    """Exit 1 where a terminal's received chain has a gap or a broken link."""
+    bad = 0
+    with factory() as s:
+        query = select(Terminal).join(Store).order_by(Store.code, Terminal.code)
+        if args.store:
+            query = query.where(Store.code == args.store.upper())
+        for terminal in s.scalars(query):
+            head = service.audit_head(s, terminal.id)
+            state = "ok"
+            if head.missing or head.broken_at is not None:
+                bad += 1
+                state = "PROBLEM:"
+                if head.missing:
+                    state += f" entries missing {head.missing}"
+                if head.broken_at is not None:
+                    state += f" chain broken at {head.broken_at}"
+            print(
+                f"{terminal.store.code:<6} {terminal.code:<6} {head.count:>8} entries, last {head.last_seq}  {state}"
+            )
+    return 1 if bad else 0
+
+
 _COMMANDS = {
     "create-store": _create_store,
     "enroll-terminal": _enroll_terminal,
@@ -240,6 +270,7 @@ _COMMANDS = {
     "create-api-key": _create_api_key,
     "status": _status,
     "exceptions": _exceptions,
+    "audit": _audit,
 }
 
 

@@ -946,6 +946,38 @@ def status_summary(session: Session) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- exceptions for review
 
 
+def audit_head(session: Session, terminal_id: int) -> protocol.AuditHead:
+    """The terminal's audit chain as received here. The hashes themselves are the terminal's to compute (this
+    service does not know how entries are hashed); what is checked here is that the links hold and no seq is
+    missing, so entries cut off or rewritten at the terminal after they were sent show up against this."""
+    entries = sorted(
+        (
+            (int(p["seq"]), str(p.get("prev_hash") or ""), str(p.get("hash") or ""))
+            for p in session.scalars(
+                select(AppliedEvent.payload).where(
+                    AppliedEvent.terminal_id == terminal_id, AppliedEvent.type == protocol.AUDIT_ENTRY
+                )
+            )
+        ),
+    )
+    if not entries:
+        return protocol.AuditHead(count=0)
+    missing: list[int] = []
+    broken_at = None
+    for (seq_a, _prev_a, hash_a), (seq_b, prev_b, _hash_b) in zip(entries, entries[1:], strict=False):
+        if seq_b != seq_a + 1:
+            missing.extend(range(seq_a + 1, min(seq_b, seq_a + 1 + 20)))
+        elif prev_b != hash_a and broken_at is None:
+            broken_at = seq_b
+    return protocol.AuditHead(
+        count=len(entries),
+        last_seq=entries[-1][0],
+        last_hash=entries[-1][2],
+        missing=missing[:20],
+        broken_at=broken_at,
+    )
+
+
 def list_exceptions(
     session: Session, store: str | None = None, include_resolved: bool = False
 ) -> list[dict[str, Any]]:

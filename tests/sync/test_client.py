@@ -8,20 +8,23 @@ import os
 import random
 import stat
 import threading
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from uuid6 import uuid7
 
 from app.db.models import AuditEntry, CentralStock, Order, OutboxEvent, Product, StaffUser
 from app.db.models import StockMovement as LocalMovement
 from app.domain import barcodes
-from app.services import catalog, customers, outbox, sales, settings, staff, stock
+from app.services import audit, catalog, customers, outbox, sales, settings, staff, stock
 from app.services.base import UserError
+from sync import audit as sync_audit
 from sync import protocol, replica
 from sync.agent import Agent, Syncer, backoff_delay
+from sync.central import cli as central_cli
 from sync.central import service
 from sync.central.models import AppliedEvent, Sale, StockException
 from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError, check_url, load_token, save_token
@@ -521,3 +524,58 @@ def test_staff_added_at_one_till_sign_in_at_every_till_of_the_store(hub: Hub, tm
         a, b = s1.get(StaffUser, casey), s2.get(StaffUser, casey)
         assert a is not None and b is not None
         assert (a.role, a.active) == (b.role, b.active) == ("supervisor", True)
+
+
+def test_a_tills_audit_trail_is_checked_against_what_the_central_store_received(
+    hub: Hub, tmp_path: Path
+) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    for _ in range(3):
+        till.sell("A1")
+    till.sync()
+
+    def check() -> sync_audit.Comparison:
+        with till.client() as c:
+            head = c.audit_head()
+        with till.factory() as s:
+            return sync_audit.compare(s, head)
+
+    first = check()
+    assert first.ok, first.problems
+    with till.factory() as s:
+        last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        assert last is not None
+    assert f"up to entry {last.seq}" in first.notes[0]
+    till.sell("A1")  # not sent yet: not a problem, and said
+    assert check().ok and "waiting to be sent" in check().notes[0]
+
+    # Someone with the database file cuts the end of the trail off: the chain left is valid, the comparison not.
+    with till.factory.begin() as s:
+        s.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))  # the append-only guard goes first
+        s.execute(AuditEntry.__table__.delete().where(AuditEntry.seq >= last.seq - 1))
+        assert audit.verify_chain(s) is None
+    assert any("were removed here" in p for p in check().problems)
+
+
+def test_the_central_store_sees_gaps_and_broken_links_in_what_it_received(
+    hub: Hub, tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+
+    def entry(seq: int, prev: str, digest: str) -> protocol.Event:
+        return protocol.Event(
+            id=uuid7(),
+            type=protocol.AUDIT_ENTRY,
+            occurred_at=datetime.now(UTC),
+            payload={"seq": seq, "prev_hash": prev, "hash": digest, "action": "test"},
+        )
+
+    with till.client() as c:
+        c.push([entry(1, "0", "a"), entry(2, "a", "b"), entry(4, "c", "d"), entry(5, "x", "e")])
+        head = c.audit_head()
+    assert (head.count, head.last_seq, head.last_hash) == (4, 5, "e")
+    assert head.missing == [3] and head.broken_at == 5
+    # The same, for every terminal, from the central store's command line.
+    assert central_cli.main(["--database-url", db_url, "audit", "--store", "S1"]) == 1
+    assert "PROBLEM: entries missing [3] chain broken at 5" in capsys.readouterr().out

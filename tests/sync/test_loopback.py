@@ -54,6 +54,10 @@ def test_enrol_and_sync_from_the_command_line(
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
     assert counterline(["--data-dir", data, "sync"]) == 0
     assert "received 8 changes" in capsys.readouterr().out  # the catalog, and the first admin made here
+    # The trail checked here and against what the central store received of it.
+    assert counterline(["--data-dir", data, "audit", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "audit chain intact" in out and "the central store holds" in out and "PROBLEM" not in out
     # The same code cannot be used twice.
     assert (
         counterline(["--data-dir", str(tmp_path / "other"), "enrol", base, code, "--admin-pin", "1234"]) == 1
