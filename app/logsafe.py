@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 CARDISH = re.compile(r"\b(?:\d[ -]?){13,19}\b")
@@ -17,5 +18,19 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
+    """Redacts what a record says (its message, and any traceback or stack), not the line's own time, level and
+    logger name: a whole-line pass took the date and time for a phone number."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        msg, args = record.msg, record.args
+        record.msg, record.args = redact(record.getMessage()), None
+        try:
+            return super().format(record)
+        finally:
+            record.msg, record.args = msg, args
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return redact(super().formatStack(stack_info))

@@ -84,3 +84,17 @@ def test_logs_redact_email_phone_and_card_numbers() -> None:
     assert "example.com" not in text and "123 4567" not in text and PAN not in text
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "mail %s", ("a@b.org",), None)
     assert "a@b.org" not in RedactingFormatter("%(message)s").format(record)
+    # The line's own date and time stay readable (a whole-line pass took them for a phone number), and a
+    # traceback is redacted too.
+    try:
+        raise ValueError(f"card {PAN} refused for jordan@example.com")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "call +353 87 123 4567", None, sys.exc_info()
+        )
+    line = RedactingFormatter("%(asctime)s %(levelname)s %(message)s").format(failed)
+    assert re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} ERROR call \[phone\]", line), line
+    assert PAN not in line and "example.com" not in line and "ValueError" in line
+    assert record.getMessage() == "mail a@b.org"  # the record itself is left as it was, for other handlers
