@@ -427,19 +427,23 @@ def _applied(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
             payload=ev.payload,
         )
     )
-    session.flush()
 
 
 def _apply_batch(
     session: Session, terminal_id: int, events: list[protocol.Event]
 ) -> list[protocol.PushResult]:
     terminal = _locked_terminal(session, terminal_id)
+    # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
+    done = set(
+        session.scalars(select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_([e.id for e in events])))
+    )
     results = []
     for ev in events:
-        if session.get(AppliedEvent, ev.id) is not None:
+        if ev.id in done:
             results.append(protocol.PushResult(id=ev.id, status="duplicate"))
             continue
         _applied(session, terminal, ev)
+        done.add(ev.id)  # the same event twice in one batch
         results.append(protocol.PushResult(id=ev.id, status="applied"))
     return results
 
