@@ -41,23 +41,29 @@ def lock_store(session: Session, store_id: int) -> Store:
         select(Store).where(Store.id == store_id).with_for_update().execution_options(populate_existing=True)
     )
     store = session.execute(stmt).scalar_one()
-    session.info.setdefault("locked_stores", {})[store_id] = session.get_transaction()
+    # The row is kept here too: the session's identity map holds clean objects weakly, and a store dropped from
+    # it after a flush was read again for every event of a batch.
+    session.info.setdefault("locked_stores", {})[store_id] = (session.get_transaction(), store)
+    return store
+
+
+def _locked(session: Session, store_id: int) -> Store | None:
+    """The store row this transaction holds the lock of, or None."""
+    entry = session.info.get("locked_stores", {}).get(store_id)
+    if entry is None or entry[0] is not session.get_transaction():
+        return None
+    store: Store = entry[1]
     return store
 
 
 def _holds_lock(session: Session, store_id: int) -> bool:
-    tx = session.info.get("locked_stores", {}).get(store_id)
-    return tx is not None and tx is session.get_transaction()
+    return _locked(session, store_id) is not None
 
 
 def next_seq(session: Session, store_id: int) -> int:
     """The store's next feed seq. Under the store lock already held by this transaction it is counted in memory
     (the row is written at the next flush); otherwise the lock is taken first."""
-    if _holds_lock(session, store_id):
-        store = session.get(Store, store_id)
-        assert store is not None
-    else:
-        store = lock_store(session, store_id)
+    store = _locked(session, store_id) or lock_store(session, store_id)
     store.feed_seq += 1
     return store.feed_seq
 

@@ -437,6 +437,14 @@ def _apply_batch(
     done = set(
         session.scalars(select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_([e.id for e in events])))
     )
+    sale_ids = {
+        uuid.UUID(str(e.payload["order_id"]))
+        for e in events
+        if e.type == protocol.SALE_COMPLETED and _is_uuid(e.payload.get("order_id"))
+    }
+    if sale_ids:
+        recorded = set(session.scalars(select(Sale.id).where(Sale.id.in_(sale_ids))))
+        _known_sales(session).update({i: i in recorded for i in sale_ids})
     results = []
     for ev in events:
         if ev.id in done:
@@ -446,6 +454,14 @@ def _apply_batch(
         done.add(ev.id)  # the same event twice in one batch
         results.append(protocol.PushResult(id=ev.id, status="applied"))
     return results
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _push_alone(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event) -> protocol.PushResult:
@@ -566,9 +582,17 @@ def _total(totals: dict[str, Any]) -> Decimal | None:
         raise Rejected(f"total {raw!r} is not a number") from exc
 
 
+def _known_sales(session: Session) -> dict[uuid.UUID, bool]:
+    """Whether a sale id is recorded already, for this transaction (a batch fills it in one query)."""
+    return ledger.tx_cache(session, "sales")
+
+
 def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     p = protocol.SaleCompleted.model_validate(ev.payload)
-    if session.get(Sale, p.order_id) is not None:
+    known = _known_sales(session)
+    if p.order_id not in known:
+        known[p.order_id] = session.get(Sale, p.order_id) is not None
+    if known[p.order_id]:
         # The same parked sale recalled and completed at two tills while they were offline: both customers left
         # with goods, so the movements stand and a person is asked to look at the second payment.
         _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
@@ -585,7 +609,7 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
             occurred_at=ev.occurred_at,
         )
     )
-    session.flush()
+    known[p.order_id] = True
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
     _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
 
