@@ -435,7 +435,9 @@ def _apply_batch(
     terminal = _locked_terminal(session, terminal_id)
     # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
     done = set(
-        session.scalars(select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_([e.id for e in events])))
+        session.scalars(
+            select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_([e.id for e in events]))
+        )
     )
     sale_ids = {
         uuid.UUID(str(e.payload["order_id"]))
