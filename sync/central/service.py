@@ -46,6 +46,7 @@ from sync.central.models import (
     Return,
     Sale,
     StockException,
+    StockLevel,
     Store,
     TaxClass,
     Terminal,
@@ -439,6 +440,7 @@ def _apply_batch(
             select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_([e.id for e in events]))
         )
     )
+    _prefetch(session, terminal.store_id, events)
     sale_ids = {
         uuid.UUID(str(e.payload["order_id"]))
         for e in events
@@ -456,6 +458,36 @@ def _apply_batch(
         done.add(ev.id)  # the same event twice in one batch
         results.append(protocol.PushResult(id=ev.id, status="applied"))
     return results
+
+
+def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> None:
+    """Read the products, locations and stock levels a batch names in a few queries, into the caches the handlers
+    use. One by one, every line of every sale was a query, and each query flushed what was pending first."""
+    skus: set[str] = set()
+    for ev in events:
+        lines = ev.payload.get("movements")
+        for m in [ev.payload, *(lines if isinstance(lines, list) else [])]:
+            if isinstance(m, dict) and m.get("sku") is not None:
+                skus.add(str(m["sku"]))
+    if not skus:
+        return
+    products = ledger.tx_cache(session, "products")
+    wanted = sorted(skus)
+    for i in range(0, len(wanted), 500):
+        for product in session.scalars(select(Product).where(Product.sku.in_(wanted[i : i + 500]))):
+            products[product.sku] = product
+    locations = ledger.tx_cache(session, "locations")
+    for loc in session.scalars(select(Location).where(Location.store_id == store_id)):
+        locations[(store_id, loc.code)] = loc
+    levels = ledger.tx_cache(session, "levels")
+    ids = [products[sku].id for sku in wanted if sku in products]
+    for i in range(0, len(ids), 500):
+        for level in session.scalars(
+            select(StockLevel)
+            .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(ids[i : i + 500]))
+            .execution_options(populate_existing=True)
+        ):
+            levels[(level.location_id, level.product_id)] = level
 
 
 def _is_uuid(value: Any) -> bool:
