@@ -67,7 +67,7 @@ from sync.agent import PUSH_BATCH, Syncer
 from sync.central import ledger, service
 from sync.central.db import make_engine, make_sessionmaker, migrate
 from sync.central.models import AppliedEvent, Barcode, FeedChange, Price, Product, Store, Terminal
-from sync.client import DEFAULT_TIMEOUT, Client, Retryable
+from sync.client import DEFAULT_TIMEOUT, Client, Retryable, wait_until_serving
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 TAX = ("std", Decimal("0.20"))
@@ -134,18 +134,7 @@ def central_server(url: str, log_path: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the central server exited with code {proc.returncode}")
-            try:
-                if httpx.get(f"{base}/v1/status", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the central server did not start within 60 s")
-            time.sleep(0.2)
+        wait_until_serving(base, lambda: proc.poll() is None, timeout_s=60)
         yield base
     finally:
         proc.terminate()

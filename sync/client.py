@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -168,6 +170,23 @@ class Client:
     def audit_head(self) -> protocol.AuditHead:
         """What the central store holds of this terminal's audit chain."""
         return _parse(protocol.AuditHead, self._call("GET", "/v1/audit/head"))
+
+
+def wait_until_serving(base_url: str, running: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Poll the central service's status until it answers 200 (after starting it). Raises RuntimeError when
+    `running()` says its process ended, or when `timeout_s` passes first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base_url}/v1/status", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if not running():
+            raise RuntimeError("the central service stopped before it answered")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the central service did not answer within {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def _parse(model: type[Any], data: Any) -> Any:

@@ -12,7 +12,6 @@ import random
 import socket
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from sync.central.models import AppliedEvent, StockLevel
 from sync.central.models import Location as CLocation
 from sync.central.models import Product as CProduct
 from sync.central.models import StockMovement as CMovement
-from sync.client import Client
+from sync.client import Client, wait_until_serving
 
 BASE = "http://127.0.0.1"
 SKUS = ("A1", "C3")
@@ -449,17 +448,12 @@ def serve_on_loopback(database_url: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/status", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"central service did not start: {err[-2000:]}")
-            time.sleep(0.1)
+        try:
+            wait_until_serving(base, lambda: proc.poll() is None)
+        except RuntimeError as exc:
+            proc.terminate()
+            err = proc.communicate(timeout=10)[1].decode() if proc.stderr else ""
+            raise RuntimeError(f"{exc}: {err[-2000:]}") from None
         yield base
     finally:
         proc.terminate()

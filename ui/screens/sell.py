@@ -80,7 +80,7 @@ class SellScreen(QWidget):
         # the texts that changed, and widens a column only when they need it.
         for c in (1, 2, 3, 4):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
-        self._shown_rows: list[tuple[object, ...]] = []  # what each table row shows, to redraw only changes
+        self._shown_rows: list[tuple[object, ...] | None] = []  # what each row shows, to redraw only changes
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -236,7 +236,7 @@ class SellScreen(QWidget):
         fresh = not self._shown_rows
         if len(self._shown_rows) != len(lines):
             table.setRowCount(len(lines))
-            del self._shown_rows[len(lines) :]
+            self._shown_rows = (self._shown_rows + [None] * len(lines))[: len(lines)]
         widths = [0] * table.columnCount()
         metrics = table.fontMetrics()
         for r, ln in enumerate(lines):
@@ -247,7 +247,7 @@ class SellScreen(QWidget):
             cells = (ln.name, qty, self.money(ln.price), self.money(ln.amount), note)
             lit = ln.id == self.highlight
             shown = (*cells, ln.voided, lit)
-            if r < len(self._shown_rows) and self._shown_rows[r] == shown:
+            if self._shown_rows[r] == shown:
                 continue
             for c, text in enumerate(cells):
                 item = table.item(r, c)
@@ -265,10 +265,7 @@ class SellScreen(QWidget):
                 item.setData(Qt.ItemDataRole.ForegroundRole, QBrush(QColor("#9ca3af")) if ln.voided else None)
                 item.setData(Qt.ItemDataRole.BackgroundRole, QBrush(QColor(HIGHLIGHT)) if lit else None)
                 widths[c] = max(widths[c], metrics.horizontalAdvance(text))
-            if r < len(self._shown_rows):
-                self._shown_rows[r] = shown
-            else:
-                self._shown_rows.append(shown)
+            self._shown_rows[r] = shown
             first = table.item(r, 0)
             if lit and first is not None:
                 table.scrollToItem(first)
@@ -291,13 +288,7 @@ class SellScreen(QWidget):
 
     def _clear_highlight(self) -> None:
         self.highlight = None
-        for r, shown in enumerate(self._shown_rows):
-            if shown[-1]:
-                for c in range(self.table.columnCount()):
-                    item = self.table.item(r, c)
-                    if item is not None:
-                        item.setData(Qt.ItemDataRole.BackgroundRole, None)
-                self._shown_rows[r] = (*shown[:-1], False)
+        self._fill_table(self.sale.lines if self.sale else [])  # redraws the one row that was lit
 
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
