@@ -131,12 +131,20 @@ def test_central_imports_only_the_protocol() -> None:
                 )
 
 
-def test_migration_0001_matches_the_models(db_url: str) -> None:
+def test_migrations_match_the_models(db_url: str) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from sync.central.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": False})
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == head
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
