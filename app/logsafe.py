@@ -1,4 +1,8 @@
-"""Log redaction: customer e-mail addresses, phone numbers and anything shaped like a card number never reach a log."""
+"""Log redaction: customer e-mail addresses, phone numbers and anything that could be a card number never reach a log.
+
+Card numbers are found by `app.domain.tenders.card_number_spans`, the same rule the card tender's reference field
+refuses by: 13-19 Luhn-valid digits, whatever separates them (spaces, hyphens, dots, slashes, underscores).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,30 @@ import logging
 import re
 from typing import Any
 
+from app.domain.tenders import card_number_spans
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-CARDISH = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
 
 
 def redact(text: str) -> str:
     text = EMAIL.sub("[email]", text)
-    text = CARDISH.sub("[number]", text)
+    text = _redact_card_numbers(text)
     return PHONE.sub("[phone]", text)
+
+
+def _redact_card_numbers(text: str) -> str:
+    spans = card_number_spans(text)
+    if not spans:
+        return text
+    parts: list[str] = []
+    at = 0
+    for start, end in spans:
+        parts.append(text[at:start])
+        parts.append("[number]")
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 class RedactingFormatter(logging.Formatter):

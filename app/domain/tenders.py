@@ -15,6 +15,10 @@ Pure rules on ``Decimal``. :func:`settle` takes the tenders in the order the cas
 * A cash tender of 0.00 is allowed to close a remainder that cash rounding takes to zero (e.g. 0.02 at 0.05).
 
 :func:`denomination_total` and :func:`over_short` serve the drawer count at the end of a shift.
+
+:func:`card_number_spans` finds what could be a card number in free text, however its digits are separated
+(``4111 1111 1111 1111``, ``4111-1111-...``, ``4111.1111...``, ``4111/1111...``, ``4111_1111...``): the card
+tender's reference field refuses such text and log redaction blanks it, through this one function.
 """
 
 from __future__ import annotations
@@ -140,3 +144,83 @@ def denomination_total(counts: dict[Decimal, int]) -> Decimal:
 def over_short(expected: Decimal, counted: Decimal) -> Decimal:
     """Counted minus expected: positive when the drawer is over, negative when it is short."""
     return quantize_money(counted - expected)
+
+
+# A card number (PAN) has 13 to 19 digits and a valid Luhn check digit. People and systems write it with any
+# separator between digit groups; up to this many non-alphanumeric characters between two digit groups keep them
+# in one run ("4111 - 1111 - ..."). A letter or a line break ends a run.
+PAN_MIN_DIGITS = 13
+PAN_MAX_DIGITS = 19
+_MAX_SEPARATOR = 3
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of ASCII digits passes the Luhn check (the card number check digit)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _digit_groups(text: str) -> list[tuple[int, int, str]]:
+    """Maximal runs of decimal digits (any script, read as ASCII) as (start, end, digits)."""
+    groups: list[tuple[int, int, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isdecimal():
+            j = i
+            while j < n and text[j].isdecimal():
+                j += 1
+            groups.append((i, j, "".join(str(int(c)) for c in text[i:j])))
+            i = j
+        else:
+            i += 1
+    return groups
+
+
+def _joins(gap: str) -> bool:
+    return 0 < len(gap) <= _MAX_SEPARATOR and not any(c.isalnum() or c in "\r\n" for c in gap)
+
+
+def card_number_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds a card number: (start, end) spans of every 13-19 digit Luhn-valid sequence, whatever
+    separates its digits (spaces, hyphens, dots, slashes, underscores, ...). Overlapping finds are merged.
+
+    Digit groups joined by at most three separator characters form one run; inside a run every sequence of whole
+    groups is checked, so a card number next to another number ("qty 2 4111.1111.1111.1111") is still found.
+    """
+    groups = _digit_groups(text)
+    runs: list[list[tuple[int, int, str]]] = []
+    for g in groups:
+        if runs and _joins(text[runs[-1][-1][1] : g[0]]):
+            runs[-1].append(g)
+        else:
+            runs.append([g])
+    spans: list[tuple[int, int]] = []
+    for run in runs:
+        if sum(len(g[2]) for g in run) < PAN_MIN_DIGITS:
+            continue
+        for i in range(len(run)):
+            digits = ""
+            for j in range(i, len(run)):
+                digits += run[j][2]
+                if len(digits) > PAN_MAX_DIGITS:
+                    break
+                if len(digits) >= PAN_MIN_DIGITS and luhn_valid(digits):
+                    spans.append((run[i][0], run[j][1]))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def looks_like_card_number(text: str) -> bool:
+    """Whether ``text`` holds anything that could be a card number (see :func:`card_number_spans`)."""
+    return bool(card_number_spans(text))

@@ -45,8 +45,6 @@ RECEIPT_PREFIX = "R-"
 TENDER_KINDS = ("cash", "card", "store_credit", "gift_card")
 _LAST4 = re.compile(r"[0-9]{4}", re.ASCII)
 _APPROVAL = re.compile(r"[A-Za-z0-9]{2,12}", re.ASCII)
-# Twelve digits in a row is the start of a card number; no free-text field of a card tender may hold one.
-_PAN_LIKE = re.compile(r"[0-9][0-9 -]{10,}[0-9]")
 
 
 # ----------------------------------------------------------------------------------------------- views
@@ -888,7 +886,8 @@ def _check_card(card_last4: str | None, approval_code: str | None, reference: st
         raise UserError("Enter the last 4 digits of the card, as printed on the terminal slip.")
     if approval_code is None or not _APPROVAL.fullmatch(approval_code.strip()):
         raise UserError("Enter the approval code from the card terminal slip (2 to 12 letters or digits).")
-    if reference and _PAN_LIKE.search(reference):
+    # No free-text field of a card tender may hold a card number, however its digits are separated.
+    if reference and tenders.looks_like_card_number(reference):
         raise UserError("The reference looks like a card number: enter the terminal's reference only.")
 
 
