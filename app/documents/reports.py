@@ -1,7 +1,9 @@
 """Shift reports (X: mid-shift reading, Z: end-of-shift close) laid out as device-neutral documents.
 
-The shift service computes every figure (float, sales by tender, paid in/out, expected cash); this module only
-prints them, plus the over/short which is the plain difference counted - expected.
+The shift service computes every figure (sales, discounts, tax by rate, cash rounding, tenders, change, voids,
+no-sales, float, paid in/out, expected cash, the counts); this module only prints them, plus the over/short
+which is the plain difference counted - expected. Each tender says what its numbers count: the sales it paid
+and, where they differ, the payments taken (a sale paid with two cash tenders is one sale, two payments).
 """
 
 from __future__ import annotations
@@ -11,19 +13,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from babel.numbers import format_percent
+
 from app.documents.model import Block, Columns, Cut, Document, Feed, Rule, Text, format_money
-from app.documents.receipt import format_local_time
+from app.documents.receipt import TaxSummaryRow, format_local_time
 
 ReportKind = Literal["X", "Z"]
+ZERO = Decimal("0")
 
 
 @dataclass(frozen=True)
 class TenderTotal:
-    """Sales taken with one tender kind during the shift."""
+    """One tender kind over the shift: `count` sales paid with it (in part or whole), `payments` taken
+    (None: the same as the sales), and the amount kept (cash net of change)."""
 
     kind: str
     count: int
     amount: Decimal
+    payments: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,16 @@ class CashMovement:
 
     reason: str
     amount: Decimal
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """A tender counted at the close: expected, counted (None: not counted) and the difference."""
+
+    kind: str
+    expected: Decimal
+    counted: Decimal | None
+    over_short: Decimal | None
 
 
 @dataclass
@@ -50,11 +67,31 @@ class ShiftReportData:
     expected_cash: Decimal
     paid_in: list[CashMovement] = field(default_factory=list)
     paid_out: list[CashMovement] = field(default_factory=list)
-    refunds_total: Decimal = Decimal("0")
+    refunds_total: Decimal = ZERO
     counted_cash: Decimal | None = None
     closed_at: datetime | None = None
     currency: str = "EUR"
     locale: str = "en_US"
+    # The sales section; every figure as the shift service computed it.
+    sales_count: int = 0
+    gross_sales: Decimal = ZERO
+    discount_total: Decimal = ZERO
+    discounted_sales: int = 0
+    net_sales: Decimal = ZERO
+    tax_rows: list[TaxSummaryRow] = field(default_factory=list)
+    tax_total: Decimal = ZERO
+    tax_included: bool = True
+    cash_rounding: Decimal = ZERO
+    tenders_total: Decimal = ZERO
+    cash_tendered: Decimal = ZERO
+    change_given: Decimal = ZERO
+    cash_sales: Decimal = ZERO
+    voided_sales: int = 0
+    voided_sales_total: Decimal = ZERO
+    voided_lines: int = 0
+    voided_lines_total: Decimal = ZERO
+    no_sales: int = 0
+    counts: list[CountLine] = field(default_factory=list)
 
     @property
     def over_short(self) -> Decimal | None:
@@ -62,6 +99,18 @@ class ShiftReportData:
         if self.counted_cash is None:
             return None
         return self.counted_cash - self.expected_cash
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def tender_label(tender: TenderTotal) -> str:
+    """ "Cash: 12 sales, 13 payments" — what the numbers of a tender row count."""
+    label = f"{tender.kind}: {_plural(tender.count, 'sale', 'sales')}"
+    if tender.payments is not None and tender.payments != tender.count:
+        label += f", {_plural(tender.payments, 'payment', 'payments')}"
+    return label
 
 
 def build_shift_report(data: ShiftReportData, width_chars: int = 48, kind: ReportKind = "X") -> Document:
@@ -91,18 +140,44 @@ def build_shift_report(data: ShiftReportData, width_chars: int = 48, kind: Repor
     if data.closed_at is not None:
         blocks.append(Columns("Closed", when(data.closed_at)))
     blocks.append(Columns("Printed", when(data.printed_at)))
-    blocks.append(Rule())
-    blocks.append(Text("Sales by tender", bold=True))
-    total_sales = Decimal("0")
-    for tender in data.sales_by_tender:
-        blocks.append(Columns(f"{tender.kind} ({tender.count})", money(tender.amount)))
-        total_sales += tender.amount
-    blocks.append(Columns("Total sales", money(total_sales), bold=True))
+
+    blocks += [Rule(), Text("Sales", bold=True)]
+    blocks.append(Columns("Completed sales", str(data.sales_count)))
+    blocks.append(Columns("Gross sales", money(data.gross_sales)))
+    discounts = f"Discounts ({_plural(data.discounted_sales, 'sale', 'sales')})"
+    blocks.append(Columns(discounts, money(-data.discount_total)))
+    if not data.tax_included:
+        blocks.append(Columns("Tax added", money(data.tax_total)))
+    blocks.append(Columns("Net sales", money(data.net_sales), bold=True))
+    blocks.append(Columns("Cash rounding", money(data.cash_rounding)))
     if data.refunds_total:
         blocks.append(Columns("Refunds", money(-abs(data.refunds_total))))
-    blocks.append(Rule())
-    blocks.append(Text("Cash drawer", bold=True))
+
+    blocks += [
+        Rule(),
+        Text("Tax by rate" + (" (included in prices)" if data.tax_included else ""), bold=True),
+    ]
+    for row in data.tax_rows:
+        rate = format_percent(row.rate, "#,##0.####%", locale=data.locale)
+        blocks.append(Columns(f"{row.tax_class} {rate} on {money(row.taxable)}", money(row.tax)))
+    blocks.append(Columns("Tax total", money(data.tax_total), bold=True))
+
+    blocks += [Rule(), Text("Tenders", bold=True)]
+    for tender in data.sales_by_tender:
+        blocks.append(Columns(tender_label(tender), money(tender.amount)))
+    blocks.append(Columns("Total taken", money(data.tenders_total), bold=True))
+    blocks.append(Columns("Cash handed over", money(data.cash_tendered)))
+    blocks.append(Columns("Change given", money(-data.change_given)))
+    blocks.append(Columns("Cash kept for sales", money(data.cash_sales)))
+
+    blocks += [Rule(), Text("Voids and drawer", bold=True)]
+    blocks.append(Columns(f"Voided sales ({data.voided_sales})", money(data.voided_sales_total)))
+    blocks.append(Columns(f"Voided lines ({data.voided_lines})", money(data.voided_lines_total)))
+    blocks.append(Columns("No sales (drawer opened)", str(data.no_sales)))
+
+    blocks += [Rule(), Text("Cash drawer", bold=True)]
     blocks.append(Columns("Opening float", money(data.opening_float)))
+    blocks.append(Columns("Cash kept for sales", money(data.cash_sales)))
     for entry in data.paid_in:
         blocks.append(Columns(f"Paid in: {entry.reason}", money(entry.amount)))
     for entry in data.paid_out:
@@ -113,6 +188,16 @@ def build_shift_report(data: ShiftReportData, width_chars: int = 48, kind: Repor
         blocks.append(Columns("Counted cash", money(data.counted_cash)))
         label = "Over" if over_short > 0 else "Short" if over_short < 0 else "Over/short"
         blocks.append(Columns(label, money(over_short), bold=True))
+    others = [c for c in data.counts if c.kind.lower() != "cash"]
+    if others:
+        blocks += [Rule(), Text("Other tenders counted", bold=True)]
+        for c in others:
+            blocks.append(Columns(f"{c.kind} expected", money(c.expected)))
+            if c.counted is None or c.over_short is None:
+                blocks.append(Columns(f"{c.kind} counted", "not counted"))
+            else:
+                blocks.append(Columns(f"{c.kind} counted", money(c.counted)))
+                blocks.append(Columns(f"{c.kind} over/short", money(c.over_short)))
     blocks.append(Feed(2))
     blocks.append(Columns("Signature", "_" * max(8, width_chars // 2)))
     blocks.append(Cut())

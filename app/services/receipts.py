@@ -6,6 +6,7 @@ cash rounding), never from today's catalog prices, so a reprint next month shows
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,8 @@ TENDER_WORDS = {"cash": "Cash", "card": "Card", "store_credit": "Store credit", 
 DEFAULT_FOOTER = ["Thank you for shopping with us", "Keep this receipt for returns"]
 
 
-def _gross(line: OrderLine) -> Decimal:
+def line_gross(line: OrderLine) -> Decimal:
+    """A line's amount before any discount: its label's fixed amount, or the price charged times the quantity."""
     if line.fixed_amount is not None:
         return line.fixed_amount
     price = Decimal(line.price_override["price"]) if line.price_override else line.unit_price
@@ -46,6 +48,25 @@ def _discount_text(data: Any) -> str | None:
     return f"{what} -{amount}" + (f" ({reason})" if reason else "")
 
 
+def tax_summary(order_lines: Iterable[OrderLine], exclusive: bool) -> list[TaxSummaryRow]:
+    """Tax per class and rate over sold lines (voided lines left out): what a receipt's tax rows and a shift
+    report's tax by rate both show. Taxable is net of tax: the line amount when prices exclude tax, the amount
+    less its tax when they include it."""
+    groups: dict[tuple[str, Decimal], list[OrderLine]] = {}
+    for line in order_lines:
+        if not line.voided:
+            groups.setdefault((line.tax_class, line.tax_rate), []).append(line)
+    return [
+        TaxSummaryRow(
+            tax_class=tax_class,
+            rate=rate,
+            taxable=sum((m.amount if exclusive else m.amount - m.tax for m in members), ZERO),
+            tax=sum((m.tax for m in members), ZERO),
+        )
+        for (tax_class, rate), members in sorted(groups.items(), key=lambda kv: kv[0])
+    ]
+
+
 def receipt_data(session: Session, order_id: str, copy: bool = False) -> ReceiptData:
     """The figures of a receipt, read from the stored sale."""
     order = session.get(Order, order_id)
@@ -56,7 +77,6 @@ def receipt_data(session: Session, order_id: str, copy: bool = False) -> Receipt
     cashier = session.scalar(select(StaffUser.display_name).where(StaffUser.id == order.owner_id)) or ""
 
     lines: list[ReceiptLine] = []
-    groups: dict[tuple[str, Decimal], list[OrderLine]] = {}
     for line in order.lines:
         if line.voided:
             continue  # a voided line never reached the customer's total; the audit trail keeps it
@@ -68,22 +88,11 @@ def receipt_data(session: Session, order_id: str, copy: bool = False) -> Receipt
                 qty=line.qty,
                 unit=line.unit,
                 unit_price=shown_price,
-                amount=_gross(line) - own_discount,
+                amount=line_gross(line) - own_discount,
                 discount_text=_discount_text(line.discount),
             )
         )
-        groups.setdefault((line.tax_class, line.tax_rate), []).append(line)
-
-    exclusive = store.tax_mode == "exclusive"
-    tax_rows = [
-        TaxSummaryRow(
-            tax_class=tax_class,
-            rate=rate,
-            taxable=sum((m.amount if exclusive else m.amount - m.tax for m in members), ZERO),
-            tax=sum((m.tax for m in members), ZERO),
-        )
-        for (tax_class, rate), members in sorted(groups.items(), key=lambda kv: kv[0])
-    ]
+    tax_rows = tax_summary(order.lines, store.tax_mode == "exclusive")
     order_discount = Decimal(order.order_discount.get("amount", "0")) if order.order_discount else ZERO
     tender_lines = [
         TenderLine(

@@ -17,15 +17,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import CashMovement, Order, OrderLine, Payment, Shift, StaffUser, Store
+from app.db.models import CashMovement, Order, OrderLine, Shift, StaffUser, Store
+from app.documents.receipt import TaxSummaryRow
 from app.documents.reports import CashMovement as ReportCashMovement
-from app.documents.reports import ShiftReportData, TenderTotal, build_shift_report
+from app.documents.reports import CountLine, ShiftReportData, TenderTotal, build_shift_report
 from app.domain import tenders
 from app.domain.money import ZERO, quantize_money
 from app.domain.permissions import Permission
 from app.ids import new_id
-from app.services import audit, numbers, outbox, printing, staff
-from app.services.base import Actor, UserError, here, now
+from app.services import audit, numbers, outbox, printing, receipts, staff
+from app.services.base import Actor, PermissionDenied, UserError, here, now
 
 TENDER_ORDER = ("cash", "card", "store_credit", "gift_card")
 TENDER_WORDS = {"cash": "Cash", "card": "Card", "store_credit": "Store credit", "gift_card": "Gift card"}
@@ -54,14 +55,24 @@ class CashMovementView:
 
 @dataclass(frozen=True)
 class TenderFigure:
+    """One tender over the shift: the sales it paid (in part or whole), its payments, and the amount kept
+    (cash: net of change)."""
+
     kind: str
-    count: int
+    sales: int
+    payments: int
     amount: Decimal
+
+    @property
+    def count(self) -> int:
+        """Payments taken with this tender (kept for readers of the older field)."""
+        return self.payments
 
 
 @dataclass(frozen=True)
 class ShiftFigures:
-    """What an X reading shows, and what a Z report is built from."""
+    """What an X reading shows, and what a Z report is built from. Each figure is computed once, here, from the
+    shift's orders, lines, payments and cash movements; screens and reports only show them."""
 
     shift_id: str
     number: str
@@ -70,7 +81,7 @@ class ShiftFigures:
     opened_at: datetime
     opening_float: Decimal
     sales_count: int
-    sales_total: Decimal
+    sales_total: Decimal  # net sales: what the completed sales came to (order totals)
     by_tender: list[TenderFigure]
     paid_in: list[tuple[str, Decimal]]
     paid_out: list[tuple[str, Decimal]]
@@ -80,6 +91,23 @@ class ShiftFigures:
     voided_sales: int
     cash_sales: Decimal  # cash kept for sales: tendered minus change
     expected_cash: Decimal
+    gross_sales: Decimal = ZERO  # before discounts
+    discount_total: Decimal = ZERO
+    discounted_sales: int = 0
+    tax_rows: list[TaxSummaryRow] = field(default_factory=list)  # by class and rate
+    tax_total: Decimal = ZERO
+    tax_mode: str = "inclusive"
+    cash_rounding: Decimal = ZERO  # sum of the sales' cash rounding (+ taken above the total, - below)
+    cash_tendered: Decimal = ZERO  # cash handed over by customers
+    change_given: Decimal = ZERO
+    voided_sales_total: Decimal = ZERO
+    voided_lines: int = 0
+    voided_lines_total: Decimal = ZERO
+
+    @property
+    def tenders_total(self) -> Decimal:
+        """Everything taken: net sales plus cash rounding."""
+        return sum((t.amount for t in self.by_tender), ZERO)
 
     def tender_amount(self, kind: str) -> Decimal:
         return next((t.amount for t in self.by_tender if t.kind == kind), ZERO)
@@ -133,6 +161,15 @@ def _money(value: Decimal, what: str, positive: bool = True) -> Decimal:
     if value < 0 or (positive and value == 0):
         raise UserError(f"The {what} must be more than 0." if positive else f"The {what} cannot be negative.")
     return value
+
+
+def _require_report(session: Session, actor: Actor, action: str) -> str | None:
+    """Shift-close permission for an X reading or the Z close; the approval names the action itself, not the
+    permission's "close a shift", which misnamed the X reading ("close a shift (print an X report)")."""
+    try:
+        return staff.require(session, actor, Permission.SHIFT_CLOSE, action)
+    except PermissionDenied as denied:
+        raise PermissionDenied(denied.permission, f"A manager must approve: {action}.") from None
 
 
 def current_shift(session: Session) -> ShiftView | None:
@@ -263,28 +300,39 @@ def no_sale(session: Session, actor: Actor, reason: str) -> CashMovementView:
 
 
 def _figures(session: Session, shift: Shift) -> ShiftFigures:
-    orders = select(Order.id).where(
-        Order.channel == "counter", Order.shift_id == shift.id, Order.status == "completed"
-    )
-    sales_count = len(session.scalars(orders).all())
-    voided = len(
+    counter = (Order.channel == "counter", Order.shift_id == shift.id)
+    completed = list(
         session.scalars(
-            select(Order.id).where(
-                Order.channel == "counter", Order.shift_id == shift.id, Order.status == "voided"
-            )
-        ).all()
+            select(Order).where(*counter, Order.status == "completed").order_by(Order.completed_at)
+        )
     )
-    counts: dict[str, int] = {}
-    amounts: dict[str, Decimal] = {}
-    for kind, amount in session.execute(
-        select(Payment.kind, Payment.amount).where(Payment.order_id.in_(orders))
-    ):
-        counts[kind] = counts.get(kind, 0) + 1
-        amounts[kind] = amounts.get(kind, ZERO) + amount
-    by_tender = [
-        TenderFigure(k, counts[k], amounts[k])
-        for k in sorted(counts, key=lambda k: TENDER_ORDER.index(k) if k in TENDER_ORDER else 99)
+    voided = [
+        o
+        for o in session.scalars(select(Order).where(*counter, Order.status == "voided"))
+        # An empty sale put aside at a user switch or a shift close was never a sale: only sales with an item
+        # still on them when voided count.
+        if any(not line.voided for line in o.lines)
     ]
+    sale_ids: dict[str, set[str]] = {}
+    payments: dict[str, int] = {}
+    amounts: dict[str, Decimal] = {}
+    cash_tendered = ZERO
+    for order in completed:
+        for p in order.payments:
+            sale_ids.setdefault(p.kind, set()).add(order.id)
+            payments[p.kind] = payments.get(p.kind, 0) + 1
+            amounts[p.kind] = amounts.get(p.kind, ZERO) + p.amount
+            if p.kind == "cash":
+                cash_tendered += p.tendered
+    by_tender = [
+        TenderFigure(k, len(sale_ids[k]), payments[k], amounts[k])
+        for k in sorted(payments, key=lambda k: TENDER_ORDER.index(k) if k in TENDER_ORDER else 99)
+    ]
+    store = session.get(Store, here(session).store_id)
+    assert store is not None
+    exclusive = store.tax_mode == "exclusive"
+    tax_rows = receipts.tax_summary((line for o in completed for line in o.lines), exclusive)
+    void_lines = [line for o in completed for line in o.lines if line.voided]
     moves = session.scalars(
         select(CashMovement).where(CashMovement.shift_id == shift.id).order_by(CashMovement.created_at)
     ).all()
@@ -301,17 +349,29 @@ def _figures(session: Session, shift: Shift) -> ShiftFigures:
         opened_by_name=name,
         opened_at=shift.opened_at,
         opening_float=shift.opening_float,
-        sales_count=sales_count,
-        sales_total=sum(amounts.values(), ZERO),
+        sales_count=len(completed),
+        sales_total=sum((o.total for o in completed), ZERO),
         by_tender=by_tender,
         paid_in=paid_in,
         paid_out=paid_out,
         paid_in_total=in_total,
         paid_out_total=out_total,
         no_sales=sum(1 for m in moves if m.kind == "no_sale"),
-        voided_sales=voided,
+        voided_sales=len(voided),
         cash_sales=cash_sales,
         expected_cash=shift.opening_float + cash_sales + in_total - out_total,
+        gross_sales=sum((o.subtotal for o in completed), ZERO),
+        discount_total=sum((o.discount_total for o in completed), ZERO),
+        discounted_sales=sum(1 for o in completed if o.discount_total),
+        tax_rows=tax_rows,
+        tax_total=sum((o.tax_total for o in completed), ZERO),
+        tax_mode=store.tax_mode,
+        cash_rounding=sum((o.rounding for o in completed), ZERO),
+        cash_tendered=cash_tendered,
+        change_given=sum((o.change_given for o in completed), ZERO),
+        voided_sales_total=sum((o.total for o in voided), ZERO),
+        voided_lines=len(void_lines),
+        voided_lines_total=sum((receipts.line_gross(line) for line in void_lines), ZERO),
     )
 
 
@@ -321,7 +381,11 @@ def x_report(session: Session) -> ShiftFigures:
 
 
 def _report_data(
-    session: Session, figures: ShiftFigures, counted: Decimal | None, closed_at: datetime | None
+    session: Session,
+    figures: ShiftFigures,
+    counted: Decimal | None,
+    closed_at: datetime | None,
+    counts: list[TenderCount] | None = None,
 ) -> ShiftReportData:
     h = here(session)
     store = session.get(Store, h.store_id)
@@ -336,7 +400,8 @@ def _report_data(
         tz_name=store.timezone,
         opening_float=figures.opening_float,
         sales_by_tender=[
-            TenderTotal(TENDER_WORDS.get(t.kind, t.kind), t.count, t.amount) for t in figures.by_tender
+            TenderTotal(TENDER_WORDS.get(t.kind, t.kind), t.sales, t.amount, t.payments)
+            for t in figures.by_tender
         ],
         expected_cash=figures.expected_cash,
         paid_in=[ReportCashMovement(r, a) for r, a in figures.paid_in],
@@ -344,13 +409,35 @@ def _report_data(
         counted_cash=counted,
         closed_at=closed_at,
         currency=store.currency,
-        locale=store.locale,
+        locale=h.locale,
+        sales_count=figures.sales_count,
+        gross_sales=figures.gross_sales,
+        discount_total=figures.discount_total,
+        discounted_sales=figures.discounted_sales,
+        net_sales=figures.sales_total,
+        tax_rows=figures.tax_rows,
+        tax_total=figures.tax_total,
+        tax_included=figures.tax_mode != "exclusive",
+        cash_rounding=figures.cash_rounding,
+        tenders_total=figures.tenders_total,
+        cash_tendered=figures.cash_tendered,
+        change_given=figures.change_given,
+        cash_sales=figures.cash_sales,
+        voided_sales=figures.voided_sales,
+        voided_sales_total=figures.voided_sales_total,
+        voided_lines=figures.voided_lines,
+        voided_lines_total=figures.voided_lines_total,
+        no_sales=figures.no_sales,
+        counts=[
+            CountLine(TENDER_WORDS.get(c.kind, c.kind), c.expected, c.counted, c.over_short)
+            for c in counts or []
+        ],
     )
 
 
 def print_x_report(session: Session, actor: Actor) -> str:
     """Print an X reading of the open shift; returns the print job id."""
-    approval = staff.require(session, actor, Permission.SHIFT_CLOSE, "print an X report")
+    approval = _require_report(session, actor, "print an X report")
     shift = _require_open(session)
     figures = _figures(session, shift)
     doc = build_shift_report(_report_data(session, figures, None, None), kind="X").to_json()
@@ -377,7 +464,7 @@ def close_shift(
 ) -> ZReport:
     """Close the shift from a blind count: cash by denomination, other tenders by their totals (e.g. the card
     terminal's batch total). Refused while a sale with items is open on this terminal."""
-    approval = staff.require(session, actor, Permission.SHIFT_CLOSE, "close the shift")
+    approval = _require_report(session, actor, "close the shift and print the Z report")
     shift = _require_open(session)
     h = here(session)
     blocking = []
@@ -428,7 +515,9 @@ def close_shift(
     shift.closed_at = closed_at
     shift.counted = {"cash": denominations, "other": {k: str(v) for k, v in other.items()}}
     shift.report = report
-    doc = build_shift_report(_report_data(session, figures, counted_cash, closed_at), kind="Z").to_json()
+    doc = build_shift_report(
+        _report_data(session, figures, counted_cash, closed_at, counts), kind="Z"
+    ).to_json()
     job = printing.enqueue(session, "z_report", doc, f"Z report {shift.number}", shift.id)
     outbox.emit(
         session,
@@ -481,7 +570,23 @@ def _report_json(
         "opening_float": str(figures.opening_float),
         "sales_count": figures.sales_count,
         "sales_total": str(figures.sales_total),
-        "by_tender": [{"kind": t.kind, "count": t.count, "amount": str(t.amount)} for t in figures.by_tender],
+        "by_tender": [
+            {"kind": t.kind, "count": t.payments, "sales": t.sales, "amount": str(t.amount)}
+            for t in figures.by_tender
+        ],
+        "gross_sales": str(figures.gross_sales),
+        "discount_total": str(figures.discount_total),
+        "tax": [
+            {"class": r.tax_class, "rate": str(r.rate), "taxable": str(r.taxable), "tax": str(r.tax)}
+            for r in figures.tax_rows
+        ],
+        "tax_total": str(figures.tax_total),
+        "cash_rounding": str(figures.cash_rounding),
+        "cash_tendered": str(figures.cash_tendered),
+        "change_given": str(figures.change_given),
+        "voided_sales_total": str(figures.voided_sales_total),
+        "voided_lines": figures.voided_lines,
+        "voided_lines_total": str(figures.voided_lines_total),
         "paid_in": str(figures.paid_in_total),
         "paid_out": str(figures.paid_out_total),
         "no_sales": figures.no_sales,

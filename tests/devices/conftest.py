@@ -92,9 +92,12 @@ def make_shift_data(counted: Decimal | None = Decimal("245.50")) -> ShiftReportD
         tz_name="America/New_York",
         opening_float=Decimal("100.00"),
         sales_by_tender=[
-            TenderTotal("Cash", 12, Decimal("160.00")),
+            TenderTotal("Cash", 12, Decimal("160.00"), payments=13),
             TenderTotal("Card", 30, Decimal("812.40")),
         ],
+        sales_count=41,
+        net_sales=Decimal("972.40"),
+        tenders_total=Decimal("972.40"),
         paid_in=[CashMovement("Change top-up", Decimal("20.00"))],
         paid_out=[CashMovement("Window cleaner", Decimal("15.00"))],
         expected_cash=Decimal("265.00"),

@@ -160,7 +160,9 @@ def test_shift_reports(samples) -> None:
     assert "Z REPORT" in texts
     assert "Expected cash" in texts and "$265.00" in texts
     assert "Short" in texts and "-$19.50" in texts  # 245.50 counted - 265.00 expected
-    assert "Total sales" in texts and "$972.40" in texts
+    assert "Total taken" in texts and "$972.40" in texts
+    # Each tender says what its numbers count: sales paid with it, and payments where they differ.
+    assert "Cash: 12 sales, 13 payments" in texts and "Card: 30 sales" in texts
     assert "Paid out: Window cleaner" in texts and "-$15.00" in texts
     with pytest.raises(ValueError):
         build_shift_report(samples.shift(counted=None), kind="Z")

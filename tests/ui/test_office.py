@@ -89,6 +89,15 @@ def cell(table: QTableWidget, row: int, column: int) -> str:
     return item.text()
 
 
+def shown_texts(widget: QWidget) -> str:
+    """Every text a person can read on the widget now (visible labels and fields)."""
+    from PySide6.QtWidgets import QLabel, QLineEdit
+
+    texts = [w.text() for w in widget.findChildren(QLabel) if w.isVisible()]
+    texts += [w.text() for w in widget.findChildren(QLineEdit) if w.isVisible()]
+    return "\n".join(texts)
+
+
 def shoot(widget: QWidget, name: str) -> None:
     """Save what the tab looks like, for a person to open (never committed)."""
     folder = Path(os.environ.get("OFFICE_SHOTS", tempfile.gettempdir()))
@@ -131,13 +140,22 @@ def test_open_shift_paid_out_and_blind_close(office: Make, qtbot: QtBot, db: ses
     assert "7.50" in screen.shift_figures.text()
     shoot(screen, "shift")
 
+    assert "142.50" not in shown_texts(screen)  # blind: the expected cash is nowhere on the page
     click(qtbot, ctx, screen.x_btn)
+    # A reading shows the figures (a manager printed it) ...
     assert "Expected cash" in screen.shift_figures.text() and "142.50" in screen.shift_figures.text()
     with db() as s:
         assert s.scalar(select(PrintJob.kind).where(PrintJob.kind == "x_report")) == "x_report"
 
-    # Blind count: 100 + 2x20 + 2.50 = 142.50 against 150 - 7.50 = 142.50 expected.
+    # ... until the count starts: while counting, neither the expected cash nor the cash taken is on screen.
     screen.denoms["100"].setValue(1)
+    settle(qtbot, ctx)
+    shown = shown_texts(screen)
+    assert "142.50" not in shown and "Expected" not in screen.shift_figures.text()
+    assert "shown" in screen.shift_figures.text() and "after the count" in screen.shift_figures.text()
+    shoot(screen, "shift-counting")
+
+    # Blind count: 100 + 2x20 + 2.50 = 142.50 against 150 - 7.50 = 142.50 expected.
     screen.denoms["20"].setValue(2)
     screen.denoms["2"].setValue(1)
     screen.denoms["0.50"].setValue(1)

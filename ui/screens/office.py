@@ -321,6 +321,7 @@ class OfficeScreen(QWidget):
             spin.setMinimumHeight(44)
             spin.setMinimumWidth(80)
             spin.setObjectName(f"denom_{d}")
+            spin.valueChanged.connect(lambda _v: self._counting())
             self.denoms[d] = spin
             row, col = i % 5, (i // 5) * 2
             grid.addWidget(label, row, col)
@@ -330,6 +331,7 @@ class OfficeScreen(QWidget):
         self.card_total = QLineEdit()
         self.card_total.setPlaceholderText(self.tr("Card total from the terminal"))
         self.card_total.setMinimumHeight(48)
+        self.card_total.textEdited.connect(lambda _t: self._counting())
         card.addRow(self.tr("Card total"), self.card_total)
         rl.addLayout(card)
         self.close_btn = _button(self.tr("Close shift"), self.close_shift, "danger")
@@ -373,20 +375,55 @@ class OfficeScreen(QWidget):
         return f"{label:<24}{text:>16}"
 
     def _figures_text(self, f: shifts.ShiftFigures, with_expected: bool) -> str:
+        """The shift's figures; without `with_expected` (the blind view) no amount taken is shown, since the
+        float plus the cash taken is the expected cash the count must not be steered by."""
+        if not with_expected:
+            return "\n".join(
+                [
+                    self._line(self.tr("Opening float"), f.opening_float),
+                    self._line(self.tr("Completed sales"), str(f.sales_count)),
+                    self._line(self.tr("Paid in"), f.paid_in_total),
+                    self._line(self.tr("Paid out"), f.paid_out_total),
+                    self._line(self.tr("No sales"), str(f.no_sales)),
+                    self._line(self.tr("Voided sales"), str(f.voided_sales)),
+                    "",
+                    self.tr("Amounts taken and the expected cash are shown\nafter the count is submitted."),
+                ]
+            )
         lines = [
             self._line(self.tr("Opening float"), f.opening_float),
-            self._line(self.tr("Sales ({0})").format(f.sales_count), f.sales_total),
+            self._line(self.tr("Completed sales"), str(f.sales_count)),
+            self._line(self.tr("Gross sales"), f.gross_sales),
+            self._line(self.tr("Discounts"), -f.discount_total),
+            self._line(self.tr("Net sales"), f.sales_total),
+            self._line(self.tr("Tax in it") if f.tax_mode != "exclusive" else self.tr("Tax"), f.tax_total),
+            self._line(self.tr("Cash rounding"), f.cash_rounding),
         ]
-        lines += [self._line("  " + shifts.TENDER_WORDS.get(t.kind, t.kind), t.amount) for t in f.by_tender]
         lines += [
+            self._line(
+                "  " + self.tr("{0}: {1} sales, {2} paid").format(
+                    shifts.TENDER_WORDS.get(t.kind, t.kind), t.sales, t.payments
+                ),
+                t.amount,
+            )
+            for t in f.by_tender
+        ]
+        lines += [
+            self._line(self.tr("Change given"), -f.change_given),
             self._line(self.tr("Paid in"), f.paid_in_total),
             self._line(self.tr("Paid out"), f.paid_out_total),
             self._line(self.tr("No sales"), str(f.no_sales)),
             self._line(self.tr("Voided sales"), str(f.voided_sales)),
+            self._line(self.tr("Voided lines"), str(f.voided_lines)),
+            self._line(self.tr("Expected cash"), f.expected_cash),
         ]
-        if with_expected:
-            lines.append(self._line(self.tr("Expected cash"), f.expected_cash))
         return "\n".join(lines)
+
+    def _counting(self) -> None:
+        """The count has started: whatever a reading put on screen goes, so the count stays blind."""
+        if self.shift_page.property("reading"):
+            self.shift_page.setProperty("reading", False)
+            self.refresh_shift()
 
     def open_shift(self) -> None:
         amount = self._parse(self.float_edit)
@@ -433,6 +470,8 @@ class OfficeScreen(QWidget):
             self.shift_figures.setText(
                 self.tr("X report (printing):") + "\n" + self._figures_text(result.value, with_expected=True)
             )
+            # Shown until the count starts (see _counting): a reading is not a count.
+            self.shift_page.setProperty("reading", True)
             self.ctx.messages.show_notice(self.tr("X report sent to the printer; the shift stays open."))
             self.x_btn.setFocus()
 
@@ -463,6 +502,7 @@ class OfficeScreen(QWidget):
                     f"{shifts.TENDER_WORDS.get(c.kind, c.kind):<14}{self.money(c.expected):>14}"
                     f"{counted:>14}{diff:>14}"
                 )
+            lines += ["", self._figures_text(z.figures, with_expected=True)]
             self.close_result.setText("\n".join(lines))
             for spin in self.denoms.values():
                 spin.setValue(0)
