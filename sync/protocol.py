@@ -3,7 +3,7 @@
 This module owns every shape that crosses the network: the envelopes (push, pull, enrolment), the event types the
 terminals push and the change types they pull, and the payload models both ends validate against. Payloads travel as
 plain JSON: decimals as strings, ids as UUID strings, times as ISO 8601 with an offset. Both `sync.client` and
-`sync.central` import this module; it imports nothing of ours.
+`sync.central` import this module; of ours it imports only the order lifecycle (app.domain.lifecycle, pure).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain import lifecycle
 
 PROTOCOL_VERSION = 1
 
@@ -81,11 +83,11 @@ CHANGE_TYPES: frozenset[str] = frozenset(
     }
 )
 
-# Web order states. The final ones can no longer change.
-ORDER_STATES: frozenset[str] = frozenset(
-    {"new", "picking", "packed", "ready", "collected", "shipped", "cancelled"}
-)
-ORDER_FINAL_STATES: frozenset[str] = frozenset({"collected", "shipped", "cancelled"})
+# Web order states and their moves: the one lifecycle of app.domain.lifecycle (pure, stdlib only), so the wire,
+# the central store and the till cannot disagree. The final ones can no longer change.
+ORDER_STATES: frozenset[str] = frozenset(lifecycle.OrderState)
+ORDER_FINAL_STATES: frozenset[str] = frozenset(lifecycle.FINAL_STATES)
+may_move_order = lifecycle.may_move
 
 MovementKind = Literal["sale", "return", "receipt", "adjustment", "transfer", "count", "fulfilment"]
 PushStatus = Literal["applied", "duplicate", "rejected"]

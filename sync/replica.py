@@ -47,7 +47,6 @@ from sync import protocol
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "sync.cursor"
-_ORDER_RANK = {"new": 0, "picking": 1, "packed": 2, "ready": 3}
 
 
 class ApplyError(Exception):
@@ -490,9 +489,9 @@ class _Applier:
         elif order.status not in protocol.ORDER_FINAL_STATES:
             # Work done here and not yet acknowledged is not undone by an older central view of the order,
             # but a cancellation or a later state from the central store always lands.
-            if central_status in protocol.ORDER_FINAL_STATES or _ORDER_RANK.get(
-                central_status, 0
-            ) >= _ORDER_RANK.get(order.status, 0):
+            if central_status in protocol.ORDER_FINAL_STATES or protocol.may_move_order(
+                order.status, central_status, order.fulfilment
+            ):
                 order.status = central_status
         order.external = p
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.db.types import Money, Qty, UTCDateTime, utcnow
+from app.domain import lifecycle
 from app.ids import new_id
 
 NAMING = {
@@ -198,19 +199,8 @@ class CashMovement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-ORDER_STATUSES = (
-    "open",  # a counter sale being rung up
-    "parked",  # a counter sale suspended, recallable at any terminal
-    "completed",  # a counter sale paid
-    "voided",  # a counter sale abandoned before payment
-    "recalled_elsewhere",  # a sale parked here and recalled at another terminal of the store
-    "new",  # a web order received
-    "picking",
-    "ready",  # ready for pickup / curbside / packed for shipping
-    "handed_over",
-    "shipped",
-    "cancelled",
-)
+# Every value orders.status may hold: the counter sale's states and the web order's, from the one lifecycle.
+ORDER_STATUSES: tuple[str, ...] = (*lifecycle.CounterState, *lifecycle.OrderState)
 
 
 class Order(Base):
@@ -222,7 +212,7 @@ class Order(Base):
     fulfilment: Mapped[str] = mapped_column(
         String(10), default="carry_out"
     )  # carry_out, pickup, curbside, ship
-    status: Mapped[str] = mapped_column(String(15))
+    status: Mapped[str] = mapped_column(String(20))  # "recalled_elsewhere" did not fit 15
     terminal_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
     customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)

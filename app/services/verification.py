@@ -13,13 +13,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from app.db.models import Order
-from app.domain import barcodes, verification
+from app.domain import barcodes, lifecycle, verification
 from app.domain.permissions import Permission
 from app.services import audit, catalog, outbox, staff
 from app.services.base import Actor, UserError, here
-
-# Orders that may be verified, and by whom: goods that leave by post are packed, the rest are handed over.
-_OPEN = ("new", "picking", "packed", "ready")
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,20 @@ def _view(order: Order, outcome: verification.Outcome | None = None) -> VerifyVi
     )
 
 
+def move(session: Session, order: Order, to: lifecycle.OrderState) -> None:
+    """Move a web order to `to` if the lifecycle allows it, and tell the central store in the same transaction."""
+    if not lifecycle.may_move(order.status, to, order.fulfilment):
+        raise UserError(
+            f"Order {order.number} is {lifecycle.words(order.status)}: it cannot become {lifecycle.words(to)}."
+        )
+    outbox.emit(
+        session,
+        "order.status",
+        {"order_id": order.id, "from": order.status, "to": str(to), "by": here(session).terminal_code},
+    )
+    order.status = str(to)
+
+
 def progress(session: Session, order_id: str) -> VerifyView:
     return _view(_order(session, order_id))
 
@@ -96,7 +107,7 @@ def scan(session: Session, actor: Actor, order_id: str, raw: str) -> VerifyView:
     """Count one scanned code against the order. A refused scan writes nothing and says why in `message`."""
     order = _order(session, order_id)
     staff.require(session, actor, _permission(order), f"verify order {order.number}")
-    if order.status not in _OPEN:
+    if not lifecycle.is_open(order.status):
         raise UserError(f"Order {order.number} is {order.status}: there is nothing to scan.")
     found = catalog.find_scan(session, barcodes.parse(raw))
     units = found.qty if not found.product.weighed else Decimal(1)
@@ -105,14 +116,9 @@ def scan(session: Session, actor: Actor, order_id: str, raw: str) -> VerifyView:
     if outcome.accepted:
         for ln in order.lines:
             ln.scanned_qty = outcome.scanned.get(ln.id, ln.scanned_qty)
-        if order.status == "new":
+        if order.status == lifecycle.OrderState.NEW:
             # Work has started: the central store (and the storefront) learn it, so a cancellation is checked.
-            outbox.emit(
-                session,
-                "order.status",
-                {"order_id": order.id, "from": "new", "to": "picking", "by": here(session).terminal_code},
-            )
-            order.status = "picking"
+            move(session, order, lifecycle.OrderState.PICKING)
         if outcome.verdict == verification.Verdict.ORDER_DONE:
             audit.record(
                 session, actor.user_id, "order.verified", "order", order.id, {"number": order.number}

@@ -767,6 +767,17 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
         detail = {"order": order.number, "status": order.status, "store_says": p.to}
         _flag_movements(session, terminal, ev, "order_conflict", p.movements, detail)
         return
+    if not protocol.may_move_order(order.status, p.to, order.fulfilment):
+        # The one lifecycle (app.domain.lifecycle) has no such move. An older step arriving after a later one
+        # changes nothing; goods that moved anyway stand and are flagged, like a hand-over after a cancellation.
+        if p.movements:
+            _apply_movements(session, terminal, ev, p.movements, str(order.id))
+            detail = {"order": order.number, "status": order.status, "store_says": p.to}
+            _flag_movements(session, terminal, ev, "order_conflict", p.movements, detail)
+            return
+        if protocol.may_move_order(p.to, order.status, order.fulfilment):
+            return
+        raise Rejected(f"order {order.number} is {order.status}: it cannot become {p.to}")
     _set_status(session, order, p.to, p.by, ev.id)
     _apply_movements(session, terminal, ev, p.movements, str(order.id))
     change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER

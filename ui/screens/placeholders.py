@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Order
-from app.domain import barcodes
+from app.domain import barcodes, lifecycle
 from ui.context import AppContext
 
 PLANS = {
@@ -48,9 +48,9 @@ class PlaceholderScreen(QWidget):
         msg.setWordWrap(True)
         msg.setStyleSheet("font-size: 20px;")
         lay.addWidget(msg)
-        self.table = QTableWidget(0, 4)
+        self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(
-            [self.tr("Order"), self.tr("Fulfilment"), self.tr("Customer"), self.tr("Status")]
+            [self.tr("Order"), self.tr("Fulfilment"), self.tr("Customer"), self.tr("Status"), self.tr("Next")]
         )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -76,22 +76,28 @@ class PlaceholderScreen(QWidget):
             return
         kinds = self.fulfilments
 
-        def load(s: Session) -> list[tuple[str, str, str, str]]:
+        def load(s: Session) -> list[tuple[str, ...]]:
             rows = s.execute(
                 select(Order.number, Order.fulfilment, Order.customer_name, Order.status)
                 .where(
                     Order.channel == "web",
                     Order.fulfilment.in_(kinds),
-                    Order.status.notin_(("handed_over", "shipped", "cancelled")),
+                    Order.status.in_([str(state) for state in lifecycle.OPEN_STATES]),
                 )
                 .order_by(Order.created_at)
             ).all()
-            return [(a, b, c or "", d) for a, b, c, d in rows]
+            # What may happen next is the lifecycle's answer, never a list of this screen's own.
+            return [(a, b, c or "", d, _next(d, b)) for a, b, c, d in rows]
 
         self.ctx.ops.read(load, self._fill)
 
-    def _fill(self, rows: list[tuple[str, str, str, str]]) -> None:
+    def _fill(self, rows: list[tuple[str, ...]]) -> None:
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(v.replace("_", " ")))
+                self.table.setItem(r, c, QTableWidgetItem(lifecycle.words(v)))
+
+
+def _next(status: str, fulfilment: str) -> str:
+    step = lifecycle.next_step(status, fulfilment)
+    return lifecycle.words(step) if step is not None else ""

@@ -1,5 +1,8 @@
 """One order lifecycle: the states in the wire's words
 
+Nothing to change here: the central store has always stored the wire's words (it validated every status against
+sync.protocol.ORDER_STATES, now app.domain.lifecycle). The revision is kept so the chain stays linear.
+
 Revision ID: 0005
 Revises: 0004
 """
