@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.db.types import Money, Qty, UTCDateTime, utcnow
+from app.db.types import Money, Qty, Rate, UTCDateTime, utcnow
 from app.domain import lifecycle
 from app.ids import new_id
 
@@ -65,7 +65,7 @@ class Store(Base):
     timezone: Mapped[str] = mapped_column(String(50), default="Europe/Dublin")
     # "exclusive": tax added on top of shelf prices; "inclusive": shelf prices include tax.
     tax_mode: Mapped[str] = mapped_column(String(10), default="inclusive")
-    # "line": tax rounded per line; "order": per tax class over the order.
+    # "line": tax rounded per line; "rate": once per tax rate over the order; "order": once over the whole order.
     tax_rounding: Mapped[str] = mapped_column(String(10), default="line")
     cash_rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
@@ -97,9 +97,7 @@ class TaxClass(Base):
     __tablename__ = "tax_classes"
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    rate: Mapped[Decimal] = mapped_column(
-        Qty
-    )  # 0.230 for 23 %; three places are enough for every VAT rate in use
+    rate: Mapped[Decimal] = mapped_column(Rate)  # a fraction kept to 6 places: 0.088750 for 8.875 %
 
 
 class Department(Base):
@@ -255,7 +253,7 @@ class OrderLine(Base):
     price_override: Mapped[Any] = mapped_column(JSON, nullable=True)  # {"price","reason","approval_id"}
     discount: Mapped[Any] = mapped_column(JSON, nullable=True)  # {"kind","value","reason","approval_id"}
     tax_class: Mapped[str] = mapped_column(String(20))
-    tax_rate: Mapped[Decimal] = mapped_column(Qty)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))  # net of discounts, as charged
     tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     voided: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,7 +1,7 @@
 """Column types that keep money, quantities and time exact on SQLite and PostgreSQL.
 
-Money is stored as integer minor units (cents) and quantities as integer thousandths, so sums in SQL are exact on
-both databases; Python sees `Decimal`. Times are stored as UTC and come back timezone-aware.
+Money is stored as integer minor units (cents), quantities as integer thousandths and tax rates as integer
+millionths, so sums in SQL are exact on both databases; Python sees `Decimal`. Times are stored as UTC and come back timezone-aware.
 """
 
 from __future__ import annotations
@@ -47,6 +47,21 @@ class Qty(_ScaledDecimal):
     cache_ok = True
     scale = 1000
     places = Decimal("0.001")
+
+
+class Rate(_ScaledDecimal):
+    """A tax rate as a fraction with 6 places (0.088750 is 8.875 %), stored as integer millionths.
+
+    A rate with more places is refused, not rounded: a rounded rate taxes every sale at it wrongly."""
+
+    cache_ok = True
+    scale = 1_000_000
+    places = Decimal("0.000001")
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is not None and Decimal(value) != Decimal(value).quantize(self.places):
+            raise ValueError(f"tax rate {value} has more than 6 decimal places; it is not rounded")
+        return super().process_bind_param(value, dialect)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -96,6 +96,8 @@ class ReceiptData:
     currency: str = "EUR"
     locale: str = "en_US"
     logo_key: str | None = None
+    # The store's tax and rounding rule in words (app.domain.pricing.rule_text), printed under the totals.
+    pricing_rule: str | None = None
 
 
 def receipt_barcode_value(receipt_number: str) -> str:
@@ -118,12 +120,13 @@ def _tax_rows(data: ReceiptData, width: int) -> list[Block]:
     money = _money(data)
     # Four columns that still fit on a 32-character roll: class, rate, taxable, tax.
     amount_w = (width - 13) // 2
-    blocks: list[Block] = [Text(f"{'Tax':<6}{'Rate':>7}{'Taxable':>{amount_w}}{'Tax':>{amount_w}}")]
+    blocks: list[Block] = [Text(f"{'Tax':<5}{'Rate':>8}{'Taxable':>{amount_w}}{'Tax':>{amount_w}}")]
     for row in data.tax_rows:
-        rate = format_percent(row.rate, "#,##0.##%", locale=data.locale)
+        # Up to four decimals of a percent: a rate is kept to 6 decimals of a fraction, and 8.875 % prints whole.
+        rate = format_percent(row.rate, "#,##0.####%", locale=data.locale)
         blocks.append(
             Text(
-                f"{row.tax_class[:6]:<6}{rate:>7}{money(row.taxable):>{amount_w}}{money(row.tax):>{amount_w}}"
+                f"{row.tax_class[:5]:<5}{rate:>8}{money(row.taxable):>{amount_w}}{money(row.tax):>{amount_w}}"
             )
         )
     blocks.append(Columns("Tax total", money(data.tax_total)))
@@ -170,6 +173,8 @@ def build_receipt(data: ReceiptData, width_chars: int = RECEIPT_WIDTH_80MM) -> D
     blocks.append(Columns("TOTAL", money(data.total), bold=True))
     if data.cash_rounding:
         blocks.append(Columns("Cash rounding", money(data.cash_rounding)))
+    if data.pricing_rule:
+        blocks.append(Text(data.pricing_rule))
     blocks.append(Rule())
 
     for tender in data.tenders:

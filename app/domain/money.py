@@ -2,7 +2,9 @@
 
 This module owns how amounts are rounded (half up, to cents), converted to and from integer minor units,
 parsed from what a cashier types, and rounded for cash where the smallest coin is 0.05 or 0.10. It also
-owns the quantity scale (3 decimals, enough for grams and millilitres). Floats never enter: a float
+owns the quantity scale (3 decimals, enough for grams and millilitres) and the tax rate scale: a rate is a fraction
+kept exactly to 6 decimals (0.08875 is 8.875 %), and a rate with more decimals is refused, never rounded. Floats
+never enter: a float
 cannot hold 0.10 exactly, and one stray float makes totals drift by a cent.
 """
 
@@ -18,11 +20,15 @@ Money: TypeAlias = Decimal
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 QTY_PLACES = 3
+RATE_PLACES = 6
+"""Decimals a tax rate (a fraction) is kept to: 0.088750 is 8.875 %; every rate in use fits exactly."""
 
 # One optional sign, whole units, then "." or "," and at most 2 decimals; ASCII digits only, so full-width
 # or other script digits never become money by accident. A leading separator (",50") is accepted because
 # cashiers type it for cents.
 _MONEY_RE = re.compile(r"([+-]?)(\d*)(?:[.,](\d*))?", re.ASCII)
+# A weight as typed or read off a scale display: digits, then "." or "," and at most 3 decimals (grams).
+_WEIGHT_RE = re.compile(r"(\d*)(?:[.,](\d*))?", re.ASCII)
 
 
 def quantize_money(x: Decimal, places: int = 2) -> Decimal:
@@ -104,3 +110,61 @@ def quantize_qty(x: Decimal) -> Decimal:
     if not x.is_finite():
         raise ValueError(f"quantity must be a finite number, got {x}")
     return x.quantize(Decimal(1).scaleb(-QTY_PLACES), rounding=ROUND_HALF_UP)
+
+
+def check_rate(rate: Decimal) -> Decimal:
+    """A tax rate as a fraction from 0 to below 1 with at most :data:`RATE_PLACES` decimals, returned unchanged.
+
+    Refused with a ``ValueError`` that can be shown as is: anything else, and more decimals than are kept, since a
+    rate stored rounded taxes every sale at it wrongly.
+    """
+    if not isinstance(rate, Decimal) or not rate.is_finite():
+        raise ValueError(
+            f"tax rate {rate!r} is not a number: give a fraction, for example 0.08875 for 8.875 %"
+        )
+    if not Decimal(0) <= rate < Decimal(1):
+        raise ValueError(f"tax rate {rate} must be a fraction from 0 to below 1 (0.20 is 20 %)")
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise ValueError(
+            f"tax rate {rate} has more than {RATE_PLACES} decimals: rates are kept exactly to {RATE_PLACES} "
+            f"(for example 0.08875 for 8.875 %); give it with {RATE_PLACES} decimals or fewer"
+        )
+    return rate
+
+
+def parse_rate(text: str) -> Decimal:
+    """Read a tax rate typed as a fraction (``"0.08875"``) and check it with :func:`check_rate`."""
+    try:
+        rate = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        raise ValueError(
+            f"tax rate {text!r} is not a number: give a fraction, for example 0.08875 for 8.875 %"
+        ) from None
+    return check_rate(rate)
+
+
+def parse_weight(text: str) -> Decimal:
+    """Read a weight in kg a person typed: ``"1.25"``, ``"0,480"``, ``".5"``; returns it with 3 decimals.
+
+    Refused with a ``ValueError`` whose message can be shown as is: empty text, letters, exponents (``1e3``),
+    signs, more than 3 decimals (finer than a gram) and 0.
+    """
+    cleaned = text.strip()
+    if cleaned.lower().endswith("kg"):
+        cleaned = cleaned[:-2].strip()
+    if not cleaned:
+        raise ValueError("Enter the weight in kg, for example 0.480")
+    match = _WEIGHT_RE.fullmatch(cleaned)
+    if match is None or not (match.group(1) or match.group(2)):
+        raise ValueError(
+            f"'{text.strip()}' is not a weight: use digits and one '.' or ',', for example 0.480"
+        )
+    units, decimals = match.groups()
+    if decimals is not None and len(decimals) > QTY_PLACES:
+        raise ValueError(
+            f"'{cleaned}' has more than {QTY_PLACES} decimals: weigh to the gram, for example 0.480"
+        )
+    value = Decimal(f"{units or '0'}.{decimals or '0'}")
+    if value <= 0:
+        raise ValueError("The weight must be more than 0: put the item on the scale.")
+    return quantize_qty(value)

@@ -17,10 +17,13 @@ every figure the screen, the receipt and the ledger show. Each rule is applied i
   ``inclusive``: prices include tax and tax = net x rate / (1 + rate) is the part of the net that is tax.
   Either way ``taxable`` is the tax base excluding tax, and a line's total is what the customer pays for it.
 * **Rounding** ``line``: each line's tax is rounded to cents half up, and the totals are the sums.
-  ``order``: per tax group (tax class and rate) the tax is computed once on the summed net amounts and
+  ``rate``: per tax group (tax class and rate) the tax is computed once on the summed net amounts and
   rounded to cents half up; that group tax is then shared to its lines pro rata by net amount with the same
-  largest-remainder method, so line totals still sum to the cart total. In both modes the tax summary, the
-  line taxes and ``tax_total`` agree to the cent.
+  largest-remainder method, so line totals still sum to the cart total.
+  ``order``: the exact tax of every line is summed over the whole order and rounded once to cents half up;
+  that order tax is shared to the lines pro rata by their exact tax (largest remainder). In every mode the tax
+  summary, the line taxes and ``tax_total`` agree to the cent.
+* The rule a store sells under is printed on its receipts and Z reports as :func:`rule_text` words it.
 * **Voided lines** stay in the result (for display, with ``display_amount``) but every counted figure is zero.
 * ``total`` is the amount due: sum of line totals = subtotal - discount_total (+ tax_total when exclusive).
 
@@ -38,9 +41,12 @@ from app.domain.money import CENT, ZERO
 
 DiscountKind = Literal["percent", "amount"]
 TaxMode = Literal["exclusive", "inclusive"]
-Rounding = Literal["line", "order"]
+Rounding = Literal["line", "rate", "order"]
+TAX_MODES: tuple[TaxMode, ...] = ("inclusive", "exclusive")
+ROUNDINGS: tuple[Rounding, ...] = ("line", "rate", "order")
 
 _HUNDRED = Decimal(100)
+_TAX_WEIGHT = Decimal(10) ** 8
 
 
 def _cents(x: Decimal) -> Decimal:
@@ -203,8 +209,8 @@ def price_cart(
     """Price a cart by the module rules and return per-line figures, totals and the tax summary."""
     if tax_mode not in ("exclusive", "inclusive"):
         raise ValueError(f"tax mode must be 'exclusive' or 'inclusive', got {tax_mode!r}")
-    if rounding not in ("line", "order"):
-        raise ValueError(f"rounding must be 'line' or 'order', got {rounding!r}")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be 'line', 'rate' or 'order', got {rounding!r}")
     items = list(lines)
 
     display: list[Decimal] = []
@@ -238,7 +244,17 @@ def price_cart(
             groups.setdefault((line.tax_class, line.tax_rate), []).append(i)
 
     taxes = [ZERO] * len(items)
-    for (_, rate), members in groups.items():
+    if rounding == "order":
+        counted = [i for i, line in enumerate(items) if not line.voided]
+        exact = {i: _exact_tax(nets[i], items[i].tax_rate, tax_mode) for i in counted}
+        order_tax = _cents(sum(exact.values(), ZERO))
+        # Weights in units far below a cent, so the shares follow the exact taxes closely.
+        weights = [int((exact[i] * _TAX_WEIGHT).to_integral_value(rounding=ROUND_HALF_UP)) for i in counted]
+        if sum(weights) == 0:
+            weights = [net_cents[i] for i in counted]
+        for i, t in zip(counted, allocate_cents(_to_cents_int(order_tax), weights), strict=True):
+            taxes[i] = _from_cents_int(t)
+    for (_, rate), members in groups.items() if rounding != "order" else ():
         if rounding == "line":
             for i in members:
                 taxes[i] = _cents(_exact_tax(nets[i], rate, tax_mode))
@@ -316,3 +332,28 @@ def discount_exceeds(
     else:
         percent = ZERO
     return percent > threshold_percent or amount > threshold_amount
+
+
+_MODE_WORDS = {"inclusive": "Prices include tax", "exclusive": "Tax added to prices"}
+_ROUNDING_WORDS = {
+    "line": "tax rounded per line",
+    "rate": "tax rounded per rate",
+    "order": "tax rounded per order",
+}
+
+
+def rounding_of(text: str) -> Rounding:
+    """A stored tax rounding setting as a rule; an unknown value (a newer version's) is taken per line."""
+    for rounding in ROUNDINGS:
+        if text == rounding:
+            return rounding
+    return "line"
+
+
+def rule_text(tax_mode: str, rounding: str, cash_step: Decimal | None) -> str:
+    """The store's pricing rule in a cashier's and a customer's words, as receipts and Z reports print it:
+    "Prices include tax; tax rounded per line; cash rounded to 0.05"."""
+    parts = [_MODE_WORDS.get(tax_mode, tax_mode), _ROUNDING_WORDS.get(rounding, rounding)]
+    if cash_step:
+        parts.append(f"cash rounded to {cash_step}")
+    return "; ".join(parts)

@@ -41,6 +41,9 @@ class Found:
     qty: Decimal  # pack quantity for case codes, the weight for a weight label
     fixed_amount: Decimal | None  # a price-embedded label's price
     code: str
+    # A weighed item found by a code that carries no weight (its SKU, its plain GTIN): someone must weigh it,
+    # `qty` is not a weight.
+    needs_weight: bool = False
 
 
 def _view(p: Product, rate: Decimal) -> ProductView:
@@ -87,7 +90,7 @@ def find_scan(session: Session, result: barcodes.ScanResult) -> Found:
             # A typed SKU comes through the scan field as well.
             by = by_sku(session, result.raw)
             if by is not None:
-                return Found(by, Decimal("1"), None, result.raw)
+                return Found(by, Decimal("1"), None, result.raw, needs_weight=by.weighed)
             if result.reason.startswith("bad check digit"):
                 raise UserError(f"Misread: {result.reason}.")
             raise UserError(
@@ -102,16 +105,20 @@ def find_scan(session: Session, result: barcodes.ScanResult) -> Found:
     if row is None:
         by = by_sku(session, result.raw)
         if by is not None:
-            return Found(by, Decimal("1"), None, result.raw)
+            return Found(by, Decimal("1"), None, result.raw, needs_weight=by.weighed)
         raise UserError(
             f"Barcode {result.raw} is not in the catalog: search by name (F2) or set the item aside."
         )
     p, pack = row
     qty = Decimal(pack)
-    if isinstance(result, barcodes.Gs1) and result.net_weight_kg is not None:
-        qty = result.net_weight_kg
+    # A net weight (AI 310n) is the quantity of a weighed item only; on an item sold by the piece it is the
+    # weight of that piece (a 2 kg bag is one bag), so the pack quantity stands.
+    net_weight = result.net_weight_kg if isinstance(result, barcodes.Gs1) else None
+    if net_weight is not None and p.weighed:
+        qty = net_weight
     fixed = result.price if isinstance(result, barcodes.Gs1) and result.price is not None else None
-    return Found(_view(p, _rate(session, p.tax_class)), qty, fixed, result.raw)
+    needs_weight = p.weighed and net_weight is None and fixed is None
+    return Found(_view(p, _rate(session, p.tax_class)), qty, fixed, result.raw, needs_weight=needs_weight)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

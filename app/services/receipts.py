@@ -22,6 +22,7 @@ from app.documents.receipt import (
     TenderLine,
     build_receipt,
 )
+from app.domain import pricing
 from app.domain.money import ZERO, quantize_money
 from app.domain.permissions import Permission
 from app.services import audit, printing, settings, staff
@@ -129,6 +130,7 @@ def receipt_data(session: Session, order_id: str, copy: bool = False) -> Receipt
         copy=copy,
         currency=store.currency,
         locale=store.locale,
+        pricing_rule=pricing.rule_text(store.tax_mode, store.tax_rounding, store.cash_rounding or None),
     )
 
 

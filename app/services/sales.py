@@ -107,6 +107,9 @@ class ScanOutcome:
     sale: SaleView
     line_id: str | None
     message: str
+    # A weighed item that came without a weight (keyed by SKU, its plain GTIN, picked by search): nothing was
+    # added; ask for its weight and add it with `add_product(..., qty=weight)`.
+    weigh: catalog.ProductView | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,7 @@ def _price(store: Store, order: Order) -> pricing.CartTotals:
         [_cart_line(line) for line in order.lines],
         _discount(order.order_discount),
         "exclusive" if store.tax_mode == "exclusive" else "inclusive",
-        "order" if store.tax_rounding == "order" else "line",
+        pricing.rounding_of(store.tax_rounding),
     )
 
 
@@ -466,10 +469,19 @@ def add_scan(session: Session, actor: Actor, sale_id: str, raw: str) -> ScanOutc
             raise UserError("That is a parked sale: finish or park this sale first, then recall it (F9).")
         raise UserError(f"That is a {result.internal_kind} code, not an item: scan the item's barcode.")
     found = catalog.find_scan(session, result)
+    if found.needs_weight:
+        return _ask_weight(session, order, found.product)
     line, message = _add(session, order, found.product, found.qty, found.fixed_amount)
     session.flush()
     _reprice(session, order)
     return ScanOutcome(_view(session, order), line.id, message)
+
+
+def _ask_weight(session: Session, order: Order, product: catalog.ProductView) -> ScanOutcome:
+    if not product.active:
+        raise UserError(f"{product.name} is no longer sold: set it aside and tell a manager.")
+    message = f"{product.name} is sold by weight: weigh it and enter the weight in kg."
+    return ScanOutcome(_view(session, order), None, message, weigh=product)
 
 
 def _customer_by_card(session: Session, code: str) -> Customer:
@@ -482,12 +494,17 @@ def _customer_by_card(session: Session, code: str) -> Customer:
 
 
 def add_product(
-    session: Session, actor: Actor, sale_id: str, product_id: str, qty: Decimal = Decimal("1")
+    session: Session, actor: Actor, sale_id: str, product_id: str, qty: Decimal | None = Decimal("1")
 ) -> ScanOutcome:
-    """A product picked by search (F2) with a quantity."""
+    """A product picked by search (F2) with a quantity, or a weighed item with its weight. With `qty` None a
+    piece item is added once and a weighed item is not added: the outcome asks for its weight (`weigh`)."""
     staff.require(session, actor, Permission.SELL, "add an item")
     order = _editable(session, actor, sale_id)
     product = catalog.get(session, product_id)
+    if qty is None:
+        if product.weighed:
+            return _ask_weight(session, order, product)
+        qty = Decimal("1")
     line, message = _add(session, order, product, _decimal(qty, "quantity"), None)
     session.flush()
     _reprice(session, order)

@@ -85,7 +85,7 @@ def test_three_lines_at_1_99_exclusive_line_vs_order_rounding() -> None:
     assert per_line.tax_total == D("1.20")
     assert per_line.total == D("7.17")
 
-    per_order = price_cart(cart, None, "exclusive", "order")
+    per_order = price_cart(cart, None, "exclusive", "rate")
     assert per_order.tax_total == D("1.19")
     assert [lp.tax for lp in per_order.lines] == [D("0.40"), D("0.40"), D("0.39")]
     assert [lp.total for lp in per_order.lines] == [D("2.39"), D("2.39"), D("2.38")]
@@ -112,7 +112,7 @@ def test_inclusive_line_vs_order_rounding() -> None:
     # per order 3.00 / 6 = 0.50 once (0.17/0.17/0.16). The total is 3.00 either way: only the tax split moves.
     cart = [line("1", "1.00"), line("2", "1.00"), line("3", "1.00")]
     per_line = price_cart(cart, None, "inclusive", "line")
-    per_order = price_cart(cart, None, "inclusive", "order")
+    per_order = price_cart(cart, None, "inclusive", "rate")
     assert per_line.tax_total == D("0.51")
     assert per_order.tax_total == D("0.50")
     assert [lp.tax for lp in per_order.lines] == [D("0.17"), D("0.17"), D("0.16")]
@@ -180,7 +180,7 @@ def test_line_discounts_percent_rounded_and_amount_capped() -> None:
 
 def test_order_discount_capped_at_subtotal() -> None:
     cart = [line("1", "4.00"), line("2", "2.00")]
-    totals = price_cart(cart, Discount("amount", D("100.00"), "voucher"), "exclusive", "order")
+    totals = price_cart(cart, Discount("amount", D("100.00"), "voucher"), "exclusive", "rate")
     assert totals.order_discount == D("6.00")
     assert totals.total == D("0.00")
     assert [lp.order_discount_share for lp in totals.lines] == [D("4.00"), D("2.00")]
@@ -196,7 +196,7 @@ def test_half_up_tax_tie() -> None:
 def test_voided_lines_shown_but_count_zero() -> None:
     # The voided 99.00 line keeps its display amount, takes no order-discount share and no tax.
     cart = [line("1", "10.00"), line("2", "99.00", voided=True)]
-    totals = price_cart(cart, Discount("amount", D("1.00"), "promo"), "exclusive", "order")
+    totals = price_cart(cart, Discount("amount", D("1.00"), "promo"), "exclusive", "rate")
     voided = totals.lines[1]
     assert voided.voided and voided.display_amount == D("99.00")
     assert (voided.gross, voided.order_discount_share, voided.tax, voided.total) == (0, 0, 0, 0)
@@ -213,7 +213,7 @@ def test_tax_summary_groups_by_class_and_rate() -> None:
         line("2", "3.99", rate=D("0.055"), tax_class="B"),
         line("3", "1.00", rate=D("0"), tax_class="Z"),
     ]
-    totals = price_cart(cart, None, "exclusive", "order")
+    totals = price_cart(cart, None, "exclusive", "rate")
     rows = [(r.tax_class, r.rate, r.taxable, r.tax) for r in totals.tax_summary]
     assert rows == [
         ("A", VAT20, D("10.00"), D("2.00")),
@@ -225,7 +225,7 @@ def test_tax_summary_groups_by_class_and_rate() -> None:
 
 
 def test_empty_cart() -> None:
-    totals = price_cart([], Discount("percent", D("10"), "x"), "exclusive", "order")
+    totals = price_cart([], Discount("percent", D("10"), "x"), "exclusive", "rate")
     assert (totals.total, totals.tax_total, totals.lines, totals.tax_summary) == (0, 0, [], [])
 
 
@@ -308,7 +308,7 @@ def cart_lines(draw: st.DrawFn) -> CartLineIn:
 
 carts = st.lists(cart_lines(), max_size=25)
 modes = st.sampled_from(["exclusive", "inclusive"])
-roundings = st.sampled_from(["line", "order"])
+roundings = st.sampled_from(["line", "rate", "order"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -329,7 +329,7 @@ def test_line_and_order_rounding_differ_by_rounding_only(
 ) -> None:
     # Same nets either way; per tax group the two taxes differ by at most half a cent per line.
     per_line = price_cart(lines, order, mode, "line")  # type: ignore[arg-type]
-    per_order = price_cart(lines, order, mode, "order")  # type: ignore[arg-type]
+    per_order = price_cart(lines, order, mode, "rate")  # type: ignore[arg-type]
     assert [lp.net for lp in per_line.lines] == [lp.net for lp in per_order.lines]
     for a, b in zip(per_line.tax_summary, per_order.tax_summary, strict=True):
         members = sum(
@@ -370,7 +370,7 @@ def test_200_line_cart_is_fast() -> None:
     timings = []
     for _ in range(30):
         start = time.perf_counter()
-        totals = price_cart(cart, order, "exclusive", "order")
+        totals = price_cart(cart, order, "exclusive", "rate")
         timings.append(time.perf_counter() - start)
     assert_consistent(totals)
     median_ms = statistics.median(timings) * 1000
