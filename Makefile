@@ -1,44 +1,103 @@
 # Counterline: `make run` sets up and starts the app on the demo store; `make test` runs every check.
+# Root is needed only by `make system` (the Debian packages, and the PostgreSQL of the tests): an ordinary user runs
+# `sudo make system` once, then `make run` / `make test`. Run as root in a checkout that belongs to another user, make
+# does the root steps itself and everything else as the checkout's owner, so no file here becomes root's.
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= $(CURDIR)/var/demo
-APT_PACKAGES := libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libzbar0 libusb-1.0-0 \
-	xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 \
-	libxkbcommon-x11-0 libxcb-randr0 libxcb-xinerama0 poppler-utils fonts-dejavu-core
+# python3-venv: Debian's python3 makes no virtualenv without it (it holds ensurepip).
+APT_PACKAGES := python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libzbar0 \
+	libusb-1.0-0 xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
+	libxcb-shape0 libxkbcommon-x11-0 libxcb-randr0 libxcb-xinerama0 poppler-utils fonts-dejavu-core
 export QT_QPA_PLATFORM ?= offscreen
 export ESCPOS_CAPABILITIES_PICKLE_DIR ?= $(CURDIR)/.cache/escpos
 
-.PHONY: run test system venv lint typecheck layers pytest postgres bench demo-reset clean
+# Root in a checkout owned by someone else: that owner runs every step but the system ones.
+CHECKOUT_UID := $(shell stat -c %u .)
+ifeq ($(shell id -u),0)
+ifneq ($(CHECKOUT_UID),0)
+AS_OWNER := yes
+OWNER := $(shell getent passwd $(CHECKOUT_UID) | cut -d: -f1)
+OWNER_HOME := $(shell getent passwd $(CHECKOUT_UID) | cut -d: -f6)
+endif
+endif
 
-system:
+USER_GOALS := run test venv lint typecheck layers pytest bench demo-reset clean
+.PHONY: $(USER_GOALS) system packages postgres give-back not-root-owned
+
+# The root steps: Debian packages, then a PostgreSQL server with the tests' role.
+system: packages postgres
+
+packages:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing system packages: $$missing"; \
+	    echo "Installing Debian packages: "$$missing; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	  else echo "Missing system packages (run as root or with sudo): apt-get install $$missing"; exit 1; fi; \
+	  else \
+	    echo "Missing Debian packages: "$$missing; \
+	    echo "Run \`sudo make system\` once (it installs them), then \`make $(or $(MAKECMDGOALS),run)\` again."; exit 1; \
+	  fi; \
 	fi
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+postgres:
+	@bash .ci/postgres.sh
+
+ifeq ($(AS_OWNER),yes)
+
+system: give-back
+run: packages give-back
+test: packages postgres give-back
+venv lint typecheck layers pytest bench demo-reset clean: give-back
+$(USER_GOALS):
+	@echo "make: root did the system steps; '$@' runs as $(OWNER), who owns this checkout."
+	@runuser -u $(OWNER) -- env HOME=$(OWNER_HOME) USER=$(OWNER) LOGNAME=$(OWNER) $(MAKE) --no-print-directory $@
+
+# Files an earlier `sudo make` left here go back to the checkout's owner.
+give-back:
+	@if [ -z "$(OWNER)" ]; then \
+	  echo "This checkout belongs to uid $(CHECKOUT_UID), which has no account here: run make as that user."; exit 1; fi
+	@n=$$(find . -xdev -user 0 | wc -l); if [ "$$n" != 0 ]; then \
+	  find . -xdev -user 0 -exec chown -h $(CHECKOUT_UID):$$(stat -c %g .) {} +; \
+	  echo "make: $$n file(s) here belonged to root; they are $(OWNER)'s again."; fi
+
+else
+
+# An ordinary user in their checkout: files of root's here (an earlier `sudo make`) would end in a PermissionError.
+not-root-owned:
+	@if [ "$$(id -u)" != 0 ] && [ "$$(stat -c %u .)" = "$$(id -u)" ]; then \
+	  f=$$(find . -maxdepth 2 -user 0 -print -quit); if [ -n "$$f" ]; then \
+	    echo "$$f and maybe more here belong to root (left by an earlier \`sudo make\`?)."; \
+	    echo "Run \`sudo make system\`: it gives them back to you."; exit 1; fi; fi
+
+# A venv that an earlier try left half-made (no pip: python3-venv was missing, or stopped half-way) is made again;
+# the stamp is written only after a complete install.
+$(STAMP): pyproject.toml | not-root-owned
+	@if ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	  if [ -e $(VENV) ]; then echo "$(VENV) is incomplete (an earlier try stopped half-way): making it again."; fi; \
+	  rm -rf $(VENV); \
+	  if ! $(PY) -c 'import ensurepip' 2>/dev/null; then \
+	    echo "$(PY) cannot make a virtualenv: the Debian package python3-venv is missing."; \
+	    echo "Run \`sudo make system\` once (it installs it), then \`make $(or $(MAKECMDGOALS),run)\` again."; exit 1; fi; \
+	  $(PY) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
+	fi
+	@rm -f $(STAMP)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	@mkdir -p .cache/escpos && touch $(STAMP)
 
-venv: $(STAMP)
+venv: not-root-owned $(STAMP)
+	@$(BIN)/python -c '' 2>/dev/null || { rm -f $(STAMP); $(MAKE) --no-print-directory $(STAMP); }
 
-run: system venv
+run: packages venv
 	@if [ -z "$$DISPLAY" ] && [ "$$QT_QPA_PLATFORM" = offscreen ]; then unset QT_QPA_PLATFORM; fi; \
 	if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
 	  echo "No screen found: starting the app under Xvfb (a virtual screen)."; \
 	  QT_QPA_PLATFORM=xcb xvfb-run -a -s '-screen 0 1280x800x24' $(BIN)/counterline --data-dir $(DATA) --demo; \
 	else QT_QPA_PLATFORM= $(BIN)/counterline --data-dir $(DATA) --demo; fi
-
-postgres:
-	@bash .ci/postgres.sh
 
 lint: venv
 	$(BIN)/ruff check app ui devices sync tests benchmarks
@@ -55,7 +114,7 @@ pytest: venv
 	@mkdir -p $(ESCPOS_CAPABILITIES_PICKLE_DIR) && $(BIN)/python -c "import escpos.printer"
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-test: system venv postgres lint typecheck layers pytest
+test: packages venv postgres lint typecheck layers pytest
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
@@ -65,3 +124,5 @@ demo-reset:
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache var
+
+endif

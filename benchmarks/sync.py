@@ -69,7 +69,9 @@ from sync.central.db import make_engine, make_sessionmaker, migrate
 from sync.central.models import AppliedEvent, Barcode, FeedChange, Price, Product, Store, Terminal
 from sync.client import DEFAULT_TIMEOUT, Client, Retryable, wait_until_serving
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+# the tests' own role (LOGIN CREATEDB, not a superuser), made by `make postgres`
+PG_ROLE = "counterline_test"
+PG_ADMIN = f"host=127.0.0.1 port=5432 user={PG_ROLE} dbname=postgres connect_timeout=3"
 TAX = ("std", Decimal("0.20"))
 SMALL_CATALOG = 200  # products the sales sell from
 LINES_PER_SALE = 3
@@ -106,7 +108,7 @@ def postgres_database() -> Iterator[str]:
     name = f"counterline_bench_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield f"postgresql+psycopg://{PG_ROLE}@127.0.0.1:5432/{name}"
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

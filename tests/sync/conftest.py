@@ -1,9 +1,10 @@
 """Fixtures for the central store tests: a migrated database on SQLite and on PostgreSQL, an app in process, and
 a seeded chain (tax class, catalog, two stores, an enrolled terminal).
 
-SQLite: one migrated template per session, copied into each test's tmp_path. PostgreSQL (127.0.0.1:5432, user
-postgres, trust auth): one fresh `counterline_test_<random>` database per session, emptied between tests and
-dropped at the end; tests on it carry the `postgres` mark. A server that cannot be reached FAILS them (`make test`
+SQLite: one migrated template per session, copied into each test's tmp_path. PostgreSQL (127.0.0.1:5432, as the
+tests' own role `counterline_test`: LOGIN CREATEDB, not a superuser, no password from loopback only; `make postgres`
+makes it): one fresh `counterline_test_<random>` database per session, emptied between tests and dropped at the end;
+tests on it carry the `postgres` mark. A server that cannot be reached FAILS them (`make test`
 starts or installs PostgreSQL first); only `COUNTERLINE_SKIP_POSTGRES=1`, set by hand on a machine without it, skips
 them, and the skip says so.
 """
@@ -28,7 +29,8 @@ from sync.central.api import create_app, sessions_of
 from sync.central.db import migrate
 from sync.central.models import Base
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+PG_ROLE = "counterline_test"
+PG_ADMIN = f"host=127.0.0.1 port=5432 user={PG_ROLE} dbname=postgres connect_timeout=3"
 
 CATALOG_CSV = (
     "sku,name,price,tax_class,department,barcodes,weighed\n"
@@ -55,7 +57,7 @@ def pg_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 (run `make postgres`): {exc}")
     name = f"counterline_test_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    url = f"postgresql+psycopg://{PG_ROLE}@127.0.0.1:5432/{name}"
     try:
         migrate(url)
         yield url
