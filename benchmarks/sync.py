@@ -530,7 +530,7 @@ class CatchUpFigures:
 def sell_offline(till: Till, n: int) -> None:
     """`n` counter sales of LINES_PER_SALE items each, through the real sales service, one transaction each."""
     with till.factory.begin() as s:
-        staff.create_first_admin(s, "1234")
+        staff.create_first_admin(s, "123456")
     with till.factory() as s:
         actor = Actor(s.scalars(select(StaffUser.id)).one())
         products = list(

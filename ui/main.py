@@ -117,6 +117,16 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     from sync.client import Client, SyncError, save_token
 
     paths, factory = _open(args)
+    pin: str | None = None
+    with factory() as s:
+        if s.scalar(_any_user()) is None:
+            # Checked before the one-time code is spent: a refused PIN must not cost the store a new code.
+            pin = args.admin_pin or getpass.getpass("PIN for the first admin user (6-8 digits): ")
+            try:
+                staff.check_pin(s, "admin", pin)
+            except UserError as e:
+                print(f"cannot enrol: {e}", file=sys.stderr)
+                return 2
     try:
         client = Client(args.url, allow_insecure=args.insecure)
         with client:
@@ -131,10 +141,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         with factory.begin() as s:
             notes = replica.setup_store(s, enrolled, client.base_url)
             settings.put(s, "sync.allow_insecure", bool(args.insecure))
-            need_admin = s.scalar(_any_user()) is None
-            if need_admin:
-                pin = args.admin_pin or getpass.getpass("PIN for the first admin user (4-8 digits): ")
-                staff.create_first_admin(s, pin)
+            if pin is not None and staff.create_first_admin(s, pin):
                 notes.append("created user 'admin' with the PIN given; add the other staff in Office")
     except (replica.ApplyError, UserError) as e:
         print(f"enrolled at the central store, but this database cannot take it: {e}", file=sys.stderr)

@@ -5,6 +5,10 @@ Results come back on the GUI thread through the `on_done` callback; a `UserError
 `PermissionDenied` asks a permitted person to approve that one action (the approval dialog) and, when approved,
 runs the call again with the approval attached. Every success emits `changed(Changes)` so screens redraw what
 concerns them. An unexpected error is logged and shown in plain words; it never reaches the user as a traceback.
+
+Any error rolls the whole call back. A refusal that must leave a record (a wrong PIN counted towards the lockout, and
+its audit entry) needs nothing from here: the service writes it with `app.services.base.kept_if_rolled_back`, which
+writes it again on its own once this transaction has been rolled back.
 """
 
 from __future__ import annotations

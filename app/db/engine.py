@@ -3,27 +3,68 @@
 SQLite is opened in WAL mode with `synchronous=FULL` (a committed sale survives a power cut), foreign keys on and a
 busy timeout. Writers begin with `BEGIN IMMEDIATE` so the counter and the sync agent queue for the write lock
 instead of failing on a lock upgrade mid-transaction. Any other SQLAlchemy URL (PostgreSQL) works as it is.
+
+The database file holds staff PIN hashes, customers and the audit trail: it is created readable and writable by its
+user only (0600), and a file found with wider rights is narrowed. SQLite gives its -wal and -shm files the rights of
+the database file; those found already there are narrowed too.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = Path(__file__).with_name("migrations")
+FILE_MODE = 0o600
+log = logging.getLogger(__name__)
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file an SQLite URL names, or None for an in-memory database (or a `file:` URI)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def protect_file(path: Path) -> None:
+    """Create the database file as 0600 before SQLite does, and narrow it and its -wal/-shm files if wider."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+    except FileExistsError:
+        pass
+    except OSError:  # no folder yet, or not ours to create: SQLite says so in its own words
+        return
+    else:
+        os.close(fd)
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(p.stat().st_mode)
+            if mode & ~FILE_MODE:
+                p.chmod(mode & FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except OSError as e:  # someone else's file: it still opens; say so in the log
+            log.warning("cannot make %s readable by its user only: %s", p, e)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets the pragmas and BEGIN IMMEDIATE described above."""
     if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path is not None:
+            protect_file(path)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
         @event.listens_for(engine, "connect")

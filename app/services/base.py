@@ -2,19 +2,31 @@
 
 A service function takes a session and plain data, checks rules, writes everything in the caller's one
 transaction and returns plain data. It raises `UserError` (a message for the person at the counter) or
-`PermissionDenied` (the op helper then asks a permitted user to approve and retries).
+`PermissionDenied` (the op helper then asks a permitted user to approve and retries). What a refusal must leave
+behind (a wrong PIN counted towards the lockout, its audit entry) is written through `kept_if_rolled_back`, so it
+stays whatever the caller then does with its transaction.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.numbers import get_territory_currencies
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.db.models import Store, Terminal
 from app.db.types import utcnow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class UserError(Exception):
@@ -92,7 +104,7 @@ def here(session: Session) -> Here:
     if row is None:
         raise UserError("This terminal is not set up: run the demo setup or enrol it with the central store.")
     t, s = row
-    h = Here(s.id, s.code, t.code, s.currency, s.locale, s.timezone)
+    h = Here(s.id, s.code, t.code, s.currency, store_locale(s.locale, s.currency, s.timezone), s.timezone)
     if tx is not None:
         session.info["here"] = (tx, h)
     return h
@@ -100,3 +112,116 @@ def here(session: Session) -> Here:
 
 def now() -> datetime:
     return utcnow()
+
+
+@lru_cache(maxsize=32)
+def store_locale(locale: str, currency: str, timezone: str = "") -> str:
+    """The locale a store's dates and numbers are written in.
+
+    A full locale ("en_IE", "de_AT") is kept. One that names a language only ("en", the central store's default)
+    would write dates the way that language's main country does ("en": US month-first dates), so it is completed
+    with a territory that speaks it and uses the store's currency: the store's time zone's country when it fits,
+    else the language's main country when it uses the currency, else the country where most speak it
+    (en + EUR -> en_IE, en + GBP -> en_GB, en + USD -> en_US, de + EUR -> de_DE)."""
+    try:
+        parsed = Locale.parse(locale.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return locale
+    if parsed.territory:
+        return str(parsed)
+    language = parsed.language
+
+    def fits(territory: str) -> bool:
+        try:
+            Locale(language, territory)
+        except UnknownLocaleError:
+            return False
+        return currency.upper() in get_territory_currencies(territory)
+
+    zone_territory = get_global("zone_territories").get(timezone)
+    if zone_territory and fits(zone_territory):
+        return f"{language}_{zone_territory}"
+    likely = Locale.parse(language).territory if Locale.parse(language).territory else None
+    main = str(get_global("likely_subtags").get(language, "")).split("_")[-1]
+    for territory in (likely, main):
+        if territory and fits(territory):
+            return f"{language}_{territory}"
+    spoken = [
+        (float(info.get("population_percent", 0)), territory)
+        for territory, languages in get_global("territory_languages").items()
+        if (info := languages.get(language)) is not None
+        and info.get("official_status") in ("official", "de_facto_official")
+        and fits(territory)
+    ]
+    return f"{language}_{max(spoken)[1]}" if spoken else locale
+
+
+# -- records a refusal keeps ------------------------------------------------------------------------------------
+_KEPT = "counterline.kept_if_rolled_back"
+
+
+@dataclass
+class _Kept:
+    transaction: SessionTransaction  # the innermost transaction it was written in
+    write: Callable[[Session], object]
+    lost: bool = (
+        False  # its savepoint was rolled back: write it again even when the outer transaction commits
+    )
+
+
+def kept_if_rolled_back(session: Session, write: Callable[[Session], T]) -> T:
+    """Run `write(session)` now, in the caller's transaction, and make sure its effect stays even if that
+    transaction is then rolled back (as it is when the service goes on to raise a refusal).
+
+    A refusal that records something (a wrong PIN, a lockout, their audit entries) raises a `UserError` like any
+    other, so every caller keeps its one transaction per event and needs no special case: the op helper, a plain
+    `with factory.begin()`, a service calling another, an outer transaction that fails later. When the caller commits,
+    the write is committed with everything else; when the transaction (or the savepoint it was written in) is rolled
+    back, `write` runs again, alone, in a fresh transaction on the same database once the caller's has ended (on SQLite
+    the write lock is free by then). Only what `write` writes is kept, never the rest of the refused work. `write`
+    must read what it changes afresh (it may run twice: once rolled back, once kept).
+    """
+    result = write(session)
+    tx = session.get_nested_transaction() or session.get_transaction()
+    if tx is not None:
+        session.info.setdefault(_KEPT, []).append(_Kept(tx, write))
+    return result
+
+
+def _within(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    for kept in session.info.get(_KEPT, ()):
+        if _within(kept.transaction, previous_transaction):
+            kept.lost = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    kept = [k for k in session.info.get(_KEPT, ()) if k.lost]
+    if kept:
+        session.info[_KEPT] = kept
+    else:
+        session.info.pop(_KEPT, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _write_again(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    kept: list[_Kept] = session.info.pop(_KEPT, [])
+    if not kept:
+        return
+    try:
+        with Session(bind=session.get_bind()) as fresh, fresh.begin():
+            for k in kept:
+                k.write(fresh)
+    except Exception:  # noqa: BLE001 - the caller's own error is the one to show; this one goes to the log
+        log.exception("a refusal's record could not be kept")

@@ -17,6 +17,17 @@ DEFAULTS: dict[str, Any] = {
     "refund.limit": "100.00",
     "staff.lockout_attempts": 5,
     "staff.lockout_minutes": 5,
+    # Shortest PIN each role may be given (4 to 8), checked when a PIN is set or changed. Roles that can approve
+    # others' actions (they hold permissions no counter role has: see app.domain.permissions) default to 6.
+    "staff.pin_min_length": {
+        "cashier": 4,
+        "associate": 4,
+        "packer": 4,
+        "returns_clerk": 4,
+        "supervisor": 6,
+        "manager": 6,
+        "admin": 6,
+    },
     "staff.idle_lock_minutes": 5,
     "approval.valid_minutes": 5,
     "devices.receipt_printer": {"type": "folder"},

@@ -2,11 +2,16 @@
 
 PINs are hashed with argon2id (argon2-cffi). Checks read the role stored in the database, never one a screen
 claims. An approval lets one permitted person approve one action of another user, once, for a few minutes.
+
+A wrong PIN is counted, audited and (at the limit) locks the user out through `kept_if_rolled_back`: the refusal is
+raised as usual, and what it recorded stays even though the caller's transaction is rolled back. The store's
+shortest PIN per role (`staff.pin_min_length`) is checked when a PIN is set or changed; a PIN set before it was
+raised still signs in, flagged (`StaffView.pin_too_short`, and in the audit entry) until it is changed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -17,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Approval, StaffUser
 from app.domain.permissions import DESCRIPTIONS, Permission, Role, allowed, can_grant
 from app.services import audit, outbox, settings
-from app.services.base import Actor, Changes, PermissionDenied, UserError, now
+from app.services.base import Actor, Changes, PermissionDenied, UserError, kept_if_rolled_back, now
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
@@ -32,6 +37,28 @@ def check_pin_format(pin: str) -> None:
         raise UserError("A PIN is 4 to 8 digits.")
 
 
+def min_pin_length(session: Session, role: str) -> int:
+    """The store's shortest PIN for `role` (setting `staff.pin_min_length`), kept within the 4 to 8 a PIN can be."""
+    table = settings.get(session, "staff.pin_min_length")
+    value = table.get(role) if isinstance(table, dict) else None
+    if value is None:
+        value = settings.DEFAULTS["staff.pin_min_length"].get(role, 4)
+    try:
+        return max(4, min(8, int(value)))
+    except (TypeError, ValueError):
+        return 4
+
+
+def check_pin(session: Session, role: str, pin: str) -> None:
+    """A PIN about to be set for someone of `role`: digits only, and at least the store's minimum for the role."""
+    check_pin_format(pin)
+    least = min_pin_length(session, role)
+    if len(pin) < least:
+        raise UserError(
+            f"A {role.replace('_', ' ')}'s PIN must be at least {least} digits in this store: choose a longer one."
+        )
+
+
 @dataclass(frozen=True)
 class StaffView:
     id: str
@@ -41,6 +68,9 @@ class StaffView:
     active: bool
     badge_code: str | None
     locked_seconds: int
+    pin_too_short: bool = (
+        False  # signed in with a PIN shorter than the store's minimum for the role: change it
+    )
 
 
 def _view(u: StaffUser) -> StaffView:
@@ -56,30 +86,72 @@ class LockedOut(UserError):
         self.seconds = seconds
 
 
-def sign_in(session: Session, username: str, pin: str) -> StaffView:
-    """Check a PIN; counts failures and locks the user out after the configured number."""
+@dataclass(frozen=True)
+class _Failure:
+    tries_left: int
+    locked_seconds: int  # > 0 when this failure locked the user out
+
+
+def _count_failure(session: Session, user_id: str, purpose: str) -> _Failure:
+    """One wrong PIN: counted, audited, and at the limit a lockout. Reads the user afresh (it may run twice)."""
+    user = session.get(StaffUser, user_id)
+    assert user is not None
+    user.failed_attempts += 1
+    limit = int(settings.get(session, "staff.lockout_attempts"))
+    audit.record(
+        session,
+        user.id,
+        "staff.sign_in_failed",
+        "staff",
+        user.id,
+        {"for": purpose, "attempt": user.failed_attempts},
+    )
+    if user.failed_attempts < limit:
+        session.flush()
+        return _Failure(limit - user.failed_attempts, 0)
+    minutes = int(settings.get(session, "staff.lockout_minutes"))
+    user.locked_until = now() + timedelta(minutes=minutes)
+    user.failed_attempts = 0
+    audit.record(session, user.id, "staff.locked_out", "staff", user.id, {"for": purpose, "minutes": minutes})
+    session.flush()
+    return _Failure(0, int((user.locked_until - now()).total_seconds()))
+
+
+def _refused_while_locked(session: Session, user_id: str, purpose: str) -> None:
+    audit.record(
+        session, user_id, "staff.sign_in_refused", "staff", user_id, {"for": purpose, "why": "locked out"}
+    )
+
+
+def sign_in(session: Session, username: str, pin: str, purpose: str = "sign-in") -> StaffView:
+    """Check a PIN; counts failures and locks the user out after the configured number.
+
+    A wrong PIN, a lockout and a try while locked out are recorded so that they stay even though the refusal rolls
+    the caller's transaction back (see `kept_if_rolled_back`). `purpose` goes in the audit entries ("approval").
+    """
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
     if user is None or not user.active:
         raise UserError("Unknown or disabled user: check the name, or ask a manager.")
+    user_id = user.id
     if user.locked_until is not None and user.locked_until > now():
-        raise LockedOut(int((user.locked_until - now()).total_seconds()) + 1)
+        left = int((user.locked_until - now()).total_seconds()) + 1
+        kept_if_rolled_back(session, lambda s: _refused_while_locked(s, user_id, purpose))
+        raise LockedOut(left)
     try:
         _hasher.verify(user.pin_hash, pin)
     except (VerificationError, InvalidHashError):
-        user.failed_attempts += 1
-        limit = int(settings.get(session, "staff.lockout_attempts"))
-        if user.failed_attempts >= limit:
-            user.locked_until = now() + timedelta(minutes=int(settings.get(session, "staff.lockout_minutes")))
-            user.failed_attempts = 0
-            audit.record(session, user.id, "staff.locked_out", "staff", user.id)
-            session.flush()
-            raise LockedOut(int((user.locked_until - now()).total_seconds())) from None
-        audit.record(session, user.id, "staff.sign_in_failed", "staff", user.id)
-        raise UserError(f"Wrong PIN ({limit - user.failed_attempts} tries left).") from None
+        failure = kept_if_rolled_back(session, lambda s: _count_failure(s, user_id, purpose))
+        if failure.locked_seconds:
+            raise LockedOut(failure.locked_seconds) from None
+        raise UserError(f"Wrong PIN ({failure.tries_left} tries left).") from None
     user.failed_attempts = 0
     user.locked_until = None
-    audit.record(session, user.id, "staff.signed_in", "staff", user.id)
-    return _view(user)
+    short = len(pin) < min_pin_length(session, user.role)
+    details: dict[str, object] = {"for": purpose} if purpose != "sign-in" else {}
+    if short:
+        details["short_pin"] = True
+    audit.record(session, user.id, "staff.signed_in", "staff", user.id, details or None)
+    return replace(_view(user), pin_too_short=short)
 
 
 def sign_in_badge(session: Session, badge: str) -> StaffView:
@@ -156,7 +228,7 @@ def approve(
     if badge:
         approver = sign_in_badge(session, badge)
     elif username is not None and pin is not None:
-        approver = sign_in(session, username, pin)
+        approver = sign_in(session, username, pin, purpose="approval")
     else:
         raise UserError("Scan a manager's badge, or enter their name and PIN.")
     if approver.id == requester_id:
@@ -179,9 +251,12 @@ def approve(
     return appr.id
 
 
-def publish(session: Session, user: StaffUser) -> None:
-    """The user as saved, whole, for the store's other tills (through the outbox and the central store)."""
+def publish(session: Session, user: StaffUser, by: StaffUser | None) -> None:
+    """The user as saved, whole, for the store's other tills (through the outbox and the central store), with the
+    authority of the change: `by`, the user who made it (the central store checks them against its own view of
+    the store's staff), or None for the first admin of a till just enrolled, which is its own authority."""
     session.flush()
+    authority = by or user
     outbox.emit(
         session,
         "staff.saved",
@@ -193,6 +268,8 @@ def publish(session: Session, user: StaffUser) -> None:
             "pin_hash": user.pin_hash,
             "badge_code": user.badge_code,
             "active": user.active,
+            "actor": {"id": authority.id, "role": authority.role},
+            "bootstrap": by is None,
         },
     )
 
@@ -204,11 +281,12 @@ def create_first_admin(session: Session, pin: str, display_name: str = "Store ad
     """
     if session.scalar(select(StaffUser.id).limit(1)) is not None:
         return False
+    check_pin(session, Role.ADMIN.value, pin)
     admin = StaffUser(
         username="admin", display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin)
     )
     session.add(admin)
-    publish(session, admin)
+    publish(session, admin, by=None)
     return True
 
 
@@ -235,6 +313,7 @@ def create_user(
         raise UserError("A user needs a name and a sign-in name.")
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise UserError(f"The sign-in name {username} is taken.")
+    check_pin(session, role, pin)
     u = StaffUser(
         username=username,
         display_name=display_name.strip(),
@@ -243,7 +322,7 @@ def create_user(
         badge_code=badge or None,
     )
     session.add(u)
-    publish(session, u)
+    publish(session, u, by=me)
     audit.record(session, actor.user_id, "staff.created", "staff", u.id, {"role": role, "username": username})
     return Changes(staff=True)
 
@@ -275,10 +354,11 @@ def update_user(
         u.active = active
         details["active"] = active
     if pin is not None:
+        check_pin(session, u.role, pin)
         u.pin_hash = hash_pin(pin)
         u.failed_attempts = 0
         u.locked_until = None
         details["pin_reset"] = True
-    publish(session, u)
+    publish(session, u, by=me)
     audit.record(session, actor.user_id, "staff.updated", "staff", u.id, details)
     return Changes(staff=True)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import AuditEntry, StaffUser
-from app.domain.permissions import MATRIX, Permission, Role
-from app.services import audit, staff
+from app.db.models import AuditEntry, Setting, StaffUser
+from app.domain.permissions import MATRIX, RANK, Permission, Role
+from app.services import audit, settings, staff
 from app.services.base import Actor, PermissionDenied, UserError, now
 
 ROLE_USER = {
@@ -178,3 +178,124 @@ def test_audit_verify_command_exits_1_on_a_break(
     shutil.copy(db_path, data / "counterline.db")
     assert main(["--data-dir", str(data), "audit", "verify"]) == 1
     assert "broken" in capsys.readouterr().out
+
+
+def _trail(db: sessionmaker[Session], username: str) -> list[str]:
+    user = uid(db, username)
+    with db() as s:
+        return list(
+            s.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.record_id == user, AuditEntry.action.like("staff.%"))
+                .order_by(AuditEntry.seq)
+            )
+        )
+
+
+def _attempts(db: sessionmaker[Session], username: str) -> tuple[int, bool]:
+    with db() as s:
+        user = s.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+        return user.failed_attempts, user.locked_until is not None and user.locked_until > now()
+
+
+def test_wrong_pins_stay_counted_when_the_outer_transaction_fails(db: sessionmaker[Session]) -> None:
+    """The service inside a caller's transaction that then raises (as the op helper's does on any refusal): the
+    failures, their audit entries and the lockout stay; the caller's other work is rolled back."""
+    for i in range(5):
+        with pytest.raises(RuntimeError), db.begin() as s:
+            settings.put(s, f"test.outer.{i}", "rolled back")
+            try:
+                staff.sign_in(s, "manager", "0000")
+            except UserError as e:
+                raise RuntimeError("the caller fails after the refusal") from e
+    assert _attempts(db, "manager") == (0, True)
+    assert _trail(db, "manager") == ["staff.sign_in_failed"] * 5 + ["staff.locked_out"]
+    with db() as s:
+        assert not s.scalars(select(Setting).where(Setting.key.like("test.outer.%"))).all()
+    # Locked: even the right PIN is refused, and the try is on the trail.
+    with pytest.raises(staff.LockedOut), db.begin() as s:
+        staff.sign_in(s, "manager", "6666")
+    assert _trail(db, "manager")[-1] == "staff.sign_in_refused"
+
+
+def test_a_failure_is_counted_once_whether_the_caller_commits_or_not(db: sessionmaker[Session]) -> None:
+    with (
+        db.begin() as s
+    ):  # the refusal is caught and the caller commits: written once, with the caller's work
+        with pytest.raises(UserError, match="4 tries left"):
+            staff.sign_in(s, "cashier", "0000")
+    assert _attempts(db, "cashier") == (1, False)
+    with db.begin() as s:  # in a savepoint that is rolled back, while the outer transaction commits
+        with pytest.raises(UserError, match="3 tries left"), s.begin_nested():
+            staff.sign_in(s, "cashier", "0000")
+    assert _attempts(db, "cashier") == (2, False)
+    with db() as s:  # a session closed without committing
+        with pytest.raises(UserError, match="2 tries left"):
+            staff.sign_in(s, "cashier", "0000")
+    assert _attempts(db, "cashier") == (3, False)
+    assert _trail(db, "cashier") == ["staff.sign_in_failed"] * 3
+    with db.begin() as s:
+        assert staff.sign_in(s, "cashier", "1111").username == "cashier"
+    assert _attempts(db, "cashier") == (0, False)
+
+
+def test_wrong_approval_pins_lock_the_approver_out(db: sessionmaker[Session]) -> None:
+    cashier = uid(db, "cashier")
+    for _ in range(4):
+        with pytest.raises(UserError, match="Wrong PIN"), db.begin() as s:
+            staff.approve(s, cashier, Permission.PAID_OUT, username="manager", pin="1234")
+    with pytest.raises(staff.LockedOut), db.begin() as s:
+        staff.approve(s, cashier, Permission.PAID_OUT, username="manager", pin="1234")
+    assert _attempts(db, "manager") == (0, True)
+    with db() as s:
+        details = s.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "staff.sign_in_failed")
+        ).all()
+    assert [d["for"] for d in details] == ["approval"] * 5
+
+
+def test_the_store_minimum_pin_length_per_role_takes_effect_when_a_pin_is_set(
+    db: sessionmaker[Session],
+) -> None:
+    admin = Actor(uid(db, "admin"))
+    with db() as s:
+        # Roles that can approve (hold a permission no counter role has) default to 6 digits, the others to 4.
+        counter = set().union(*(MATRIX[r] for r in Role if RANK[r] == 1))
+        for role in Role:
+            assert staff.min_pin_length(s, role) == (6 if MATRIX[role] - counter else 4)
+    with db.begin() as s, pytest.raises(UserError, match="supervisor's PIN must be at least 6 digits"):
+        staff.create_user(s, admin, "sue", "Sue", "supervisor", "1234")
+    with db.begin() as s:
+        staff.create_user(s, admin, "sue", "Sue", "supervisor", "123456")
+        staff.create_user(s, admin, "cal", "Cal", "cashier", "1234")
+    sue, cal = uid(db, "sue"), uid(db, "cal")
+    # The store raises the cashiers' minimum: a new or changed cashier PIN must follow; the old one still works,
+    # flagged.
+    with db.begin() as s:
+        settings.put(s, "staff.pin_min_length", {**settings.get(s, "staff.pin_min_length"), "cashier": 5})
+    with db.begin() as s, pytest.raises(UserError, match="cashier's PIN must be at least 5 digits"):
+        staff.update_user(s, admin, cal, pin="4321")
+    with db.begin() as s:
+        assert staff.sign_in(s, "cal", "1234").pin_too_short
+        staff.update_user(s, admin, cal, pin="54321")
+    with db.begin() as s:
+        assert not staff.sign_in(s, "cal", "54321").pin_too_short
+        assert not staff.sign_in(s, "sue", "123456").pin_too_short
+        # The demo's manager PIN predates the minimum: it signs in, flagged, and the audit entry says so.
+        assert staff.sign_in(s, "manager", "6666").pin_too_short
+    with db() as s:
+        last = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "staff.signed_in").order_by(AuditEntry.seq.desc())
+        ).first()
+        assert last is not None and last.details == {"short_pin": True}
+    # A role raised to one that approves: the new PIN must be long enough for the new role.
+    with db.begin() as s, pytest.raises(UserError, match="manager's PIN must be at least 6 digits"):
+        staff.update_user(s, admin, cal, role="manager", pin="54321")
+    assert sue
+
+
+def test_the_first_admin_of_an_enrolled_till_follows_the_minimum(empty_db: sessionmaker[Session]) -> None:
+    with empty_db.begin() as s, pytest.raises(UserError, match="admin's PIN must be at least 6 digits"):
+        staff.create_first_admin(s, "1234")
+    with empty_db.begin() as s:
+        assert staff.create_first_admin(s, "123456")

@@ -189,7 +189,7 @@ class Till:
             enrolled = c.enroll(hub.enrolment_code(store, terminal), f"till {terminal}")
         with factory.begin() as s:
             replica.setup_store(s, enrolled, base)
-            staff.create_first_admin(s, "1234")
+            staff.create_first_admin(s, "123456")
         till = cls(f"{store}/{terminal}", store, factory, enrolled.token, transport, url=url, base=base)
         with factory() as s:
             till.actor = Actor(s.scalars(select(StaffUser.id)).one())

@@ -42,12 +42,12 @@ def test_enrol_and_sync_from_the_command_line(
     data = str(tmp_path / "till")
     assert counterline(["--data-dir", data, "sync"]) == 2
     assert "not enrolled" in capsys.readouterr().err
-    assert counterline(["--data-dir", data, "enrol", base, "WRONG-CODE-0000", "--admin-pin", "1234"]) == 1
+    assert counterline(["--data-dir", data, "enrol", base, "WRONG-CODE-0000", "--admin-pin", "123456"]) == 1
     assert "unknown, used or expired" in capsys.readouterr().err
-    assert counterline(["--data-dir", data, "enrol", "ftp://x", "ABCD", "--admin-pin", "1234"]) == 2
+    assert counterline(["--data-dir", data, "enrol", "ftp://x", "ABCD", "--admin-pin", "123456"]) == 2
     assert "not an http" in capsys.readouterr().err
     code = hub.enrolment_code("S1", "T7")
-    assert counterline(["--data-dir", data, "enrol", base, code.lower(), "--admin-pin", "1234"]) == 0
+    assert counterline(["--data-dir", data, "enrol", base, code.lower(), "--admin-pin", "123456"]) == 0
     out = capsys.readouterr().out
     assert "terminal T7 of store S1" in out and "created user 'admin'" in out
     token = Path(data) / "terminal-token"
@@ -60,7 +60,8 @@ def test_enrol_and_sync_from_the_command_line(
     assert "audit chain intact" in out and "the central store holds" in out and "PROBLEM" not in out
     # The same code cannot be used twice.
     assert (
-        counterline(["--data-dir", str(tmp_path / "other"), "enrol", base, code, "--admin-pin", "1234"]) == 1
+        counterline(["--data-dir", str(tmp_path / "other"), "enrol", base, code, "--admin-pin", "123456"])
+        == 1
     )
 
 

@@ -40,7 +40,7 @@ def test_sync_now_from_the_office_tab(hub: Hub, tmp_path: Path, qtbot: QtBot) ->
     wire = FaultTransport(hub.transport, random.Random(1), rate=0.0)
     till = Till.enrol(hub, tmp_path / "till", "S1", "T1", transport=wire)
     with till.factory.begin() as s:
-        user = staff.sign_in(s, "admin", "1234")
+        user = staff.sign_in(s, "admin", "123456")
         where = here(s)
         outbox.emit(s, protocol.STOCK_MOVEMENT, {"id": "broken", "sku": "A1", "location": "floor"})
     app = QApplication.instance()
@@ -92,7 +92,7 @@ def test_lookup_on_an_enrolled_till_shows_the_store_stock(hub: Hub, tmp_path: Pa
     t1.sync()
     t1.sell("A1", 3)  # not sent yet
     with t1.factory.begin() as s:
-        user = staff.sign_in(s, "admin", "1234")
+        user = staff.sign_in(s, "admin", "123456")
         where = here(s)
         product_id = s.scalars(select(Product.id).where(Product.sku == "A1")).one()
     ops = Ops(t1.factory)

@@ -1,7 +1,8 @@
 """Sign-in: pick your name, enter your PIN on a large keypad, or scan your staff badge.
 
-Lockout after repeated wrong PINs shows a live countdown. The PIN is checked on the op helper's worker thread
-(argon2 takes a noticeable fraction of a second), never on the GUI thread.
+Nobody is preselected: a PIN typed before a name is chosen is refused here and spends nobody's tries. Lockout after
+repeated wrong PINs shows a live countdown. The PIN is checked on the op helper's worker thread (argon2 takes a
+noticeable fraction of a second), never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class SignInScreen(QWidget):
         self.users = QListWidget()
         self.users.setObjectName("userList")
         self.users.setStyleSheet("QListWidget::item { min-height: 48px; font-size: 20px; }")
+        # A tap chooses a name; the keyboard stays in the PIN field (focus on the list would make a row current).
+        self.users.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.users.currentItemChanged.connect(lambda *_: self._focus_pin())
         left.addWidget(self.users, 1)
         left.addWidget(QLabel(self.tr("Or scan your staff badge.")))
@@ -99,18 +102,28 @@ class SignInScreen(QWidget):
             item = QListWidgetItem(f"{u.display_name}  ·  {u.role.replace('_', ' ')}")
             item.setData(Qt.ItemDataRole.UserRole, u.username)
             self.users.addItem(item)
-        if self.users.count():
-            self.users.setCurrentRow(0)
+        # Nobody is chosen until the person taps their name: a PIN must never go to whoever is first in the list.
+        self.users.setCurrentRow(-1)
+        self.users.clearSelection()
         self.pin.setFocus()
 
-    def submit(self) -> None:
+    def chosen(self) -> str | None:
+        """The sign-in name of the person chosen (highlighted) in the list, if any."""
         item = self.users.currentItem()
-        if item is None:
-            self.status.setText(self.tr("Choose your name first."))
-            return
-        username = item.data(Qt.ItemDataRole.UserRole)
+        if item is None or not item.isSelected():
+            return None
+        return str(item.data(Qt.ItemDataRole.UserRole))
+
+    def submit(self) -> None:
+        username = self.chosen()
         pin = self.pin.text()
         self.pin.clear()
+        if username is None:
+            self.status.setText(
+                self.tr("Choose your name first (or scan your staff badge), then enter your PIN.")
+            )
+            self.ctx.sounds.bad()
+            return
         if not pin:
             self.status.setText(self.tr("Enter your PIN."))
             return
@@ -137,7 +150,15 @@ class SignInScreen(QWidget):
 
     def _ok(self, user: StaffView) -> None:
         self.status.clear()
+        self._timer.stop()
         self.signed_in.emit(user)
+        if user.pin_too_short:
+            # After the window has taken the user (it clears the message bar on sign-in).
+            self.ctx.messages.show_notice(
+                self.tr(
+                    "Your PIN is shorter than this store's minimum for a {0}: have a new one set in Office > Staff."
+                ).format(user.role.replace("_", " "))
+            )
 
     def _refused(self, message: str) -> None:
         self.status.setText(message)
