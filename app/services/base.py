@@ -164,9 +164,8 @@ _KEPT = "counterline.kept_if_rolled_back"
 class _Kept:
     transaction: SessionTransaction  # the innermost transaction it was written in
     write: Callable[[Session], object]
-    lost: bool = (
-        False  # its savepoint was rolled back: write it again even when the outer transaction commits
-    )
+    # Its savepoint was rolled back: write it again even when the outer transaction commits.
+    lost: bool = False
 
 
 def kept_if_rolled_back(session: Session, write: Callable[[Session], T]) -> T:
