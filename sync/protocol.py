@@ -78,8 +78,11 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         CHANGE_TAX_CLASS,
         CHANGE_STAFF,
         CHANGE_SALE,
+# The store's own settings its tills follow: tax mode, tax rounding, cash rounding step (payload: store_payload).
+CHANGE_STORE = "store"
         CHANGE_RETURN,
         CHANGE_CUSTOMER,
+        CHANGE_STORE,
     }
 )
 

@@ -38,7 +38,7 @@ from app.db.models import (
     Terminal,
 )
 from app.db.types import utcnow
-from app.domain import barcodes
+from app.domain import barcodes, money, pricing
 from app.domain.permissions import Role
 from app.ids import new_id
 from app.services import settings
@@ -100,6 +100,12 @@ def setup_store(session: Session, enrolled: protocol.EnrollResponse, central_url
     elif terminal.code != enrolled.terminal_code:
         notes.append(f"terminal {terminal.code} is now terminal {enrolled.terminal_code}")
     terminal.store_id = store.id
+    try:
+        _store_tax(store, info)
+    except ValueError as exc:
+        raise ApplyError(
+            f"the central store's settings for {enrolled.store_code} cannot be used here: {exc}"
+        ) from exc
     terminal.code = enrolled.terminal_code
     have = {loc.code: loc for loc in session.scalars(select(Location).where(Location.store_id == store.id))}
     for loc in enrolled.locations:
@@ -183,6 +189,7 @@ class _Applier:
                     code = str(item.get("code", ""))
                     codes.add(barcodes.product_key(barcodes.parse(code)) or code)
         for chunk in _chunks(sorted(codes), 500):
+            protocol.CHANGE_STORE: self.store,
             for b in self.s.scalars(select(Barcode).where(Barcode.code.in_(chunk))):
                 self.barcodes[b.code] = b
         self.departments = set(self.s.scalars(select(Department.code)))
@@ -401,11 +408,11 @@ class _Applier:
         p = change.payload
         row = self.s.get(TaxClass, p["code"])
         if row is None:
-            row = TaxClass(code=p["code"], name=p.get("name") or p["code"], rate=Decimal(p["rate"]))
+            row = TaxClass(code=p["code"], name=p.get("name") or p["code"], rate=rate)
             self.s.add(row)
         else:
             row.name = p.get("name") or row.name
-            row.rate = Decimal(p["rate"])
+            row.rate = rate
         self.s.flush()  # products that name it may follow in this page
         self.tax_classes.add(row.code)
 
@@ -462,8 +469,15 @@ class _Applier:
                     row.product = product
 
     def price(self, change: protocol.Change) -> None:
+    def store(self, change: protocol.Change) -> None:
+        """The store's tax mode, tax rounding and cash rounding step, as set at the central store."""
+        store = self.s.scalar(select(Store).where(Store.code == change.key))
+        if store is not None:
+            _store_tax(store, change.payload)
+
         product = self.products.get(change.key)
         if product is None:
+        rate = money.check_rate(Decimal(str(p["rate"])))  # exact, or the page waits: never a rounded rate
             return  # its product change follows in the feed and carries the price
         product.price = Decimal(change.payload["price"])
         product.updated_at = utcnow()
@@ -499,6 +513,10 @@ class _Applier:
         customer = p.get("customer") or {}
         order = Order(
             id=str(p["id"]),
+        # The scale's item code: its price-embedded labels find the product (catalog.find_scan).
+        scale_code = p.get("scale_code") or None
+        product.item_ref = str(scale_code) if scale_code else None
+        product.priced_by_barcode = product.item_ref is not None
             number=str(p["number"]),
             channel="web",
             fulfilment=str(p.get("fulfilment") or "pickup"),
@@ -566,3 +584,22 @@ def central_stock(session: Session, sku: str) -> list[CentralStock]:
     return list(
         session.scalars(select(CentralStock).where(CentralStock.sku == sku).order_by(CentralStock.location))
     )
+def _store_tax(store: Store, info: dict[str, Any]) -> None:
+    """Apply the tax settings of a store payload (enrolment or a `store` change); a value this version does not
+    know is refused, so the page waits instead of selling under a rule nobody chose."""
+    mode, rounding, step = info.get("tax_mode"), info.get("tax_rounding"), info.get("cash_rounding")
+    if mode is not None:
+        if mode not in pricing.TAX_MODES:
+            raise ValueError(f"tax mode {mode!r} is not known here")
+        store.tax_mode = str(mode)
+    if rounding is not None:
+        if rounding not in pricing.ROUNDINGS:
+            raise ValueError(f"tax rounding {rounding!r} is not known here")
+        store.tax_rounding = str(rounding)
+    if step is not None:
+        value = Decimal(str(step))
+        if not value.is_finite() or value < 0 or value != money.quantize_money(value):
+            raise ValueError(f"cash rounding step {step!r} is not an amount in cents")
+        store.cash_rounding = value
+
+

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sync import protocol
 from sync.central import service
 from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
-from sync.central.models import Store, Terminal
+from sync.central.models import Store, TaxClass, Terminal
 
 EXIT_BAD_INPUT = 2
 
@@ -74,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     order = sub.add_parser("place-order", parents=[common], help="place a test web order")
     order.add_argument("store")
+    store_tax = sub.add_parser(
+        "set-store-tax", parents=[common], help="set how a store's tills tax and round (sent to them by sync)"
+    )
+    store_tax.add_argument("store")
+    store_tax.add_argument(
+        "--mode", choices=service.TAX_MODES, default=None, help="shelf prices include tax or not"
+    )
+    store_tax.add_argument(
+        "--rounding",
+        choices=service.TAX_ROUNDINGS,
+        default=None,
+        help="round tax per line, per rate or per order",
+    )
+    store_tax.add_argument("--cash-step", default=None, help="cash rounding step: 0.05, 0.10 or 0 for none")
+
     order.add_argument("--sku", action="append", required=True)
     order.add_argument("--qty", action="append", required=True)
     order.add_argument("--fulfilment", choices=["pickup", "ship"], default="pickup")
@@ -164,8 +179,25 @@ def _enroll_terminal(factory: sessionmaker[Session], args: argparse.Namespace) -
 
 def _set_tax_class(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     with factory.begin() as s:
-        tax = service.set_tax_class(s, args.code, args.rate, args.name)
-        print(f"tax class {tax.code} at {tax.rate}")
+        code = service.set_tax_class(s, args.code, args.rate, args.name).code
+    with factory() as s:  # what was stored, read back: the rate is kept exactly or refused
+        tax = s.get(TaxClass, code)
+        assert tax is not None
+        rate = tax.rate.normalize()
+        print(f"tax class {tax.code} set to {rate:f} ({(rate * 100).normalize():f} %), kept exactly")
+    return 0
+
+
+def _set_store_tax(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    if args.mode is None and args.rounding is None and args.cash_step is None:
+        raise service.CentralError("give --mode, --rounding or --cash-step (or several)")
+    with factory.begin() as s:
+        store = service.set_store_tax(s, args.store, args.mode, args.rounding, args.cash_step)
+        step = store.cash_rounding or "none"
+        print(
+            f"store {store.code}: tax {store.tax_mode}, rounded per {store.tax_rounding}, cash rounding {step}; "
+            "its tills take it at their next sync"
+        )
     return 0
 
 
@@ -276,3 +308,4 @@ _COMMANDS = {
 
 if __name__ == "__main__":
     sys.exit(main())
+    "set-store-tax": _set_store_tax,

@@ -68,10 +68,17 @@ class Qty(_Scaled):
 
 
 class Rate(_Scaled):
-    """A tax rate as a fraction with 4 places (0.2000 is 20 %)."""
+    """A tax rate as a fraction with 6 places (0.088750 is 8.875 %), stored as integer millionths.
+
+    A rate with more places is refused, never rounded: a rounded rate taxes every sale at it wrongly."""
 
     cache_ok = True
-    scale = 10000
+    scale = 1_000_000
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is not None and (Decimal(value) * self.scale) % 1:
+            raise ValueError(f"tax rate {value} has more than 6 decimal places; it is not rounded")
+        return super().process_bind_param(value, dialect)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -109,6 +116,12 @@ class Store(Base):
     # Last seq handed out in this store's change feed; allocated under a row lock (see ledger.next_seq).
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How the store's tills tax and round (sent to them in the feed as a `store` change): "inclusive" shelf
+    # prices include tax, "exclusive" add it; tax rounded per "line", per "rate" or once per "order"; cash
+    # rounded to a step of 0.05 or 0.10 (0 for none).
+    tax_mode: Mapped[str] = mapped_column(String(10), default="inclusive", server_default="inclusive")
+    tax_rounding: Mapped[str] = mapped_column(String(10), default="line", server_default="line")
+    cash_rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     locations: Mapped[list[Location]] = relationship(back_populates="store", order_by="Location.id")
 
 
@@ -186,6 +199,8 @@ class Price(Base):
     __table_args__ = (Index("ix_prices_product_effective", "product_id", "effective_from"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    # The item code a scale prints on its price- or weight-embedded labels (the IIIII of 2x IIIII VVVVV C).
+    scale_code: Mapped[str | None] = mapped_column(String(10), index=True, unique=True)
     price: Mapped[Decimal] = mapped_column(Money)
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -153,9 +153,48 @@ def issue_enrolment_code(
     """A one-time code that enrols `terminal_code` of the store; a new code replaces any earlier one."""
     store = get_store(session, store_code)
     terminal_code = terminal_code.strip().upper()
+        "tax_mode": store.tax_mode,
+        "tax_rounding": store.tax_rounding,
+        "cash_rounding": ledger.money_text(store.cash_rounding),
     if not _CODE_RE.match(terminal_code):
         raise CentralError(f"terminal code {terminal_code!r} must be 1-16 letters or digits")
     terminal = session.scalar(
+TAX_MODES = ("inclusive", "exclusive")
+TAX_ROUNDINGS = ("line", "rate", "order")
+CASH_STEPS = (Decimal("0"), Decimal("0.05"), Decimal("0.10"))
+
+
+def set_store_tax(
+    session: Session,
+    code: str,
+    tax_mode: str | None = None,
+    tax_rounding: str | None = None,
+    cash_rounding: str | None = None,
+) -> Store:
+    """Change how a store's tills tax and round; what is not given stays. The store's feed carries the settings
+    to its tills as a `store` change, so a till applies them at its next pull."""
+    store = get_store(session, code)
+    if tax_mode is not None:
+        if tax_mode not in TAX_MODES:
+            raise CentralError(f"tax mode {tax_mode!r} must be one of: {', '.join(TAX_MODES)}")
+        store.tax_mode = tax_mode
+    if tax_rounding is not None:
+        if tax_rounding not in TAX_ROUNDINGS:
+            raise CentralError(f"tax rounding {tax_rounding!r} must be one of: {', '.join(TAX_ROUNDINGS)}")
+        store.tax_rounding = tax_rounding
+    if cash_rounding is not None:
+        step = _decimal(cash_rounding, "cash rounding step")
+        if step not in CASH_STEPS:
+            raise CentralError(
+                f"cash rounding step {cash_rounding!r} must be one of: {', '.join(map(str, CASH_STEPS))} "
+                "(0 for none)"
+            )
+        store.cash_rounding = step
+    session.flush()
+    ledger.emit(session, store.id, protocol.CHANGE_STORE, store.code, store_payload(store))
+    return store
+
+
         select(Terminal).where(Terminal.store_id == store.id, Terminal.code == terminal_code)
     )
     if terminal is None:
@@ -289,7 +328,9 @@ def _decimal(text: str, what: str) -> Decimal:
 def import_catalog(session: Session, text: str) -> int:
     """Create or update products from CSV text with the CATALOG_COLUMNS header; all rows or none.
 
-    Barcodes are space separated, each `CODE` or `CODE:PACK_QTY`. A changed price takes effect now and is
+    Barcodes are space separated, each `CODE` or `CODE:PACK_QTY`. The optional `scale_code` column gives a weighed
+    item the item code its scale prints on price-embedded labels (digits, e.g. 00003); empty clears it.
+    A changed price takes effect now and is
     published as a `price` change; every product touched goes to every store's feed as a `product` change.
     """
     reader = csv.DictReader(io.StringIO(text))
@@ -352,10 +393,14 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
     product.department = (row.get("department") or "").strip()
     product.weighed = _BOOL[weighed_text]
     product.active = True
+        "scale_code": product.scale_code,
     product.updated_at = now
     session.flush()
     wanted = dict(codes)
     for barcode in list(product.barcodes):
+RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more are refused, never rounded
+
+
         if barcode.code not in wanted:
             product.barcodes.remove(barcode)
     existing = {b.code: b for b in product.barcodes}
@@ -363,6 +408,11 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
         if barcode_code in existing:
             existing[barcode_code].pack_qty = pack_qty
         else:
+    if value != value.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise CentralError(
+            f"rate {rate.strip()} has more than {RATE_PLACES} decimals: rates are kept exactly to {RATE_PLACES} "
+            f"(for example 0.08875 for 8.875 %); nothing was changed"
+        )
             product.barcodes.append(Barcode(code=barcode_code, pack_qty=pack_qty))
     old = current_price(session, product, now)
     if old is None or old.price != price:
@@ -387,6 +437,9 @@ def push(
     The whole batch is tried in one transaction under the store's lock. If any event in it is refused, that
     transaction is dropped and the batch is applied again one event per transaction, so the refused event alone is
     parked with its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that
+# Optional columns: a file without them leaves those fields of its products as they were.
+CATALOG_OPTIONAL_COLUMNS = ("scale_code",)
+_SCALE_CODE_RE = re.compile(r"^[0-9]{1,10}$")
     touches the locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
     Raises `Forbidden` (before applying anything) when an event names another store than the terminal's.
     """
@@ -447,6 +500,7 @@ def _apply_batch(
         if e.type == protocol.SALE_COMPLETED and _is_uuid(e.payload.get("order_id"))
     }
     if sale_ids:
+    scale_code = _scale_code(session, row, sku, seen)
         recorded = set(session.scalars(select(Sale.id).where(Sale.id.in_(sale_ids))))
         _known_sales(session).update({i: i in recorded for i in sale_ids})
     results = []
@@ -464,6 +518,8 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
     """Read the products, locations and stock levels a batch names in a few queries, into the caches the handlers
     use. One by one, every line of every sale was a query, and each query flushed what was pending first."""
     skus: set[str] = set()
+    if "scale_code" in row:
+        product.scale_code = scale_code
     for ev in events:
         lines = ev.payload.get("movements")
         for m in [ev.payload, *(lines if isinstance(lines, list) else [])]:
@@ -488,6 +544,23 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
             .execution_options(populate_existing=True)
         ):
             levels[(level.location_id, level.product_id)] = level
+def _scale_code(session: Session, row: dict[str, str], sku: str, seen: dict[str, str]) -> str | None:
+    code = (row.get("scale_code") or "").strip()
+    if not code:
+        return None
+    if not _SCALE_CODE_RE.match(code):
+        raise CentralError(
+            f"scale code {code!r} must be digits only (the item code the scale prints, e.g. 00003)"
+        )
+    if f"scale:{code}" in seen:
+        raise CentralError(f"scale code {code} is given twice in this file")
+    seen[f"scale:{code}"] = sku
+    owner = session.scalar(select(Product.sku).where(Product.scale_code == code))
+    if owner is not None and owner != sku:
+        raise CentralError(f"scale code {code} already belongs to {owner}")
+    return code
+
+
 
 
 def _is_uuid(value: Any) -> bool:
