@@ -67,8 +67,11 @@ CHANGE_SALE = "sale"
 CHANGE_RETURN = "return"
 # Customers made at one till of the store, so a loyalty card or phone number is found at all of them.
 CHANGE_CUSTOMER = "customer"
+# The store's own settings its tills follow: tax mode, tax rounding, cash rounding step (payload: store_payload).
+CHANGE_STORE = "store"
 CHANGE_TYPES: frozenset[str] = frozenset(
     {
+        CHANGE_STORE,
         CHANGE_PRODUCT,
         CHANGE_PRICE,
         CHANGE_STOCK,
@@ -78,11 +81,8 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         CHANGE_TAX_CLASS,
         CHANGE_STAFF,
         CHANGE_SALE,
-# The store's own settings its tills follow: tax mode, tax rounding, cash rounding step (payload: store_payload).
-CHANGE_STORE = "store"
         CHANGE_RETURN,
         CHANGE_CUSTOMER,
-        CHANGE_STORE,
     }
 )
 

@@ -92,6 +92,12 @@ def setup_store(session: Session, enrolled: protocol.EnrollResponse, central_url
     for attr in ("currency", "locale", "timezone"):
         if info.get(attr):
             setattr(store, attr, str(info[attr]))
+    try:
+        _store_tax(store, info)
+    except ValueError as exc:
+        raise ApplyError(
+            f"the central store's settings for {enrolled.store_code} cannot be used here: {exc}"
+        ) from exc
     session.flush()
     terminal = session.scalar(select(Terminal).limit(1))
     if terminal is None:
@@ -100,12 +106,6 @@ def setup_store(session: Session, enrolled: protocol.EnrollResponse, central_url
     elif terminal.code != enrolled.terminal_code:
         notes.append(f"terminal {terminal.code} is now terminal {enrolled.terminal_code}")
     terminal.store_id = store.id
-    try:
-        _store_tax(store, info)
-    except ValueError as exc:
-        raise ApplyError(
-            f"the central store's settings for {enrolled.store_code} cannot be used here: {exc}"
-        ) from exc
     terminal.code = enrolled.terminal_code
     have = {loc.code: loc for loc in session.scalars(select(Location).where(Location.store_id == store.id))}
     for loc in enrolled.locations:
@@ -164,6 +164,7 @@ class _Applier:
             protocol.CHANGE_RETURN: self.document,
             protocol.CHANGE_CUSTOMER: self.customer,
             protocol.CHANGE_STAFF: self.staff,
+            protocol.CHANGE_STORE: self.store,
         }
         self.products: dict[str, Product] = {}
         self.barcodes: dict[str, Barcode] = {}
@@ -189,7 +190,6 @@ class _Applier:
                     code = str(item.get("code", ""))
                     codes.add(barcodes.product_key(barcodes.parse(code)) or code)
         for chunk in _chunks(sorted(codes), 500):
-            protocol.CHANGE_STORE: self.store,
             for b in self.s.scalars(select(Barcode).where(Barcode.code.in_(chunk))):
                 self.barcodes[b.code] = b
         self.departments = set(self.s.scalars(select(Department.code)))
@@ -404,8 +404,15 @@ class _Applier:
             self.keep_since = utcnow() - timedelta(days=float(days or 0))
         return self.keep_since
 
+    def store(self, change: protocol.Change) -> None:
+        """The store's tax mode, tax rounding and cash rounding step, as set at the central store."""
+        store = self.s.scalar(select(Store).where(Store.code == change.key))
+        if store is not None:
+            _store_tax(store, change.payload)
+
     def tax_class(self, change: protocol.Change) -> None:
         p = change.payload
+        rate = money.check_rate(Decimal(str(p["rate"])))  # exact, or the page waits: never a rounded rate
         row = self.s.get(TaxClass, p["code"])
         if row is None:
             row = TaxClass(code=p["code"], name=p.get("name") or p["code"], rate=rate)
@@ -441,6 +448,10 @@ class _Applier:
         product.department = dept
         product.weighed = bool(p.get("weighed"))
         product.unit = "kg" if product.weighed else "ea"
+        # The scale's item code: its price-embedded labels find the product (catalog.find_scan).
+        scale_code = p.get("scale_code") or None
+        product.item_ref = str(scale_code) if scale_code else None
+        product.priced_by_barcode = product.item_ref is not None
         product.price = Decimal(price) if price is not None else Decimal(0)
         # A product without a price cannot be sold, whatever the central store's active flag says.
         product.active = bool(p.get("active", True)) and price is not None
@@ -469,15 +480,8 @@ class _Applier:
                     row.product = product
 
     def price(self, change: protocol.Change) -> None:
-    def store(self, change: protocol.Change) -> None:
-        """The store's tax mode, tax rounding and cash rounding step, as set at the central store."""
-        store = self.s.scalar(select(Store).where(Store.code == change.key))
-        if store is not None:
-            _store_tax(store, change.payload)
-
         product = self.products.get(change.key)
         if product is None:
-        rate = money.check_rate(Decimal(str(p["rate"])))  # exact, or the page waits: never a rounded rate
             return  # its product change follows in the feed and carries the price
         product.price = Decimal(change.payload["price"])
         product.updated_at = utcnow()
@@ -513,10 +517,6 @@ class _Applier:
         customer = p.get("customer") or {}
         order = Order(
             id=str(p["id"]),
-        # The scale's item code: its price-embedded labels find the product (catalog.find_scan).
-        scale_code = p.get("scale_code") or None
-        product.item_ref = str(scale_code) if scale_code else None
-        product.priced_by_barcode = product.item_ref is not None
             number=str(p["number"]),
             channel="web",
             fulfilment=str(p.get("fulfilment") or "pickup"),
@@ -567,23 +567,6 @@ def _renamed(username: str, user_id: str) -> str:
     return f"{username[:45]}-{user_id.replace('-', '')[-4:]}"
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-# ---------------------------------------------------------------- reading it back
-
-
-def central_stock(session: Session, sku: str) -> list[CentralStock]:
-    """The store's stock of `sku` per location as of the last pull (empty before the first)."""
-    return list(
-        session.scalars(select(CentralStock).where(CentralStock.sku == sku).order_by(CentralStock.location))
-    )
 def _store_tax(store: Store, info: dict[str, Any]) -> None:
     """Apply the tax settings of a store payload (enrolment or a `store` change); a value this version does not
     know is refused, so the page waits instead of selling under a rule nobody chose."""
@@ -603,3 +586,20 @@ def _store_tax(store: Store, info: dict[str, Any]) -> None:
         store.cash_rounding = value
 
 
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ---------------------------------------------------------------- reading it back
+
+
+def central_stock(session: Session, sku: str) -> list[CentralStock]:
+    """The store's stock of `sku` per location as of the last pull (empty before the first)."""
+    return list(
+        session.scalars(select(CentralStock).where(CentralStock.sku == sku).order_by(CentralStock.location))
+    )

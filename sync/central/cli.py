@@ -69,11 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     tax.add_argument("rate", help="fraction, e.g. 0.20 for 20 %%")
     tax.add_argument("--name", default="")
 
-    catalog = sub.add_parser("import-catalog", parents=[common], help="import products from a CSV file")
-    catalog.add_argument("file", type=Path)
-
-    order = sub.add_parser("place-order", parents=[common], help="place a test web order")
-    order.add_argument("store")
     store_tax = sub.add_parser(
         "set-store-tax", parents=[common], help="set how a store's tills tax and round (sent to them by sync)"
     )
@@ -89,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     store_tax.add_argument("--cash-step", default=None, help="cash rounding step: 0.05, 0.10 or 0 for none")
 
+    catalog = sub.add_parser("import-catalog", parents=[common], help="import products from a CSV file")
+    catalog.add_argument("file", type=Path)
+
+    order = sub.add_parser("place-order", parents=[common], help="place a test web order")
+    order.add_argument("store")
     order.add_argument("--sku", action="append", required=True)
     order.add_argument("--qty", action="append", required=True)
     order.add_argument("--fulfilment", choices=["pickup", "ship"], default="pickup")
@@ -296,6 +296,7 @@ _COMMANDS = {
     "create-store": _create_store,
     "enroll-terminal": _enroll_terminal,
     "set-tax-class": _set_tax_class,
+    "set-store-tax": _set_store_tax,
     "import-catalog": _import_catalog,
     "place-order": _place_order,
     "cancel-order": _cancel_order,
@@ -308,4 +309,3 @@ _COMMANDS = {
 
 if __name__ == "__main__":
     sys.exit(main())
-    "set-store-tax": _set_store_tax,

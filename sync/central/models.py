@@ -115,13 +115,13 @@ class Store(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # Last seq handed out in this store's change feed; allocated under a row lock (see ledger.next_seq).
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # How the store's tills tax and round (sent to them in the feed as a `store` change): "inclusive" shelf
     # prices include tax, "exclusive" add it; tax rounded per "line", per "rate" or once per "order"; cash
     # rounded to a step of 0.05 or 0.10 (0 for none).
     tax_mode: Mapped[str] = mapped_column(String(10), default="inclusive", server_default="inclusive")
     tax_rounding: Mapped[str] = mapped_column(String(10), default="line", server_default="line")
     cash_rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locations: Mapped[list[Location]] = relationship(back_populates="store", order_by="Location.id")
 
 
@@ -177,6 +177,8 @@ class Product(Base):
     tax_class: Mapped[str] = mapped_column(ForeignKey("tax_classes.code"))
     department: Mapped[str] = mapped_column(String(100), default="")
     weighed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The item code a scale prints on its price- or weight-embedded labels (the IIIII of 2x IIIII VVVVV C).
+    scale_code: Mapped[str | None] = mapped_column(String(10), index=True, unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     barcodes: Mapped[list[Barcode]] = relationship(
@@ -199,8 +201,6 @@ class Price(Base):
     __table_args__ = (Index("ix_prices_product_effective", "product_id", "effective_from"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    # The item code a scale prints on its price- or weight-embedded labels (the IIIII of 2x IIIII VVVVV C).
-    scale_code: Mapped[str | None] = mapped_column(String(10), index=True, unique=True)
     price: Mapped[Decimal] = mapped_column(Money)
     effective_from: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -144,21 +144,12 @@ def store_payload(store: Store) -> dict[str, Any]:
         "currency": store.currency,
         "locale": store.locale,
         "timezone": store.timezone,
-    }
-
-
-def issue_enrolment_code(
-    session: Session, store_code: str, terminal_code: str, ttl: timedelta = ENROL_CODE_TTL
-) -> str:
-    """A one-time code that enrols `terminal_code` of the store; a new code replaces any earlier one."""
-    store = get_store(session, store_code)
-    terminal_code = terminal_code.strip().upper()
         "tax_mode": store.tax_mode,
         "tax_rounding": store.tax_rounding,
         "cash_rounding": ledger.money_text(store.cash_rounding),
-    if not _CODE_RE.match(terminal_code):
-        raise CentralError(f"terminal code {terminal_code!r} must be 1-16 letters or digits")
-    terminal = session.scalar(
+    }
+
+
 TAX_MODES = ("inclusive", "exclusive")
 TAX_ROUNDINGS = ("line", "rate", "order")
 CASH_STEPS = (Decimal("0"), Decimal("0.05"), Decimal("0.10"))
@@ -195,6 +186,15 @@ def set_store_tax(
     return store
 
 
+def issue_enrolment_code(
+    session: Session, store_code: str, terminal_code: str, ttl: timedelta = ENROL_CODE_TTL
+) -> str:
+    """A one-time code that enrols `terminal_code` of the store; a new code replaces any earlier one."""
+    store = get_store(session, store_code)
+    terminal_code = terminal_code.strip().upper()
+    if not _CODE_RE.match(terminal_code):
+        raise CentralError(f"terminal code {terminal_code!r} must be 1-16 letters or digits")
+    terminal = session.scalar(
         select(Terminal).where(Terminal.store_id == store.id, Terminal.code == terminal_code)
     )
     if terminal is None:
@@ -278,8 +278,12 @@ def product_payload(session: Session, product: Product) -> dict[str, Any]:
         "department": product.department,
         "barcodes": [{"code": b.code, "pack_qty": b.pack_qty} for b in product.barcodes],
         "weighed": product.weighed,
+        "scale_code": product.scale_code,
         "active": product.active,
     }
+
+
+RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more are refused, never rounded
 
 
 def set_tax_class(session: Session, code: str, rate: str, name: str = "") -> TaxClass:
@@ -289,6 +293,11 @@ def set_tax_class(session: Session, code: str, rate: str, name: str = "") -> Tax
     value = _decimal(rate, "rate")
     if not Decimal(0) <= value < Decimal(1):
         raise CentralError(f"rate {rate!r} must be a fraction from 0 to below 1 (0.20 is 20 %)")
+    if value != value.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise CentralError(
+            f"rate {rate.strip()} has more than {RATE_PLACES} decimals: rates are kept exactly to {RATE_PLACES} "
+            f"(for example 0.08875 for 8.875 %); nothing was changed"
+        )
     tax = session.get(TaxClass, code)
     if tax is None:
         tax = TaxClass(code=code, name=name or code, rate=value)
@@ -313,6 +322,9 @@ _BOOL = {
     "y": True,
 }
 CATALOG_COLUMNS = ("sku", "name", "price", "tax_class", "department", "barcodes", "weighed")
+# Optional columns: a file without them leaves those fields of its products as they were.
+CATALOG_OPTIONAL_COLUMNS = ("scale_code",)
+_SCALE_CODE_RE = re.compile(r"^[0-9]{1,10}$")
 
 
 def _decimal(text: str, what: str) -> Decimal:
@@ -375,6 +387,7 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
             codes.append((code, int(pack)))
         else:
             raise CentralError(f"barcode {token!r}: pack quantity must be a positive whole number")
+    scale_code = _scale_code(session, row, sku, seen)
     for code, _ in codes:
         if f"barcode:{code}" in seen:
             raise CentralError(f"barcode {code} is given twice in this file")
@@ -392,15 +405,13 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
     product.tax_class = tax_code
     product.department = (row.get("department") or "").strip()
     product.weighed = _BOOL[weighed_text]
+    if "scale_code" in row:
+        product.scale_code = scale_code
     product.active = True
-        "scale_code": product.scale_code,
     product.updated_at = now
     session.flush()
     wanted = dict(codes)
     for barcode in list(product.barcodes):
-RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more are refused, never rounded
-
-
         if barcode.code not in wanted:
             product.barcodes.remove(barcode)
     existing = {b.code: b for b in product.barcodes}
@@ -408,11 +419,6 @@ RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more a
         if barcode_code in existing:
             existing[barcode_code].pack_qty = pack_qty
         else:
-    if value != value.quantize(Decimal(1).scaleb(-RATE_PLACES)):
-        raise CentralError(
-            f"rate {rate.strip()} has more than {RATE_PLACES} decimals: rates are kept exactly to {RATE_PLACES} "
-            f"(for example 0.08875 for 8.875 %); nothing was changed"
-        )
             product.barcodes.append(Barcode(code=barcode_code, pack_qty=pack_qty))
     old = current_price(session, product, now)
     if old is None or old.price != price:
@@ -423,6 +429,23 @@ RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more a
     session.flush()
     session.refresh(product, ["barcodes"])
     ledger.emit_to_all_stores(session, protocol.CHANGE_PRODUCT, sku, product_payload(session, product))
+
+
+def _scale_code(session: Session, row: dict[str, str], sku: str, seen: dict[str, str]) -> str | None:
+    code = (row.get("scale_code") or "").strip()
+    if not code:
+        return None
+    if not _SCALE_CODE_RE.match(code):
+        raise CentralError(
+            f"scale code {code!r} must be digits only (the item code the scale prints, e.g. 00003)"
+        )
+    if f"scale:{code}" in seen:
+        raise CentralError(f"scale code {code} is given twice in this file")
+    seen[f"scale:{code}"] = sku
+    owner = session.scalar(select(Product.sku).where(Product.scale_code == code))
+    if owner is not None and owner != sku:
+        raise CentralError(f"scale code {code} already belongs to {owner}")
+    return code
 
 
 # ---------------------------------------------------------------- push
@@ -437,9 +460,6 @@ def push(
     The whole batch is tried in one transaction under the store's lock. If any event in it is refused, that
     transaction is dropped and the batch is applied again one event per transaction, so the refused event alone is
     parked with its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that
-# Optional columns: a file without them leaves those fields of its products as they were.
-CATALOG_OPTIONAL_COLUMNS = ("scale_code",)
-_SCALE_CODE_RE = re.compile(r"^[0-9]{1,10}$")
     touches the locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
     Raises `Forbidden` (before applying anything) when an event names another store than the terminal's.
     """
@@ -500,7 +520,6 @@ def _apply_batch(
         if e.type == protocol.SALE_COMPLETED and _is_uuid(e.payload.get("order_id"))
     }
     if sale_ids:
-    scale_code = _scale_code(session, row, sku, seen)
         recorded = set(session.scalars(select(Sale.id).where(Sale.id.in_(sale_ids))))
         _known_sales(session).update({i: i in recorded for i in sale_ids})
     results = []
@@ -518,8 +537,6 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
     """Read the products, locations and stock levels a batch names in a few queries, into the caches the handlers
     use. One by one, every line of every sale was a query, and each query flushed what was pending first."""
     skus: set[str] = set()
-    if "scale_code" in row:
-        product.scale_code = scale_code
     for ev in events:
         lines = ev.payload.get("movements")
         for m in [ev.payload, *(lines if isinstance(lines, list) else [])]:
@@ -544,23 +561,6 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
             .execution_options(populate_existing=True)
         ):
             levels[(level.location_id, level.product_id)] = level
-def _scale_code(session: Session, row: dict[str, str], sku: str, seen: dict[str, str]) -> str | None:
-    code = (row.get("scale_code") or "").strip()
-    if not code:
-        return None
-    if not _SCALE_CODE_RE.match(code):
-        raise CentralError(
-            f"scale code {code!r} must be digits only (the item code the scale prints, e.g. 00003)"
-        )
-    if f"scale:{code}" in seen:
-        raise CentralError(f"scale code {code} is given twice in this file")
-    seen[f"scale:{code}"] = sku
-    owner = session.scalar(select(Product.sku).where(Product.scale_code == code))
-    if owner is not None and owner != sku:
-        raise CentralError(f"scale code {code} already belongs to {owner}")
-    return code
-
-
 
 
 def _is_uuid(value: Any) -> bool:
