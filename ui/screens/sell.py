@@ -40,6 +40,7 @@ from app.services import customers, sales
 from app.services.base import Changes, UserError
 from app.services.sales import Completed, SaleView, ScanOutcome
 from ui.context import AppContext
+from ui.weigh import WeightDialog
 from ui.widgets import ProductPicker, current_key, enter_presses, fill_choices
 
 HIGHLIGHT = "#bbf7d0"  # the line a scan just added or changed, for 0.7 s
@@ -293,7 +294,19 @@ class SellScreen(QWidget):
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
         raw = result.raw
-        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw))
+        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw), self._weigh_or_show)
+
+    def _weigh_or_show(self, outcome: Any) -> None:
+        """Show the sale; a weighed item that came without a weight is weighed first, then added."""
+        self.show_sale(outcome)
+        if not isinstance(outcome, ScanOutcome) or outcome.weigh is None:
+            return
+        item = outcome.weigh
+        dlg = WeightDialog(item.name, self.money(item.price), self)
+        if dlg.exec() and dlg.weight is not None:
+            kg = dlg.weight
+            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, item.id, kg))
+        self.focus_scan()
 
     def on_parked(self, result: barcodes.ScanResult) -> None:
         assert isinstance(result, barcodes.InternalCode)
@@ -317,7 +330,7 @@ class SellScreen(QWidget):
         dlg = ProductSearchDialog(self.ctx, self)
         if dlg.exec() and dlg.product_id:
             pid = dlg.product_id
-            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, pid, Decimal(1)))
+            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, pid, None), self._weigh_or_show)
         self.focus_scan()
 
     def quantity(self) -> None:
