@@ -16,10 +16,10 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Approval, StaffUser
+from app.db.models import Approval, AuditEntry, StaffUser
 from app.domain.permissions import DESCRIPTIONS, Permission, Role, allowed, can_grant
 from app.services import audit, outbox, settings
 from app.services.base import Actor, Changes, PermissionDenied, UserError, kept_if_rolled_back, now
@@ -175,8 +175,51 @@ def get_user(session: Session, user_id: str) -> StaffView:
     return _view(user)
 
 
-def list_users(session: Session) -> list[StaffView]:
-    return [_view(u) for u in session.scalars(select(StaffUser).order_by(StaffUser.display_name))]
+def list_users(session: Session, flag_short_pins: bool = False) -> list[StaffView]:
+    """Everyone, by name; with `flag_short_pins`, marked where their PIN is shorter than the store's minimum."""
+    short = _short_pin_users(session) if flag_short_pins else set()
+    return [
+        replace(_view(u), pin_too_short=u.id in short)
+        for u in session.scalars(select(StaffUser).order_by(StaffUser.display_name))
+    ]
+
+
+def _short_pin_users(session: Session) -> set[str]:
+    """Users whose last sign-in here was with a PIN below the minimum, and whose PIN has not been set since.
+
+    Only the PIN's length at sign-in tells (the hash does not), so this is as of each one's last sign-in here.
+    """
+    last_sign_in = dict(
+        session.execute(
+            select(AuditEntry.record_id, func.max(AuditEntry.seq))
+            .where(AuditEntry.action == "staff.signed_in")
+            .group_by(AuditEntry.record_id)
+        ).all()
+    )
+    if not last_sign_in:
+        return set()
+    flagged = {
+        record_id: seq
+        for record_id, seq, details in session.execute(
+            select(AuditEntry.record_id, AuditEntry.seq, AuditEntry.details).where(
+                AuditEntry.seq.in_(last_sign_in.values())
+            )
+        )
+        if isinstance(details, dict) and details.get("short_pin")
+    }
+    if not flagged:
+        return set()
+    pin_set = session.execute(
+        select(AuditEntry.record_id, AuditEntry.seq, AuditEntry.details).where(
+            AuditEntry.action == "staff.updated",
+            AuditEntry.record_id.in_(flagged),
+            AuditEntry.seq > min(flagged.values()),
+        )
+    )
+    for record_id, seq, details in pin_set:
+        if seq > flagged.get(record_id, seq) and isinstance(details, dict) and details.get("pin_reset"):
+            flagged.pop(record_id)
+    return set(flagged)
 
 
 def require(session: Session, actor: Actor, permission: Permission, what: str = "") -> str | None:

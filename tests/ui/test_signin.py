@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEntry, Order, StaffUser
-from app.services import sales
+from app.services import sales, settings
 from app.services.base import now
 from tests.ui.test_approval import approval_dialog, counter  # noqa: F401 - the fixture
-from tests.ui.test_office import shoot
+from tests.ui.test_office import Make, cell, click, office, settle, shoot, type_into  # noqa: F401 - the fixture
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
@@ -183,3 +183,45 @@ def test_wrong_pins_at_the_approval_dialog_lock_the_manager_out(
     qtbot.waitUntil(lambda: outcome == ["Not approved: nothing was changed."], timeout=5000)
     with db() as s:
         assert s.get(Order, sale_id).status == "open"
+
+
+def test_office_flags_short_pins_and_the_store_minimum_takes_effect(
+    office: Make,  # noqa: F811 - the fixture
+    qtbot: QtBot,
+    db: sessionmaker[Session],
+) -> None:
+    screen, ctx = office("manager")  # signs in with the demo's 4-digit manager PIN
+    screen.tabs.setCurrentWidget(screen.staff_gate)
+    settle(qtbot, ctx)
+
+    def state(username: str) -> str:
+        names = [cell(screen.staff_table, r, 1) for r in range(screen.staff_table.rowCount())]
+        return cell(screen.staff_table, names.index(username), 4)
+
+    assert state("manager") == "active · PIN too short: reset it"
+    assert state("cashier") == "active"  # 4 digits is enough for a cashier
+    shoot(screen, "staff-pin-short")
+    names = [cell(screen.staff_table, r, 1) for r in range(screen.staff_table.rowCount())]
+    screen.staff_table.selectRow(names.index("manager"))
+    type_into(qtbot, screen.reset_pin, "4321")
+    click(qtbot, ctx, screen.reset_btn)
+    assert "manager's PIN must be at least 6 digits" in ctx.messages.text()
+    type_into(qtbot, screen.reset_pin, "246810")
+    click(qtbot, ctx, screen.reset_btn)
+    settle(qtbot, ctx)
+    assert "New PIN set" in ctx.messages.text()
+    assert state("manager") == "active"
+
+    # The store asks 5 digits of cashiers: a new cashier with 4 is refused, with 5 accepted.
+    with db.begin() as s:
+        settings.put(s, "staff.pin_min_length", {**settings.DEFAULTS["staff.pin_min_length"], "cashier": 5})
+    type_into(qtbot, screen.new_username, "dana")
+    type_into(qtbot, screen.new_display, "Dana Day")
+    screen.new_role.setCurrentIndex(screen.new_role.findData("cashier"))
+    type_into(qtbot, screen.new_pin, "2468")
+    click(qtbot, ctx, screen.add_btn)
+    assert "cashier's PIN must be at least 5 digits" in ctx.messages.text()
+    type_into(qtbot, screen.new_pin, "24680")
+    click(qtbot, ctx, screen.add_btn)
+    settle(qtbot, ctx)
+    assert state("dana") == "active"

@@ -816,7 +816,7 @@ class OfficeScreen(QWidget):
     def refresh_staff(self) -> None:
         def call(s: Session, a: Actor) -> list[staff.StaffView]:
             staff.require(s, a, Permission.USER_MANAGEMENT)
-            return staff.list_users(s)
+            return staff.list_users(s, flag_short_pins=True)
 
         self.ctx.ops.run(call, self._show_staff)
 
@@ -832,7 +832,8 @@ class OfficeScreen(QWidget):
                     u.username,
                     u.role.replace("_", " "),
                     u.badge_code or "",
-                    self.tr("active") if u.active else self.tr("disabled"),
+                    (self.tr("active") if u.active else self.tr("disabled"))
+                    + (self.tr(" · PIN too short: reset it") if u.pin_too_short else ""),
                 ]
                 for u in users
             ],
