@@ -28,3 +28,9 @@ class AppContext:
     services: dict[str, Any] = field(
         default_factory=dict
     )  # print worker, sync agent: started after the window
+
+    def __post_init__(self) -> None:
+        # The message bar plays the tone that goes with what it shows (low for a refusal, high for good news),
+        # so no caller can show a red message silently or beep twice.
+        if self.messages.sounds is None:
+            self.messages.sounds = self.sounds

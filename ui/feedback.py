@@ -15,54 +15,104 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 log = logging.getLogger(__name__)
 
 
 class MessageBar(QWidget):
-    """A banner under the scan field: red for refusals (stays until acknowledged), green for notices."""
+    """A banner under the scan field: a red refusal (low tone) that stays until acknowledged, and a green notice
+    (high tone) for good news.
+
+    A notice never hides a refusal nobody has acknowledged, and a refusal never swallows a notice: while an error
+    waits, a notice shows on its own green row under it (a sale completed after an earlier refusal still shows its
+    change). Enter or a tap acknowledges both. A newer error replaces the older error and the notice (it is the
+    newest thing to read); a newer notice replaces the older notice only.
+    """
 
     acknowledged = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, sounds: Sounds | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageBar")
+        # A plain QWidget subclass paints no style-sheet background without this: the bar stayed grey.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.sounds = sounds
         lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 6, 12, 6)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        rows = QVBoxLayout()
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(0)
+        self.error_label = self._row("messageError")
+        self.notice_label = self._row("messageNotice")
+        rows.addWidget(self.error_label)
+        rows.addWidget(self.notice_label)
+        lay.addLayout(rows, 1)
         self.ok = QPushButton(self.tr("OK (Enter)"))
+        self.ok.setObjectName("messageOk")
         self.ok.setMinimumHeight(48)
+        self.ok.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a scanner's Enter must never land on it
         self.ok.clicked.connect(self.clear)
-        lay.addWidget(self.label, 1)
-        lay.addWidget(self.ok)
+        lay.addWidget(self.ok, 0, Qt.AlignmentFlag.AlignVCenter)
+        lay.addSpacing(8)
         self.error = False
         self.hide()
 
+    @staticmethod
+    def _row(name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        label.setMinimumHeight(48)
+        label.hide()
+        return label
+
+    @property
+    def label(self) -> QLabel:
+        """The row a person reads first: the waiting error, else the notice."""
+        return self.error_label if self.error else self.notice_label
+
     def show_error(self, text: str) -> None:
+        """A refusal: red, a low tone, and it stays until acknowledged."""
         self.error = True
-        self.setProperty("level", "error")
-        self._show(text)
+        self.error_label.setText(text)
+        self.error_label.show()
+        self.notice_label.hide()
+        self.notice_label.clear()
+        self._restyle("error")
+        if self.sounds is not None:
+            self.sounds.bad()
 
-    def show_notice(self, text: str) -> None:
-        if self.error and self.isVisible():
-            return  # never hide an unacknowledged refusal behind a notice
-        self.error = False
-        self.setProperty("level", "notice")
-        self._show(text)
+    def show_notice(self, text: str, *, tone: bool = True) -> None:
+        """Good news: green and a high tone (`tone=False` for plain information such as the key list). An error
+        still waiting stays on screen above it."""
+        self.notice_label.setText(text)
+        self.notice_label.show()
+        if not self.error:
+            self.error_label.hide()
+        self._restyle("error" if self.error else "notice")
+        if tone and self.sounds is not None:
+            self.sounds.good()
 
-    def _show(self, text: str) -> None:
-        self.label.setText(text)
+    def _restyle(self, level: str) -> None:
+        self.setProperty("level", level)
         self.style().unpolish(self)
         self.style().polish(self)
         self.show()
 
     def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
+        if not self.isVisible():
+            return ""
+        return "\n".join(w.text() for w in (self.error_label, self.notice_label) if w.isVisibleTo(self))
 
     def clear(self) -> None:
         self.error = False
+        self.error_label.clear()
+        self.notice_label.clear()
+        self.error_label.hide()
+        self.notice_label.hide()
         self.hide()
         self.acknowledged.emit()
 

@@ -211,11 +211,9 @@ class MainWindow(QMainWindow):
 
     # -- feedback ------------------------------------------------------------------------------------------
     def _failed(self, message: str) -> None:
-        self.ctx.sounds.bad()
-        self.ctx.messages.show_error(message)
+        self.ctx.messages.show_error(message)  # red, with the low tone
 
     def _refused(self, message: str) -> None:
-        self.ctx.sounds.bad()
         self.ctx.messages.show_error(message)
 
     def on_changed(self, changes: Changes) -> None:

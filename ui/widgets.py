@@ -1,16 +1,25 @@
-"""Small widgets more than one screen uses: the product search list (Lookup, Sell's F2), list filling, and what
-Enter does in a dialog."""
+"""Small widgets more than one screen uses: the product search list (Lookup, Sell's F2), list filling, what Enter
+does in a dialog, a form dialog that keeps its input until its action succeeds, a one-time confirmation, and the
+parsing of a typed quantity."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
+    QFormLayout,
+    QLabel,
+    QLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -20,6 +29,11 @@ from app.documents.model import format_money
 from app.services import catalog
 from app.services.catalog import ProductView
 from ui.context import AppContext
+from ui.theme import ERROR_RED
+
+# Digits with at most one "." or "," and up to 3 decimals: what a person types for a quantity or a weight. Python's
+# Decimal also reads "1e3" (a thousand), "NaN", "1_000" and other scripts' digits; none of them is a quantity.
+_QTY_RE = re.compile(r"(\d*)(?:[.,](\d*))?", re.ASCII)
 
 
 def fill_choices(widget: QListWidget, rows: Iterable[tuple[str, str]]) -> None:
@@ -97,3 +111,202 @@ class ProductPicker(QWidget):
 
     def _choose(self) -> None:
         self._emit(self.chosen)
+
+
+def parse_qty(text: str) -> Decimal:
+    """A quantity (or a weight in kg) as a person types it: ``"3"``, ``"1.5"``, ``"0,250"``.
+
+    Refused with a ``ValueError`` whose message can be shown as is: empty text, letters, exponents (``1e3``), signs,
+    thousands separators and more than 3 decimals. Whether the quantity suits the item (more than 0, whole pieces)
+    is the sale's rule, checked where the quantity is set."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValueError("Enter a quantity, for example 3 or 1.5")
+    match = _QTY_RE.fullmatch(cleaned)
+    if match is None or not (match.group(1) or match.group(2)):
+        raise ValueError(f"'{cleaned}' is not a quantity: type digits only, for example 3 or 1.5")
+    units, decimals = match.groups()
+    if decimals is not None and len(decimals) > 3:
+        raise ValueError(f"'{cleaned}' has more than 3 decimals: type it to the gram, for example 1.255")
+    return Decimal((units or "0") + (f".{decimals}" if decimals else ""))
+
+
+def confirm(parent: QWidget, title: str, text: str, yes: str, no: str) -> bool:
+    """Ask once before something that cannot be taken back (void a line, remove a payment); Enter says yes,
+    Esc says no. The buttons say what happens, not "OK"."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setText(text)
+    yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    no_button = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+    for b in (yes_button, no_button):
+        b.setMinimumHeight(48)
+    box.setDefaultButton(yes_button)
+    box.setEscapeButton(no_button)
+    box.exec()
+    return box.clickedButton() is yes_button
+
+
+Parse = Callable[[str], Any]
+
+
+class FormDialog(QDialog):
+    """A dialog of fields whose input stays until its action succeeds.
+
+    A field that is empty when required, or that its parser refuses, gets its message in red right under it and the
+    dialog stays open with everything typed. The action (`on_ok(values)`) usually runs a service call through
+    `run`: a refusal from the service shows in the dialog too, beside the field it names or under the fields,
+    and only a success closes the dialog (`result_value` holds what the call returned). A manager's approval, when
+    the call needs one, opens over the dialog; a refusal to approve leaves the dialog open to change the input.
+    """
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        title: str,
+        heading: str,
+        on_ok: Callable[[dict[str, Any]], None] | None = None,
+        ok_text: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.on_ok = on_ok
+        self.result_value: Any = None
+        self.busy = False
+        self.setWindowTitle(title)
+        self.setMinimumWidth(520)
+        lay = QVBoxLayout(self)
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        self.heading = QLabel(heading)
+        self.heading.setObjectName("dialogHeading")
+        self.heading.setWordWrap(True)
+        self.heading.setStyleSheet("font-size: 20px; font-weight: 600;")
+        lay.addWidget(self.heading)
+        self.form = QFormLayout()
+        lay.addLayout(self.form)
+        self.error = self._error_label()
+        lay.addWidget(self.error)
+        self.ok = QPushButton(ok_text or self.tr("OK (Enter)"))
+        self.ok.setObjectName("primary")
+        self.ok.clicked.connect(self.submit)
+        self.cancel = QPushButton(self.tr("Cancel (Esc)"))
+        self.cancel.clicked.connect(self.reject)
+        lay.addWidget(self.ok)
+        lay.addWidget(self.cancel)
+        self._fields: dict[str, tuple[QWidget, Parse | None, bool | str, QLabel]] = {}
+
+    @staticmethod
+    def _error_label() -> QLabel:
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setStyleSheet(f"color: {ERROR_RED}; font-weight: 600;")
+        label.hide()
+        return label
+
+    def add_field(
+        self, key: str, label: str, widget: QWidget, parse: Parse | None = None, required: bool | str = False
+    ) -> QWidget:
+        """A row: `label`, `widget` (a line edit or a combo box), and under it the place for its message. A line
+        edit's text goes through `parse` (a ValueError's message is shown as is); a combo box gives its data.
+        `required` (True, or the message to show) refuses an empty field."""
+        holder = QWidget()
+        col = QVBoxLayout(holder)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
+        col.addWidget(widget)
+        message = self._error_label()
+        message.setObjectName(f"{key}Error")
+        col.addWidget(message)
+        self.form.addRow(label, holder)
+        self._fields[key] = (widget, parse, required, message)
+        enter_presses(self, self.ok)
+        if len(self._fields) == 1:
+            widget.setFocus()
+        return widget
+
+    def field_error(self, key: str) -> str:
+        """The message under a field ("" when there is none)."""
+        return self._fields[key][3].text()
+
+    def show_error(self, text: str, key: str | None = None) -> None:
+        target = self._fields[key][3] if key in self._fields else self.error
+        target.setText(text)
+        target.show()
+        if key in self._fields:
+            widget = self._fields[key][0]
+            widget.setFocus()
+            if isinstance(widget, QLineEdit):
+                widget.selectAll()
+
+    def values(self) -> dict[str, Any] | None:
+        """Every field's value, or None after showing under each field what is wrong with it."""
+        out: dict[str, Any] = {}
+        first: str | None = None
+        for key, (widget, parse, required, message) in self._fields.items():
+            message.hide()
+            message.clear()
+            if isinstance(widget, QComboBox):
+                out[key] = widget.currentData()
+                continue
+            text = widget.text() if isinstance(widget, QLineEdit) else ""
+            try:
+                if required and not text.strip():
+                    raise ValueError(required if isinstance(required, str) else self.tr("Fill this in."))
+                out[key] = parse(text) if parse is not None else text.strip()
+            except ValueError as e:
+                message.setText(str(e))
+                message.show()
+                first = first or key
+        if first is not None:
+            self.show_error(self.field_error(first), first)
+            return None
+        return out
+
+    def submit(self) -> None:
+        if self.busy:
+            return  # Enter pressed again while the call runs: it counts once
+        self.error.hide()
+        values = self.values()
+        if values is None:
+            return
+        if self.on_ok is None:
+            self.result_value = values
+            self.accept()
+            return
+        self.on_ok(values)
+
+    def run(
+        self,
+        work: Callable[[Any, Any], Any],
+        done: Callable[[Any], None] | None = None,
+        field: str | None = None,
+    ) -> None:
+        """Run `work(session, actor)` through the op helper; a refusal shows in the dialog (under `field` when
+        given) and keeps it open; a success calls `done(result)`, or closes the dialog with the result."""
+        self.busy = True
+        self.ok.setEnabled(False)
+
+        def finished(result: Any) -> None:
+            self._idle()
+            if done is not None:
+                done(result)
+            else:
+                self.result_value = result
+                self.accept()
+
+        def refused(message: str) -> None:
+            self._idle()
+            self.show_error(message, field)
+
+        self.ctx.ops.run(work, finished, refused)
+
+    def _idle(self) -> None:
+        self.busy = False
+        self.ok.setEnabled(True)
+
+    def reject(self) -> None:
+        if self.busy:
+            return  # the change is being made: the dialog closes with its result (Esc cannot half-cancel it)
+        super().reject()

@@ -146,6 +146,13 @@ def _cash_step(store: Store) -> Decimal | None:
     return store.cash_rounding if store.cash_rounding and store.cash_rounding > 0 else None
 
 
+def pricing_rule(session: Session) -> str:
+    """The store's tax mode, tax rounding and cash rounding step in words, as its receipts and Z reports print
+    them (set at the central store for an enrolled till)."""
+    store = _store(session)
+    return pricing.rule_text(store.tax_mode, store.tax_rounding, _cash_step(store))
+
+
 def _open_shift(session: Session) -> Shift | None:
     h = here(session)
     return session.scalar(select(Shift).where(Shift.terminal_code == h.terminal_code, Shift.status == "open"))
@@ -534,6 +541,36 @@ def set_qty(session: Session, actor: Actor, sale_id: str, line_id: str, qty: Dec
         )
     _reprice(session, order)
     return _view(session, order)
+
+
+def qty_warnings(session: Session, sale_id: str, line_id: str, qty: Decimal) -> list[str]:
+    """What the cashier should confirm before a line's quantity becomes `qty`: more than the store's
+    `sale.confirm_qty_above`, or more of the item on the sale than the store is known to have (a typo such as 60 for
+    6 is caught here; a real bulk sale goes on after one confirmation)."""
+    order = _order(session, sale_id)
+    line = _line(order, line_id)
+    unit = " kg" if line.unit == "kg" else ""
+    out = []
+    limit = settings.get_decimal(session, "sale.confirm_qty_above")
+    if limit and qty > limit:
+        out.append(
+            f"{qty.normalize():f}{unit} is more than {limit.normalize():f}{unit}, the most sold without a check."
+        )
+    if line.product_id:
+        on_sale = sum(
+            (
+                ln.qty
+                for ln in order.lines
+                if ln.product_id == line.product_id and not ln.voided and ln is not line
+            ),
+            Decimal(0),
+        )
+        places = stock.on_hand_by_location(session, line.product_id)
+        known = sum((q for _c, _n, q in places), Decimal(0))
+        if qty + on_sale > known:
+            where = ", ".join(f"{name} {q.normalize():f}" for _c, name, q in places if q) or "none anywhere"
+            out.append(f"Only {known.normalize():f}{unit} of {line.name} in stock here ({where}).")
+    return out
 
 
 def void_line(session: Session, actor: Actor, sale_id: str, line_id: str) -> SaleView:

@@ -15,6 +15,8 @@ DEFAULTS: dict[str, Any] = {
     "discount.threshold_amount": "20.00",
     "price_override.threshold_percent": "0",  # any override needs price_override permission
     "refund.limit": "100.00",
+    # A quantity typed above this (pieces or kg) asks the cashier to confirm it, as does one beyond known stock.
+    "sale.confirm_qty_above": "50",
     "staff.lockout_attempts": 5,
     "staff.lockout_minutes": 5,
     # Shortest PIN each role may be given (4 to 8), checked when a PIN is set or changed. Roles that can approve

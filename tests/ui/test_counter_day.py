@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QWidget
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +41,7 @@ from ui.scan_router import ScanField, ScanRouter
 from ui.screens.office import DENOMINATIONS
 from ui.screens.sell import CustomerDialog, DiscountDialog, ProductSearchDialog, TenderDialog
 from ui.theme import STYLE
-from ui.widgets import ProductPicker
+from ui.widgets import FormDialog, ProductPicker
 
 W = TypeVar("W", bound=QWidget)
 
@@ -210,7 +210,8 @@ def test_a_cashiers_day_from_float_to_z_report(
         dlg.kind.setCurrentIndex(dlg.kind.findData("percent"))
         dlg.value.setText("15")
         dlg.reason.setText("regular customer")
-        dlg.accept()
+        dlg.submit()
+        approve_as_manager(qtbot)  # over the discount dialog, which closes once the discount is made
 
     # F-keys go where the keyboard sends them: to the scan field, which has the focus.
     assert isinstance(QApplication.focusWidget(), ScanField)
@@ -218,7 +219,6 @@ def test_a_cashiers_day_from_float_to_z_report(
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F5)
     if failed:
         raise failed[0]
-    approve_as_manager(qtbot)
     idle(qtbot, win)
     sale = sell.sale
     assert sale is not None and sale.discount_total > 0
@@ -360,6 +360,24 @@ def text_answer(value: str) -> tuple[type[QWidget], Callable[[Any], None]]:
     return QInputDialog, fill
 
 
+def form_answer(
+    then: Callable[[], None] | None = None, **fields: str
+) -> tuple[type[QWidget], Callable[[Any], None]]:
+    """Fill a line dialog's fields (by their object names) and press Enter; `then` runs while it is still open
+    (a manager approving over it)."""
+
+    def fill(d: FormDialog) -> None:
+        for name, value in fields.items():
+            field = d.findChild(QLineEdit, name)
+            assert field is not None, name
+            field.setText(value)
+        d.submit()
+        if then is not None:
+            then()
+
+    return FormDialog, fill
+
+
 def test_every_sell_key_works_from_the_scan_field(
     qtbot: QtBot, counter: tuple[MainWindow, Path], db: sessionmaker[Session]
 ) -> None:
@@ -388,22 +406,26 @@ def test_every_sell_key_works_from_the_scan_field(
         assert sell.sale is not None
         return sell.sale.lines[n]
 
-    # F3: quantity of the selected (last) line.
-    press(qtbot, Qt.Key.Key_F3, text_answer("3"))
+    # F3: quantity of the current (last scanned) line.
+    press(qtbot, Qt.Key.Key_F3, form_answer(quantity="3"))
     idle(qtbot, win)
     assert line(1).qty == 3 and sell.table.item(1, 1).text() == "3"  # type: ignore[union-attr]
 
     # F4: a price override needs a manager; the price and its reason are asked first.
-    press(qtbot, Qt.Key.Key_F4, text_answer("1.00"), text_answer("damaged box"))
-    approve_as_manager(qtbot)
+    press(
+        qtbot,
+        Qt.Key.Key_F4,
+        form_answer(lambda: approve_as_manager(qtbot), price="1.00", reason="damaged box"),
+    )
     idle(qtbot, win)
     assert line(1).price == Decimal("1.00") and "damaged box" in (line(1).override_text or "")
     assert sell.table.item(1, 2).text() == sell.money(Decimal("1.00"))  # type: ignore[union-attr]
     assert sell.table.item(1, 3).text() == sell.money(Decimal("3.00"))  # type: ignore[union-attr]
 
-    # F7: void the selected line (a cashier may); it stays on screen, struck through.
-    sell.table.selectRow(0)
-    press(qtbot, Qt.Key.Key_F7)
+    # F7: void the current line, moved up from the scan field (a cashier may); asked once, it stays on screen,
+    # struck through.
+    press(qtbot, Qt.Key.Key_Up)
+    press(qtbot, Qt.Key.Key_F7, (QMessageBox, lambda box: qtbot.keyClick(box, Qt.Key.Key_Return)))
     idle(qtbot, win)
     assert line(0).voided and sell.table.item(0, 0).font().strikeOut()  # type: ignore[union-attr]
 

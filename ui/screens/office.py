@@ -197,8 +197,7 @@ class OfficeScreen(QWidget):
         return format_local_time(moment, self.ctx.here.timezone, self.ctx.here.locale)
 
     def _error(self, message: str) -> None:
-        self.ctx.sounds.bad()
-        self.ctx.messages.show_error(message)
+        self.ctx.messages.show_error(message)  # red, with the low tone
 
     def _parse(self, field: QLineEdit) -> Decimal | None:
         """An amount from a field, or None after telling the person what is wrong with it."""
@@ -816,7 +815,7 @@ class OfficeScreen(QWidget):
     def refresh_staff(self) -> None:
         def call(s: Session, a: Actor) -> list[staff.StaffView]:
             staff.require(s, a, Permission.USER_MANAGEMENT)
-            return staff.list_users(s, flag_short_pins=True)
+            return staff.list_users(s)
 
         self.ctx.ops.run(call, self._show_staff)
 
@@ -832,8 +831,7 @@ class OfficeScreen(QWidget):
                     u.username,
                     u.role.replace("_", " "),
                     u.badge_code or "",
-                    (self.tr("active") if u.active else self.tr("disabled"))
-                    + (self.tr(" · PIN too short: reset it") if u.pin_too_short else ""),
+                    self.tr("active") if u.active else self.tr("disabled"),
                 ]
                 for u in users
             ],

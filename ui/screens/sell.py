@@ -3,6 +3,12 @@
 Every key action has its F-key (UI.md), focus returns to the scan field after each action, and the total is the
 largest thing on the screen. The screen holds no rules: each action is one service call through the op helper;
 a refusal shows in the message bar, a missing permission opens the manager approval dialog.
+
+The current line (what F3, F4, F5 and F7 act on) is always highlighted: the line the last scan added or changed,
+moved by Up/Down from the scan field or by a tap. A tap or Up/Down chooses it on purpose, which F5 takes as "discount
+this line"; otherwise F5 offers the whole sale first. The next scan makes its own line current again. Each line
+dialog names its item, keeps what was typed until the change is made, and F7 asks once. After a sale is paid, the
+change to give stays large where the total was until the next sale starts.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -26,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -37,13 +45,21 @@ from app.documents.model import format_money
 from app.domain import barcodes
 from app.domain.money import parse_money
 from app.services import customers, sales
-from app.services.base import Changes, UserError
-from app.services.sales import Completed, SaleView, ScanOutcome
+from app.services.base import Changes
+from app.services.sales import Completed, LineView, SaleView, ScanOutcome
 from ui.context import AppContext
-from ui.weigh import WeightDialog
-from ui.widgets import ProductPicker, current_key, enter_presses, fill_choices
+from ui.theme import CURRENT_LINE, FLASH_GREEN, GOOD_GREEN
+from ui.widgets import (
+    FormDialog,
+    ProductPicker,
+    confirm,
+    current_key,
+    enter_presses,
+    fill_choices,
+    parse_qty,
+)
 
-HIGHLIGHT = "#bbf7d0"  # the line a scan just added or changed, for 0.7 s
+HIGHLIGHT = FLASH_GREEN  # the line a scan just added or changed, for 0.7 s
 
 KEYS = [
     ("F2", "Search", "search"),
@@ -52,6 +68,7 @@ KEYS = [
     ("F5", "Discount", "discount"),
     ("F6", "Customer", "customer"),
     ("F7", "Void line", "void_line"),
+    ("Shift+F7", "Void sale", "void_sale"),
     ("F8", "Park", "park"),
     ("F9", "Recall", "recall"),
     ("F11", "No sale", "no_sale"),
@@ -67,6 +84,11 @@ class SellScreen(QWidget):
         self.ctx = ctx
         self.sale: SaleView | None = None
         self.highlight: str | None = None
+        self.current: str | None = None  # the line F3, F4, F5 and F7 act on
+        self.chosen = False  # the current line was picked by Up/Down or a tap, not just the last scanned
+        self.completed: Completed | None = (
+            None  # the sale just paid, shown (with its change) until the next starts
+        )
         lay = QHBoxLayout(self)
 
         self.table = QTableWidget(0, 5)
@@ -84,10 +106,12 @@ class SellScreen(QWidget):
         self._shown_rows: list[tuple[object, ...] | None] = []  # what each row shows, to redraw only changes
         self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # No Qt selection: the current line is drawn by `_fill_table` (one highlight, kept with the sale), and a
+        # tap only moves it (a Qt selection stayed on a tapped row after later scans, and F3 changed that row).
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.pressed.connect(self._row_pressed)
         lay.addWidget(self.table, 3)
 
         right = QVBoxLayout()
@@ -97,6 +121,7 @@ class SellScreen(QWidget):
         cap = QLabel(self.tr("Total"))
         cap.setObjectName("bigCaption")
         right.addWidget(cap)
+        self.caption = cap
         self.total = QLabel("0.00")
         self.total.setObjectName("bigFigure")
         self.total.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -113,10 +138,13 @@ class SellScreen(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for i, (key, label, action) in enumerate(KEYS):
             b = QPushButton(f"{self.tr(label)}\n{key}")
+            if action == "void_sale":
+                b.setObjectName("danger")
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.setMinimumHeight(56)
+            b.setStyleSheet("font-size: 15px; padding: 2px 4px;")
             b.clicked.connect(getattr(self, action))
-            grid.addWidget(b, i // 2, i % 2)
+            grid.addWidget(b, i // 3, i % 3)  # three across: the total and Pay stay on a 1024x768 screen
             self.buttons[action] = b
             # Window-wide, so the F-keys work while the scan field (in the window's top bar, outside this
             # screen) has the focus, which is nearly always; Qt ignores a shortcut whose widget is hidden, so
@@ -134,6 +162,11 @@ class SellScreen(QWidget):
         sc.setContext(Qt.ShortcutContext.WindowShortcut)
         sc.activated.connect(self.pay)
         right.addWidget(self.pay_button)
+        for key, step in (("Up", -1), ("Down", 1)):
+            # Up/Down move the current line from the scan field, where the keyboard nearly always is.
+            move = QShortcut(QKeySequence(key), self)
+            move.setContext(Qt.ShortcutContext.WindowShortcut)
+            move.activated.connect(lambda step=step: self.move_current(step))
         right.addStretch(1)
         side = QWidget()
         side.setLayout(right)
@@ -174,16 +207,51 @@ class SellScreen(QWidget):
         self._run(go, done)
 
     def selected_line(self) -> str | None:
+        """The current line's id: what F3, F4, F5 and F7 act on (None when the sale has no live line)."""
+        line = self.current_line()
+        return line.id if line else None
+
+    def current_line(self) -> LineView | None:
         if self.sale is None:
             return None
-        row = self.table.currentRow()
-        if 0 <= row < len(self.sale.lines):
-            return self.sale.lines[row].id
-        lines = [ln for ln in self.sale.lines if not ln.voided]
-        return lines[-1].id if lines else None
+        return next((ln for ln in self.sale.lines if ln.id == self.current and not ln.voided), None)
+
+    def _settle_current(self) -> None:
+        """Keep the current line where it is; when it is gone or voided, the last live line becomes current."""
+        if self.current_line() is None:
+            live = [ln for ln in self.sale.lines if not ln.voided] if self.sale else []
+            self.current = live[-1].id if live else None
+            self.chosen = False
+
+    def move_current(self, step: int) -> None:
+        """Up/Down: the current line moves over the live lines (voided ones cannot be acted on)."""
+        if self.sale is None:
+            return
+        live = [ln.id for ln in self.sale.lines if not ln.voided]
+        if not live:
+            return
+        at = live.index(self.current) if self.current in live else len(live) - 1
+        self.current = live[max(0, min(len(live) - 1, at + step))]
+        self.chosen = True
+        self._fill_table(self.sale.lines)
+        self.focus_scan()
+
+    def _row_pressed(self, index: QModelIndex) -> None:
+        if self.sale is None or not 0 <= index.row() < len(self.sale.lines):
+            return
+        line = self.sale.lines[index.row()]
+        if not line.voided:
+            self.current, self.chosen = line.id, True
+            self._fill_table(self.sale.lines)
+        self.focus_scan()
 
     def focus_scan(self) -> None:
         win = self.window()
+        active = QApplication.activeWindow()
+        if active is not None and active is not win and not active.isVisible() and win.isVisible():
+            # A dialog just closed but is still the active window (no window manager hands the keyboard back):
+            # the scan field would get the focus of a window that has no keyboard.
+            win.activateWindow()
         if hasattr(win, "focus_scan"):
             win.focus_scan()
 
@@ -195,17 +263,33 @@ class SellScreen(QWidget):
         pass  # this screen redraws from the SaleView each of its own calls returns
 
     def show_sale(self, sale: Any) -> None:
+        scanned: str | None = None
         if isinstance(sale, ScanOutcome):
-            self.highlight = sale.line_id
+            self.highlight = scanned = sale.line_id
             sale = sale.sale
-        self.sale = sale if isinstance(sale, SaleView) and sale.status == "open" else None
+        shown = sale if isinstance(sale, SaleView) and sale.status == "open" else None
+        if shown is None or self.sale is None or shown.id != self.sale.id:
+            self.current, self.chosen = None, False  # another sale: nothing chosen on it yet
+        self.sale = shown
+        if scanned:
+            self.current, self.chosen = (
+                scanned,
+                False,
+            )  # the scanned line is current, whatever was tapped before
+        self._settle_current()
         s = self.sale
+        if s is not None and s.lines:
+            self.completed = None  # the next sale has started: the last one's change goes
         lines = s.lines if s else []
         self._fill_table(lines)
         if self.highlight:
             self._flash.start(700)
         self.total.setText(self.money(s.total if s else Decimal(0)))
-        if s:
+        self.caption.setText(self.tr("Total"))
+        self.total.setStyleSheet("")
+        if s is None and self.completed is not None:
+            self._show_completed(self.completed)
+        elif s:
             # Pieces count as their quantity; a weighed line is one item whatever it weighs.
             items = sum(
                 (ln.qty if ln.unit == "ea" else Decimal(1) for ln in s.lines if not ln.voided), Decimal(0)
@@ -229,7 +313,31 @@ class SellScreen(QWidget):
             self.number.setText("")
             self.customer_label.setText("")
         self.pay_button.setEnabled(bool(s and any(not ln.voided for ln in s.lines)))
+        self.buttons["void_sale"].setEnabled(s is not None)
         self.focus_scan()
+
+    def _show_completed(self, done: Completed) -> None:
+        """The sale just paid: the change to give, large and green, where the total was."""
+        sale = done.sale
+        cash = any(p.kind == "cash" for p in sale.payments)
+        if cash:
+            self.caption.setText(self.tr("Change due"))
+            self.total.setText(self.money(done.change))
+            self.total.setStyleSheet(f"color: {GOOD_GREEN};")
+        else:
+            self.caption.setText(self.tr("Paid"))
+            self.total.setText(self.money(sale.total))
+        paid = ", ".join(f"{p.kind.replace('_', ' ')} {self.money(p.tendered)}" for p in sale.payments)
+        self.number.setText(self.tr("Sale {0} complete").format(sale.number))
+        self.figures.setText(
+            "<br>".join(
+                [
+                    f"{self.tr('Total')}: {self.money(sale.total)}",
+                    f"{self.tr('Tendered')}: {paid}",
+                    self.tr("Scan the next item to start a new sale."),
+                ]
+            )
+        )
 
     def _fill_table(self, lines: list[Any]) -> None:
         """Show the sale's lines, touching only the rows whose text or look changed since the last call."""
@@ -240,6 +348,9 @@ class SellScreen(QWidget):
             self._shown_rows = (self._shown_rows + [None] * len(lines))[: len(lines)]
         widths = [0] * table.columnCount()
         metrics = table.fontMetrics()
+        bold = QFont(table.font())
+        bold.setBold(True)
+        bold_metrics = QFontMetrics(bold)  # the current line is in bold: its figures are a little wider
         for r, ln in enumerate(lines):
             qty = f"{ln.qty.normalize():f}" + (" kg" if ln.unit == "kg" else "")
             note = " ".join(
@@ -247,7 +358,8 @@ class SellScreen(QWidget):
             )
             cells = (ln.name, qty, self.money(ln.price), self.money(ln.amount), note)
             lit = ln.id == self.highlight
-            shown = (*cells, ln.voided, lit)
+            current = ln.id == self.current
+            shown = (*cells, ln.voided, lit, current)
             if self._shown_rows[r] == shown:
                 continue
             for c, text in enumerate(cells):
@@ -258,17 +370,20 @@ class SellScreen(QWidget):
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     table.setItem(r, c, item)
                 item.setText(text)
-                font = item.font()
-                if font.strikeOut() != ln.voided:
-                    font.setStrikeOut(ln.voided)
+                # From the table's own font (its style sheet's size): an item's default font is the application's.
+                font = QFont(table.font())
+                font.setStrikeOut(ln.voided)
+                font.setBold(current)
+                if item.font() != font:
                     item.setFont(font)
                 # None takes the role back to the table's own colours (an empty QBrush would paint nothing).
                 item.setData(Qt.ItemDataRole.ForegroundRole, QBrush(QColor("#9ca3af")) if ln.voided else None)
-                item.setData(Qt.ItemDataRole.BackgroundRole, QBrush(QColor(HIGHLIGHT)) if lit else None)
-                widths[c] = max(widths[c], metrics.horizontalAdvance(text))
+                back = HIGHLIGHT if lit else CURRENT_LINE if current else None
+                item.setData(Qt.ItemDataRole.BackgroundRole, QBrush(QColor(back)) if back else None)
+                widths[c] = max(widths[c], (bold_metrics if current else metrics).horizontalAdvance(text))
             self._shown_rows[r] = shown
             first = table.item(r, 0)
-            if lit and first is not None:
+            if (lit or current) and first is not None:
                 table.scrollToItem(first)
         self._fit_columns(widths, fresh)
 
@@ -294,19 +409,7 @@ class SellScreen(QWidget):
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
         raw = result.raw
-        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw), self._weigh_or_show)
-
-    def _weigh_or_show(self, outcome: Any) -> None:
-        """Show the sale; a weighed item that came without a weight is weighed first, then added."""
-        self.show_sale(outcome)
-        if not isinstance(outcome, ScanOutcome) or outcome.weigh is None:
-            return
-        item = outcome.weigh
-        dlg = WeightDialog(item.name, self.money(item.price), self)
-        if dlg.exec() and dlg.weight is not None:
-            kg = dlg.weight
-            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, item.id, kg))
-        self.focus_scan()
+        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw))
 
     def on_parked(self, result: barcodes.ScanResult) -> None:
         assert isinstance(result, barcodes.InternalCode)
@@ -330,66 +433,105 @@ class SellScreen(QWidget):
         dlg = ProductSearchDialog(self.ctx, self)
         if dlg.exec() and dlg.product_id:
             pid = dlg.product_id
-            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, pid, None), self._weigh_or_show)
+            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, pid, Decimal(1)))
         self.focus_scan()
+
+    def _describe(self, ln: LineView) -> str:
+        qty = f"{ln.qty.normalize():f}" + (" kg" if ln.unit == "kg" else "")
+        return self.tr("{0}: {1} at {2} = {3}").format(
+            ln.name, qty, self.money(ln.price), self.money(ln.amount)
+        )
 
     def quantity(self) -> None:
-        line = self.selected_line()
-        if line is None:
+        ln = self.current_line()
+        if ln is None or self.sale is None:
             return self._nothing()
-        text, ok = QInputDialog.getText(
-            self, self.tr("Quantity"), self.tr("New quantity (kg for weighed items):")
+        sid, line = self.sale.id, ln.id
+        dlg = FormDialog(
+            self.ctx, self.tr("Quantity"), self.tr("Quantity of {0}").format(self._describe(ln)), parent=self
         )
-        if ok:
-            try:
-                qty = Decimal(text.strip().replace(",", "."))
-            except ArithmeticError:
-                self.ctx.messages.show_error(self.tr("{0!r} is not a quantity.").format(text))
-                return
-            self._with_sale(lambda s, a, sid: sales.set_qty(s, a, sid, line, qty))
+        field = QLineEdit()
+        field.setObjectName("quantity")
+        weighed = ln.unit == "kg"
+        dlg.add_field(
+            "qty",
+            self.tr("New weight (kg)") if weighed else self.tr("New quantity"),
+            field,
+            parse_qty,
+            required=True,
+        )
+
+        def ok(values: dict[str, Any]) -> None:
+            qty: Decimal = values["qty"]
+
+            def checked(warnings: list[str]) -> None:
+                if warnings and not confirm(
+                    dlg,
+                    self.tr("Check the quantity"),
+                    "\n".join(warnings) + "\n\n" + self.tr("Sell {0} of {1}?").format(f"{qty:f}", ln.name),
+                    self.tr("Yes, {0} (Enter)").format(f"{qty:f}"),
+                    self.tr("No, change it (Esc)"),
+                ):
+                    dlg.show_error(self.tr("Not changed: correct the quantity, or Esc to keep it."), "qty")
+                    return
+                dlg.run(lambda s, a: sales.set_qty(s, a, sid, line, qty), field="qty")
+
+            dlg.run(lambda s, _a: sales.qty_warnings(s, sid, line, qty), checked, field="qty")
+
+        dlg.on_ok = ok
+        self._exec(dlg)
+
+    def _exec(self, dlg: FormDialog) -> None:
+        """Show a line or sale dialog; when its change was made, show the sale it returned."""
+        if dlg.exec() and dlg.result_value is not None:
+            self.show_sale(dlg.result_value)
+        dlg.deleteLater()
         self.focus_scan()
-
-    def _ask_money(self, title: str, label: str) -> Decimal | None:
-        text, ok = QInputDialog.getText(self, title, label)
-        if not ok:
-            return None
-        try:
-            return parse_money(text)
-        except ValueError as e:
-            self.ctx.messages.show_error(str(e))
-            return None
-
-    def _ask_reason(self, title: str) -> str | None:
-        text, ok = QInputDialog.getText(self, title, self.tr("Reason:"))
-        return text.strip() if ok else None
 
     def override(self) -> None:
-        line = self.selected_line()
-        if line is None:
+        ln = self.current_line()
+        if ln is None or self.sale is None:
             return self._nothing()
-        price = self._ask_money(self.tr("Price override"), self.tr("New unit price:"))
-        if price is None:
-            return self.focus_scan()
-        reason = self._ask_reason(self.tr("Price override"))
-        if reason is not None:
-            self._with_sale(lambda s, a, sid: sales.override_price(s, a, sid, line, price, reason))
-        self.focus_scan()
+        sid, line = self.sale.id, ln.id
+        dlg = FormDialog(
+            self.ctx,
+            self.tr("Price override"),
+            self.tr("New price for {0}").format(self._describe(ln)),
+            parent=self,
+        )
+        price = QLineEdit()
+        price.setObjectName("price")
+        reason = QLineEdit()
+        reason.setObjectName("reason")
+        dlg.add_field("price", self.tr("New unit price"), price, parse_money, required=True)
+        dlg.add_field(
+            "reason",
+            self.tr("Reason"),
+            reason,
+            required=self.tr("Enter a reason: it is kept with the change."),
+        )
+        dlg.on_ok = lambda v: dlg.run(
+            lambda s, a: sales.override_price(s, a, sid, line, v["price"], v["reason"])
+        )
+        self._exec(dlg)
 
     def discount(self) -> None:
-        dlg = DiscountDialog(self, has_line=self.selected_line() is not None)
-        if not dlg.exec():
-            return self.focus_scan()
-        try:
-            kind, value, reason, scope = dlg.values()
-        except UserError as e:
-            self.ctx.messages.show_error(str(e))
-            return
-        line = self.selected_line()
-        if scope == "line" and line:
-            self._with_sale(lambda s, a, sid: sales.discount_line(s, a, sid, line, kind, value, reason))
-        else:
-            self._with_sale(lambda s, a, sid: sales.discount_order(s, a, sid, kind, value, reason))
-        self.focus_scan()
+        if self.sale is None or self.current_line() is None:
+            return self._nothing()
+        sid = self.sale.id
+        ln = self.current_line()
+        dlg = DiscountDialog(self.ctx, self, ln, line_first=self.chosen)
+
+        def ok(v: dict[str, Any]) -> None:
+            kind, value, reason = v["kind"], v["value"], v["reason"]
+            if v["scope"] == "line" and ln is not None:
+                line = ln.id
+                dlg.run(lambda s, a: sales.discount_line(s, a, sid, line, kind, value, reason))
+            else:
+                dlg.run(lambda s, a: sales.discount_order(s, a, sid, kind, value, reason))
+
+        dlg.on_ok = ok
+        self._exec(dlg)
 
     def customer(self) -> None:
         dlg = CustomerDialog(self.ctx, self)
@@ -399,10 +541,49 @@ class SellScreen(QWidget):
         self.focus_scan()
 
     def void_line(self) -> None:
-        line = self.selected_line()
-        if line is None:
+        ln = self.current_line()
+        if ln is None:
             return self._nothing()
-        self._with_sale(lambda s, a, sid: sales.void_line(s, a, sid, line))
+        if confirm(
+            self,
+            self.tr("Void line"),
+            self.tr("Void {0}?").format(self._describe(ln)),
+            self.tr("Void this line (Enter)"),
+            self.tr("Keep it (Esc)"),
+        ):
+            line = ln.id
+            self._with_sale(lambda s, a, sid: sales.void_line(s, a, sid, line))
+        self.focus_scan()
+
+    def void_sale(self) -> None:
+        """Abandon the whole sale (Shift+F7), with a reason; a supervisor approves where the cashier may not."""
+        sale = self.sale
+        if sale is None:
+            return self._nothing()
+        live = [ln for ln in sale.lines if not ln.voided]
+        heading = self.tr(
+            "Void sale {0}: {1} lines, {2}. Nothing is sold; the items go back to the shelf."
+        ).format(sale.number, len(live), self.money(sale.total))
+        if sale.payments:
+            heading += "\n" + self.tr("Payments taken: give them back and remove them in Pay (F10) first.")
+        dlg = FormDialog(
+            self.ctx, self.tr("Void sale"), heading, ok_text=self.tr("Void the sale (Enter)"), parent=self
+        )
+        dlg.ok.setObjectName("danger")
+        reason = QLineEdit()
+        reason.setObjectName("reason")
+        dlg.add_field(
+            "reason",
+            self.tr("Reason"),
+            reason,
+            required=self.tr("Enter why the sale is voided.") if live else False,
+        )
+        sid, number = sale.id, sale.number
+        dlg.on_ok = lambda v: dlg.run(lambda s, a: sales.void_sale(s, a, sid, v["reason"]))
+        if dlg.exec():
+            self.ctx.messages.show_notice(self.tr("Sale {0} voided.").format(number), tone=False)
+            self.show_sale(None)
+        self.focus_scan()
 
     def park(self) -> None:
         if self.sale is None:
@@ -418,6 +599,7 @@ class SellScreen(QWidget):
         self._run(lambda s, a: sales.park(s, a, sid), parked)
 
     def park_for_switch(self) -> None:
+        self.completed = None  # the next person does not see this cashier's last change
         if self.sale is None:
             return
         sid = self.sale.id
@@ -460,7 +642,8 @@ class SellScreen(QWidget):
 
     def help(self) -> None:
         keys = "\n".join(f"{k}  {label}" for k, label, _a in KEYS) + "\nF10  Pay\nF12  Sign out / switch user"
-        self.ctx.messages.show_notice(keys.replace("\n", "   ·   "))
+        keys += "\n" + self.tr("Up/Down  Current line")
+        self.ctx.messages.show_notice(keys.replace("\n", "   ·   "), tone=False)
 
     def _nothing(self) -> None:
         self.ctx.messages.show_error(self.tr("Scan an item first."))
@@ -487,6 +670,7 @@ class SellScreen(QWidget):
         if done.change:
             msg += " " + self.tr("Change due: {0}").format(self.money(done.change))
         self.ctx.messages.show_notice(msg)
+        self.completed = done
         self.show_sale(None)
 
 
@@ -509,6 +693,17 @@ class TenderDialog(QDialog):
         self.paid = QLabel()
         self.paid.setWordWrap(True)
         lay.addWidget(self.paid)
+        # The payments taken so far; a mistaken one is removed here (given back first), before the sale is paid.
+        taken = QHBoxLayout()
+        self.payments = QListWidget()
+        self.payments.setObjectName("payments")
+        self.payments.setMaximumHeight(96)
+        taken.addWidget(self.payments, 1)
+        self.remove = QPushButton(self.tr("Remove payment"))
+        self.remove.setObjectName("danger")
+        self.remove.clicked.connect(self.remove_payment)
+        taken.addWidget(self.remove)
+        lay.addLayout(taken)
         form = QFormLayout()
         self.kind = QComboBox()
         for key, label in (
@@ -560,21 +755,26 @@ class TenderDialog(QDialog):
     def money(self, amount: Decimal) -> str:
         return self.screen_.money(amount)
 
+    def due_now(self) -> Decimal:
+        """What is due in the tender chosen: rounded for coins in cash, to the cent otherwise."""
+        if self.kind.currentData() == "cash":
+            return self.sale.remaining_in_cash or self.sale.remaining
+        return self.sale.remaining
+
     def _kind_changed(self) -> None:
         kind = self.kind.currentData()
         self.last4.setEnabled(kind == "card")
         self.approval.setEnabled(kind == "card")
         self.reference.setEnabled(kind == "gift_card")
-        self.amount.setText(
-            f"{self.sale.remaining:.2f}" if kind != "cash" else f"{self.sale.remaining_in_cash:.2f}"
-        )
+        # The big "Due" follows the tender: a card pays the exact figure, not the one rounded for coins.
+        self.due.setText(self.tr("Due {0}").format(self.money(self.due_now())))
+        self.amount.setText(f"{self.due_now():.2f}")
         self.amount.setFocus()
         self.amount.selectAll()
 
     def refresh(self, sale: SaleView) -> None:
         self.sale = sale
-        due = sale.remaining_in_cash if self.kind.currentData() == "cash" else sale.remaining
-        self.due.setText(self.tr("Due {0}").format(self.money(due if due else sale.remaining)))
+        self.due.setText(self.tr("Due {0}").format(self.money(self.due_now())))
         paid = [f"{p.kind.replace('_', ' ')} {self.money(p.tendered)}" for p in sale.payments]
         text = self.tr("Total {0}. Paid: {1}").format(self.money(sale.total), ", ".join(paid) or "-")
         if sale.remaining_in_cash != sale.remaining:
@@ -582,6 +782,15 @@ class TenderDialog(QDialog):
                 self.money(sale.remaining_in_cash), self.money(sale.remaining)
             )
         self.paid.setText(text)
+        self.payments.clear()
+        for pay in sale.payments:
+            item = QListWidgetItem(f"{pay.kind.replace('_', ' ')}  {self.money(pay.tendered)}")
+            item.setData(Qt.ItemDataRole.UserRole, pay.id)
+            self.payments.addItem(item)
+        if sale.payments:
+            self.payments.setCurrentRow(len(sale.payments) - 1)
+        self.payments.setVisible(bool(sale.payments))
+        self.remove.setVisible(bool(sale.payments))
         base = sale.remaining_in_cash or sale.remaining
         amounts = sorted({base, *(Decimal(n) for n in (5, 10, 20, 50, 100) if Decimal(n) > base)})[:4]
         for i, b in enumerate(self.quick):
@@ -589,8 +798,34 @@ class TenderDialog(QDialog):
             if i < len(amounts):
                 b.setText(self.money(amounts[i]))
                 b.setProperty("amount", str(amounts[i]))
-        self.amount.setText(f"{base:.2f}")
+        self.amount.setText(f"{self.due_now():.2f}")
         self.amount.selectAll()
+
+    def remove_payment(self) -> None:
+        """Take back a payment: asked once, as the money must be handed back (or the card refunded) first."""
+        item = self.payments.currentItem()
+        if item is None:
+            return
+        pid = item.data(Qt.ItemDataRole.UserRole)
+        pay = next((p for p in self.sale.payments if p.id == pid), None)
+        if pay is None:
+            return
+        what = f"{pay.kind.replace('_', ' ')} {self.money(pay.tendered)}"
+        back = {
+            "cash": self.tr("Give the cash back to the customer first."),
+            "card": self.tr("Refund it on the card terminal first."),
+        }.get(pay.kind, self.tr("The balance goes back to the card or account."))
+        if not confirm(
+            self,
+            self.tr("Remove payment"),
+            self.tr("Remove the payment {0}? {1}").format(what, back),
+            self.tr("Remove it (Enter)"),
+            self.tr("Keep it (Esc)"),
+        ):
+            return
+        sid = self.sale.id
+        self.error.clear()
+        self.ctx.ops.run(lambda s, a: sales.remove_tender(s, a, sid, pid), self.refresh, self.error.setText)
 
     def _quick(self, btn: QPushButton) -> None:
         self.kind.setCurrentIndex(0)
@@ -628,38 +863,45 @@ class TenderDialog(QDialog):
         self.ctx.ops.run(work, done, self.error.setText)
 
 
-class DiscountDialog(QDialog):
-    def __init__(self, parent: QWidget, has_line: bool) -> None:
-        super().__init__(parent)
+class DiscountDialog(FormDialog):
+    """F5: a discount on the whole sale, or on the current line when it was chosen on purpose (Up/Down or a tap),
+    which is then offered first. Both choices name what they apply to."""
+
+    def __init__(self, ctx: AppContext, parent: SellScreen, line: LineView | None, line_first: bool) -> None:
+        super().__init__(ctx, "", "", parent=parent)
+        sale = parent.sale
         self.setWindowTitle(self.tr("Discount"))
-        form = QFormLayout(self)
+        self.heading.setText(
+            self.tr("Discount on sale {0} ({1})").format(
+                sale.number if sale else "", parent.money(sale.total if sale else Decimal(0))
+            )
+        )
         self.scope = QComboBox()
-        if has_line:
-            self.scope.addItem(self.tr("Selected line"), "line")
-        self.scope.addItem(self.tr("Whole sale"), "order")
+        self.scope.setObjectName("scope")
+        choices = [("order", self.tr("Whole sale"))]
+        if line is not None:
+            choices.append(("line", self.tr("This line: {0}").format(parent._describe(line))))
+            if line_first:
+                choices.reverse()
+        for key, label in choices:
+            self.scope.addItem(label, key)
         self.kind = QComboBox()
         self.kind.addItem(self.tr("Percent"), "percent")
         self.kind.addItem(self.tr("Amount"), "amount")
         self.value = QLineEdit()
+        self.value.setObjectName("value")
         self.reason = QLineEdit()
-        form.addRow(self.tr("On"), self.scope)
-        form.addRow(self.tr("Kind"), self.kind)
-        form.addRow(self.tr("Value"), self.value)
-        form.addRow(self.tr("Reason"), self.reason)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        self.reason.setObjectName("reason")
+        self.add_field("scope", self.tr("On"), self.scope)
+        self.add_field("kind", self.tr("Kind"), self.kind)
+        self.add_field("value", self.tr("Value"), self.value, parse_money, required=True)
+        self.add_field(
+            "reason",
+            self.tr("Reason"),
+            self.reason,
+            required=self.tr("Enter a reason: it is kept with the discount."),
         )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
         self.value.setFocus()
-
-    def values(self) -> tuple[str, Decimal, str, str]:
-        try:
-            value = parse_money(self.value.text())
-        except ValueError as e:
-            raise UserError(str(e)) from None
-        return self.kind.currentData(), value, self.reason.text().strip(), self.scope.currentData()
 
 
 class ProductSearchDialog(QDialog):
