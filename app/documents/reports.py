@@ -92,6 +92,8 @@ class ShiftReportData:
     voided_lines_total: Decimal = ZERO
     no_sales: int = 0
     counts: list[CountLine] = field(default_factory=list)
+    # The store's tax and rounding rule in words (app.domain.pricing.rule_text), as its receipts print it.
+    pricing_rule: str = ""
 
     @property
     def over_short(self) -> Decimal | None:
@@ -150,6 +152,8 @@ def build_shift_report(data: ShiftReportData, width_chars: int = 48, kind: Repor
         blocks.append(Columns("Tax added", money(data.tax_total)))
     blocks.append(Columns("Net sales", money(data.net_sales), bold=True))
     blocks.append(Columns("Cash rounding", money(data.cash_rounding)))
+    if data.pricing_rule:
+        blocks.append(Text(data.pricing_rule))
     if data.refunds_total:
         blocks.append(Columns("Refunds", money(-abs(data.refunds_total))))
 

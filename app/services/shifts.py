@@ -21,7 +21,7 @@ from app.db.models import CashMovement, Order, OrderLine, Shift, StaffUser, Stor
 from app.documents.receipt import TaxSummaryRow
 from app.documents.reports import CashMovement as ReportCashMovement
 from app.documents.reports import CountLine, ShiftReportData, TenderTotal, build_shift_report
-from app.domain import tenders
+from app.domain import pricing, tenders
 from app.domain.money import ZERO, quantize_money
 from app.domain.permissions import Permission
 from app.ids import new_id
@@ -418,6 +418,7 @@ def _report_data(
         tax_rows=figures.tax_rows,
         tax_total=figures.tax_total,
         tax_included=figures.tax_mode != "exclusive",
+        pricing_rule=pricing.rule_text(store.tax_mode, store.tax_rounding, store.cash_rounding or None),
         cash_rounding=figures.cash_rounding,
         tenders_total=figures.tenders_total,
         cash_tendered=figures.cash_tendered,

@@ -53,7 +53,7 @@ from app.documents.receipt import format_local_time
 from app.domain import barcodes
 from app.domain.money import parse_money
 from app.domain.permissions import Permission, Role, allowed
-from app.services import audit, catalog, outbox, printing, settings, shifts, staff
+from app.services import audit, catalog, outbox, printing, sales, settings, shifts, staff
 from app.services.base import Actor, Changes, UserError
 from devices.scanners.wedge import AZERTY_DIGIT_ROW, azerty_to_digits
 from ui.camera_preview import RED, CameraPreview, breakable, camera_settings, describe_scan
@@ -197,7 +197,8 @@ class OfficeScreen(QWidget):
         return format_local_time(moment, self.ctx.here.timezone, self.ctx.here.locale)
 
     def _error(self, message: str) -> None:
-        self.ctx.messages.show_error(message)  # red, with the low tone
+        self.ctx.sounds.bad()
+        self.ctx.messages.show_error(message)
 
     def _parse(self, field: QLineEdit) -> Decimal | None:
         """An amount from a field, or None after telling the person what is wrong with it."""
@@ -815,7 +816,7 @@ class OfficeScreen(QWidget):
     def refresh_staff(self) -> None:
         def call(s: Session, a: Actor) -> list[staff.StaffView]:
             staff.require(s, a, Permission.USER_MANAGEMENT)
-            return staff.list_users(s)
+            return staff.list_users(s, flag_short_pins=True)
 
         self.ctx.ops.run(call, self._show_staff)
 
@@ -831,7 +832,8 @@ class OfficeScreen(QWidget):
                     u.username,
                     u.role.replace("_", " "),
                     u.badge_code or "",
-                    self.tr("active") if u.active else self.tr("disabled"),
+                    (self.tr("active") if u.active else self.tr("disabled"))
+                    + (self.tr(" · PIN too short: reset it") if u.pin_too_short else ""),
                 ]
                 for u in users
             ],
@@ -916,6 +918,12 @@ class OfficeScreen(QWidget):
         self.sync_counts = QLabel()
         self.sync_counts.setStyleSheet("font-size: 22px; font-weight: 600;")
         lay.addWidget(self.sync_counts)
+        # Read only: a store's tax mode, tax rounding and cash rounding are set at the central store.
+        pricing_box = QGroupBox(self.tr("Pricing rule (set at the central store)"))
+        self.pricing_rule = QLabel()
+        self.pricing_rule.setObjectName("pricingRule")
+        QVBoxLayout(pricing_box).addWidget(self.pricing_rule)
+        lay.addWidget(pricing_box)
         # A first sync of a large catalog takes a while: show how far it is, off the agent's own figures.
         self.sync_progress = QProgressBar()
         self.sync_progress.setFormat(self.tr("Receiving from the central store: %v of %m"))
@@ -983,6 +991,7 @@ class OfficeScreen(QWidget):
             return outbox.counts(s), [(at, t, e or "") for at, t, e in rejected]
 
         self.ctx.ops.read(read, self._show_sync)
+        self.ctx.ops.read(sales.pricing_rule, self.pricing_rule.setText)
 
     def _show_sync(self, res: tuple[dict[str, int], list[tuple[datetime, str, str]]]) -> None:
         counts, rejected = res
