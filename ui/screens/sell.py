@@ -49,6 +49,7 @@ from app.services.base import Changes
 from app.services.sales import Completed, LineView, SaleView, ScanOutcome
 from ui.context import AppContext
 from ui.theme import CURRENT_LINE, FLASH_GREEN, GOOD_GREEN
+from ui.weigh import WeightDialog
 from ui.widgets import (
     FormDialog,
     ProductPicker,
@@ -409,7 +410,19 @@ class SellScreen(QWidget):
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
         raw = result.raw
-        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw))
+        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw), self._weigh_or_show)
+
+    def _weigh_or_show(self, outcome: Any) -> None:
+        """Show the sale; a weighed item that came without a weight is weighed first, then added."""
+        self.show_sale(outcome)
+        if not isinstance(outcome, ScanOutcome) or outcome.weigh is None:
+            return
+        item = outcome.weigh
+        dlg = WeightDialog(item.name, self.money(item.price), self)
+        if dlg.exec() and dlg.weight is not None:
+            kg = dlg.weight
+            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, item.id, kg))
+        self.focus_scan()
 
     def on_parked(self, result: barcodes.ScanResult) -> None:
         assert isinstance(result, barcodes.InternalCode)
@@ -433,7 +446,7 @@ class SellScreen(QWidget):
         dlg = ProductSearchDialog(self.ctx, self)
         if dlg.exec() and dlg.product_id:
             pid = dlg.product_id
-            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, pid, Decimal(1)))
+            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, pid, None), self._weigh_or_show)
         self.focus_scan()
 
     def _describe(self, ln: LineView) -> str:
