@@ -543,6 +543,36 @@ def set_qty(session: Session, actor: Actor, sale_id: str, line_id: str, qty: Dec
     return _view(session, order)
 
 
+def qty_warnings(session: Session, sale_id: str, line_id: str, qty: Decimal) -> list[str]:
+    """What the cashier should confirm before a line's quantity becomes `qty`: more than the store's
+    `sale.confirm_qty_above`, or more of the item on the sale than the store is known to have (a typo such as 60 for
+    6 is caught here; a real bulk sale goes on after one confirmation)."""
+    order = _order(session, sale_id)
+    line = _line(order, line_id)
+    unit = " kg" if line.unit == "kg" else ""
+    out = []
+    limit = settings.get_decimal(session, "sale.confirm_qty_above")
+    if limit and qty > limit:
+        out.append(
+            f"{qty.normalize():f}{unit} is more than {limit.normalize():f}{unit}, the most sold without a check."
+        )
+    if line.product_id:
+        on_sale = sum(
+            (
+                ln.qty
+                for ln in order.lines
+                if ln.product_id == line.product_id and not ln.voided and ln is not line
+            ),
+            Decimal(0),
+        )
+        places = stock.on_hand_by_location(session, line.product_id)
+        known = sum((q for _c, _n, q in places), Decimal(0))
+        if qty + on_sale > known:
+            where = ", ".join(f"{name} {q.normalize():f}" for _c, name, q in places if q) or "none anywhere"
+            out.append(f"Only {known.normalize():f}{unit} of {line.name} in stock here ({where}).")
+    return out
+
+
 def void_line(session: Session, actor: Actor, sale_id: str, line_id: str) -> SaleView:
     order = _editable(session, actor, sale_id)
     line = _line(order, line_id)
