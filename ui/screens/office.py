@@ -197,8 +197,7 @@ class OfficeScreen(QWidget):
         return format_local_time(moment, self.ctx.here.timezone, self.ctx.here.locale)
 
     def _error(self, message: str) -> None:
-        self.ctx.sounds.bad()
-        self.ctx.messages.show_error(message)
+        self.ctx.messages.show_error(message)  # red, with the low tone
 
     def _parse(self, field: QLineEdit) -> Decimal | None:
         """An amount from a field, or None after telling the person what is wrong with it."""
