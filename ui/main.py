@@ -224,14 +224,14 @@ def run_app(args: argparse.Namespace) -> int:
     from ui.main_window import MainWindow
     from ui.ops import Ops
     from ui.print_worker import PrintWorker
-    from ui.scan_router import ScanRouter
+    from ui.scan_sources import ScanSources, router_from_settings
     from ui.theme import STYLE
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Counterline")
     app.setStyleSheet(STYLE)
-    router = ScanRouter()
+    router, scanner, scan_problems = router_from_settings(factory)  # prefix, suffix, key gap, barcode rules
     router.install(app)
     ctx = AppContext(
         factory=factory,
@@ -244,6 +244,8 @@ def run_app(args: argparse.Namespace) -> int:
     )
     win = MainWindow(ctx)
     win.show()
+    for problem in scan_problems:
+        ctx.messages.show_error(problem)
     ready_ms = (time.perf_counter() - started) * 1000
     log.info("window ready in %.0f ms", ready_ms)
     if (
@@ -257,11 +259,15 @@ def run_app(args: argparse.Namespace) -> int:
     worker = PrintWorker(factory, default_folder=str(paths.print_dir))
     worker.start()
     ctx.services["printer"] = worker
+    sources = ScanSources(router)  # a serial or camera scanner, into the same router
+    sources.start(scanner)
+    ctx.services["scanners"] = sources
     agent = _start_agent(factory, paths)
     if agent is not None:
         ctx.services["sync"] = agent
     code = app.exec()
     collector.stop()
+    sources.stop()
     worker.stop()
     if agent is not None:
         agent.stop()

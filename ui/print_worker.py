@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.documents.model import Document, Text
 from app.services import printing, settings
+from devices.drawer import drawer_pin
 from devices.drawer import open_drawer as kick
 from devices.printers import MaybeSent, NotSent, PrinterError, make_connector, render
 
@@ -174,13 +175,17 @@ class PrintWorker:
         self._kick.clear()
         try:
             cfg = self._config("receipt")
+            with self.factory() as s:
+                drawer = settings.get(s, "devices.drawer")
         except Exception as e:  # noqa: BLE001 - a busy database: no kick rather than no queue
             self._database_trouble(e)
             return
         if cfg.get("type") in ("folder", None):
             return  # no drawer behind a print folder
         try:
-            kick(make_connector(cfg), int(cfg.get("drawer_pin", 2)))
+            kick(make_connector(cfg), drawer_pin(drawer, cfg))  # the drawer's own pin setting
+        except ValueError as e:
+            self._set_status(str(e))
         except PrinterError as e:
             self._set_status(f"drawer: {e}")
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
-from app.domain import barcodes
-from devices.scanners.wedge import azerty_to_digits
+from app.domain import barcode_rules, barcodes
+from devices.scanners.wedge import WedgeConfig, azerty_to_digits, restore_group_separators, strip_affixes
 
 Handler = Callable[[barcodes.ScanResult], None]
 
@@ -57,6 +58,22 @@ class ScanField(QLineEdit):
             self.router.dispatch(text)
 
 
+def wedge_config(scanner: Any) -> WedgeConfig:
+    """The `devices.scanner` setting as a WedgeConfig; ValueError names the field that cannot be used."""
+    cfg = scanner if isinstance(scanner, dict) else {}
+    try:
+        return WedgeConfig(
+            prefix=str(cfg.get("prefix") or ""),
+            suffix=str(cfg.get("suffix") or ""),
+            terminator="tab" if cfg.get("terminator") == "tab" else "enter",
+            max_gap_ms=float(cfg.get("max_gap_ms") or 50),
+            min_length=int(cfg.get("min_length") or 4),
+            gs_substitute=str(cfg.get("gs_substitute") or ""),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Scanner settings: {exc}") from exc
+
+
 _MODIFIER_KEYS = frozenset(
     {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr, Qt.Key.Key_Meta}
 )
@@ -69,14 +86,17 @@ class ScanRouter(QObject):
     def __init__(
         self,
         config: barcodes.BarcodeConfig | None = None,
-        max_gap_ms: int = 50,
+        max_gap_ms: float = 50,
         min_length: int = 4,
         clock: Callable[[], float] = time.monotonic,
+        wedge: WedgeConfig | None = None,
     ) -> None:
         super().__init__()
         self.config = config
-        self.max_gap = max_gap_ms / 1000
-        self.min_length = min_length
+        # What every scanner adds around a code (prefix, suffix, a GS substitute); stripped before parsing.
+        self.wedge = wedge or WedgeConfig(max_gap_ms=max_gap_ms, min_length=min_length)
+        self.max_gap = self.wedge.max_gap_ms / 1000
+        self.min_length = self.wedge.min_length
         self.clock = clock
         self._routes: list[tuple[QWidget, dict[str, Handler]]] = []
         self._held: list[tuple[QObject, QKeyEvent]] = []
@@ -86,6 +106,13 @@ class ScanRouter(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._replay)
+
+    @classmethod
+    def from_settings(cls, scanner: Any, rules: Any = None) -> ScanRouter:
+        """The router the settings describe: `devices.scanner` (prefix, suffix, terminator, max_gap_ms,
+        min_length, gs_substitute) and the store's barcode rules (`barcodes`, see app.domain.barcode_rules).
+        Raises ValueError with a plain reason for a setting that cannot be used."""
+        return cls(barcode_rules.config_from_setting(rules), wedge=wedge_config(scanner))
 
     # -- registration -------------------------------------------------------------------------------------
     def register(self, owner: QWidget, handlers: dict[str, Handler]) -> Callable[[], None]:
@@ -117,7 +144,8 @@ class ScanRouter(QObject):
 
     # -- dispatch ------------------------------------------------------------------------------------------
     def dispatch(self, raw: str) -> bool:
-        text = raw.strip()
+        """Parse one scan from any source (scan field, keyboard burst, serial port, camera) and route it."""
+        text = restore_group_separators(strip_affixes(raw.strip("\r\n"), self.wedge), self.wedge).strip()
         if azerty_to_digits(text) is not None:
             self.refused.emit(
                 self.tr(
