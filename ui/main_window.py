@@ -1,15 +1,23 @@
 """The main window: the scan field and title on top, one workstation at a time, the status bar below.
 
-Workstations: Sell, Pickup, Pack, Returns (Ctrl+1..4), Lookup (Ctrl+5) and Office (Ctrl+6). F12 signs out or
-switches user: an open sale is parked for its owner and comes back when they sign in again. After the idle minutes
-set in settings the screen locks to sign-in the same way.
+Workstations: Sell, Pickup, Pack, Returns (Ctrl+1..4), Lookup (Ctrl+5), Office (Ctrl+6) and Journal (Ctrl+7). F12
+signs out or switches user: an open sale is parked for its owner and comes back when they sign in again. After the
+idle minutes set in settings the screen locks to sign-in the same way.
+
+The status bar keeps each part short enough to be read whole (the sync part says its state and how many events
+wait; the full sentence is its tooltip), with times in the store's zone and locale. A print job that did not print
+(printer out of paper or off, or perhaps cut off by a crash) is said once in the message bar, so the cashier hears
+of it and knows where to reprint, not only as a number in the status bar.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_time
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -29,6 +37,7 @@ from app.services.staff import StaffView
 from ui.approval import ask_approval
 from ui.context import AppContext
 from ui.scan_router import ScanField
+from ui.screens.journal import JournalScreen
 from ui.screens.lookup import LookupScreen
 from ui.screens.office import OfficeScreen
 from ui.screens.placeholders import PlaceholderScreen
@@ -42,6 +51,7 @@ WORKSTATIONS = [
     ("returns", "Returns"),
     ("lookup", "Lookup"),
     ("office", "Office"),
+    ("journal", "Journal"),
 ]
 
 
@@ -88,7 +98,9 @@ class MainWindow(QMainWindow):
             "returns": PlaceholderScreen(ctx, "returns"),
             "lookup": LookupScreen(ctx),
             "office": OfficeScreen(ctx),
+            "journal": JournalScreen(ctx),
         }
+        self.screens["lookup"].open_sale.connect(self.open_sale)
         for w in self.screens.values():
             self.stack.addWidget(w)
 
@@ -129,6 +141,7 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(5_000)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
+        self._announced: set[tuple[str, str]] = set()  # print problems already told: (job id, status)
         self.current = "signin"
         self.show_screen("signin")
 
@@ -153,6 +166,11 @@ class MainWindow(QMainWindow):
             w.activate()
         self.focus_scan()
         self.refresh_status()
+
+    def open_sale(self, order_id: str) -> None:
+        """Show one sale in the Journal (Lookup's "Open in the Journal")."""
+        self.show_screen("journal")
+        self.screens["journal"].show_sale(order_id)
 
     def focus_scan(self) -> None:
         if self.ctx.user is not None and self.current != "signin":
@@ -225,30 +243,109 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        def read(s: Any) -> tuple[Any, dict[str, int], int]:
-            return shifts.current_shift(s), outbox.counts(s), printing.waiting(s)
+        def read(s: Any) -> tuple[Any, dict[str, int], int, list[printing.JobView]]:
+            return shifts.current_shift(s), outbox.counts(s), printing.waiting(s), printing.problems(s)
 
-        def show(res: tuple[Any, dict[str, int], int]) -> None:
-            shift, counts, jobs = res
+        def show(res: tuple[Any, dict[str, int], int, list[printing.JobView]]) -> None:
+            shift, counts, jobs, problems = res
             self.st_shift.setText(
                 self.tr("shift {0}").format(shift.number) if shift else self.tr("no shift open")
             )
-            agent = self.ctx.services.get("sync")
-            sync_text = agent.status_text() if agent is not None else self.tr("sync: not enrolled")
-            waiting = counts.get("pending", 0)
-            rejected = counts.get("rejected", 0)
-            self.st_sync.setText(
-                f"{sync_text} · {waiting} {self.tr('waiting')}"
-                + (f" · {rejected} {self.tr('rejected')}" if rejected else "")
-            )
+            short, full = self.sync_texts(counts)
+            self.st_sync.setText(short)
+            self.st_sync.setToolTip(full)
             worker = self.ctx.services.get("printer")
             p = worker.status_text() if worker is not None else self.tr("printer: not started")
             self.st_printer.setText(p + (f" · {jobs} {self.tr('in queue')}" if jobs else ""))
+            self.st_printer.setToolTip(p)
+            self._tell_print_problems(problems)
 
         self.ctx.ops.read(read, show)
+
+    def _clock(self, moment: datetime | None) -> str:
+        if moment is None:
+            return "?"
+        here = self.ctx.here
+        return format_time(moment, "short", tzinfo=ZoneInfo(here.timezone), locale=here.locale)
+
+    def sync_texts(self, counts: dict[str, int]) -> tuple[str, str]:
+        """The sync part of the status bar: a short form that always fits (state and events waiting) and the
+        full sentence for its tooltip."""
+        waiting = counts.get("pending", 0)
+        rejected = counts.get("rejected", 0)
+        tail = f" · {waiting} {self.tr('waiting')}" + (
+            f" · {rejected} {self.tr('refused')}" if rejected else ""
+        )
+        agent = self.ctx.services.get("sync")
+        if agent is None:
+            state = self.tr("sync: not enrolled")
+            return state + tail, state + tail
+        st = agent.status()
+        if st.progress is not None and st.busy:
+            state = self.tr("sync: receiving")
+        elif st.last_error:
+            state = self.tr("sync: offline since {0}").format(self._clock(st.error_since))
+        elif st.busy:
+            state = self.tr("sync: working")
+        elif st.last_ok:
+            state = self.tr("sync: ok {0}").format(self._clock(st.last_ok))
+        else:
+            state = self.tr("sync: starting")
+        full = agent.status_text()
+        if st.last_error:
+            last = self.tr(", last sync {0}").format(self._clock(st.last_ok)) if st.last_ok else ""
+            full = self.tr("sync: offline since {0}{1} ({2})").format(
+                self._clock(st.error_since), last, st.last_error
+            )
+        return state + tail, full + "\n" + self.tr("{0} events waiting to be sent").format(waiting) + (
+            "\n" + self.tr("{0} refused by the central store (Office > Sync)").format(rejected)
+            if rejected
+            else ""
+        )
+
+    def _tell_print_problems(self, problems: list[printing.JobView]) -> None:
+        """Say once, in the message bar, each job that did not print and what to do about it."""
+        if self.ctx.user is None:
+            return  # told after sign-in: the sign-in clears the bar
+        new = [j for j in problems if (j.id, j.status) not in self._announced]
+        if not new:
+            return
+        self._announced.update((j.id, j.status) for j in new)
+        failed = [j for j in new if j.status == "failed"]
+        waiting = [j for j in new if j.status != "failed"]
+        sentences = []
+        if failed:
+            where = (
+                self.tr("Reprint a copy from the Journal (Ctrl+7).")
+                if all(j.kind == "receipt" for j in failed)
+                else self.tr("Reprint from Office > Print queue.")
+            )
+            reason = _reason(failed[-1].last_error) or self.tr("check the paper, reprint if missing")
+            sentences.append(
+                self.tr("{0} may not have printed ({1}). {2}").format(_titles(failed), reason, where)
+            )
+        if waiting:
+            sentences.append(
+                self.tr(
+                    "{0} has not printed yet ({1}): it is saved and prints when the printer is back."
+                ).format(_titles(waiting), _reason(waiting[-1].last_error) or self.tr("printer trouble"))
+            )
+        self.ctx.messages.show_error(" ".join(sentences))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         for svc in self.ctx.services.values():
             if hasattr(svc, "stop"):
                 svc.stop()
         super().closeEvent(event)
+
+
+def _titles(jobs: list[printing.JobView]) -> str:
+    names = [j.title for j in jobs[:3]]
+    more = len(jobs) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more else "")
+
+
+def _reason(error: str | None) -> str:
+    """A job's error as a clause inside a sentence: no closing full stop, first letter small."""
+    text = (error or "").strip().rstrip(".")
+    return text[:1].lower() + text[1:]

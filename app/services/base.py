@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar
 
 from babel import Locale, UnknownLocaleError
@@ -122,7 +122,7 @@ def store_locale(locale: str, currency: str, timezone: str = "") -> str:
     would write dates the way that language's main country does ("en": US month-first dates), so it is completed
     with a territory that speaks it and uses the store's currency: the store's time zone's country when it fits,
     else the language's main country when it uses the currency, else the country where most speak it
-    (en + EUR -> en_IE, en + GBP -> en_GB, en + USD -> en_US, de + EUR -> de_DE)."""
+    (en + EUR -> en_IE, en + USD -> en_US, de + EUR -> de_DE, en + EUR in Europe/Malta -> en_MT)."""
     try:
         parsed = Locale.parse(locale.replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
@@ -141,11 +141,9 @@ def store_locale(locale: str, currency: str, timezone: str = "") -> str:
     zone_territory = get_global("zone_territories").get(timezone)
     if zone_territory and fits(zone_territory):
         return f"{language}_{zone_territory}"
-    likely = Locale.parse(language).territory if Locale.parse(language).territory else None
     main = str(get_global("likely_subtags").get(language, "")).split("_")[-1]
-    for territory in (likely, main):
-        if territory and fits(territory):
-            return f"{language}_{territory}"
+    if main and fits(main):
+        return f"{language}_{main}"
     spoken = [
         (float(info.get("population_percent", 0)), territory)
         for territory, languages in get_global("territory_languages").items()

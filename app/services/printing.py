@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app.db.models import PrintJob
 from app.db.types import utcnow
@@ -160,12 +160,47 @@ def queue(session: Session, limit: int = 200) -> list[JobView]:
     return [_view(j) for j in session.scalars(select(PrintJob).order_by(PrintJob.seq.desc()).limit(limit))]
 
 
-def waiting(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(PrintJob)
-            .where(PrintJob.status.in_(("pending", "sending", "failed")))
-        )
-        or 0
+def _copy_printed() -> ColumnElement[bool]:
+    """A later job of the same kind for the same cause (a copy, or a reprint from the journal) has printed: the
+    failed job it replaced needs nobody any more."""
+    later = aliased(PrintJob)
+    return exists().where(
+        later.cause_id == PrintJob.cause_id,
+        later.kind == PrintJob.kind,
+        later.seq > PrintJob.seq,
+        later.status == "printed",
     )
+
+
+def _open() -> ColumnElement[bool]:
+    return or_(
+        PrintJob.status.in_(("pending", "sending")),
+        and_(PrintJob.status == "failed", ~_copy_printed()),
+    )
+
+
+def waiting(session: Session) -> int:
+    """Jobs still to print or to be looked at: pending, sending, and failed ones whose copy has not printed."""
+    return session.scalar(select(func.count()).select_from(PrintJob).where(_open())) or 0
+
+
+def problems(session: Session, limit: int = 20) -> list[JobView]:
+    """Jobs a person must hear about, oldest first: failed ones (may have printed: check the paper) whose copy
+    has not printed, and pending ones that could not be sent (paper out, printer off) and are being retried."""
+    rows = session.scalars(
+        select(PrintJob)
+        .where(
+            or_(
+                and_(PrintJob.status == "failed", ~_copy_printed()),
+                and_(PrintJob.status == "pending", PrintJob.last_error.is_not(None)),
+            )
+        )
+        .order_by(PrintJob.seq)
+        .limit(limit)
+    )
+    return [_view(j) for j in rows]
+
+
+def copy_printed(session: Session, job_id: str) -> bool:
+    """Whether a later job of the same kind and cause has printed (the failed job is settled)."""
+    return bool(session.scalar(select(PrintJob.id).where(PrintJob.id == job_id, _copy_printed())))

@@ -129,7 +129,7 @@ def receipt_data(session: Session, order_id: str, copy: bool = False) -> Receipt
         footer=list(footer) if isinstance(footer, list) else DEFAULT_FOOTER,
         copy=copy,
         currency=store.currency,
-        locale=store.locale,
+        locale=here(session).locale,  # the store's, completed when it names a language only
         pricing_rule=pricing.rule_text(store.tax_mode, store.tax_rounding, store.cash_rounding or None),
     )
 

@@ -1,13 +1,19 @@
-"""Lookup: scan or search any product to see its price, tax class, barcodes and stock per location."""
+"""Lookup: scan or search any product to see its price, tax class, barcodes and stock per location.
+
+A scanned receipt finds its sale (what it came to, when, how it was paid) with a button to open it in the Journal;
+a parked sale's code, or a receipt this terminal has not got, says where to look instead of "not a product".
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 from sqlalchemy import select
@@ -15,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Barcode
 from app.documents.model import format_money
+from app.documents.receipt import format_local_time
 from app.domain import barcodes
-from app.services import catalog, stock
+from app.services import catalog, journal, stock
 from app.services.catalog import ProductView
 from ui.context import AppContext
 from ui.widgets import ProductPicker
@@ -24,6 +31,7 @@ from ui.widgets import ProductPicker
 
 class LookupScreen(QWidget):
     title = "Lookup"
+    open_sale = Signal(str)  # an order id to show in the Journal
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,13 +45,64 @@ class LookupScreen(QWidget):
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.detail.setStyleSheet("font-size: 20px; background: white; padding: 16px;")
-        lay.addWidget(self.detail, 1)
-        ctx.router.register(self, {"product": self._scan, "*": self._scan})
+        self.journal_btn = QPushButton(self.tr("Open in the Journal (Ctrl+7)"))
+        self.journal_btn.setMinimumHeight(48)
+        self.journal_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.journal_btn.clicked.connect(lambda _c=False: self._open_journal())
+        self.journal_btn.hide()
+        right = QVBoxLayout()
+        right.addWidget(self.detail, 1)
+        right.addWidget(self.journal_btn)
+        lay.addLayout(right, 1)
+        self._sale: str | None = None
+        ctx.router.register(
+            self, {"product": self._scan, "receipt": self._receipt, "parked": self._receipt, "*": self._scan}
+        )
+
+    def _receipt(self, result: barcodes.ScanResult) -> None:
+        self.ctx.ops.read(lambda s: journal.find_code(s, result.raw), self._show_sale)
+
+    def _show_sale(self, answer: journal.CodeAnswer) -> None:
+        row = answer.row
+        if row is None:
+            self._sale = None
+            self.journal_btn.hide()
+            self.detail.setText(answer.message)
+            return
+        self._sale = row.order_id
+        here = self.ctx.here
+        paid = ", ".join(self.tr(journal.TENDER_WORDS.get(k, k)) for k in row.tenders)
+        lines = [
+            f"<b style='font-size:26px'>{self.tr('Sale {0}').format(row.number)}</b>",
+            format_local_time(row.at, here.timezone, here.locale)
+            + (f" · {row.cashier}" if row.cashier else "")
+            + f" · {self.tr('terminal')} {row.terminal}",
+            f"<span style='font-size:40px;font-weight:700'>{format_money(row.total, here.currency, here.locale)}"
+            "</span>",
+            self.tr("VOIDED: nothing was paid")
+            if row.status == "voided"
+            else self.tr("Paid by {0}").format(paid),
+            (self.tr("1 item") if row.items == 1 else self.tr("{0} items").format(row.items)),
+            "",
+            self.tr(
+                "This is a receipt, not a product: open it in the Journal to see every line or reprint it."
+            ),
+        ]
+        self.detail.setText("<br>".join(lines))
+        self.journal_btn.show()
+
+    def _open_journal(self) -> None:
+        if self._sale is not None:
+            self.open_sale.emit(self._sale)
 
     def _scan(self, result: barcodes.ScanResult) -> None:
+        self._sale = None
+        self.journal_btn.hide()
         self.ctx.ops.read(lambda s: self._details(s, catalog.find_scan(s, result).product), self._show)
 
     def _picked(self, pid: str) -> None:
+        self._sale = None
+        self.journal_btn.hide()
         self.ctx.ops.read(lambda s: self._details(s, catalog.get(s, pid)), self._show)
 
     def _details(self, s: Session, p: ProductView) -> str:
