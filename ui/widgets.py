@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -176,12 +177,12 @@ class FormDialog(QDialog):
         self.result_value: Any = None
         self.busy = False
         self.setWindowTitle(title)
-        self.setMinimumWidth(520)
         lay = QVBoxLayout(self)
         lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.heading = QLabel(heading)
         self.heading.setObjectName("dialogHeading")
         self.heading.setWordWrap(True)
+        self.heading.setMinimumWidth(500)  # the dialog's width: its layout sets the minimum size
         self.heading.setStyleSheet("font-size: 20px; font-weight: 600;")
         lay.addWidget(self.heading)
         self.form = QFormLayout()
@@ -225,6 +226,16 @@ class FormDialog(QDialog):
         if len(self._fields) == 1:
             widget.setFocus()
         return widget
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        # A wrapped heading gets the height its text needs only once the style sheet is applied (as the approval
+        # dialog does): without this a three-line heading was cut at the top and bottom.
+        for w in self.findChildren(QWidget):
+            w.ensurePolished()
+        self.heading.ensurePolished()
+        self.heading.setMinimumHeight(self.heading.heightForWidth(self.heading.minimumWidth()))
+        self.adjustSize()
+        super().showEvent(event)
 
     def field_error(self, key: str) -> str:
         """The message under a field ("" when there is none)."""

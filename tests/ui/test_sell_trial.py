@@ -233,6 +233,10 @@ def test_the_current_line_is_shown_moved_and_named(
     assert sell.selected_line() == sell.sale.lines[2].id
     assert [row_colour(sell, r) == CURRENT_LINE for r in range(3)] == [False, False, True]
     shot(win, "current-line")
+    win.resize(1024, 768)
+    qtbot.wait(50)
+    shot(win, "current-line-1024")
+    win.resize(1280, 800)
 
     # Up moves it from the scan field; F3 names the item it acts on and changes that line.
     key(qtbot, Qt.Key.Key_Up)
@@ -242,6 +246,7 @@ def test_the_current_line_is_shown_moved_and_named(
     def qty(value: str) -> Step:
         def drive(dlg: FormDialog) -> None:
             headings.append(dlg.heading.text())
+            shot(dlg, "quantity-dialog")
             field = dlg.findChild(QWidget, "quantity")
             field.setText(value)  # type: ignore[union-attr]
             enter(qtbot, field)  # type: ignore[arg-type]
@@ -321,6 +326,7 @@ def test_remove_a_payment_then_void_the_sale_with_approval(
         enter(qtbot, dlg.amount)
         qtbot.waitUntil(lambda: len(dlg.sale.payments) == 1, timeout=10_000)
         assert dlg.payments.count() == 1 and dlg.remove.isVisible()
+        shot(dlg, "pay-with-a-payment-taken")
         errors = answer((QMessageBox, lambda box: enter(qtbot, box)))
         qtbot.mouseClick(dlg.remove, Qt.MouseButton.LeftButton)
         if errors:
@@ -337,6 +343,7 @@ def test_remove_a_payment_then_void_the_sale_with_approval(
         reason = dlg.findChild(QWidget, "reason")
         enter(qtbot, reason)  # type: ignore[arg-type]
         assert dlg.isVisible() and dlg.field_error("reason")  # a reason is needed: said under the field
+        shot(dlg, "void-sale")
         reason.setText("customer left")  # type: ignore[union-attr]
         enter(qtbot, reason)  # type: ignore[arg-type]
         approve_as_manager(qtbot)  # a cashier may not void a sale: a manager approves
@@ -374,6 +381,7 @@ def test_quantities_are_plain_numbers_and_big_ones_ask(
 
             def box(b: QMessageBox) -> None:
                 confirms.append(b.text())
+                shot(b, "quantity-confirm")
                 qtbot.keyClick(b, Qt.Key.Key_Return if yes else Qt.Key.Key_Escape)
 
             errors = answer((QMessageBox, box))

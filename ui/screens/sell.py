@@ -575,8 +575,8 @@ class SellScreen(QWidget):
             return self._nothing()
         live = [ln for ln in sale.lines if not ln.voided]
         heading = self.tr(
-            "Void sale {0}: {1} lines, {2}. Nothing is sold; the items go back to the shelf."
-        ).format(sale.number, len(live), self.money(sale.total))
+            "Void sale {0} ({1}, lines: {2})? Nothing is sold; the items go back to the shelf."
+        ).format(sale.number, self.money(sale.total), len(live))
         if sale.payments:
             heading += "\n" + self.tr("Payments taken: give them back and remove them in Pay (F10) first.")
         dlg = FormDialog(
