@@ -10,6 +10,7 @@ import logging
 import math
 import struct
 import tempfile
+import time
 import wave
 from pathlib import Path
 
@@ -141,6 +142,7 @@ class Sounds(QObject):
         super().__init__(parent)
         self._good = self._bad = None
         self.played: list[str] = []  # what was signalled, newest last (the status of a till without speakers)
+        self._last = 0.0
         try:
             from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
         except ImportError:
@@ -158,19 +160,28 @@ class Sounds(QObject):
         self._good, self._bad = effects
 
     def good(self) -> None:
-        self._note("good")
+        if not self._note("good"):
+            return
         if self._good is not None:
             self._good.play()
         else:
             QApplication.beep()  # no audio output (or no QtMultimedia): the system bell still tells the person
 
     def bad(self) -> None:
-        self._note("bad")
+        if not self._note("bad"):
+            return
         if self._bad is not None:
             self._bad.play()
         else:
             QApplication.beep()
 
-    def _note(self, what: str) -> None:
+    def _note(self, what: str) -> bool:
+        """Record a tone; False for the same tone again within 150 ms (one event told twice, say by a screen and by
+        the message bar it then calls), which plays once."""
+        now = time.monotonic()
+        if self.played and self.played[-1] == what and now - self._last < 0.15:
+            return False
+        self._last = now
         self.played.append(what)
         del self.played[:-20]
+        return True

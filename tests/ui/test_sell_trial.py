@@ -36,6 +36,7 @@ from app.services.base import Actor
 from tests.ui import test_counter_day
 from tests.ui.test_counter_day import answer, approve_as_manager, burst, idle
 from tests.ui.test_sell import sign_in
+from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
 from ui.scan_router import ScanField
 from ui.screens.sell import DiscountDialog, SellScreen, TenderDialog
@@ -505,3 +506,15 @@ def test_pay_dialog_due_follows_the_tender(
     key(qtbot, Qt.Key.Key_F10, (TenderDialog, look))
     assert sell.money(cash) in seen["cash"] and sell.money(cash) in seen["cash again"]
     assert sell.money(total) in seen["card"] and seen["card amount"] == f"{total:.2f}"
+
+
+def test_one_refusal_told_twice_sounds_once(qtbot: QtBot) -> None:
+    """A screen that plays the low tone and then shows the refusal in the bar (which plays it too) beeps once."""
+    sounds = Sounds()
+    bar = MessageBar(sounds=sounds)
+    qtbot.addWidget(bar)
+    sounds.bad()
+    bar.show_error("Refused")
+    assert sounds.played == ["bad"]
+    bar.show_notice("Done")
+    assert sounds.played == ["bad", "good"]
