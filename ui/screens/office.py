@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -170,6 +171,7 @@ class OfficeScreen(QWidget):
         self.ctx = ctx
         self.shift: shifts.ShiftView | None = None
         self._focus_next: QWidget | None = None  # where focus goes once the shift tab has redrawn
+        self._closed_text = ""  # the figures of the shift just closed (shown once its count is submitted)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.tabs = QTabWidget()
@@ -254,10 +256,10 @@ class OfficeScreen(QWidget):
         self.shift_status.setWordWrap(True)
         left.addWidget(self.shift_status)
         self.shift_figures = QLabel()
-        self.shift_figures.setWordWrap(True)
+        self.shift_figures.setWordWrap(False)  # columns of figures: a wrapped line would break them
         self.shift_figures.setTextFormat(Qt.TextFormat.PlainText)
         self.shift_figures.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.shift_figures.setStyleSheet("font-family: monospace; font-size: 18px;")
+        self.shift_figures.setStyleSheet("font-family: monospace; font-size: 16px;")
         left.addWidget(self.shift_figures, 1)
         self.close_result = QLabel()
         self.close_result.setTextFormat(Qt.TextFormat.PlainText)
@@ -359,7 +361,7 @@ class OfficeScreen(QWidget):
             self._focus_next = None
         if shift is None or figures is None:
             self.shift_status.setText(self.tr("No shift open: count the float and open a shift."))
-            self.shift_figures.setText("")
+            self.shift_figures.setText(self._closed_text)  # the last close's figures, until a shift opens
             return
         self.shift_status.setText(
             self.tr("Shift {0} open since {1} ({2})").format(
@@ -389,34 +391,40 @@ class OfficeScreen(QWidget):
                     self.tr("Amounts taken and the expected cash are shown\nafter the count is submitted."),
                 ]
             )
-        lines = [
-            self._line(self.tr("Opening float"), f.opening_float),
-            self._line(self.tr("Completed sales"), str(f.sales_count)),
-            self._line(self.tr("Gross sales"), f.gross_sales),
-            self._line(self.tr("Discounts"), -f.discount_total),
-            self._line(self.tr("Net sales"), f.sales_total),
-            self._line(self.tr("Tax in it") if f.tax_mode != "exclusive" else self.tr("Tax"), f.tax_total),
-            self._line(self.tr("Cash rounding"), f.cash_rounding),
+
+        def cell(label: str, value: Decimal | str) -> str:
+            text = self.money(value) if isinstance(value, Decimal) else value
+            return f"{label[:18]:<18}{text:>11}"
+
+        def tender(t: shifts.TenderFigure) -> list[str]:
+            sold = self.tr("1 sale") if t.sales == 1 else self.tr("{0} sales").format(t.sales)
+            counts = self.tr("{0}, {1} paid").format(sold, t.payments)
+            return [cell(shifts.TENDER_WORDS.get(t.kind, t.kind), t.amount), "  " + counts]
+
+        # Two columns (sales | drawer), so a busy day's figures fit above the count on a small screen.
+        sales_side = [
+            cell(self.tr("Completed sales"), str(f.sales_count)),
+            cell(self.tr("Gross sales"), f.gross_sales),
+            cell(self.tr("Discounts"), -f.discount_total),
+            cell(self.tr("Net sales"), f.sales_total),
+            cell(self.tr("Tax in it") if f.tax_mode != "exclusive" else self.tr("Tax"), f.tax_total),
+            cell(self.tr("Cash rounding"), f.cash_rounding),
+            *(line for t in f.by_tender for line in tender(t)),
         ]
-        lines += [
-            self._line(
-                "  " + self.tr("{0}: {1} sales, {2} paid").format(
-                    shifts.TENDER_WORDS.get(t.kind, t.kind), t.sales, t.payments
-                ),
-                t.amount,
-            )
-            for t in f.by_tender
+        drawer_side = [
+            cell(self.tr("Opening float"), f.opening_float),
+            cell(self.tr("Change given"), -f.change_given),
+            cell(self.tr("Paid in"), f.paid_in_total),
+            cell(self.tr("Paid out"), f.paid_out_total),
+            cell(self.tr("No sales"), str(f.no_sales)),
+            cell(self.tr("Voided sales"), str(f.voided_sales)),
+            cell(self.tr("Voided lines"), str(f.voided_lines)),
+            cell(self.tr("Expected cash"), f.expected_cash),
         ]
-        lines += [
-            self._line(self.tr("Change given"), -f.change_given),
-            self._line(self.tr("Paid in"), f.paid_in_total),
-            self._line(self.tr("Paid out"), f.paid_out_total),
-            self._line(self.tr("No sales"), str(f.no_sales)),
-            self._line(self.tr("Voided sales"), str(f.voided_sales)),
-            self._line(self.tr("Voided lines"), str(f.voided_lines)),
-            self._line(self.tr("Expected cash"), f.expected_cash),
-        ]
-        return "\n".join(lines)
+        return "\n".join(
+            f"{left:<29}  {right}".rstrip()
+            for left, right in zip_longest(sales_side, drawer_side, fillvalue="")
+        )
 
     def _counting(self) -> None:
         """The count has started: whatever a reading put on screen goes, so the count stays blind."""
@@ -432,6 +440,7 @@ class OfficeScreen(QWidget):
         def done(_r: Any) -> None:
             self.float_edit.clear()
             self.close_result.clear()
+            self._closed_text = ""
             self._focus_next = self.cash_amount  # enabled only once the refreshed shift arrives
             self.ctx.messages.show_notice(
                 self.tr("Shift opened with a float of {0}.").format(self.money(amount))
@@ -501,8 +510,10 @@ class OfficeScreen(QWidget):
                     f"{shifts.TENDER_WORDS.get(c.kind, c.kind):<14}{self.money(c.expected):>14}"
                     f"{counted:>14}{diff:>14}"
                 )
-            lines += ["", self._figures_text(z.figures, with_expected=True)]
             self.close_result.setText("\n".join(lines))
+            self._closed_text = self.tr("Z report of shift {0}:").format(z.number) + "\n"
+            self._closed_text += self._figures_text(z.figures, with_expected=True)
+            self.shift_figures.setText(self._closed_text)
             for spin in self.denoms.values():
                 spin.setValue(0)
             self.card_total.clear()
