@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "devices.label_printer": {"type": "folder"},
     "devices.drawer": {"via": "receipt_printer", "pin": 2},
     "devices.scanner": {"type": "wedge", "prefix": "", "suffix": "", "terminator": "enter", "max_gap_ms": 50},
+    # The store's barcode rules (scale-label layouts, UPC-A price labels, its own prefixes): app.domain.barcode_rules.
+    "barcodes": {"variable_measure": "default", "upc_a_price_labels": False},
     "sync.central_url": "",
     "sync.allow_insecure": False,
     "sync.cursor": 0,

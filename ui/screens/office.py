@@ -49,7 +49,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import OutboxEvent
-from app.documents.model import format_money
+from app.documents.model import Document, Text, format_money
 from app.documents.receipt import format_local_time
 from app.domain import barcodes
 from app.domain.money import parse_money
@@ -59,6 +59,7 @@ from app.services.base import Actor, Changes, UserError
 from devices.scanners.wedge import AZERTY_DIGIT_ROW, azerty_to_digits
 from ui.camera_preview import RED, CameraPreview, breakable, camera_settings, describe_scan
 from ui.context import AppContext
+from ui.screens.office_devices import DevicesForm
 
 # Euro notes and coins, largest first, as the drawer is counted.
 DENOMINATIONS = [
@@ -1049,27 +1050,26 @@ class OfficeScreen(QWidget):
         page = QWidget()
         lay = QVBoxLayout(page)
         top = QHBoxLayout()
-        grid = QGridLayout()
-        self.device_edits: dict[str, QPlainTextEdit] = {}
+        # The fields of each device with its Test button, over the raw JSON (ui/screens/office_devices.py).
+        self.devices_form = DevicesForm(DEVICE_KEYS)
+        self.device_edits: dict[str, QPlainTextEdit] = self.devices_form.editors
         self.camera_dialog: CameraPreview | None = None
-        for i, key in enumerate(DEVICE_KEYS):
-            box = QVBoxLayout()
-            box.addWidget(QLabel(key.removeprefix("devices.").replace("_", " ").capitalize()))
-            edit = QPlainTextEdit()
-            edit.setObjectName(key)
-            edit.setStyleSheet("font-family: monospace; font-size: 16px;")
-            box.addWidget(edit, 1)
-            self.device_edits[key] = edit
-            grid.addLayout(box, i // 2, i % 2)
-        top.addLayout(grid, 3)
+        top.addWidget(self.devices_form, 3)
         top.addWidget(self._build_scan_test(), 2)
         lay.addLayout(top, 1)
         row = QHBoxLayout()
         self.save_devices_btn = _button(self.tr("Save"), self.save_devices, "primary")
-        self.test_page_btn = _button(self.tr("Print test page"), self.print_test_page)
-        self.drawer_btn = _button(self.tr("Open drawer"), self.open_drawer)
+        self.test_page_btn = self.devices_form.test_buttons["devices.receipt_printer"]
+        self.drawer_btn = self.devices_form.test_buttons["devices.drawer"]
         self.camera_btn = _button(self.tr("Camera preview"), self.open_camera_preview)
-        for b in (self.save_devices_btn, self.test_page_btn, self.drawer_btn, self.camera_btn):
+        tests: dict[str, Callable[[], None]] = {
+            "devices.receipt_printer": self.print_test_page,
+            "devices.label_printer": self.print_test_label,
+            "devices.drawer": self.open_drawer,
+            "devices.scanner": self.test_scanner,
+        }
+        self.devices_form.test_requested.connect(lambda key: tests[key]())
+        for b in (self.save_devices_btn, self.camera_btn):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
@@ -1276,6 +1276,32 @@ class OfficeScreen(QWidget):
         worker.test_page()
         self.ctx.messages.show_notice(self.tr("Test page sent to the receipt printer."))
         self.test_page_btn.setFocus()
+
+    def print_test_label(self) -> None:
+        worker = self._printer()
+        if worker is None:
+            return
+        doc = Document(
+            "label", 32, [Text("Counterline test label", bold=True), Text("The label printer works.")]
+        )
+
+        def call(s: Session, _a: Actor) -> None:
+            printing.enqueue(s, "test", doc.to_json(), "Test label", role="label")
+
+        def done(_r: Any) -> None:
+            worker.wake()
+            self.ctx.messages.show_notice(self.tr("Test label sent to the label printer."))
+
+        self.ctx.ops.run(call, done)
+
+    def test_scanner(self) -> None:
+        """A camera opens its preview; a keyboard or serial scanner is tested by scanning into the Scan test box."""
+        if self.devices_form.device_type("devices.scanner") == "camera":
+            self.open_camera_preview()
+            return
+        self.ctx.messages.show_notice(
+            self.tr("Scan any code now: the Scan test box shows what the scanner sent and what it reads as.")
+        )
 
     def open_drawer(self) -> None:
         worker = self._printer()
