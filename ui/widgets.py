@@ -1,12 +1,9 @@
 """Small widgets more than one screen uses: the product search list (Lookup, Sell's F2), list filling, what Enter
-does in a dialog, a form dialog that keeps its input until its action succeeds, a one-time confirmation, and the
-parsing of a typed quantity."""
+does in a dialog, a form dialog that keeps its input until its action succeeds, and a one-time confirmation."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
@@ -31,10 +28,6 @@ from app.services import catalog
 from app.services.catalog import ProductView
 from ui.context import AppContext
 from ui.theme import ERROR_RED
-
-# Digits with at most one "." or "," and up to 3 decimals: what a person types for a quantity or a weight. Python's
-# Decimal also reads "1e3" (a thousand), "NaN", "1_000" and other scripts' digits; none of them is a quantity.
-_QTY_RE = re.compile(r"(\d*)(?:[.,](\d*))?", re.ASCII)
 
 
 def fill_choices(widget: QListWidget, rows: Iterable[tuple[str, str]]) -> None:
@@ -112,24 +105,6 @@ class ProductPicker(QWidget):
 
     def _choose(self) -> None:
         self._emit(self.chosen)
-
-
-def parse_qty(text: str) -> Decimal:
-    """A quantity (or a weight in kg) as a person types it: ``"3"``, ``"1.5"``, ``"0,250"``.
-
-    Refused with a ``ValueError`` whose message can be shown as is: empty text, letters, exponents (``1e3``), signs,
-    thousands separators and more than 3 decimals. Whether the quantity suits the item (more than 0, whole pieces)
-    is the sale's rule, checked where the quantity is set."""
-    cleaned = text.strip()
-    if not cleaned:
-        raise ValueError("Enter a quantity, for example 3 or 1.5")
-    match = _QTY_RE.fullmatch(cleaned)
-    if match is None or not (match.group(1) or match.group(2)):
-        raise ValueError(f"'{cleaned}' is not a quantity: type digits only, for example 3 or 1.5")
-    units, decimals = match.groups()
-    if decimals is not None and len(decimals) > 3:
-        raise ValueError(f"'{cleaned}' has more than 3 decimals: type it to the gram, for example 1.255")
-    return Decimal((units or "0") + (f".{decimals}" if decimals else ""))
 
 
 def confirm(parent: QWidget, title: str, text: str, yes: str, no: str) -> bool:

@@ -27,7 +27,8 @@ RATE_PLACES = 6
 # or other script digits never become money by accident. A leading separator (",50") is accepted because
 # cashiers type it for cents.
 _MONEY_RE = re.compile(r"([+-]?)(\d*)(?:[.,](\d*))?", re.ASCII)
-# A weight as typed or read off a scale display: digits, then "." or "," and at most 3 decimals (grams).
+# A weight or a quantity as typed or read off a scale display: digits, then "." or "," and at most 3 decimals
+# (grams). Python's Decimal would also read "1e3" (a thousand), "NaN" and "1_000"; none of them is typed on purpose.
 _WEIGHT_RE = re.compile(r"(\d*)(?:[.,](\d*))?", re.ASCII)
 
 
@@ -168,3 +169,24 @@ def parse_weight(text: str) -> Decimal:
     if value <= 0:
         raise ValueError("The weight must be more than 0: put the item on the scale.")
     return quantize_qty(value)
+
+
+def parse_qty(text: str) -> Decimal:
+    """Read a line's quantity a person typed (pieces, or kg for a weighed item): ``"3"``, ``"1.5"``, ``"0,250"``.
+
+    Plain digits only, as :func:`parse_weight`: refused with a ``ValueError`` whose message can be shown as is are
+    empty text, letters, exponents (``1e3`` is not a thousand), signs and more than 3 decimals. Whether the quantity
+    suits the item (more than 0, whole pieces) is the sale's rule, checked where the quantity is set.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValueError("Enter a quantity, for example 3 or 1.5")
+    match = _WEIGHT_RE.fullmatch(cleaned)
+    if match is None or not (match.group(1) or match.group(2)):
+        raise ValueError(f"'{cleaned}' is not a quantity: type digits only, for example 3 or 1.5")
+    units, decimals = match.groups()
+    if decimals is not None and len(decimals) > QTY_PLACES:
+        raise ValueError(
+            f"'{cleaned}' has more than {QTY_PLACES} decimals: type it to the gram, for example 1.255"
+        )
+    return Decimal((units or "0") + (f".{decimals}" if decimals else ""))

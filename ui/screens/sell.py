@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from app.documents.model import format_money
 from app.domain import barcodes
-from app.domain.money import parse_money
+from app.domain.money import parse_money, parse_qty, parse_weight
 from app.services import customers, sales
 from app.services.base import Changes
 from app.services.sales import Completed, LineView, SaleView, ScanOutcome
@@ -57,7 +57,6 @@ from ui.widgets import (
     current_key,
     enter_presses,
     fill_choices,
-    parse_qty,
 )
 
 HIGHLIGHT = FLASH_GREEN  # the line a scan just added or changed, for 0.7 s
@@ -470,7 +469,7 @@ class SellScreen(QWidget):
             "qty",
             self.tr("New weight (kg)") if weighed else self.tr("New quantity"),
             field,
-            parse_qty,
+            parse_weight if weighed else parse_qty,
             required=True,
         )
 
