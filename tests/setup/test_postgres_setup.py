@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,28 @@ def test_server_asking_a_password_lets_the_tests_role_alone_in(password_server: 
     assert ours and all(line.split()[2] == ROLE for line in ours)
     assert postgres_sh(port).returncode == 0  # again: nothing to do
     assert hba.read_text().count(ROLE) == len(ours)
+
+
+def test_lines_trusting_every_role_are_taken_back(password_server: tuple[int, Path]) -> None:
+    """An earlier version of the script trusted every role on loopback (superusers included)."""
+    port, hba = password_server
+    old = "host all all 127.0.0.1/32 trust # counterline-trust\nhost all all ::1/128 trust # counterline-trust\n"
+    hba.write_text(old + hba.read_text())
+    reload = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-X", "-p", str(port), "-c", "SELECT pg_reload_conf()"],
+        capture_output=True,
+        cwd="/",
+    )
+    assert reload.returncode == 0
+    # the superuser is let in without a password (once the server has read the file again)
+    deadline = time.monotonic() + 10
+    while pg("login", "postgres", port=port).returncode != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    result = postgres_sh(port)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "counterline-trust" not in hba.read_text()
+    assert pg("login", "postgres", port=port).returncode == 2
+    assert pg("login", ROLE, port=port).returncode == 0
