@@ -28,6 +28,7 @@ from app.db.models import (
     Terminal,
 )
 from app.db.types import utcnow
+from app.domain import prefixes
 from app.domain.barcodes import gtin_check_digit, make_variable_measure_code
 from app.ids import new_id
 from app.services import audit, stock
@@ -35,13 +36,13 @@ from app.services.staff import hash_pin
 
 DEMO_USERS = [
     # username, display name, role, PIN, badge
-    ("cashier", "Casey Cashier", "cashier", "1111", "BADGE-0001"),
-    ("associate", "Alex Associate", "associate", "2222", "BADGE-0002"),
-    ("packer", "Pat Packer", "packer", "3333", "BADGE-0003"),
-    ("returns", "Robin Returns", "returns_clerk", "4444", "BADGE-0004"),
-    ("supervisor", "Sam Supervisor", "supervisor", "5555", "BADGE-0005"),
-    ("manager", "Morgan Manager", "manager", "6666", "BADGE-0006"),
-    ("admin", "Ari Admin", "admin", "9999", "BADGE-0009"),
+    ("cashier", "Casey Cashier", "cashier", "1111", f"{prefixes.BADGE}0001"),
+    ("associate", "Alex Associate", "associate", "2222", f"{prefixes.BADGE}0002"),
+    ("packer", "Pat Packer", "packer", "3333", f"{prefixes.BADGE}0003"),
+    ("returns", "Robin Returns", "returns_clerk", "4444", f"{prefixes.BADGE}0004"),
+    ("supervisor", "Sam Supervisor", "supervisor", "5555", f"{prefixes.BADGE}0005"),
+    ("manager", "Morgan Manager", "manager", "6666", f"{prefixes.BADGE}0006"),
+    ("admin", "Ari Admin", "admin", "9999", f"{prefixes.BADGE}0009"),
 ]
 
 DEPARTMENTS = {
@@ -229,14 +230,14 @@ def seed(
                 name="Jordan Byrne",
                 phone="+353 87 123 4567",
                 email="jordan@example.com",
-                loyalty_card="LC-100001",
+                loyalty_card=f"{prefixes.LOYALTY}100001",
                 store_credit=Decimal("15.00"),
             ),
             Customer(
                 name="Taylor Walsh",
                 phone="+353 86 765 4321",
                 email="taylor@example.com",
-                loyalty_card="LC-100002",
+                loyalty_card=f"{prefixes.LOYALTY}100002",
             ),
             Customer(name="Riley Doyle", phone="+353 85 555 0101", email="riley@example.org"),
         ]
@@ -251,7 +252,7 @@ def seed(
     for k, fulfilment in enumerate(["pickup", "pickup", "curbside", "ship", "ship", "pickup", "ship"]):
         order = Order(
             id=new_id(),
-            number=f"W-{100201 + k}",
+            number=f"{prefixes.ORDER}{100201 + k}",
             channel="web",
             fulfilment=fulfilment,
             status="new",

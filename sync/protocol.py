@@ -3,7 +3,7 @@
 This module owns every shape that crosses the network: the envelopes (push, pull, enrolment), the event types the
 terminals push and the change types they pull, and the payload models both ends validate against. Payloads travel as
 plain JSON: decimals as strings, ids as UUID strings, times as ISO 8601 with an offset. Both `sync.client` and
-`sync.central` import this module; of ours it imports only the order lifecycle (app.domain.lifecycle, pure).
+`sync.central` import this module; of ours it imports only the pure order lifecycle and code prefixes (app.domain.lifecycle, app.domain.prefixes).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain import lifecycle
+from app.domain import lifecycle, prefixes
 
 PROTOCOL_VERSION = 1
 
@@ -91,6 +91,8 @@ CHANGE_TYPES: frozenset[str] = frozenset(
 ORDER_STATES: frozenset[str] = frozenset(lifecycle.OrderState)
 ORDER_FINAL_STATES: frozenset[str] = frozenset(lifecycle.FINAL_STATES)
 may_move_order = lifecycle.may_move
+# A web order's number starts with the till's order prefix, so the printed number scans as an order.
+ORDER_NUMBER_PREFIX = prefixes.ORDER
 
 MovementKind = Literal["sale", "return", "receipt", "adjustment", "transfer", "count", "fulfilment"]
 PushStatus = Literal["applied", "duplicate", "rejected"]

@@ -30,10 +30,10 @@ from app.documents.model import (
     Text,
     format_money,
 )
+from app.domain import prefixes
 
 RECEIPT_WIDTH_80MM = 48
 RECEIPT_WIDTH_58MM = 32
-RECEIPT_BARCODE_PREFIX = "R-"
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class ReceiptData:
 
 def receipt_barcode_value(receipt_number: str) -> str:
     """What the receipt's barcode and QR hold, so the returns desk can recognise a scanned receipt."""
-    return f"{RECEIPT_BARCODE_PREFIX}{receipt_number}"
+    return f"{prefixes.RECEIPT}{receipt_number}"
 
 
 def format_local_time(moment: datetime, tz_name: str, locale: str) -> str:

@@ -6,7 +6,7 @@ is wrong with one that cannot be used). Every key is optional:
 
     {"variable_measure": "default" | [ {layout fields}, ... ],   # scale labels (EAN-13 prefixes 20-29 by default)
      "upc_a_price_labels": true,                                # also read US UPC-A price labels (02 IIIII P VVVV C)
-     "internal_prefixes": {"R-": "receipt", ...}}               # the store's own codes (default: barcodes.py)
+     "internal_prefixes": {prefix: kind, ...}}                  # the store's own codes (default: app.domain.prefixes)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def config_from_setting(rules: Any) -> barcodes.BarcodeConfig:
         if prefixes is None:
             return barcodes.BarcodeConfig(variable_measure=layouts)
         if not isinstance(prefixes, dict):
-            raise ValueError('"internal_prefixes" must map a prefix to a kind, e.g. {"R-": "receipt"}')
+            raise ValueError('"internal_prefixes" must map a prefix to a kind, e.g. {"RC-": "receipt"}')
         return barcodes.BarcodeConfig(variable_measure=layouts, internal_prefixes=prefixes)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"Barcode rules: {exc}") from exc

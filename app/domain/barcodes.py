@@ -55,6 +55,8 @@ from biip.gs1_messages import GS1Message
 from biip.symbology import GS1Symbology, SymbologyIdentifier
 from biip.upc import Upc
 
+from app.domain import prefixes
+
 __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_INTERNAL_PREFIXES",
@@ -88,17 +90,8 @@ GS = "\x1d"
 GtinFormat: TypeAlias = Literal["GTIN-8", "GTIN-12", "GTIN-13", "GTIN-14"]
 ScanKind: TypeAlias = Literal["gtin", "gs1", "sscc", "variable_measure", "internal", "unknown"]
 
-DEFAULT_INTERNAL_PREFIXES: Mapping[str, str] = MappingProxyType(
-    {
-        "R-": "receipt",
-        "W-": "order",
-        "PU-": "pickup",
-        "PS-": "parked",
-        "RT-": "return",
-        "BADGE-": "badge",
-        "LC-": "loyalty",
-    }
-)
+# The store's own codes: the prefixes are defined once, in app.domain.prefixes.
+DEFAULT_INTERNAL_PREFIXES: Mapping[str, str] = MappingProxyType(dict(prefixes.KINDS))
 
 # Printable ASCII plus GS: the only characters a scan may hold.
 _ALLOWED = re.compile(r"[\x20-\x7e\x1d]*")

@@ -25,14 +25,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from app.domain.money import ZERO, quantize_money, round_cash
 
 TenderKind = Literal["cash", "card", "store_credit", "gift_card"]
 
-_KINDS: tuple[str, ...] = ("cash", "card", "store_credit", "gift_card")
-_KIND_WORDS = {"cash": "Cash", "card": "Card", "store_credit": "Store credit", "gift_card": "Gift card"}
+# The tenders a till takes, in the order reports, counts and the Pay dialog list them: defined here once.
+KINDS: tuple[str, ...] = get_args(TenderKind)
+WORDS: dict[str, str] = {
+    "cash": "Cash",
+    "card": "Card",
+    "store_credit": "Store credit",
+    "gift_card": "Gift card",
+}
 
 
 class TenderError(ValueError):
@@ -47,14 +53,14 @@ class TenderIn:
     amount: Decimal
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"tender kind must be one of {', '.join(_KINDS)}, got {self.kind!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"tender kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
             raise ValueError(f"tender amount must be a Decimal, got {self.amount!r}")
         if quantize_money(self.amount) != self.amount:
             raise ValueError(f"tender amount must be whole cents, got {self.amount}")
         if self.amount < 0 or (self.amount == 0 and self.kind != "cash"):
-            raise ValueError(f"{_KIND_WORDS[self.kind]} amount must be more than 0, got {self.amount}")
+            raise ValueError(f"{WORDS[self.kind]} amount must be more than 0, got {self.amount}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ def settle(total: Decimal, tenders: list[TenderIn], cash_rounding: Decimal | Non
     adjustment = ZERO
     complete = due == 0
     for tender in tenders:
-        word = _KIND_WORDS[tender.kind]
+        word = WORDS[tender.kind]
         if complete:
             raise TenderError(
                 f"The sale is already paid: remove the extra {word.lower()} payment of {tender.amount}."

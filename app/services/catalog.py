@@ -15,7 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.db.models import Barcode, Product, TaxClass
-from app.domain import barcodes
+from app.domain import barcode_rules, barcodes
+from app.services import settings
 from app.services.base import UserError
 
 
@@ -66,6 +67,21 @@ def get(session: Session, product_id: str) -> ProductView:
 def by_sku(session: Session, sku: str) -> ProductView | None:
     p = session.scalar(select(Product).where(Product.sku == sku.strip().upper()))
     return _view(p, _rate(session, p.tax_class)) if p else None
+
+
+def barcode_config(session: Session) -> barcodes.BarcodeConfig:
+    """The store's barcode rules (setting `barcodes`); the defaults while the setting cannot be used (the scan
+    router says what is wrong with it at start)."""
+    try:
+        return barcode_rules.config_from_setting(settings.get(session, "barcodes"))
+    except ValueError:
+        return barcodes.BarcodeConfig()
+
+
+def read_scan(session: Session, scan: barcodes.ScanResult | str) -> barcodes.ScanResult:
+    """A scan as the router parsed it, passed on as is; typed text (a test, a script) is parsed here, once, with the
+    store's barcode rules."""
+    return barcodes.parse(scan, barcode_config(session)) if isinstance(scan, str) else scan
 
 
 def find_scan(session: Session, result: barcodes.ScanResult) -> Found:

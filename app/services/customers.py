@@ -14,11 +14,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer
+from app.domain import prefixes
 from app.domain.permissions import Permission
 from app.services import audit, outbox, staff
 from app.services.base import Actor, UserError, now
 
-LOYALTY_PREFIX = "LC-"
 # What people type around the digits of a phone number; anything else is not a phone number.
 _PHONE_CHARS = re.compile(r"[0-9 +\-().]+")
 _PHONE_NOISE = (" ", "+", "-", "(", ")", ".")
@@ -89,8 +89,8 @@ def by_loyalty_card(session: Session, code: str) -> CustomerView | None:
     value = code.strip().upper()
     if not value:
         return None
-    if not value.startswith(LOYALTY_PREFIX):
-        value = LOYALTY_PREFIX + value
+    if not value.startswith(prefixes.LOYALTY):
+        value = prefixes.LOYALTY + value
     c = session.scalar(select(Customer).where(Customer.loyalty_card == value))
     return _view(c) if c else None
 

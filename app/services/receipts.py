@@ -22,14 +22,15 @@ from app.documents.receipt import (
     TenderLine,
     build_receipt,
 )
-from app.domain import pricing
+from app.domain import prefixes, pricing, tenders
 from app.domain.money import ZERO, quantize_money
 from app.domain.permissions import Permission
 from app.services import audit, printing, settings, staff
 from app.services.base import Actor, UserError, here, now
 
-TENDER_WORDS = {"cash": "Cash", "card": "Card", "store_credit": "Store credit", "gift_card": "Gift card"}
 DEFAULT_FOOTER = ["Thank you for shopping with us", "Keep this receipt for returns"]
+
+TENDER_WORDS = tenders.WORDS  # the one list of tenders is app.domain.tenders
 
 
 def line_gross(line: OrderLine) -> Decimal:
@@ -149,9 +150,7 @@ def receipt_width(session: Session) -> int:
 
 def reprint_receipt(session: Session, actor: Actor, number: str) -> str:
     """A copy of a completed sale's receipt, marked COPY; returns the print job id."""
-    value = number.strip().upper()
-    if value.startswith("R-"):
-        value = value[2:]
+    value = prefixes.without(prefixes.RECEIPT, number)
     order = session.scalar(
         select(Order).where(Order.number == value, Order.channel == "counter", Order.status == "completed")
     )

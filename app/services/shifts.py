@@ -28,8 +28,8 @@ from app.ids import new_id
 from app.services import audit, numbers, outbox, printing, receipts, staff
 from app.services.base import Actor, PermissionDenied, UserError, here, now
 
-TENDER_ORDER = ("cash", "card", "store_credit", "gift_card")
-TENDER_WORDS = {"cash": "Cash", "card": "Card", "store_credit": "Store credit", "gift_card": "Gift card"}
+TENDER_ORDER = tenders.KINDS  # the one list, app.domain.tenders
+TENDER_WORDS = tenders.WORDS
 
 
 @dataclass(frozen=True)

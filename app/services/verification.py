@@ -103,13 +103,13 @@ def progress(session: Session, order_id: str) -> VerifyView:
     return _view(_order(session, order_id))
 
 
-def scan(session: Session, actor: Actor, order_id: str, raw: str) -> VerifyView:
+def scan(session: Session, actor: Actor, order_id: str, code: barcodes.ScanResult | str) -> VerifyView:
     """Count one scanned code against the order. A refused scan writes nothing and says why in `message`."""
     order = _order(session, order_id)
     staff.require(session, actor, _permission(order), f"verify order {order.number}")
     if not lifecycle.is_open(order.status):
         raise UserError(f"Order {order.number} is {order.status}: there is nothing to scan.")
-    found = catalog.find_scan(session, barcodes.parse(raw))
+    found = catalog.find_scan(session, catalog.read_scan(session, code))  # parsed once, by the router
     units = found.qty if not found.product.weighed else Decimal(1)
     scanned = {ln.id: ln.scanned_qty for ln in order.lines}
     outcome = verification.apply_scan(_lines(order), scanned, found.product.sku, units)

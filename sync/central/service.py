@@ -989,7 +989,7 @@ def place_order(session: Session, request: protocol.OrderRequest) -> WebOrder:
     store = get_store(session, request.store)
     ledger.lock_store(session, store.id)
     floor = _location_or_404(session, store.id, "floor")
-    number = request.number or f"W-{store.code}-{store.feed_seq + 1:06d}"
+    number = request.number or f"{protocol.ORDER_NUMBER_PREFIX}{store.code}-{store.feed_seq + 1:06d}"
     if session.scalar(select(WebOrder.id).where(WebOrder.number == number)) is not None:
         raise Conflict(f"order number {number} already exists")
     order = WebOrder(

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.documents.model import format_money
-from app.domain import barcodes
+from app.domain import barcodes, tenders
 from app.domain.money import parse_money, parse_qty, parse_weight
 from app.services import customers, sales
 from app.services.base import Changes
@@ -408,8 +408,8 @@ class SellScreen(QWidget):
 
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
-        raw = result.raw
-        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, raw), self._weigh_or_show)
+        # The router's parsed scan travels to the service as it is: parsed once, with the store's rules.
+        self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, result), self._weigh_or_show)
 
     def _weigh_or_show(self, outcome: Any) -> None:
         """Show the sale; a weighed item that came without a weight is weighed first, then added."""
@@ -718,13 +718,8 @@ class TenderDialog(QDialog):
         lay.addLayout(taken)
         form = QFormLayout()
         self.kind = QComboBox()
-        for key, label in (
-            ("cash", "Cash"),
-            ("card", "Card"),
-            ("gift_card", "Gift card"),
-            ("store_credit", "Store credit"),
-        ):
-            self.kind.addItem(self.tr(label), key)
+        for key in tenders.KINDS:  # the one tender list
+            self.kind.addItem(self.tr(tenders.WORDS[key]), key)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.amount = QLineEdit()
         self.amount.setObjectName("tenderAmount")
