@@ -36,6 +36,7 @@ from app.services.base import Actor
 from tests.ui import test_counter_day
 from tests.ui.test_counter_day import answer, approve_as_manager, burst, idle
 from tests.ui.test_sell import sign_in
+from ui.approval import ApprovalDialog
 from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
 from ui.scan_router import ScanField
@@ -354,6 +355,43 @@ def test_remove_a_payment_then_void_the_sale_with_approval(
     with db() as s:
         assert s.scalar(select(Order.status).where(Order.id == sale_id)) == "voided"
     assert sell.sale is None and "voided" in win.ctx.messages.text()
+
+
+def test_void_sale_with_a_payment_taken_says_so_before_any_approval(
+    qtbot: QtBot, counter: tuple[MainWindow, Path], db: sessionmaker[Session]
+) -> None:
+    win, _receipt = counter
+    sell = open_till(db, win, qtbot)
+    [(code, *_rest)] = codes(db, 1, Product.price > Decimal("2"))
+    scan(qtbot, win, code)
+
+    def pay_part(dlg: TenderDialog) -> None:
+        dlg.amount.setText("1.00")
+        enter(qtbot, dlg.amount)
+        qtbot.waitUntil(lambda: len(dlg.sale.payments) == 1, timeout=10_000)
+        dlg.reject()
+
+    key(qtbot, Qt.Key.Key_F10, (TenderDialog, pay_part))
+    idle(qtbot, win)
+    said: list[str] = []
+
+    def void(dlg: FormDialog) -> None:
+        assert "Payments taken" in dlg.heading.text()
+        reason = dlg.findChild(QWidget, "reason")
+        reason.setText("customer left")  # type: ignore[union-attr]
+        enter(qtbot, reason)  # type: ignore[arg-type]
+        qtbot.waitUntil(lambda: dlg.error.isVisible(), timeout=10_000)
+        said.append(dlg.error.text())
+        assert not any(
+            isinstance(w, ApprovalDialog) and w.isVisible() for w in QApplication.topLevelWidgets()
+        )
+        assert reason.text() == "customer left"  # type: ignore[union-attr]
+        dlg.reject()
+
+    key(qtbot, Qt.Key.Key_F7, (FormDialog, void), modifier=Qt.KeyboardModifier.ShiftModifier)
+    idle(qtbot, win)
+    assert "remove them" in said[0]
+    assert sell.sale is not None and sell.sale.status == "open"
 
 
 # -- 18: quantities ----------------------------------------------------------------------------------------------
