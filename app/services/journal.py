@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Order, Payment, PrintJob, StaffUser
 from app.domain import barcodes
-from app.services import numbers, receipts
+from app.services import catalog, numbers, receipts
 from app.services.base import UserError, here
 
 SHOWN_STATUSES = ("completed", "voided")
@@ -170,12 +170,13 @@ def sale(session: Session, order_id: str) -> JournalSale:
     )
 
 
-def find_code(session: Session, raw: str) -> CodeAnswer:
-    """A scanned receipt barcode, a parked sale's code or a typed number: the sale, or where to look for it."""
-    parsed = barcodes.parse(raw)
+def find_code(session: Session, code: barcodes.ScanResult | str) -> CodeAnswer:
+    """A scanned receipt barcode, a parked sale's code or a typed number: the sale, or where to look for it. A
+    screen passes the router's parsed scan (not parsed again); typed text is parsed once here."""
+    parsed = catalog.read_scan(session, code.strip().upper() if isinstance(code, str) else code)
     if isinstance(parsed, barcodes.InternalCode) and parsed.internal_kind == "parked":
         return CodeAnswer(None, f"That is parked sale {parsed.value}: recall it on Sell (F9) to finish it.")
-    value = _number_value(raw)
+    value = parsed.value if isinstance(parsed, barcodes.InternalCode) else parsed.raw.strip().upper()
     if numbers.is_kind(value, "parked"):
         return CodeAnswer(None, f"That is parked sale {value}: recall it on Sell (F9) to finish it.")
     order = session.scalar(select(Order).where(Order.number == value, Order.channel == "counter"))

@@ -145,3 +145,27 @@ def test_the_tender_list_is_written_once() -> None:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []
     assert tenders.KINDS == ("cash", "card", "store_credit", "gift_card")
+
+
+def test_services_take_the_parsed_scan_without_parsing_again(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verification (Pickup, Pack) and the receipt look-up (Lookup) take the router's parsed scan as it is."""
+    from app.services import journal, verification
+    from tests.db.test_sales import actor
+    from tests.db.test_verification import _order
+
+    order_id, lines = _order(db, "pickup")
+    code = barcodes.parse(lines[0][0])
+    receipt = barcodes.parse(prefixes.RECEIPT + "S001-01-999999")
+    calls: list[str] = []
+    real_parse = barcodes.parse
+    monkeypatch.setattr(
+        barcodes, "parse", lambda raw, config=None: calls.append(raw) or real_parse(raw, config)
+    )
+    with db.begin() as s:
+        view = verification.scan(s, actor(db, "associate"), order_id, code)
+        answer = journal.find_code(s, receipt)
+    assert view.verdict is not None and view.message
+    assert answer.row is None and "S001-01-999999" in answer.message
+    assert calls == []

@@ -60,7 +60,8 @@ class LookupScreen(QWidget):
         )
 
     def _receipt(self, result: barcodes.ScanResult) -> None:
-        self.ctx.ops.read(lambda s: journal.find_code(s, result.raw), self._show_sale)
+        # The router's parsed scan travels to the service: parsed once.
+        self.ctx.ops.read(lambda s: journal.find_code(s, result), self._show_sale)
 
     def _show_sale(self, answer: journal.CodeAnswer) -> None:
         row = answer.row
