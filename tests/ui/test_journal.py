@@ -256,6 +256,9 @@ def test_a_receipt_that_did_not_print_is_told_and_stops_counting_once_its_copy_p
     journal.search()
     settle(qtbot, context)
     shoot(window, "journal")
+    window.resize(1024, 768)
+    qtbot.waitUntil(lambda: window.width() <= 1024)
+    shoot(window, "journal-1024")
 
 
 def test_paper_out_is_told_as_waiting(db: Factory, context: AppContext, qtbot: QtBot) -> None:

@@ -9,11 +9,12 @@ some roles cannot open. The search and the receipt come from `app.services.journ
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, parse_date
+from babel.dates import format_date, format_time, parse_date
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -112,7 +113,7 @@ class JournalScreen(QWidget):
         form = QGridLayout()
         example = format_date(date(2026, 12, 31), "short", locale=ctx.here.locale)
         self.number = self._field(self.tr("Receipt number, or scan the receipt"))
-        self.day = self._field(self.tr("Day, e.g. {0}").format(example))
+        self.day = self._field(self.tr("Day {0}").format(example))
         self.start = self._field(self.tr("From 09:00"))
         self.end = self._field(self.tr("To 17:30"))
         self.amount = self._field(self.tr("Total, e.g. 12.50"))
@@ -133,30 +134,25 @@ class JournalScreen(QWidget):
         form.addWidget(self.amount, 1, 0)
         form.addWidget(self.tender, 1, 1)
         form.addWidget(self.search_btn, 1, 2, 1, 3)
-        for col, stretch in enumerate((3, 2, 2, 1, 1)):
+        for col, stretch in enumerate((3, 2, 2, 2, 2)):
             form.setColumnStretch(col, stretch)
         lay.addLayout(form)
 
         body = QHBoxLayout()
-        self.table = QTableWidget(0, 7)
+        self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(
-            [
-                self.tr("Time"),
-                self.tr("Number"),
-                self.tr("Status"),
-                self.tr("Items"),
-                self.tr("Total"),
-                self.tr("Paid by"),
-                self.tr("Receipt"),
-            ]
+            [self.tr("Time"), self.tr("Number"), self.tr("Total"), self.tr("Paid by"), self.tr("Receipt")]
         )
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(40)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        # Time, number and total whole; the words share what is left, so nothing scrolls sideways at 1024 px.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column in (0, 1, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.currentCellChanged.connect(lambda row, _c, _pr, _pc: self._row_chosen(row))
         body.addWidget(self.table, 3)
 
@@ -169,7 +165,10 @@ class JournalScreen(QWidget):
         self.receipt = QPlainTextEdit()
         self.receipt.setReadOnly(True)
         self.receipt.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.receipt.setStyleSheet("font-family: monospace; font-size: 14px; background: white;")
+        self.receipt.setLineWrapMode(
+            QPlainTextEdit.LineWrapMode.NoWrap
+        )  # a receipt's lines are its roll's width
+        self.receipt.setStyleSheet("font-family: monospace; font-size: 13px; background: white;")
         right.addWidget(self.receipt, 1)
         self.reprint_btn = QPushButton(self.tr("Reprint copy (Ctrl+P)"))
         self.reprint_btn.setMinimumHeight(48)
@@ -197,6 +196,14 @@ class JournalScreen(QWidget):
     # -- words ----------------------------------------------------------------------------------------------
     def money(self, amount: Decimal) -> str:
         return format_money(amount, self.ctx.here.currency, self.ctx.here.locale)
+
+    def when(self, moment: datetime) -> str:
+        """Today's sales by their time; older ones with their day, the store's way."""
+        here = self.ctx.here
+        tz = ZoneInfo(here.timezone)
+        if moment.astimezone(tz).date() == datetime.now(tz).date():
+            return format_time(moment, "short", tzinfo=tz, locale=here.locale)
+        return format_local_time(moment, here.timezone, here.locale)
 
     def _error(self, message: str, field: QWidget | None = None) -> None:
         self.ctx.sounds.bad()
@@ -252,17 +259,17 @@ class JournalScreen(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             cells = [
-                format_local_time(row.at, self.ctx.here.timezone, self.ctx.here.locale),
+                self.when(row.at),
                 row.number,
-                self.tr("voided") if row.status == "voided" else self.tr("paid"),
-                str(row.items),
                 self.money(row.total),
                 ", ".join(self.tr(journal.TENDER_WORDS.get(k, k)) for k in row.tenders),
-                self.tr(RECEIPT_STATE_WORDS.get(row.receipt, row.receipt)),
+                self.tr("VOIDED")
+                if row.status == "voided"
+                else self.tr(RECEIPT_STATE_WORDS.get(row.receipt, row.receipt)),
             ]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if c in (3, 4):
+                if c == 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         ids = [r.order_id for r in rows]
