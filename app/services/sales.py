@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer, GiftCard, Order, OrderLine, Payment, Shift, StaffUser, Store
-from app.domain import barcodes, pricing, tenders
+from app.domain import barcodes, prefixes, pricing, tenders
 from app.domain.money import ZERO, quantize_money, quantize_qty
 from app.domain.permissions import Permission
 from app.ids import new_id
@@ -40,9 +40,6 @@ from app.services import (
 from app.services.base import Actor, UserError, here, now
 
 MAX_QTY = Decimal("9999")
-PARKED_PREFIX = "PS-"
-RECEIPT_PREFIX = "R-"
-TENDER_KINDS = ("cash", "card", "store_credit", "gift_card")
 _LAST4 = re.compile(r"[0-9]{4}", re.ASCII)
 _APPROVAL = re.compile(r"[A-Za-z0-9]{2,12}", re.ASCII)
 
@@ -463,11 +460,12 @@ def _add(
     return line, f"Added {product.name}"
 
 
-def add_scan(session: Session, actor: Actor, sale_id: str, raw: str) -> ScanOutcome:
-    """A scanned or typed code: a product (repeat scans add to the line), a case, a scale label or a loyalty card."""
+def add_scan(session: Session, actor: Actor, sale_id: str, scan: barcodes.ScanResult | str) -> ScanOutcome:
+    """A scanned or typed code: a product (repeat scans add to the line), a case, a scale label or a loyalty card.
+    The screen passes the scan as the router parsed it; it is not parsed again."""
     staff.require(session, actor, Permission.SELL, "scan an item")
     order = _editable(session, actor, sale_id)
-    result = barcodes.parse(raw)
+    result = catalog.read_scan(session, scan)
     if isinstance(result, barcodes.InternalCode):
         if result.internal_kind == "loyalty":
             view = attach_customer(session, actor, sale_id, _customer_by_card(session, result.raw).id)
@@ -859,8 +857,7 @@ def park_for_switch(session: Session, actor: Actor, sale_id: str) -> str | None:
 
 
 def _parked_value(number: str) -> str:
-    value = number.strip().upper()
-    return value[len(PARKED_PREFIX) :] if value.startswith(PARKED_PREFIX) else value
+    return prefixes.without(prefixes.PARKED, number)
 
 
 def recall(session: Session, actor: Actor, number: str) -> SaleView:
@@ -915,7 +912,7 @@ def list_parked(session: Session) -> list[ParkedView]:
         out.append(
             ParkedView(
                 number=o.parked_number,
-                barcode=PARKED_PREFIX + o.parked_number,
+                barcode=prefixes.PARKED + o.parked_number,
                 order_id=o.id,
                 owner_id=o.owner_id,
                 owner_name=names.get(o.owner_id, "") if o.owner_id else "",
@@ -958,7 +955,7 @@ def add_tender(
     """One payment: cash (as handed over; change at completion), card, store credit, or a gift card by its code."""
     staff.require(session, actor, Permission.SELL, "take a payment")
     order = _editable(session, actor, sale_id)
-    if kind not in TENDER_KINDS:
+    if kind not in tenders.KINDS:
         raise UserError(f"Unknown payment kind {kind}.")
     if not any(not line.voided for line in order.lines):
         raise UserError("The sale is empty: scan an item first.")
@@ -1172,9 +1169,7 @@ def void_sale(session: Session, actor: Actor, sale_id: str, reason: str) -> Sale
 
 def find_completed(session: Session, number: str) -> SaleView | None:
     """A completed sale by its receipt number, typed or scanned (R-<number>)."""
-    value = number.strip().upper()
-    if value.startswith(RECEIPT_PREFIX):
-        value = value[len(RECEIPT_PREFIX) :]
+    value = prefixes.without(prefixes.RECEIPT, number)
     order = session.scalar(
         select(Order).where(Order.number == value, Order.channel == "counter", Order.status == "completed")
     )
