@@ -34,9 +34,10 @@ class JobView:
     created_at: datetime
     printed_at: datetime | None
     document: dict[str, Any]
+    copy_printed: bool = False  # a failed job whose copy (or a reprint of its sale) has printed since
 
 
-def _view(j: PrintJob) -> JobView:
+def _view(j: PrintJob, copy_printed: bool = False) -> JobView:
     return JobView(
         j.id,
         j.kind,
@@ -48,6 +49,7 @@ def _view(j: PrintJob) -> JobView:
         j.created_at,
         j.printed_at,
         j.document,
+        copy_printed,
     )
 
 
@@ -157,7 +159,12 @@ def retry_now(session: Session, job_id: str) -> None:
 
 
 def queue(session: Session, limit: int = 200) -> list[JobView]:
-    return [_view(j) for j in session.scalars(select(PrintJob).order_by(PrintJob.seq.desc()).limit(limit))]
+    rows = session.execute(
+        select(PrintJob, and_(PrintJob.status == "failed", _copy_printed()))
+        .order_by(PrintJob.seq.desc())
+        .limit(limit)
+    )
+    return [_view(j, bool(settled)) for j, settled in rows]
 
 
 def _copy_printed() -> ColumnElement[bool]:

@@ -253,6 +253,8 @@ def test_a_receipt_that_did_not_print_is_told_and_stops_counting_once_its_copy_p
     assert "in queue" not in window.st_printer.text()
     with db() as s:
         assert printing.waiting(s) == 0 and printing.problems(s) == []
+        original = next(j for j in printing.queue(s) if j.id == done.receipt_job_id)
+        assert original.status == "failed" and original.copy_printed  # Office > Print queue says so
     journal.search()
     settle(qtbot, context)
     shoot(window, "journal")

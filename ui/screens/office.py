@@ -556,7 +556,7 @@ class OfficeScreen(QWidget):
             [
                 self.when(j.created_at),
                 j.title,
-                j.status.replace("_", " "),
+                j.status.replace("_", " ") + (self.tr(" (copy printed)") if j.copy_printed else ""),
                 str(j.attempts),
                 j.last_error or "",
             ]
