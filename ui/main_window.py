@@ -291,7 +291,10 @@ class MainWindow(QMainWindow):
             state = self.tr("sync: ok {0}").format(self._clock(st.last_ok))
         else:
             state = self.tr("sync: starting")
-        full = agent.status_text()
+        full = state  # agent.status_text() writes times in the machine's zone; these are the store's
+        if st.progress is not None and st.busy:
+            done, total = st.progress
+            full = self.tr("sync: receiving {0} of {1}").format(done, total) if total else state
         if st.last_error:
             last = self.tr(", last sync {0}").format(self._clock(st.last_ok)) if st.last_ok else ""
             full = self.tr("sync: offline since {0}{1} ({2})").format(
