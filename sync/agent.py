@@ -17,8 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.models import AuditEntry
 from app.db.types import utcnow
 from app.services import outbox
 from sync import protocol, replica
@@ -43,6 +45,15 @@ def _events(rows: list[Any]) -> list[protocol.Event]:
     return [protocol.Event(id=r.id, type=r.type, occurred_at=r.created_at, payload=r.payload) for r in rows]
 
 
+def audit_anchor(session: Session) -> protocol.AuditAnchor | None:
+    """This till's audit chain head, sent with every batch: the central keeps it, so entries removed here later
+    (with their unsent outbox rows) are missed against it (sync.audit.compare)."""
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return protocol.AuditAnchor(seq=head[0], hash=head[1]) if head is not None else None
+
+
 class Syncer:
     """Push and pull for one terminal database through one client. Not thread-safe: one per thread."""
 
@@ -65,9 +76,10 @@ class Syncer:
             with self.factory() as s:
                 rows = outbox.pending(s, self.push_batch)
                 events = _events(rows)
+                anchor = audit_anchor(s)
             if not events:
                 return acknowledged, rejected
-            answer = self.client.push(events)
+            answer = self.client.push(events, anchor)
             results = {str(r.id): (r.status, r.reason) for r in answer.results}
             with self.factory.begin() as s:
                 outbox.mark(s, results)

@@ -139,8 +139,11 @@ class Client:
         body = protocol.EnrollRequest(code=code, terminal_name=terminal_name)
         return _parse(protocol.EnrollResponse, self._call("POST", "/v1/enroll", json=body.model_dump()))
 
-    def push(self, events: list[protocol.Event]) -> protocol.PushResponse:
-        body = protocol.PushRequest(events=events)
+    def push(
+        self, events: list[protocol.Event], audit_head: protocol.AuditAnchor | None = None
+    ) -> protocol.PushResponse:
+        """Send a batch; `audit_head` is this till's audit chain head now, kept at the central as an anchor."""
+        body = protocol.PushRequest(events=events, audit_head=audit_head)
         answer = _parse(
             protocol.PushResponse,
             self._call(

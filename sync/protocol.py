@@ -110,9 +110,18 @@ class Event(BaseModel):
     payload: dict[str, Any]
 
 
+class AuditAnchor(BaseModel):
+    """The head of the terminal's audit chain when it sent a batch: the central store keeps the highest, so entries
+    removed at the till afterwards (even together with their unsent outbox rows) show against it."""
+
+    seq: int = Field(ge=1, le=2**63 - 1)
+    hash: str = Field(min_length=1, max_length=128)
+
+
 class PushRequest(BaseModel):
     events: list[Event]
     protocol_version: int = PROTOCOL_VERSION
+    audit_head: AuditAnchor | None = None
 
 
 class PushResult(BaseModel):
@@ -150,6 +159,8 @@ class EnrollResponse(BaseModel):
     terminal_code: str
     store: dict[str, Any]
     locations: list[dict[str, Any]]
+    # Per kind of number (receipt, return, parked, shift): a replacement till's numbers start after this.
+    numbers: dict[str, int] = Field(default_factory=dict)
 
 
 class OrderLineRequest(BaseModel):
@@ -176,6 +187,9 @@ class AuditHead(BaseModel):
     last_hash: str | None = None
     missing: list[int] = Field(default_factory=list)  # seqs below last_seq not received (the first 20)
     broken_at: int | None = None  # the first seq whose prev_hash does not name the entry before
+    # The highest audit head the terminal's pushes named (see AuditAnchor): entries up to it existed there.
+    anchor_seq: int | None = None
+    anchor_hash: str | None = None
 
 
 class StatusResponse(BaseModel):
@@ -268,6 +282,11 @@ class CustomerSaved(_Payload):
     loyalty_card: str | None = None
 
 
+class StaffActor(_Payload):
+    id: UUID
+    role: str = Field(min_length=1, max_length=20)
+
+
 class StaffSaved(_Payload):
     """A staff user as a till saved them, whole: sign-in name, role, PIN hash (never the PIN), badge, active.
     Lockout counters stay on each till."""
@@ -279,6 +298,11 @@ class StaffSaved(_Payload):
     pin_hash: str = Field(min_length=1, max_length=200)
     badge_code: str | None = None
     active: bool = True
+    # The authority of the change: the staff user who made or approved it, with the role the till knew. The
+    # central store checks it against its own view of the store's staff; a first admin made at enrolment, before
+    # the till knew any staff, is its own actor and says `bootstrap`.
+    actor: StaffActor | None = None
+    bootstrap: bool = False
 
 
 class SaleRecalled(_Payload):

@@ -41,7 +41,7 @@ from app.db.types import utcnow
 from app.domain import barcodes, money, pricing
 from app.domain.permissions import Role
 from app.ids import new_id
-from app.services import settings
+from app.services import numbers, settings
 from sync import protocol
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,11 @@ def setup_store(session: Session, enrolled: protocol.EnrollResponse, central_url
             row.kind = code
     settings.put(session, "sync.central_url", central_url)
     settings.put(session, CURSOR_KEY, 0)
+    # A replacement till (this terminal code was enrolled before): its numbers go on after what the central saw.
+    for kind, last in enrolled.numbers.items():
+        numbers.continue_after(session, kind, last)
+    if enrolled.numbers:
+        notes.append(f"terminal {enrolled.terminal_code} was enrolled before: its numbers go on after those")
     session.flush()
     return notes
 

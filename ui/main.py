@@ -1,7 +1,8 @@
 """`counterline`: start the app, or run one of its commands.
 
 counterline [--data-dir DIR] [--database-url URL] [--demo]     the app (the demo store is created if empty)
-counterline audit verify                                        check the audit chain (exit 1 on a break)
+counterline audit verify                                        check the audit chain (exit 1 on a break, 3 if
+                                                                it could not be compared with the central store)
 counterline demo-label SKU PRICE                                print a scale label code for a weighed item
 counterline enrol URL CODE [--name NAME] [--admin-pin PIN]      join a central store with its one-time code
 counterline sync                                                one sync round now, with progress
@@ -52,31 +53,39 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _audit_against_central(factory: Any, paths: Paths) -> int:
-    """Where the till is enrolled: its trail against what the central store received of it."""
-    from sync.audit import compare
+    """Where the till is enrolled: its trail against what the central store received of it. Exits
+    EXIT_NOT_COMPARED (3) where it could not compare: a cut-off or rewritten trail would not show then."""
+    from app.services import settings
+    from sync.audit import EXIT_NOT_COMPARED, EXIT_OK, EXIT_PROBLEM, compare
     from sync.client import SyncError
 
+    not_compared = "NOT COMPARED with the central store (exit 3)"
     try:
         make = _sync_client(factory, paths)
     except SyncError as e:
-        print(f"not compared with the central store: {e}")
-        return 0
+        print(f"{not_compared}: {e}")
+        return EXIT_NOT_COMPARED
     if make is None:
+        with factory() as s:
+            enrolled = bool(settings.get(s, "sync.central_url"))
+        if enrolled:
+            print(f"{not_compared}: this terminal's token is missing; enrol it again")
+            return EXIT_NOT_COMPARED
         print("not compared with a central store: this terminal is not enrolled")
-        return 0
+        return EXIT_OK
     try:
         with make() as client:
             head = client.audit_head()
     except SyncError as e:
-        print(f"not compared with the central store: {e}")
-        return 0
+        print(f"{not_compared}: {e}")
+        return EXIT_NOT_COMPARED
     with factory() as s:
         result = compare(s, head)
     for note in result.notes:
         print(note)
     for problem in result.problems:
         print(f"PROBLEM: {problem}")
-    return 0 if result.ok else 1
+    return EXIT_OK if result.ok else EXIT_PROBLEM
 
 
 def cmd_demo_label(args: argparse.Namespace) -> int:

@@ -94,6 +94,10 @@ class ShiftReportData:
     counts: list[CountLine] = field(default_factory=list)
     # The store's tax and rounding rule in words (app.domain.pricing.rule_text), as its receipts print it.
     pricing_rule: str = ""
+    # The audit trail's head when printed: a paper copy of where the chain stood, so entries removed later
+    # (even with their unsent outbox rows) show against it.
+    audit_seq: int | None = None
+    audit_hash: str = ""
 
     @property
     def over_short(self) -> Decimal | None:
@@ -202,6 +206,12 @@ def build_shift_report(data: ShiftReportData, width_chars: int = 48, kind: Repor
             else:
                 blocks.append(Columns(f"{c.kind} counted", money(c.counted)))
                 blocks.append(Columns(f"{c.kind} over/short", money(c.over_short)))
+    if kind == "Z" and data.audit_seq is not None:
+        blocks += [
+            Rule(),
+            Columns("Audit trail to entry", str(data.audit_seq)),
+            Text(f"hash {data.audit_hash[:32]}"),
+        ]
     blocks.append(Feed(2))
     blocks.append(Columns("Signature", "_" * max(8, width_chars // 2)))
     blocks.append(Cut())

@@ -78,6 +78,14 @@ def record(
     return entry
 
 
+def head(session: Session) -> tuple[int | None, str]:
+    """The last entry's seq and hash (None, "" on an empty trail): printed on every Z report."""
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (last[0], last[1]) if last is not None else (None, "")
+
+
 def verify_chain(session: Session) -> ChainBreak | None:
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
     return verify((e.seq, e.prev_hash, e.hash, _fields(e)) for e in rows)

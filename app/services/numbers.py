@@ -47,3 +47,14 @@ def next_number(session: Session, kind: str, width: int = 6) -> str:
 
 def peek(session: Session, kind: str) -> int:
     return session.scalar(select(NumberSequence.next_value).where(NumberSequence.kind == kind)) or 1
+
+
+def continue_after(session: Session, kind: str, last: int) -> None:
+    """Make the next number of `kind` come after `last` (a replacement till goes on after the numbers the
+    central store saw of its terminal); never moves a sequence back."""
+    row = session.get(NumberSequence, kind)
+    if row is None:
+        session.add(NumberSequence(kind=kind, next_value=last + 1))
+    elif row.next_value <= last:
+        row.next_value = last + 1
+    session.flush()

@@ -390,7 +390,10 @@ def _report_data(
     h = here(session)
     store = session.get(Store, h.store_id)
     assert store is not None
+    audit_seq, audit_hash = audit.head(session)
     return ShiftReportData(
+        audit_seq=audit_seq,
+        audit_hash=audit_hash,
         store_name=store.name,
         terminal=figures.terminal,
         shift_number=figures.number,

@@ -5,7 +5,9 @@ the storefront authenticates with an API key in `X-Api-Key`. Handlers are plain 
 them on its worker threads, each with its own session.
 """
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -29,16 +31,41 @@ _STATUS_FOR = {
 }
 
 
+DOCS_ENV = "COUNTERLINE_CENTRAL_DOCS"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A terminal as its bearer token names it, and which of its enrolments that token came from."""
+
+    terminal: Terminal
+    generation: int
+
+
 def create_app(
-    database_url: str | None = None, engine: Engine | None = None, run_migrations: bool = True
+    database_url: str | None = None,
+    engine: Engine | None = None,
+    run_migrations: bool = True,
+    docs: bool | None = None,
 ) -> FastAPI:
-    """The API over the database at `database_url` (or `engine`), migrated to the newest schema first."""
+    """The API over the database at `database_url` (or `engine`), migrated to the newest schema first.
+
+    The interactive docs (/docs, /redoc) and the schema (/openapi.json) are served only when asked for: `docs`,
+    or COUNTERLINE_CENTRAL_DOCS=1 where `docs` is None. They tell anyone every endpoint and field."""
     engine = engine or make_engine(database_url)
     if run_migrations:
         migrate(engine=engine)
     factory = make_sessionmaker(engine)
     readers = make_sessionmaker(engine, readonly=True)
-    app = FastAPI(title="Counterline central store", version=str(protocol.PROTOCOL_VERSION))
+    if docs is None:
+        docs = os.environ.get(DOCS_ENV, "") == "1"
+    app = FastAPI(
+        title="Counterline central store",
+        version=str(protocol.PROTOCOL_VERSION),
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.engine = engine
     app.state.sessions = factory
 
@@ -59,33 +86,42 @@ def create_app(
     Db = Annotated[Session, Depends(session, scope="function")]
     ReadDb = Annotated[Session, Depends(reading, scope="function")]
 
-    def terminal(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Terminal:
-        # Its own short transaction: SQLite has one writer, and push opens one transaction per event.
+    def caller(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+        # Its own short transaction: SQLite has one writer, and push opens one transaction per event. Read on
+        # every request, so a revoked or replaced token is refused from the next request on.
+        token = credentials.credentials if credentials else ""
         with readers.begin() as s:
-            found = service.terminal_for_token(s, credentials.credentials if credentials else "")
+            found = service.terminal_for_token(s, token)
             if found is None:
                 raise HTTPException(
-                    401, "missing or unknown terminal token", headers={"WWW-Authenticate": "Bearer"}
+                    401, "missing, unknown or revoked terminal token", headers={"WWW-Authenticate": "Bearer"}
                 )
             _ = found.store.code
-            return found
+            return Caller(found, service.token_generation(found, token))
 
-    def storefront(key: Annotated[str | None, Depends(_api_key)]) -> None:
+    def terminal(who: Annotated[Caller, Depends(caller)]) -> Terminal:
+        return who.terminal
+
+    def storefront(key: Annotated[str | None, Depends(_api_key)]) -> frozenset[str]:
+        """The stores the storefront's key is for; 401 for a missing, unknown or revoked key."""
         with readers.begin() as s:
-            if not service.check_api_key(s, key or ""):
-                raise HTTPException(401, "missing or unknown storefront API key")
+            scope = service.api_key_stores(s, key or "")
+        if scope is None:
+            raise HTTPException(401, "missing, unknown or revoked storefront API key")
+        return scope
 
     @app.post("/v1/enroll")
     def enroll(body: protocol.EnrollRequest, s: Db) -> protocol.EnrollResponse:
+        # service.enroll refuses control characters (a NUL cannot be stored on PostgreSQL) with 422.
         return service.enroll(s, body.code, body.terminal_name)
 
     @app.post("/v1/push")
-    def push(
-        body: protocol.PushRequest, who: Annotated[Terminal, Depends(terminal)]
-    ) -> protocol.PushResponse:
+    def push(body: protocol.PushRequest, who: Annotated[Caller, Depends(caller)]) -> protocol.PushResponse:
         if body.protocol_version > protocol.PROTOCOL_VERSION:
             raise HTTPException(400, f"protocol version {body.protocol_version} is newer than this server's")
-        return protocol.PushResponse(results=service.push(factory, who.id, body.events))
+        results = service.push(factory, who.terminal.id, body.events)
+        service.after_push(factory, who.terminal.id, who.generation, body.audit_head, results)
+        return protocol.PushResponse(results=results)
 
     @app.get("/v1/pull")
     def pull(
@@ -101,8 +137,8 @@ def create_app(
         return service.pull(s, who.store_id, cursor, limit, first)
 
     @app.get("/v1/audit/head")
-    def audit_head(s: ReadDb, who: Annotated[Terminal, Depends(terminal)]) -> protocol.AuditHead:
-        return service.audit_head(s, who.id)
+    def audit_head(s: ReadDb, who: Annotated[Caller, Depends(caller)]) -> protocol.AuditHead:
+        return service.audit_head(s, who.terminal.id, who.generation)
 
     @app.get("/v1/stores/{code}/stock")
     def stock(code: str, s: ReadDb, who: Annotated[Terminal, Depends(terminal)]) -> list[dict[str, Any]]:
@@ -117,12 +153,22 @@ def create_app(
         ).all()
         return [service.ledger.stock_payload(loc, prod, lvl) for lvl, loc, prod in rows]
 
-    @app.post("/v1/orders", status_code=201, dependencies=[Depends(storefront)])
-    def place_order(body: protocol.OrderRequest, s: Db) -> dict[str, Any]:
+    @app.post("/v1/orders", status_code=201)
+    def place_order(
+        body: protocol.OrderRequest, s: Db, scope: Annotated[frozenset[str], Depends(storefront)]
+    ) -> dict[str, Any]:
+        service.require_store_scope(scope, body.store)
         return service.order_payload(service.place_order(s, body))
 
-    @app.post("/v1/orders/{ident}/cancel", dependencies=[Depends(storefront)])
-    def cancel_order(ident: str, s: Db) -> dict[str, Any]:
+    @app.post("/v1/orders/{ident}/cancel")
+    def cancel_order(
+        ident: str, s: Db, scope: Annotated[frozenset[str], Depends(storefront)]
+    ) -> dict[str, Any]:
+        order = service.find_order(s, ident)
+        try:
+            service.require_store_scope(scope, order.store.code)
+        except service.Forbidden:
+            raise service.NotFound(f"no web order {ident!r}") from None  # another store's: not even named
         return service.order_payload(service.cancel_order(s, ident))
 
     @app.get("/v1/status")

@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--docs",
+        action="store_true",
+        help="also serve /docs, /redoc and /openapi.json (off by default; or COUNTERLINE_CENTRAL_DOCS=1)",
+    )
+
 
     store = sub.add_parser("create-store", parents=[common], help="create a store and its locations")
     store.add_argument("code")
@@ -99,6 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     key = sub.add_parser("create-api-key", parents=[common], help="print a new storefront API key")
     key.add_argument("--label", default="")
+    key.add_argument("--store", action="append", default=[], help="a store the key is for (repeatable)")
+    key.add_argument("--all-stores", action="store_true", help="the key is for every store of the chain")
+
+    revoke_key = sub.add_parser(
+        "revoke-key", parents=[common], help="revoke a storefront API key (by its id or the key itself)"
+    )
+    revoke_key.add_argument("key")
+
+    revoke_terminal = sub.add_parser(
+        "revoke-terminal",
+        parents=[common],
+        help="end a terminal's token (and a replaced one still in its grace) at once; enrol it again to return",
+    )
+    revoke_terminal.add_argument("store")
+    revoke_terminal.add_argument("terminal_code")
+
 
     sub.add_parser("status", parents=[common], help="print each store's feed head, terminals and exceptions")
 
@@ -139,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     url = database_url(args.database_url)
     if args.command == "serve":
-        return _serve(url, args.host, args.port)
+        return _serve(url, args.host, args.port, args.docs or None)
     engine = make_engine(url)
     try:
         migrate(engine=engine)
@@ -148,14 +170,14 @@ def _run(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
-def _serve(url: str, host: str, port: int) -> int:
+def _serve(url: str, host: str, port: int, docs: bool | None = None) -> int:
     import uvicorn
 
     from sync.central.api import create_app
 
     if not 0 < port < 65536:
         raise service.CentralError(f"port {port} is out of range")
-    uvicorn.run(create_app(url), host=host, port=port)
+    uvicorn.run(create_app(url, docs=docs), host=host, port=port)
     return 0
 
 
@@ -241,8 +263,33 @@ def _cancel_order(factory: sessionmaker[Session], args: argparse.Namespace) -> i
 
 
 def _create_api_key(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    """The key on stdout (for a script to keep), what it is for on stderr."""
     with factory.begin() as s:
-        print(service.create_api_key(s, args.label))
+        key_id, key = service.create_api_key(s, args.label, args.store, args.all_stores)
+        stores = ", ".join(sorted({c.upper() for c in args.store}))
+    scope = "every store" if args.all_stores else f"store(s) {stores}"
+    print(key)
+    print(
+        f"API key {key_id} for {scope}; revoke it with `counterline-central revoke-key {key_id}`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _revoke_key(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory.begin() as s:
+        row = service.revoke_api_key(s, args.key)
+        print(f"API key {row.id} ({row.label or 'no label'}) revoked: refused from the next request on")
+    return 0
+
+
+def _revoke_terminal(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory.begin() as s:
+        terminal = service.revoke_terminal(s, args.store, args.terminal_code)
+        print(
+            f"terminal {terminal.code} of store {terminal.store.code} revoked: its token is refused from the next "
+            "request on; enrol it again (enroll-terminal) to bring it back"
+        )
     return 0
 
 
@@ -301,6 +348,8 @@ _COMMANDS = {
     "place-order": _place_order,
     "cancel-order": _cancel_order,
     "create-api-key": _create_api_key,
+    "revoke-key": _revoke_key,
+    "revoke-terminal": _revoke_terminal,
     "status": _status,
     "exceptions": _exceptions,
     "audit": _audit,

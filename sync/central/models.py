@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -149,17 +150,38 @@ class Terminal(Base):
     enrol_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     enrol_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Each enrolment is a new generation of the terminal (a replacement till, a new data dir): its audit chain
+    # starts again, so the chains are told apart by it.
+    generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The token an enrolment replaced still works until `previous_token_until`, so the old till's unsent work
+    # can be delivered; `revoke-terminal` ends both at once.
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_token_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest number of each kind (receipt, return, parked, shift) seen from this terminal, so a replacement
+    # till goes on after it.
+    last_numbers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # A till just enrolled may push one first admin of its own (made before it knew the store's staff) in its
+    # first push; closed after that push.
+    bootstrap_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The head of the terminal's audit chain as its latest push said (of the current generation): entries up to
+    # it existed at the till then, so removing them there, even with their unsent outbox rows, shows.
+    anchor_seq: Mapped[int | None] = mapped_column(BigInteger)
+    anchor_hash: Mapped[str | None] = mapped_column(String(128))
     store: Mapped[Store] = relationship()
 
 
 class ApiKey(Base):
-    """Keys the storefront uses to place and cancel web orders (sha256 digest only)."""
+    """Keys the storefront uses to place and cancel web orders (sha256 digest only), each for its stores."""
 
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The store codes this key may place and cancel orders for; ["*"] for every store of the chain.
+    stores: Mapped[list[str]] = mapped_column(JSON, default=list, server_default='["*"]')
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TaxClass(Base):
@@ -286,10 +308,11 @@ class Sale(Base):
     """A completed sale as pushed by a terminal (its lines and payments stay in the JSON document)."""
 
     __tablename__ = "sales"
+    __table_args__ = (UniqueConstraint("store_id", "number", name="uq_sales_store_number"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
-    number: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str] = mapped_column(String(64))
     total: Mapped[Decimal | None] = mapped_column(Money)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -297,10 +320,11 @@ class Sale(Base):
 
 class Return(Base):
     __tablename__ = "returns"
+    __table_args__ = (UniqueConstraint("store_id", "number", name="uq_returns_store_number"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
-    number: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str] = mapped_column(String(64))
     original_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     total: Mapped[Decimal | None] = mapped_column(Money)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -309,8 +333,9 @@ class Return(Base):
 
 class ParkedSale(Base):
     __tablename__ = "parked_sales"
+    # A parked number is unique within its store: another store's parked sale never shadows it.
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
     number: Mapped[str] = mapped_column(String(64), primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     lines: Mapped[list[Any]] = mapped_column(JSON)
@@ -343,6 +368,8 @@ class AppliedEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The terminal's enrolment generation that pushed it (a replacement till's audit chain is its own).
+    generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class RejectedEvent(Base):
@@ -367,3 +394,18 @@ class FeedChange(Base):
     key: Mapped[str] = mapped_column(String(128))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffMember(Base):
+    """The central store's own view of a store's staff: who may change whom. A staff change a till pushes is
+    checked against this (the actor's role here, not the one the till claims); PIN hashes are not kept here."""
+
+    __tablename__ = "staff"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    username: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who made the latest change (a user id of the store, or the terminal code for a first admin).
+    changed_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

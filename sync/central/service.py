@@ -24,13 +24,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from uuid6 import uuid7
 
 from sync import protocol
-from sync.central import ledger
+from sync.central import ledger, roles
 from sync.central.ledger import Rejected
 from sync.central.models import (
     ApiKey,
@@ -45,6 +45,7 @@ from sync.central.models import (
     RejectedEvent,
     Return,
     Sale,
+    StaffMember,
     StockException,
     StockLevel,
     Store,
@@ -63,6 +64,13 @@ DEFAULT_LOCATIONS = (
     ("quarantine", "Quarantine", False),
 )
 PULL_MAX_LIMIT = 1000
+# How long the token a new enrolment replaced keeps working, so the old till's unsent work can still be delivered.
+REPLACED_TOKEN_GRACE = timedelta(hours=72)
+# The kinds of number a till allocates (app.services.numbers), each STORE-TERMINAL-SEQUENCE.
+NUMBER_KINDS = ("receipt", "return", "parked", "shift")
+# A replacement till starts each kind at the next thousand after the last number seen, leaving room for what the
+# old till numbered and has not sent yet.
+NUMBER_STEP = 1000
 _CODE_RE = re.compile(r"^[A-Z0-9]{1,16}$")
 # Enrolment codes are typed at a till: no 0/O or 1/I to confuse.
 _ENROL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -207,18 +215,48 @@ def issue_enrolment_code(
     return code
 
 
-def enroll(session: Session, code: str, terminal_name: str) -> protocol.EnrollResponse:
-    """Trade a one-time code for a bearer token; the code is spent and the token's old value stops working."""
-    normalised = code.strip().upper()
+def _printable(text: str, what: str) -> str:
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise CentralError(f"{what} contains a control character")
+    return text
+
+
+def enroll(
+    session: Session, code: str, terminal_name: str, grace: timedelta = REPLACED_TOKEN_GRACE
+) -> protocol.EnrollResponse:
+    """Trade a one-time code for a bearer token; the code is spent.
+
+    Enrolling a terminal code that was enrolled before is a replacement till (or a new data dir): its numbers go
+    on after the last the central store saw of that terminal (at the next thousand), and the replaced token keeps
+    working for `grace` so the old till's unsent work can still be delivered (`revoke-terminal` first where the
+    old till is lost or stolen: then nothing is left to keep)."""
+    normalised = _printable(code, "enrolment code").strip().upper()
+    name = _printable(terminal_name, "terminal name").strip()[:100]
     terminal = session.scalar(select(Terminal).where(Terminal.enrol_code_hash == sha256(normalised)))
     if terminal is None or terminal.enrol_expires_at is None or terminal.enrol_expires_at < utcnow():
         raise Forbidden("enrolment code is unknown, used or expired")
+    replacing = terminal.enrolled_at is not None
+    numbers: dict[str, int] = {}
+    if replacing:
+        seen = terminal.last_numbers or {}
+        numbers = {kind: (int(seen.get(kind, 0)) // NUMBER_STEP + 1) * NUMBER_STEP for kind in NUMBER_KINDS}
+        terminal.generation += 1
+    if terminal.token_hash is not None and grace > timedelta(0):
+        terminal.previous_token_hash = terminal.token_hash
+        terminal.previous_token_until = utcnow() + grace
+    else:
+        terminal.previous_token_hash = None
+        terminal.previous_token_until = None
     token = secrets.token_urlsafe(32)
     terminal.token_hash = sha256(token)
     terminal.enrol_code_hash = None
     terminal.enrol_expires_at = None
     terminal.enrolled_at = utcnow()
-    terminal.name = terminal_name.strip()[:100]
+    terminal.revoked_at = None
+    terminal.bootstrap_open = True
+    terminal.anchor_seq = None
+    terminal.anchor_hash = None
+    terminal.name = name
     store = terminal.store
     session.flush()
     return protocol.EnrollResponse(
@@ -227,29 +265,103 @@ def enroll(session: Session, code: str, terminal_name: str) -> protocol.EnrollRe
         terminal_code=terminal.code,
         store=store_payload(store),
         locations=[{"code": loc.code, "name": loc.name, "sellable": loc.sellable} for loc in store.locations],
+        numbers=numbers,
     )
 
 
 def terminal_for_token(session: Session, token: str) -> Terminal | None:
+    """The terminal a bearer token belongs to: its current token, or the one its latest enrolment replaced while
+    that one's grace lasts. None for anything else, a revoked terminal included."""
     if not token:
         return None
-    return session.scalar(select(Terminal).where(Terminal.token_hash == sha256(token)))
+    digest = sha256(token)
+    terminal = session.scalar(select(Terminal).where(Terminal.token_hash == digest))
+    if terminal is None:
+        terminal = session.scalar(select(Terminal).where(Terminal.previous_token_hash == digest))
+        until = terminal.previous_token_until if terminal is not None else None
+        if terminal is None or until is None or until < utcnow():
+            return None
+    if terminal.revoked_at is not None:
+        return None
+    return terminal
 
 
-def create_api_key(session: Session, label: str = "") -> str:
-    key = secrets.token_urlsafe(32)
-    session.add(ApiKey(key_hash=sha256(key), label=label))
+def token_generation(terminal: Terminal, token: str) -> int:
+    """Which enrolment of the terminal a (valid) token came from: the current one, or the replaced one before."""
+    return terminal.generation if terminal.token_hash == sha256(token) else terminal.generation - 1
+
+
+def revoke_terminal(session: Session, store_code: str, terminal_code: str) -> Terminal:
+    """End every credential of a terminal at once: its token, a replaced token still in its grace, and an
+    enrolment code not yet used. Enrol it again to bring it back."""
+    store = get_store(session, store_code)
+    terminal = session.scalar(
+        select(Terminal).where(Terminal.store_id == store.id, Terminal.code == terminal_code.strip().upper())
+    )
+    if terminal is None:
+        raise NotFound(f"no terminal {terminal_code!r} in store {store.code}")
+    terminal.token_hash = None
+    terminal.previous_token_hash = None
+    terminal.previous_token_until = None
+    terminal.enrol_code_hash = None
+    terminal.enrol_expires_at = None
+    terminal.bootstrap_open = False
+    terminal.revoked_at = utcnow()
     session.flush()
-    return key
+    return terminal
+
+
+ALL_STORES = "*"
+
+
+def create_api_key(
+    session: Session, label: str = "", stores: list[str] | None = None, all_stores: bool = False
+) -> tuple[int, str]:
+    """A storefront key for the given stores (or, said in so many words, for every store); returns (id, key).
+    Only its sha256 digest is kept."""
+    if all_stores == bool(stores):
+        raise CentralError("give the stores the key is for (--store, repeatable), or --all-stores")
+    scope = [ALL_STORES] if all_stores else sorted({get_store(session, code).code for code in stores or []})
+    key = secrets.token_urlsafe(32)
+    row = ApiKey(key_hash=sha256(key), label=label, stores=scope)
+    session.add(row)
+    session.flush()
+    return row.id, key
+
+
+def api_key_stores(session: Session, key: str) -> frozenset[str] | None:
+    """The store codes a storefront key is good for ({"*"} for all), or None for an unknown or revoked key."""
+    if not key:
+        return None
+    configured = os.environ.get(STOREFRONT_KEY_ENV, "")
+    if configured and hmac.compare_digest(configured.encode(), key.encode()):
+        return frozenset({ALL_STORES})
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256(key), ApiKey.revoked_at.is_(None)))
+    return frozenset(row.stores) if row is not None else None
 
 
 def check_api_key(session: Session, key: str) -> bool:
-    if not key:
-        return False
-    configured = os.environ.get(STOREFRONT_KEY_ENV, "")
-    if configured and hmac.compare_digest(configured.encode(), key.encode()):
-        return True
-    return session.scalar(select(ApiKey.id).where(ApiKey.key_hash == sha256(key))) is not None
+    return api_key_stores(session, key) is not None
+
+
+def require_store_scope(scope: frozenset[str], store_code: str) -> None:
+    if ALL_STORES not in scope and store_code.strip().upper() not in scope:
+        raise Forbidden(f"this API key is not for store {store_code.strip().upper()}")
+
+
+def revoke_api_key(session: Session, ident: str) -> ApiKey:
+    """Revoke a storefront key, named by its id or by the key itself; refused at once from the next request."""
+    ident = ident.strip()
+    if ident.isdigit():
+        row = session.get(ApiKey, int(ident))
+    else:
+        row = session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256(ident)))
+    if row is None:
+        raise NotFound("no such API key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    session.flush()
+    return row
 
 
 # ---------------------------------------------------------------- catalog
@@ -491,6 +603,7 @@ def _locked_terminal(session: Session, terminal_id: int) -> Terminal:
 
 def _applied(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     _apply(session, terminal, ev)
+    _note_number(terminal, ev)
     session.add(
         AppliedEvent(
             event_id=ev.id,
@@ -499,8 +612,75 @@ def _applied(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
             type=ev.type,
             occurred_at=ev.occurred_at,
             payload=ev.payload,
+            generation=terminal.generation,
         )
     )
+
+
+def after_push(
+    factory: sessionmaker[Session],
+    terminal_id: int,
+    generation: int,
+    anchor: protocol.AuditAnchor | None,
+    results: list[protocol.PushResult],
+) -> None:
+    """After a push: close the first-admin window of a just enrolled terminal, and keep the audit head the push
+    named (the highest, of the current generation only). A replaced till delivering its unsent work in its grace
+    has the generation before: its events are marked so (its audit chain is not the new till's)."""
+    with factory.begin() as session:
+        terminal = session.get(Terminal, terminal_id)
+        if terminal is None:
+            return
+        applied = [r.id for r in results if r.status == "applied"]
+        if generation != terminal.generation:
+            if applied:
+                session.execute(
+                    update(AppliedEvent)
+                    .where(AppliedEvent.terminal_id == terminal_id, AppliedEvent.event_id.in_(applied))
+                    .values(generation=generation)
+                )
+            return
+        if terminal.bootstrap_open:
+            terminal.bootstrap_open = False
+        if anchor is not None and (terminal.anchor_seq is None or anchor.seq > terminal.anchor_seq):
+            terminal.anchor_seq = anchor.seq
+            terminal.anchor_hash = anchor.hash
+
+
+def _seen(session: Session, terminal: Terminal, event_id: uuid.UUID) -> bool:
+    """Whether the event was applied in this terminal's store already. An id another store used is refused, never
+    answered "duplicate": an event id is unique within its store, and says nothing to another."""
+    owner = session.scalar(select(AppliedEvent.store_id).where(AppliedEvent.event_id == event_id))
+    if owner is None:
+        return False
+    if owner != terminal.store_id:
+        raise Rejected(f"event id {event_id} was already used in another store")
+    return True
+
+
+# Which payload field holds a number of which kind, per event type.
+_NUMBERED = {
+    protocol.SALE_COMPLETED: (("number", "receipt"),),
+    protocol.RETURN_COMPLETED: (("number", "return"),),
+    protocol.SALE_PARKED: (("number", "parked"), ("receipt_number", "receipt")),
+    protocol.SHIFT_OPENED: (("number", "shift"),),
+}
+
+
+def _note_number(terminal: Terminal, ev: protocol.Event) -> None:
+    """Keep the highest number of each kind this terminal used, so a replacement till goes on after it."""
+    for field_name, kind in _NUMBERED.get(ev.type, ()):
+        value = ev.payload.get(field_name)
+        if not isinstance(value, str):
+            continue
+        match = re.search(rf"(?:^|-){re.escape(terminal.code)}-\D*(\d{{1,12}})$", value)
+        if match is None:
+            continue
+        seq = int(match.group(1))
+        seen = dict(terminal.last_numbers or {})
+        if seq > int(seen.get(kind, 0)):
+            seen[kind] = seq
+            terminal.last_numbers = seen  # a new dict: the JSON column sees the change
 
 
 def _apply_batch(
@@ -508,11 +688,17 @@ def _apply_batch(
 ) -> list[protocol.PushResult]:
     terminal = _locked_terminal(session, terminal_id)
     # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
-    done = set(
-        session.scalars(
-            select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_([e.id for e in events]))
-        )
+    owners = dict(
+        session.execute(
+            select(AppliedEvent.event_id, AppliedEvent.store_id).where(
+                AppliedEvent.event_id.in_([e.id for e in events])
+            )
+        ).all()
     )
+    if any(owner != terminal.store_id for owner in owners.values()):
+        # An id another store used is refused, never "duplicate": the batch goes one event at a time.
+        raise Rejected("an event id of this batch was used in another store")
+    done = set(owners)
     _prefetch(session, terminal.store_id, events)
     sale_ids = {
         uuid.UUID(str(e.payload["order_id"]))
@@ -575,7 +761,7 @@ def _push_alone(factory: sessionmaker[Session], terminal_id: int, ev: protocol.E
     try:
         with factory.begin() as session:
             terminal = _locked_terminal(session, terminal_id)
-            if session.get(AppliedEvent, ev.id) is not None:
+            if _seen(session, terminal, ev.id):
                 return protocol.PushResult(id=ev.id, status="duplicate")
             _applied(session, terminal, ev)
         return protocol.PushResult(id=ev.id, status="applied")
@@ -589,7 +775,8 @@ def _push_alone(factory: sessionmaker[Session], terminal_id: int, ev: protocol.E
         reason = "conflicts with a record already stored (reused id or number)"
     with factory.begin() as session:
         terminal = _locked_terminal(session, terminal_id)
-        if session.get(AppliedEvent, ev.id) is not None:  # a copy racing this one got it in
+        applied = session.get(AppliedEvent, ev.id)
+        if applied is not None and applied.store_id == terminal.store_id:  # a copy racing this one got it in
             return protocol.PushResult(id=ev.id, status="duplicate")
         session.add(
             RejectedEvent(
@@ -859,9 +1046,7 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
 
 def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     p = protocol.ParkedSale.model_validate(ev.payload)
-    parked = session.get(ParkedSale, p.number)
-    if parked is not None and parked.store_id != terminal.store_id:
-        raise Rejected(f"parked sale {p.number} belongs to another store")
+    parked = session.get(ParkedSale, (terminal.store_id, p.number))
     if parked is None:
         parked = ParkedSale(number=p.number, store_id=terminal.store_id, terminal="", status="", lines=[])
         session.add(parked)
@@ -876,8 +1061,8 @@ def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
 
 def _recalled(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     p = protocol.SaleRecalled.model_validate(ev.payload)
-    parked = session.get(ParkedSale, p.number)
-    if parked is None or parked.store_id != terminal.store_id:
+    parked = session.get(ParkedSale, (terminal.store_id, p.number))
+    if parked is None:
         raise Rejected(f"no parked sale {p.number} in this store")
     if parked.status == "recalled":
         # Two tills recalled it while one of them was offline: both had the customer at the counter. Nothing to
@@ -923,9 +1108,52 @@ def _customer(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
 
 def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     """A staff user added or changed at a till goes to the store's feed: they sign in at every till of the store.
-    The feed is the record; the newest change of a user, in feed order, is what every till ends up with."""
+    The feed is the record; the newest change of a user, in feed order, is what every till ends up with.
+
+    A terminal's token carries no authority over people: the change must name its actor (who made or approved
+    it), and the actor must be, in this store's staff as the central store knows it, an active user whose role may
+    give that role to that user (`roles.refusal`). The one exception is the first admin a till makes at its
+    enrolment, before it knew any staff: accepted in the first push after an enrolment only."""
     u = protocol.StaffSaved.model_validate(ev.payload)
-    ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), u.model_dump(mode="json"))
+    current = session.get(StaffMember, (terminal.store_id, u.id))
+    if u.bootstrap:
+        if not (terminal.bootstrap_open and current is None and u.role == roles.FIRST_ADMIN_ROLE):
+            raise Rejected(
+                "a first admin is taken only from a till just enrolled, in its first push: add staff as a "
+                "manager or admin of this store"
+            )
+        changed_by = f"first admin of terminal {terminal.code}"
+    else:
+        if u.actor is None:
+            raise Rejected("a staff change must name the manager or admin who made or approved it")
+        actor = session.get(StaffMember, (terminal.store_id, u.actor.id))
+        if actor is None or not actor.active:
+            raise Rejected(f"staff change by {u.actor.id}, who is not an active user of this store")
+        why = roles.refusal(actor.role, u.role, current.role if current is not None else None)
+        if why is not None:
+            raise Rejected(f"staff change refused: {why}")
+        changed_by = str(actor.user_id)
+    if current is None:
+        current = StaffMember(store_id=terminal.store_id, user_id=u.id)
+        session.add(current)
+    current.username = u.username
+    current.role = u.role
+    current.active = u.active
+    current.changed_by = changed_by
+    current.updated_at = utcnow()
+    # What a till needs to sign the user in offline, and no more: not who made the change, and for a disabled
+    # user no PIN hash or badge at all (nothing there to try PINs against).
+    kept = {"id", "username", "display_name", "role", "pin_hash", "badge_code"}
+    feed = u.model_dump(mode="json", include=kept)
+    feed["active"] = u.active
+    if not u.active:
+        feed["pin_hash"] = DISABLED_PIN_HASH
+        feed["badge_code"] = None
+    ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), feed)
+
+
+# Sent for a disabled user instead of their PIN hash: no PIN matches it.
+DISABLED_PIN_HASH = "disabled"
 
 
 def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
@@ -1092,22 +1320,35 @@ def status_summary(session: Session) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- exceptions for review
 
 
-def audit_head(session: Session, terminal_id: int) -> protocol.AuditHead:
+def audit_head(session: Session, terminal_id: int, generation: int | None = None) -> protocol.AuditHead:
     """The terminal's audit chain as received here. The hashes themselves are the terminal's to compute (this
     service does not know how entries are hashed); what is checked here is that the links hold and no seq is
-    missing, so entries cut off or rewritten at the terminal after they were sent show up against this."""
+    missing, so entries cut off or rewritten at the terminal after they were sent show up against this.
+
+    Each enrolment of a terminal (a replacement till) has a chain of its own: `generation`, by default the
+    current one. The anchor is the highest head the terminal's pushes named."""
+    terminal = session.get(Terminal, terminal_id)
+    if terminal is None:
+        raise NotFound("unknown terminal")
+    if generation is None:
+        generation = terminal.generation
+    anchor: dict[str, Any] = {}
+    if generation == terminal.generation and terminal.anchor_seq is not None:
+        anchor = {"anchor_seq": terminal.anchor_seq, "anchor_hash": terminal.anchor_hash}
     entries = sorted(
         (
             (int(p["seq"]), str(p.get("prev_hash") or ""), str(p.get("hash") or ""))
             for p in session.scalars(
                 select(AppliedEvent.payload).where(
-                    AppliedEvent.terminal_id == terminal_id, AppliedEvent.type == protocol.AUDIT_ENTRY
+                    AppliedEvent.terminal_id == terminal_id,
+                    AppliedEvent.type == protocol.AUDIT_ENTRY,
+                    AppliedEvent.generation == generation,
                 )
             )
         ),
     )
     if not entries:
-        return protocol.AuditHead(count=0)
+        return protocol.AuditHead(count=0, **anchor)
     missing: list[int] = []
     broken_at = None
     for (seq_a, _prev_a, hash_a), (seq_b, prev_b, _hash_b) in zip(entries, entries[1:], strict=False):
@@ -1121,6 +1362,7 @@ def audit_head(session: Session, terminal_id: int) -> protocol.AuditHead:
         last_hash=entries[-1][2],
         missing=missing[:20],
         broken_at=broken_at,
+        **anchor,
     )
 
 

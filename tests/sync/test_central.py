@@ -505,7 +505,7 @@ def test_cli_commands(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
     assert status["stores"][0]["store"] == "N1" and status["stores"][0]["terminals"] == [
         {"code": "T1", "enrolled": True}
     ]
-    assert run("create-api-key")[1]
+    assert run("create-api-key", "--store", "N1")[1]
 
     bad_row = tmp_path / "bad.csv"
     bad_row.write_text(
@@ -522,6 +522,7 @@ def test_cli_commands(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
         ("place-order", "N1", "--sku", "NOPE", "--qty", "1"),
         ("cancel-order", "WEB-404"),
         ("set-tax-class", "high", "1.5"),
+        ("create-api-key",),  # a key names its stores, or says --all-stores
         ("create-store",),
         ("frobnicate",),
     ]
