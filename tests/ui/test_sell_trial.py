@@ -210,6 +210,7 @@ def test_notice_is_green_with_a_high_tone(
     assert "parked" in bar.text() and not bar.error
     assert win.ctx.sounds.played[-1] == "good"
     assert reads_as(bar.label, GOOD_GREEN), colours(bar.label)[:3]
+    shot(win, "green-notice")
     assert colour_at(bar, 4, bar.height() // 2) == GOOD_GREEN
 
 
