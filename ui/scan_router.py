@@ -114,6 +114,13 @@ class ScanRouter(QObject):
         Raises ValueError with a plain reason for a setting that cannot be used."""
         return cls(barcode_rules.config_from_setting(rules), wedge=wedge_config(scanner))
 
+    def configure(self, scanner: Any, rules: Any = None) -> None:
+        """Take new settings at once (Office > Devices saved); ValueError leaves the router as it was."""
+        config, wedge = barcode_rules.config_from_setting(rules), wedge_config(scanner)
+        self.config, self.wedge = config, wedge
+        self.max_gap = wedge.max_gap_ms / 1000
+        self.min_length = wedge.min_length
+
     # -- registration -------------------------------------------------------------------------------------
     def register(self, owner: QWidget, handlers: dict[str, Handler]) -> Callable[[], None]:
         """Route kinds ("product", "receipt", "parked", "badge", "order", "pickup", "return", "loyalty", "*")

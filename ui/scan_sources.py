@@ -66,11 +66,13 @@ class ScanSources(QObject):
         super().__init__(parent)
         self.router = router
         self.workers: list[ScannerThread] = []
+        self.scanner: Any = None  # the setting the running scanners were started from
         self.read.connect(router.dispatch)
         self.trouble.connect(router.refused)
 
     def start(self, scanner: Any) -> None:
         """Start what `devices.scanner` names; a setting that cannot be used is said, not raised."""
+        self.scanner = scanner
         cfg = scanner if isinstance(scanner, dict) else {}
         kind = cfg.get("type", "wedge")
         try:
@@ -111,3 +113,19 @@ class ScanSources(QObject):
         for worker in self.workers:
             worker.stop()
         self.workers.clear()
+
+    def pause(self) -> None:
+        """Let go of the port or camera (the camera preview opens the same camera); `resume` takes it back."""
+        for worker in self.workers:
+            worker.stop()
+
+    def resume(self) -> None:
+        self.stop()
+        self.start(self.scanner)
+
+    def apply(self, scanner: Any, rules: Any) -> None:
+        """Saved settings in use at once: the router takes them and the scanners are started again from them.
+        Raises ValueError (nothing changed) for settings that cannot be used."""
+        self.router.configure(scanner, rules)
+        self.stop()
+        self.start(scanner)

@@ -76,6 +76,19 @@ def test_the_devices_form_saves_fields_keeps_rare_json_and_tests_the_drawer(
         }
         assert settings.get(s, "devices.drawer")["pin"] == 5
     assert json.loads(form.editors["devices.drawer"].toPlainText())["pin"] == 5
+    # In use at once, no restart: the router strips the new prefix and waits the new key gap.
+    assert (ctx.router.wedge.prefix, ctx.router.max_gap) == ("]X", 0.08)
+    assert "in use" in ctx.messages.text()
+    ctx.messages.clear()
+
+    # A key gap that is no number is refused with a message; nothing is saved.
+    gap.clear()  # type: ignore[union-attr]
+    qtbot.keyClicks(gap, "-5")
+    click(qtbot, ctx, screen.save_devices_btn)
+    assert "Nothing was saved" in ctx.messages.text()
+    with db() as s:
+        assert settings.get(s, "devices.scanner")["max_gap_ms"] == 80
+    ctx.messages.clear()
 
     # Raw JSON typed by hand fills the fields.
     form.editors["devices.scanner"].setPlainText(json.dumps({"type": "camera", "camera": "0"}))

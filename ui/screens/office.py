@@ -59,6 +59,7 @@ from app.services.base import Actor, Changes, UserError
 from devices.scanners.wedge import AZERTY_DIGIT_ROW, azerty_to_digits
 from ui.camera_preview import RED, CameraPreview, breakable, camera_settings, describe_scan
 from ui.context import AppContext
+from ui.scan_router import wedge_config
 from ui.screens.office_devices import DevicesForm
 
 # Euro notes and coins, largest first, as the drawer is counted.
@@ -1214,6 +1215,9 @@ class OfficeScreen(QWidget):
         source, decoder = camera_settings(scanner)
         if self.camera_dialog is not None:
             self.camera_dialog.close()
+        sources = self.ctx.services.get("scanners")
+        if sources is not None:
+            sources.pause()  # one camera, one reader: the preview's, until it closes
         dialog = CameraPreview(source, decoder, money=self.money, parent=self, sounds=self.ctx.sounds)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: self._camera_closed(dialog))
@@ -1224,6 +1228,9 @@ class OfficeScreen(QWidget):
     def _camera_closed(self, dialog: CameraPreview) -> None:
         if self.camera_dialog is dialog:
             self.camera_dialog = None
+            sources = self.ctx.services.get("scanners")
+            if sources is not None:
+                sources.resume()
         self.camera_btn.setFocus()
 
     def load_devices(self) -> None:
@@ -1257,9 +1264,31 @@ class OfficeScreen(QWidget):
             audit.record(s, a.user_id, "settings.devices_saved", "settings", "devices", values)
             return Changes(settings=True)
 
+        try:
+            # A key gap of "fast" is refused here, not at the counter.
+            wedge_config(values.get("devices.scanner"))
+        except ValueError as exc:
+            self._error(self.tr("{0} Nothing was saved.").format(exc))
+            return
+
         def done(_r: Any) -> None:
-            self.ctx.messages.show_notice(self.tr("Device settings saved; they apply when the app restarts."))
+            # Printers and the drawer read their settings per job; the scanners take theirs now.
+            self.ctx.ops.read(lambda s: settings.get(s, "barcodes"), apply_scanners)
             self.save_devices_btn.setFocus()
+
+        def apply_scanners(rules: Any) -> None:
+            sources = self.ctx.services.get("scanners")
+            try:
+                if sources is not None:
+                    sources.apply(values.get("devices.scanner"), rules)
+                else:
+                    self.ctx.router.configure(values.get("devices.scanner"), rules)
+            except ValueError as exc:
+                self._error(
+                    self.tr("Device settings saved, but the scanner keeps its old ones: {0}").format(exc)
+                )
+                return
+            self.ctx.messages.show_notice(self.tr("Device settings saved and in use."))
 
         self.ctx.ops.run(call, done)
 
