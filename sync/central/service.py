@@ -1149,11 +1149,24 @@ def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     if not u.active:
         feed["pin_hash"] = DISABLED_PIN_HASH
         feed["badge_code"] = None
+    scrub_staff_feed(session, terminal.store_id, str(u.id))
     ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), feed)
 
 
-# Sent for a disabled user instead of their PIN hash: no PIN matches it.
+# Sent for a disabled user instead of their PIN hash, and left in a user's older feed rows: no PIN matches it.
 DISABLED_PIN_HASH = "disabled"
+
+
+def scrub_staff_feed(session: Session, store_id: int, user_key: str) -> None:
+    """Take the PIN hash and badge out of a user's earlier staff changes in the feed: a till that pulls from the
+    start needs only the newest (it applies them in order), and an old hash is an old PIN to try offline."""
+    for row in session.scalars(
+        select(FeedChange).where(
+            FeedChange.store_id == store_id, FeedChange.type == protocol.CHANGE_STAFF, FeedChange.key == user_key
+        )
+    ):
+        if row.payload.get("pin_hash") != DISABLED_PIN_HASH or row.payload.get("badge_code") is not None:
+            row.payload = {**row.payload, "pin_hash": DISABLED_PIN_HASH, "badge_code": None}
 
 
 def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:

@@ -5,6 +5,7 @@ PostgreSQL are in test_access_e2e.py."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,6 +131,11 @@ def test_a_staff_change_needs_an_actor_who_may_make_it(central: Central) -> None
     ]
     [gone] = central.push([staff_saved(str(uuid7()), "cashier", (manager, "manager"))], terminal="S1/T2")
     assert gone["status"] == "rejected"
+    # The cashier's PIN is reset: only the newest change keeps a PIN hash in the feed (an old hash is an old PIN).
+    assert statuses(central.push([staff_saved(cashier, "cashier", (admin, "admin"))])) == ["applied"]
+    changes, _ = central.pull_all(terminal="S1/T2")
+    hashes = [c["payload"]["pin_hash"] for c in changes if c["key"] == cashier]
+    assert len(hashes) == 2 and hashes[0] == service.DISABLED_PIN_HASH and hashes[1].startswith("$argon2id$")
     feed = staff_feed(central)
     assert set(feed) == {admin, manager, cashier}  # nothing refused reached a till
     assert feed[manager]["pin_hash"] == service.DISABLED_PIN_HASH and feed[manager]["badge_code"] is None
@@ -297,3 +303,48 @@ def test_enrolment_with_a_nul_answers_4xx(central: Central) -> None:
         central.client.post("/v1/enroll", json={"code": code, "terminal_name": "till five"}).status_code
         == 200
     )
+
+
+def test_migration_0004_takes_the_staff_from_the_feeds_and_scrubs_old_hashes(tmp_path: Any) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from sync.central.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0003")
+    user, gone = str(uuid7()), str(uuid7())
+
+    def staff_row(uid: str, pin_hash: str, active: bool = True) -> str:
+        return json.dumps(
+            {"id": uid, "username": uid[-4:], "display_name": "x", "role": "manager", "pin_hash": pin_hash,
+             "badge_code": "B1", "active": active}
+        )  # fmt: skip
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO stores (id, code, name, currency, locale, timezone, feed_seq, created_at) "
+                "VALUES (1, 'S1', 'S', 'EUR', 'en', 'UTC', 3, '2026-01-01')"
+            )
+        )
+        for seq, payload in (
+            (1, staff_row(user, "old")),
+            (2, staff_row(user, "new")),
+            (3, staff_row(gone, "h", False)),
+        ):
+            conn.execute(
+                text("INSERT INTO change_feed VALUES (1, :seq, 'staff', :key, :payload, '2026-01-01')"),
+                {"seq": seq, "key": json.loads(payload)["id"], "payload": payload},
+            )
+    command.upgrade(alembic_config(url), "head")
+    with engine.connect() as conn:
+        kept = {
+            r.user_id.replace("-", ""): (r.role, r.active) for r in conn.execute(text("SELECT * FROM staff"))
+        }
+        feed = [r.payload for r in conn.execute(text("SELECT payload FROM change_feed ORDER BY seq"))]
+    engine.dispose()
+    assert kept == {user.replace("-", ""): ("manager", 1), gone.replace("-", ""): ("manager", 0)}
+    hashes = [json.loads(p)["pin_hash"] for p in feed]
+    assert hashes == ["disabled", "new", "disabled"]

@@ -97,7 +97,7 @@ def upgrade() -> None:
 
 def _backfill_staff(staff: sa.Table) -> None:
     """The staff each store's feed already carries, newest change per user: the central's starting view."""
-    feed = sa.table(
+    feed: sa.TableClause = sa.table(
         "change_feed",
         sa.column("store_id", sa.Integer()),
         sa.column("seq", sa.BigInteger()),
@@ -126,6 +126,29 @@ def _backfill_staff(staff: sa.Table) -> None:
         latest[(store_id, user_id)] = row
     if latest:
         op.bulk_insert(staff, list(latest.values()))
+    _scrub_old_hashes(feed)
+
+
+def _scrub_old_hashes(feed: sa.TableClause) -> None:
+    """Only a user's newest staff change keeps a PIN hash (and only while the user is active): older hashes are
+    older PINs, of no use to a till and worth trying offline to whoever reads the feed."""
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(feed.c.store_id, feed.c.seq, feed.c.payload)
+        .where(feed.c.type == "staff")
+        .order_by(feed.c.seq.desc())
+    ).all()
+    newest: set[tuple[int, str]] = set()
+    for store_id, seq, payload in rows:
+        key = (store_id, str(payload.get("id")))
+        keep = key not in newest and bool(payload.get("active", True))
+        newest.add(key)
+        if keep:
+            continue
+        scrubbed = {**payload, "pin_hash": "disabled", "badge_code": None}
+        bind.execute(
+            feed.update().where(feed.c.store_id == store_id, feed.c.seq == seq).values(payload=scrubbed)
+        )
 
 
 def downgrade() -> None:
