@@ -6,6 +6,9 @@ counterline audit verify                                        check the audit 
 counterline demo-label SKU PRICE                                print a scale label code for a weighed item
 counterline enrol URL CODE [--name NAME] [--admin-pin PIN]      join a central store with its one-time code
 counterline sync                                                one sync round now, with progress
+
+At every start the database is migrated to the newest schema, after a backup where it is behind (app/db/backup.py);
+a failed upgrade leaves it as it was, says what to do and exits 4.
 """
 
 from __future__ import annotations
@@ -19,24 +22,22 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.config import Paths, resolve
-from app.db.engine import make_engine, make_sessionmaker, migrate
+from app.db.engine import make_engine, make_sessionmaker
 
 log = logging.getLogger("counterline")
 
 
 def _open(args: argparse.Namespace) -> tuple[Paths, Any]:
+    """Paths, logging, and the database brought to the newest schema (backed up first where it is behind);
+    raises UpgradeFailed, which main() prints."""
+    from app.db.backup import keep_from_env, upgrade_on_start
+    from app.diagnostics import setup_logging
+
     paths = resolve(args.data_dir, args.database_url)
+    setup_logging(paths.log_dir)
     engine = make_engine(paths.database_url)
-    migrate(engine)
+    upgrade_on_start(engine, paths.data_dir / "backups", keep_from_env())
     return paths, make_sessionmaker(engine)
-
-
-def _setup_logging(paths: Paths) -> None:
-    from app.logsafe import RedactingFormatter
-
-    handler = logging.FileHandler(paths.log_dir / "counterline.log", encoding="utf-8")
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -206,7 +207,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def run_app(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     paths, factory = _open(args)
-    _setup_logging(paths)
     from app import demo
     from app.services.base import UserError, here
 
@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--insecure", action="store_true", help="allow plain http to another machine (lab only)")
     sub.add_parser("sync", help="one sync round with the central store now")
     args = p.parse_args(argv)
+    from app.db.backup import UpgradeFailed
+
     try:
         if args.command == "audit":
             return cmd_audit(args)
@@ -336,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(args)
     except KeyboardInterrupt:
         return 130
+    except UpgradeFailed as e:
+        print(str(e), file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":
