@@ -18,11 +18,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -55,7 +60,7 @@ PRINTER_FIELDS = (
 FIELDS: dict[str, tuple[Field, ...]] = {
     "devices.receipt_printer": PRINTER_FIELDS,
     "devices.label_printer": PRINTER_FIELDS,
-    "devices.drawer": (Field("pin", "Drawer pin", tuple(str(p) for p in PINS), number=True),),
+    "devices.drawer": (Field("pin", "Pin (receipt printer)", tuple(str(p) for p in PINS), number=True),),
     "devices.scanner": (
         Field("type", "Scanner", ("wedge", "serial", "camera")),
         Field("prefix", "Prefix", hint="what the scanner adds before each code"),
@@ -72,14 +77,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 TITLES = {
     "devices.receipt_printer": "Receipt printer",
     "devices.label_printer": "Label printer",
-    "devices.drawer": "Cash drawer (on the receipt printer)",
+    "devices.drawer": "Cash drawer",
     "devices.scanner": "Scanner",
 }
 TEST_LABELS = {
-    "devices.receipt_printer": "Print test page",
-    "devices.label_printer": "Print test label",
+    "devices.receipt_printer": "Test page",
+    "devices.label_printer": "Test label",
     "devices.drawer": "Open drawer",
-    "devices.scanner": "Test scanner",
+    "devices.scanner": "Test scan",
 }
 
 
@@ -98,13 +103,26 @@ class DevicesForm(QWidget):
         self._syncing = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        grid = QGridLayout()
+        # The fields scroll on a small counter screen rather than squeeze; the raw JSON takes their place.
+        inner = QWidget()
+        inner.setObjectName("devicesFields")
+        grid = QGridLayout(inner)
+        grid.setContentsMargins(0, 0, 0, 0)
         for i, key in enumerate(keys):
-            grid.addWidget(self._box(key), i // 2, i % 2)
-        lay.addLayout(grid)
+            grid.addWidget(self._box(key), i // 2, i % 2, Qt.AlignmentFlag.AlignTop)
+        grid.setRowStretch((len(keys) + 1) // 2, 1)
+        self.fields_area = QScrollArea()
+        self.fields_area.setWidgetResizable(True)
+        self.fields_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.fields_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.fields_area.setWidget(inner)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.fields_area)
+        lay.addWidget(self.pages, 1)
         self.raw_toggle = QPushButton(self.tr("Show raw settings (JSON) for rare fields"))
         self.raw_toggle.setCheckable(True)
         self.raw_toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.raw_toggle.setMinimumHeight(40)
         self.raw_toggle.toggled.connect(self._show_raw)
         lay.addWidget(self.raw_toggle)
         self.raw = QTabWidget()
@@ -115,18 +133,30 @@ class DevicesForm(QWidget):
             edit.textChanged.connect(lambda k=key: self._from_json(k))
             self.editors[key] = edit
             self.raw.addTab(edit, self.tr(TITLES.get(key, key)))
-        self.raw.hide()
-        lay.addWidget(self.raw, 1)
-        lay.addStretch(0)
+        self.pages.addWidget(self.raw)
         for key in keys:
             self._show_fields(key)  # before the first load too: the window's size counts visible rows only
 
     def _box(self, key: str) -> QGroupBox:
-        box = QGroupBox(self.tr(TITLES.get(key, key)))
+        box = QGroupBox()
         box.setObjectName(f"box-{key}")
         outer = QVBoxLayout(box)
+        outer.setContentsMargins(8, 4, 8, 6)
+        # The box's title and its Test button share the top row, so the fields fit a 1280x800 counter screen.
+        head = QHBoxLayout()
+        title = QLabel(self.tr(TITLES.get(key, key)))
+        title.setStyleSheet("font-weight: 600;")
+        head.addWidget(title, 1)
+        test = QPushButton(self.tr(TEST_LABELS.get(key, "Test")))
+        test.setMinimumHeight(40)
+        test.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        test.clicked.connect(lambda _c=False, k=key: self.test_requested.emit(k))
+        self.test_buttons[key] = test
+        head.addWidget(test)
+        outer.addLayout(head)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setVerticalSpacing(6)
         self.forms[key] = form
         self.inputs[key] = []
         for field in FIELDS.get(key, ()):
@@ -134,12 +164,12 @@ class DevicesForm(QWidget):
             if field.choices:
                 combo = QComboBox()
                 combo.addItems(list(field.choices))
-                combo.setMinimumHeight(36)
+                combo.setMinimumHeight(34)
                 combo.activated.connect(lambda _i, k=key: self._to_json(k))
                 widget = combo
             else:
                 line = QLineEdit()
-                line.setMinimumHeight(36)
+                line.setMinimumHeight(34)
                 line.setPlaceholderText(field.hint)
                 line.textEdited.connect(lambda _t, k=key: self._to_json(k))
                 widget = line
@@ -147,20 +177,12 @@ class DevicesForm(QWidget):
             form.addRow(self.tr(field.label), widget)
             self.inputs[key].append((field, widget))
         outer.addLayout(form)
-        test = QPushButton(self.tr(TEST_LABELS.get(key, "Test")))
-        test.setMinimumHeight(44)
-        test.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        test.clicked.connect(lambda _c=False, k=key: self.test_requested.emit(k))
-        self.test_buttons[key] = test
-        outer.addWidget(test, 0, Qt.AlignmentFlag.AlignRight)
         return box
 
     def _show_raw(self, shown: bool) -> None:
-        self.raw.setVisible(shown)
+        self.pages.setCurrentWidget(self.raw if shown else self.fields_area)
         self.raw_toggle.setText(
-            self.tr("Hide raw settings (JSON)")
-            if shown
-            else self.tr("Show raw settings (JSON) for rare fields")
+            self.tr("Back to the fields") if shown else self.tr("Show raw settings (JSON) for rare fields")
         )
 
     # -- the JSON is the one copy; the fields are a view over it ------------------------------------------
