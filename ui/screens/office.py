@@ -61,6 +61,7 @@ from ui.camera_preview import RED, CameraPreview, breakable, camera_settings, de
 from ui.context import AppContext
 from ui.scan_router import wedge_config
 from ui.screens.office_devices import DevicesForm
+from ui.screens.office_support import SupportPanel
 
 # Euro notes and coins, largest first, as the drawer is counted.
 DENOMINATIONS = [
@@ -189,6 +190,8 @@ class OfficeScreen(QWidget):
             Permission.DEVICE_SETTINGS, self.tr("change device settings"), self._build_devices()
         )
         self.tabs.addTab(self.devices_gate, self.tr("Devices"))
+        self.support = SupportPanel(ctx)  # copy diagnostics for the store's support (ui/screens/office_support.py)
+        self.tabs.addTab(self.support, self.tr("Support"))
         self.tabs.currentChanged.connect(lambda _i: self._refresh_tab())
 
     # -- shared ----------------------------------------------------------------------------------------------
