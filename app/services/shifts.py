@@ -9,6 +9,7 @@ to the central store.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -299,6 +300,37 @@ def no_sale(session: Session, actor: Actor, reason: str) -> CashMovementView:
     return view
 
 
+def tender_figures(
+    payments: Iterable[tuple[str, str, Decimal, Decimal]],
+) -> tuple[list[TenderFigure], Decimal]:
+    """The tenders of completed sales from their payments (order id, kind, amount, tendered): the sales each paid,
+    its payments and the amount kept, in the tender list's order; and the cash customers handed over. The one
+    definition the Z report and the reports screen (app.services.reports) both use."""
+    sale_ids: dict[str, set[str]] = {}
+    count: dict[str, int] = {}
+    amounts: dict[str, Decimal] = {}
+    cash_tendered = ZERO
+    for order_id, kind, amount, tendered in payments:
+        sale_ids.setdefault(kind, set()).add(order_id)
+        count[kind] = count.get(kind, 0) + 1
+        amounts[kind] = amounts.get(kind, ZERO) + amount
+        if kind == "cash":
+            cash_tendered += tendered
+    by_tender = [
+        TenderFigure(k, len(sale_ids[k]), count[k], amounts[k])
+        for k in sorted(count, key=lambda k: TENDER_ORDER.index(k) if k in TENDER_ORDER else 99)
+    ]
+    return by_tender, cash_tendered
+
+
+def shift_figures(session: Session, shift_id: str) -> ShiftFigures:
+    """The figures of any shift, open or closed, computed afresh from its records (what its Z report showed)."""
+    shift = session.get(Shift, shift_id)
+    if shift is None:
+        raise UserError("That shift is not on this terminal.")
+    return _figures(session, shift)
+
+
 def _figures(session: Session, shift: Shift) -> ShiftFigures:
     counter = (Order.channel == "counter", Order.shift_id == shift.id)
     completed = list(
@@ -313,21 +345,10 @@ def _figures(session: Session, shift: Shift) -> ShiftFigures:
         # still on them when voided count.
         if any(not line.voided for line in o.lines)
     ]
-    sale_ids: dict[str, set[str]] = {}
-    payments: dict[str, int] = {}
-    amounts: dict[str, Decimal] = {}
-    cash_tendered = ZERO
-    for order in completed:
-        for p in order.payments:
-            sale_ids.setdefault(p.kind, set()).add(order.id)
-            payments[p.kind] = payments.get(p.kind, 0) + 1
-            amounts[p.kind] = amounts.get(p.kind, ZERO) + p.amount
-            if p.kind == "cash":
-                cash_tendered += p.tendered
-    by_tender = [
-        TenderFigure(k, len(sale_ids[k]), payments[k], amounts[k])
-        for k in sorted(payments, key=lambda k: TENDER_ORDER.index(k) if k in TENDER_ORDER else 99)
-    ]
+    by_tender, cash_tendered = tender_figures(
+        (order.id, p.kind, p.amount, p.tendered) for order in completed for p in order.payments
+    )
+    amounts = {t.kind: t.amount for t in by_tender}
     store = session.get(Store, here(session).store_id)
     assert store is not None
     exclusive = store.tax_mode == "exclusive"
