@@ -8,16 +8,19 @@ never printed twice by an automatic retry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from app.db.models import PrintJob
+from app.db.models import Order, PrintJob
 from app.db.types import utcnow
+from app.domain.permissions import Permission
 from app.ids import new_id
+from app.services import audit, staff
+from app.services.base import Actor, Changes, UserError, now
 
 BACKOFF_S = (2, 4, 8, 15, 30, 60)
 
@@ -140,6 +143,86 @@ def reprint(session: Session, job_id: str) -> str:
     doc = dict(job.document)
     doc["copy"] = True
     return enqueue(session, job.kind, doc, job.title + " (copy)", job.cause_id, job.role)
+
+
+# What a reprinted document is about, for its audit entry (a receipt is about its sale).
+RECORD_TYPE = {"receipt": "order", "x_report": "shift", "z_report": "shift"}
+
+
+def record_reprint(
+    session: Session, actor: Actor, kind: str, cause_id: str | None, job_id: str, details: dict[str, Any]
+) -> None:
+    """The one audit entry of a reprint, wherever it was asked for (Office > Print queue, the journal):
+    `<kind>.reprinted` on the record the document is about, so a search for `receipt.reprinted` (or for the
+    sale's id) finds every copy of a receipt made at this till."""
+    audit.record(
+        session,
+        actor.user_id,
+        f"{kind}.reprinted",
+        RECORD_TYPE.get(kind, "print_job"),
+        cause_id or job_id,
+        {**details, "job": job_id, "at": now().isoformat()},
+    )
+
+
+@dataclass(frozen=True)
+class JobDone:
+    """What a print-queue action did: the job acted on, the copy made (reprint), and what changed."""
+
+    job_id: str
+    copy_id: str | None = None
+    changes: Changes = field(default_factory=lambda: Changes(print_queue=True))
+
+
+def _job(session: Session, job_id: str) -> PrintJob:
+    job = session.scalar(select(PrintJob).where(PrintJob.id == job_id))
+    if job is None:
+        raise UserError("That print job is no longer in the queue: look at the list again.")
+    return job
+
+
+def reprint_job(session: Session, actor: Actor, job_id: str) -> JobDone:
+    """Office > Print queue: a copy of a job (marked COPY), with the reprint permission (or an approval) and
+    the one reprint audit entry (`receipt.reprinted` for a receipt, on its sale)."""
+    job = _job(session, job_id)
+    approval = staff.require(session, actor, Permission.REPRINT, f"reprint {job.title}")
+    copy_id = reprint(session, job_id)
+    details: dict[str, Any] = {"copy_of": job_id, "approval": approval, "from": "print_queue"}
+    if job.kind == "receipt" and job.cause_id:
+        number = session.scalar(select(Order.number).where(Order.id == job.cause_id))
+        if number:
+            details["number"] = number
+    record_reprint(session, actor, job.kind, job.cause_id, copy_id, details)
+    return JobDone(job_id, copy_id)
+
+
+def cancel_job(session: Session, actor: Actor, job_id: str) -> JobDone:
+    """Office > Print queue: a waiting or failed job will not print. Whoever may reprint a document may also
+    decide it is not printed (the same permission: both decide what paper comes out); audited."""
+    job = _job(session, job_id)
+    if job.status not in ("pending", "failed"):
+        raise UserError(
+            f"That job is {job.status.replace('_', ' ')}: only a waiting or failed job can be cancelled."
+        )
+    approval = staff.require(session, actor, Permission.REPRINT, f"cancel printing {job.title}")
+    cancel(session, job_id)
+    audit.record(
+        session,
+        actor.user_id,
+        "print.cancelled",
+        "print_job",
+        job_id,
+        {"kind": job.kind, "title": job.title, "cause": job.cause_id, "approval": approval},
+    )
+    return JobDone(job_id)
+
+
+def retry_job(session: Session, _actor: Actor, job_id: str) -> JobDone:
+    """Office > Print queue: send a waiting job now instead of at its next attempt. It prints nothing that was
+    not going to print anyway, so it needs no permission beyond being signed in, and leaves no audit entry."""
+    _job(session, job_id)
+    retry_now(session, job_id)
+    return JobDone(job_id)
 
 
 def cancel(session: Session, job_id: str) -> None:

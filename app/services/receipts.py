@@ -25,8 +25,8 @@ from app.documents.receipt import (
 from app.domain import prefixes, pricing, tenders
 from app.domain.money import ZERO, quantize_money
 from app.domain.permissions import Permission
-from app.services import audit, printing, settings, staff
-from app.services.base import Actor, UserError, here, now
+from app.services import printing, settings, staff
+from app.services.base import Actor, UserError, here
 
 DEFAULT_FOOTER = ["Thank you for shopping with us", "Keep this receipt for returns"]
 
@@ -164,12 +164,7 @@ def reprint_receipt(session: Session, actor: Actor, number: str) -> str:
         f"Receipt {order.number} (copy)",
         order.id,
     )
-    audit.record(
-        session,
-        actor.user_id,
-        "receipt.reprinted",
-        "order",
-        order.id,
-        {"number": order.number, "job": job_id, "approval": approval, "at": now().isoformat()},
+    printing.record_reprint(
+        session, actor, "receipt", order.id, job_id, {"number": order.number, "approval": approval}
     )
     return job_id

@@ -641,16 +641,16 @@ class SellScreen(QWidget):
         self.focus_scan()
 
     def no_sale(self) -> None:
-        from app.services import shifts
+        from app.services import drawer
 
-        def opened(_r: Any) -> None:
+        def opened(res: drawer.DrawerOpened) -> None:
             printer = self.ctx.services.get("printer")
-            if printer is not None:
+            if printer is not None and res.open_drawer:
                 printer.open_drawer()
             self.ctx.messages.show_notice(self.tr("Drawer opened (no sale), recorded."))
             self.focus_scan()
 
-        self._run(lambda s, a: shifts.no_sale(s, a, "no sale"), opened)
+        self._run(lambda s, a: drawer.open_drawer(s, a, "no_sale"), opened)
 
     def help(self) -> None:
         keys = "\n".join(f"{k}  {label}" for k, label, _a in KEYS) + "\nF10  Pay\nF12  Sign out / switch user"
