@@ -1,8 +1,8 @@
 """The main window: the scan field and title on top, one workstation at a time, the status bar below.
 
-Workstations: Sell, Pickup, Pack, Returns (Ctrl+1..4), Lookup (Ctrl+5), Office (Ctrl+6) and Journal (Ctrl+7). F12
-signs out or switches user: an open sale is parked for its owner and comes back when they sign in again. After the
-idle minutes set in settings the screen locks to sign-in the same way.
+Workstations: Sell, Pickup, Pack, Returns (Ctrl+1..4), Lookup (Ctrl+5), Office (Ctrl+6), Journal (Ctrl+7) and
+Reports (Ctrl+8). F12 signs out or switches user: an open sale is parked for its owner and comes back when they
+sign in again. After the idle minutes set in settings the screen locks to sign-in the same way.
 
 The status bar keeps each part short enough to be read whole (the sync part says its state and how many events
 wait; the full sentence is its tooltip), with times in the store's zone and locale. A print job that did not print
@@ -41,6 +41,7 @@ from ui.screens.journal import JournalScreen
 from ui.screens.lookup import LookupScreen
 from ui.screens.office import OfficeScreen
 from ui.screens.placeholders import PlaceholderScreen
+from ui.screens.reports import ReportsScreen
 from ui.screens.sell import SellScreen
 from ui.screens.signin import SignInScreen
 
@@ -52,6 +53,7 @@ WORKSTATIONS = [
     ("lookup", "Lookup"),
     ("office", "Office"),
     ("journal", "Journal"),
+    ("reports", "Reports"),
 ]
 
 
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
             "lookup": LookupScreen(ctx),
             "office": OfficeScreen(ctx),
             "journal": JournalScreen(ctx),
+            "reports": ReportsScreen(ctx),
         }
         self.screens["lookup"].open_sale.connect(self.open_sale)
         for w in self.screens.values():

@@ -1,0 +1,372 @@
+"""Reports workstation (Ctrl+8): one store report at a time over a period, its table with a bar chart beside it,
+exported to CSV and PDF exactly as shown.
+
+The figures come from `app.services.reports` as plain rows; this screen only formats them (money in the store's
+locale and currency) and draws them. Charts are drawn here with QPainter rather than QtCharts: QtCharts needs
+PySide6-Addons, a 175 MB wheel for a handful of bar charts that a hundred lines draw just as well, and the same
+widget's `grab()` is the picture the PDF carries.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+
+from app.services import reports
+from devices.printers.pdf_render import document_fonts
+from ui.context import AppContext
+
+SERIES_COLOURS = ("#2563eb", "#9ca3af")
+
+
+class BarChart(QWidget):
+    """Horizontal bars, one group per row of the report, one bar per value column (this period, a week before)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.labels: list[str] = []
+        self.series: list[tuple[str, list[Decimal]]] = []
+        self.value_text: Any = str
+        self.setMinimumWidth(280)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_data(self, labels: list[str], series: list[tuple[str, list[Decimal]]], value_text: Any) -> None:
+        self.labels, self.series, self.value_text = labels, series, value_text
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor("white"))
+        font = QFont(self.font())
+        font.setPixelSize(12)
+        p.setFont(font)
+        w, h = self.width(), self.height()
+        if not self.labels:
+            p.setPen(QColor("#6b7280"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("Nothing in this period."))
+            p.end()
+            return
+        legend_h = 22
+        x = 8.0
+        for i, (name, _values) in enumerate(self.series):
+            p.fillRect(QRectF(x, 6, 12, 12), QColor(SERIES_COLOURS[i % 2]))
+            p.setPen(QColor("#111827"))
+            p.drawText(QRectF(x + 16, 2, 200, 20), Qt.AlignmentFlag.AlignVCenter, name)
+            x += 24 + p.fontMetrics().horizontalAdvance(name)
+        values = [v for _n, vs in self.series for v in vs]
+        high = max([*values, Decimal(0)])
+        low = min([*values, Decimal(0)])
+        span = float(high - low) or 1.0
+        label_w = min(150.0, w * 0.35)
+        value_w = 80.0
+        left = label_w + 8
+        right = w - value_w - 8
+        zero_x = left + (right - left) * float(-low) / span
+        row_h = (h - legend_h - 4) / len(self.labels)
+        bar_h = max(3.0, min(22.0, (row_h - 4) / max(1, len(self.series))))
+        metrics = p.fontMetrics()
+        for r, label in enumerate(self.labels):
+            top = legend_h + r * row_h
+            p.setPen(QColor("#111827"))
+            shown = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(label_w))
+            p.drawText(
+                QRectF(4, top, label_w, row_h),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                shown,
+            )
+            for i, (_name, vs) in enumerate(self.series):
+                value = vs[r]
+                x1 = left + (right - left) * float(value - low) / span
+                y = top + (row_h - bar_h * len(self.series)) / 2 + i * bar_h
+                p.fillRect(
+                    QRectF(min(zero_x, x1), y, abs(x1 - zero_x), bar_h - 1), QColor(SERIES_COLOURS[i % 2])
+                )
+                if i == 0 and row_h >= 14:
+                    p.setPen(QColor("#374151"))
+                    p.drawText(
+                        QRectF(right + 4, y - 3, value_w, bar_h + 6),
+                        Qt.AlignmentFlag.AlignVCenter,
+                        self.value_text(value),
+                    )
+        p.setPen(QColor("#9ca3af"))
+        p.drawLine(int(zero_x), legend_h, int(zero_x), h - 2)
+        p.end()
+
+    def png(self) -> bytes:
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        self.grab().save(buffer, "PNG")
+        return bytes(data.data())
+
+
+class ReportsScreen(QWidget):
+    title = "Reports"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.report: reports.Report | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+
+        bar = QHBoxLayout()
+        self.which = QComboBox()
+        for key, (title, _fn) in reports.REPORTS.items():
+            self.which.addItem(self.tr(title), key)
+        self.when = QComboBox()
+        for kind in reports.PERIOD_KINDS:
+            self.when.addItem(self.tr(reports.PERIOD_WORDS[kind]), kind)
+        today = QDate.currentDate()
+        self.first = QDateEdit(today)
+        self.last = QDateEdit(today)
+        for edit in (self.first, self.last):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.show_btn = QPushButton(self.tr("Show"))
+        self.show_btn.setObjectName("primary")
+        self.csv_btn = QPushButton(self.tr("Export CSV"))
+        self.pdf_btn = QPushButton(self.tr("Export PDF"))
+        for w in (self.which, self.when, self.first, self.last, self.show_btn, self.csv_btn, self.pdf_btn):
+            w.setMinimumHeight(48)
+        for b in (self.show_btn, self.csv_btn, self.pdf_btn):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        bar.addWidget(self.which, 3)
+        bar.addWidget(self.when, 2)
+        bar.addWidget(self.first, 2)
+        bar.addWidget(self.last, 2)
+        bar.addWidget(self.show_btn, 1)
+        bar.addWidget(self.csv_btn, 1)
+        bar.addWidget(self.pdf_btn, 1)
+        lay.addLayout(bar)
+
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-size: 18px; font-weight: 600;")
+        lay.addWidget(self.heading)
+        body = QHBoxLayout()
+        self.table = QTableWidget(0, 0)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(32)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.chart = BarChart()
+        body.addWidget(self.table, 3)
+        body.addWidget(self.chart, 2)
+        lay.addLayout(body, 1)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #4b5563;")
+        lay.addWidget(self.note)
+
+        self.which.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.when.currentIndexChanged.connect(lambda _i: self._period_changed())
+        self.show_btn.clicked.connect(lambda _c=False: self.refresh())
+        self.csv_btn.clicked.connect(lambda _c=False: self._ask_export("csv"))
+        self.pdf_btn.clicked.connect(lambda _c=False: self._ask_export("pdf"))
+        self._period_changed(load=False)
+
+    # -- choosing ---------------------------------------------------------------------------------------------
+    def activate(self) -> None:
+        self.refresh()
+
+    def on_changed(self, _changes: Any) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def _period_changed(self, load: bool = True) -> None:
+        ranged = self.when.currentData() == "range"
+        self.first.setVisible(ranged)
+        self.last.setVisible(ranged)
+        if load:
+            self.refresh()
+
+    def choose(self, key: str, kind: str, first: date | None = None, last: date | None = None) -> None:
+        """Pick a report and a period as a person would with the boxes (tests and the Office's links use it)."""
+        self.which.blockSignals(True)
+        self.when.blockSignals(True)
+        self.which.setCurrentIndex(self.which.findData(key))
+        self.when.setCurrentIndex(self.when.findData(kind))
+        if first is not None:
+            self.first.setDate(QDate(first.year, first.month, first.day))
+        if last is not None:
+            self.last.setDate(QDate(last.year, last.month, last.day))
+        self.which.blockSignals(False)
+        self.when.blockSignals(False)
+        self._period_changed()
+
+    def refresh(self) -> None:
+        key = str(self.which.currentData())
+        kind = str(self.when.currentData())
+        first = self.first.date().toPython() if kind == "range" else None
+        last = self.last.date().toPython() if kind == "range" else None
+        self.ctx.ops.read(lambda s: reports.run(s, key, kind, first, last), self._show)  # type: ignore[arg-type]
+
+    # -- showing ----------------------------------------------------------------------------------------------
+    def cell_text(self, kind: str, value: reports.Cell) -> str:
+        if kind == "money":
+            return format_currency(Decimal(value), self.ctx.here.currency, locale=self.ctx.here.locale)
+        if kind == "qty":
+            return str(format_decimal(Decimal(value), locale=self.ctx.here.locale))
+        return str(value)
+
+    def period_text(self, p: reports.Period) -> str:
+        loc = self.ctx.here.locale
+        first = format_date(p.first, "medium", locale=loc)
+        if p.first == p.last:
+            return first
+        return f"{first} – {format_date(p.last, 'medium', locale=loc)}"
+
+    def _show(self, report: reports.Report) -> None:
+        self.report = report
+        self.heading.setText(f"{self.tr(report.title)} · {self.period_text(report.period)}")
+        self.note.setText(self.tr(report.note))
+        self.table.clear()
+        self.table.setColumnCount(len(report.columns))
+        self.table.setRowCount(len(report.rows))
+        self.table.setHorizontalHeaderLabels([self.tr(c.title) for c in report.columns])
+        for r, row in enumerate(report.rows):
+            for c, (col, value) in enumerate(zip(report.columns, row, strict=True)):
+                item = QTableWidgetItem(self.cell_text(col.kind, value))
+                if col.kind != "text":
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        if report.columns:
+            header.setStretchLastSection(True)
+        money = report.columns[report.chart_values[0]].kind if report.chart_values else "money"
+        self.chart.set_data(
+            [str(row[report.chart_label]) for row in report.rows],
+            [
+                (self.tr(report.columns[i].title), [Decimal(row[i]) for row in report.rows])
+                for i in report.chart_values
+            ],
+            lambda v: self.cell_text(money, v),
+        )
+
+    def shown_rows(self) -> list[list[str]]:
+        """The table as it is on screen: what the exports carry."""
+        return [
+            [
+                (item.text() if (item := self.table.item(r, c)) else "")
+                for c in range(self.table.columnCount())
+            ]
+            for r in range(self.table.rowCount())
+        ]
+
+    # -- exports ----------------------------------------------------------------------------------------------
+    def _ask_export(self, kind: str) -> None:
+        if self.report is None:
+            self.ctx.messages.show_error(self.tr("Show a report first, then export it."))
+            return
+        suggested = f"{self.report.key}-{self.report.period.first}-{self.report.period.last}.{kind}"
+        name, _filter = QFileDialog.getSaveFileName(
+            self, self.tr("Export the report"), suggested, "CSV (*.csv)" if kind == "csv" else "PDF (*.pdf)"
+        )
+        if not name:
+            return
+        try:
+            if kind == "csv":
+                self.export_csv(Path(name))
+            else:
+                self.export_pdf(Path(name))
+        except OSError as exc:
+            self.ctx.messages.show_error(
+                self.tr("The report could not be saved ({0}): choose another folder.").format(
+                    exc.strerror or exc
+                )
+            )
+            return
+        self.ctx.messages.show_notice(self.tr("Report saved to {0}.").format(name))
+
+    def csv_text(self) -> str:
+        """The rows on screen, one per line, with plain numbers (money as 1234.50) so a spreadsheet can add them."""
+        assert self.report is not None
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow([c.title for c in self.report.columns])
+        for row in self.report.rows:
+            w.writerow([str(v) for v in row])
+        return out.getvalue()
+
+    def export_csv(self, path: Path) -> None:
+        path.write_text(self.csv_text(), encoding="utf-8", newline="")
+
+    def pdf_bytes(self) -> bytes:
+        """The report on A4 landscape: heading, the chart as shown (its grab), then the table's rows as on screen."""
+        assert self.report is not None
+        fonts = document_fonts()
+        out = io.BytesIO()
+        page_w, page_h = landscape(A4)
+        c = Canvas(out, pagesize=(page_w, page_h))
+        c.setTitle(f"{self.report.title} {self.report.period.first} {self.report.period.last}")
+        margin = 15 * mm
+        c.setFont(fonts.bold, 14)
+        c.drawString(margin, page_h - margin, f"{self.report.title} · {self.period_text(self.report.period)}")
+        c.setFont(fonts.regular, 9)
+        c.drawString(margin, page_h - margin - 14, self.report.note)
+        image = ImageReader(io.BytesIO(self.chart.png()))
+        iw, ih = image.getSize()
+        chart_h = 70 * mm
+        chart_w = min(page_w - 2 * margin, chart_h * iw / max(1, ih))
+        y = page_h - margin - 24 - chart_h
+        c.drawImage(image, margin, y, chart_w, chart_h)
+        y -= 10 * mm
+        headers = [col.title for col in self.report.columns]
+        rows = self.shown_rows()
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        total = sum(widths) or 1
+        xs = [margin]
+        for wdt in widths[:-1]:
+            xs.append(xs[-1] + (page_w - 2 * margin) * wdt / total)
+
+        def draw_row(cells: list[str], font: str) -> None:
+            nonlocal y
+            if y < margin:
+                c.showPage()
+                y = page_h - margin
+            c.setFont(font, 9)
+            for x, text in zip(xs, cells, strict=True):
+                c.drawString(x, y, text)
+            y -= 13
+
+        draw_row(headers, fonts.bold)
+        for row in rows:
+            draw_row(row, fonts.regular)
+        if not rows:
+            draw_row(["Nothing in this period.", *[""] * (len(headers) - 1)], fonts.regular)
+        c.save()
+        return out.getvalue()
+
+    def export_pdf(self, path: Path) -> None:
+        path.write_bytes(self.pdf_bytes())
