@@ -105,3 +105,28 @@ def test_the_devices_form_saves_fields_keeps_rare_json_and_tests_the_drawer(
     kick = Dummy()
     kick.cashdraw(5)
     assert out.read_bytes() == bytes(kick.output)  # pin 5 from the drawer's own setting, not the printer's 2
+
+
+def test_the_label_printers_test_button_prints_a_label_on_it(
+    office: Make,  # noqa: F811 - the fixture
+    qtbot: QtBot,
+    db: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "labels.zpl"
+    out.write_bytes(b"")
+    with db.begin() as s:
+        settings.put(s, "devices.label_printer", {"type": "file", "path": str(out)})
+    screen, ctx = office("admin")
+    screen.tabs.setCurrentWidget(screen.devices_gate)
+    settle(qtbot, ctx)
+    worker = PrintWorker(db)
+    worker.start()
+    ctx.services["printer"] = worker
+    try:
+        click(qtbot, ctx, screen.devices_form.test_buttons["devices.label_printer"])
+        wait_for(lambda: out.stat().st_size > 0)
+    finally:
+        worker.stop()
+    sent = out.read_bytes()
+    assert sent.startswith(b"^XA") and b"Counterline test label" in sent  # ZPL, on the label printer
