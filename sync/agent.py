@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,7 +43,20 @@ class RoundReport:
 
 
 def _events(rows: list[Any]) -> list[protocol.Event]:
-    return [protocol.Event(id=r.id, type=r.type, occurred_at=r.created_at, payload=r.payload) for r in rows]
+    # Built without validation: what the till holds is sent as it is and judged by the central store, which
+    # refuses a bad event alone with its reason (a local check that raised here would stop every later event).
+    return [
+        protocol.Event.model_construct(
+            id=UUID(r.id), type=r.type, occurred_at=r.created_at, payload=r.payload
+        )
+        for r in rows
+    ]
+
+
+# Answers to a whole push that say its size or shape is the trouble (400 not readable, 413 too large, 422 not
+# valid): the batch is halved until the event at fault is alone, and that one is then marked refused here with
+# the central store's reason, so the till goes on.
+_SPLIT_ON = (400, 413, 422)
 
 
 def audit_anchor(session: Session) -> protocol.AuditAnchor | None:
@@ -70,16 +84,40 @@ class Syncer:
         self.pull_page = pull_page
 
     def push_pending(self) -> tuple[int, int]:
-        """Send every pending event, a batch at a time; returns (acknowledged, rejected)."""
+        """Send every pending event, a batch at a time; returns (acknowledged, rejected).
+
+        A batch the central store (or a proxy before it) refuses as too large or malformed (_SPLIT_ON) is sent
+        again in halves; a single event refused so is marked refused here with the reason, like one the central
+        store refused by itself, and the next ones go on."""
         acknowledged = rejected = 0
+        size = self.push_batch
         while True:
             with self.factory() as s:
-                rows = outbox.pending(s, self.push_batch)
+                rows = outbox.pending(s, size)
                 events = _events(rows)
                 anchor = audit_anchor(s)
             if not events:
                 return acknowledged, rejected
-            answer = self.client.push(events, anchor)
+            try:
+                answer = self.client.push(events, anchor)
+            except Refused as exc:
+                if exc.status not in _SPLIT_ON:
+                    raise
+                if len(events) > 1:
+                    size = max(1, len(events) // 2)
+                    log.info(
+                        "push of %d events refused (HTTP %s); sending %d at a time",
+                        len(events),
+                        exc.status,
+                        size,
+                    )
+                    continue
+                with self.factory.begin() as s:
+                    outbox.mark(s, {str(events[0].id): ("rejected", str(exc))})
+                rejected += 1
+                acknowledged += 1
+                size = self.push_batch
+                continue
             results = {str(r.id): (r.status, r.reason) for r in answer.results}
             with self.factory.begin() as s:
                 outbox.mark(s, results)
@@ -102,8 +140,15 @@ class Syncer:
                     else None
                 )
                 first = False
-            with self.factory.begin() as s:
-                result = replica.apply_page(s, cursor, page)
+            try:
+                with self.factory.begin() as s:
+                    result = replica.apply_page(s, cursor, page)
+            except replica.ApplyError as exc:
+                # One change this till cannot take must not stop every later one: the page again, change by
+                # change, parking the ones that fail for review (Office > Sync).
+                log.warning("page after %s: %s; applying it change by change", cursor, exc)
+                with self.factory.begin() as s:
+                    result = replica.apply_page(s, cursor, page, park=True)
             if result.skipped:
                 log.info(
                     "page after %s was applied by another process; going on from %s", cursor, result.cursor
@@ -117,7 +162,15 @@ class Syncer:
                 return applied, cursor
 
     def sync_once(self, progress: Progress | None = None) -> RoundReport:
-        pushed, rejected = self.push_pending()
+        """Push, pull, push again. A push that fails does not stop the pull (the till still gets prices, orders
+        and cancellations); the round then ends with the push's error, so the agent says so and tries again."""
+        try:
+            pushed, rejected = self.push_pending()
+        except NotEnrolled:
+            raise
+        except SyncError as exc:
+            self.pull_changes(progress)
+            raise exc
         pulled, cursor = self.pull_changes(progress)
         # What the pull made (nothing today) or what was sold meanwhile goes out in the same round.
         more, more_rejected = self.push_pending()

@@ -8,12 +8,24 @@ plain JSON: decimals as strings, ids as UUID strings, times as ISO 8601 with an 
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, Literal
+import math
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from app.domain import lifecycle, prefixes
 
@@ -97,30 +109,180 @@ ORDER_NUMBER_PREFIX = prefixes.ORDER
 MovementKind = Literal["sale", "return", "receipt", "adjustment", "transfer", "count", "fulfilment"]
 PushStatus = Literal["applied", "duplicate", "rejected"]
 
+# ---------------------------------------------------------------- limits and value types
+#
+# Everything that enters the central store is checked against these before it is applied or enters a feed (a
+# value that passes them can be stored on both engines and taken by every till of the store). Decimals travel
+# as strings (or whole numbers): a JSON float is refused, since a float is not the amount the till counted.
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # one request's body, checked before it is read
+MAX_EVENTS_PER_PUSH = 500
+MAX_LINES = 500  # lines, payments or movements of one sale, return or parked sale
+MAX_ORDER_LINES = 200  # lines of one storefront order
+MAX_PAYLOAD_BYTES = 256 * 1024  # one event's payload as JSON
+MAX_DEPTH = 8  # nesting of objects and lists inside one payload
+MAX_QTY = Decimal(1_000_000)  # a quantity of one line or movement, either sign
+MAX_MONEY = Decimal(100_000_000)  # an amount of one line, payment or total, either sign
+MAX_SEQ = 2**63 - 1  # feed seqs and cursors are 64-bit
+QTY_PLACES = 3  # the central keeps thousandths; a finer quantity would be stored as something else
+MONEY_PLACES = 2
+RATE_PLACES = 6
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _clean(value: str) -> str:
+    """No NUL and no lone surrogate: neither can be stored as text on PostgreSQL, nor encoded as UTF-8."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("is not valid Unicode (lone surrogate)") from exc
+    return value
+
+
+def _decimal_input(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError('give a decimal as a string, e.g. "1.50"')
+    if isinstance(value, int):
+        if abs(value) > 10**18:
+            raise ValueError("is out of range")
+        return Decimal(value)
+    if isinstance(value, str):
+        if len(value) > 40:
+            raise ValueError("is too long for a number")
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise ValueError("is not a number") from exc
+    if isinstance(value, Decimal):
+        return value
+    raise ValueError("must be a decimal number given as a string")
+
+
+def _checked(places: int, bound: Decimal) -> Any:
+    def check(value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("must be a finite number")
+        if abs(value) > bound:
+            raise ValueError(f"is out of range (at most {bound} either way)")
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValueError(f"has more than {places} decimal places")
+        return value
+
+    return check
+
+
+def _in_time_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
+    return value
+
+
+def _time_input(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("must be an ISO 8601 time with an offset, e.g. 2026-05-01T10:00:00+00:00")
+    return value
+
+
+Qty = Annotated[Decimal, BeforeValidator(_decimal_input), AfterValidator(_checked(QTY_PLACES, MAX_QTY))]
+Money = Annotated[Decimal, BeforeValidator(_decimal_input), AfterValidator(_checked(MONEY_PLACES, MAX_MONEY))]
+TaxRate = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_input),
+    AfterValidator(_checked(RATE_PLACES, Decimal(1))),
+    Field(ge=0, lt=1),
+]
+Time = Annotated[AwareDatetime, BeforeValidator(_time_input), AfterValidator(_in_time_range)]
+Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+Sku = Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_clean)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=32), AfterValidator(_clean)]
+Number = Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_clean)]
+Short = Annotated[StrictStr, Field(max_length=20), AfterValidator(_clean)]
+Name = Annotated[StrictStr, Field(max_length=200), AfterValidator(_clean)]
+Note = Annotated[StrictStr, Field(max_length=500), AfterValidator(_clean)]
+Ident = Annotated[StrictStr, Field(max_length=64), AfterValidator(_clean)]
+
+
+def check_json(value: Any, what: str = "payload") -> None:
+    """Raise ValueError unless `value` is plain JSON that any store can keep: nesting at most MAX_DEPTH, every
+    string (keys too) free of NUL and lone surrogates and at most 10,000 characters, every number finite."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep")
+        if isinstance(item, str):
+            if len(item) > 10_000:
+                raise ValueError(f"{what} holds a string of more than 10,000 characters")
+            _clean(item)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{what} holds a number that is not finite")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) > MAX_SEQ:
+                raise ValueError(f"{what} holds a whole number out of the 64-bit range")
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    raise ValueError(f"{what} has a key that is not text")
+                _clean(key)
+                stack.append((sub, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((sub, depth + 1) for sub in item)
+        elif item is not None and not isinstance(item, bool):
+            raise ValueError(f"{what} holds a {type(item).__name__}, which is not JSON")
+
+
+def _safe_json(value: Any) -> Any:
+    check_json(value)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_safe_json)]
+
 
 # ---------------------------------------------------------------- envelopes
 
 
 class Event(BaseModel):
-    """One fact a terminal committed locally; `id` is the UUIDv7 the terminal gave it, its identity everywhere."""
+    """One fact a terminal committed locally; `id` is the UUIDv7 the terminal gave it, its identity everywhere.
+
+    The central store validates each event of a push alone against this and against its type's payload model
+    (`PAYLOADS`), so one bad event is refused with its reason and the others of its batch still apply."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: UUID
-    type: str
-    occurred_at: datetime
-    payload: dict[str, Any]
+    type: Annotated[StrictStr, Field(min_length=1, max_length=32), AfterValidator(_clean)]
+    occurred_at: Time
+    payload: JsonObject
 
 
 class AuditAnchor(BaseModel):
     """The head of the terminal's audit chain when it sent a batch: the central store keeps the highest, so entries
     removed at the till afterwards (even together with their unsent outbox rows) show against it."""
 
-    seq: int = Field(ge=1, le=2**63 - 1)
-    hash: str = Field(min_length=1, max_length=128)
+    seq: StrictInt = Field(ge=1, le=MAX_SEQ)
+    hash: Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_clean)]
 
 
 class PushRequest(BaseModel):
-    events: list[Event]
+    """What a terminal sends. The central store reads `events` as plain objects and judges each one alone."""
+
+    events: list[Event] = Field(max_length=MAX_EVENTS_PER_PUSH)
     protocol_version: int = PROTOCOL_VERSION
+    audit_head: AuditAnchor | None = None
+
+
+class PushBatch(BaseModel):
+    """A push as the central store receives it: each event is validated on its own (see `Event`)."""
+
+    events: list[dict[str, Any]] = Field(max_length=MAX_EVENTS_PER_PUSH)
+    protocol_version: StrictInt = Field(default=PROTOCOL_VERSION, ge=0, le=1000)
     audit_head: AuditAnchor | None = None
 
 
@@ -149,8 +311,8 @@ class PullResponse(BaseModel):
 
 
 class EnrollRequest(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
-    terminal_name: str = Field(min_length=1, max_length=100)
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_clean)]
+    terminal_name: Annotated[StrictStr, Field(min_length=1, max_length=100), AfterValidator(_clean)]
 
 
 class EnrollResponse(BaseModel):
@@ -164,18 +326,35 @@ class EnrollResponse(BaseModel):
 
 
 class OrderLineRequest(BaseModel):
-    sku: str = Field(min_length=1)
-    qty: Decimal = Field(gt=0)
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    qty: Qty = Field(gt=0)
+
+
+class OrderCustomer(BaseModel):
+    """Who a web order is for, as the tills show it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: Name | None = None
+    phone: Short | None = None
+    address: Note | None = None
+    note: Note | None = None
 
 
 class OrderRequest(BaseModel):
     """What the storefront sends to create a web order for one store."""
 
-    store: str
-    number: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    store: Annotated[StrictStr, Field(min_length=1, max_length=16), AfterValidator(_clean)]
+    number: Number | None = None
     fulfilment: Literal["pickup", "ship"] = "pickup"
-    lines: list[OrderLineRequest] = Field(min_length=1)
-    customer: dict[str, Any] = Field(default_factory=dict)
+    lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    customer: OrderCustomer = Field(default_factory=OrderCustomer)
+
 
 
 class AuditHead(BaseModel):
@@ -204,87 +383,151 @@ class StatusResponse(BaseModel):
 
 
 class _Payload(BaseModel):
-    # Terminals may send more than this version knows; extra fields are kept, not refused.
+    # Kept as sent beside the fields known here (shifts, cash, audit, staff: nothing reads the rest). Every value
+    # is still plain JSON that any store can keep (`check_json`, applied to the whole payload).
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-class Movement(_Payload):
+class _Document(BaseModel):
+    # What the central store passes on to the other tills of a store: only the fields named here, each checked,
+    # so no till receives a value it cannot apply.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Movement(_Document):
     """One signed stock movement at a location of the terminal's store (negative takes stock out)."""
 
     id: UUID
-    sku: str = Field(min_length=1)
-    location: str = Field(min_length=1)
-    qty: Decimal
-    kind: str = Field(min_length=1)
+    sku: Sku
+    location: Code
+    qty: Qty
+    kind: MovementKind
 
 
-class SaleLine(_Payload):
-    sku: str
-    qty: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    tax: Decimal
+class PriceOverride(_Payload):
+    price: Money = Field(ge=0)
+    reason: Name = ""
+    approval_id: Ident | None = None
 
 
-class Payment(_Payload):
-    kind: str
-    amount: Decimal
+class LineDiscount(_Payload):
+    kind: Literal["percent", "amount"]
+    value: Money = Field(ge=0)
+    reason: Name = ""
+    approval_id: Ident | None = None
+    amount: Money | None = None
+
+    @model_validator(mode="after")
+    def _percent_at_most_100(self) -> LineDiscount:
+        if self.kind == "percent" and self.value > 100:
+            raise ValueError("a percent discount cannot exceed 100")
+        return self
 
 
-class SaleCompleted(_Payload):
+class SaleLine(_Document):
+    """A line of a completed sale or return, or of a parked sale (which carries its price override and discount
+    so another till can recall it as it was)."""
+
+    line_no: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    sku: Sku
+    name: Name = ""
+    qty: Qty
+    unit: Annotated[StrictStr, Field(min_length=1, max_length=5), AfterValidator(_clean)] = "ea"
+    unit_price: Money
+    amount: Money = Decimal(0)
+    tax: Money = Decimal(0)
+    tax_class: Short = ""
+    tax_rate: TaxRate = Decimal(0)
+    fixed_amount: Money | None = None
+    price_override: PriceOverride | None = None
+    discount: LineDiscount | None = None
+
+
+class Payment(_Document):
+    kind: Short = Field(min_length=1)
+    amount: Money
+
+
+class Totals(_Document):
+    subtotal: Money | None = None
+    discount_total: Money | None = None
+    tax_total: Money | None = None
+    total: Money | None = None
+    rounding: Money | None = None
+    change: Money | None = None
+
+
+class SaleCompleted(_Document):
     """`sale.completed` and `return.completed` share this shape (a return's movements are positive)."""
 
     order_id: UUID
-    number: str
-    store: str
-    terminal: str
-    lines: list[SaleLine]
-    payments: list[Payment] = Field(default_factory=list)
-    totals: dict[str, Any] = Field(default_factory=dict)
-    movements: list[Movement] = Field(default_factory=list)
+    number: Number
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
+    terminal: Short = ""
+    shift_id: UUID | None = None
+    completed_at: Time | None = None
+    customer_id: UUID | None = None
+    customer_name: Name | None = None
+    lines: list[SaleLine] = Field(min_length=1, max_length=MAX_LINES)
+    payments: list[Payment] = Field(default_factory=list, max_length=MAX_LINES)
+    totals: Totals = Field(default_factory=Totals)
+    movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
     original_order_id: UUID | None = None
     web_order_id: UUID | None = None
 
 
 class StockMovement(Movement):
     kind: Literal["receipt", "adjustment", "transfer"]  # type: ignore[assignment]
+    reason: Note = ""
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
 
 
-class StockCount(_Payload):
+class StockCount(_Document):
     """A counted quantity that holds as of the central feed seq the terminal had applied when counting."""
 
-    sku: str
-    location: str
-    counted: Decimal = Field(ge=0)
-    as_of_seq: int = Field(ge=0)
-    local_movements_after: list[UUID] = Field(default_factory=list)
+    sku: Sku
+    location: Code
+    counted: Qty = Field(ge=0)
+    as_of_seq: Seq
+    local_movements_after: list[UUID] = Field(default_factory=list, max_length=10_000)
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
 
 
 class OrderStatusChange(_Payload):
     order_id: UUID
-    from_status: str = Field(alias="from")
-    to: str
-    by: str = ""
-    movements: list[Movement] = Field(default_factory=list)
+    from_status: Short = Field(alias="from")
+    to: Short
+    by: Name = ""
+    movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
 
 
-class ParkedSale(_Payload):
-    number: str
-    terminal: str = ""
-    lines: list[dict[str, Any]] = Field(default_factory=list)
+class ParkedSale(_Document):
+    number: Number
+    terminal: Short = ""
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
+    order_id: UUID | None = None
+    receipt_number: Number | None = None
+    customer_id: UUID | None = None
+    customer_name: Name | None = None
+    order_discount: LineDiscount | None = None
+    owner_id: UUID | None = None
+    total: Money | None = None
+    lines: list[SaleLine] = Field(min_length=1, max_length=MAX_LINES)
 
 
-class CustomerSaved(_Payload):
+class CustomerSaved(_Document):
     id: UUID
-    name: str = Field(min_length=1, max_length=200)
-    phone: str | None = None
-    email: str | None = None
-    loyalty_card: str | None = None
+    name: Name = Field(min_length=1)
+    phone: Short | None = None
+    email: Name | None = None
+    loyalty_card: Ident | None = None
+    created_at: Time | None = None
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
 
 
 class StaffActor(_Payload):
     id: UUID
-    role: str = Field(min_length=1, max_length=20)
+    role: Annotated[StrictStr, Field(min_length=1, max_length=20), AfterValidator(_clean)]
 
 
 class StaffSaved(_Payload):
@@ -292,19 +535,59 @@ class StaffSaved(_Payload):
     Lockout counters stay on each till."""
 
     id: UUID
-    username: str = Field(min_length=1, max_length=50)
-    display_name: str = Field(min_length=1, max_length=100)
-    role: str = Field(min_length=1, max_length=20)
-    pin_hash: str = Field(min_length=1, max_length=200)
-    badge_code: str | None = None
-    active: bool = True
+    username: Annotated[StrictStr, Field(min_length=1, max_length=50), AfterValidator(_clean)]
+    display_name: Annotated[StrictStr, Field(min_length=1, max_length=100), AfterValidator(_clean)]
+    role: Annotated[StrictStr, Field(min_length=1, max_length=20), AfterValidator(_clean)]
+    pin_hash: Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_clean)]
+    badge_code: Ident | None = None
+    active: StrictBool = True
     # The authority of the change: the staff user who made or approved it, with the role the till knew. The
     # central store checks it against its own view of the store's staff; a first admin made at enrolment, before
     # the till knew any staff, is its own actor and says `bootstrap`.
     actor: StaffActor | None = None
-    bootstrap: bool = False
+    bootstrap: StrictBool = False
 
 
 class SaleRecalled(_Payload):
-    number: str
-    terminal: str = ""
+    number: Number
+    terminal: Short = ""
+
+
+class ShiftEvent(_Payload):
+    """`shift.opened` and `shift.closed`: kept as sent; the figures named here are checked."""
+
+    shift_id: Ident | None = None
+    opening_float: Money | None = None
+
+
+class CashMovement(_Payload):
+    id: UUID | None = None
+    amount: Money = Field(ge=0)
+    reason: Note = ""
+
+
+class AuditEntry(_Payload):
+    """One entry of a terminal's hash-chained audit trail (the chain is checked by `GET /v1/audit/head`)."""
+
+    seq: Annotated[StrictInt, Field(ge=1, le=MAX_SEQ)]
+    prev_hash: Annotated[StrictStr, Field(max_length=128), AfterValidator(_clean)] = ""
+    hash: Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_clean)]
+
+
+# The payload model of each event type: the central store validates a payload against it before applying it.
+PAYLOADS: dict[str, type[BaseModel]] = {
+    SALE_COMPLETED: SaleCompleted,
+    RETURN_COMPLETED: SaleCompleted,
+    STOCK_MOVEMENT: StockMovement,
+    STOCK_COUNT: StockCount,
+    ORDER_STATUS: OrderStatusChange,
+    SALE_PARKED: ParkedSale,
+    SALE_RECALLED: SaleRecalled,
+    SHIFT_OPENED: ShiftEvent,
+    SHIFT_CLOSED: ShiftEvent,
+    CASH_PAID_IN: CashMovement,
+    CASH_PAID_OUT: CashMovement,
+    AUDIT_ENTRY: AuditEntry,
+    CUSTOMER_SAVED: CustomerSaved,
+    STAFF_SAVED: StaffSaved,
+}

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import (
@@ -28,6 +30,7 @@ from app.db.models import (
     Order,
     OrderLine,
     OutboxEvent,
+    ParkedChange,
     Payment,
     Product,
     Setting,
@@ -50,7 +53,11 @@ CURSOR_KEY = "sync.cursor"
 
 
 class ApplyError(Exception):
-    """A change this terminal cannot take; the page is not applied and the feed waits on it."""
+    """A change this terminal cannot take; the page is not applied as a whole (see `apply_page`'s `park`)."""
+
+
+# What applying a change can raise when the change is at fault (a value this till cannot take).
+_CANNOT_APPLY = (KeyError, ValueError, ArithmeticError, TypeError, AttributeError, SQLAlchemyError)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class PageResult:
     applied: int
     cursor: int
     skipped: bool = False  # another process applied this page first
+    parked: int = 0  # changes this till could not apply, kept in parked_changes for review
 
 
 # ---------------------------------------------------------------- enrolment
@@ -136,27 +144,39 @@ def cursor(session: Session) -> int:
     return int(settings.get(session, CURSOR_KEY) or 0)
 
 
-def apply_page(session: Session, expected_cursor: int, page: protocol.PullResponse) -> PageResult:
+def apply_page(
+    session: Session, expected_cursor: int, page: protocol.PullResponse, park: bool = False
+) -> PageResult:
     """Apply one page and move the cursor, in the caller's transaction (begin it IMMEDIATE on SQLite).
 
     If the stored cursor is no longer `expected_cursor`, another process got there first: nothing is written.
+    A change that cannot be applied raises ApplyError; with `park`, each change is applied in a savepoint of its
+    own instead, and one that cannot be is kept in parked_changes with the reason while the rest apply (a till
+    never waits forever on one change; the sync agent retries a page that failed this way).
     """
     row = session.get(Setting, CURSOR_KEY)
     stored = int(row.value) if row is not None else 0
     if stored != expected_cursor:
         return PageResult(0, stored, skipped=True)
-    applier = _Applier(session)
+    applier = _Applier(session, park=park)
     applier.apply(page.changes)
     settings.put(session, CURSOR_KEY, page.next_cursor)
     session.flush()
-    return PageResult(len(page.changes), page.next_cursor)
+    return PageResult(len(page.changes) - applier.parked, page.next_cursor, parked=applier.parked)
+
+
+def parked_changes(session: Session) -> list[ParkedChange]:
+    """Changes of the feed this till could not apply, oldest first."""
+    return list(session.scalars(select(ParkedChange).order_by(ParkedChange.seq)))
 
 
 class _Applier:
     """Applies a page with a few set-wise reads instead of one query per change (a first pull is 100,000 rows)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, park: bool = False) -> None:
         self.s = session
+        self.park = park
+        self.parked = 0
         self._handlers: dict[str, Callable[[protocol.Change], None]] = {
             protocol.CHANGE_TAX_CLASS: self.tax_class,
             protocol.CHANGE_PRODUCT: self.product,
@@ -181,6 +201,58 @@ class _Applier:
 
     def apply(self, changes: Iterable[protocol.Change]) -> None:
         changes = list(changes)
+        self._load(changes)
+        for change in changes:
+            handler = self._handlers.get(change.type)
+            if handler is None:
+                continue  # a newer central store's change type: this version has nothing to do with it
+            if self.park:
+                try:
+                    with self.s.begin_nested():
+                        handler(change)
+                        self.s.flush()
+                except (*_CANNOT_APPLY, ValidationError) as exc:
+                    self._park(change, exc)
+                    self._load(changes)  # the caches may hold rows the savepoint took back
+                continue
+            try:
+                handler(change)
+            except (*_CANNOT_APPLY, ValidationError) as exc:
+                raise ApplyError(
+                    f"change {change.seq} ({change.type} {change.key}) cannot be applied: {exc}"
+                ) from exc
+        try:
+            self.s.flush()
+        except SQLAlchemyError as exc:
+            raise ApplyError(f"a change of this page cannot be stored: {exc}") from exc
+
+    def _park(self, change: protocol.Change, exc: Exception) -> None:
+        missing = isinstance(exc, KeyError)
+        reason = (f"field {exc} is missing" if missing else f"{type(exc).__name__}: {exc}")[:1000]
+        log.warning(
+            "change %s (%s %s) cannot be applied, parked for review: %s",
+            change.seq,
+            change.type,
+            change.key,
+            reason,
+        )
+        self.s.merge(
+            ParkedChange(
+                seq=change.seq,
+                type=change.type[:50],
+                key=change.key[:200],
+                payload=change.payload,
+                reason=reason,
+                parked_at=utcnow(),
+            )
+        )
+        self.s.flush()
+        self.parked += 1
+
+    def _load(self, changes: list[protocol.Change]) -> None:
+        """Read the products, barcodes, departments and tax classes a page names, in a few queries."""
+        self.products = {}
+        self.barcodes = {}
         skus = {c.key for c in changes if c.type in (protocol.CHANGE_PRODUCT, protocol.CHANGE_PRICE)}
         skus |= {str(c.payload.get("sku")) for c in changes if c.type == protocol.CHANGE_STOCK}
         for chunk in _chunks(sorted(skus), 500):
@@ -199,17 +271,6 @@ class _Applier:
                 self.barcodes[b.code] = b
         self.departments = set(self.s.scalars(select(Department.code)))
         self.tax_classes = set(self.s.scalars(select(TaxClass.code)))
-        for change in changes:
-            handler = self._handlers.get(change.type)
-            if handler is None:
-                continue  # a newer central store's change type: this version has nothing to do with it
-            try:
-                handler(change)
-            except (KeyError, ValueError, ArithmeticError) as exc:
-                raise ApplyError(
-                    f"change {change.seq} ({change.type} {change.key}) cannot be applied: {exc}"
-                ) from exc
-        self.s.flush()
 
     def ignore(self, change: protocol.Change) -> None:
         return None

@@ -336,6 +336,19 @@ class OutboxEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ParkedChange(Base):
+    """A change of the central store's feed this till could not apply, kept as received for a person to look at
+    (Office > Sync); the till goes on with the changes after it."""
+
+    __tablename__ = "parked_changes"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # the feed's seq
+    type: Mapped[str] = mapped_column(String(50))
+    key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[Any] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    parked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PrintJob(Base):
     __tablename__ = "print_jobs"
     __table_args__ = (Index("ix_print_jobs_status", "status"),)

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync import protocol
 from sync.central import service
@@ -66,8 +68,22 @@ def create_app(
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
+    app.add_middleware(BodyLimit, limit=protocol.MAX_BODY_BYTES)
     app.state.engine = engine
     app.state.sessions = factory
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # What was wrong and where, never the value sent: it may be megabytes, or text (a lone surrogate) that
+        # cannot even be written back as JSON.
+        errors = [
+            {
+                "loc": [_printable(str(p), 64) for p in e.get("loc", ())],
+                "msg": _printable(str(e.get("msg")), 200),
+            }
+            for e in exc.errors()[:20]
+        ]
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     @app.exception_handler(service.CentralError)
     def _central_error(_request: Request, exc: service.CentralError) -> JSONResponse:
@@ -116,7 +132,7 @@ def create_app(
         return service.enroll(s, body.code, body.terminal_name)
 
     @app.post("/v1/push")
-    def push(body: protocol.PushRequest, who: Annotated[Caller, Depends(caller)]) -> protocol.PushResponse:
+    def push(body: protocol.PushBatch, who: Annotated[Caller, Depends(caller)]) -> protocol.PushResponse:
         if body.protocol_version > protocol.PROTOCOL_VERSION:
             raise HTTPException(400, f"protocol version {body.protocol_version} is newer than this server's")
         results = service.push(factory, who.terminal.id, body.events)
@@ -127,7 +143,7 @@ def create_app(
     def pull(
         s: ReadDb,
         who: Annotated[Terminal, Depends(terminal)],
-        cursor: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[int, Query(ge=0, le=protocol.MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=service.PULL_MAX_LIMIT)] = 500,
         store: str | None = None,
         first: bool | None = None,
@@ -186,6 +202,67 @@ def create_app(
         )
 
     return app
+
+
+def _printable(text: str, limit: int) -> str:
+    """Text fit to send back as JSON whatever a client sent (lone surrogates escaped, NUL shown as \\0)."""
+    return text.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
+
+
+class BodyLimit:
+    """Refuse a body larger than `limit` bytes with 413 before any of it is parsed or a token is looked up: by
+    its Content-Length when it says, else by counting as it streams in (at most `limit` bytes are held)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                await _answer(send, 400, "Content-Length is not a number")
+                return
+            if declared > self.limit:
+                await _answer(send, 413, self._too_large())
+                return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await _answer(send, 413, self._too_large())
+                return
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.limit // 1024} KiB: send fewer events at a time"
+
+
+async def _answer(send: Send, status: int, detail: str) -> None:
+    await JSONResponse(status_code=status, content={"detail": detail})({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
 
 
 def sessions_of(app: FastAPI) -> sessionmaker[Session]:

@@ -11,11 +11,12 @@ import csv
 import hashlib
 import hmac
 import io
+import json
 import os
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,7 +26,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from uuid6 import uuid7
 
@@ -564,32 +565,214 @@ def _scale_code(session: Session, row: dict[str, str], sku: str, seen: dict[str,
 
 
 def push(
-    factory: sessionmaker[Session], terminal_id: int, events: list[protocol.Event]
+    factory: sessionmaker[Session],
+    terminal_id: int,
+    events: Sequence[protocol.Event | dict[str, Any]],
 ) -> list[protocol.PushResult]:
     """Apply each event exactly once, in the order given; each applied event's id is written with its effects, so
     a batch sent again answers "duplicate".
 
-    The whole batch is tried in one transaction under the store's lock. If any event in it is refused, that
-    transaction is dropped and the batch is applied again one event per transaction, so the refused event alone is
-    parked with its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that
-    touches the locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
-    Raises `Forbidden` (before applying anything) when an event names another store than the terminal's.
+    Each event is first judged alone against the protocol (`check_event`: schema, bounds, and whether what it
+    claims adds up); one that fails is refused with its reason and never reaches the database or a feed. The
+    rest is tried in one transaction under the store's lock. If any event in it is refused, that transaction is
+    dropped and the batch is applied again one event per transaction, so the refused event alone is parked with
+    its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
+    locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
+    Raises `Forbidden` (before applying anything) when an event names another store than the terminal's, and
+    `CentralError` when an event has no id to answer for. (The API calls `after_push` after it.)
     """
     with factory() as session:
         terminal = session.get(Terminal, terminal_id)
         if terminal is None:
             raise Forbidden("unknown terminal")
         store_code = terminal.store.code
-    for ev in events:
-        named = ev.payload.get("store")
+    judged: list[protocol.Event | protocol.PushResult] = [_judge(raw) for raw in events]
+    for ev in judged:
+        named = ev.payload.get("store") if isinstance(ev, protocol.Event) else None
         if named is not None and str(named).upper() != store_code:
             raise Forbidden(f"event {ev.id} is for store {named}; this terminal belongs to {store_code}")
+    good = [ev for ev in judged if isinstance(ev, protocol.Event)]
+    if len(good) == len(judged):
+        try:
+            with factory.begin() as session:
+                return _apply_batch(session, terminal_id, good)
+        except _UNAPPLIABLE:
+            pass
+    # One by one, in the order sent, so what is parked for review reads in the till's order.
+    results = []
+    for ev in judged:
+        if isinstance(ev, protocol.PushResult):
+            _record_refusal(factory, terminal_id, ev, *_raw_of(events, ev.id))
+            results.append(ev)
+        else:
+            results.append(_push_alone(factory, terminal_id, ev))
+    return results
+
+
+# What applying an event can raise that is the event's fault: it is refused alone, never an HTTP 500.
+_UNAPPLIABLE = (
+    Rejected,
+    ValidationError,
+    IntegrityError,
+    DataError,
+    StatementError,
+    ValueError,
+    ArithmeticError,
+    OverflowError,
+)
+
+
+def _raw_of(events: Sequence[protocol.Event | dict[str, Any]], event_id: uuid.UUID) -> tuple[Any, Any]:
+    """The type and payload an event was sent with."""
+    for raw in events:
+        data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
+        if str(data.get("id")) == str(event_id):
+            return data.get("type"), data.get("payload")
+    return None, None
+
+
+def _safe_text(text: str, limit: int) -> str:
+    """A reason or type fit for a text column on either engine (what was sent may hold NUL or lone surrogates)."""
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _judge(raw: protocol.Event | dict[str, Any]) -> protocol.Event | protocol.PushResult:
+    """The event, validated, or its refusal. An event whose id cannot be read cannot be answered: CentralError."""
+    data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
     try:
-        with factory.begin() as session:
-            return _apply_batch(session, terminal_id, events)
-    except (Rejected, ValidationError, IntegrityError):
-        pass
-    return [_push_alone(factory, terminal_id, ev) for ev in events]
+        event_id = uuid.UUID(str(data.get("id")))
+    except (ValueError, AttributeError) as exc:
+        raise CentralError("an event has no valid id (a UUID): nothing of this push was applied") from exc
+    try:
+        ev = protocol.Event.model_validate(data)
+        check_event(ev)
+        if not isinstance(ev.payload.get("store", ""), str):
+            raise Rejected("store must be the code of this terminal's store")
+    except ValidationError as exc:
+        return protocol.PushResult(id=event_id, status="rejected", reason=_validation_reason(data, exc))
+    except Rejected as exc:
+        return protocol.PushResult(id=event_id, status="rejected", reason=_safe_text(exc.reason, 500))
+    return ev
+
+
+def _validation_reason(data: dict[str, Any], exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    kind = str(data.get("type"))[:32] if isinstance(data, dict) else "?"
+    return _safe_text(f"invalid {kind} event: {where}: {first['msg']}", 500)
+
+
+def check_event(ev: protocol.Event) -> None:
+    """Check an event against the protocol and against itself before anything of it is applied: its payload
+    against its type's model, its size, and whether what it claims adds up. Raises ValidationError or Rejected."""
+    model = protocol.PAYLOADS.get(ev.type)
+    if model is None:
+        raise Rejected(f"unknown event type {ev.type!r}")
+    if len(json.dumps(ev.payload)) > protocol.MAX_PAYLOAD_BYTES:
+        raise Rejected(f"{ev.type} payload is larger than {protocol.MAX_PAYLOAD_BYTES // 1024} KiB")
+    payload = model.model_validate(ev.payload)
+    if isinstance(payload, protocol.SaleCompleted):
+        _check_document(ev.type, payload)
+    elif isinstance(payload, protocol.Movement):
+        _check_movements([payload])
+    elif isinstance(payload, protocol.OrderStatusChange):
+        _check_movements(payload.movements)
+    elif isinstance(payload, protocol.ParkedSale):
+        _check_lines(payload.lines, sale=True)
+
+
+# The sign a movement of each kind may have: sales and hand-overs take goods out, returns and receipts bring
+# them in; an adjustment or transfer may go either way. None is ever zero.
+_MOVEMENT_SIGN = {"sale": -1, "fulfilment": -1, "return": 1, "receipt": 1}
+
+
+def _check_movements(movements: Sequence[protocol.Movement]) -> None:
+    for m in movements:
+        if m.qty == 0:
+            raise Rejected(f"movement {m.id} moves nothing (qty 0)")
+        sign = _MOVEMENT_SIGN.get(m.kind)
+        if sign is not None and (m.qty > 0) != (sign > 0):
+            way = "take goods out" if sign < 0 else "bring goods in"
+            raise Rejected(f"a {m.kind} movement must {way}: {m.sku} qty {m.qty}")
+        if m.kind == "count":
+            raise Rejected("count movements are made by the central store from stock.count events")
+
+
+def _check_lines(lines: Sequence[protocol.SaleLine], sale: bool) -> None:
+    for n, line in enumerate(lines, start=1):
+        where = f"line {line.line_no or n} ({line.sku})"
+        if line.qty == 0:
+            raise Rejected(f"{where} has quantity 0")
+        if sale and line.qty < 0:
+            raise Rejected(f"{where} sells a negative quantity {line.qty}: take it back as a return")
+        if line.unit_price < 0 or line.tax < 0 or (sale and line.amount < 0):
+            raise Rejected(f"{where} has a negative price, amount or tax")
+
+
+def _check_document(kind: str, p: protocol.SaleCompleted) -> None:
+    """A sale or return adds up: each line's sign, its movements against its lines (same goods, same
+    quantities, the right way), and its totals against its lines and payments."""
+    sale = kind == protocol.SALE_COMPLETED
+    _check_lines(p.lines, sale=sale)
+    _check_movements(p.movements)
+    expected = "sale" if sale else "return"
+    sold: dict[str, Decimal] = {}
+    for line in p.lines:
+        sold[line.sku] = sold.get(line.sku, Decimal(0)) + abs(line.qty)
+    moved: dict[str, Decimal] = {}
+    for m in p.movements:
+        if m.kind != expected:
+            raise Rejected(f"a {kind} carries a {m.kind} movement ({m.sku})")
+        moved[m.sku] = moved.get(m.sku, Decimal(0)) + abs(m.qty)
+    for sku, qty in moved.items():
+        if sku not in sold:
+            raise Rejected(f"a movement of {sku} has no line in this {kind}")
+        if qty != sold[sku]:
+            raise Rejected(f"the movements of {sku} ({qty}) do not match its lines ({sold[sku]})")
+    t = p.totals
+    line_tax = sum((line.tax for line in p.lines), Decimal(0))
+    line_amount = sum((line.amount for line in p.lines), Decimal(0))
+    if t.tax_total is not None and t.tax_total != line_tax:
+        raise Rejected(f"tax_total {t.tax_total} is not the sum of the lines' tax ({line_tax})")
+    if t.total is not None and t.total not in (line_amount, line_amount + line_tax):
+        raise Rejected(f"total {t.total} does not add up from the lines ({line_amount})")
+    if sale and t.total is not None and t.total < 0:
+        raise Rejected(f"a sale's total cannot be negative ({t.total})")
+    if sale and t.total is not None and p.payments:
+        paid = sum((pay.amount for pay in p.payments), Decimal(0))
+        rounding = t.rounding or Decimal(0)
+        if paid not in (t.total, t.total + rounding, t.total - rounding):
+            raise Rejected(f"payments of {paid} do not settle the total {t.total}")
+    if sale and any(pay.amount < 0 for pay in p.payments):
+        raise Rejected("a sale's payment cannot be negative")
+
+
+def _record_refusal(
+    factory: sessionmaker[Session], terminal_id: int, result: protocol.PushResult, kind: Any, payload: Any
+) -> None:
+    """Park an event refused before it was applied, with its reason, for a person to look at (what was sent is
+    kept where it can be stored as it is; otherwise only what it is)."""
+    try:
+        protocol.check_json(payload)
+        kept = payload if isinstance(payload, dict) else {"sent": payload}
+        if len(json.dumps(kept)) > protocol.MAX_PAYLOAD_BYTES:
+            raise ValueError("too large")
+    except (ValueError, TypeError, RecursionError):
+        kept = {"unstorable": type(payload).__name__}
+    with factory.begin() as session:
+        terminal = _locked_terminal(session, terminal_id)
+        if session.get(AppliedEvent, result.id) is not None:
+            return
+        session.add(
+            RejectedEvent(
+                event_id=result.id,
+                store_id=terminal.store_id,
+                terminal_id=terminal.id,
+                type=_safe_text(str(kind), 32),
+                reason=_safe_text(result.reason or "refused", 500),
+                payload=kept,
+            )
+        )
 
 
 def _locked_terminal(session: Session, terminal_id: int) -> Terminal:
@@ -773,6 +956,9 @@ def _push_alone(factory: sessionmaker[Session], terminal_id: int, ev: protocol.E
         reason = f"invalid {ev.type} payload: {where}: {first['msg']}"
     except IntegrityError:
         reason = "conflicts with a record already stored (reused id or number)"
+    except _UNAPPLIABLE as exc:
+        reason = f"cannot be stored as sent ({type(exc).__name__})"
+    reason = _safe_text(reason, 500)
     with factory.begin() as session:
         terminal = _locked_terminal(session, terminal_id)
         applied = session.get(AppliedEvent, ev.id)
@@ -868,14 +1054,6 @@ def _flag_movements(
         )
 
 
-def _total(totals: dict[str, Any]) -> Decimal | None:
-    raw = totals.get("total")
-    try:
-        return Decimal(str(raw)) if raw is not None else None
-    except InvalidOperation as exc:
-        raise Rejected(f"total {raw!r} is not a number") from exc
-
-
 def _known_sales(session: Session) -> dict[uuid.UUID, bool]:
     """Whether a sale id is recorded already, for this transaction (a batch fills it in one query)."""
     return ledger.tx_cache(session, "sales")
@@ -892,13 +1070,14 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
         _flag_movements(session, terminal, ev, "sale_completed_twice", p.movements, {"sale": p.number})
         return
+    _number_free(session, p.number, Sale)
     session.add(
         Sale(
             id=p.order_id,
             store_id=terminal.store_id,
             terminal_id=terminal.id,
             number=p.number,
-            total=_total(p.totals),
+            total=p.totals.total,
             document=ev.payload,
             occurred_at=ev.occurred_at,
         )
@@ -908,6 +1087,14 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
 
 
+def _number_free(session: Session, number: str, kind: type[Sale] | type[Return] | type[WebOrder]) -> None:
+    """A till keeps sales, returns and web orders in one table, numbered alike: a number one of the others has
+    already would be a record no till could take, so it is refused here (its own kind's are unique by table)."""
+    for other in (Sale, Return, WebOrder):
+        if other is not kind and session.scalar(select(other.id).where(other.number == number)) is not None:
+            raise Rejected(f"number {number} is already used by another sale, return or web order")
+
+
 def _emit_document(
     session: Session, terminal: Terminal, ev: protocol.Event, change_type: str, key: str
 ) -> None:
@@ -915,7 +1102,8 @@ def _emit_document(
     the desk of a sale rung up at another till). Its movements stay out: stock travels as stock changes."""
     payload = {k: v for k, v in ev.payload.items() if k != "movements"}
     payload["terminal"] = terminal.code  # who pushed it, as the central store knows it
-    payload.setdefault("completed_at", ev.occurred_at.isoformat())
+    if not payload.get("completed_at"):
+        payload["completed_at"] = ev.occurred_at.isoformat()
     ledger.emit(session, terminal.store_id, change_type, key, payload)
 
 
@@ -925,6 +1113,7 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         raise Rejected("a return's movements must be positive")
     if session.get(Return, p.order_id) is not None:
         raise Rejected(f"return {p.order_id} is already recorded")
+    _number_free(session, p.number, Return)
     session.add(
         Return(
             id=p.order_id,
@@ -932,7 +1121,7 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
             terminal_id=terminal.id,
             number=p.number,
             original_order_id=p.original_order_id,
-            total=_total(p.totals),
+            total=p.totals.total,
             document=ev.payload,
             occurred_at=ev.occurred_at,
         )
@@ -1052,7 +1241,7 @@ def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         session.add(parked)
     parked.terminal = p.terminal or terminal.code
     parked.status = "parked"
-    parked.lines = p.lines
+    parked.lines = list(ev.payload["lines"])
     parked.updated_at = utcnow()
     # The other terminals get all the parking terminal sent (sale id, receipt number, customer, discounts), so
     # any of them can recall it.
@@ -1239,7 +1428,7 @@ def place_order(session: Session, request: protocol.OrderRequest) -> WebOrder:
         number=number,
         fulfilment=request.fulfilment,
         status="new",
-        customer=request.customer,
+        customer=request.customer.model_dump(exclude_none=True),
     )
     session.add(order)
     for line in request.lines:
@@ -1276,6 +1465,8 @@ def _location_or_404(session: Session, store_id: int, code: str) -> Location:
 
 
 def find_order(session: Session, ident: str) -> WebOrder:
+    if len(ident) > 64 or "\x00" in ident:  # no order has such a number (and PostgreSQL cannot compare a NUL)
+        raise NotFound(f"no web order {ident[:64]!r}")
     order = None
     try:
         order = session.get(WebOrder, uuid.UUID(ident))

@@ -376,7 +376,7 @@ def test_web_order_reserves_and_cancellation_reaches_the_feed(
 
 def test_parked_sale_reaches_the_other_terminals(central: Central) -> None:
     _, cursor = central.pull_all(terminal="S1/T2")
-    lines = [{"sku": "A1", "qty": "1"}]
+    lines = [{"sku": "A1", "qty": "1", "unit_price": "2.50"}]
     assert (
         central.push([event(protocol.SALE_PARKED, {"number": "S1-T1-P1", "lines": lines})])[0]["status"]
         == "applied"

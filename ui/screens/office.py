@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import OutboxEvent
+from app.db.models import OutboxEvent, ParkedChange
 from app.documents.model import Document, Text, format_money
 from app.documents.receipt import format_local_time
 from app.domain import barcodes
@@ -952,6 +952,17 @@ class OfficeScreen(QWidget):
         )
         self.rejected_table = _table([self.tr("Time"), self.tr("Event"), self.tr("Why it was refused")])
         lay.addWidget(self.rejected_table, 1)
+        # The other way round: changes from the central store this till could not take. They are set aside so
+        # the rest of the feed (prices, orders, cancellations) keeps coming; a person looks at them.
+        lay.addWidget(
+            QLabel(
+                self.tr("Changes from the central store this till could not apply (set aside, sync goes on):")
+            )
+        )
+        self.parked_changes_table = _table(
+            [self.tr("Time"), self.tr("Change"), self.tr("Of"), self.tr("Why it could not be applied")]
+        )
+        lay.addWidget(self.parked_changes_table, 1)
         row = QHBoxLayout()
         self.sync_btn = _button(self.tr("Sync now"), self.sync_now, "primary")
         row.addWidget(self.sync_btn)
@@ -996,20 +1007,27 @@ class OfficeScreen(QWidget):
                 status() if callable(status) else self.tr("Enrolled with a central store.")
             )
 
-        def read(s: Session) -> tuple[dict[str, int], list[tuple[datetime, str, str]]]:
+        def read(s: Session) -> tuple[dict[str, int], list[tuple[datetime, str, str]], list[ParkedChange]]:
             rejected = s.execute(
                 select(OutboxEvent.created_at, OutboxEvent.type, OutboxEvent.error)
                 .where(OutboxEvent.status == "rejected")
                 .order_by(OutboxEvent.seq.desc())
                 .limit(500)
             ).all()
-            return outbox.counts(s), [(at, t, e or "") for at, t, e in rejected]
+            parked = list(s.scalars(select(ParkedChange).order_by(ParkedChange.seq.desc()).limit(500)))
+            return outbox.counts(s), [(at, t, e or "") for at, t, e in rejected], parked
 
         self.ctx.ops.read(read, self._show_sync)
         self.ctx.ops.read(sales.pricing_rule, self.pricing_rule.setText)
 
-    def _show_sync(self, res: tuple[dict[str, int], list[tuple[datetime, str, str]]]) -> None:
-        counts, rejected = res
+    def _show_sync(
+        self, res: tuple[dict[str, int], list[tuple[datetime, str, str]], list[ParkedChange]]
+    ) -> None:
+        counts, rejected, parked = res
+        _fill(
+            self.parked_changes_table,
+            [[self.when(p.parked_at), p.type, p.key, p.reason] for p in parked],
+        )
         self.sync_counts.setText(
             self.tr("Waiting to send: {0} · Sent: {1} · Refused: {2}").format(
                 counts.get("pending", 0), counts.get("sent", 0), counts.get("rejected", 0)

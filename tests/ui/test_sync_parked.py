@@ -1,0 +1,92 @@
+"""Office > Sync lists the changes from the central store this till could not apply, beside the events the central
+store refused, while the agent's rounds go on past them (real central service in process, real agent thread)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from uuid6 import uuid7
+
+from app.services import staff
+from app.services.base import Actor, here
+from sync import protocol, replica
+from sync.agent import Agent
+from sync.central import ledger, service
+from tests.sync.fleet import Hub, Till
+from ui.context import AppContext
+from ui.feedback import MessageBar, Sounds
+from ui.ops import Ops
+from ui.scan_router import ScanRouter
+from ui.screens.office import OfficeScreen
+from ui.theme import STYLE
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    h = Hub.start(f"sqlite:///{tmp_path / 'central.db'}")
+    yield h
+    h.close()
+
+
+def test_a_change_set_aside_shows_in_office_sync_and_sync_goes_on(
+    hub: Hub, tmp_path: Path, qtbot: QtBot
+) -> None:
+    till = Till.enrol(hub, tmp_path / "till", "S1", "T1")
+    till.sync()
+    # A change in the feed this till cannot take (a sale line without a quantity), then a price change after it.
+    with hub.sessions.begin() as s:
+        store = service.get_store(s, "S1")
+        bad: dict[str, Any] = {"number": "S1-T9-000042", "terminal": "T9"}
+        bad.update(completed_at=datetime.now(UTC).isoformat(), lines=[{"sku": "A1", "unit_price": "2.50"}])
+        ledger.emit(s, store.id, protocol.CHANGE_SALE, str(uuid7()), bad)
+        service.import_catalog(
+            s, "sku,name,price,tax_class,department,barcodes,weighed\nA1,Apple juice 1l,2.80,std,drinks,,no\n"
+        )
+        head = store.feed_seq
+    with till.factory.begin() as s:
+        user = staff.sign_in(s, "admin", "123456")
+        where = here(s)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(STYLE)
+    ops = Ops(till.factory)
+    ops.actor = Actor(user.id)
+    ctx = AppContext(till.factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+    agent = Agent(till.factory, till.client, interval_s=3600, max_backoff_s=3600)
+    ctx.services["sync"] = agent
+    screen = OfficeScreen(ctx)
+    ops.changed.connect(screen.on_changed)
+    qtbot.addWidget(screen)
+    qtbot.addWidget(ctx.messages)
+    screen.resize(1280, 800)
+    screen.show()
+    screen.activate()
+    try:
+        screen.tabs.setCurrentWidget(screen.sync_page)
+        agent.start()
+        qtbot.waitUntil(lambda: agent.rounds() >= 1 and not agent.status().busy, timeout=15000)
+        qtbot.mouseClick(screen.sync_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: agent.rounds() >= 2 and not agent.status().busy, timeout=15000)
+        assert agent.status().last_error is None, agent.status().last_error
+        screen.refresh_sync()
+        qtbot.waitUntil(lambda: screen.parked_changes_table.rowCount() == 1, timeout=10000)
+        kind, why = screen.parked_changes_table.item(0, 1), screen.parked_changes_table.item(0, 3)
+        assert kind is not None and why is not None
+        assert kind.text() == protocol.CHANGE_SALE and "qty" in why.text()
+        assert screen.sync_state.text().startswith("sync: ok")
+        with till.factory() as s:
+            assert replica.cursor(s) == head  # the feed went on past it
+        folder = Path(os.environ.get("OFFICE_SHOTS", tempfile.gettempdir()))
+        screen.grab().save(str(folder / "office-sync-parked-change.png"))
+    finally:
+        agent.stop()
+        ops.shutdown()
