@@ -332,6 +332,15 @@ class OrderLineRequest(BaseModel):
     qty: Qty = Field(gt=0)
 
 
+class GeoPoint(BaseModel):
+    """Where a web order ships to (WGS84 degrees), so routing can choose the nearest location that has it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latitude: Decimal = Field(ge=-90, le=90)
+    longitude: Decimal = Field(ge=-180, le=180)
+
+
 class OrderCustomer(BaseModel):
     """Who a web order is for, as the tills show it."""
 
@@ -351,10 +360,19 @@ class OrderRequest(BaseModel):
 
     store: Annotated[StrictStr, Field(min_length=1, max_length=16), AfterValidator(_clean)]
     number: Number | None = None
-    fulfilment: Literal["pickup", "ship"] = "pickup"
+    fulfilment: Literal["pickup", "curbside", "ship"] = "pickup"
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
     customer: OrderCustomer = Field(default_factory=OrderCustomer)
+    ship_to: GeoPoint | None = None  # a shipped order's destination, for routing to the nearest location
 
+
+class HandBackRequest(BaseModel):
+    """A store cannot fulfil a web order line: how much is missing, and why (short pick or damaged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    missing: Qty = Field(gt=0)
+    reason: Literal["short", "damaged"] = "short"
 
 
 class AuditHead(BaseModel):

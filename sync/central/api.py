@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync import protocol
-from sync.central import service
+from sync.central import routing, service
 from sync.central.db import make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Product, StockLevel, Terminal
 
@@ -88,7 +88,11 @@ def create_app(
     @app.exception_handler(service.CentralError)
     def _central_error(_request: Request, exc: service.CentralError) -> JSONResponse:
         code = next((c for kind, c in _STATUS_FOR.items() if isinstance(exc, kind)), 422)
-        return JSONResponse(status_code=code, content={"detail": str(exc)})
+        content: dict[str, Any] = {"detail": str(exc)}
+        alternatives = getattr(exc, "alternatives", None)  # routing.Unavailable: where else it could go
+        if alternatives is not None:
+            content["alternatives"] = alternatives
+        return JSONResponse(status_code=code, content=content)
 
     def session() -> Iterator[Session]:
         with factory.begin() as s:
@@ -175,6 +179,20 @@ def create_app(
     ) -> dict[str, Any]:
         service.require_store_scope(scope, body.store)
         return service.order_payload(service.place_order(s, body))
+
+    @app.post("/v1/orders/{ident}/lines/{line_no}/handback")
+    def hand_back(
+        ident: str,
+        line_no: int,
+        body: protocol.HandBackRequest,
+        s: Db,
+        who: Annotated[Terminal, Depends(terminal)],
+    ) -> dict[str, Any]:
+        """A till of the store holding the line says it cannot fulfil it; the line is routed again."""
+        order = routing.hand_back(
+            s, ident, line_no, body.missing, body.reason, by=f"terminal {who.code}", store_id=who.store_id
+        )
+        return service.order_payload(order)
 
     @app.post("/v1/orders/{ident}/cancel")
     def cancel_order(

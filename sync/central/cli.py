@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
-from sync.central import service
+from sync.central import routing, service, stock
 from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
 from sync.central.models import Store, TaxClass, Terminal
 
@@ -56,7 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve /docs, /redoc and /openapi.json (off by default; or COUNTERLINE_CENTRAL_DOCS=1)",
     )
-
 
     store = sub.add_parser("create-store", parents=[common], help="create a store and its locations")
     store.add_argument("code")
@@ -97,8 +96,65 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument("store")
     order.add_argument("--sku", action="append", required=True)
     order.add_argument("--qty", action="append", required=True)
-    order.add_argument("--fulfilment", choices=["pickup", "ship"], default="pickup")
+    order.add_argument("--fulfilment", choices=["pickup", "curbside", "ship"], default="pickup")
     order.add_argument("--number", default=None)
+
+    imp = sub.add_parser(
+        "import-stock",
+        parents=[common],
+        help="set on-hand per location from a CSV sku,location,quantity (a count)",
+    )
+    imp.add_argument("store")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--reason", required=True, help="why the count (e.g. 'opening stock')")
+    imp.add_argument("--reference", default="")
+
+    receive = sub.add_parser(
+        "receive", parents=[common], help="receive goods at a store (purchase or transfer in)"
+    )
+    receive.add_argument("store")
+    receive.add_argument("--sku", action="append", required=True)
+    receive.add_argument("--qty", action="append", required=True)
+    receive.add_argument("--location", default="floor")
+    receive.add_argument("--source", choices=["purchase", "transfer"], default="purchase")
+    receive.add_argument("--reference", default="")
+
+    move = sub.add_parser("transfer", parents=[common], help="move stock from one store to another")
+    move.add_argument("from_store")
+    move.add_argument("to_store")
+    move.add_argument("--sku", action="append", required=True)
+    move.add_argument("--qty", action="append", required=True)
+    move.add_argument("--from-location", default="floor")
+    move.add_argument("--to-location", default="floor")
+    move.add_argument("--reference", default="")
+
+    safety = sub.add_parser(
+        "set-safety-stock", parents=[common], help="keep a quantity back from web orders (store, sku or both)"
+    )
+    safety.add_argument("qty")
+    safety.add_argument("--store", default=None)
+    safety.add_argument("--sku", default=None)
+
+    where = sub.add_parser("set-store-coordinates", parents=[common], help="where a store is, for routing")
+    where.add_argument("store")
+    where.add_argument("latitude")
+    where.add_argument("longitude")
+
+    avail = sub.add_parser(
+        "availability", parents=[common], help="on hand, reserved, safety and available of a sku"
+    )
+    avail.add_argument("sku")
+
+    trace = sub.add_parser("order-trace", parents=[common], help="how a web order was routed (for support)")
+    trace.add_argument("order")
+
+    handback = sub.add_parser(
+        "hand-back", parents=[common], help="a store cannot fulfil a line: route it again"
+    )
+    handback.add_argument("order")
+    handback.add_argument("line", type=int)
+    handback.add_argument("missing")
+    handback.add_argument("--reason", choices=["short", "damaged"], default="short")
 
     cancel = sub.add_parser("cancel-order", parents=[common], help="cancel a web order by number or id")
     cancel.add_argument("number")
@@ -120,7 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke_terminal.add_argument("store")
     revoke_terminal.add_argument("terminal_code")
-
 
     sub.add_parser("status", parents=[common], help="print each store's feed head, terminals and exceptions")
 
@@ -255,6 +310,118 @@ def _place_order(factory: sessionmaker[Session], args: argparse.Namespace) -> in
     return 0
 
 
+def _stock_lines(skus: list[str], qtys: list[str]) -> list[stock.StockLine]:
+    if len(skus) != len(qtys):
+        raise service.CentralError("give one --qty for each --sku")
+    return [
+        stock.StockLine(sku, stock.parse_qty(q, f"quantity of {sku}"))
+        for sku, q in zip(skus, qtys, strict=True)
+    ]
+
+
+def _import_stock(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise service.CentralError(f"{args.file} is not UTF-8 text") from exc
+    with factory.begin() as s:
+        doc = stock.import_on_hand(s, args.store, text, args.reason, args.reference)
+        print(
+            f"counted {doc.lines} line(s) at {args.store.upper()} ({doc.reason}); its tills see it at their next sync"
+        )
+    return 0
+
+
+def _receive(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    lines = _stock_lines(args.sku, args.qty)
+    with factory.begin() as s:
+        doc = stock.receive(
+            s, args.store, lines, location=args.location, source=args.source, reference=args.reference
+        )
+        print(f"received {doc.lines} line(s) at {args.store.upper()} {args.location} ({doc.reason})")
+    return 0
+
+
+def _transfer(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    lines = _stock_lines(args.sku, args.qty)
+    with factory.begin() as s:
+        doc = stock.transfer(
+            s,
+            args.from_store,
+            args.to_store,
+            lines,
+            from_location=args.from_location,
+            to_location=args.to_location,
+            reference=args.reference,
+        )
+        print(f"transferred {doc.lines} line(s) from {args.from_store.upper()} to {args.to_store.upper()}")
+    return 0
+
+
+def _set_safety_stock(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    qty = stock.parse_qty(args.qty, "safety stock", allow_zero=True)
+    with factory.begin() as s:
+        stock.set_safety_stock(s, args.store, args.sku, qty)
+    scope = " of ".join(x for x in (args.sku, args.store and f"store {args.store.upper()}") if x)
+    print(f"safety stock {qty} kept back from web orders at each location ({scope})")
+    return 0
+
+
+def _set_store_coordinates(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    try:
+        lat, lon = float(args.latitude), float(args.longitude)
+    except ValueError:
+        raise service.CentralError(
+            "latitude and longitude are numbers in degrees, e.g. 51.5072 -0.1276"
+        ) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise service.CentralError("latitude is between -90 and 90, longitude between -180 and 180")
+    with factory.begin() as s:
+        store = service.get_store(s, args.store)
+        store.latitude, store.longitude = lat, lon
+        print(f"store {store.code} is at {lat}, {lon}")
+    return 0
+
+
+def _availability(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory() as s:
+        rows = stock.availability(s, args.sku)
+    print(f"{'store':<6} {'location':<10} {'on hand':>10} {'reserved':>10} {'safety':>10} {'available':>10}")
+    for r in rows:
+        print(
+            f"{r['store']:<6} {r['location']:<10} {r['on_hand']:>10} {r['reserved']:>10} {r['safety']:>10} "
+            f"{r['available']:>10}"
+        )
+    return 0
+
+
+def _order_trace(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    with factory() as s:
+        order, rows = routing.traces(s, args.order)
+        print(f"order {order.number} ({order.fulfilment}, {order.status})")
+        for t in rows:
+            print(f"{t.at:%Y-%m-%d %H:%M:%S} {t.kind}: {t.outcome}")
+            print(f"  rule: {t.rule}")
+            for c in t.candidates:
+                dist = f" {c['distance_km']} km" if "distance_km" in c else ""
+                seen = ", ".join(f"{sku} {v['available']} available" for sku, v in c["stock"].items())
+                print(f"  candidate {c['store']}/{c['location']}{dist}: {seen or 'none'}")
+            for ch in t.chosen:
+                print(
+                    f"  chose line {ch['line']} {ch['sku']} x {ch['qty']} from {ch['store']}/{ch['location']}"
+                )
+    return 0
+
+
+def _hand_back(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    missing = stock.parse_qty(args.missing, "missing quantity")
+    with factory.begin() as s:
+        order = routing.hand_back(s, args.order, args.line, missing, args.reason, by="cli")
+        states = ", ".join(f"{ln.sku} {ln.qty} {ln.state}" for ln in order.lines)
+        print(f"order {order.number}: line {args.line} handed back and routed again ({states})")
+    return 0
+
+
 def _cancel_order(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     with factory.begin() as s:
         order = service.cancel_order(s, args.number, by="cli")
@@ -347,6 +514,14 @@ _COMMANDS = {
     "import-catalog": _import_catalog,
     "place-order": _place_order,
     "cancel-order": _cancel_order,
+    "import-stock": _import_stock,
+    "receive": _receive,
+    "transfer": _transfer,
+    "set-safety-stock": _set_safety_stock,
+    "set-store-coordinates": _set_store_coordinates,
+    "availability": _availability,
+    "order-trace": _order_trace,
+    "hand-back": _hand_back,
     "create-api-key": _create_api_key,
     "revoke-key": _revoke_key,
     "revoke-terminal": _revoke_terminal,

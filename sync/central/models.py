@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -122,6 +123,9 @@ class Store(Base):
     tax_mode: Mapped[str] = mapped_column(String(10), default="inclusive", server_default="inclusive")
     tax_rounding: Mapped[str] = mapped_column(String(10), default="line", server_default="line")
     cash_rounding: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    # Where the store is (WGS84 degrees), for routing web orders to the nearest store that has the goods.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locations: Mapped[list[Location]] = relationship(back_populates="store", order_by="Location.id")
 
@@ -272,6 +276,10 @@ class WebOrder(Base):
     fulfilment: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     customer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The storefront's Idempotency-Key and a digest of the body it came with: the same key returns this order,
+    # the same key with another body is refused.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lines: Mapped[list[WebOrderLine]] = relationship(
@@ -290,6 +298,9 @@ class WebOrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Money)
     # Where the reservation for this line is held, released when the order is cancelled or fulfilled.
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    # "reserved" while its quantity is held at location_id; "unavailable" when a store handed it back and no
+    # other location could take it (nothing held).
+    state: Mapped[str] = mapped_column(String(16), default="reserved", server_default="reserved")
     order: Mapped[WebOrder] = relationship(back_populates="lines")
 
 
@@ -409,3 +420,47 @@ class StaffMember(Base):
     # Who made the latest change (a user id of the store, or the terminal code for a first admin).
     changed_by: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SafetyStock(Base):
+    """Stock kept back from web orders at every sellable location: for a store (product_id NULL), a product
+    (store_id NULL) or one product in one store; the most specific setting applies (see stock.safety_stock)."""
+
+    __tablename__ = "safety_stock"
+    __table_args__ = (Index("ix_safety_stock_scope", "store_id", "product_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockDocument(Base):
+    """What caused stock movements made at the central store: an on-hand import (count), a goods receipt or a
+    transfer between stores; its movements name it as their cause."""
+
+    __tablename__ = "stock_documents"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "import", "receipt" or "transfer"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    # A transfer's receiving store (store_id is the sending one).
+    to_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoutingTrace(Base):
+    """One routing decision of a web order, for support: the rule, the candidates with the stock each had when
+    it was decided, and what was chosen (written in the transaction that reserved)."""
+
+    __tablename__ = "routing_traces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "place" or "handback"
+    rule: Mapped[str] = mapped_column(String(300))
+    outcome: Mapped[str] = mapped_column(String(300))
+    candidates: Mapped[list[Any]] = mapped_column(JSON)
+    chosen: Mapped[list[Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

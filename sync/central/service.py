@@ -28,7 +28,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
-from uuid6 import uuid7
 
 from sync import protocol
 from sync.central import ledger, roles
@@ -53,7 +52,6 @@ from sync.central.models import (
     TaxClass,
     Terminal,
     WebOrder,
-    WebOrderLine,
     utcnow,
 )
 
@@ -1180,6 +1178,8 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
 
 def _release(session: Session, order: WebOrder) -> None:
     for ln in order.lines:
+        if ln.state != "reserved":  # handed back with nowhere else to go: nothing is held for it
+            continue
         location = session.get(Location, ln.location_id)
         product = session.get(Product, ln.product_id)
         assert location is not None and product is not None
@@ -1415,46 +1415,31 @@ def pull(
 
 
 def place_order(session: Session, request: protocol.OrderRequest) -> WebOrder:
-    """A web order for one store; its quantities are reserved on the sales floor and it enters the feed at once."""
+    """A web order: routed by `routing` (the store chosen for pickup, the best location(s) to ship from), its
+    quantities reserved there in this transaction, and it enters the feed at once.
+
+    Products and prices are read before any store's lock is taken, and the stock levels in one query under it,
+    so the tills of the store wait on a large order for a few queries, not one per line."""
     store = get_store(session, request.store)
-    ledger.lock_store(session, store.id)
-    floor = _location_or_404(session, store.id, "floor")
-    number = request.number or f"{protocol.ORDER_NUMBER_PREFIX}{store.code}-{store.feed_seq + 1:06d}"
-    if session.scalar(select(WebOrder.id).where(WebOrder.number == number)) is not None:
-        raise Conflict(f"order number {number} already exists")
-    order = WebOrder(
-        id=uuid7(),
-        store_id=store.id,
-        number=number,
-        fulfilment=request.fulfilment,
-        status="new",
-        customer=request.customer.model_dump(exclude_none=True),
-    )
-    session.add(order)
+    skus = sorted({line.sku for line in request.lines})
+    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    prices: dict[str, Price] = {}
     for line in request.lines:
-        product = session.scalar(select(Product).where(Product.sku == line.sku))
+        product = products.get(line.sku)
         if product is None or not product.active:
             raise NotFound(f"no product {line.sku!r}")
-        price = current_price(session, product)
+        price = prices.get(line.sku) or current_price(session, product)
         if price is None:
             raise Conflict(f"product {line.sku} has no price")
-        level = ledger.get_level(session, floor, product)
-        if level.available < line.qty:
-            raise Conflict(f"only {level.available} of {line.sku} available at {store.code}")
-        order.lines.append(
-            WebOrderLine(
-                product_id=product.id,
-                sku=product.sku,
-                qty=line.qty,
-                unit_price=price.price,
-                location_id=floor.id,
-            )
-        )
-        ledger.change_reserved(session, floor, product, line.qty)
-    session.flush()
-    session.add(OrderStatusHistory(order_id=order.id, from_status=None, to_status="new", by="storefront"))
-    ledger.emit(session, store.id, protocol.CHANGE_ORDER, str(order.id), order_payload(order))
-    return order
+        prices[line.sku] = price
+    if request.number:
+        try:
+            _number_free(session, request.number, WebOrder)
+        except Rejected as exc:
+            raise Conflict(exc.reason) from None
+    from sync.central import routing  # routing builds on this module
+
+    return routing.place(session, store, request, products, prices)
 
 
 def _location_or_404(session: Session, store_id: int, code: str) -> Location:

@@ -1,0 +1,361 @@
+"""Stock at the central store and the routing of web orders (sync.central.stock, sync.central.routing), on SQLite
+and PostgreSQL: imports, receipts and transfers reaching the stores' feeds, safety stock, pickup and ship routing
+with their traces, hand-backs routed again, and on PostgreSQL many orders at once for a few units."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+
+from sync import protocol
+from sync.central import cli, ledger, routing, service, stock
+from sync.central.models import Location, Product, RoutingTrace, StockLevel, Store
+
+if TYPE_CHECKING:
+    from conftest import Central
+
+LONDON = (51.5072, -0.1276)
+MANCHESTER = (53.4808, -2.2426)
+BRISTOL = (51.4545, -2.5879)
+
+
+def _setup(central: Central, where: dict[str, tuple[float, float]] | None = None) -> None:
+    with central.sessions.begin() as s:
+        if "S3" not in {st.code for st in s.scalars(select(Store))}:
+            service.create_store(s, "S3", "Harbour")
+        for code, (lat, lon) in (where or {}).items():
+            store = service.get_store(s, code)
+            store.latitude, store.longitude = lat, lon
+
+
+def _receive(central: Central, store: str, sku: str, qty: str, location: str = "floor") -> None:
+    with central.sessions.begin() as s:
+        stock.receive(s, store, [stock.StockLine(sku, Decimal(qty))], location=location)
+
+
+def _order(
+    central: Central,
+    store: str,
+    lines: list[tuple[str, str]],
+    fulfilment: str = "pickup",
+    ship_to: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    request = protocol.OrderRequest.model_validate(
+        {
+            "store": store,
+            "fulfilment": fulfilment,
+            "lines": [{"sku": sku, "qty": qty} for sku, qty in lines],
+            **({"ship_to": {"latitude": str(ship_to[0]), "longitude": str(ship_to[1])}} if ship_to else {}),
+        }
+    )
+    with central.sessions.begin() as s:
+        order = service.place_order(s, request)
+        payload = service.order_payload(order)
+        payload["held"] = [
+            (ln.sku, ledger.qty_text(ln.qty), _where(s, ln.location_id), ln.state) for ln in order.lines
+        ]
+        return payload
+
+
+def _where(s: Any, location_id: int) -> str:
+    loc = s.get(Location, location_id)
+    return f"{loc.store.code}/{loc.code}"
+
+
+def _level(central: Central, store: str, sku: str, location: str = "floor") -> tuple[str, str]:
+    with central.sessions() as s:
+        level = s.scalar(
+            select(StockLevel)
+            .join(Location, Location.id == StockLevel.location_id)
+            .join(Product, Product.id == StockLevel.product_id)
+            .join(Store, Store.id == Location.store_id)
+            .where(Store.code == store, Location.code == location, Product.sku == sku)
+        )
+        if level is None:
+            return ("0.000", "0.000")
+        loc, product = s.get(Location, level.location_id), s.get(Product, level.product_id)
+        assert loc is not None and product is not None
+        assert (
+            ledger.ledger_on_hand(s, loc, product) == level.on_hand
+        )  # the level always agrees with the ledger
+        return (ledger.qty_text(level.on_hand), ledger.qty_text(level.reserved))
+
+
+def _traces(central: Central, number: str) -> list[RoutingTrace]:
+    with central.sessions() as s:
+        _, rows = routing.traces(s, number)
+        s.expunge_all()
+        return rows
+
+
+def _run(db_url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(["--database-url", db_url, *args])
+    out, err = capsys.readouterr()
+    return code, out.strip(), err.strip()
+
+
+def test_import_receipt_and_transfer_reach_the_stores_feeds(
+    central: Central, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, s1_cursor = central.pull_all(terminal="S1/T1")
+    _, s2_cursor = central.pull_all(terminal="S2/T1")
+    counted = tmp_path / "count.csv"
+    counted.write_text("sku,location,quantity\nA1,floor,12\nC3,backroom,3.000\n", encoding="utf-8")
+    run = lambda *a: _run(central.url, capsys, *a)  # noqa: E731
+    assert run("import-stock", "S1", str(counted), "--reason", "opening stock") == (
+        0,
+        "counted 2 line(s) at S1 (opening stock); its tills see it at their next sync",
+        "",
+    )
+    # A second count sets on-hand to the figure again: the movement is the difference.
+    counted.write_text("sku,location,quantity\nA1,floor,10\n", encoding="utf-8")
+    assert run("import-stock", "s1", str(counted), "--reason", "recount")[0] == 0
+    assert run("receive", "S2", "--sku", "C3", "--qty", "5", "--reference", "PO-7")[0] == 0
+    assert (
+        run("transfer", "S1", "S2", "--sku", "A1", "--qty", "4")[1] == "transferred 1 line(s) from S1 to S2"
+    )
+    assert _level(central, "S1", "A1") == ("6.000", "0.000")
+    assert _level(central, "S1", "C3", "backroom") == ("3.000", "0.000")
+    assert _level(central, "S2", "A1") == ("4.000", "0.000")
+    assert _level(central, "S2", "C3") == ("5.000", "0.000")
+
+    s1 = [(c["key"], c["payload"]["on_hand"]) for c in central.pull_all(s1_cursor, "S1/T1")[0]]
+    assert s1 == [
+        ("A1@floor", "12.000"),
+        ("C3@backroom", "3.000"),
+        ("A1@floor", "10.000"),
+        ("A1@floor", "6.000"),
+    ]
+    s2 = [(c["key"], c["payload"]["on_hand"]) for c in central.pull_all(s2_cursor, "S2/T1")[0]]
+    assert s2 == [("C3@floor", "5.000"), ("A1@floor", "4.000")]
+
+    # Bad input: one line on stderr, exit 2, nothing changed.
+    counted.write_text("sku,qty\nA1,1\n", encoding="utf-8")
+    failures = {
+        ("import-stock", "S1", str(counted), "--reason", "x"): "first line must be the columns",
+        ("import-stock", "S1", str(tmp_path / "none.csv"), "--reason", "x"): "No such file",
+        ("receive", "S1", "--sku", "A1", "--qty", "lots"): "'lots' is not a number",
+        ("receive", "S1", "--sku", "A1", "--qty", "1e3"): "not a plain number",
+        ("receive", "S1", "--sku", "NOPE", "--qty", "1"): "unknown sku NOPE",
+        ("receive", "S9", "--sku", "A1", "--qty", "1"): "no store 'S9'",
+        ("receive", "S1", "--sku", "A1", "--qty", "1", "--location", "roof"): "has no location 'roof'",
+        ("transfer", "S1", "S2", "--sku", "A1", "--qty", "7"): "only 6.000 of A1 can leave S1 floor",
+        ("transfer", "S1", "S1", "--sku", "A1", "--qty", "1"): "from one store to another",
+        ("set-safety-stock", "-1", "--store", "S1"): "must be 0 or more",
+        ("set-safety-stock", "1"): "give a store, a sku or both",
+        ("set-store-coordinates", "S1", "north", "0"): "latitude and longitude are numbers",
+    }
+    for args, message in failures.items():
+        code, out, err = run(*args)
+        assert code == 2 and message in err and "Traceback" not in err, (args, err)
+    counted.write_text("sku,location,quantity\nA1,floor,-2\n", encoding="utf-8")
+    assert "must be 0 or more" in run("import-stock", "S1", str(counted), "--reason", "x")[2]
+    assert _level(central, "S1", "A1") == ("6.000", "0.000")
+
+
+def test_safety_stock_keeps_stock_back_from_web_orders(
+    central: Central, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _receive(central, "S1", "C3", "5")
+    run = lambda *a: _run(central.url, capsys, *a)  # noqa: E731
+    assert run("set-safety-stock", "1", "--store", "S1")[0] == 0  # every product in S1
+    assert run("set-safety-stock", "2", "--sku", "C3")[0] == 0  # C3 in every store
+    with central.sessions() as s:
+        assert stock.availability(s, "C3")[0]["available"] == "3.000"  # the product's own setting wins
+    assert run("set-safety-stock", "4", "--store", "S1", "--sku", "C3")[0] == 0  # the most specific
+    code, out, _ = run("availability", "C3")
+    assert code == 0 and out.splitlines()[1].split() == ["S1", "floor", "5.000", "0.000", "4.000", "1.000"]
+    with pytest.raises(routing.Unavailable, match=r"only 1\.000 of C3 available"):
+        _order(central, "S1", [("C3", "2")])
+    assert _order(central, "S1", [("C3", "1")])["held"] == [("C3", "1.000", "S1/floor", "reserved")]
+    with pytest.raises(routing.Unavailable):
+        _order(central, "S1", [("C3", "1")])  # on hand 5, reserved 1, safety 4: nothing left to promise
+    # The tills still see and sell what is on hand: safety stock is kept back from web orders only.
+    assert _level(central, "S1", "C3") == ("5.000", "1.000")
+
+
+def test_pickup_in_stock_reserves_at_the_chosen_store(central: Central) -> None:
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER})
+    _receive(central, "S1", "A1", "2")
+    _receive(central, "S1", "C3", "1", location="backroom")
+    _receive(central, "S2", "A1", "9")
+    order = _order(central, "S1", [("A1", "2"), ("C3", "1")], fulfilment="curbside")
+    assert order["store"] == "S1" and order["fulfilment"] == "curbside"
+    assert order["held"] == [
+        ("A1", "2.000", "S1/floor", "reserved"),
+        ("C3", "1.000", "S1/backroom", "reserved"),
+    ]
+    assert _level(central, "S1", "A1") == ("2.000", "2.000")
+    assert _level(central, "S2", "A1") == ("9.000", "0.000")
+    [trace] = _traces(central, order["number"])
+    assert trace.outcome == "curbside at S1: every line available there"
+    assert trace.candidates[0]["stock"]["A1"] == {
+        "on_hand": "2.000",
+        "reserved": "0.000",
+        "safety": "0.000",
+        "available": "2.000",
+    }
+    assert trace.chosen[1] == {"line": 2, "sku": "C3", "qty": "1.000", "store": "S1", "location": "backroom"}
+
+
+def test_pickup_out_of_stock_names_the_nearest_store_or_shipping(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
+    _receive(central, "S1", "A1", "1")
+    _receive(central, "S2", "A1", "5")
+    _receive(central, "S3", "A1", "5")
+    monkeypatch.setenv(service.STOREFRONT_KEY_ENV, "storefront-secret")
+    body = {"store": "S1", "fulfilment": "pickup", "lines": [{"sku": "A1", "qty": "3"}]}
+    refused = central.client.post("/v1/orders", json=body, headers={"X-Api-Key": "storefront-secret"})
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "not available for pickup at S1 (only 1.000 of A1 available): S3 has every line (170.5 km away); or ship it"
+    )
+    assert refused.json()["alternatives"] == {
+        "pickup_at": [{"store": "S3", "distance_km": 170.5}, {"store": "S2", "distance_km": 262.0}],
+        "ship": True,
+    }
+    assert _level(central, "S1", "A1") == ("1.000", "0.000")  # nothing reserved
+    assert _level(central, "S3", "A1") == ("5.000", "0.000")
+
+
+def test_ship_from_the_one_nearest_location_with_every_line(central: Central) -> None:
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
+    _receive(central, "S1", "A1", "9")
+    _receive(central, "S1", "C3", "9")
+    _receive(central, "S2", "A1", "9")  # nearest to the address but has no C3
+    _receive(central, "S3", "A1", "9")
+    _receive(central, "S3", "C3", "9")
+    near_manchester = (53.40, -2.20)
+    order = _order(central, "S1", [("A1", "2"), ("C3", "1")], fulfilment="ship", ship_to=near_manchester)
+    assert order["held"] == [("A1", "2.000", "S3/floor", "reserved"), ("C3", "1.000", "S3/floor", "reserved")]
+    assert order["store"] == "S3"  # its tills pick and pack it
+    [trace] = _traces(central, order["number"])
+    assert trace.outcome == "ship from S3/floor: one location has every line"
+    assert [(c["store"], c.get("distance_km")) for c in trace.candidates if c["location"] == "floor"] == [
+        ("S2", 9.4),
+        ("S3", 217.9),
+        ("S1", 253.0),
+    ]
+    # Without an address the ordering store comes first.
+    plain = _order(central, "S1", [("A1", "1")], fulfilment="ship")
+    assert plain["held"] == [("A1", "1.000", "S1/floor", "reserved")]
+
+
+def test_ship_split_over_the_fewest_locations(
+    central: Central, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
+    _receive(central, "S1", "A1", "4")
+    _receive(central, "S2", "A1", "3")
+    _receive(central, "S2", "B2", "1")
+    _receive(central, "S3", "A1", "2")
+    _receive(central, "S3", "C3", "3")
+    _, s1_cursor = central.pull_all(terminal="S1/T1")
+    order = _order(central, "S2", [("A1", "6"), ("C3", "1")], fulfilment="ship", ship_to=BRISTOL)
+    # No one location has both; Bristol (nearest) and London together do: two shipments, not three.
+    assert order["held"] == [
+        ("A1", "2.000", "S3/floor", "reserved"),
+        ("A1", "4.000", "S1/floor", "reserved"),
+        ("C3", "1.000", "S3/floor", "reserved"),
+    ]
+    assert order["store"] == "S3"
+    assert _level(central, "S2", "A1") == ("3.000", "0.000")
+    # The other store holding a line is told of the order too.
+    s1 = central.pull_all(s1_cursor, "S1/T1")[0]
+    assert [c["type"] for c in s1] == ["stock", "order"] and s1[1]["key"] == order["id"]
+    code, out, _ = _run(central.url, capsys, "order-trace", order["number"])
+    assert code == 0
+    assert "ship from S3/floor, S1/floor: split over 2 locations" in out
+    assert "candidate S3/floor 0.0 km: A1 2.000 available, C3 3.000 available" in out
+    assert "chose line 1 A1 x 4.000 from S1/floor" in out
+    monkeypatch.setenv(routing.RULE_ENV, "split=no")  # the rule is configurable: never split
+    with pytest.raises(routing.Unavailable, match="cannot ship"):
+        _order(central, "S1", [("A1", "1"), ("C3", "1")], fulfilment="ship")
+
+
+def test_short_pick_is_handed_back_and_routed_again(central: Central) -> None:
+    _receive(central, "S1", "A1", "3")
+    _receive(central, "S2", "A1", "5")
+    order = _order(central, "S1", [("A1", "3")], fulfilment="ship")
+    assert order["held"] == [("A1", "3.000", "S1/floor", "reserved")]
+    _, s2_cursor = central.pull_all(terminal="S2/T1")
+    url = f"/v1/orders/{order['id']}/lines/1/handback"
+    # Another store's till cannot hand back S1's line, and a bad body is refused alone.
+    assert central.client.post(url, json={"missing": "2"}, headers=central.auth("S2/T1")).status_code == 404
+    assert central.client.post(url, json={"missing": "-2"}, headers=central.auth("S1/T1")).status_code == 422
+    assert central.client.post(url, json={"missing": "4"}, headers=central.auth("S1/T1")).status_code == 422
+    back = central.client.post(url, json={"missing": "2", "reason": "short"}, headers=central.auth("S1/T1"))
+    assert back.status_code == 200, back.text
+    # What S1 reported missing left its stock; the line went to S2, which hears of the order.
+    assert _level(central, "S1", "A1") == ("1.000", "0.000")
+    assert _level(central, "S2", "A1") == ("5.000", "3.000")
+    assert [c["type"] for c in central.pull_all(s2_cursor, "S2/T1")[0]] == ["stock", "order"]
+    place, again = _traces(central, order["number"])
+    assert (
+        again.kind == "handback"
+        and again.outcome == "line 1 short: ship from S2/floor: one location has every line"
+    )
+    assert again.chosen == [{"line": 1, "sku": "A1", "qty": "3.000", "store": "S2", "location": "floor"}]
+
+    # A pickup can only go again within its store; damaged goods go to quarantine; nothing left: unavailable.
+    _receive(central, "S1", "C3", "2")
+    pickup = _order(central, "S1", [("C3", "2")])
+    with central.sessions.begin() as s:
+        routing.hand_back(s, pickup["number"], 1, Decimal("1"), "damaged")
+    assert _level(central, "S1", "C3") == ("1.000", "0.000")
+    assert _level(central, "S1", "C3", "quarantine") == ("1.000", "0.000")
+    with central.sessions() as s:
+        [line] = service.find_order(s, pickup["number"]).lines
+        assert line.state == "unavailable"
+    assert "not available for pickup at S1" in _traces(central, pickup["number"])[-1].outcome
+    with central.sessions.begin() as s:
+        with pytest.raises(service.Conflict, match="nothing is held"):
+            routing.hand_back(s, pickup["number"], 1, Decimal("1"), "short")
+    with central.sessions.begin() as s:
+        service.cancel_order(s, pickup["number"])  # releases what is held: nothing for the unavailable line
+    assert _level(central, "S1", "C3") == ("1.000", "0.000")
+
+
+@pytest.mark.postgres
+def test_fifty_orders_at_once_for_ten_units(central: Central) -> None:
+    if not central.url.startswith("postgresql"):
+        pytest.skip("the concurrent case runs on PostgreSQL (SQLite has one writer at a time)")
+    _receive(central, "S1", "C3", "10")
+    _receive(central, "S2", "C3", "10")
+    start = threading.Barrier(50)
+    request = protocol.OrderRequest(
+        store="S1", fulfilment="pickup", lines=[protocol.OrderLineRequest(sku="C3", qty=Decimal(1))]
+    )
+
+    def one(_: int) -> str:
+        start.wait()
+        try:
+            with central.sessions.begin() as s:
+                return service.place_order(s, request).number
+        except routing.Unavailable:
+            return "refused"
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(one, range(50)))  # any other error (a deadlock) fails the test here
+    elapsed = time.perf_counter() - began
+    placed = [o for o in outcomes if o != "refused"]
+    assert len(placed) == 10 and len(set(placed)) == 10
+    assert _level(central, "S1", "C3") == ("10.000", "10.000")
+    assert _level(central, "S2", "C3") == ("10.000", "0.000")  # pickup at S1 never takes S2's stock
+    available = [
+        Decimal(c["payload"]["available"])
+        for c in central.pull_all(terminal="S1/T1")[0]
+        if c["type"] == "stock"
+    ]
+    assert min(available) == 0 and len(available) == 11
+    print(f"50 concurrent orders for 10 units: {elapsed * 1000:.0f} ms")
