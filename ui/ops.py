@@ -3,8 +3,10 @@
 Calls run in order on one worker thread (database work never blocks the GUI), each in `with factory.begin()`.
 Results come back on the GUI thread through the `on_done` callback; a `UserError` is shown in the message bar; a
 `PermissionDenied` asks a permitted person to approve that one action (the approval dialog) and, when approved,
-runs the call again with the approval attached. Every success emits `changed(Changes)` so screens redraw what
-concerns them. An unexpected error is logged and shown in plain words; it never reaches the user as a traceback.
+runs the call again with the approval attached. Every success that wrote anything emits `changed(Changes)`,
+derived from the tables the transaction wrote (`app.services.changed`), so screens redraw what concerns them at
+once instead of waiting for a timer. An unexpected error is logged and shown in plain words; it never reaches the
+user as a traceback.
 
 Any error rolls the whole call back. A refusal that must leave a record (a wrong PIN counted towards the lockout, and
 its audit entry) needs nothing from here: the service writes it with `app.services.base.kept_if_rolled_back`, which
@@ -23,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_read_sessionmaker
+from app.services import changed
 from app.services.base import Actor, Changes, PermissionDenied, UserError
 
 log = logging.getLogger(__name__)
@@ -68,16 +71,21 @@ class Ops(QObject):
             self.failed.emit(self.tr("Sign in first."))
             return
 
-        def job() -> Any:
+        def job() -> tuple[Any, set[str]]:
             with self.factory.begin() as session:
-                return work(session, act)
+                written = changed.watch(session)  # the tables this transaction writes
+                return work(session, act), written
 
-        def finish(result: Any, error: BaseException | None) -> None:
+        def finish(outcome: Any, error: BaseException | None) -> None:
             if error is None:
-                if isinstance(result, Changes):
-                    self.changed.emit(result)
-                elif hasattr(result, "changes") and isinstance(result.changes, Changes):
-                    self.changed.emit(result.changes)
+                result, written = outcome
+                # What changed is read from the transaction (now committed); a service's own Changes adds notes.
+                said = result if isinstance(result, Changes) else getattr(result, "changes", None)
+                derived = changed.changes_of(written)
+                if isinstance(said, Changes):
+                    derived.merge(said)
+                if written or isinstance(said, Changes):
+                    self.changed.emit(derived)
                 if on_done is not None:
                     on_done(result)
                 return

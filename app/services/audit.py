@@ -16,7 +16,7 @@ from app.db.types import utcnow
 from app.domain.audit_chain import GENESIS, ChainBreak, entry_hash, verify
 from app.ids import new_id
 from app.services import outbox
-from app.services.base import UserError, here
+from app.services.base import Actor, UserError, here
 
 
 def _fields(e: AuditEntry) -> dict[str, Any]:
@@ -127,6 +127,44 @@ def search(
         AuditRow(e.seq, e.at, e.user_name, e.terminal_code, e.action, e.record_type, e.record_id, e.details)
         for e in session.scalars(q)
     ]
+
+
+@dataclass(frozen=True)
+class Trail:
+    """What Office > Audit shows: the entries found, and the people to filter by."""
+
+    rows: list[AuditRow]
+    people: list[tuple[str, str]]  # (user id, display name)
+
+
+def _require_view(session: Session, actor: Actor) -> None:
+    # staff writes audit entries, so it is imported here, when a person reads the trail.
+    from app.domain.permissions import Permission
+    from app.services import staff
+
+    staff.require(session, actor, Permission.AUDIT_VIEW)
+
+
+def view_trail(
+    session: Session,
+    actor: Actor,
+    user_id: str | None = None,
+    action: str | None = None,
+    record_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Trail:
+    """Office > Audit's search, for a person allowed to view the trail."""
+    _require_view(session, actor)
+    rows = search(session, user_id=user_id, action=action, record_id=record_id, since=since, until=until)
+    people = session.execute(select(StaffUser.id, StaffUser.display_name).order_by(StaffUser.display_name))
+    return Trail(rows, [(i, n) for i, n in people])
+
+
+def check_chain(session: Session, actor: Actor) -> ChainBreak | None:
+    """Office > Audit's Verify, for a person allowed to view the trail."""
+    _require_view(session, actor)
+    return verify_chain(session)
 
 
 def _cell(value: str) -> str:

@@ -69,6 +69,12 @@ def by_sku(session: Session, sku: str) -> ProductView | None:
     return _view(p, _rate(session, p.tax_class)) if p else None
 
 
+def codes_of(session: Session, product_id: str) -> list[tuple[str, int]]:
+    """A product's barcodes with the pack quantity each stands for (1, or a case's count)."""
+    rows = session.execute(select(Barcode.code, Barcode.pack_qty).where(Barcode.product_id == product_id))
+    return [(code, int(n)) for code, n in rows]
+
+
 def barcode_config(session: Session) -> barcodes.BarcodeConfig:
     """The store's barcode rules (setting `barcodes`); the defaults while the setting cannot be used (the scan
     router says what is wrong with it at start)."""

@@ -184,6 +184,12 @@ def list_users(session: Session, flag_short_pins: bool = False) -> list[StaffVie
     ]
 
 
+def users_to_manage(session: Session, actor: Actor) -> list[StaffView]:
+    """Office > Staff's list, for a person allowed to manage staff (short PINs marked)."""
+    require(session, actor, Permission.USER_MANAGEMENT)
+    return list_users(session, flag_short_pins=True)
+
+
 def _short_pin_users(session: Session) -> set[str]:
     """Users whose last sign-in here was with a PIN below the minimum, and whose PIN has not been set since.
 

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
 from app.documents.model import (
     Barcode,
@@ -50,7 +49,7 @@ from app.documents.receipt import format_local_time
 from app.domain import barcodes
 from app.domain.money import parse_money
 from app.services import journal, receipts
-from app.services.base import Actor, Changes
+from app.services.base import Changes
 from ui.context import AppContext
 
 _TIME = re.compile(r"([01]?\d|2[0-3])[:.h]?([0-5]\d)?")
@@ -355,17 +354,14 @@ class JournalScreen(QWidget):
             return
         number = sale.row.number
 
-        def call(s: Session, a: Actor) -> Changes:
-            receipts.reprint_receipt(s, a, number)
-            return Changes(print_queue=True)
-
         def done(_r: Any) -> None:
             self.ctx.messages.show_notice(
                 self.tr("A copy of receipt {0} is printing, marked COPY.").format(number)
             )
             self.show_sale(sale.row.order_id)
 
-        self.ctx.ops.run(call, done)
+        # One service call; the new print job is what tells the screens the queue changed (ui/ops.py).
+        self.ctx.ops.run(lambda s, a: receipts.reprint_receipt(s, a, number), done)
 
     def on_changed(self, changes: Changes) -> None:
         if changes.print_queue and self.isVisible() and self.rows:

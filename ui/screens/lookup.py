@@ -7,6 +7,7 @@ a parked sale's code, or a receipt this terminal has not got, says where to look
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -16,10 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.db.models import Barcode
 from app.documents.model import format_money
 from app.documents.receipt import format_local_time
 from app.domain import barcodes
@@ -27,6 +25,9 @@ from app.services import catalog, journal, stock
 from app.services.catalog import ProductView
 from ui.context import AppContext
 from ui.widgets import ProductPicker
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session  # the op helper's session, handed to services only
 
 
 class LookupScreen(QWidget):
@@ -107,7 +108,7 @@ class LookupScreen(QWidget):
         self.ctx.ops.read(lambda s: self._details(s, catalog.get(s, pid)), self._show)
 
     def _details(self, s: Session, p: ProductView) -> str:
-        codes = s.execute(select(Barcode.code, Barcode.pack_qty).where(Barcode.product_id == p.id)).all()
+        codes = catalog.codes_of(s, p.id)
         where = stock.on_hand_by_location(s, p.id)
         store = stock.store_view(s, p.id)  # None on a terminal not enrolled with a central store
         money = format_money(p.price, self.ctx.here.currency, self.ctx.here.locale)

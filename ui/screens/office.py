@@ -54,7 +54,18 @@ from app.documents.receipt import format_local_time
 from app.domain import barcodes
 from app.domain.money import parse_money
 from app.domain.permissions import Permission, Role, allowed
-from app.services import audit, catalog, outbox, printing, sales, settings, shifts, staff
+from app.services import (
+    audit,
+    catalog,
+    device_settings,
+    drawer,
+    outbox,
+    printing,
+    sales,
+    settings,
+    shifts,
+    staff,
+)
 from app.services.base import Actor, Changes, UserError
 from devices.scanners.wedge import AZERTY_DIGIT_ROW, azerty_to_digits
 from ui.camera_preview import RED, CameraPreview, breakable, camera_settings, describe_scan
@@ -238,13 +249,16 @@ class OfficeScreen(QWidget):
             self.load_devices()
 
     def on_changed(self, changes: Changes) -> None:
+        # Every op that writes reports what it wrote (ui/ops.py): a hidden Office redraws when it is shown.
+        if not self.isVisible():
+            return
         if changes.shift:
             self.refresh_shift()
         if changes.print_queue:
             self.refresh_queue()
         if changes.staff and self.staff_gate.open:
             self.refresh_staff()
-        if changes.outbox:
+        if changes.outbox and self.tabs.currentWidget() is self.sync_page:
             self.refresh_sync()
         if changes.settings and self.devices_gate.open:
             self.load_devices()
@@ -462,16 +476,23 @@ class OfficeScreen(QWidget):
             self._error(self.tr("Say what the money is for, then press the button again."))
             self.cash_reason.setFocus()
             return
-        service = shifts.paid_in if direction == "in" else shifts.paid_out
+        why: drawer.Reason = "paid_in" if direction == "in" else "paid_out"
 
-        def done(_r: Any) -> None:
+        def done(opened: drawer.DrawerOpened) -> None:
+            self._kick(opened)
             self.cash_amount.clear()
             self.cash_reason.clear()
             self.cash_amount.setFocus()
             text = self.tr("Paid in {0}: {1}.") if direction == "in" else self.tr("Paid out {0}: {1}.")
             self.ctx.messages.show_notice(text.format(self.money(amount), reason))
 
-        self.ctx.ops.run(lambda s, a: _Done(service(s, a, amount, reason), Changes(shift=True)), done)
+        self.ctx.ops.run(lambda s, a: drawer.open_drawer(s, a, why, amount, reason), done)
+
+    def _kick(self, opened: drawer.DrawerOpened) -> None:
+        """The service has recorded why the drawer opens; the print worker sends the pulse."""
+        worker = self.ctx.services.get("printer")
+        if opened.open_drawer and worker is not None:
+            worker.open_drawer()
 
     def x_report(self) -> None:
         def call(s: Session, a: Actor) -> _Done:
@@ -571,45 +592,28 @@ class OfficeScreen(QWidget):
         if keep in keys:
             self.queue_table.selectRow(keys.index(keep))
 
-    def _job_action(self, work: Callable[[Session, Actor, str], None], notice: str) -> None:
+    def _job_action(self, service: Callable[[Session, Actor, str], printing.JobDone], notice: str) -> None:
+        """One service call per button: it checks the permission, writes the audit entry and says what changed."""
         job_id = _selected_key(self.queue_table)
         if job_id is None:
             self._error(self.tr("Pick a job in the list first."))
             self.queue_table.setFocus()
             return
 
-        def call(s: Session, a: Actor) -> Changes:
-            work(s, a, job_id)
-            return Changes(print_queue=True)
-
         def done(_r: Any) -> None:
             self.ctx.messages.show_notice(notice)
             self.queue_table.setFocus()
 
-        self.ctx.ops.run(call, done)
+        self.ctx.ops.run(lambda s, a: service(s, a, job_id), done)
 
     def reprint_job(self) -> None:
-        def work(s: Session, a: Actor, job_id: str) -> None:
-            approval = staff.require(s, a, Permission.REPRINT, "reprint")
-            new_id = printing.reprint(s, job_id)
-            audit.record(
-                s, a.user_id, "print.reprinted", "print_job", job_id, {"copy": new_id, "approval": approval}
-            )
-
-        self._job_action(work, self.tr("A copy is in the print queue."))
+        self._job_action(printing.reprint_job, self.tr("A copy is in the print queue."))
 
     def cancel_job(self) -> None:
-        def work(s: Session, a: Actor, job_id: str) -> None:
-            printing.cancel(s, job_id)
-            audit.record(s, a.user_id, "print.cancelled", "print_job", job_id)
-
-        self._job_action(work, self.tr("Job cancelled: it will not print."))
+        self._job_action(printing.cancel_job, self.tr("Job cancelled: it will not print."))
 
     def retry_job(self) -> None:
-        self._job_action(
-            lambda s, a, job_id: printing.retry_now(s, job_id),
-            self.tr("The job will be sent to the printer now."),
-        )
+        self._job_action(printing.retry_job, self.tr("The job will be sent to the printer now."))
 
     # -- 3. audit --------------------------------------------------------------------------------------------
     def _build_audit(self) -> QWidget:
@@ -684,16 +688,14 @@ class OfficeScreen(QWidget):
         record_id = self.audit_record.text().strip() or None
         assert not isinstance(since, bool) and not isinstance(until, bool)
 
-        def call(s: Session, a: Actor) -> tuple[list[audit.AuditRow], list[staff.StaffView]]:
-            staff.require(s, a, Permission.AUDIT_VIEW)
-            rows = audit.search(
-                s, user_id=user_id, action=action, record_id=record_id, since=since, until=until
+        def call(s: Session, a: Actor) -> audit.Trail:
+            return audit.view_trail(
+                s, a, user_id=user_id, action=action, record_id=record_id, since=since, until=until
             )
-            return rows, staff.list_users(s)
 
-        def done(res: tuple[list[audit.AuditRow], list[staff.StaffView]]) -> None:
-            rows, users = res
-            self._fill_people(users)
+        def done(res: audit.Trail) -> None:
+            rows = res.rows
+            self._fill_people(res.people)
             self.audit_rows = rows
             _fill(
                 self.audit_table,
@@ -717,24 +719,20 @@ class OfficeScreen(QWidget):
 
         self.ctx.ops.run(call, done)
 
-    def _fill_people(self, users: list[staff.StaffView]) -> None:
+    def _fill_people(self, users: list[tuple[str, str]]) -> None:
         current = self.audit_person.currentData()
         if self.audit_person.count() == len(users) + 1:
             return  # the list is there already; rebuilding it would drop what the person picked
         self.audit_person.blockSignals(True)
         self.audit_person.clear()
         self.audit_person.addItem(self.tr("Everyone"), None)
-        for u in users:
-            self.audit_person.addItem(u.display_name, u.id)
+        for user_id, name in users:
+            self.audit_person.addItem(name, user_id)
         i = self.audit_person.findData(current)
         self.audit_person.setCurrentIndex(max(0, i))
         self.audit_person.blockSignals(False)
 
     def verify_chain(self) -> None:
-        def call(s: Session, a: Actor) -> Any:
-            staff.require(s, a, Permission.AUDIT_VIEW)
-            return audit.verify_chain(s)
-
         def done(brk: Any) -> None:
             if brk is None:
                 self.audit_result.setText(
@@ -750,7 +748,7 @@ class OfficeScreen(QWidget):
                 self.audit_result.setStyleSheet("color: #b91c1c; font-weight: 600;")
             self.verify_btn.setFocus()
 
-        self.ctx.ops.run(call, done)
+        self.ctx.ops.run(audit.check_chain, done)
 
     def export_csv(self) -> None:
         name, _filter = QFileDialog.getSaveFileName(
@@ -829,11 +827,7 @@ class OfficeScreen(QWidget):
         return c
 
     def refresh_staff(self) -> None:
-        def call(s: Session, a: Actor) -> list[staff.StaffView]:
-            staff.require(s, a, Permission.USER_MANAGEMENT)
-            return staff.list_users(s, flag_short_pins=True)
-
-        self.ctx.ops.run(call, self._show_staff)
+        self.ctx.ops.run(staff.users_to_manage, self._show_staff)
 
     def _show_staff(self, users: list[staff.StaffView]) -> None:
         keep = _selected_key(self.staff_table)
@@ -1278,13 +1272,6 @@ class OfficeScreen(QWidget):
                 edit.setFocus()
                 return
 
-        def call(s: Session, a: Actor) -> Changes:
-            staff.require(s, a, Permission.DEVICE_SETTINGS)
-            for k, v in values.items():
-                settings.put(s, k, v)
-            audit.record(s, a.user_id, "settings.devices_saved", "settings", "devices", values)
-            return Changes(settings=True)
-
         try:
             # A key gap of "fast" is refused here, not at the counter.
             wedge_config(values.get("devices.scanner"))
@@ -1311,7 +1298,7 @@ class OfficeScreen(QWidget):
                 return
             self.ctx.messages.show_notice(self.tr("Device settings saved and in use."))
 
-        self.ctx.ops.run(call, done)
+        self.ctx.ops.run(lambda s, a: device_settings.save(s, a, values), done)
 
     def _printer(self) -> Any:
         worker = self.ctx.services.get("printer")
@@ -1354,18 +1341,11 @@ class OfficeScreen(QWidget):
         )
 
     def open_drawer(self) -> None:
-        worker = self._printer()
-        if worker is None:
+        if self._printer() is None:
             return
 
-        def call(s: Session, a: Actor) -> None:
-            approval = staff.require(s, a, Permission.NO_SALE)
-            audit.record(
-                s, a.user_id, "drawer.opened", "drawer", "", {"from": "office", "approval": approval}
-            )
-
-        def done(_r: Any) -> None:
-            worker.open_drawer()
+        def done(opened: drawer.DrawerOpened) -> None:
+            self._kick(opened)  # counted as a no-sale on the open shift's Z, like F11
             self.drawer_btn.setFocus()
 
-        self.ctx.ops.run(call, done)
+        self.ctx.ops.run(lambda s, a: drawer.open_drawer(s, a, "test"), done)

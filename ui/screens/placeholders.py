@@ -7,12 +7,13 @@ outbox and the order status fields of the local database.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
 
-from app.db.models import Order
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
 from app.domain import barcodes, lifecycle
+from app.services import web_orders
+from app.services.base import Changes
 from ui.context import AppContext
 
 PLANS = {
@@ -76,28 +77,17 @@ class PlaceholderScreen(QWidget):
             return
         kinds = self.fulfilments
 
-        def load(s: Session) -> list[tuple[str, ...]]:
-            rows = s.execute(
-                select(Order.number, Order.fulfilment, Order.customer_name, Order.status)
-                .where(
-                    Order.channel == "web",
-                    Order.fulfilment.in_(kinds),
-                    Order.status.in_([str(state) for state in lifecycle.OPEN_STATES]),
-                )
-                .order_by(Order.created_at)
-            ).all()
-            # What may happen next is the lifecycle's answer, never a list of this screen's own.
-            return [(a, b, c or "", d, _next(d, b)) for a, b, c, d in rows]
+        self.ctx.ops.read(lambda s: web_orders.waiting(s, kinds), self._fill)
 
-        self.ctx.ops.read(load, self._fill)
+    def on_changed(self, changes: Changes) -> None:
+        """An op that wrote orders (a hand-over, a sale) redraws the list at once, without a timer."""
+        if changes.orders and self.isVisible():
+            self.activate()
 
-    def _fill(self, rows: list[tuple[str, ...]]) -> None:
+    def _fill(self, rows: list[web_orders.WaitingOrder]) -> None:
         self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, v in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(lifecycle.words(v)))
-
-
-def _next(status: str, fulfilment: str) -> str:
-    step = lifecycle.next_step(status, fulfilment)
-    return lifecycle.words(step) if step is not None else ""
+        for r, o in enumerate(rows):
+            # What may happen next is the lifecycle's answer, never a list of this screen's own.
+            cells: list[Any] = [o.number, o.fulfilment, o.customer, o.status, o.next_step or ""]
+            for c, v in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(lifecycle.words(v) if v else ""))
