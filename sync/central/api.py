@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -175,10 +175,21 @@ def create_app(
 
     @app.post("/v1/orders", status_code=201)
     def place_order(
-        body: protocol.OrderRequest, s: Db, scope: Annotated[frozenset[str], Depends(storefront)]
+        body: protocol.OrderRequest,
+        s: Db,
+        scope: Annotated[frozenset[str], Depends(storefront)],
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> dict[str, Any]:
+        """Place a web order; the same Idempotency-Key with the same body returns the order already placed
+        (header Idempotent-Replayed: true), with another body it is refused (422)."""
         service.require_store_scope(scope, body.store)
-        return service.order_payload(service.place_order(s, body))
+        if idempotency_key is not None:
+            placed = routing.replayed(s, idempotency_key, body)
+            if placed is not None:
+                response.headers["Idempotent-Replayed"] = "true"
+                return service.order_payload(placed)
+        return service.order_payload(service.place_order(s, body, idempotency_key))
 
     @app.post("/v1/orders/{ident}/lines/{line_no}/handback")
     def hand_back(

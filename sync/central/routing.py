@@ -19,6 +19,8 @@ routed again. Each decision is kept as a `RoutingTrace` (rule, candidates with t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 from collections import defaultdict
@@ -49,6 +51,7 @@ from sync.central.service import CentralError, Conflict, Forbidden, NotFound, fi
 
 RULE_ENV = "COUNTERLINE_ROUTING_RULE"
 HANDBACK_REASONS = ("short", "damaged")
+IDEMPOTENCY_KEY_MAX = 128
 MAX_SPLIT_CANDIDATES = 12  # locations tried for a split, in rank order (12 choose 3 = 220 sets at most)
 
 
@@ -264,24 +267,24 @@ def _short_text(cands: Sequence[Candidate], demand: dict[int, Decimal], products
 
 
 def _pickup_alternatives(
-    session: Session, home: Store, demand: dict[int, Decimal], products: dict[int, Product]
+    session: Session, home: Store, demand: dict[int, Decimal], rule: Rule
 ) -> dict[str, Any]:
-    """The stores (nearest first) whose sellable locations have every line available, read without locks."""
-    others = _stores_holding(session, demand) - {home.id}
+    """The other stores (nearest first) whose sellable locations have every line available, and whether the
+    order could ship instead, read without locks (nothing is reserved on them)."""
+    holding = _stores_holding(session, demand) | {home.id}
+    cands = _read_unlocked(session, holding, demand, _point(home))
+    by_store: dict[int, list[Candidate]] = defaultdict(list)
+    for c in cands:
+        by_store[c.store.id].append(c)
     found: list[dict[str, Any]] = []
-    if others:
-        cands = _read_unlocked(session, others, demand, _point(home))
-        by_store: dict[int, list[Candidate]] = defaultdict(list)
-        for c in cands:
-            by_store[c.store.id].append(c)
-        for group in by_store.values():
-            if _covers(group, demand):
-                entry: dict[str, Any] = {"store": group[0].store.code}
-                if group[0].distance_km is not None:
-                    entry["distance_km"] = round(group[0].distance_km, 1)
-                found.append(entry)
+    for store_id, group in by_store.items():
+        if store_id != home.id and _covers(group, demand):
+            entry: dict[str, Any] = {"store": group[0].store.code}
+            if group[0].distance_km is not None:
+                entry["distance_km"] = round(group[0].distance_km, 1)
+            found.append(entry)
     found.sort(key=lambda e: (e.get("distance_km") is None, e.get("distance_km", 0.0), e["store"]))
-    return {"pickup_at": found, "ship": True}
+    return {"pickup_at": found, "ship": _fewest(_rank(cands, home), demand, rule) is not None}
 
 
 def _read_unlocked(
@@ -327,15 +330,17 @@ def _decide(
         own = [c for c in cands if c.store.id == home.id]
         if _covers(own, demand):
             return _allocate(own, wants), cands, f"{fulfilment} at {home.code}: every line available there"
-        alternatives = _pickup_alternatives(session, home, demand, products)
+        alternatives = _pickup_alternatives(session, home, demand, rule)
         nearest = alternatives["pickup_at"][:1]
-        offer = (
-            f"{nearest[0]['store']} has every line"
-            + (f" ({nearest[0]['distance_km']} km away)" if "distance_km" in nearest[0] else "")
-            + "; or ship it"
-            if nearest
-            else "no other store has every line; ship it instead"
-        )
+        offers = []
+        if nearest:
+            away = f" ({nearest[0]['distance_km']} km away)" if "distance_km" in nearest[0] else ""
+            offers.append(f"{nearest[0]['store']} has every line{away}")
+        else:
+            offers.append("no other store has every line")
+        if alternatives["ship"]:
+            offers.append("or ship it" if nearest else "it can be shipped")
+        offer = "; ".join(offers)
         raise Unavailable(
             f"not available for {fulfilment} at {home.code} ({_short_text(own, demand, products)}): {offer}",
             alternatives,
@@ -417,6 +422,25 @@ def emit_order(session: Session, order: WebOrder) -> None:
         ledger.emit(session, store_id, protocol.CHANGE_ORDER, str(order.id), order_payload(order))
 
 
+def request_digest(request: protocol.OrderRequest) -> str:
+    """A digest of what the storefront asked for, to tell a retry from another order under the same key."""
+    text = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replayed(session: Session, key: str, request: protocol.OrderRequest) -> WebOrder | None:
+    """The order already placed with this Idempotency-Key and the same request, or None when the key is new;
+    the key with another request is refused (nothing is placed)."""
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
+        raise CentralError(f"the Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters")
+    order = session.scalar(select(WebOrder).where(WebOrder.idempotency_key == key))
+    if order is None:
+        return None
+    if order.request_hash != request_digest(request):
+        raise CentralError(f"Idempotency-Key already used for order {order.number} with another request")
+    return order
+
+
 def place(
     session: Session,
     store: Store,
@@ -424,6 +448,7 @@ def place(
     products: dict[str, Product],
     prices: dict[str, Price],
     rule: Rule | None = None,
+    idempotency_key: str | None = None,
 ) -> WebOrder:
     """Route the request, reserve and create the order with its trace, in the caller's transaction."""
     rule = rule or rule_from_env()
@@ -434,6 +459,11 @@ def place(
     ship_to = getattr(request, "ship_to", None)
     destination = (float(ship_to.latitude), float(ship_to.longitude)) if ship_to is not None else None
     allocation, cands, outcome = _decide(session, request.fulfilment, store, wants, destination, rule)
+    if idempotency_key is not None:
+        # Looked up again under the ordering store's lock: a retry that raced the first request waited for it.
+        placed = replayed(session, idempotency_key, request)
+        if placed is not None:
+            return placed
     # A shipped order belongs to the store that sends the most of it (its tills pick and pack it).
     counts: dict[int, int] = defaultdict(int)
     owners: dict[int, Store] = {store.id: store}
@@ -454,6 +484,8 @@ def place(
         fulfilment=request.fulfilment,
         status="new",
         customer=request.customer.model_dump(exclude_none=True),
+        idempotency_key=idempotency_key,
+        request_hash=request_digest(request) if idempotency_key is not None else None,
     )
     session.add(order)
     seen = [c.seen({w.product.id: w.product for w in wants}) for c in cands]  # before this order reserves

@@ -1414,9 +1414,12 @@ def pull(
 # ---------------------------------------------------------------- web orders
 
 
-def place_order(session: Session, request: protocol.OrderRequest) -> WebOrder:
+def place_order(
+    session: Session, request: protocol.OrderRequest, idempotency_key: str | None = None
+) -> WebOrder:
     """A web order: routed by `routing` (the store chosen for pickup, the best location(s) to ship from), its
-    quantities reserved there in this transaction, and it enters the feed at once.
+    quantities reserved there in this transaction, and it enters the feed at once. With an idempotency key, the
+    order already placed with that key and the same request is returned (another request with it is refused).
 
     Products and prices are read before any store's lock is taken, and the stock levels in one query under it,
     so the tills of the store wait on a large order for a few queries, not one per line."""
@@ -1439,7 +1442,11 @@ def place_order(session: Session, request: protocol.OrderRequest) -> WebOrder:
             raise Conflict(exc.reason) from None
     from sync.central import routing  # routing builds on this module
 
-    return routing.place(session, store, request, products, prices)
+    if idempotency_key is not None:
+        placed = routing.replayed(session, idempotency_key, request)
+        if placed is not None:
+            return placed
+    return routing.place(session, store, request, products, prices, idempotency_key=idempotency_key)
 
 
 def _location_or_404(session: Session, store_id: int, code: str) -> Location:

@@ -172,8 +172,12 @@ def test_safety_stock_keeps_stock_back_from_web_orders(
     assert run("set-safety-stock", "4", "--store", "S1", "--sku", "C3")[0] == 0  # the most specific
     code, out, _ = run("availability", "C3")
     assert code == 0 and out.splitlines()[1].split() == ["S1", "floor", "5.000", "0.000", "4.000", "1.000"]
-    with pytest.raises(routing.Unavailable, match=r"only 1\.000 of C3 available"):
+    with pytest.raises(routing.Unavailable) as refused:
         _order(central, "S1", [("C3", "2")])
+    assert str(refused.value) == (
+        "not available for pickup at S1 (only 1.000 of C3 available): no other store has every line"
+    )
+    assert refused.value.alternatives == {"pickup_at": [], "ship": False}
     assert _order(central, "S1", [("C3", "1")])["held"] == [("C3", "1.000", "S1/floor", "reserved")]
     with pytest.raises(routing.Unavailable):
         _order(central, "S1", [("C3", "1")])  # on hand 5, reserved 1, safety 4: nothing left to promise
@@ -323,6 +327,31 @@ def test_short_pick_is_handed_back_and_routed_again(central: Central) -> None:
     with central.sessions.begin() as s:
         service.cancel_order(s, pickup["number"])  # releases what is held: nothing for the unavailable line
     assert _level(central, "S1", "C3") == ("1.000", "0.000")
+
+
+def test_idempotency_key_returns_the_same_order(central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(service.STOREFRONT_KEY_ENV, "storefront-secret")
+    _receive(central, "S1", "A1", "5")
+    body = {"store": "S1", "lines": [{"sku": "A1", "qty": "2"}], "customer": {"name": "Ann"}}
+
+    def post(json: dict[str, Any], key: str | None) -> Any:
+        headers = {"X-Api-Key": "storefront-secret", **({"Idempotency-Key": key} if key else {})}
+        return central.client.post("/v1/orders", json=json, headers=headers)
+
+    first = post(body, "order-7f3a")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    again = post(dict(reversed(list(body.items()))), "order-7f3a")  # the same request, keys in another order
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert _level(central, "S1", "A1") == ("5.000", "2.000")  # reserved once
+    other = post(dict(body, lines=[{"sku": "A1", "qty": "3"}]), "order-7f3a")
+    assert other.status_code == 422
+    assert other.json()["detail"] == (
+        f"Idempotency-Key already used for order {first.json()['number']} with another request"
+    )
+    assert post(body, "x" * 129).status_code == 422
+    assert post(body, None).json()["number"] != first.json()["number"]  # no key: a new order
+    assert _level(central, "S1", "A1") == ("5.000", "4.000")
 
 
 @pytest.mark.postgres
