@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, QTimer
@@ -45,10 +45,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.db.models import OutboxEvent, ParkedChange
 from app.documents.model import Document, Text, format_money
 from app.documents.receipt import format_local_time
 from app.domain import barcodes
@@ -59,12 +56,12 @@ from app.services import (
     catalog,
     device_settings,
     drawer,
-    outbox,
     printing,
     sales,
     settings,
     shifts,
     staff,
+    sync_review,
 )
 from app.services.base import Actor, Changes, UserError
 from devices.scanners.wedge import AZERTY_DIGIT_ROW, azerty_to_digits
@@ -73,6 +70,9 @@ from ui.context import AppContext
 from ui.scan_router import wedge_config
 from ui.screens.office_devices import DevicesForm
 from ui.screens.office_support import SupportPanel
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session  # the op helper's session, handed to services only
 
 # Euro notes and coins, largest first, as the drawer is counted.
 DENOMINATIONS = [
@@ -1001,33 +1001,18 @@ class OfficeScreen(QWidget):
                 status() if callable(status) else self.tr("Enrolled with a central store.")
             )
 
-        def read(s: Session) -> tuple[dict[str, int], list[tuple[datetime, str, str]], list[ParkedChange]]:
-            rejected = s.execute(
-                select(OutboxEvent.created_at, OutboxEvent.type, OutboxEvent.error)
-                .where(OutboxEvent.status == "rejected")
-                .order_by(OutboxEvent.seq.desc())
-                .limit(500)
-            ).all()
-            parked = list(s.scalars(select(ParkedChange).order_by(ParkedChange.seq.desc()).limit(500)))
-            return outbox.counts(s), [(at, t, e or "") for at, t, e in rejected], parked
-
-        self.ctx.ops.read(read, self._show_sync)
+        self.ctx.ops.read(sync_review.review, self._show_sync)
         self.ctx.ops.read(sales.pricing_rule, self.pricing_rule.setText)
 
-    def _show_sync(
-        self, res: tuple[dict[str, int], list[tuple[datetime, str, str]], list[ParkedChange]]
-    ) -> None:
-        counts, rejected, parked = res
-        _fill(
-            self.parked_changes_table,
-            [[self.when(p.parked_at), p.type, p.key, p.reason] for p in parked],
-        )
+    def _show_sync(self, res: sync_review.SyncReview) -> None:
+        counts = res.counts
+        _fill(self.parked_changes_table, [[self.when(p.at), p.type, p.key, p.reason] for p in res.parked])
         self.sync_counts.setText(
             self.tr("Waiting to send: {0} · Sent: {1} · Refused: {2}").format(
                 counts.get("pending", 0), counts.get("sent", 0), counts.get("rejected", 0)
             )
         )
-        _fill(self.rejected_table, [[self.when(at), t, e] for at, t, e in rejected])
+        _fill(self.rejected_table, [[self.when(r.at), r.type, r.error] for r in res.refused])
 
     def sync_now(self) -> None:
         agent = self.ctx.services.get("sync")
@@ -1047,19 +1032,15 @@ class OfficeScreen(QWidget):
     def resend_refused(self) -> None:
         """After the central store's data was put right: queue the refused events for the next round."""
 
-        def work(s: Session, a: Actor) -> int:
-            n = outbox.requeue_rejected(s)
-            audit.record(s, a.user_id, "sync.resend_refused", "outbox", "", {"events": n})
-            return n
-
-        def done(n: int) -> None:
+        def done(resent: sync_review.Resent) -> None:
+            n = resent.events
             agent = self.ctx.services.get("sync")
             if agent is not None:
                 agent.sync_now()
             self.ctx.messages.show_notice(self.tr("{0} refused events will be sent again.").format(n))
             self.refresh_sync()
 
-        self.ctx.ops.run(work, done)
+        self.ctx.ops.run(sync_review.resend_refused, done)
 
     # -- 6. devices ------------------------------------------------------------------------------------------
     def _build_devices(self) -> QWidget:
