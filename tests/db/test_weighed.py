@@ -65,7 +65,8 @@ def test_a_weighed_item_without_a_weight_asks_for_one(db: sessionmaker[Session])
             assert outcome.weigh is not None and outcome.weigh.sku == sku
             assert outcome.line_id is None and outcome.sale.lines == []
             assert "sold by weight" in outcome.message
-        picked = sales.add_product(s, manager, sale.id, outcome.weigh.id, None)  # picked by search (F2)
+        product_id = outcome.weigh.id
+        picked = sales.add_product(s, manager, sale.id, product_id, None)  # picked by search (F2)
         assert picked.weigh is not None and picked.sale.lines == []
-        weighed = sales.add_product(s, manager, sale.id, outcome.weigh.id, Decimal("0.480"))
+        weighed = sales.add_product(s, manager, sale.id, product_id, Decimal("0.480"))
         assert [(ln.qty, ln.unit) for ln in weighed.sale.lines] == [(Decimal("0.480"), "kg")]
