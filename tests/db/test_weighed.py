@@ -65,6 +65,7 @@ def test_a_weighed_item_without_a_weight_asks_for_one(db: sessionmaker[Session])
             assert outcome.weigh is not None and outcome.weigh.sku == sku
             assert outcome.line_id is None and outcome.sale.lines == []
             assert "sold by weight" in outcome.message
+        assert outcome.weigh is not None
         product_id = outcome.weigh.id
         picked = sales.add_product(s, manager, sale.id, product_id, None)  # picked by search (F2)
         assert picked.weigh is not None and picked.sale.lines == []
