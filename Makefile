@@ -25,7 +25,7 @@ OWNER_HOME := $(shell getent passwd $(CHECKOUT_UID) | cut -d: -f6)
 endif
 endif
 
-USER_GOALS := run test venv lint typecheck layers pytest bench demo-reset clean
+USER_GOALS := run test venv lint typecheck layers pytest bench dist demo-reset clean
 .PHONY: $(USER_GOALS) system packages postgres give-back not-root-owned
 
 # The root steps: Debian packages, then a PostgreSQL server with the tests' role.
@@ -51,7 +51,7 @@ ifeq ($(AS_OWNER),yes)
 system: give-back
 run: packages give-back
 test: packages postgres give-back
-venv lint typecheck layers pytest bench demo-reset clean: give-back
+venv lint typecheck layers pytest bench dist demo-reset clean: give-back
 $(USER_GOALS):
 	@echo "make: root did the system steps; '$@' runs as $(OWNER), who owns this checkout."
 	@runuser -u $(OWNER) -- env HOME=$(OWNER_HOME) USER=$(OWNER) LOGNAME=$(OWNER) $(MAKE) --no-print-directory $@
@@ -118,6 +118,13 @@ test: packages venv postgres lint typecheck layers pytest
 
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
+
+# The till's bundle (PyInstaller, one folder: dist/counterline) and its Debian package (dist/counterline_*.deb);
+# installer/README.md says what each holds and how Windows and macOS builds are made.
+dist: packages venv
+	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		installer/pyinstaller/counterline.spec
+	sh installer/debian/build-deb.sh dist/counterline dist
 
 demo-reset:
 	rm -rf $(DATA)
