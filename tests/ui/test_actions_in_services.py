@@ -8,6 +8,7 @@ each opening the drawer (real ESC/POS bytes in a print file) and counted on the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +37,7 @@ from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
+SHOTS = Path(os.environ.get("SHOTS", "/tmp/shots"))
 PINS = {"manager": "6666", "cashier": "1111", "admin": "9999", "supervisor": "5555"}
 
 
@@ -309,6 +311,8 @@ def test_a_screen_redraws_right_after_an_op_that_wrote_its_table_without_a_timer
     holder.show()
     numbers = [pickup.table.item(r, 0).text() for r in range(pickup.table.rowCount())]  # type: ignore[union-attr]
     assert "W-100201" in numbers
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pickup.grab().save(str(SHOTS / "pickup-waiting.png"))  # for a person to look at
     ctx.ops.run(
         lambda s, a: s.execute(update(Order).where(Order.number == "W-100201").values(status="collected"))
     )
