@@ -576,19 +576,15 @@ def push(
     dropped and the batch is applied again one event per transaction, so the refused event alone is parked with
     its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
     locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
-    Raises `Forbidden` (before applying anything) when an event names another store than the terminal's, and
-    `CentralError` when an event has no id to answer for. (The API calls `after_push` after it.)
+    An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
+    applying anything) when an event has no id to answer for. (The API calls `after_push` after it.)
     """
     with factory() as session:
         terminal = session.get(Terminal, terminal_id)
         if terminal is None:
             raise Forbidden("unknown terminal")
         store_code = terminal.store.code
-    judged: list[protocol.Event | protocol.PushResult] = [_judge(raw) for raw in events]
-    for ev in judged:
-        named = ev.payload.get("store") if isinstance(ev, protocol.Event) else None
-        if named is not None and str(named).upper() != store_code:
-            raise Forbidden(f"event {ev.id} is for store {named}; this terminal belongs to {store_code}")
+    judged: list[protocol.Event | protocol.PushResult] = [_judge(raw, store_code) for raw in events]
     good = [ev for ev in judged if isinstance(ev, protocol.Event)]
     if len(good) == len(judged):
         try:
@@ -634,7 +630,7 @@ def _safe_text(text: str, limit: int) -> str:
     return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
-def _judge(raw: protocol.Event | dict[str, Any]) -> protocol.Event | protocol.PushResult:
+def _judge(raw: protocol.Event | dict[str, Any], store_code: str) -> protocol.Event | protocol.PushResult:
     """The event, validated, or its refusal. An event whose id cannot be read cannot be answered: CentralError."""
     data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
     try:
@@ -644,8 +640,10 @@ def _judge(raw: protocol.Event | dict[str, Any]) -> protocol.Event | protocol.Pu
     try:
         ev = protocol.Event.model_validate(data)
         check_event(ev)
-        if not isinstance(ev.payload.get("store", ""), str):
-            raise Rejected("store must be the code of this terminal's store")
+        named = ev.payload.get("store")
+        if named is not None and (not isinstance(named, str) or named.upper() != store_code):
+            # Refused alone: a batch failed whole on it would stop every later event of the till.
+            raise Rejected(f"event is for store {str(named)[:16]!r}; this terminal belongs to {store_code}")
     except ValidationError as exc:
         return protocol.PushResult(id=event_id, status="rejected", reason=_validation_reason(data, exc))
     except Rejected as exc:
