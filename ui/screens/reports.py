@@ -88,10 +88,10 @@ class BarChart(QWidget):
         span = float(high - low) or 1.0
         label_w = min(150.0, w * 0.35)
         value_w = 80.0
-        left = label_w + 8
+        left = label_w + 8 + (value_w if low < 0 else 0)  # room for a negative bar's value
         right = w - value_w - 8
         zero_x = left + (right - left) * float(-low) / span
-        row_h = (h - legend_h - 4) / len(self.labels)
+        row_h = min(48.0, (h - legend_h - 4) / len(self.labels))  # few rows stay together at the top
         bar_h = max(3.0, min(22.0, (row_h - 4) / max(1, len(self.series))))
         metrics = p.fontMetrics()
         for r, label in enumerate(self.labels):
@@ -110,22 +110,27 @@ class BarChart(QWidget):
                 p.fillRect(
                     QRectF(min(zero_x, x1), y, abs(x1 - zero_x), bar_h - 1), QColor(SERIES_COLOURS[i % 2])
                 )
-                if i == 0 and row_h >= 14:
+                if i == 0 and row_h >= 14:  # the value at the end of its bar, outside it
                     p.setPen(QColor("#374151"))
-                    p.drawText(
-                        QRectF(right + 4, y - 3, value_w, bar_h + 6),
-                        Qt.AlignmentFlag.AlignVCenter,
-                        self.value_text(value),
-                    )
+                    text = self.value_text(value)
+                    tw = metrics.horizontalAdvance(text) + 4
+                    tx = x1 + 4 if value >= 0 else x1 - tw
+                    p.drawText(QRectF(tx, y - 3, tw, bar_h + 6), Qt.AlignmentFlag.AlignVCenter, text)
         p.setPen(QColor("#9ca3af"))
         p.drawLine(int(zero_x), legend_h, int(zero_x), h - 2)
         p.end()
 
-    def png(self) -> bytes:
+    def png(self, width: int = 900, height: int = 420) -> bytes:
+        """The chart as shown, drawn afresh at a print size (the screen's widget may be only 300 px wide)."""
+        copy = BarChart()
+        copy.setFont(self.font())
+        copy.set_data(self.labels, self.series, self.value_text)
+        copy.resize(width, height)
         data = QByteArray()
         buffer = QBuffer(data)
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        self.grab().save(buffer, "PNG")
+        copy.grab().save(buffer, "PNG")
+        copy.deleteLater()
         return bytes(data.data())
 
 
@@ -172,7 +177,7 @@ class ReportsScreen(QWidget):
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 18px; font-weight: 600;")
         lay.addWidget(self.heading)
-        body = QHBoxLayout()
+        self.body = body = QHBoxLayout()
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -260,6 +265,10 @@ class ReportsScreen(QWidget):
                 if col.kind != "text":
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
+        # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px.
+        wide = len(report.columns) > 4
+        self.body.setStretch(0, 4 if wide else 3)
+        self.body.setStretch(1, 1 if wide else 2)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         if report.columns:

@@ -1,0 +1,179 @@
+"""The Reports workstation through the real window: Ctrl+8, the report and period boxes, the table with its chart,
+exports to CSV and PDF by the buttons (the save dialog answered), a range given the wrong way round refused with a
+message; screenshots at 1280x800 and 1024x768 and the PDF rendered to PNG under /tmp/shots for a person to look at."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Product
+from app.services import sales, shifts, staff
+from app.services.base import Actor, here
+from tests.db.test_reports import _ring
+from ui.context import AppContext
+from ui.feedback import MessageBar, Sounds
+from ui.main_window import MainWindow
+from ui.ops import Ops
+from ui.scan_router import ScanRouter
+from ui.screens.reports import ReportsScreen
+from ui.theme import STYLE
+
+Factory = sessionmaker[Session]
+D = Decimal
+SHOTS = Path(os.environ.get("SHOTS", "/tmp/shots"))
+
+
+def shoot(widget: object, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    widget.grab().save(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+@pytest.fixture
+def context(db: Factory, qtbot: QtBot) -> Iterator[AppContext]:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(STYLE)
+    with db.begin() as s:
+        user = staff.sign_in(s, "manager", "6666")
+        where = here(s)
+    ops = Ops(db)
+    ops.actor = Actor(user.id)
+    ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+    qtbot.addWidget(ctx.messages)
+    yield ctx
+    ops.shutdown()
+
+
+def busy_days(db: Factory, monkeypatch: pytest.MonkeyPatch, who: Actor) -> date:
+    """Sales through today from 08:00 and on the same weekday a week before; returns today (store time)."""
+    rng = random.Random(11)
+    clock = [datetime.now(UTC)]
+    for module in (sales, shifts, staff):
+        monkeypatch.setattr(module, "now", lambda: clock[0])
+    with db() as s:
+        tz = ZoneInfo(here(s).timezone)
+        products = list(
+            s.scalars(
+                select(Product)
+                .where(
+                    Product.weighed.is_(False), Product.priced_by_barcode.is_(False), Product.active.is_(True)
+                )
+                .order_by(Product.sku)
+            )
+        )
+        s.expunge_all()
+    today = datetime.now(tz).date()
+    for day, count in ((today - timedelta(days=7), 18), (today, 26)):
+        start = datetime.combine(day, time(8, 0), tz)
+        clock[0] = start.astimezone(UTC)
+        with db.begin() as s:
+            shifts.open_shift(s, who, D("100.00"))
+        for seconds in sorted(rng.uniform(0, 11 * 3600) for _ in range(count)):
+            clock[0] = (start + timedelta(seconds=seconds)).astimezone(UTC)
+            _ring(db, rng, who, who, rng.sample(products, 10))
+        clock[0] = (start + timedelta(hours=11, minutes=30)).astimezone(UTC)
+        with db.begin() as s:
+            expected = shifts.x_report(s).expected_cash
+            shifts.close_shift(s, who, {D("0.01"): int((expected - D("1.50")) / D("0.01"))}, {})
+    monkeypatch.undo()
+    return today
+
+
+def settle(qtbot: QtBot, ctx: AppContext) -> None:
+    qtbot.waitUntil(ctx.ops.is_idle)
+
+
+def test_reports_workstation_shows_charts_and_exports_what_is_shown(
+    db: Factory, context: AppContext, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert context.user is not None
+    today = busy_days(db, monkeypatch, Actor(context.user.id))
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.on_signed_in(context.user)
+    settle(qtbot, context)
+
+    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, context)
+    screen = window.screens["reports"]
+    assert isinstance(screen, ReportsScreen) and window.current == "reports"
+    assert window.title.text() == "Reports"
+    screen.choose("hour", "today")
+    settle(qtbot, context)
+    assert screen.report is not None and screen.report.key == "hour"
+    rows = screen.shown_rows()
+    assert sum(int(r[1]) for r in rows) == 26 and sum(int(r[3]) for r in rows) == 18
+    assert screen.chart.labels == [r[0] for r in rows] and len(screen.chart.series) == 2
+    shoot(window, "reports-hour-1280x800")
+
+    # Exports by the buttons: the dialog is answered with a file name; the files hold the rows on screen.
+    target = {"name": ""}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (target["name"], ""))
+    for key in ("department", "tenders", "cash_shift", "top_items", "discounts", "stock"):
+        screen.choose(key, "today")
+        settle(qtbot, context)
+        assert screen.report is not None and screen.report.key == key
+        shown = screen.shown_rows()
+        target["name"] = str(tmp_path / f"{key}.csv")
+        qtbot.mouseClick(screen.csv_btn, Qt.MouseButton.LeftButton)
+        with open(target["name"], newline="", encoding="utf-8") as f:
+            lines = list(csv.reader(f))
+        assert lines[0] == [c.title for c in screen.report.columns]
+        assert lines[1:] == [[str(v) for v in r] for r in screen.report.rows]
+        assert len(lines) - 1 == len(shown)
+        target["name"] = str(tmp_path / f"{key}.pdf")
+        qtbot.mouseClick(screen.pdf_btn, Qt.MouseButton.LeftButton)
+        text = subprocess.run(
+            ["pdftotext", "-layout", target["name"], "-"], capture_output=True, check=True
+        ).stdout.decode()
+        assert screen.report.title in text
+        for row in shown[:10]:
+            assert all(cell in text for cell in row), (key, row)
+        assert "saved to" in context.messages.text()
+    assert screen.report is not None and screen.report.rows  # stock: the demo has items below their minimum
+
+    screen.choose("department", "today")
+    settle(qtbot, context)
+    shoot(window, "reports-department-1280x800")
+    target["name"] = str(tmp_path / "department.pdf")
+    qtbot.mouseClick(screen.pdf_btn, Qt.MouseButton.LeftButton)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", target["name"], str(SHOTS / "reports-pdf")],
+        check=True,
+    )
+    window.resize(1024, 768)
+    screen.choose("tenders", "week")
+    settle(qtbot, context)
+    qtbot.wait(10)
+    shoot(window, "reports-tenders-1024x768")
+    screen.choose("cash_shift", "range", today - timedelta(days=7), today)
+    settle(qtbot, context)
+    assert [r[5] for r in screen.report.rows] == [D("-1.50"), D("-1.50")]  # type: ignore[union-attr]
+    shoot(window, "reports-cash-1024x768")
+
+    # A range the wrong way round: said in the message bar, nothing else changes.
+    before = screen.report
+    screen.choose("hour", "range", today, today - timedelta(days=3))
+    settle(qtbot, context)
+    assert "before the first" in context.messages.text()
+    assert screen.report is before
