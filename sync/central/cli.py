@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sync import protocol
 from sync.central import routing, service, stock
 from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
-from sync.central.models import Store, TaxClass, Terminal
+from sync.central.models import Location, Store, TaxClass, Terminal
 
 EXIT_BAD_INPUT = 2
 
@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument("--qty", action="append", required=True)
     order.add_argument("--fulfilment", choices=["pickup", "curbside", "ship"], default="pickup")
     order.add_argument("--number", default=None)
+    order.add_argument(
+        "--ship-to", default=None, metavar="LAT,LON", help="where a shipped order goes (routing)"
+    )
 
     imp = sub.add_parser(
         "import-stock",
@@ -301,8 +304,15 @@ def _place_order(factory: sessionmaker[Session], args: argparse.Namespace) -> in
         if not amount.is_finite() or amount <= 0:
             raise service.CentralError(f"quantity {qty!r} must be more than 0")
         lines.append(protocol.OrderLineRequest(sku=sku, qty=amount))
+    ship_to = None
+    if args.ship_to is not None:
+        lat, _, lon = args.ship_to.partition(",")
+        try:
+            ship_to = protocol.GeoPoint(latitude=Decimal(lat.strip()), longitude=Decimal(lon.strip()))
+        except (InvalidOperation, ValueError):
+            raise service.CentralError("--ship-to is LAT,LON in degrees, e.g. 53.48,-2.24") from None
     request = protocol.OrderRequest(
-        store=args.store, number=args.number, fulfilment=args.fulfilment, lines=lines
+        store=args.store, number=args.number, fulfilment=args.fulfilment, lines=lines, ship_to=ship_to
     )
     with factory.begin() as s:
         order = service.place_order(s, request)
@@ -417,8 +427,20 @@ def _hand_back(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     missing = stock.parse_qty(args.missing, "missing quantity")
     with factory.begin() as s:
         order = routing.hand_back(s, args.order, args.line, missing, args.reason, by="cli")
-        states = ", ".join(f"{ln.sku} {ln.qty} {ln.state}" for ln in order.lines)
-        print(f"order {order.number}: line {args.line} handed back and routed again ({states})")
+        line = order.lines[args.line - 1]
+        if line.state != "reserved":
+            print(
+                f"order {order.number}: line {args.line} handed back; no location can take it, nothing is held"
+            )
+        else:
+            where = ", ".join(
+                f"{ln.qty} at {loc.store.code}/{loc.code}"
+                for ln in order.lines
+                if ln.sku == line.sku and ln.state == "reserved" and (loc := s.get(Location, ln.location_id))
+            )
+            print(
+                f"order {order.number}: line {args.line} handed back and routed again ({line.sku}: {where})"
+            )
     return 0
 
 

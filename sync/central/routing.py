@@ -320,6 +320,7 @@ def _decide(
     destination: tuple[float, float] | None,
     rule: Rule,
     extra_stores: Iterable[int] = (),
+    locked: set[int] | None = None,
 ) -> tuple[list[tuple[Want, Candidate, Decimal]], list[Candidate], str]:
     """Lock, read and choose; returns the allocation, the candidates seen and the outcome in words. Raises
     Unavailable when the rule finds no place (nothing reserved)."""
@@ -347,6 +348,9 @@ def _decide(
         )
     origin = destination if destination is not None else _point(home)
     holding = _stores_holding(session, demand)
+    if locked is not None:
+        # Only stores already locked: one taken now out of id order could deadlock with another order.
+        holding &= locked
     cands = _rank(_lock_and_read(session, holding | {home.id, *extra_stores}, demand, origin), home)
     chosen = _fewest(cands, demand, rule)
     if chosen is None:
@@ -538,7 +542,8 @@ def hand_back(
     assert home is not None
     # Every store this may touch, locked once in id order with the levels (the same order as routing).
     extra = {at.store_id} | (_stores_holding(session, [product.id]) if order.fulfilment == "ship" else set())
-    cands_before = _lock_and_read(session, {home.id, *extra}, [product.id], _point(home))
+    extra.add(home.id)
+    cands_before = _lock_and_read(session, extra, [product.id], _point(home))
     ledger.change_reserved(session, at, product, -line.qty)
     cause = str(order.id)
     if reason == "damaged":
@@ -568,7 +573,7 @@ def hand_back(
     destination = _point(home) if order.fulfilment == "ship" else None
     try:
         allocation, cands, outcome = _decide(
-            session, order.fulfilment, home, [want], destination, rule, extra
+            session, order.fulfilment, home, [want], destination, rule, extra, locked=extra
         )
     except Unavailable as exc:
         line.state = "unavailable"

@@ -231,7 +231,9 @@ def test_pickup_out_of_stock_names_the_nearest_store_or_shipping(
     assert _level(central, "S3", "A1") == ("5.000", "0.000")
 
 
-def test_ship_from_the_one_nearest_location_with_every_line(central: Central) -> None:
+def test_ship_from_the_one_nearest_location_with_every_line(
+    central: Central, capsys: pytest.CaptureFixture[str]
+) -> None:
     _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
     _receive(central, "S1", "A1", "9")
     _receive(central, "S1", "C3", "9")
@@ -252,6 +254,15 @@ def test_ship_from_the_one_nearest_location_with_every_line(central: Central) ->
     # Without an address the ordering store comes first.
     plain = _order(central, "S1", [("A1", "1")], fulfilment="ship")
     assert plain["held"] == [("A1", "1.000", "S1/floor", "reserved")]
+    # The operator's place-order takes the address too; a bad one is one line on stderr.
+    run = lambda *a: _run(central.url, capsys, *a)  # noqa: E731
+    code, number, _ = run(
+        "place-order", "S1", "--sku", "A1", "--qty", "1", "--fulfilment", "ship", "--ship-to", "53.4,-2.2"
+    )
+    assert code == 0 and _traces(central, number)[0].chosen[0]["store"] == "S2"
+    for bad in ("north", "53.4", "95,0"):
+        code, _, err = run("place-order", "S1", "--sku", "A1", "--qty", "1", "--ship-to", bad)
+        assert code == 2 and err == "error: --ship-to is LAT,LON in degrees, e.g. 53.48,-2.24"
 
 
 def test_ship_split_over_the_fewest_locations(
@@ -286,7 +297,9 @@ def test_ship_split_over_the_fewest_locations(
         _order(central, "S1", [("A1", "1"), ("C3", "1")], fulfilment="ship")
 
 
-def test_short_pick_is_handed_back_and_routed_again(central: Central) -> None:
+def test_short_pick_is_handed_back_and_routed_again(
+    central: Central, capsys: pytest.CaptureFixture[str]
+) -> None:
     _receive(central, "S1", "A1", "3")
     _receive(central, "S2", "A1", "5")
     order = _order(central, "S1", [("A1", "3")], fulfilment="ship")
@@ -313,8 +326,11 @@ def test_short_pick_is_handed_back_and_routed_again(central: Central) -> None:
     # A pickup can only go again within its store; damaged goods go to quarantine; nothing left: unavailable.
     _receive(central, "S1", "C3", "2")
     pickup = _order(central, "S1", [("C3", "2")])
-    with central.sessions.begin() as s:
-        routing.hand_back(s, pickup["number"], 1, Decimal("1"), "damaged")
+    code, out, _ = _run(central.url, capsys, "hand-back", pickup["number"], "1", "1", "--reason", "damaged")
+    assert (code, out) == (
+        0,
+        f"order {pickup['number']}: line 1 handed back; no location can take it, nothing is held",
+    )
     assert _level(central, "S1", "C3") == ("1.000", "0.000")
     assert _level(central, "S1", "C3", "quarantine") == ("1.000", "0.000")
     with central.sessions() as s:
