@@ -46,7 +46,7 @@ TAX_MODES: tuple[TaxMode, ...] = ("inclusive", "exclusive")
 ROUNDINGS: tuple[Rounding, ...] = ("line", "rate", "order")
 
 _HUNDRED = Decimal(100)
-_TAX_WEIGHT = Decimal(10) ** 8
+_TAX_WEIGHT_PLACES = 8
 
 
 def _cents(x: Decimal) -> Decimal:
@@ -249,7 +249,7 @@ def price_cart(
         exact = {i: _exact_tax(nets[i], items[i].tax_rate, tax_mode) for i in counted}
         order_tax = _cents(sum(exact.values(), ZERO))
         # Weights in units far below a cent, so the shares follow the exact taxes closely.
-        weights = [int((exact[i] * _TAX_WEIGHT).to_integral_value(rounding=ROUND_HALF_UP)) for i in counted]
+        weights = [int(exact[i].scaleb(_TAX_WEIGHT_PLACES)) for i in counted]
         if sum(weights) == 0:
             weights = [net_cents[i] for i in counted]
         for i, t in zip(counted, allocate_cents(_to_cents_int(order_tax), weights), strict=True):
