@@ -179,7 +179,9 @@ def create_app(
         s: Db,
         scope: Annotated[frozenset[str], Depends(storefront)],
         response: Response,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
+        ] = None,
     ) -> dict[str, Any]:
         """Place a web order; the same Idempotency-Key with the same body returns the order already placed
         (header Idempotent-Replayed: true), with another body it is refused (422)."""

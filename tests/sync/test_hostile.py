@@ -600,12 +600,16 @@ def test_hostile_storefront_orders_and_cancellations(served: Served) -> None:
     valid = {"store": "S1", "lines": [{"sku": "A1", "qty": "1"}], "customer": {"name": "Web customer"}}
     base = st.one_of(st.just(valid), schema_payload(protocol.OrderRequest))
 
+    keys = st.one_of(st.none(), st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=300))
+
     @_examples(served)
-    @given(data=st.data(), cancel=st.booleans())
-    def run(data: st.DataObject, cancel: bool) -> None:
+    @given(data=st.data(), cancel=st.booleans(), key=keys)
+    def run(data: st.DataObject, cancel: bool, key: str | None) -> None:
         category, body = data.draw(mutated(base))
         raw = _dumps(body)
         headers = {"X-Api-Key": API_KEY, "Content-Type": "application/json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         _refused_without_effect(
             served, f"order:{category}", lambda http: http.post("/v1/orders", content=raw, headers=headers)
         )
@@ -651,7 +655,37 @@ def test_hostile_queries_of_pull_stock_and_audit(served: Served) -> None:
         _refused_without_effect(served, "stock:strange_store", lambda http: http.get(path), sync=False)
         if pull.status_code == 200:  # a page it was given is one a till can apply
             assert protocol.PullResponse.model_validate(pull.json())
-        _refused_without_effect(served, "audit:head", lambda http: http.get("/v1/audit/head"))
+        _refused_without_effect(served, "audit:head", lambda http: http.get("/v1/audit/head"), sync=False)
+        bearer = {"Authorization": f"Bearer {quote(store, safe='')}"}
+        _refused_without_effect(
+            served, "status:strange_token", lambda http: http.get("/v1/status", headers=bearer)
+        )
+
+    run()
+
+
+def test_hostile_hand_backs(served: Served) -> None:
+    with httpx.Client(base_url=served.base, headers={"X-Api-Key": API_KEY}) as http:
+        placed = http.post("/v1/orders", json={"store": "S1", "lines": [{"sku": "C3", "qty": "1"}]})
+        assert placed.status_code == 201, placed.text
+    number = placed.json()["number"]
+    base = st.one_of(st.just({"missing": "1", "reason": "short"}), schema_payload(protocol.HandBackRequest))
+
+    @_examples(served)
+    @given(data=st.data(), line=st.sampled_from(["1", "0", "-1", "99", str(2**63), "x"]))
+    def run(data: st.DataObject, line: str) -> None:
+        category, body = data.draw(mutated(base))
+        raw = _dumps(body)
+        ident = data.draw(st.sampled_from([number, "nope", "x" * 300]))
+        _refused_without_effect(
+            served,
+            f"handback:{category}",
+            lambda http: http.post(
+                f"/v1/orders/{ident}/lines/{line}/handback",
+                content=raw,
+                headers={"Content-Type": "application/json"},
+            ),
+        )
 
     run()
 
