@@ -119,12 +119,15 @@ test: packages venv postgres lint typecheck layers pytest
 bench: venv
 	$(BIN)/python benchmarks/run_all.py
 
-# The till's bundle (PyInstaller, one folder: dist/counterline) and its Debian package (dist/counterline_*.deb);
-# installer/README.md says what each holds and how Windows and macOS builds are made.
+# The till's bundle (PyInstaller, one folder: dist/counterline) and its Debian package (dist/counterline_*.deb),
+# and the central store's (dist/counterline-central_*.deb, a systemd service); installer/README.md says more.
 dist: packages venv
 	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		installer/pyinstaller/counterline.spec
 	sh installer/debian/build-deb.sh dist/counterline dist
+	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		installer/pyinstaller/counterline-central.spec
+	sh installer/central/build-central-deb.sh dist/counterline-central dist
 
 demo-reset:
 	rm -rf $(DATA)

@@ -100,7 +100,13 @@ def test_the_started_command_migrates_the_database_before_serving(tmp_path: Path
     env["COUNTERLINE_CENTRAL_PORT"] = str(_free_port())
     args = _directives()["ExecStart"].split()[1:]
     args = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], a) for a in args]
-    program = Path(sys.executable).with_name("counterline-central")
+    # the virtualenv's command, or a built bundle's (COUNTERLINE_CENTRAL_BUNDLE=dist/counterline-central)
+    bundle = os.environ.get("COUNTERLINE_CENTRAL_BUNDLE")
+    program = (
+        Path(bundle) / "counterline-central"
+        if bundle
+        else Path(sys.executable).with_name("counterline-central")
+    )
     proc = subprocess.Popen([str(program), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         url = f"http://{env['COUNTERLINE_CENTRAL_HOST']}:{env['COUNTERLINE_CENTRAL_PORT']}/v1/status"
@@ -123,3 +129,38 @@ def test_the_started_command_migrates_the_database_before_serving(tmp_path: Path
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (Debian's dpkg)")
+def test_the_central_deb_installs_the_unit_its_user_and_the_environment_file(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle" / "counterline-central"
+    (bundle / "_internal").mkdir(parents=True)
+    (bundle / "counterline-central").write_text('#!/bin/sh\necho "central ran with $*"\n')
+    (bundle / "counterline-central").chmod(0o755)
+    done = subprocess.run(
+        ["sh", str(CENTRAL / "build-central-deb.sh"), str(bundle), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    deb = Path(done.stdout.strip().splitlines()[-1])
+    scratch = tmp_path / "root"
+    subprocess.run(["dpkg", "-x", str(deb), str(scratch)], check=True)
+    control = tmp_path / "control"
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True)
+
+    assert (scratch / "lib/systemd/system/counterline-central.service").read_text() == UNIT.read_text()
+    assert (scratch / "usr/lib/sysusers.d/counterline-central.conf").exists()
+    env = scratch / "etc/counterline/central.env"
+    assert env.read_text() == ENV.read_text() and env.stat().st_mode & 0o007 == 0
+    assert (control / "conffiles").read_text().split() == ["/etc/counterline/central.env"]
+    postinst = (control / "postinst").read_text()
+    assert "systemd-sysusers" in postinst and "systemctl enable counterline-central.service" in postinst
+    # ExecStart's program is the bundle's (through bin/), as is the command on PATH
+    program = scratch / EXEC.lstrip("/")
+    assert program.is_symlink() and os.access(program.resolve(), os.X_OK)
+    ran = subprocess.run([str(program), "serve", "--help"], capture_output=True, text=True)
+    assert ran.stdout.strip() == "central ran with serve --help"
+    assert os.readlink(scratch / "usr/bin/counterline-central") == EXEC
