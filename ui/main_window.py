@@ -243,7 +243,10 @@ class MainWindow(QMainWindow):
                 w.on_changed(changes)
         for note in changes.notes:
             self.ctx.messages.show_notice(note)
-        self.refresh_status()
+        # Every op that writes reports what it wrote (ui/ops.py): the status bar reads again only when it shows
+        # something that changed (a scan writes the sale alone, and a read here would queue before the next scan).
+        if changes.shift or changes.outbox or changes.print_queue or changes.staff:
+            self.refresh_status()
 
     def refresh_status(self) -> None:
         def read(s: Any) -> tuple[Any, dict[str, int], int, list[printing.JobView]]:

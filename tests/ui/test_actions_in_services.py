@@ -326,3 +326,38 @@ def test_a_screen_redraws_right_after_an_op_that_wrote_its_table_without_a_timer
     ctx.ops.run(lambda s, a: printing.waiting(s))
     settle(qtbot, ctx)
     assert len(seen) == count
+
+
+def test_the_status_bar_counts_a_new_print_job_at_once_not_at_its_timer(db: Factory, qtbot: QtBot) -> None:
+    """A reprint returns only a job id; the status bar's queue count updates as soon as it has committed."""
+    from app.services import receipts
+    from ui.main_window import MainWindow
+
+    sale = ring_cash_sale(db, "cashier")
+    with db.begin() as s:
+        printing.mark_printed(s, s.scalar(select(PrintJob.id).where(PrintJob.cause_id == sale.sale.id)) or "")
+        where = here(s)
+    ctx = AppContext(db, Ops(db), ScanRouter(), MessageBar(), Sounds(), where)
+    win = MainWindow(ctx)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(ctx.ops.is_idle)
+        win.signin.users.setCurrentRow(
+            next(
+                i
+                for i in range(win.signin.users.count())
+                if win.signin.users.item(i).data(Qt.ItemDataRole.UserRole) == "cashier"
+            )
+        )
+        win.signin.pin.setText(PINS["cashier"])
+        win.signin.submit()
+        qtbot.waitUntil(lambda: ctx.user is not None)
+        qtbot.waitUntil(ctx.ops.is_idle)
+        win._status_timer.stop()  # only the op's own report may update it now
+        assert "in queue" not in win.st_printer.text()
+        ctx.ops.run(lambda s, a: receipts.reprint_receipt(s, a, sale.sale.number))
+        qtbot.waitUntil(ctx.ops.is_idle)
+        assert "1 in queue" in win.st_printer.text()
+    finally:
+        ctx.ops.shutdown()
