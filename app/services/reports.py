@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -243,24 +243,27 @@ class ShiftCash:
 def shift_cash(session: Session, p: Period) -> list[ShiftCash]:
     """Closed shifts closed within the period: the Z's expected cash, the blind count, and counted minus expected."""
     start, end = p.bounds()
+    closed = list(
+        session.execute(
+            select(Shift.id, Shift.number, Shift.closed_at, Shift.counted, StaffUser.display_name)
+            .join(StaffUser, StaffUser.id == Shift.opened_by)
+            .where(Shift.status == "closed", Shift.closed_at >= start, Shift.closed_at < end)
+            .order_by(Shift.closed_at)
+        )
+    )
+    expected = shifts.expected_cash_of(session, [row.id for row in closed])
     out = []
-    for shift in session.scalars(
-        select(Shift)
-        .where(Shift.status == "closed", Shift.closed_at >= start, Shift.closed_at < end)
-        .order_by(Shift.closed_at)
-    ):
-        figures = shifts.shift_figures(session, shift.id)
-        cash = (shift.counted or {}).get("cash") or {}
+    for shift_id, number, closed_at, counted_json, cashier in closed:
+        cash = (counted_json or {}).get("cash") or {}
         counted = tenders.denomination_total({Decimal(d): int(n) for d, n in cash.items()})
-        assert shift.closed_at is not None
         out.append(
             ShiftCash(
-                shift.number,
-                figures.opened_by_name,
-                shift.closed_at,
-                figures.expected_cash,
+                number,
+                cashier,
+                closed_at,
+                expected[shift_id],
                 counted,
-                tenders.over_short(figures.expected_cash, counted),
+                tenders.over_short(expected[shift_id], counted),
             )
         )
     return out
@@ -355,17 +358,28 @@ def top_items(session: Session, p: Period) -> Report:
     )
 
 
+@dataclass(frozen=True)
+class _Sold:
+    number: str
+    completed_at: datetime
+    owner_id: str | None
+
+
+def _holds(column: Any) -> Any:
+    return cast(column, String) != "null"
+
+
 def discounts(session: Session, p: Period) -> Report:
     """Every discount and price override on the period's sales, with its reason and who approved it: the manager
     of the approval it used (app.db Approval), or the cashier's own authority when the role allowed it."""
+    # Only rows that hold one: a removed discount is a JSON null, a never-given one SQL NULL (both compare false).
     orders = list(
         session.execute(
             select(Order.id, Order.number, Order.completed_at, Order.owner_id, Order.order_discount).where(
-                _sales(p)
+                _sales(p), _holds(Order.order_discount)
             )
         )
     )
-    by_id = {o.id: o for o in orders}
     lines = session.execute(
         select(
             OrderLine.order_id,
@@ -374,9 +388,16 @@ def discounts(session: Session, p: Period) -> Report:
             OrderLine.unit_price,
             OrderLine.price_override,
             OrderLine.discount,
+            Order.number,
+            Order.completed_at,
+            Order.owner_id,
         )
         .join(Order, Order.id == OrderLine.order_id)
-        .where(_sales(p), OrderLine.voided.is_(False))
+        .where(
+            _sales(p),
+            OrderLine.voided.is_(False),
+            or_(_holds(OrderLine.discount), _holds(OrderLine.price_override)),
+        )
         .order_by(Order.completed_at, OrderLine.line_no)
     ).all()
     names = dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
@@ -389,8 +410,8 @@ def discounts(session: Session, p: Period) -> Report:
         return f"{names.get(owner or '', '?')} (own authority)"
 
     found: list[tuple[datetime, tuple[Cell, ...]]] = []
-    for order_id, name, qty, unit_price, override, discount in lines:
-        o = by_id[order_id]
+    for _order_id, name, qty, unit_price, override, discount, number, completed_at, owner_id in lines:
+        o = _Sold(number, completed_at, owner_id)
         when = p.local(o.completed_at).strftime("%Y-%m-%d %H:%M")
         if override:
             off = quantize_money((unit_price - Decimal(override["price"])) * qty)
@@ -416,22 +437,22 @@ def discounts(session: Session, p: Period) -> Report:
                 who(discount, o.owner_id),
             )
             found.append((o.completed_at, row))
-    for o in orders:
-        if o.order_discount:
-            d = o.order_discount
-            when = p.local(o.completed_at).strftime("%Y-%m-%d %H:%M")
+    for row in orders:
+        if row.order_discount:
+            d = row.order_discount
+            when = p.local(row.completed_at).strftime("%Y-%m-%d %H:%M")
             off = Decimal(d.get("amount", "0"))
             found.append(
                 (
-                    o.completed_at,
+                    row.completed_at,
                     (
                         when,
-                        o.number,
+                        row.number,
                         "Whole sale",
                         "Sale discount",
                         off,
                         d.get("reason", ""),
-                        who(d, o.owner_id),
+                        who(d, row.owner_id),
                     ),
                 )
             )

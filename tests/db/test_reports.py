@@ -87,6 +87,9 @@ def _ring(db: Factory, rng: random.Random, who: Actor, approver: Actor, products
             )
         if rng.random() < 0.3:
             sales.discount_order(s, who, sale.id, "percent", D(5), "regular customer")
+        elif rng.random() < 0.3:  # given, then taken back: no discount left (a JSON null on the sale)
+            sales.discount_order(s, who, sale.id, "percent", D(5), "regular customer")
+            sales.discount_order(s, who, sale.id, "percent", D(0), "")
         kind = rng.choice(["cash", "cash", "card", "split"])
         view = sales.current_sale(s, who)
         assert view is not None

@@ -1,0 +1,275 @@
+"""Reports over a year of a busy store: the time to open each report (today, this week, the whole year).
+
+    .venv/bin/python benchmarks/reports.py [--days 365] [--sales 300] [--lines 8] [--quick]
+
+Builds the demo store on a real SQLite file, then writes a year of closed shifts (one a day) with 300 completed
+sales a day of 8 lines each (some discounted or overridden, one in twenty voided), their payments (cash, card,
+split), paid in/out, and a stock movement per line, with bulk inserts. Then times `reports.run` in a fresh session
+per call, as the Reports screen calls it, and prints one line per report and period. Goal: under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+
+from app import demo
+from app.db.engine import make_engine, make_sessionmaker, migrate
+from app.db.models import (
+    CashMovement,
+    Location,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Shift,
+    StaffUser,
+    StockMovement,
+)
+from app.ids import new_id
+from app.services import reports
+from app.services.base import here
+
+D = Decimal
+CENT = D("0.01")
+
+
+def build(path: Path, days: int, per_day: int, per_sale: int, rng: random.Random) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    factory = make_sessionmaker(engine)
+    with factory.begin() as s:
+        demo.seed(s, products=400)
+    with factory() as s:
+        tz = ZoneInfo(here(s).timezone)
+        products = [
+            (p.id, p.sku, p.name, p.price, p.tax_class)
+            for p in s.scalars(select(Product).where(Product.weighed.is_(False)))
+        ]
+        users = list(s.scalars(select(StaffUser.id)))
+        location = s.scalar(select(Location.id).where(Location.sellable.is_(True)))
+    today = datetime.now(tz).date()
+    seq = 0
+    for d in range(days):
+        day = today - timedelta(days=days - 1 - d)
+        opened = datetime.combine(day, datetime.min.time(), tz).replace(hour=8).astimezone(UTC)
+        shift_id = new_id()
+        cashier = rng.choice(users)
+        orders: list[dict[str, Any]] = []
+        lines: list[dict[str, Any]] = []
+        payments: list[dict[str, Any]] = []
+        moves: list[dict[str, Any]] = []
+        cash = D("100.00")
+        for _ in range(per_day):
+            seq += 1
+            oid = new_id()
+            when = opened + timedelta(seconds=rng.uniform(0, 12 * 3600))
+            total = D(0)
+            discount_total = D(0)
+            for n in range(per_sale):
+                pid, sku, name, price, tax_class = rng.choice(products)
+                qty = D(rng.randint(1, 3))
+                voided = rng.random() < 0.05
+                discount = None
+                override = None
+                amount = price * qty
+                if rng.random() < 0.05:
+                    off = (amount * D("0.10")).quantize(CENT)
+                    discount = {
+                        "kind": "percent",
+                        "value": "10",
+                        "reason": "damaged",
+                        "approval_id": None,
+                        "amount": str(off),
+                    }
+                    amount -= off
+                    discount_total += off
+                elif rng.random() < 0.02:
+                    new = (price * D("0.9")).quantize(CENT)
+                    override = {"price": str(new), "reason": "price match", "approval_id": None}
+                    amount = new * qty
+                if not voided:
+                    total += amount
+                lid = new_id()
+                lines.append(
+                    {
+                        "id": lid,
+                        "order_id": oid,
+                        "line_no": n + 1,
+                        "product_id": pid,
+                        "sku": sku,
+                        "name": name,
+                        "qty": qty,
+                        "unit": "ea",
+                        "unit_price": price,
+                        "tax_class": tax_class,
+                        "tax_rate": D("0.23"),
+                        "amount": amount,
+                        "tax": (amount * D("0.23") / D("1.23")).quantize(CENT),
+                        "voided": voided,
+                        "scanned_qty": D(0),
+                        "discount": discount,
+                        "price_override": override,
+                    }
+                )
+                if not voided:
+                    moves.append(
+                        {
+                            "id": new_id(),
+                            "product_id": pid,
+                            "location_id": location,
+                            "qty": -qty,
+                            "kind": "sale",
+                            "cause_type": "order",
+                            "cause_id": oid,
+                            "created_at": when,
+                        }
+                    )
+            kind = rng.choice(["cash", "cash", "card", "card", "split"])
+            if kind == "split":
+                half = (total / 2).quantize(CENT)
+                parts = [("card", half), ("cash", total - half)]
+            else:
+                parts = [(kind, total)]
+            for k, a in parts:
+                payments.append(
+                    {
+                        "id": new_id(),
+                        "order_id": oid,
+                        "kind": k,
+                        "amount": a,
+                        "tendered": a,
+                        "created_at": when,
+                    }
+                )
+                if k == "cash":
+                    cash += a
+            orders.append(
+                {
+                    "id": oid,
+                    "number": f"S001-01-{seq:07d}",
+                    "channel": "counter",
+                    "fulfilment": "carry_out",
+                    "status": "completed",
+                    "terminal_code": "01",
+                    "owner_id": cashier,
+                    "shift_id": shift_id,
+                    "subtotal": total + discount_total,
+                    "discount_total": discount_total,
+                    "tax_total": D(0),
+                    "total": total,
+                    "rounding": D(0),
+                    "change_given": D(0),
+                    "created_at": when,
+                    "completed_at": when,
+                }
+            )
+        closed = opened + timedelta(hours=12, minutes=30)
+        counted_cents = int((cash + D(20) - D(5)) / CENT) + rng.randint(-200, 200)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Shift),
+                [
+                    {
+                        "id": shift_id,
+                        "number": f"S001-01-{d + 1:06d}",
+                        "terminal_code": "01",
+                        "status": "closed",
+                        "opened_by": cashier,
+                        "opened_at": opened,
+                        "opening_float": D("100.00"),
+                        "closed_by": cashier,
+                        "closed_at": closed,
+                        "counted": {"cash": {"0.01": counted_cents}, "other": {}},
+                    }
+                ],
+            )
+            conn.execute(
+                insert(CashMovement),
+                [
+                    {
+                        "id": new_id(),
+                        "shift_id": shift_id,
+                        "kind": "paid_in",
+                        "amount": D(20),
+                        "reason": "safe",
+                        "user_id": cashier,
+                        "created_at": opened,
+                    },
+                    {
+                        "id": new_id(),
+                        "shift_id": shift_id,
+                        "kind": "paid_out",
+                        "amount": D(5),
+                        "reason": "milk",
+                        "user_id": cashier,
+                        "created_at": opened,
+                    },
+                ],
+            )
+            conn.execute(insert(Order), orders)
+            conn.execute(insert(OrderLine), lines)
+            conn.execute(insert(Payment), payments)
+            conn.execute(insert(StockMovement), moves)
+    engine.dispose()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--sales", type=int, default=300)
+    ap.add_argument("--lines", type=int, default=8)
+    ap.add_argument("--quick", action="store_true", help="30 days")
+    args = ap.parse_args()
+    days = 30 if args.quick else args.days
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "year.db"
+        t0 = time.perf_counter()
+        build(path, days, args.sales, args.lines, random.Random(5))
+        built = time.perf_counter() - t0
+        print(
+            f"built {days} days x {args.sales} sales x {args.lines} lines "
+            f"({days * args.sales} sales, {days * args.sales * args.lines} lines) in {built:.0f} s, "
+            f"{path.stat().st_size / 1e6:.0f} MB"
+        )
+        engine = make_engine(f"sqlite:///{path}")
+        factory = make_sessionmaker(engine)
+        with factory() as s:
+            today = reports.period(s, "today").last
+        periods = {
+            "today": ("today", None, None),
+            "week": ("week", None, None),
+            "year": ("range", today - timedelta(days=min(days, reports.MAX_RANGE_DAYS) - 1), today),
+        }
+        slow = []
+        print(f"{'report':<14}" + "".join(f"{name:>12}" for name in periods) + "   rows (year)")
+        for key in reports.REPORTS:
+            times = []
+            rows = 0
+            for name, (kind, first, last) in periods.items():
+                start = time.perf_counter()
+                with factory() as s:
+                    report = reports.run(s, key, kind, first, last)
+                took = time.perf_counter() - start
+                times.append(took)
+                rows = len(report.rows)
+                if took >= 1.0:
+                    slow.append(f"{key} {name} {took:.2f} s")
+            print(f"{key:<14}" + "".join(f"{t * 1000:>10.0f}ms" for t in times) + f"   {rows}")
+        engine.dispose()
+    print("goal: under 1 s each; " + ("all met" if not slow else "over: " + "; ".join(slow)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
