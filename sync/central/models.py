@@ -302,6 +302,7 @@ class WebOrderLine(Base):
     # other location could take it (nothing held).
     state: Mapped[str] = mapped_column(String(16), default="reserved", server_default="reserved")
     order: Mapped[WebOrder] = relationship(back_populates="lines")
+    location: Mapped[Location] = relationship()
 
 
 class OrderStatusHistory(Base):

@@ -1167,7 +1167,15 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
         "fulfilment": order.fulfilment,
         "customer": order.customer,
         "lines": [
-            {"sku": ln.sku, "qty": ledger.qty_text(ln.qty), "unit_price": ledger.money_text(ln.unit_price)}
+            {
+                "sku": ln.sku,
+                "qty": ledger.qty_text(ln.qty),
+                "unit_price": ledger.money_text(ln.unit_price),
+                # Where routing holds it ("unavailable": handed back, held nowhere): a till picks its own store's.
+                "store": ln.location.store.code,
+                "location": ln.location.code,
+                "state": ln.state,
+            }
             for ln in order.lines
         ],
         "created_at": order.created_at.isoformat(),

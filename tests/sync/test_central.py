@@ -351,7 +351,16 @@ def test_web_order_reserves_and_cancellation_reaches_the_feed(
     assert (
         new_changes[0]["payload"]["reserved"] == "3.000" and new_changes[0]["payload"]["available"] == "1.000"
     )
-    assert new_changes[1]["payload"]["lines"] == [{"sku": "C3", "qty": "3.000", "unit_price": "6.40"}]
+    assert new_changes[1]["payload"]["lines"] == [
+        {
+            "sku": "C3",
+            "qty": "3.000",
+            "unit_price": "6.40",
+            "store": "S1",
+            "location": "floor",
+            "state": "reserved",
+        }
+    ]
 
     picking = event(
         protocol.ORDER_STATUS, {"order_id": order["id"], "from": "new", "to": "picking", "by": "T1"}

@@ -287,6 +287,11 @@ def test_ship_split_over_the_fewest_locations(
     # The other store holding a line is told of the order too.
     s1 = central.pull_all(s1_cursor, "S1/T1")[0]
     assert [c["type"] for c in s1] == ["stock", "order"] and s1[1]["key"] == order["id"]
+    assert [(ln["store"], ln["location"], ln["state"]) for ln in s1[1]["payload"]["lines"]] == [
+        ("S3", "floor", "reserved"),
+        ("S1", "floor", "reserved"),
+        ("S3", "floor", "reserved"),
+    ]
     code, out, _ = _run(central.url, capsys, "order-trace", order["number"])
     assert code == 0
     assert "ship from S3/floor, S1/floor: split over 2 locations" in out
