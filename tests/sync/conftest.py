@@ -54,7 +54,10 @@ def pg_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 (run `make postgres`): {exc}")
+        pytest.fail(
+            f"PostgreSQL on 127.0.0.1:5432 does not let the tests' role {PG_ROLE} in: {exc}"
+            " (run `make postgres` as root, or `sudo make system` once)"
+        )
     name = f"counterline_test_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://{PG_ROLE}@127.0.0.1:5432/{name}"
