@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Order, PrintJob
 from app.db.types import utcnow
+from app.documents.model import Document, Text
 from app.domain.permissions import Permission
 from app.ids import new_id
 from app.services import audit, staff
@@ -223,6 +224,14 @@ def retry_job(session: Session, _actor: Actor, job_id: str) -> JobDone:
     _job(session, job_id)
     retry_now(session, job_id)
     return JobDone(job_id)
+
+
+def test_label(session: Session, actor: Actor) -> JobDone:
+    """Office > Devices' Test button of the label printer: a small label through the queue, for a person allowed
+    to change device settings (the tab is theirs)."""
+    staff.require(session, actor, Permission.DEVICE_SETTINGS, "print a test label")
+    doc = Document("label", 32, [Text("Counterline test label", bold=True), Text("The label printer works.")])
+    return JobDone(enqueue(session, "test", doc.to_json(), "Test label", role="label"))
 
 
 def cancel(session: Session, job_id: str) -> None:

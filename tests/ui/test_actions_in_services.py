@@ -361,3 +361,16 @@ def test_the_status_bar_counts_a_new_print_job_at_once_not_at_its_timer(db: Fact
         assert "1 in queue" in win.st_printer.text()
     finally:
         ctx.ops.shutdown()
+
+
+def test_a_test_label_needs_the_device_settings_permission(db: Factory) -> None:
+    from app.services.base import PermissionDenied
+
+    with db.begin() as s:
+        cashier = Actor(s.scalar(select(StaffUser.id).where(StaffUser.username == "cashier")) or "")
+        with pytest.raises(PermissionDenied):
+            printing.test_label(s, cashier)
+        admin = Actor(s.scalar(select(StaffUser.id).where(StaffUser.username == "admin")) or "")
+        done = printing.test_label(s, admin)
+        job = s.scalar(select(PrintJob).where(PrintJob.id == done.job_id))
+        assert job is not None and job.role == "label" and done.changes.print_queue

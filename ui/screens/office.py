@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.documents.model import Document, Text, format_money
+from app.documents.model import format_money
 from app.documents.receipt import format_local_time
 from app.domain import barcodes
 from app.domain.money import parse_money
@@ -1299,18 +1299,12 @@ class OfficeScreen(QWidget):
         worker = self._printer()
         if worker is None:
             return
-        doc = Document(
-            "label", 32, [Text("Counterline test label", bold=True), Text("The label printer works.")]
-        )
-
-        def call(s: Session, _a: Actor) -> None:
-            printing.enqueue(s, "test", doc.to_json(), "Test label", role="label")
 
         def done(_r: Any) -> None:
             worker.wake()
             self.ctx.messages.show_notice(self.tr("Test label sent to the label printer."))
 
-        self.ctx.ops.run(call, done)
+        self.ctx.ops.run(printing.test_label, done)
 
     def test_scanner(self) -> None:
         """A camera opens its preview; a keyboard or serial scanner is tested by scanning into the Scan test box."""
