@@ -1,6 +1,7 @@
 """Stock at the central store and the routing of web orders (sync.central.stock, sync.central.routing), on SQLite
 and PostgreSQL: imports, receipts and transfers reaching the stores' feeds, safety stock, pickup and ship routing
-with their traces, hand-backs routed again, and on PostgreSQL many orders at once for a few units."""
+with their traces, hand-backs routed again, idempotency keys, a state machine over all of these in which reserved
+never exceeds on hand, and on PostgreSQL many orders at once for a few units."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
 from sync import protocol
 from sync.central import cli, ledger, routing, service, stock
-from sync.central.models import Location, Product, RoutingTrace, StockLevel, Store
+from sync.central.models import Location, Product, RoutingTrace, StockLevel, Store, WebOrder
 
 if TYPE_CHECKING:
     from conftest import Central
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
 LONDON = (51.5072, -0.1276)
 MANCHESTER = (53.4808, -2.2426)
 BRISTOL = (51.4545, -2.5879)
+STORE = st.sampled_from(["S1", "S2", "S3"])
+ITEM = st.sampled_from(["A1", "C3"])
 
 
 def _setup(central: Central, where: dict[str, tuple[float, float]] | None = None) -> None:
@@ -409,3 +415,95 @@ def test_fifty_orders_at_once_for_ten_units(central: Central) -> None:
     ]
     assert min(available) == 0 and len(available) == 11
     print(f"50 concurrent orders for 10 units: {elapsed * 1000:.0f} ms")
+
+
+class _Orders(RuleBasedStateMachine):
+    """Receipts, transfers, safety stock, web orders (pickup and ship), cancellations and hand-backs in any order:
+    reserved never exceeds on hand nor goes below 0, it is always what the open orders hold, and every level is
+    the sum of its ledger."""
+
+    central: Central
+
+    @rule(store=STORE, sku=ITEM, qty=st.integers(1, 5))
+    def receive(self, store: str, sku: str, qty: int) -> None:
+        _receive(self.central, store, sku, str(qty))
+
+    @rule(a=STORE, b=STORE, sku=ITEM, qty=st.integers(1, 4))
+    def transfer(self, a: str, b: str, sku: str, qty: int) -> None:
+        with self.central.sessions.begin() as s:
+            try:
+                stock.transfer(s, a, b, [stock.StockLine(sku, Decimal(qty))])
+            except stock.StockError:
+                pass  # the same store, or not that much free to leave: refused, nothing changed
+
+    @rule(store=STORE, sku=ITEM, qty=st.integers(0, 3))
+    def safety(self, store: str, sku: str, qty: int) -> None:
+        with self.central.sessions.begin() as s:
+            stock.set_safety_stock(s, store, sku, Decimal(qty))
+
+    @rule(
+        store=STORE,
+        fulfilment=st.sampled_from(["pickup", "ship"]),
+        lines=st.lists(st.tuples(ITEM, st.integers(1, 4)), min_size=1, max_size=3),
+    )
+    def order(self, store: str, fulfilment: str, lines: list[tuple[str, int]]) -> None:
+        try:
+            _order(self.central, store, [(sku, str(q)) for sku, q in lines], fulfilment=fulfilment)
+        except routing.Unavailable:
+            pass
+
+    def _open(self) -> list[tuple[str, list[Decimal]]]:
+        with self.central.sessions() as s:
+            orders = s.scalars(
+                select(WebOrder)
+                .where(WebOrder.status.not_in(protocol.ORDER_FINAL_STATES))
+                .order_by(WebOrder.number)
+            )
+            return [
+                (o.number, [ln.qty if ln.state == "reserved" else Decimal(0) for ln in o.lines])
+                for o in orders
+            ]
+
+    @rule(pick=st.integers(0, 1000))
+    def cancel(self, pick: int) -> None:
+        open_orders = self._open()
+        if open_orders:
+            with self.central.sessions.begin() as s:
+                service.cancel_order(s, open_orders[pick % len(open_orders)][0])
+
+    @rule(pick=st.integers(0, 1000), part=st.integers(1, 4), reason=st.sampled_from(routing.HANDBACK_REASONS))
+    def hand_back(self, pick: int, part: int, reason: str) -> None:
+        held = [(n, i, q) for n, qtys in self._open() for i, q in enumerate(qtys, 1) if q > 0]
+        if held:
+            number, line, qty = held[pick % len(held)]
+            with self.central.sessions.begin() as s:
+                routing.hand_back(s, number, line, min(qty, Decimal(part)), reason)
+
+    @invariant()
+    def reserved_is_what_open_orders_hold(self) -> None:
+        with self.central.sessions() as s:
+            held: dict[tuple[int, int], Decimal] = {}
+            for order in s.scalars(
+                select(WebOrder).where(WebOrder.status.not_in(protocol.ORDER_FINAL_STATES))
+            ):
+                for ln in order.lines:
+                    if ln.state == "reserved":
+                        key = (ln.location_id, ln.product_id)
+                        held[key] = held.get(key, Decimal(0)) + ln.qty
+            for level in s.scalars(select(StockLevel)):
+                assert 0 <= level.reserved <= level.on_hand
+                assert level.reserved == held.get((level.location_id, level.product_id), Decimal(0))
+                loc, product = s.get(Location, level.location_id), s.get(Product, level.product_id)
+                assert loc is not None and product is not None
+                assert ledger.ledger_on_hand(s, loc, product) == level.on_hand
+
+
+def test_reserved_never_exceeds_on_hand(central: Central) -> None:
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
+    _Orders.central = central
+    run_state_machine_as_test(
+        _Orders,
+        settings=settings(
+            max_examples=10, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
+    )
