@@ -18,6 +18,7 @@ VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/pyproject.toml" | head -n1)
 ARCH=$(dpkg --print-architecture)
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
+trap 'exit 1' INT TERM
 
 mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/lib/systemd/system" "$STAGE/usr/lib/sysusers.d" \
     "$STAGE/etc/counterline" "$STAGE/usr/share/doc/counterline-central"
@@ -68,5 +69,5 @@ Description: Counterline central store service
 CONTROL
 mkdir -p "$OUT"
 DEB="$OUT/counterline-central_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group --build "$STAGE" "$DEB" >/dev/null
+dpkg-deb --root-owner-group -Zgzip --build "$STAGE" "$DEB" >/dev/null
 echo "$DEB"

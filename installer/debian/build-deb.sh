@@ -17,6 +17,7 @@ VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/pyproject.toml" | head -n1)
 ARCH=$(dpkg --print-architecture)
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
+trap 'exit 1' INT TERM
 
 mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" \
     "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/doc/counterline"
@@ -45,5 +46,5 @@ Description: Counterline store counter and warehouse bench
 CONTROL
 mkdir -p "$OUT"
 DEB="$OUT/counterline_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group --build "$STAGE" "$DEB" >/dev/null
+dpkg-deb --root-owner-group -Zgzip --build "$STAGE" "$DEB" >/dev/null
 echo "$DEB"
