@@ -8,6 +8,7 @@ as Debian's package sets it up: the script makes the role, lets that role alone 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -86,14 +87,13 @@ def test_the_tests_role_is_no_superuser_and_makes_its_databases() -> None:
     assert postgres_sh(5432).returncode == 0
     rows = pg("sql", ROLE, "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user")
     assert rows.stdout.split() == ["f", "t"]
-    made = pg("sql", ROLE, "CREATE DATABASE counterline_test_setup_probe")
+    name = f"counterline_test_{secrets.token_hex(6)}"
+    made = pg("sql", ROLE, f"CREATE DATABASE {name}")
     try:
         assert made.returncode == 0, made.stderr
     finally:
-        assert (
-            pg("sql", ROLE, "DROP DATABASE IF EXISTS counterline_test_setup_probe WITH (FORCE)").returncode
-            == 0
-        )
+        dropped = pg("sql", ROLE, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        assert dropped.returncode == 0, dropped.stderr
 
 
 def pg_bin() -> Path | None:
