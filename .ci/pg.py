@@ -50,7 +50,7 @@ def _error_text(body: bytes) -> str:
     return f"{fields.get(b'C', '?')}: {fields.get(b'M', 'error')}"
 
 
-def connect(host: str, port: int, timeout: float = 3.0) -> socket.socket:
+def connect(host: str, port: int, timeout: float = 10.0) -> socket.socket:
     try:
         return socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
