@@ -374,3 +374,25 @@ def test_a_test_label_needs_the_device_settings_permission(db: Factory) -> None:
         done = printing.test_label(s, admin)
         job = s.scalar(select(PrintJob).where(PrintJob.id == done.job_id))
         assert job is not None and job.role == "label" and done.changes.print_queue
+
+
+def test_send_refused_again_is_one_audited_call_and_the_sync_tab_redraws(
+    make: type, db: Factory, qtbot: QtBot
+) -> None:
+    from app.db.models import OutboxEvent
+
+    with db.begin() as s:
+        s.add(OutboxEvent(type="sale.completed", payload={}, status="rejected", error="unknown product"))
+    ctx = make.context("manager")
+    office = OfficeScreen(ctx)
+    make.show(ctx, office)
+    office.tabs.setCurrentWidget(office.sync_page)
+    settle(qtbot, ctx)
+    assert office.rejected_table.rowCount() == 1
+    assert office.rejected_table.item(0, 2).text() == "unknown product"  # type: ignore[union-attr]
+    click(qtbot, ctx, office.resend_btn)
+    assert "1 refused events will be sent again" in ctx.messages.text()
+    assert office.rejected_table.rowCount() == 0
+    with db() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "sync.resend_refused"))
+        assert entry is not None and entry.details == {"events": 1}
