@@ -396,3 +396,21 @@ def test_send_refused_again_is_one_audited_call_and_the_sync_tab_redraws(
     with db() as s:
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "sync.resend_refused"))
         assert entry is not None and entry.details == {"events": 1}
+
+
+def test_an_op_that_is_refused_reports_no_change(make: type, db: Factory, qtbot: QtBot) -> None:
+    """Its writes were rolled back: nothing changed, so no screen is told otherwise."""
+    ctx = make.context("cashier")
+    seen: list[object] = []
+    ctx.ops.changed.connect(seen.append)
+
+    def work(s: Session, _a: Actor) -> None:
+        printing.enqueue(s, "test", {"blocks": []}, "never printed")
+        s.flush()
+        raise UserError("Refused: nothing was changed.")
+
+    ctx.ops.run(work)
+    settle(qtbot, ctx)
+    assert seen == [] and "Refused" in ctx.messages.text()
+    with db() as s:
+        assert s.scalar(select(PrintJob).where(PrintJob.title == "never printed")) is None
