@@ -230,12 +230,16 @@ def main() -> int:
     ap.add_argument("--sales", type=int, default=300)
     ap.add_argument("--lines", type=int, default=8)
     ap.add_argument("--quick", action="store_true", help="30 days")
+    ap.add_argument(
+        "--keep", type=Path, help="build the store in this file (kept), or time it again if it exists"
+    )
     args = ap.parse_args()
     days = 30 if args.quick else args.days
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "year.db"
+        path = args.keep or Path(tmp) / "year.db"
         t0 = time.perf_counter()
-        build(path, days, args.sales, args.lines, random.Random(5))
+        if not path.exists():
+            build(path, days, args.sales, args.lines, random.Random(5))
         built = time.perf_counter() - t0
         print(
             f"built {days} days x {args.sales} sales x {args.lines} lines "
