@@ -175,7 +175,7 @@ def _lock_and_read(
     and return their sellable locations as candidates with what they hold."""
     ids = sorted(set(store_ids))
     pids = sorted(set(product_ids))
-    stores = {sid: ledger.lock_store(session, sid) for sid in ids}
+    stores = ledger.lock_stores(session, ids)
     locations = session.scalars(
         select(Location)
         .where(Location.store_id.in_(ids), Location.sellable.is_(True))

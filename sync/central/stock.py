@@ -92,8 +92,7 @@ def _products(session: Session, skus: Iterable[str]) -> dict[str, Product]:
 
 def _lock_stores(session: Session, stores: Sequence[Store]) -> None:
     """Store locks in id order: two operations over the same stores wait for each other, never deadlock."""
-    for store_id in sorted({s.id for s in stores}):
-        ledger.lock_store(session, store_id)
+    ledger.lock_stores(session, (s.id for s in stores))
 
 
 def _document(
