@@ -123,6 +123,7 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     rows = screen.shown_rows()
     assert sum(int(r[1]) for r in rows) == 26 and sum(int(r[3]) for r in rows) == 18
     assert screen.chart.labels == [r[0] for r in rows] and len(screen.chart.series) == 2
+    assert not screen.busy.isVisible()
     shoot(window, "reports-hour-1280x800")
 
     # Exports by the buttons: the dialog is answered with a file name; the files hold the rows on screen.
@@ -176,4 +177,4 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     screen.choose("hour", "range", today, today - timedelta(days=3))
     settle(qtbot, context)
     assert "before the first" in context.messages.text()
-    assert screen.report is before
+    assert screen.report is before and not screen.busy.isVisible()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
     QTableWidget,
@@ -176,7 +177,17 @@ class ReportsScreen(QWidget):
 
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 18px; font-weight: 600;")
-        lay.addWidget(self.heading)
+        # A long range over a busy year takes seconds: say it is being worked out; the counter does not wait.
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(200)
+        self.busy.setFormat(self.tr("Working it out"))
+        self.busy.hide()
+        ctx.ops.busy_changed.connect(lambda busy: None if busy else self.busy.hide())
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.busy)
+        lay.addLayout(top)
         self.body = body = QHBoxLayout()
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -234,6 +245,7 @@ class ReportsScreen(QWidget):
         kind = str(self.when.currentData())
         first = self.first.date().toPython() if kind == "range" else None
         last = self.last.date().toPython() if kind == "range" else None
+        self.busy.show()
         self.ctx.ops.read(lambda s: reports.run(s, key, kind, first, last), self._show)  # type: ignore[arg-type]
 
     # -- showing ----------------------------------------------------------------------------------------------
