@@ -278,7 +278,7 @@ class ReportsScreen(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px.
-        wide = len(report.columns) > 4
+        wide = len(report.columns) > 5
         self.body.setStretch(0, 4 if wide else 3)
         self.body.setStretch(1, 1 if wide else 2)
         header = self.table.horizontalHeader()
