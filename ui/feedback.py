@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 class MessageBar(QWidget):
-    """A banner under the scan field: a red refusal (low tone) that stays until acknowledged, and a green notice
-    (high tone) for good news.
+    """A banner under the scan field: a red refusal (low tone) that stays until acknowledged, a green notice
+    (high tone) for good news, and an amber warning (a neutral tone) for something to check that refuses nothing
+    (an item beyond the stock this till knows of, a PIN shorter than the store's minimum). A warning takes the
+    notice's row and follows the notice's rules.
 
     A notice never hides a refusal nobody has acknowledged, and a refusal never swallows a notice: while an error
     waits, a notice shows on its own green row under it (a sale completed after an earlier refusal still shows its
@@ -89,13 +91,31 @@ class MessageBar(QWidget):
     def show_notice(self, text: str, *, tone: bool = True) -> None:
         """Good news: green and a high tone (`tone=False` for plain information such as the key list). An error
         still waiting stays on screen above it."""
+        self._second_row(text, "notice")
+        if tone and self.sounds is not None:
+            self.sounds.good()
+
+    def show_warning(self, text: str) -> None:
+        """Something to check that refuses nothing: amber and a neutral tone (never the "good" one). It stays until
+        acknowledged like every message, and the next scan goes on meanwhile."""
+        self._second_row(text, "warning")
+        if self.sounds is not None:
+            self.sounds.neutral()
+
+    @property
+    def kind(self) -> str:
+        """What the bar shows first: "error", "warning", "notice" or "" when hidden."""
+        return str(self.property("level") or "") if self.isVisible() else ""
+
+    def _second_row(self, text: str, kind: str) -> None:
         self.notice_label.setText(text)
+        self.notice_label.setProperty("kind", kind)
+        self.notice_label.style().unpolish(self.notice_label)
+        self.notice_label.style().polish(self.notice_label)
         self.notice_label.show()
         if not self.error:
             self.error_label.hide()
-        self._restyle("error" if self.error else "notice")
-        if tone and self.sounds is not None:
-            self.sounds.good()
+        self._restyle("error" if self.error else kind)
 
     def _restyle(self, level: str) -> None:
         self.setProperty("level", level)
@@ -136,11 +156,12 @@ def _tone(path: Path, freq: float, ms: int) -> None:
 
 
 class Sounds(QObject):
-    """A short high tone for a good scan, a low one for a refusal; silent where no audio output exists."""
+    """A short high tone for a good scan, a low one for a refusal, a middle one for a warning; silent where no audio
+    output exists."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._good = self._bad = None
+        self._good = self._bad = self._neutral = None
         self.played: list[str] = []  # what was signalled, newest last (the status of a till without speakers)
         self._last = 0.0
         try:
@@ -151,13 +172,13 @@ class Sounds(QObject):
             return
         folder = Path(tempfile.mkdtemp(prefix="counterline-tones-"))
         effects = []
-        for name, freq, ms in (("good", 1800, 80), ("bad", 300, 300)):
+        for name, freq, ms in (("good", 1800, 80), ("bad", 300, 300), ("neutral", 700, 150)):
             path = folder / f"{name}.wav"
             _tone(path, freq, ms)
             eff = QSoundEffect(self)
             eff.setSource(QUrl.fromLocalFile(str(path)))
             effects.append(eff)
-        self._good, self._bad = effects
+        self._good, self._bad, self._neutral = effects
 
     def good(self) -> None:
         if not self._note("good"):
@@ -174,6 +195,14 @@ class Sounds(QObject):
             self._bad.play()
         else:
             QApplication.beep()
+
+    def neutral(self) -> None:
+        """Something to check: neither good news nor a refusal."""
+        if not self._note("neutral"):
+            return
+        if self._neutral is not None:
+            self._neutral.play()
+        # no system-bell fallback: the bell is what a refusal sounds like without speakers
 
     def _note(self, what: str) -> bool:
         """Record a tone; False for the same tone again within 150 ms (one event told twice, say by a screen and by

@@ -3,6 +3,7 @@
 # The colours a cashier reads meaning from (UI.md, Feedback): one place, used by the style sheet and the screens.
 ERROR_RED = "#b91c1c"  # a refusal, with a low tone
 GOOD_GREEN = "#166534"  # good news, with a high tone
+WARN_AMBER = "#92400e"  # to check, refusing nothing (beyond stock, a short PIN), with a neutral tone
 CURRENT_LINE = "#bfdbfe"  # the line F3, F4, F5 and F7 act on
 FLASH_GREEN = "#bbf7d0"  # the line a scan just added or changed, for a moment
 
@@ -18,8 +19,10 @@ QLabel#hint { color: #4b5563; }
 QWidget#messageBar { border-radius: 6px; }
 QWidget#messageBar[level="error"] { background: @ERROR_RED; }
 QWidget#messageBar[level="notice"] { background: @GOOD_GREEN; }
+QWidget#messageBar[level="warning"] { background: @WARN_AMBER; }
 QLabel#messageError { background: @ERROR_RED; color: white; font-size: 20px; font-weight: 600; padding: 6px 12px; }
 QLabel#messageNotice { background: @GOOD_GREEN; color: white; font-size: 20px; font-weight: 600; padding: 6px 12px; }
+QLabel#messageNotice[kind="warning"] { background: @WARN_AMBER; }
 QPushButton#messageOk { background: white; color: #111827; font-weight: 600; }
 QPushButton { min-height: 48px; padding: 4px 12px; border-radius: 6px; background: #e5e7eb; border: 1px solid #cbd5e1; }
 QPushButton:hover { background: #dbeafe; }
@@ -33,5 +36,5 @@ QHeaderView::section { font-size: 15px; padding: 6px; background: #e5e7eb; borde
 QStatusBar QLabel { padding: 0 10px; font-size: 14px; }
 QTabBar::tab { min-height: 40px; padding: 4px 16px; font-size: 16px; }
 """
-for _name, _colour in (("@ERROR_RED", ERROR_RED), ("@GOOD_GREEN", GOOD_GREEN)):
+for _name, _colour in (("@ERROR_RED", ERROR_RED), ("@GOOD_GREEN", GOOD_GREEN), ("@WARN_AMBER", WARN_AMBER)):
     STYLE = STYLE.replace(_name, _colour)

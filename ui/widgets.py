@@ -220,6 +220,12 @@ class FormDialog(QDialog):
         target = self._fields[key][3] if key in self._fields else self.error
         target.setText(text)
         target.show()
+        # A message that wraps to a second line overlapped the buttons under it until the dialog was resized:
+        # the layout takes the label's new height only when asked again.
+        layout = self.layout()
+        if layout is not None:
+            layout.invalidate()
+        self.adjustSize()
         if key in self._fields:
             widget = self._fields[key][0]
             widget.setFocus()

@@ -107,6 +107,9 @@ class ScanOutcome:
     # A weighed item that came without a weight (keyed by SKU, its plain GTIN, picked by search): nothing was
     # added; ask for its weight and add it with `add_product(..., qty=weight)`.
     weigh: catalog.ProductView | None = None
+    # What the cashier should know about the line this scan made: beyond the stock this till knows of, or above the
+    # store's `sale.confirm_qty_above` (the scan is taken: the next scan must never wait on a question).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -479,7 +482,8 @@ def add_scan(session: Session, actor: Actor, sale_id: str, scan: barcodes.ScanRe
     line, message = _add(session, order, found.product, found.qty, found.fixed_amount)
     session.flush()
     _reprice(session, order)
-    return ScanOutcome(_view(session, order), line.id, message)
+    warnings = tuple(_line_warnings(session, order, line, line.qty))
+    return ScanOutcome(_view(session, order), line.id, message, warnings=warnings)
 
 
 def _ask_weight(session: Session, order: Order, product: catalog.ProductView) -> ScanOutcome:
@@ -513,7 +517,8 @@ def add_product(
     line, message = _add(session, order, product, _decimal(qty, "quantity"), None)
     session.flush()
     _reprice(session, order)
-    return ScanOutcome(_view(session, order), line.id, message)
+    warnings = tuple(_line_warnings(session, order, line, line.qty))
+    return ScanOutcome(_view(session, order), line.id, message, warnings=warnings)
 
 
 def set_qty(session: Session, actor: Actor, sale_id: str, line_id: str, qty: Decimal) -> SaleView:
@@ -546,28 +551,51 @@ def qty_warnings(session: Session, sale_id: str, line_id: str, qty: Decimal) -> 
     `sale.confirm_qty_above`, or more of the item on the sale than the store is known to have (a typo such as 60 for
     6 is caught here; a real bulk sale goes on after one confirmation)."""
     order = _order(session, sale_id)
-    line = _line(order, line_id)
-    unit = " kg" if line.unit == "kg" else ""
+    return _line_warnings(session, order, _line(order, line_id), qty)
+
+
+def weight_warnings(session: Session, sale_id: str | None, product_id: str, qty: Decimal) -> list[str]:
+    """What the cashier should confirm before a weighed item joins the sale with weight `qty` (the weight dialog
+    asks before adding): the same checks as `qty_warnings`, for a line not yet on the sale."""
+    product = catalog.get(session, product_id)
+    order = _order(session, sale_id) if sale_id else None
+    return _qty_checks(session, order, product.id, product.name, product.unit, qty, None)
+
+
+def _line_warnings(session: Session, order: Order, line: OrderLine, qty: Decimal) -> list[str]:
+    return _qty_checks(session, order, line.product_id, line.name, line.unit, qty, line)
+
+
+def _qty_checks(
+    session: Session,
+    order: Order | None,
+    product_id: str | None,
+    name: str,
+    unit_code: str,
+    qty: Decimal,
+    line: OrderLine | None,
+) -> list[str]:
+    unit = " kg" if unit_code == "kg" else ""
     out = []
     limit = settings.get_decimal(session, "sale.confirm_qty_above")
     if limit and qty > limit:
         out.append(
             f"{qty.normalize():f}{unit} is more than {limit.normalize():f}{unit}, the most sold without a check."
         )
-    if line.product_id:
+    if product_id:
+        lines = order.lines if order is not None else []
         on_sale = sum(
-            (
-                ln.qty
-                for ln in order.lines
-                if ln.product_id == line.product_id and not ln.voided and ln is not line
-            ),
+            (ln.qty for ln in lines if ln.product_id == product_id and not ln.voided and ln is not line),
             Decimal(0),
         )
-        places = stock.on_hand_by_location(session, line.product_id)
+        places = stock.on_hand_by_location(session, product_id)
         known = sum((q for _c, _n, q in places), Decimal(0))
         if qty + on_sale > known:
-            where = ", ".join(f"{name} {q.normalize():f}" for _c, name, q in places if q) or "none anywhere"
-            out.append(f"Only {known.normalize():f}{unit} of {line.name} in stock here ({where}).")
+            where = ", ".join(f"{loc} {q.normalize():f}" for _c, loc, q in places if q) or "none anywhere"
+            out.append(
+                f"Only {known.normalize():f}{unit} of {name} in stock here ({where}); "
+                f"this sale has {(qty + on_sale).normalize():f}{unit}."
+            )
     return out
 
 

@@ -45,7 +45,7 @@ def test_a_weighed_item_keyed_by_sku_asks_its_weight(
         dlg.field.setText("1e3")  # not a weight: refused beside the field, the dialog stays with the input
         qtbot.keyClick(dlg.field, Qt.Key.Key_Return)
         assert dlg.isVisible() and dlg.field.text() == "1e3"
-        seen.append((dlg.windowTitle(), dlg.error.text(), dlg.field.text()))
+        seen.append((dlg.windowTitle(), dlg.field_error("weight"), dlg.field.text()))
         if SHOTS:
             qtbot.wait(50)  # the dialog's new size is laid out
             dlg.grab().save(os.path.join(SHOTS, "weigh-refused.png"))

@@ -323,17 +323,20 @@ class JournalScreen(QWidget):
 
     # -- scans ----------------------------------------------------------------------------------------------
     def _scanned(self, result: barcodes.ScanResult) -> None:
-        self.find_code(result.raw)
+        self.find_code(result)  # the router's parsed scan travels as it is: parsed once
 
     def _scanned_other(self, result: barcodes.ScanResult) -> None:
         if isinstance(result, barcodes.Unknown):
             # A number typed in the scan field (no R- in front): search for it.
             self.number.setText(result.raw)
-            self.find_code(result.raw)
+            self.find_code(result)
         else:
             self._error(self.tr("That is not a receipt: look products up in Lookup (Ctrl+5)."))
 
-    def find_code(self, raw: str) -> None:
+    def find_code(self, code: barcodes.ScanResult | str) -> None:
+        """A scan as the router parsed it (not parsed again), or a typed code."""
+        raw = code if isinstance(code, str) else code.raw
+
         def found(answer: journal.CodeAnswer) -> None:
             if answer.row is None:
                 if raw.strip().isdigit():
@@ -344,7 +347,7 @@ class JournalScreen(QWidget):
             row = answer.row
             self._show_rows([row, *[r for r in self.rows if r.order_id != row.order_id]], row.order_id)
 
-        self.ctx.ops.read(lambda s: journal.find_code(s, raw), found)
+        self.ctx.ops.read(lambda s: journal.find_code(s, code), found)
 
     # -- reprint --------------------------------------------------------------------------------------------
     def reprint(self) -> None:

@@ -859,8 +859,17 @@ class OfficeScreen(QWidget):
             return None
         return self._users[key]
 
-    def _update_user(self, user_id: str, notice: str, focus: QWidget, **changes: Any) -> None:
+    def _update_user(
+        self,
+        user_id: str,
+        notice: str,
+        focus: QWidget,
+        then: Callable[[], None] | None = None,
+        **changes: Any,
+    ) -> None:
         def done(_r: Any) -> None:
+            if then is not None:
+                then()
             self.ctx.messages.show_notice(notice)
             focus.setFocus()
 
@@ -898,9 +907,13 @@ class OfficeScreen(QWidget):
         if u is None:
             return
         pin = self.reset_pin.text()
-        self.reset_pin.clear()
+        # Cleared once the PIN is set: a refused PIN (too short) stays to be corrected, like every form's input.
         self._update_user(
-            u.id, self.tr("New PIN set for {0}.").format(u.display_name), self.staff_table, pin=pin
+            u.id,
+            self.tr("New PIN set for {0}.").format(u.display_name),
+            self.staff_table,
+            self.reset_pin.clear,
+            pin=pin,
         )
 
     def change_user_role(self) -> None:

@@ -412,15 +412,23 @@ class SellScreen(QWidget):
         self._with_sale(lambda s, a, sid: sales.add_scan(s, a, sid, result), self._weigh_or_show)
 
     def _weigh_or_show(self, outcome: Any) -> None:
-        """Show the sale; a weighed item that came without a weight is weighed first, then added."""
+        """Show the sale; a weighed item that came without a weight is weighed first, then added.
+
+        A scan that takes a line beyond the stock this till knows of (or above the store's threshold) is kept and
+        warned about in amber, without a question: a question would stop the next scan, and a scanner's Enter
+        would answer it. The cashier checks the shelf or the count and takes the line down with F3 if wrong."""
         self.show_sale(outcome)
-        if not isinstance(outcome, ScanOutcome) or outcome.weigh is None:
+        if isinstance(outcome, ScanOutcome) and outcome.warnings:
+            self.ctx.messages.show_warning(
+                " ".join(outcome.warnings) + " " + self.tr("Check the count; F3 changes it.")
+            )
+        if not isinstance(outcome, ScanOutcome) or outcome.weigh is None or self.sale is None:
             return
         item = outcome.weigh
-        dlg = WeightDialog(item.name, self.money(item.price), self)
-        if dlg.exec() and dlg.weight is not None:
-            kg = dlg.weight
-            self._with_sale(lambda s, a, sid: sales.add_product(s, a, sid, item.id, kg))
+        dlg = WeightDialog(self.ctx, item.id, item.name, self.money(item.price), self.sale.id, self)
+        if dlg.exec() and dlg.result_value is not None:
+            self.show_sale(dlg.result_value)
+        dlg.deleteLater()
         self.focus_scan()
 
     def on_parked(self, result: barcodes.ScanResult) -> None:

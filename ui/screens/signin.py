@@ -154,7 +154,7 @@ class SignInScreen(QWidget):
         self.signed_in.emit(user)
         if user.pin_too_short:
             # After the window has taken the user (it clears the message bar on sign-in).
-            self.ctx.messages.show_notice(
+            self.ctx.messages.show_warning(  # amber and a neutral tone: not good news, and it refuses nothing
                 self.tr(
                     "Your PIN is shorter than this store's minimum for a {0}: have a new one set in Office > Staff."
                 ).format(user.role.replace("_", " "))
