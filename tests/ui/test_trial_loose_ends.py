@@ -78,6 +78,11 @@ def test_a_scan_beyond_known_stock_warns_in_amber_and_the_next_scan_goes_on(
     scan(qtbot, win, code)
     assert sell.sale is not None and sell.sale.lines[0].qty == have + 2
     assert f"this sale has {have + 2}" in bar.text()
+    # The store's threshold counts for a repeated scan too.
+    with db.begin() as s:
+        settings.put(s, "sale.confirm_qty_above", str(have + 2))
+    scan(qtbot, win, code)
+    assert f"{have + 3} is more than {have + 2}, the most sold without a check" in bar.text(), bar.text()
 
 
 def test_the_weight_dialog_asks_above_the_threshold_and_keeps_the_weight(
