@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QTableWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -198,7 +198,7 @@ def test_office_keeps_a_refused_pin_to_correct_it(
     office.tabs.setCurrentWidget(office.staff_gate)
     idle(qtbot, win)
     table = office.staff_table
-    names = [table.item(r, 1).text() for r in range(table.rowCount())]
+    names = [(table.item(r, 1) or QTableWidgetItem()).text() for r in range(table.rowCount())]
     table.selectRow(names.index("cashier"))
     office.reset_pin.setText("12")  # too short: refused
     qtbot.mouseClick(office.reset_btn, Qt.MouseButton.LeftButton)
