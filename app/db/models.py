@@ -203,7 +203,11 @@ ORDER_STATUSES: tuple[str, ...] = (*lifecycle.CounterState, *lifecycle.OrderStat
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_status_channel", "status", "channel"),)
+    __table_args__ = (
+        Index("ix_orders_status_channel", "status", "channel"),
+        # Reports over a period read completed counter sales by their completion time.
+        Index("ix_orders_channel_status_completed", "channel", "status", "completed_at"),
+    )
     id: Mapped[str] = _id()
     number: Mapped[str] = mapped_column(String(40), unique=True)
     channel: Mapped[str] = mapped_column(String(10))  # counter, web, return
@@ -281,7 +285,8 @@ class StockMovement(Base):
     """One signed movement of stock; append-only (triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (Index("ix_stock_movements_product_location", "product_id", "location_id"),)
+    # On-hand per product and location is summed from this index alone (covering: the stock report reads no rows).
+    __table_args__ = (Index("ix_stock_movements_product_location_qty", "product_id", "location_id", "qty"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
