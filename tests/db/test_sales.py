@@ -138,7 +138,7 @@ def test_full_sale_writes_ledger_event_print_job_and_audit(db: Factory, cashier:
         assert payload.store == "S001" and payload.terminal == "01"
         assert [(ln.qty, ln.unit_price) for ln in payload.lines] == [(2, price), (1, price2)]
         assert [(p.kind, p.amount) for p in payload.payments] == [("card", view.total)]
-        assert Decimal(payload.totals["total"]) == view.total
+        assert payload.totals.total == view.total
         assert sorted(m.qty for m in payload.movements) == [-2, -1]
         assert {m.location for m in payload.movements} == {"floor"}
 
