@@ -52,6 +52,7 @@ class Permission(StrEnum):
     DEVICE_SETTINGS = "device_settings"
     USER_MANAGEMENT = "user_management"
     AUDIT_VIEW = "audit_view"
+    REPORTS_VIEW = "reports_view"
 
 
 P = Permission
@@ -75,6 +76,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.PICKUP,
             P.PACK,
             P.AUDIT_VIEW,
+            P.REPORTS_VIEW,
         }
     ),
     Role.MANAGER: frozenset(set(Permission) - {P.DEVICE_SETTINGS}),
@@ -103,6 +105,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     P.DEVICE_SETTINGS: "change device settings",
     P.USER_MANAGEMENT: "manage staff",
     P.AUDIT_VIEW: "view the audit trail",
+    P.REPORTS_VIEW: "view the store's reports",
 }
 
 

@@ -36,8 +36,9 @@ from app.db.models import (
 )
 from app.domain import tenders
 from app.domain.money import ZERO, quantize_money
-from app.services import shifts
-from app.services.base import UserError, here
+from app.domain.permissions import Permission
+from app.services import shifts, staff
+from app.services.base import Actor, UserError, here
 
 Cell = str | int | Decimal
 PERIOD_KINDS = ("today", "yesterday", "week", "range")
@@ -558,6 +559,15 @@ REPORTS: dict[str, tuple[str, Callable[[Session, Period], Report]]] = {
     "returns": ("Returns by reason", returns_by_reason),
     "stock": ("Stock below minimum and negative", stock_watch),
 }
+
+
+def open_report(
+    session: Session, actor: Actor, key: str, kind: str, first: date | None = None, last: date | None = None
+) -> Report:
+    """What the Reports screen asks for: the figures of a store (cash over and short per cashier among them) are
+    for those allowed to view reports, or shown with a supervisor's approval."""
+    staff.require(session, actor, Permission.REPORTS_VIEW, "view the store's reports")
+    return run(session, key, kind, first, last)
 
 
 def run(session: Session, key: str, kind: str, first: date | None = None, last: date | None = None) -> Report:

@@ -178,3 +178,25 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     settle(qtbot, context)
     assert "before the first" in context.messages.text()
     assert screen.report is before and not screen.busy.isVisible()
+
+
+def test_a_cashier_is_not_shown_the_store_reports(db: Factory, qtbot: QtBot) -> None:
+    """Cash over and short per cashier is not for every role: a cashier's request is refused (or sent for a
+    supervisor's approval where the window asks for one), and nothing is shown."""
+    with db.begin() as s:
+        user = staff.sign_in(s, "cashier", "1111")
+        where = here(s)
+    ops = Ops(db)
+    ops.actor = Actor(user.id)
+    ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+    qtbot.addWidget(ctx.messages)
+    screen = ReportsScreen(ctx)
+    qtbot.addWidget(screen)
+    try:
+        with qtbot.waitSignal(ops.failed, timeout=5000) as refused:
+            screen.choose("cash_cashier", "today")
+        assert "view the store's reports" in str(refused.args[0])
+        settle(qtbot, ctx)
+        assert screen.report is None
+    finally:
+        ops.shutdown()

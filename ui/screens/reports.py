@@ -245,8 +245,9 @@ class ReportsScreen(QWidget):
         kind = str(self.when.currentData())
         first = self.first.date().toPython() if kind == "range" else None
         last = self.last.date().toPython() if kind == "range" else None
+        assert (first is None or isinstance(first, date)) and (last is None or isinstance(last, date))
         self.busy.show()
-        self.ctx.ops.read(lambda s: reports.run(s, key, kind, first, last), self._show)  # type: ignore[arg-type]
+        self.ctx.ops.run(lambda s, a: reports.open_report(s, a, key, kind, first, last), self._show)
 
     # -- showing ----------------------------------------------------------------------------------------------
     def cell_text(self, kind: str, value: reports.Cell) -> str:
