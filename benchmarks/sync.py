@@ -221,6 +221,7 @@ def bulk_catalog(factory: sessionmaker[Session], n: int, store_code: str) -> Non
                     "tax_class": TAX[0],
                     "department": f"dept{pid % 20}",
                     "weighed": False,
+                    "scale_code": None,
                     "active": True,
                     "updated_at": yesterday,
                 }
@@ -246,6 +247,7 @@ def bulk_catalog(factory: sessionmaker[Session], n: int, store_code: str) -> Non
                     "department": p["department"],
                     "barcodes": [{"code": codes[pid], "pack_qty": 1}],
                     "weighed": p["weighed"],
+                    "scale_code": p["scale_code"],
                     "active": p["active"],
                 }
                 changes.append(
@@ -310,10 +312,12 @@ class TimedClient(Client):
         self.push_seconds: list[float] = []
         self.pull_seconds: list[float] = []
 
-    def push(self, events: list[protocol.Event]) -> protocol.PushResponse:
+    def push(
+        self, events: list[protocol.Event], audit_head: protocol.AuditAnchor | None = None
+    ) -> protocol.PushResponse:
         start = time.perf_counter()
         try:
-            return super().push(events)
+            return super().push(events, audit_head)
         finally:
             self.push_seconds.append(time.perf_counter() - start)
 
