@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain import lifecycle, prefixes
+from app.domain import lifecycle, pickup, prefixes  # noqa: F401  (pickup: re-exported for the central)
 
 PROTOCOL_VERSION = 1
 
@@ -517,6 +517,8 @@ class OrderStatusChange(_Payload):
     to: Short
     by: Name = ""
     movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
+    # Carrier tracking numbers, when shipped (the customer's "shipped" notice and status page show them).
+    tracking: list[Short] = Field(default_factory=list, max_length=20)
 
 
 class ParkedSale(_Document):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync import protocol
-from sync.central import routing, service
+from sync.central import notices, routing, service, status_page
 from sync.central.db import make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Product, StockLevel, Terminal
 
@@ -232,7 +232,26 @@ def create_app(
             feed_head=who.store.feed_seq if who else None,
         )
 
+    @app.get("/o/{token}", include_in_schema=False)
+    def order_page(
+        token: str, s: ReadDb, code: Annotated[str | None, Query(max_length=32)] = None
+    ) -> Response:
+        """The customer's status page (the token is in every notice); the same 404 for any token not issued."""
+        order = notices.order_for_token(s, token)
+        if order is None:
+            return Response("no such order page\n", status_code=404, media_type="text/plain")
+        return Response(status_page.render(s, order, code), media_type="text/html", headers=_PAGE_HEADERS)
+
     return app
+
+
+# The status page runs no script and loads nothing: its only style is inline and its QR an inline SVG.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _printable(text: str, limit: int) -> str:

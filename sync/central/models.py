@@ -465,3 +465,40 @@ class RoutingTrace(Base):
     candidates: Mapped[list[Any]] = mapped_column(JSON)
     chosen: Mapped[list[Any]] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderAccess(Base):
+    """What the customer holds for an order: the status page's token (in every notice), the verifier of the pickup
+    code (the code itself is kept nowhere; see app.domain.pickup), when the code was used, tracking numbers."""
+
+    __tablename__ = "order_access"
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    pickup_verifier: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pickup_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tracking: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Notice(Base):
+    """One message to the customer, written in the transaction that changed the order; unique per order, kind and
+    stage, so a change applied twice writes it once. The worker (notices.send_pending) sends it and marks it."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("order_id", "kind", "stage", name="uq_notices_order_kind_stage"),
+        Index("ix_notices_due", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # received, ready, picked_up, shipped, cancelled
+    stage: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The pickup code, only until the notice that carries it is sent.
+    secret: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, skipped, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

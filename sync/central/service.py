@@ -27,10 +27,10 @@ from babel.numbers import list_currencies
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from sync import protocol
-from sync.central import ledger, roles
+from sync.central import ledger, notices, roles
 from sync.central.ledger import Rejected
 from sync.central.models import (
     ApiKey,
@@ -1213,7 +1213,15 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
             for ln in order.lines
         ],
         "created_at": order.created_at.isoformat(),
+        # What a till needs to check the pickup code offline (a salted slow hash; the code is in the notice only).
+        **_pickup_check(order),
     }
+
+
+def _pickup_check(order: WebOrder) -> dict[str, Any]:
+    session = object_session(order)
+    verifier = notices.pickup_verifier(session, order.id) if session is not None else None
+    return {"pickup": verifier} if verifier else {}
 
 
 def _release(session: Session, order: WebOrder) -> None:
@@ -1226,7 +1234,14 @@ def _release(session: Session, order: WebOrder) -> None:
         ledger.change_reserved(session, location, product, -ln.qty)
 
 
-def _set_status(session: Session, order: WebOrder, to: str, by: str, event_id: uuid.UUID | None) -> None:
+def _set_status(
+    session: Session,
+    order: WebOrder,
+    to: str,
+    by: str,
+    event_id: uuid.UUID | None,
+    tracking: Sequence[str] = (),
+) -> None:
     session.add(
         OrderStatusHistory(
             order_id=order.id, from_status=order.status, to_status=to, by=by, event_id=event_id
@@ -1234,6 +1249,7 @@ def _set_status(session: Session, order: WebOrder, to: str, by: str, event_id: u
     )
     order.status = to
     order.updated_at = utcnow()
+    notices.order_changed(session, order, to, tracking)  # the customer's notice, in this transaction
     if to in protocol.ORDER_FINAL_STATES:
         _release(session, order)
 
@@ -1267,7 +1283,7 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
         if protocol.may_move_order(p.to, order.status, order.fulfilment):
             return
         raise Rejected(f"order {order.number} is {order.status}: it cannot become {p.to}")
-    _set_status(session, order, p.to, p.by, ev.id)
+    _set_status(session, order, p.to, p.by, ev.id, p.tracking)
     _apply_movements(session, terminal, ev, p.movements, str(order.id))
     change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER
     ledger.emit(session, order.store_id, change, str(order.id), order_payload(order))
@@ -1488,7 +1504,9 @@ def place_order(
         placed = routing.replayed(session, idempotency_key, request)
         if placed is not None:
             return placed
-    return routing.place(session, store, request, products, prices, idempotency_key=idempotency_key)
+    order = routing.place(session, store, request, products, prices, idempotency_key=idempotency_key)
+    notices.order_changed(session, order, order.status)  # "received" (nothing new for a replayed request)
+    return order
 
 
 def _location_or_404(session: Session, store_id: int, code: str) -> Location:

@@ -1,0 +1,419 @@
+"""Customer notices of web orders: written with the order's change, sent later by a worker, each message once.
+
+Writing. `order_changed` is called in the transaction that changes an order (capture in service.place_order,
+every status change in service._set_status). It writes at most one `Notice` per (order, kind, stage) (a change
+applied twice finds its row and writes nothing), gives the order its status-page token on first sight, and when a
+pickup order becomes ready makes its pickup code: only the code's verifier is kept (OrderAccess, sent to the tills
+in the order's feed payload); the code rides in the notice's `secret` until that notice is sent.
+
+Sending. `send_pending` takes due notices one by one: it claims a notice (moves its next attempt past a lease in
+a transaction of its own, so a second worker leaves it alone), builds the message, hands it to the transport (SMTP,
+or a folder of .eml files when no SMTP host is set) and, once the server has accepted it, marks it sent in another
+transaction. A refusal (4xx, connection trouble) is retried with exponential backoff; a permanent one (5xx) or too
+many attempts marks it failed. A "ready" notice whose order was cancelled before it went out is skipped.
+
+Exactly once, precisely: each notice is one message with one identity. The Message-ID and the Date come from the
+notice's key and creation time and the body from its stored facts, so the bytes are the same on every attempt.
+SMTP has no idempotent submit: a worker that dies after the server accepted a message and before the mark is
+committed sends it again on restart, with the same Message-ID (at-least-once delivery of one message, which a
+mailbox or the receiving server may drop as a duplicate by Message-ID). Nothing can send two different messages
+for one notice, and a notice marked sent is never sent again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import smtplib
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync import protocol
+from sync.central.models import Notice, OrderAccess, WebOrder, utcnow
+
+SMTP_HOST_ENV = "COUNTERLINE_CENTRAL_SMTP_HOST"
+SMTP_PORT_ENV = "COUNTERLINE_CENTRAL_SMTP_PORT"
+SMTP_FROM_ENV = "COUNTERLINE_CENTRAL_SMTP_FROM"
+SMTP_USER_ENV = "COUNTERLINE_CENTRAL_SMTP_USER"
+SMTP_PASSWORD_ENV = "COUNTERLINE_CENTRAL_SMTP_PASSWORD"
+SMTP_STARTTLS_ENV = "COUNTERLINE_CENTRAL_SMTP_STARTTLS"
+OUTBOX_ENV = "COUNTERLINE_CENTRAL_NOTICES_DIR"
+PUBLIC_URL_ENV = "COUNTERLINE_CENTRAL_PUBLIC_URL"
+DEFAULT_OUTBOX = "notices-outbox"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8765"
+DEFAULT_FROM = "orders@counterline.invalid"
+
+S = protocol.lifecycle.OrderState
+# The notice each state change sends (its kind); the stage is the state reached.
+KIND_FOR: dict[str, str] = {
+    S.NEW: "received",
+    S.READY: "ready",
+    S.COLLECTED: "picked_up",
+    S.SHIPPED: "shipped",
+    S.CANCELLED: "cancelled",
+}
+SUBJECTS: dict[str, str] = {
+    "received": "We received your order {number}",
+    "ready": "Your order {number} is ready for pickup",
+    "picked_up": "Your order {number} was picked up",
+    "shipped": "Your order {number} is on its way",
+    "cancelled": "Your order {number} was cancelled",
+}
+
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+# How long a claimed notice is left to the worker that claimed it before another may try it.
+LEASE = timedelta(minutes=5)
+
+
+# ---------------------------------------------------------------- writing (in the order's transaction)
+
+
+def access_of(session: Session, order: WebOrder) -> OrderAccess:
+    """The order's token row, made on first use (an unguessable token for its status page)."""
+    access = session.get(OrderAccess, order.id)
+    if access is None:
+        access = OrderAccess(order_id=order.id, token=secrets.token_urlsafe(24), tracking=[])
+        session.add(access)
+    return access
+
+
+def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable[str] = ()) -> Notice | None:
+    """Record what the customer is told about `order` reaching `to`, once per (order, kind, stage)."""
+    access = access_of(session, order)
+    extra = [t for t in tracking if t and t not in access.tracking]
+    if extra:
+        access.tracking = [*access.tracking, *extra]
+    if to == S.COLLECTED and access.pickup_used_at is None:
+        access.pickup_used_at = utcnow()
+    kind = KIND_FOR.get(to)
+    if kind is None:
+        return None
+    stage = str(to)
+    session.flush()
+    existing = session.scalar(
+        select(Notice).where(Notice.order_id == order.id, Notice.kind == kind, Notice.stage == stage)
+    )
+    if existing is not None:
+        return None
+    secret = None
+    if to == S.READY:
+        code = protocol.pickup.new_code()
+        access.pickup_verifier = protocol.pickup.make_verifier(code)
+        access.pickup_used_at = None
+        secret = code
+    store = order.store
+    facts: dict[str, Any] = {
+        "number": order.number,
+        "name": (order.customer or {}).get("name") or "",
+        "store": store.name if store is not None else "",
+        "fulfilment": order.fulfilment,
+        "token": access.token,
+        "tracking": list(access.tracking),
+    }
+    notice = Notice(
+        order_id=order.id,
+        kind=kind,
+        stage=stage,
+        recipient=str((order.customer or {}).get("email") or ""),
+        facts=facts,
+        secret=secret,
+        state="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        last_error="",
+        created_at=utcnow(),
+    )
+    session.add(notice)
+    return notice
+
+
+def pickup_verifier(session: Session, order_id: uuid.UUID) -> dict[str, Any] | None:
+    access = session.get(OrderAccess, order_id)
+    return access.pickup_verifier if access is not None else None
+
+
+def check_pickup_code(session: Session, order: WebOrder, code: str) -> bool:
+    """Whether `code` collects `order` now: ready, the code right and not used yet."""
+    access = session.get(OrderAccess, order.id)
+    if access is None or access.pickup_used_at is not None or order.status != S.READY:
+        return False
+    return protocol.pickup.verify(code, access.pickup_verifier)
+
+
+def redeem_pickup_code(session: Session, order: WebOrder, code: str) -> bool:
+    """Check `code` and use it up (a second use is refused); the caller moves the order on."""
+    if not check_pickup_code(session, order, code):
+        return False
+    access_of(session, order).pickup_used_at = utcnow()
+    return True
+
+
+def order_for_token(session: Session, token: str) -> WebOrder | None:
+    if not token or len(token) > 64:
+        return None
+    access = session.scalar(select(OrderAccess).where(OrderAccess.token == token))
+    return session.get(WebOrder, access.order_id) if access is not None else None
+
+
+def status_url(token: str, base: str | None = None) -> str:
+    base = (base or os.environ.get(PUBLIC_URL_ENV) or DEFAULT_PUBLIC_URL).rstrip("/")
+    return f"{base}/o/{token}"
+
+
+# ---------------------------------------------------------------- the message
+
+
+def message_id(notice: Notice) -> str:
+    """The notice's one Message-ID, from its key: every attempt to send it carries this one."""
+    return f"<{notice.order_id.hex}.{notice.kind}.{notice.stage}@counterline.notices>"
+
+
+def build_message(notice: Notice, sender: str, base_url: str | None = None) -> EmailMessage:
+    facts = notice.facts
+    url = status_url(str(facts.get("token", "")), base_url)
+    lines = [f"Hello {facts.get('name') or 'there'},", ""]
+    number = facts.get("number", "")
+    if notice.kind == "received":
+        lines.append(f"we received your order {number}. We will write again when it moves on.")
+    elif notice.kind == "ready":
+        lines.append(f"your order {number} is ready for pickup at {facts.get('store', '')}.")
+        lines += [
+            "",
+            f"Your pickup code: {notice.secret or ''}",
+            "Show it (or the QR on the page below) at the counter.",
+        ]
+        url = f"{url}?code={notice.secret or ''}"
+    elif notice.kind == "picked_up":
+        lines.append(f"your order {number} was picked up. Thank you!")
+    elif notice.kind == "shipped":
+        lines.append(f"your order {number} left with the carrier.")
+        tracking = facts.get("tracking") or []
+        if tracking:
+            lines.append("Tracking: " + ", ".join(str(t) for t in tracking))
+    elif notice.kind == "cancelled":
+        lines.append(f"your order {number} was cancelled.")
+    lines += ["", f"Follow your order: {url}", ""]
+    msg = EmailMessage()
+    msg["Message-ID"] = message_id(notice)
+    msg["Date"] = format_datetime(notice.created_at)
+    msg["From"] = sender
+    msg["To"] = notice.recipient
+    msg["Subject"] = SUBJECTS[notice.kind].format(number=number)
+    msg["X-Counterline-Notice"] = f"{notice.order_id} {notice.kind} {notice.stage}"
+    msg.set_content("\n".join(lines))
+    return msg
+
+
+# ---------------------------------------------------------------- transports
+
+
+class TemporaryFailure(Exception):
+    """The message was not accepted this time (4xx, no connection): try again later."""
+
+
+class PermanentFailure(Exception):
+    """The message will never be accepted as it is (5xx)."""
+
+
+class Transport(Protocol):
+    sender: str
+
+    def send(self, msg: EmailMessage) -> None: ...
+
+
+@dataclass
+class SmtpTransport:
+    host: str
+    port: int = 25
+    sender: str = DEFAULT_FROM
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 15.0
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.user:
+                    smtp.login(self.user, self.password or "")
+                smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(500 <= c < 600 for c in codes):
+                raise PermanentFailure(f"recipient refused: {codes}") from None
+            raise TemporaryFailure(f"recipient refused for now: {codes}") from None
+        except smtplib.SMTPResponseException as exc:
+            text = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(text) from None
+            raise TemporaryFailure(text) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+@dataclass
+class FolderTransport:
+    """The demo's mailbox: one .eml file per notice, named after its Message-ID (a resend overwrites it)."""
+
+    folder: Path
+    sender: str = DEFAULT_FROM
+
+    def send(self, msg: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = str(msg["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_") + ".eml"
+        tmp = self.folder / f".{name}.tmp"
+        tmp.write_bytes(msg.as_bytes())
+        os.replace(tmp, self.folder / name)
+
+
+def transport_from_env(outbox: Path | None = None) -> Transport:
+    """SMTP when COUNTERLINE_CENTRAL_SMTP_HOST is set, else the .eml folder (COUNTERLINE_CENTRAL_NOTICES_DIR)."""
+    sender = os.environ.get(SMTP_FROM_ENV) or DEFAULT_FROM
+    host = os.environ.get(SMTP_HOST_ENV, "").strip()
+    if host:
+        port = int(os.environ.get(SMTP_PORT_ENV) or 25)
+        return SmtpTransport(
+            host=host,
+            port=port,
+            sender=sender,
+            user=os.environ.get(SMTP_USER_ENV) or None,
+            password=os.environ.get(SMTP_PASSWORD_ENV) or None,
+            starttls=os.environ.get(SMTP_STARTTLS_ENV, "") == "1",
+        )
+    return FolderTransport(outbox or Path(os.environ.get(OUTBOX_ENV) or DEFAULT_OUTBOX), sender=sender)
+
+
+# ---------------------------------------------------------------- the worker
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime) -> bool:
+    with factory.begin() as s:
+        done = s.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.state == "pending", Notice.next_attempt_at <= now)
+            .values(next_attempt_at=now + LEASE)
+        )
+        return bool(getattr(done, "rowcount", 0) == 1)
+
+
+def send_pending(
+    factory: sessionmaker[Session],
+    transport: Transport,
+    *,
+    limit: int = 100,
+    now: Callable[[], datetime] = utcnow,
+    should_stop: Callable[[], bool] = lambda: False,
+    base_url: str | None = None,
+) -> SendReport:
+    """Send the notices that are due (oldest first, at most `limit`); see the module's text for the guarantees."""
+    report = SendReport()
+    with factory() as s:
+        due = list(
+            s.scalars(
+                select(Notice.id)
+                .where(Notice.state == "pending", Notice.next_attempt_at <= now())
+                .order_by(Notice.id)
+                .limit(limit)
+            )
+        )
+    for notice_id in due:
+        if should_stop():
+            break
+        if not _claim(factory, notice_id, now()):
+            continue
+        with factory.begin() as s:
+            notice = s.get(Notice, notice_id)
+            assert notice is not None
+            order = s.get(WebOrder, notice.order_id)
+            reason = ""
+            if notice.kind == "ready" and order is not None and order.status == S.CANCELLED:
+                reason = "order cancelled before the notice went out"
+            elif not notice.recipient:
+                reason = "no e-mail address"
+            if reason:
+                notice.state, notice.last_error, notice.secret = "skipped", reason, None
+                report.skipped += 1
+                continue
+            msg = build_message(notice, transport.sender, base_url)
+        try:
+            transport.send(msg)
+        except (TemporaryFailure, PermanentFailure) as exc:
+            with factory.begin() as s:
+                notice = s.get(Notice, notice_id)
+                assert notice is not None
+                notice.attempts += 1
+                notice.last_error = str(exc)[:300]
+                if isinstance(exc, PermanentFailure) or notice.attempts >= MAX_ATTEMPTS:
+                    notice.state = "failed"
+                    report.failed += 1
+                else:
+                    notice.next_attempt_at = now() + backoff(notice.attempts)
+                    report.retried += 1
+            report.errors.append(str(exc))
+            continue
+        with factory.begin() as s:  # accepted by the server: marked in a transaction of its own
+            notice = s.get(Notice, notice_id)
+            assert notice is not None
+            notice.state, notice.sent_at, notice.secret = "sent", now(), None
+            notice.attempts += 1
+            notice.last_error = ""
+        report.sent += 1
+    return report
+
+
+def run_loop(
+    factory: sessionmaker[Session],
+    transport: Transport,
+    stop: threading.Event,
+    interval: float = 10.0,
+    base_url: str | None = None,
+) -> None:
+    """Send due notices every `interval` seconds until `stop` is set (the serve command's background worker)."""
+    while not stop.is_set():
+        try:
+            send_pending(factory, transport, should_stop=stop.is_set, base_url=base_url)
+        except Exception as exc:  # a database hiccup must not end the loop; the next round tries again
+            print(f"notices: {type(exc).__name__}: {exc}", flush=True)
+        stop.wait(interval)
+
+
+def start_background(
+    factory: sessionmaker[Session], transport: Transport, interval: float = 10.0
+) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_loop, args=(factory, transport, stop, interval), name="notices", daemon=True
+    )
+    thread.start()
+    return thread, stop

@@ -1,0 +1,312 @@
+"""Customer notices, pickup codes and the order status page (sync.central.notices, sync.central.status_page).
+
+Notices are written in the order's transaction once per (order, kind, stage); the worker sends them through a real
+SMTP server on loopback (aiosmtpd) that refuses mail for a while, is stopped mid-batch and crashes between the
+server's acceptance and its mark; the status page is fetched over real HTTP (uvicorn on loopback)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from uuid6 import uuid7
+
+from app.domain import pickup
+from sync import protocol
+from sync.central import notices, service, stock
+from sync.central.api import create_app
+from sync.central.db import make_sessionmaker
+from sync.central.models import Notice, OrderAccess, WebOrder, utcnow
+
+if TYPE_CHECKING:
+    from conftest import Central
+
+HOSTILE = "<script>alert('x')</script> & \"Bobby\""
+
+
+def event(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"id": str(uuid7()), "type": kind, "occurred_at": utcnow().isoformat(), "payload": payload}
+
+
+def _place(central: Central, name: str = "Ann", fulfilment: str = "pickup", key: str | None = None) -> str:
+    request = protocol.OrderRequest.model_validate(
+        {
+            "store": "S1",
+            "fulfilment": fulfilment,
+            "lines": [{"sku": "A1", "qty": "1"}],
+            "customer": {"name": name, "email": "ann@example.test"},
+        }
+    )
+    with central.sessions.begin() as s:
+        if s.scalar(select(func.count()).select_from(WebOrder)) == 0:
+            stock.receive(s, "S1", [stock.StockLine("A1", Decimal(50))])
+        return str(service.place_order(s, request, idempotency_key=key).id)
+
+
+def _move(central: Central, order_id: str, to: str, tracking: list[str] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"order_id": order_id, "from": "", "to": to, "by": "T1"}
+    if tracking:
+        payload["tracking"] = tracking
+    return central.push([event(protocol.ORDER_STATUS, payload)])[0]
+
+
+def _notices(central: Central, order_id: str | None = None) -> list[tuple[str, str, str]]:
+    with central.sessions() as s:
+        query = select(Notice).order_by(Notice.id)
+        rows = s.scalars(query).all()
+        return [(n.kind, n.stage, n.state) for n in rows if order_id is None or str(n.order_id) == order_id]
+
+
+def test_one_notice_per_order_kind_and_stage_even_when_a_change_comes_twice(central: Central) -> None:
+    order_id = _place(central, key="k-1")
+    assert _place(central, key="k-1") == order_id  # the storefront's retry: the same order, no second notice
+    for to in ("picking", "ready", "ready"):
+        assert _move(central, order_id, to)["status"] == "applied"
+    with central.sessions.begin() as s:  # the change applied again by hand writes nothing either
+        order = s.get(WebOrder, uuid.UUID(order_id))
+        assert order is not None
+        assert notices.order_changed(s, order, "ready") is None
+        assert notices.order_changed(s, order, "new") is None
+    assert _notices(central, order_id) == [("received", "new", "pending"), ("ready", "ready", "pending")]
+    with pytest.raises(IntegrityError), central.sessions.begin() as s:  # and the database holds the key
+        s.add(Notice(order_id=uuid.UUID(order_id), kind="ready", stage="ready", facts={}))
+
+
+def test_no_ready_notice_once_cancelled(central: Central, tmp_path: Path) -> None:
+    cancelled_first = _place(central)
+    assert _move(central, cancelled_first, "picking")["status"] == "applied"
+    with central.sessions.begin() as s:
+        service.cancel_order(s, cancelled_first)
+    assert _move(central, cancelled_first, "ready")["status"] == "rejected"
+    assert [k for k, _, _ in _notices(central, cancelled_first)] == ["received", "cancelled"]
+
+    # Ready, then cancelled before the worker ran: the ready notice (and its code) never goes out.
+    raced = _place(central)
+    assert _move(central, raced, "ready")["status"] == "applied"
+    with central.sessions.begin() as s:
+        service.cancel_order(s, raced)
+    report = notices.send_pending(central.sessions, notices.FolderTransport(tmp_path / "out"))
+    assert (report.sent, report.skipped) == (4, 1)
+    assert _notices(central, raced) == [
+        ("received", "new", "sent"),
+        ("ready", "ready", "skipped"),
+        ("cancelled", "cancelled", "sent"),
+    ]
+    with central.sessions() as s:
+        assert all(n.secret is None for n in s.scalars(select(Notice)))
+    sent = sorted(p.name for p in (tmp_path / "out").glob("*.eml"))
+    assert len(sent) == 4 and not any(".ready." in name for name in sent)
+
+
+def test_pickup_code_is_checked_from_the_feed_and_used_once(central: Central) -> None:
+    order_id = _place(central)
+    _, cursor = central.pull_all()
+    assert _move(central, order_id, "ready")["status"] == "applied"
+    with central.sessions() as s:
+        code = s.scalars(select(Notice).where(Notice.kind == "ready")).one().secret
+    assert code and len(code) == pickup.LENGTH and code not in order_id
+    changes, _ = central.pull_all(cursor)
+    payload = [c["payload"] for c in changes if c["type"] == "order"][-1]
+    assert code not in json.dumps(changes)  # the till gets the verifier, never the code
+    assert pickup.verify(code.lower(), payload["pickup"])  # what a till does with the central out of reach
+    assert not pickup.verify("ABCDEFGH", payload["pickup"])
+    assert not pickup.verify(code, dict(payload["pickup"], iterations=10**9))
+    with central.sessions.begin() as s:
+        order = s.get(WebOrder, uuid.UUID(order_id))
+        assert order is not None
+        assert not notices.redeem_pickup_code(s, order, "WRONG234")
+        assert notices.redeem_pickup_code(s, order, code)
+        assert not notices.redeem_pickup_code(s, order, code)  # used once
+
+
+def test_status_page_over_http(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'page.db'}"
+    app = create_app(url)
+    factory = make_sessionmaker(app.state.engine)
+    with factory.begin() as s:
+        service.set_tax_class(s, "std", "0.20")
+        service.create_store(s, "S1", "High <Street>")
+        service.import_catalog(
+            s, "sku,name,price,tax_class,department,barcodes,weighed\nA1,Apple,2.50,std,fruit,,no\n"
+        )
+        stock.receive(s, "S1", [stock.StockLine("A1", Decimal(5))])
+        request = protocol.OrderRequest.model_validate(
+            {
+                "store": "S1",
+                "fulfilment": "pickup",
+                "lines": [{"sku": "A1", "qty": "2"}],
+                "customer": {"name": HOSTILE, "email": "b@example.test"},
+            }
+        )
+        order = service.place_order(s, request)
+        service._set_status(s, order, "picking", "T1", None)
+        service._set_status(s, order, "ready", "T1", None)
+        token = notices.access_of(s, order).token
+        code = s.scalars(select(Notice).where(Notice.kind == "ready")).one().secret
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: server.started)
+        base = f"http://127.0.0.1:{port}"
+        page = httpx.get(f"{base}/o/{token}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        html = page.text
+        assert "<script>" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+        assert "High &lt;Street&gt;" in html
+        assert "Order received" in html and "Ready for pickup" in html and "<svg" not in html
+        with_code = httpx.get(f"{base}/o/{token}", params={"code": code}).text
+        assert "<svg" in with_code and str(code) in with_code
+        assert "<svg" not in httpx.get(f"{base}/o/{token}", params={"code": "AAAAAAAA"}).text
+        assert httpx.get(f"{base}/o/{token[:-1]}x").status_code == 404
+        assert httpx.get(f"{base}/o/{'a' * 200}").status_code == 404
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+def test_shipped_notice_and_page_carry_tracking_numbers(central: Central) -> None:
+    order_id = _place(central, fulfilment="ship")
+    assert _move(central, order_id, "packed")["status"] == "applied"
+    assert _move(central, order_id, "shipped", ["1Z999AA10123456784"])["status"] == "applied"
+    with central.sessions() as s:
+        shipped = s.scalars(select(Notice).where(Notice.kind == "shipped")).one()
+        body = notices.build_message(shipped, "shop@example.test").get_content()
+        token = s.get(OrderAccess, shipped.order_id).token  # type: ignore[union-attr]
+    assert "1Z999AA10123456784" in body and f"/o/{token}" in body
+    assert "1Z999AA10123456784" in central.client.get(f"/o/{token}").text
+
+
+# ---------------------------------------------------------------- end to end with a real SMTP server
+
+
+class _Mailbox:
+    """An aiosmtpd handler that refuses the first `refuse` messages with 451 and keeps the rest."""
+
+    def __init__(self, refuse: int) -> None:
+        self.refuse = refuse
+        self.received: list[bytes] = []
+        self.refused = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse > 0:
+            self.refuse -= 1
+            self.refused += 1
+            return "451 4.3.0 mailbox busy, try again later"
+        self.received.append(bytes(envelope.content))
+        return "250 OK"
+
+    def ids(self) -> Counter[str]:
+        return Counter(_mid(raw) for raw in self.received)
+
+
+class _Crash(BaseException):
+    """The worker's process dying (not an error the worker handles)."""
+
+
+class _CrashAfterAccept:
+    """An SMTP transport whose process dies once right after the server accepted a message."""
+
+    def __init__(self, inner: notices.SmtpTransport, after: int) -> None:
+        self.inner, self.after, self.sender = inner, after, inner.sender
+
+    def send(self, msg: EmailMessage) -> None:
+        self.inner.send(msg)
+        self.after -= 1
+        if self.after == 0:
+            raise _Crash
+
+
+def test_every_notice_reaches_a_real_smtp_server_once(central: Central) -> None:
+    mailbox = _Mailbox(refuse=3)
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    clock = [utcnow()]
+
+    def now() -> datetime:
+        return clock[0]
+
+    try:
+        orders = [_place(central, name=f"Customer {i}") for i in range(4)]
+        for order_id in orders[:2]:
+            assert _move(central, order_id, "ready")["status"] == "applied"
+        with central.sessions.begin() as s:
+            service.cancel_order(s, orders[3])
+        expected = 7  # 4 received, 2 ready, 1 cancelled
+        clock[0] = utcnow()
+        smtp = notices.SmtpTransport("127.0.0.1", port, sender="shop@example.test", timeout=5)
+
+        # The server refuses the first three: each is put off with a backoff, nothing is marked sent.
+        first = notices.send_pending(central.sessions, smtp, now=now)
+        assert (first.retried, mailbox.refused) == (3, 3) and first.sent == expected - 3
+        # Stopped mid-batch (a shutdown): what was not claimed stays pending for the next run.
+        clock[0] += timedelta(hours=2)
+        stops = iter([False, True])
+        stopped = notices.send_pending(central.sessions, smtp, now=now, should_stop=lambda: next(stops))
+        assert stopped.sent == 1
+        # Killed between the server's acceptance and the mark: the next run (after the claim's lease) sends the
+        # same message again, with the same Message-ID and the same bytes.
+        with pytest.raises(_Crash):
+            notices.send_pending(central.sessions, _CrashAfterAccept(smtp, after=1), now=now)
+        assert notices.send_pending(central.sessions, smtp, now=now).sent == 1  # the one never claimed
+        assert notices.send_pending(central.sessions, smtp, now=now).sent == 0  # leased: nobody else takes it
+        clock[0] += notices.LEASE + timedelta(seconds=1)
+        last = notices.send_pending(central.sessions, smtp, now=now)
+        assert last.sent == 1 and notices.send_pending(central.sessions, smtp, now=now).sent == 0
+    finally:
+        controller.stop()
+
+    ids = mailbox.ids()
+    with central.sessions() as s:
+        rows = s.scalars(select(Notice)).all()
+        assert len(rows) == expected and all(n.state == "sent" for n in rows)
+        assert set(ids) == {notices.message_id(n) for n in rows}  # every notice arrived, under its own id
+    # One message per notice: the only id seen twice is the one accepted just before the crash, byte for byte.
+    twice = [mid for mid, count in ids.items() if count > 1]
+    assert len(twice) == 1 and ids[twice[0]] == 2
+    copies = {raw for raw in mailbox.received if _mid(raw) == twice[0]}
+    assert len(copies) == 1
+    ready = [
+        message_from_bytes(raw, policy=policy.default)
+        for raw in mailbox.received
+        if b"ready for pickup" in raw
+    ]
+    assert ready and all("Your pickup code: " in m.get_content() for m in ready)
+
+
+def _mid(raw: bytes) -> str:
+    return str(message_from_bytes(raw, policy=policy.default)["Message-ID"]).strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait(predicate: Any, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
