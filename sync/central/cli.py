@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
-from sync.central import routing, service, stock
+from sync.central import notices, routing, service, stock
 from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Store, TaxClass, Terminal
 
@@ -56,6 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve /docs, /redoc and /openapi.json (off by default; or COUNTERLINE_CENTRAL_DOCS=1)",
     )
+    serve.add_argument(
+        "--send-notices",
+        action="store_true",
+        help="also send customer notices in the background (SMTP from COUNTERLINE_CENTRAL_SMTP_*, else .eml files)",
+    )
+
+    send = sub.add_parser(
+        "send-notices",
+        parents=[common],
+        help="send pending customer notices (SMTP from COUNTERLINE_CENTRAL_SMTP_HOST, else a folder of .eml files)",
+    )
+    send.add_argument(
+        "--outbox", type=Path, default=None, help="folder for .eml files when no SMTP host is set"
+    )
+    send.add_argument(
+        "--loop", action="store_true", help="keep sending every --interval seconds until stopped"
+    )
+    send.add_argument("--interval", type=float, default=10.0)
 
     store = sub.add_parser("create-store", parents=[common], help="create a store and its locations")
     store.add_argument("code")
@@ -219,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     url = database_url(args.database_url)
     if args.command == "serve":
-        return _serve(url, args.host, args.port, args.docs or None)
+        return _serve(url, args.host, args.port, args.docs or None, args.send_notices)
     engine = make_engine(url)
     try:
         migrate(engine=engine)
@@ -228,15 +247,39 @@ def _run(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
-def _serve(url: str, host: str, port: int, docs: bool | None = None) -> int:
+def _serve(url: str, host: str, port: int, docs: bool | None = None, send_notices: bool = False) -> int:
     import uvicorn
 
-    from sync.central.api import create_app
+    from sync.central.api import create_app, sessions_of
 
     if not 0 < port < 65536:
         raise service.CentralError(f"port {port} is out of range")
-    uvicorn.run(create_app(url, docs=docs), host=host, port=port)
+    app = create_app(url, docs=docs)
+    if send_notices:  # a daemon thread beside the server: it ends with the process
+        notices.start_background(sessions_of(app), notices.transport_from_env())
+    uvicorn.run(app, host=host, port=port)
     return 0
+
+
+def _send_notices(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    transport = notices.transport_from_env(args.outbox)
+    where = getattr(transport, "folder", None) or f"{getattr(transport, 'host', '')} (SMTP)"
+    while True:
+        report = notices.send_pending(factory, transport)
+        if report.sent or report.retried or report.failed or report.skipped or not args.loop:
+            print(
+                f"notices to {where}: {report.sent} sent, {report.retried} to retry, {report.failed} failed, "
+                f"{report.skipped} skipped",
+                flush=True,
+            )
+            for error in report.errors[:5]:
+                print(f"  {error}", flush=True)
+        if not args.loop:
+            return 0
+        try:
+            time.sleep(args.interval)
+        except KeyboardInterrupt:  # Ctrl-C between rounds: a notice being sent is never cut off halfway
+            return 0
 
 
 def _create_store(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
@@ -535,6 +578,7 @@ _COMMANDS = {
     "set-store-tax": _set_store_tax,
     "import-catalog": _import_catalog,
     "place-order": _place_order,
+    "send-notices": _send_notices,
     "cancel-order": _cancel_order,
     "import-stock": _import_stock,
     "receive": _receive,

@@ -29,7 +29,7 @@ from uuid6 import uuid7
 
 from app.domain import pickup
 from sync import protocol
-from sync.central import notices, service, stock
+from sync.central import cli, notices, service, stock
 from sync.central.api import create_app
 from sync.central.db import make_sessionmaker
 from sync.central.models import Notice, OrderAccess, WebOrder, utcnow
@@ -310,3 +310,43 @@ def _wait(predicate: Any, timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.02)
+
+
+def test_send_notices_command_writes_eml_files_once(
+    central: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(notices.SMTP_HOST_ENV, raising=False)
+    order_id = _place(central, name=HOSTILE)
+    assert _move(central, order_id, "ready")["status"] == "applied"
+    outbox = tmp_path / "outbox"
+    args = ["--database-url", central.url, "send-notices", "--outbox", str(outbox)]
+    assert cli.main(args) == 0
+    assert "2 sent, 0 to retry, 0 failed, 0 skipped" in capsys.readouterr().out
+    assert cli.main(args) == 0 and "0 sent" in capsys.readouterr().out  # nothing twice
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) == 2
+    ready = message_from_bytes(
+        next(f for f in files if ".ready." in f.name).read_bytes(), policy=policy.default
+    )
+    assert ready["Subject"].endswith("is ready for pickup") and "Your pickup code: " in ready.get_content()
+    with central.sessions() as s:
+        token = s.scalars(select(OrderAccess)).one().token
+    assert f"/o/{token}?code=" in ready.get_content()
+
+
+def test_background_sender_of_the_serve_command(central: Central) -> None:
+    mailbox = _Mailbox(refuse=0)
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    _place(central)
+    thread, stop = notices.start_background(
+        central.sessions, notices.SmtpTransport("127.0.0.1", port, timeout=5), interval=0.05
+    )
+    try:
+        _wait(lambda: len(mailbox.received) == 1)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        controller.stop()
+    assert not thread.is_alive() and _notices(central) == [("received", "new", "sent")]
