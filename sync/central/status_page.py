@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sync import protocol
 from sync.central import notices
-from sync.central.models import Location, Notice, OrderAccess, WebOrder
+from sync.central.models import Location, Notice, OrderAccess, Product, WebOrder
 
 EVENT_WORDS = {
     "received": "Order received",
@@ -87,7 +87,9 @@ def render(session: Session, order: WebOrder, code: str | None = None) -> str:
         loc = session.get(Location, line.location_id)
         where = "not available" if line.state != "reserved" else (loc.store.name if loc is not None else "")
         qty = f"{line.qty.normalize():f}"
-        parts.append(f"<tr><td>{escape(line.sku)}</td><td>{escape(qty)}</td><td>{escape(where)}</td></tr>")
+        product = session.get(Product, line.product_id)
+        item = f"{product.name} ({line.sku})" if product is not None else line.sku
+        parts.append(f"<tr><td>{escape(item)}</td><td>{escape(qty)}</td><td>{escape(where)}</td></tr>")
     parts.append("</table>")
 
     tracking = access.tracking if access is not None else []

@@ -7,11 +7,16 @@ server's acceptance and its mark; the status page is fetched over real HTTP (uvi
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes, policy
@@ -22,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import uvicorn
+import zxingcpp
 from aiosmtpd.controller import Controller
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from uuid6 import uuid7
@@ -135,7 +142,9 @@ def test_pickup_code_is_checked_from_the_feed_and_used_once(central: Central) ->
         assert not notices.redeem_pickup_code(s, order, code)  # used once
 
 
-def test_status_page_over_http(tmp_path: Path) -> None:
+@contextmanager
+def _served_ready_order(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """A central served by uvicorn on loopback with one ready pickup order for a hostile name: (base, token, code)."""
     url = f"sqlite:///{tmp_path / 'page.db'}"
     app = create_app(url)
     factory = make_sessionmaker(app.state.engine)
@@ -158,14 +167,22 @@ def test_status_page_over_http(tmp_path: Path) -> None:
         service._set_status(s, order, "picking", "T1", None)
         service._set_status(s, order, "ready", "T1", None)
         token = notices.access_of(s, order).token
-        code = s.scalars(select(Notice).where(Notice.kind == "ready")).one().secret
+        code = str(s.scalars(select(Notice).where(Notice.kind == "ready")).one().secret)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         _wait(lambda: server.started)
-        base = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", token, code
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+def test_status_page_over_http(tmp_path: Path) -> None:
+    with _served_ready_order(tmp_path) as (base, token, code):
         page = httpx.get(f"{base}/o/{token}")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "default-src 'none'" in page.headers["content-security-policy"]
@@ -174,14 +191,42 @@ def test_status_page_over_http(tmp_path: Path) -> None:
         assert "High &lt;Street&gt;" in html
         assert "Order received" in html and "Ready for pickup" in html and "<svg" not in html
         with_code = httpx.get(f"{base}/o/{token}", params={"code": code}).text
-        assert "<svg" in with_code and str(code) in with_code
+        assert "<svg" in with_code and code in with_code
         assert "<svg" not in httpx.get(f"{base}/o/{token}", params={"code": "AAAAAAAA"}).text
         assert httpx.get(f"{base}/o/{token[:-1]}x").status_code == 404
         assert httpx.get(f"{base}/o/{'a' * 200}").status_code == 404
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt install chromium)")
+def test_status_page_in_headless_chromium(tmp_path: Path) -> None:
+    assert CHROMIUM is not None
+    shot = tmp_path / "status-page.png"
+    flags = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    with _served_ready_order(tmp_path) as (base, token, code):
+        link = f"{base}/o/{token}?code={code}"
+        dom = subprocess.run([*flags, "--dump-dom", link], capture_output=True, text=True, timeout=60).stdout
+        subprocess.run(
+            [*flags, "--window-size=1280,800", "--hide-scrollbars", f"--screenshot={shot}", link],
+            capture_output=True,
+            timeout=60,
+        )
+    # What the browser built: the hostile name as text (no script element), the notices' events, the QR.
+    assert "<script" not in dom and "&lt;script&gt;alert" in dom
+    assert "Order received" in dom and "Ready for pickup" in dom and "<svg" in dom and code in dom
+    # The QR as the browser drew it reads back as the pickup code (what a till's scanner would get).
+    with Image.open(shot) as image:
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [code]
+    if os.environ.get("COUNTERLINE_SHOTS"):
+        shutil.copy(shot, Path(os.environ["COUNTERLINE_SHOTS"]) / "status-page.png")
 
 
 def test_shipped_notice_and_page_carry_tracking_numbers(central: Central) -> None:
