@@ -395,3 +395,33 @@ def test_background_sender_of_the_serve_command(central: Central) -> None:
         thread.join(timeout=10)
         controller.stop()
     assert not thread.is_alive() and _notices(central) == [("received", "new", "sent")]
+
+
+def test_a_till_checks_the_pickup_code_with_the_central_out_of_reach(tmp_path: Path) -> None:
+    from app.db.models import Order
+    from app.services import outbox
+    from tests.sync.fleet import Hub, Till
+
+    hub = Hub.start(f"sqlite:///{tmp_path / 'central.db'}")
+    try:
+        with hub.sessions.begin() as s:
+            stock.receive(s, "S1", [stock.StockLine("A1", Decimal(3))])
+        order_id = str(hub.place_order("S1", "A1")["id"])
+        till = Till.enrol(hub, tmp_path / "till", "S1", "T1")
+        till.sync()
+        with till.factory.begin() as s:  # the associate puts the order on the pickup shelf
+            outbox.emit(
+                s, protocol.ORDER_STATUS, {"order_id": order_id, "from": "new", "to": "ready", "by": "T1"}
+            )
+        till.sync()
+        till.sync()
+        with hub.sessions() as s:
+            code = str(s.scalars(select(Notice).where(Notice.kind == "ready")).one().secret)
+    finally:
+        hub.close()  # the central is out of reach from here on
+    with till.factory() as s:
+        order = s.get(Order, order_id)
+        assert order is not None and order.status == "ready"
+        verifier = (order.external or {}).get("pickup")
+        assert code not in json.dumps(order.external)
+    assert pickup.verify(code, verifier) and not pickup.verify(pickup.new_code(), verifier)
