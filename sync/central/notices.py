@@ -26,7 +26,6 @@ import os
 import secrets
 import smtplib
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,16 +81,21 @@ LEASE = timedelta(minutes=5)
 
 def access_of(session: Session, order: WebOrder) -> OrderAccess:
     """The order's token row, made on first use (an unguessable token for its status page)."""
+    return _access(session, order)[0]
+
+
+def _access(session: Session, order: WebOrder) -> tuple[OrderAccess, bool]:
     access = session.get(OrderAccess, order.id)
-    if access is None:
-        access = OrderAccess(order_id=order.id, token=secrets.token_urlsafe(24), tracking=[])
-        session.add(access)
-    return access
+    if access is not None:
+        return access, False
+    access = OrderAccess(order_id=order.id, token=secrets.token_urlsafe(24), tracking=[])
+    session.add(access)
+    return access, True
 
 
 def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable[str] = ()) -> Notice | None:
     """Record what the customer is told about `order` reaching `to`, once per (order, kind, stage)."""
-    access = access_of(session, order)
+    access, first = _access(session, order)
     extra = [t for t in tracking if t and t not in access.tracking]
     if extra:
         access.tracking = [*access.tracking, *extra]
@@ -101,12 +105,12 @@ def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable
     if kind is None:
         return None
     stage = str(to)
-    session.flush()
-    existing = session.scalar(
-        select(Notice).where(Notice.order_id == order.id, Notice.kind == kind, Notice.stage == stage)
-    )
-    if existing is not None:
-        return None
+    if not first:  # an order seen for the first time has no notices yet: one query fewer at capture
+        existing = session.scalar(
+            select(Notice.id).where(Notice.order_id == order.id, Notice.kind == kind, Notice.stage == stage)
+        )
+        if existing is not None:
+            return None
     secret = None
     if to == S.READY:
         code = protocol.pickup.new_code()
@@ -139,8 +143,11 @@ def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable
     return notice
 
 
-def pickup_verifier(session: Session, order_id: uuid.UUID) -> dict[str, Any] | None:
-    access = session.get(OrderAccess, order_id)
+def pickup_verifier(session: Session, order: WebOrder) -> dict[str, Any] | None:
+    """The verifier of a ready order's pickup code (None for any other state: no till needs it then)."""
+    if order.status != S.READY:
+        return None
+    access = session.get(OrderAccess, order.id)
     return access.pickup_verifier if access is not None else None
 
 

@@ -1220,7 +1220,7 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
 
 def _pickup_check(order: WebOrder) -> dict[str, Any]:
     session = object_session(order)
-    verifier = notices.pickup_verifier(session, order.id) if session is not None else None
+    verifier = notices.pickup_verifier(session, order) if session is not None else None
     return {"pickup": verifier} if verifier else {}
 
 
