@@ -23,6 +23,7 @@ for one notice, and a notice marked sent is never sent again.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import smtplib
 import threading
@@ -68,6 +69,9 @@ SUBJECTS: dict[str, str] = {
     "shipped": "Your order {number} is on its way",
     "cancelled": "Your order {number} was cancelled",
 }
+
+# One plain address (the storefront's input): no display name, list, line break or header folded in.
+ADDRESS = re.compile(r"[^@\s,;:<>()\[\]\\\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(seconds=30)
@@ -368,11 +372,22 @@ def send_pending(
                 reason = "order cancelled before the notice went out"
             elif not notice.recipient:
                 reason = "no e-mail address"
+            elif not ADDRESS.fullmatch(notice.recipient):
+                reason = "not one usable e-mail address"
             if reason:
                 notice.state, notice.last_error, notice.secret = "skipped", reason, None
                 report.skipped += 1
                 continue
-            msg = build_message(notice, transport.sender, base_url)
+            try:
+                msg = build_message(notice, transport.sender, base_url)
+            except (ValueError, TypeError) as exc:  # stored text no e-mail can carry: never sendable
+                notice.state, notice.last_error, notice.secret = (
+                    "failed",
+                    f"cannot be written: {exc}"[:300],
+                    None,
+                )
+                report.failed += 1
+                continue
         try:
             transport.send(msg)
         except (TemporaryFailure, PermanentFailure) as exc:

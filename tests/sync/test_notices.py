@@ -51,13 +51,19 @@ def event(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(uuid7()), "type": kind, "occurred_at": utcnow().isoformat(), "payload": payload}
 
 
-def _place(central: Central, name: str = "Ann", fulfilment: str = "pickup", key: str | None = None) -> str:
+def _place(
+    central: Central,
+    name: str = "Ann",
+    fulfilment: str = "pickup",
+    key: str | None = None,
+    email: str = "ann@example.test",
+) -> str:
     request = protocol.OrderRequest.model_validate(
         {
             "store": "S1",
             "fulfilment": fulfilment,
             "lines": [{"sku": "A1", "qty": "1"}],
-            "customer": {"name": name, "email": "ann@example.test"},
+            "customer": {"name": name, "email": email},
         }
     )
     with central.sessions.begin() as s:
@@ -119,6 +125,17 @@ def test_no_ready_notice_once_cancelled(central: Central, tmp_path: Path) -> Non
         assert all(n.secret is None for n in s.scalars(select(Notice)))
     sent = sorted(p.name for p in (tmp_path / "out").glob("*.eml"))
     assert len(sent) == 4 and not any(".ready." in name for name in sent)
+
+
+def test_a_hostile_address_gets_no_mail_and_holds_up_nobody(central: Central, tmp_path: Path) -> None:
+    hostile = _place(central, email="ann@example.test\r\nBcc: thief@example.test")
+    listed = _place(central, email="ann@example.test, thief@example.test")
+    fine = _place(central)
+    report = notices.send_pending(central.sessions, notices.FolderTransport(tmp_path / "out"))
+    assert (report.sent, report.skipped, report.failed) == (1, 2, 0)
+    assert [s for _, _, s in _notices(central, hostile) + _notices(central, listed)] == ["skipped", "skipped"]
+    assert _notices(central, fine) == [("received", "new", "sent")]
+    assert b"thief" not in b"".join(p.read_bytes() for p in (tmp_path / "out").glob("*.eml"))
 
 
 def test_pickup_code_is_checked_from_the_feed_and_used_once(central: Central) -> None:
