@@ -6,11 +6,13 @@ server's acceptance and its mark; the status page is fetched over real HTTP (uvi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -442,3 +444,55 @@ def test_a_till_checks_the_pickup_code_with_the_central_out_of_reach(tmp_path: P
         verifier = (order.external or {}).get("pickup")
         assert code not in json.dumps(order.external)
     assert pickup.verify(code, verifier) and not pickup.verify(pickup.new_code(), verifier)
+
+
+class _HangingMailbox(_Mailbox):
+    """Keeps every message; on the `hang_at`-th it holds its answer back (the worker is killed meanwhile)."""
+
+    def __init__(self, hang_at: int) -> None:
+        super().__init__(refuse=0)
+        self.hang_at = hang_at
+        self.hung = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(bytes(envelope.content))
+        if len(self.received) == self.hang_at:
+            self.hung.set()
+            await asyncio.sleep(20)
+        return "250 OK"
+
+
+def test_worker_process_killed_mid_send_loses_nothing(central: Central) -> None:
+    orders = [_place(central, name=f"Customer {i}") for i in range(4)]
+    assert _move(central, orders[0], "ready")["status"] == "applied"
+    mailbox = _HangingMailbox(hang_at=3)
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        env = dict(os.environ, **{notices.SMTP_HOST_ENV: "127.0.0.1", notices.SMTP_PORT_ENV: str(port)})
+        script = "import sys; from sync.central import cli; sys.exit(cli.main(sys.argv[1:]))"
+        worker = subprocess.Popen(
+            [sys.executable, "-c", script, "--database-url", central.url, "send-notices"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert mailbox.hung.wait(60), "the worker never reached the third message"
+        worker.kill()  # SIGKILL while the server holds the third message's answer
+        worker.wait(10)
+        later = utcnow() + notices.LEASE + timedelta(seconds=1)
+        report = notices.send_pending(
+            central.sessions, notices.SmtpTransport("127.0.0.1", port, timeout=5), now=lambda: later
+        )
+    finally:
+        controller.stop()
+    with central.sessions() as s:
+        rows = s.scalars(select(Notice)).all()
+        assert len(rows) == 5 and all(n.state == "sent" for n in rows)
+        assert set(mailbox.ids()) == {notices.message_id(n) for n in rows}
+    assert report.sent == 3  # the one cut off (sent again under its id) and the two never tried
+    counts = mailbox.ids()
+    assert sorted(counts.values()) == [1, 1, 1, 1, 2]
+    twice = next(mid for mid, n in counts.items() if n == 2)
+    assert len({raw for raw in mailbox.received if _mid(raw) == twice}) == 1  # the same bytes both times
