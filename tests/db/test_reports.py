@@ -45,6 +45,9 @@ from app.domain.permissions import Permission
 from app.ids import new_id
 from app.services import reports, sales, shifts, staff
 from app.services.base import Actor, here
+from app.services.sales import cart as sale_cart
+from app.services.sales import completion as sale_completion
+from app.services.sales import payments as sale_payments
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
 from ui.ops import Ops
@@ -133,7 +136,8 @@ def _approved_sale(db: Factory, who: Actor, product: Product, days: Days | None 
 def store_days(db: Factory, monkeypatch: pytest.MonkeyPatch, seed: int) -> Days:
     rng = random.Random(seed)
     clock = [datetime.now(UTC)]
-    for module in (sales, shifts, staff):
+    # The steps of a sale that stamp a time (start, tender, completion) read the clock in their own modules.
+    for module in (sale_cart, sale_payments, sale_completion, shifts, staff):
         monkeypatch.setattr(module, "now", lambda: clock[0])
     with db() as s:
         tz = ZoneInfo(here(s).timezone)

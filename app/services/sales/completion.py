@@ -1,0 +1,154 @@
+"""The end of a sale: `complete_sale` closes a fully paid sale, writing the status, the stock ledger rows, the outbox
+event, the receipt print job and the audit entry together or not at all; `void_sale` abandons an open sale (with a
+manager's approval once it has lines, and only after its payments are removed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.db.models import Order
+from app.domain.permissions import Permission
+from app.services import audit, outbox, printing, receipts, staff, stock
+from app.services.base import Actor, UserError, here, now
+from app.services.sales.checks import _editable, _open_shift, _reason
+from app.services.sales.figures import _reprice, _settle, _store
+from app.services.sales.views import Completed, SaleView, _view
+
+
+def _sale_payload(session: Session, order: Order, movements: list[dict[str, str]]) -> dict[str, Any]:
+    h = here(session)
+    assert order.completed_at is not None
+    return {
+        "order_id": order.id,
+        "number": order.number,
+        "store": h.store_code,
+        "terminal": h.terminal_code,
+        "shift_id": order.shift_id,
+        "completed_at": order.completed_at.isoformat(),
+        "customer_id": order.customer_id,
+        "customer_name": order.customer_name,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "name": line.name,
+                "qty": str(line.qty),
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+                "amount": str(line.amount),
+                "tax": str(line.tax),
+                "tax_class": line.tax_class,
+                "tax_rate": str(line.tax_rate),
+            }
+            for line in order.lines
+            if not line.voided
+        ],
+        "payments": [
+            {"kind": p.kind, "amount": str(p.amount)}
+            for p in sorted(order.payments, key=lambda p: (p.created_at, p.id))
+        ],
+        "totals": {
+            "subtotal": str(order.subtotal),
+            "discount_total": str(order.discount_total),
+            "tax_total": str(order.tax_total),
+            "total": str(order.total),
+            "rounding": str(order.rounding),
+            "change": str(order.change_given),
+        },
+        "movements": movements,
+    }
+
+
+def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
+    """Close a fully paid sale: status, stock, outbox event, receipt print job and audit entry in one transaction."""
+    staff.require(session, actor, Permission.SELL, "complete a sale")
+    order = _editable(session, actor, sale_id)
+    live = [line for line in order.lines if not line.voided]
+    if not live:
+        raise UserError("The sale is empty: scan an item first.")
+    store = _store(session)
+    _reprice(session, order)
+    settlement = _settle(store, order)
+    if not settlement.complete:
+        raise UserError(f"{settlement.remaining} is still due: take another payment first.")
+    shift = _open_shift(session)
+    if shift is None:
+        raise UserError("Open a shift first (Office > Shift)")
+
+    # Change comes out of the last tender: only cash can over-tender, and nothing is taken after completion.
+    payments = sorted(order.payments, key=lambda p: (p.created_at, p.id))
+    for p in payments:
+        p.amount = p.tendered
+    if settlement.change:
+        payments[-1].amount = payments[-1].tendered - settlement.change
+    order.change_given = settlement.change
+    order.rounding = settlement.rounding_adjustment
+    order.status = "completed"
+    order.completed_at = now()
+    order.shift_id = shift.id
+    order.owner_id = actor.user_id
+
+    floor = stock.sellable_location(session)
+    rows = stock.record_movements(
+        session,
+        [stock.MovementIn(line.product_id, floor.id, -line.qty, "sale") for line in live if line.product_id],
+        "order",
+        order.id,
+        actor.user_id,
+    )
+    outbox.emit(
+        session, "sale.completed", _sale_payload(session, order, stock.movement_payload(session, rows))
+    )
+    job_id = printing.enqueue(
+        session,
+        "receipt",
+        receipts.receipt_document(session, order.id, width_chars=receipts.receipt_width(session)),
+        f"Receipt {order.number}",
+        order.id,
+    )
+    audit.record(
+        session,
+        actor.user_id,
+        "sale.completed",
+        "order",
+        order.id,
+        {
+            "number": order.number,
+            "total": str(order.total),
+            "payments": [[p.kind, str(p.amount)] for p in payments],
+            "change": str(order.change_given),
+        },
+    )
+    return Completed(
+        sale=_view(session, order),
+        receipt_job_id=job_id,
+        open_drawer=any(p.kind == "cash" for p in payments),
+        change=settlement.change,
+    )
+
+
+def void_sale(session: Session, actor: Actor, sale_id: str, reason: str) -> SaleView:
+    """Abandon an open sale. Needs sale-void permission once a line is on it; payments must be removed first."""
+    order = _editable(session, actor, sale_id)
+    has_lines = any(not line.voided for line in order.lines)
+    approval = None
+    why = reason.strip() or "no items"
+    if order.payments:
+        # Before asking for an approval: a manager called over for a void that is then refused has wasted a trip.
+        raise UserError("Payments are taken: give them back and remove them before voiding the sale.")
+    if has_lines:
+        why = _reason(reason, "void")
+        approval = staff.require(session, actor, Permission.SALE_VOID, f"void sale {order.number}")
+    order.status = "voided"
+    audit.record(
+        session,
+        actor.user_id,
+        "sale.voided",
+        "order",
+        order.id,
+        {"number": order.number, "total": str(order.total), "reason": why, "approval": approval},
+    )
+    return _view(session, order)
