@@ -1,7 +1,7 @@
 """Office > Devices: saving the device settings is one call that checks the permission and leaves an audit entry.
 
 Each device reads its settings when it next works (printers and the drawer per job); the scanners are started again
-from theirs by the screen once this has committed (see ui/screens/office.py, save_devices).
+from theirs by the screen once this has committed (see ui/screens/office/devices.py, save_devices).
 """
 
 from __future__ import annotations

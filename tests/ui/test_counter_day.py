@@ -38,7 +38,7 @@ from ui.main_window import MainWindow
 from ui.ops import Ops
 from ui.print_worker import PrintWorker
 from ui.scan_router import ScanField, ScanRouter
-from ui.screens.office import DENOMINATIONS
+from ui.screens.office.shift import DENOMINATIONS
 from ui.screens.sell import CustomerDialog, DiscountDialog, ProductSearchDialog, TenderDialog
 from ui.theme import STYLE
 from ui.widgets import FormDialog, ProductPicker

@@ -1,4 +1,4 @@
-"""Office > Devices as a form (ui/screens/office_devices.py): fields per device over the raw JSON, a Test button
+"""Office > Devices as a form (ui/screens/office/devices_form.py): fields per device over the raw JSON, a Test button
 per device, Save as before. Driven through the real Office screen on a copy of the demo store."""
 
 from __future__ import annotations
