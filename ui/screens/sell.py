@@ -17,180 +17,74 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QWidget
 
-from app.documents.model import format_money
-from app.domain import barcodes, tenders
+from app.domain import barcodes
 from app.domain.money import parse_money, parse_qty, parse_weight
-from app.services import customers, sales
-from app.services.base import Changes
+from app.services import sales
 from app.services.sales import Completed, LineView, SaleView, ScanOutcome
 from ui.context import AppContext
-from ui.theme import CURRENT_LINE, FLASH_GREEN, GOOD_GREEN
-from ui.weigh import WeightDialog
-from ui.widgets import (
-    FormDialog,
-    ProductPicker,
-    confirm,
-    current_key,
-    enter_presses,
-    fill_choices,
+from ui.screens.sell_dialogs import (
+    CustomerDialog,
+    DiscountDialog,
+    ProductSearchDialog,
+    TenderDialog,
 )
+from ui.theme import GOOD_GREEN
+from ui.weigh import WeightDialog
+from ui.widgets import FormDialog, confirm
+from ui.workstation import Action, Row, Workstation
 
-HIGHLIGHT = FLASH_GREEN  # the line a scan just added or changed, for 0.7 s
+__all__ = ["CustomerDialog", "DiscountDialog", "ProductSearchDialog", "SellScreen", "TenderDialog"]
 
 KEYS = [
-    ("F2", "Search", "search"),
-    ("F3", "Quantity", "quantity"),
-    ("F4", "Price", "override"),
-    ("F5", "Discount", "discount"),
-    ("F6", "Customer", "customer"),
-    ("F7", "Void line", "void_line"),
-    ("Shift+F7", "Void sale", "void_sale"),
-    ("F8", "Park", "park"),
-    ("F9", "Recall", "recall"),
-    ("F11", "No sale", "no_sale"),
-    ("F1", "Keys", "help"),
+    Action("F2", "Search", "search"),
+    Action("F3", "Quantity", "quantity"),
+    Action("F4", "Price", "override"),
+    Action("F5", "Discount", "discount"),
+    Action("F6", "Customer", "customer"),
+    Action("F7", "Void line", "void_line"),
+    Action("Shift+F7", "Void sale", "void_sale", "danger"),
+    Action("F8", "Park", "park"),
+    Action("F9", "Recall", "recall"),
+    Action("F11", "No sale", "no_sale"),
+    Action("F1", "Keys", "help"),
 ]
 
 
-class SellScreen(QWidget):
+class SellScreen(Workstation):
     title = "Sell"
+    columns = ("Item", "Qty", "Price", "Amount", "Note")
+    numeric = (1, 2, 3)
+    caps = {4: 320}  # a long note is cut rather than squeeze the item names
+    action_keys = KEYS
+    primary = Action("F10", "Pay", "pay")
+    extra_keys = ("F12  Sign out / switch user",)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
         self.sale: SaleView | None = None
-        self.highlight: str | None = None
-        self.current: str | None = None  # the line F3, F4, F5 and F7 act on
-        self.chosen = False  # the current line was picked by Up/Down or a tap, not just the last scanned
-        self.completed: Completed | None = (
-            None  # the sale just paid, shown (with its change) until the next starts
-        )
-        lay = QHBoxLayout(self)
-
-        self.table = QTableWidget(0, 5)
+        self.completed: Completed | None = None  # the sale just paid, shown (with its change) until the next
+        super().__init__(ctx, parent)
         self.table.setObjectName("cart")
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("Item"), self.tr("Qty"), self.tr("Price"), self.tr("Amount"), self.tr("Note")]
-        )
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        # Not ResizeToContents: that measures every cell of the column again on each change, about 1 ms per
-        # line on a long sale, and the cashier waits for it after every scan. `_fit_columns` measures only
-        # the texts that changed, and widens a column only when they need it.
-        for c in (1, 2, 3, 4):
-            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
-        self._shown_rows: list[tuple[object, ...] | None] = []  # what each row shows, to redraw only changes
-        self.table.verticalHeader().setDefaultSectionSize(44)
-        self.table.verticalHeader().hide()
-        # No Qt selection: the current line is drawn by `_fill_table` (one highlight, kept with the sale), and a
-        # tap only moves it (a Qt selection stayed on a tapped row after later scans, and F3 changed that row).
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.pressed.connect(self._row_pressed)
-        lay.addWidget(self.table, 3)
-
-        right = QVBoxLayout()
-        self.number = QLabel()
-        self.number.setObjectName("hint")
-        right.addWidget(self.number)
-        cap = QLabel(self.tr("Total"))
-        cap.setObjectName("bigCaption")
-        right.addWidget(cap)
-        self.caption = cap
-        self.total = QLabel("0.00")
-        self.total.setObjectName("bigFigure")
-        self.total.setAlignment(Qt.AlignmentFlag.AlignRight)
-        right.addWidget(self.total)
-        self.figures = QLabel()
-        self.figures.setObjectName("saleFigures")
-        self.figures.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.figures.setStyleSheet("font-size: 18px;")
-        right.addWidget(self.figures)
+        self.total = self.figure  # the total due; the change to give once paid
+        self.caption.setText(self.tr("Total"))
+        self.total.setText("0.00")
+        assert self.primary_button is not None
+        self.pay_button = self.primary_button
         self.customer_label = QLabel()
         self.customer_label.setWordWrap(True)
-        right.addWidget(self.customer_label)
-        grid = QGridLayout()
-        self.buttons: dict[str, QPushButton] = {}
-        for i, (key, label, action) in enumerate(KEYS):
-            b = QPushButton(f"{self.tr(label)}\n{key}")
-            if action == "void_sale":
-                b.setObjectName("danger")
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.setMinimumHeight(56)
-            b.setStyleSheet("font-size: 15px; padding: 2px 4px;")
-            b.clicked.connect(getattr(self, action))
-            grid.addWidget(b, i // 3, i % 3)  # three across: the total and Pay stay on a 1024x768 screen
-            self.buttons[action] = b
-            # Window-wide, so the F-keys work while the scan field (in the window's top bar, outside this
-            # screen) has the focus, which is nearly always; Qt ignores a shortcut whose widget is hidden, so
-            # they are off while another workstation is showing.
-            sc = QShortcut(QKeySequence(key), self)
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(getattr(self, action))
-        right.addLayout(grid)
-        self.pay_button = QPushButton(self.tr("Pay  F10"))
-        self.pay_button.setObjectName("primary")
-        self.pay_button.setMinimumHeight(72)
-        self.pay_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.pay_button.clicked.connect(self.pay)
-        sc = QShortcut(QKeySequence("F10"), self)
-        sc.setContext(Qt.ShortcutContext.WindowShortcut)
-        sc.activated.connect(self.pay)
-        right.addWidget(self.pay_button)
-        for key, step in (("Up", -1), ("Down", 1)):
-            # Up/Down move the current line from the scan field, where the keyboard nearly always is.
-            move = QShortcut(QKeySequence(key), self)
-            move.setContext(Qt.ShortcutContext.WindowShortcut)
-            move.activated.connect(lambda step=step: self.move_current(step))
-        right.addStretch(1)
-        side = QWidget()
-        side.setLayout(right)
-        side.setMinimumWidth(330)
-        side.setMaximumWidth(420)
-        lay.addWidget(side, 0)
-        ctx.router.register(
-            self,
-            {
-                "product": self.on_scan,
-                "unknown": self.on_scan,
-                "parked": self.on_parked,
-                "loyalty": self.on_scan,
-                "*": self.on_other,
-            },
-        )
-        self._flash = QTimer(self)
-        self._flash.setSingleShot(True)
-        self._flash.timeout.connect(lambda: self._clear_highlight())
+        self.extra.addWidget(self.customer_label)
+
+    def routes(self) -> dict[str, Callable[[Any], None]]:
+        return {
+            "product": self.on_scan,
+            "unknown": self.on_scan,
+            "parked": self.on_parked,
+            "loyalty": self.on_scan,
+            "*": self.on_other,
+        }
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def money(self, amount: Decimal) -> str:
-        return format_money(amount, self.ctx.here.currency, self.ctx.here.locale)
-
     def _run(self, work: Callable[[Any, Any], Any], done: Callable[[Any], None] | None = None) -> None:
         self.ctx.ops.run(work, done or self.show_sale)
 
@@ -216,51 +110,9 @@ class SellScreen(QWidget):
             return None
         return next((ln for ln in self.sale.lines if ln.id == self.current and not ln.voided), None)
 
-    def _settle_current(self) -> None:
-        """Keep the current line where it is; when it is gone or voided, the last live line becomes current."""
-        if self.current_line() is None:
-            live = [ln for ln in self.sale.lines if not ln.voided] if self.sale else []
-            self.current = live[-1].id if live else None
-            self.chosen = False
-
-    def move_current(self, step: int) -> None:
-        """Up/Down: the current line moves over the live lines (voided ones cannot be acted on)."""
-        if self.sale is None:
-            return
-        live = [ln.id for ln in self.sale.lines if not ln.voided]
-        if not live:
-            return
-        at = live.index(self.current) if self.current in live else len(live) - 1
-        self.current = live[max(0, min(len(live) - 1, at + step))]
-        self.chosen = True
-        self._fill_table(self.sale.lines)
-        self.focus_scan()
-
-    def _row_pressed(self, index: QModelIndex) -> None:
-        if self.sale is None or not 0 <= index.row() < len(self.sale.lines):
-            return
-        line = self.sale.lines[index.row()]
-        if not line.voided:
-            self.current, self.chosen = line.id, True
-            self._fill_table(self.sale.lines)
-        self.focus_scan()
-
-    def focus_scan(self) -> None:
-        win = self.window()
-        active = QApplication.activeWindow()
-        if active is not None and active is not win and not active.isVisible() and win.isVisible():
-            # A dialog just closed but is still the active window (no window manager hands the keyboard back):
-            # the scan field would get the focus of a window that has no keyboard.
-            win.activateWindow()
-        if hasattr(win, "focus_scan"):
-            win.focus_scan()
-
     # -- screen life -----------------------------------------------------------------------------------------
     def activate(self) -> None:
         self.ctx.ops.run(lambda s, a: sales.current_sale(s, a), self.show_sale)
-
-    def on_changed(self, changes: Changes) -> None:
-        pass  # this screen redraws from the SaleView each of its own calls returns
 
     def show_sale(self, sale: Any) -> None:
         scanned: str | None = None
@@ -276,14 +128,10 @@ class SellScreen(QWidget):
                 scanned,
                 False,
             )  # the scanned line is current, whatever was tapped before
-        self._settle_current()
         s = self.sale
         if s is not None and s.lines:
             self.completed = None  # the next sale has started: the last one's change goes
-        lines = s.lines if s else []
-        self._fill_table(lines)
-        if self.highlight:
-            self._flash.start(700)
+        self.show_rows(self._rows(s.lines if s else []))
         self.total.setText(self.money(s.total if s else Decimal(0)))
         self.caption.setText(self.tr("Total"))
         self.total.setStyleSheet("")
@@ -339,72 +187,16 @@ class SellScreen(QWidget):
             )
         )
 
-    def _fill_table(self, lines: list[Any]) -> None:
-        """Show the sale's lines, touching only the rows whose text or look changed since the last call."""
-        table = self.table
-        fresh = not self._shown_rows
-        if len(self._shown_rows) != len(lines):
-            table.setRowCount(len(lines))
-            self._shown_rows = (self._shown_rows + [None] * len(lines))[: len(lines)]
-        widths = [0] * table.columnCount()
-        metrics = table.fontMetrics()
-        bold = QFont(table.font())
-        bold.setBold(True)
-        bold_metrics = QFontMetrics(bold)  # the current line is in bold: its figures are a little wider
-        for r, ln in enumerate(lines):
+    def _rows(self, lines: list[LineView]) -> list[Row]:
+        rows = []
+        for ln in lines:
             qty = f"{ln.qty.normalize():f}" + (" kg" if ln.unit == "kg" else "")
             note = " ".join(
                 x for x in (ln.override_text, ln.discount_text, self.tr("voided") if ln.voided else "") if x
             )
             cells = (ln.name, qty, self.money(ln.price), self.money(ln.amount), note)
-            lit = ln.id == self.highlight
-            current = ln.id == self.current
-            shown = (*cells, ln.voided, lit, current)
-            if self._shown_rows[r] == shown:
-                continue
-            for c, text in enumerate(cells):
-                item = table.item(r, c)
-                if item is None:
-                    item = QTableWidgetItem()
-                    if c in (1, 2, 3):
-                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    table.setItem(r, c, item)
-                item.setText(text)
-                # From the table's own font (its style sheet's size): an item's default font is the application's.
-                font = QFont(table.font())
-                font.setStrikeOut(ln.voided)
-                font.setBold(current)
-                if item.font() != font:
-                    item.setFont(font)
-                # None takes the role back to the table's own colours (an empty QBrush would paint nothing).
-                item.setData(Qt.ItemDataRole.ForegroundRole, QBrush(QColor("#9ca3af")) if ln.voided else None)
-                back = HIGHLIGHT if lit else CURRENT_LINE if current else None
-                item.setData(Qt.ItemDataRole.BackgroundRole, QBrush(QColor(back)) if back else None)
-                widths[c] = max(widths[c], (bold_metrics if current else metrics).horizontalAdvance(text))
-            self._shown_rows[r] = shown
-            first = table.item(r, 0)
-            if (lit or current) and first is not None:
-                table.scrollToItem(first)
-        self._fit_columns(widths, fresh)
-
-    def _fit_columns(self, widths: list[int], fresh: bool) -> None:
-        """Fit the number and note columns to their texts: from their headers up when the table was empty
-        (`fresh`), else only wider, for the texts that changed."""
-        hh = self.table.horizontalHeader()
-        pad = 2 * self.table.fontMetrics().averageCharWidth() + 8
-        for c in (1, 2, 3, 4):
-            label = self.table.horizontalHeaderItem(c)
-            floor = hh.fontMetrics().horizontalAdvance(label.text() if label else "") + pad
-            now = hh.sectionSize(c)
-            want = max(floor, widths[c] + pad) if fresh else max(now, widths[c] + pad)
-            if c == 4:
-                want = min(want, 320)  # a long note is cut rather than squeeze the item names
-            if want != now:
-                hh.resizeSection(c, want)
-
-    def _clear_highlight(self) -> None:
-        self.highlight = None
-        self._fill_table(self.sale.lines if self.sale else [])  # redraws the one row that was lit
+            rows.append(Row(ln.id, cells, live=not ln.voided))
+        return rows
 
     # -- scans -----------------------------------------------------------------------------------------------
     def on_scan(self, result: barcodes.ScanResult) -> None:
@@ -660,11 +452,6 @@ class SellScreen(QWidget):
 
         self._run(lambda s, a: drawer.open_drawer(s, a, "no_sale"), opened)
 
-    def help(self) -> None:
-        keys = "\n".join(f"{k}  {label}" for k, label, _a in KEYS) + "\nF10  Pay\nF12  Sign out / switch user"
-        keys += "\n" + self.tr("Up/Down  Current line")
-        self.ctx.messages.show_notice(keys.replace("\n", "   ·   "), tone=False)
-
     def _nothing(self) -> None:
         self.ctx.messages.show_error(self.tr("Scan an item first."))
 
@@ -692,316 +479,3 @@ class SellScreen(QWidget):
         self.ctx.messages.show_notice(msg)
         self.completed = done
         self.show_sale(None)
-
-
-class TenderDialog(QDialog):
-    """Take payments until the sale is paid, then complete it (one transaction) and close."""
-
-    def __init__(self, ctx: AppContext, sale: SaleView, parent: SellScreen) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.sale = sale
-        self.screen_ = parent
-        self.completed: Completed | None = None
-        self.setWindowTitle(self.tr("Payment"))
-        self.setMinimumWidth(560)
-        lay = QVBoxLayout(self)
-        self.due = QLabel()
-        self.due.setObjectName("bigFigure")
-        self.due.setStyleSheet("font-size: 48px; font-weight: 700;")
-        lay.addWidget(self.due)
-        self.paid = QLabel()
-        self.paid.setWordWrap(True)
-        lay.addWidget(self.paid)
-        # The payments taken so far; a mistaken one is removed here (given back first), before the sale is paid.
-        taken = QHBoxLayout()
-        self.payments = QListWidget()
-        self.payments.setObjectName("payments")
-        self.payments.setMaximumHeight(96)
-        taken.addWidget(self.payments, 1)
-        self.remove = QPushButton(self.tr("Remove payment"))
-        self.remove.setObjectName("danger")
-        self.remove.clicked.connect(self.remove_payment)
-        taken.addWidget(self.remove)
-        lay.addLayout(taken)
-        form = QFormLayout()
-        self.kind = QComboBox()
-        for key in tenders.KINDS:  # the one tender list
-            self.kind.addItem(self.tr(tenders.WORDS[key]), key)
-        self.kind.currentIndexChanged.connect(self._kind_changed)
-        self.amount = QLineEdit()
-        self.amount.setObjectName("tenderAmount")
-        self.last4 = QLineEdit()
-        self.last4.setMaxLength(4)
-        self.last4.setPlaceholderText(self.tr("last 4 digits"))
-        self.approval = QLineEdit()
-        self.approval.setMaxLength(12)
-        self.reference = QLineEdit()
-        self.reference.setPlaceholderText(self.tr("gift card number"))
-        form.addRow(self.tr("Tender"), self.kind)
-        form.addRow(self.tr("Amount"), self.amount)
-        form.addRow(self.tr("Card last 4"), self.last4)
-        form.addRow(self.tr("Approval code"), self.approval)
-        form.addRow(self.tr("Gift card"), self.reference)
-        lay.addLayout(form)
-        quick = QHBoxLayout()
-        self.quick: list[QPushButton] = []
-        for _ in range(4):
-            b = QPushButton()
-            b.clicked.connect(lambda _c=False, btn=b: self._quick(btn))
-            quick.addWidget(b)
-            self.quick.append(b)
-        lay.addLayout(quick)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b91c1c; font-weight: 600; font-size: 18px;")
-        lay.addWidget(self.error)
-        self.take = QPushButton(self.tr("Take payment (Enter)"))
-        self.take.setObjectName("primary")
-        self.take.clicked.connect(self.take_payment)
-        lay.addWidget(self.take)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-        enter_presses(self, self.take)  # Enter in any field takes the payment once
-        self._kind_changed()
-        self.refresh(sale)
-
-    def money(self, amount: Decimal) -> str:
-        return self.screen_.money(amount)
-
-    def due_now(self) -> Decimal:
-        """What is due in the tender chosen: rounded for coins in cash, to the cent otherwise."""
-        if self.kind.currentData() == "cash":
-            return self.sale.remaining_in_cash or self.sale.remaining
-        return self.sale.remaining
-
-    def _kind_changed(self) -> None:
-        kind = self.kind.currentData()
-        self.last4.setEnabled(kind == "card")
-        self.approval.setEnabled(kind == "card")
-        self.reference.setEnabled(kind == "gift_card")
-        # The big "Due" follows the tender: a card pays the exact figure, not the one rounded for coins.
-        self.due.setText(self.tr("Due {0}").format(self.money(self.due_now())))
-        self.amount.setText(f"{self.due_now():.2f}")
-        self.amount.setFocus()
-        self.amount.selectAll()
-
-    def refresh(self, sale: SaleView) -> None:
-        self.sale = sale
-        self.due.setText(self.tr("Due {0}").format(self.money(self.due_now())))
-        paid = [f"{p.kind.replace('_', ' ')} {self.money(p.tendered)}" for p in sale.payments]
-        text = self.tr("Total {0}. Paid: {1}").format(self.money(sale.total), ", ".join(paid) or "-")
-        if sale.remaining_in_cash != sale.remaining:
-            text += "\n" + self.tr("In cash {0} (rounded for coins), by card {1}.").format(
-                self.money(sale.remaining_in_cash), self.money(sale.remaining)
-            )
-        self.paid.setText(text)
-        self.payments.clear()
-        for pay in sale.payments:
-            item = QListWidgetItem(f"{pay.kind.replace('_', ' ')}  {self.money(pay.tendered)}")
-            item.setData(Qt.ItemDataRole.UserRole, pay.id)
-            self.payments.addItem(item)
-        if sale.payments:
-            self.payments.setCurrentRow(len(sale.payments) - 1)
-        self.payments.setVisible(bool(sale.payments))
-        self.remove.setVisible(bool(sale.payments))
-        base = sale.remaining_in_cash or sale.remaining
-        amounts = sorted({base, *(Decimal(n) for n in (5, 10, 20, 50, 100) if Decimal(n) > base)})[:4]
-        for i, b in enumerate(self.quick):
-            b.setVisible(i < len(amounts))
-            if i < len(amounts):
-                b.setText(self.money(amounts[i]))
-                b.setProperty("amount", str(amounts[i]))
-        self.amount.setText(f"{self.due_now():.2f}")
-        self.amount.selectAll()
-
-    def remove_payment(self) -> None:
-        """Take back a payment: asked once, as the money must be handed back (or the card refunded) first."""
-        item = self.payments.currentItem()
-        if item is None:
-            return
-        pid = item.data(Qt.ItemDataRole.UserRole)
-        pay = next((p for p in self.sale.payments if p.id == pid), None)
-        if pay is None:
-            return
-        what = f"{pay.kind.replace('_', ' ')} {self.money(pay.tendered)}"
-        back = {
-            "cash": self.tr("Give the cash back to the customer first."),
-            "card": self.tr("Refund it on the card terminal first."),
-        }.get(pay.kind, self.tr("The balance goes back to the card or account."))
-        if not confirm(
-            self,
-            self.tr("Remove payment"),
-            self.tr("Remove the payment {0}? {1}").format(what, back),
-            self.tr("Remove it (Enter)"),
-            self.tr("Keep it (Esc)"),
-        ):
-            return
-        sid = self.sale.id
-        self.error.clear()
-        self.ctx.ops.run(lambda s, a: sales.remove_tender(s, a, sid, pid), self.refresh, self.error.setText)
-
-    def _quick(self, btn: QPushButton) -> None:
-        self.kind.setCurrentIndex(0)
-        self.amount.setText(str(btn.property("amount")))
-        self.take_payment()
-
-    def take_payment(self) -> None:
-        try:
-            amount = parse_money(self.amount.text())
-        except ValueError as e:
-            self.error.setText(str(e))
-            return
-        kind = self.kind.currentData()
-        last4 = self.last4.text().strip() or None
-        approval = self.approval.text().strip() or None
-        ref = self.reference.text().strip() or None
-        sid = self.sale.id
-        self.error.clear()
-
-        def work(s: Any, a: Any) -> Any:
-            sale = sales.add_tender(
-                s, a, sid, kind, amount, card_last4=last4, approval_code=approval, reference=ref
-            )
-            if sale.fully_paid:
-                return sales.complete_sale(s, a, sid)
-            return sale
-
-        def done(result: Any) -> None:
-            if isinstance(result, Completed):
-                self.completed = result
-                self.accept()
-            else:
-                self.refresh(result)
-
-        self.ctx.ops.run(work, done, self.error.setText)
-
-
-class DiscountDialog(FormDialog):
-    """F5: a discount on the whole sale, or on the current line when it was chosen on purpose (Up/Down or a tap),
-    which is then offered first. Both choices name what they apply to."""
-
-    def __init__(self, ctx: AppContext, parent: SellScreen, line: LineView | None, line_first: bool) -> None:
-        super().__init__(ctx, "", "", parent=parent)
-        sale = parent.sale
-        self.setWindowTitle(self.tr("Discount"))
-        self.heading.setText(
-            self.tr("Discount on sale {0} ({1})").format(
-                sale.number if sale else "", parent.money(sale.total if sale else Decimal(0))
-            )
-        )
-        self.scope = QComboBox()
-        self.scope.setObjectName("scope")
-        choices = [("order", self.tr("Whole sale"))]
-        if line is not None:
-            choices.append(("line", self.tr("This line: {0}").format(parent._describe(line))))
-            if line_first:
-                choices.reverse()
-        for key, label in choices:
-            self.scope.addItem(label, key)
-        self.kind = QComboBox()
-        self.kind.addItem(self.tr("Percent"), "percent")
-        self.kind.addItem(self.tr("Amount"), "amount")
-        self.value = QLineEdit()
-        self.value.setObjectName("value")
-        self.reason = QLineEdit()
-        self.reason.setObjectName("reason")
-        self.add_field("scope", self.tr("On"), self.scope)
-        self.add_field("kind", self.tr("Kind"), self.kind)
-        self.add_field("value", self.tr("Value"), self.value, parse_money, required=True)
-        self.add_field(
-            "reason",
-            self.tr("Reason"),
-            self.reason,
-            required=self.tr("Enter a reason: it is kept with the discount."),
-        )
-        self.value.setFocus()
-
-
-class ProductSearchDialog(QDialog):
-    def __init__(self, ctx: AppContext, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.product_id: str | None = None
-        self.setWindowTitle(self.tr("Search product"))
-        self.resize(640, 520)
-        lay = QVBoxLayout(self)
-        picker = ProductPicker(ctx)
-        picker.chosen.connect(self._choose)
-        lay.addWidget(picker)
-        picker.query.setFocus()
-
-    def _choose(self, product_id: str) -> None:
-        self.product_id = product_id
-        self.accept()
-
-
-class CustomerDialog(QDialog):
-    """Find a customer by phone, e-mail, name or loyalty card, or create one at the counter."""
-
-    def __init__(self, ctx: AppContext, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.customer_id: str | None = None
-        self.setWindowTitle(self.tr("Customer"))
-        self.resize(640, 560)
-        lay = QVBoxLayout(self)
-        self.query = QLineEdit()
-        self.query.setPlaceholderText(self.tr("Phone, e-mail, name or loyalty card"))
-        self.query.textChanged.connect(self._search)
-        lay.addWidget(self.query)
-        self.results = QListWidget()
-        self.results.itemActivated.connect(lambda _i: self._choose())
-        lay.addWidget(self.results, 1)
-        form = QFormLayout()
-        self.name = QLineEdit()
-        self.phone = QLineEdit()
-        self.email = QLineEdit()
-        form.addRow(self.tr("New: name"), self.name)
-        form.addRow(self.tr("Phone"), self.phone)
-        form.addRow(self.tr("E-mail"), self.email)
-        lay.addLayout(form)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #b91c1c;")
-        lay.addWidget(self.error)
-        row = QHBoxLayout()
-        pick = QPushButton(self.tr("Attach selected"))
-        pick.clicked.connect(self._choose)
-        create = QPushButton(self.tr("Create and attach"))
-        create.clicked.connect(self._create)
-        cancel = QPushButton(self.tr("Cancel"))
-        cancel.clicked.connect(self.reject)
-        for b in (pick, create, cancel):
-            row.addWidget(b)
-        lay.addLayout(row)
-        self._unregister = ctx.router.register(self, {"loyalty": self._card, "*": self._card})
-        self.finished.connect(lambda _r: self._unregister())
-
-    def _card(self, result: barcodes.ScanResult) -> None:
-        self.query.setText(result.raw)
-
-    def _search(self, text: str) -> None:
-        if len(text.strip()) < 2:
-            return
-        self.ctx.ops.read(lambda s: customers.find_customers(s, text), self._fill)
-
-    def _fill(self, found: list[Any]) -> None:
-        fill_choices(self.results, ((f"{c.name}   {c.phone or ''}   {c.email or ''}", c.id) for c in found))
-
-    def _choose(self) -> None:
-        self.customer_id = current_key(self.results)
-        if self.customer_id is not None:
-            self.accept()
-
-    def _create(self) -> None:
-        name, phone, email = self.name.text(), self.phone.text(), self.email.text()
-
-        def done(c: Any) -> None:
-            self.customer_id = c.id
-            self.accept()
-
-        self.ctx.ops.run(
-            lambda s, a: customers.create_customer(s, a, name, phone or None, email or None),
-            done,
-            self.error.setText,
-        )
