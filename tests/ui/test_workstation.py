@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QTableWidgetItem, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -103,20 +103,25 @@ def scan(qtbot: QtBot, host: Host, code: str) -> None:
     qtbot.keyClick(target, Qt.Key.Key_Return)
 
 
+def cell(screen: Workstation, row: int, col: int) -> QTableWidgetItem:
+    item = screen.table.item(row, col)
+    assert item is not None
+    return item
+
+
 def bold_rows(screen: Workstation) -> list[int]:
-    table = screen.table
-    return [r for r in range(table.rowCount()) if table.item(r, 0).font().bold()]
+    return [r for r in range(screen.table.rowCount()) if cell(screen, r, 0).font().bold()]
 
 
 def test_a_scan_fills_the_work_list_and_lights_its_line(qtbot: QtBot, host: Host) -> None:
     pick = host.screen_
     for code in ("AAA", "BBB", "AAA"):
         scan(qtbot, host, code)
-    assert [pick.table.item(r, 1).text() for r in range(pick.table.rowCount())] == ["2", "1"]
+    assert [cell(pick, r, 1).text() for r in range(pick.table.rowCount())] == ["2", "1"]
     assert pick.current == "AAA" and pick.highlight == "AAA"
     assert bold_rows(pick) == [0]
     qtbot.waitUntil(lambda: pick.highlight is None, timeout=3000)  # the green goes; the current line stays
-    assert pick.table.item(0, 0).background().color().name() == CURRENT_LINE.lower()
+    assert cell(pick, 0, 0).background().color().name() == CURRENT_LINE.lower()
     assert pick.figure.text() == "2"
 
 
@@ -126,7 +131,7 @@ def test_up_and_down_move_the_current_line_over_live_lines_only(qtbot: QtBot, ho
         scan(qtbot, host, code)
     pick.current = "BBB"
     pick.done()  # BBB is no longer live: struck through, and skipped
-    assert pick.table.item(1, 0).font().strikeOut()
+    assert cell(pick, 1, 0).font().strikeOut()
     assert pick.current == "CCC" and not pick.chosen  # the last live line took over
     qtbot.keyClick(host.scan, Qt.Key.Key_Up)
     assert pick.current == "AAA" and pick.chosen
