@@ -253,15 +253,34 @@ class SmtpTransport:
     password: str | None = None
     starttls: bool = False
     timeout: float = 15.0
+    # One connection for a run of the worker (a refused message is reset on it); closed at the run's end.
+    _smtp: smtplib.SMTP | None = field(default=None, init=False, repr=False, compare=False)
 
-    def send(self, msg: EmailMessage) -> None:
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            try:
                 if self.starttls:
                     smtp.starttls()
                 if self.user:
                     smtp.login(self.user, self.password or "")
-                smtp.send_message(msg)
+            except BaseException:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            self._connection().send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= c < 600 for c in codes):
@@ -272,7 +291,8 @@ class SmtpTransport:
             if 500 <= exc.smtp_code < 600:
                 raise PermanentFailure(text) from None
             raise TemporaryFailure(text) from None
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError) as exc:  # the connection is gone: a new one next time
+            self.close()
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
 
 
@@ -328,14 +348,14 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def _claim(factory: sessionmaker[Session], notice_id: int, now: datetime) -> bool:
-    with factory.begin() as s:
-        done = s.execute(
-            update(Notice)
-            .where(Notice.id == notice_id, Notice.state == "pending", Notice.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE)
-        )
-        return bool(getattr(done, "rowcount", 0) == 1)
+def _claim(s: Session, notice_id: int, now: datetime) -> Notice | None:
+    """The notice, if still due: its next attempt moved past the lease, so no other worker takes it meanwhile."""
+    done = s.execute(
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.state == "pending", Notice.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE)
+    )
+    return s.get(Notice, notice_id) if getattr(done, "rowcount", 0) == 1 else None
 
 
 def send_pending(
@@ -358,60 +378,75 @@ def send_pending(
                 .limit(limit)
             )
         )
-    for notice_id in due:
-        if should_stop():
-            break
-        if not _claim(factory, notice_id, now()):
-            continue
+    try:
+        for notice_id in due:
+            if should_stop():
+                break
+            _send_one(factory, transport, notice_id, now, base_url, report)
+    finally:
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()
+    return report
+
+
+def _send_one(
+    factory: sessionmaker[Session],
+    transport: Transport,
+    notice_id: int,
+    now: Callable[[], datetime],
+    base_url: str | None,
+    report: SendReport,
+) -> None:
+    with factory.begin() as s:  # claimed and read in one short transaction
+        notice = _claim(s, notice_id, now())
+        if notice is None:
+            return
+        order = s.get(WebOrder, notice.order_id)
+        reason = ""
+        if notice.kind == "ready" and order is not None and order.status == S.CANCELLED:
+            reason = "order cancelled before the notice went out"
+        elif not notice.recipient:
+            reason = "no e-mail address"
+        elif not ADDRESS.fullmatch(notice.recipient):
+            reason = "not one usable e-mail address"
+        if reason:
+            notice.state, notice.last_error, notice.secret = "skipped", reason, None
+            report.skipped += 1
+            return
+        try:
+            msg = build_message(notice, transport.sender, base_url)
+        except (ValueError, TypeError) as exc:  # stored text no e-mail can carry: never sendable
+            notice.state, notice.last_error, notice.secret = (
+                "failed",
+                f"cannot be written: {exc}"[:300],
+                None,
+            )
+            report.failed += 1
+            return
+    try:
+        transport.send(msg)
+    except (TemporaryFailure, PermanentFailure) as exc:
         with factory.begin() as s:
             notice = s.get(Notice, notice_id)
             assert notice is not None
-            order = s.get(WebOrder, notice.order_id)
-            reason = ""
-            if notice.kind == "ready" and order is not None and order.status == S.CANCELLED:
-                reason = "order cancelled before the notice went out"
-            elif not notice.recipient:
-                reason = "no e-mail address"
-            elif not ADDRESS.fullmatch(notice.recipient):
-                reason = "not one usable e-mail address"
-            if reason:
-                notice.state, notice.last_error, notice.secret = "skipped", reason, None
-                report.skipped += 1
-                continue
-            try:
-                msg = build_message(notice, transport.sender, base_url)
-            except (ValueError, TypeError) as exc:  # stored text no e-mail can carry: never sendable
-                notice.state, notice.last_error, notice.secret = (
-                    "failed",
-                    f"cannot be written: {exc}"[:300],
-                    None,
-                )
-                report.failed += 1
-                continue
-        try:
-            transport.send(msg)
-        except (TemporaryFailure, PermanentFailure) as exc:
-            with factory.begin() as s:
-                notice = s.get(Notice, notice_id)
-                assert notice is not None
-                notice.attempts += 1
-                notice.last_error = str(exc)[:300]
-                if isinstance(exc, PermanentFailure) or notice.attempts >= MAX_ATTEMPTS:
-                    notice.state = "failed"
-                    report.failed += 1
-                else:
-                    notice.next_attempt_at = now() + backoff(notice.attempts)
-                    report.retried += 1
-            report.errors.append(str(exc))
-            continue
-        with factory.begin() as s:  # accepted by the server: marked in a transaction of its own
-            notice = s.get(Notice, notice_id)
-            assert notice is not None
-            notice.state, notice.sent_at, notice.secret = "sent", now(), None
             notice.attempts += 1
-            notice.last_error = ""
-        report.sent += 1
-    return report
+            notice.last_error = str(exc)[:300]
+            if isinstance(exc, PermanentFailure) or notice.attempts >= MAX_ATTEMPTS:
+                notice.state = "failed"
+                report.failed += 1
+            else:
+                notice.next_attempt_at = now() + backoff(notice.attempts)
+                report.retried += 1
+        report.errors.append(str(exc))
+        return
+    with factory.begin() as s:  # accepted by the server: marked in a transaction of its own
+        notice = s.get(Notice, notice_id)
+        assert notice is not None
+        notice.state, notice.sent_at, notice.secret = "sent", now(), None
+        notice.attempts += 1
+        notice.last_error = ""
+    report.sent += 1
 
 
 def run_loop(
