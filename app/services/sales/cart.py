@@ -3,8 +3,8 @@ prices, give discounts, attach or remove the customer.
 
 A sale in progress is an `Order(channel="counter", status="open")` written line by line, so a crash or a power cut
 loses nothing: the next start finds it again with `current_sale`. Prices must not move under a tender already taken,
-so lines and prices are refused changes once a payment is on the sale. A quantity beyond the stock this till knows of,
-or above the store's `sale.confirm_qty_above`, is said (`warnings`), not asked: the next scan must never wait.
+so changes to lines and prices are refused once a payment is on the sale. A quantity beyond the stock this till knows
+of, or above the store's `sale.confirm_qty_above`, is said (`warnings`), not asked: the next scan must never wait.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def _check_qty(qty: Decimal, weighed: bool) -> Decimal:
     if qty != qty.to_integral_value():
         raise UserError("This item is sold by the piece: enter a whole number.")
     return qty.quantize(Decimal("1"))
+
+
+# ----------------------------------------------------------------------------------------------- ringing up
 
 
 def start_sale(session: Session, actor: Actor) -> SaleView:
@@ -174,6 +177,9 @@ def add_product(
     _reprice(session, order)
     warnings = tuple(_line_warnings(session, order, line, line.qty))
     return ScanOutcome(_view(session, order), line.id, message, warnings=warnings)
+
+
+# ----------------------------------------------------------------------------------------------- changing lines
 
 
 def set_qty(session: Session, actor: Actor, sale_id: str, line_id: str, qty: Decimal) -> SaleView:
@@ -425,6 +431,9 @@ def discount_order(
         },
     )
     return _view(session, order)
+
+
+# ----------------------------------------------------------------------------------------------- the customer
 
 
 def attach_customer(session: Session, actor: Actor, sale_id: str, customer_id: str) -> SaleView:
