@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync import protocol
-from sync.central import notices, routing, service, status_page
+from sync.central import ledger, notices, routing, service, status_page
 from sync.central.db import make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Product, StockLevel, Terminal
 
@@ -171,7 +171,7 @@ def create_app(
             .where(StockLevel.store_id == who.store_id)
             .order_by(Product.sku, Location.code)
         ).all()
-        return [service.ledger.stock_payload(loc, prod, lvl) for lvl, loc, prod in rows]
+        return [ledger.stock_payload(loc, prod, lvl) for lvl, loc, prod in rows]
 
     @app.post("/v1/orders", status_code=201)
     def place_order(

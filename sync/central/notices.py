@@ -1,7 +1,7 @@
 """Customer notices of web orders: written with the order's change, sent later by a worker, each message once.
 
 Writing. `order_changed` is called in the transaction that changes an order (capture in service.place_order,
-every status change in service._set_status). It writes at most one `Notice` per (order, kind, stage) (a change
+every status change in service.order_state._set_status). It writes at most one `Notice` per (order, kind, stage) (a change
 applied twice finds its row and writes nothing), gives the order its status-page token on first sight, and when a
 pickup order becomes ready makes its pickup code: only the code's verifier is kept (OrderAccess, sent to the tills
 in the order's feed payload); the code rides in the notice's `secret` until that notice is sent.

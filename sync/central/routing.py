@@ -47,7 +47,8 @@ from sync.central.models import (
     WebOrder,
     WebOrderLine,
 )
-from sync.central.service import CentralError, Conflict, Forbidden, NotFound, find_order, order_payload
+from sync.central.service.base import CentralError, Conflict, Forbidden, NotFound
+from sync.central.service.order_state import find_order, order_payload
 
 RULE_ENV = "COUNTERLINE_ROUTING_RULE"
 HANDBACK_REASONS = ("short", "damaged")

@@ -32,7 +32,7 @@ from sync.central.models import (
     Store,
     utcnow,
 )
-from sync.central.service import CentralError
+from sync.central.service.base import CentralError
 
 IMPORT_COLUMNS = ("sku", "location", "quantity")
 RECEIPT_SOURCES = ("purchase", "transfer")

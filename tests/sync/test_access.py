@@ -6,7 +6,7 @@ PostgreSQL are in test_access_e2e.py."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -184,7 +184,7 @@ def test_a_replaced_token_stops_after_its_grace(central: Central) -> None:
     old = {"Authorization": f"Bearer {central.tokens['S1/T1']}"}
     with central.sessions.begin() as s:
         code = service.issue_enrolment_code(s, "S1", "T1")
-        service.enroll(s, code, "new till", grace=service.timedelta(0))
+        service.enroll(s, code, "new till", grace=timedelta(0))
     assert central.client.get("/v1/pull", headers=old).status_code == 401
 
 

@@ -328,7 +328,7 @@ def test_the_audit_chain_and_new_customers_reach_the_central_store_and_the_other
         assert [(c.name, c.phone) for c in found] == [("Sam Doyle", "+353 85 555 0199")]
     with till.factory() as s:
         assert len(customers.find_customers(s, "Sam Doyle")) == 1
-    with elsewhere.factory() as s:  # another store's tills do not (see sync.central.service._customer)
+    with elsewhere.factory() as s:  # another store's tills do not (service.handlers._customer)
         assert customers.find_customers(s, "Sam Doyle") == []
 
 

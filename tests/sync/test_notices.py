@@ -42,6 +42,7 @@ from sync.central import cli, notices, service, stock
 from sync.central.api import create_app
 from sync.central.db import make_sessionmaker
 from sync.central.models import Notice, OrderAccess, WebOrder, utcnow
+from sync.central.service import order_state
 
 if TYPE_CHECKING:
     from conftest import Central
@@ -183,8 +184,8 @@ def _served_ready_order(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
             }
         )
         order = service.place_order(s, request)
-        service._set_status(s, order, "picking", "T1", None)
-        service._set_status(s, order, "ready", "T1", None)
+        order_state._set_status(s, order, "picking", "T1", None)
+        order_state._set_status(s, order, "ready", "T1", None)
         token = notices.access_of(s, order).token
         code = str(s.scalars(select(Notice).where(Notice.kind == "ready")).one().secret)
     port = _free_port()

@@ -1,0 +1,445 @@
+"""Push: a till's batch judged event by event, applied exactly once (one transaction per batch, one per event
+when the batch fails), refusals recorded, and the till's audit head and numbers noted after."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync import protocol
+from sync.central import ledger
+from sync.central.ledger import Rejected
+from sync.central.models import (
+    AppliedEvent,
+    Location,
+    Product,
+    RejectedEvent,
+    Sale,
+    StockLevel,
+    Terminal,
+)
+from sync.central.service.base import CentralError, Forbidden
+from sync.central.service.handlers import _apply, _known_sales, _prefetch_numbers
+
+# ---------------------------------------------------------------- push
+
+
+def push(
+    factory: sessionmaker[Session],
+    terminal_id: int,
+    events: Sequence[protocol.Event | dict[str, Any]],
+) -> list[protocol.PushResult]:
+    """Apply each event exactly once, in the order given; each applied event's id is written with its effects, so
+    a batch sent again answers "duplicate".
+
+    Each event is first judged alone against the protocol (`check_event`: schema, bounds, and whether what it
+    claims adds up); one that fails is refused with its reason and never reaches the database or a feed. The
+    rest is tried in one transaction under the store's lock. If any event in it is refused, that transaction is
+    dropped and the batch is applied again one event per transaction, so the refused event alone is parked with
+    its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
+    locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
+    An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
+    applying anything) when an event has no id to answer for. (The API calls `after_push` after it.)
+    """
+    with factory() as session:
+        terminal = session.get(Terminal, terminal_id)
+        if terminal is None:
+            raise Forbidden("unknown terminal")
+        store_code = terminal.store.code
+    judged: list[protocol.Event | protocol.PushResult] = [_judge(raw, store_code) for raw in events]
+    good = [ev for ev in judged if isinstance(ev, protocol.Event)]
+    if len(good) == len(judged):
+        try:
+            with factory.begin() as session:
+                return _apply_batch(session, terminal_id, good)
+        except _UNAPPLIABLE:
+            pass
+    # One by one, in the order sent, so what is parked for review reads in the till's order.
+    results = []
+    for ev in judged:
+        if isinstance(ev, protocol.PushResult):
+            _record_refusal(factory, terminal_id, ev, *_raw_of(events, ev.id))
+            results.append(ev)
+        else:
+            results.append(_push_alone(factory, terminal_id, ev))
+    return results
+
+
+# What applying an event can raise that is the event's fault: it is refused alone, never an HTTP 500.
+_UNAPPLIABLE = (
+    Rejected,
+    ValidationError,
+    IntegrityError,
+    DataError,
+    StatementError,
+    ValueError,
+    ArithmeticError,
+    OverflowError,
+)
+
+
+def _raw_of(events: Sequence[protocol.Event | dict[str, Any]], event_id: uuid.UUID) -> tuple[Any, Any]:
+    """The type and payload an event was sent with."""
+    for raw in events:
+        data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
+        if str(data.get("id")) == str(event_id):
+            return data.get("type"), data.get("payload")
+    return None, None
+
+
+def _safe_text(text: str, limit: int) -> str:
+    """A reason or type fit for a text column on either engine (what was sent may hold NUL or lone surrogates)."""
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _judge(raw: protocol.Event | dict[str, Any], store_code: str) -> protocol.Event | protocol.PushResult:
+    """The event, validated, or its refusal. An event whose id cannot be read cannot be answered: CentralError."""
+    data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
+    try:
+        event_id = uuid.UUID(str(data.get("id")))
+    except (ValueError, AttributeError) as exc:
+        raise CentralError("an event has no valid id (a UUID): nothing of this push was applied") from exc
+    try:
+        ev = protocol.Event.model_validate(data)
+        check_event(ev)
+        named = ev.payload.get("store")
+        if named is not None and (not isinstance(named, str) or named.upper() != store_code):
+            # Refused alone: a batch failed whole on it would stop every later event of the till.
+            raise Rejected(f"event is for store {str(named)[:16]!r}; this terminal belongs to {store_code}")
+    except ValidationError as exc:
+        return protocol.PushResult(id=event_id, status="rejected", reason=_validation_reason(data, exc))
+    except Rejected as exc:
+        return protocol.PushResult(id=event_id, status="rejected", reason=_safe_text(exc.reason, 500))
+    return ev
+
+
+def _validation_reason(data: dict[str, Any], exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    kind = str(data.get("type"))[:32] if isinstance(data, dict) else "?"
+    return _safe_text(f"invalid {kind} event: {where}: {first['msg']}", 500)
+
+
+def check_event(ev: protocol.Event) -> None:
+    """Check an event against the protocol and against itself before anything of it is applied: its payload
+    against its type's model, its size, and whether what it claims adds up. Raises ValidationError or Rejected."""
+    model = protocol.PAYLOADS.get(ev.type)
+    if model is None:
+        raise Rejected(f"unknown event type {ev.type!r}")
+    if len(json.dumps(ev.payload)) > protocol.MAX_PAYLOAD_BYTES:
+        raise Rejected(f"{ev.type} payload is larger than {protocol.MAX_PAYLOAD_BYTES // 1024} KiB")
+    payload = model.model_validate(ev.payload)
+    if isinstance(payload, protocol.SaleCompleted):
+        _check_document(ev.type, payload)
+    elif isinstance(payload, protocol.Movement):
+        _check_movements([payload])
+    elif isinstance(payload, protocol.OrderStatusChange):
+        _check_movements(payload.movements)
+    elif isinstance(payload, protocol.ParkedSale):
+        _check_lines(payload.lines, sale=True)
+
+
+# The sign a movement of each kind may have: sales and hand-overs take goods out, returns and receipts bring
+# them in; an adjustment or transfer may go either way. None is ever zero.
+_MOVEMENT_SIGN = {"sale": -1, "fulfilment": -1, "return": 1, "receipt": 1}
+
+
+def _check_movements(movements: Sequence[protocol.Movement]) -> None:
+    for m in movements:
+        if m.qty == 0:
+            raise Rejected(f"movement {m.id} moves nothing (qty 0)")
+        sign = _MOVEMENT_SIGN.get(m.kind)
+        if sign is not None and (m.qty > 0) != (sign > 0):
+            way = "take goods out" if sign < 0 else "bring goods in"
+            raise Rejected(f"a {m.kind} movement must {way}: {m.sku} qty {m.qty}")
+        if m.kind == "count":
+            raise Rejected("count movements are made by the central store from stock.count events")
+
+
+def _check_lines(lines: Sequence[protocol.SaleLine], sale: bool) -> None:
+    for n, line in enumerate(lines, start=1):
+        where = f"line {line.line_no or n} ({line.sku})"
+        if line.qty == 0:
+            raise Rejected(f"{where} has quantity 0")
+        if sale and line.qty < 0:
+            raise Rejected(f"{where} sells a negative quantity {line.qty}: take it back as a return")
+        if line.unit_price < 0 or line.tax < 0 or (sale and line.amount < 0):
+            raise Rejected(f"{where} has a negative price, amount or tax")
+
+
+def _check_document(kind: str, p: protocol.SaleCompleted) -> None:
+    """A sale or return adds up: each line's sign, its movements against its lines (same goods, same
+    quantities, the right way), and its totals against its lines and payments."""
+    sale = kind == protocol.SALE_COMPLETED
+    _check_lines(p.lines, sale=sale)
+    _check_movements(p.movements)
+    expected = "sale" if sale else "return"
+    sold: dict[str, Decimal] = {}
+    for line in p.lines:
+        sold[line.sku] = sold.get(line.sku, Decimal(0)) + abs(line.qty)
+    moved: dict[str, Decimal] = {}
+    for m in p.movements:
+        if m.kind != expected:
+            raise Rejected(f"a {kind} carries a {m.kind} movement ({m.sku})")
+        moved[m.sku] = moved.get(m.sku, Decimal(0)) + abs(m.qty)
+    for sku, qty in moved.items():
+        if sku not in sold:
+            raise Rejected(f"a movement of {sku} has no line in this {kind}")
+        if qty != sold[sku]:
+            raise Rejected(f"the movements of {sku} ({qty}) do not match its lines ({sold[sku]})")
+    t = p.totals
+    line_tax = sum((line.tax for line in p.lines), Decimal(0))
+    line_amount = sum((line.amount for line in p.lines), Decimal(0))
+    if t.tax_total is not None and t.tax_total != line_tax:
+        raise Rejected(f"tax_total {t.tax_total} is not the sum of the lines' tax ({line_tax})")
+    if t.total is not None and t.total not in (line_amount, line_amount + line_tax):
+        raise Rejected(f"total {t.total} does not add up from the lines ({line_amount})")
+    if sale and t.total is not None and t.total < 0:
+        raise Rejected(f"a sale's total cannot be negative ({t.total})")
+    if sale and t.total is not None and p.payments:
+        paid = sum((pay.amount for pay in p.payments), Decimal(0))
+        rounding = t.rounding or Decimal(0)
+        if paid not in (t.total, t.total + rounding, t.total - rounding):
+            raise Rejected(f"payments of {paid} do not settle the total {t.total}")
+    if sale and any(pay.amount < 0 for pay in p.payments):
+        raise Rejected("a sale's payment cannot be negative")
+
+
+def _record_refusal(
+    factory: sessionmaker[Session], terminal_id: int, result: protocol.PushResult, kind: Any, payload: Any
+) -> None:
+    """Park an event refused before it was applied, with its reason, for a person to look at (what was sent is
+    kept where it can be stored as it is; otherwise only what it is)."""
+    try:
+        protocol.check_json(payload)
+        kept = payload if isinstance(payload, dict) else {"sent": payload}
+        if len(json.dumps(kept)) > protocol.MAX_PAYLOAD_BYTES:
+            raise ValueError("too large")
+    except (ValueError, TypeError, RecursionError):
+        kept = {"unstorable": type(payload).__name__}
+    with factory.begin() as session:
+        terminal = _locked_terminal(session, terminal_id)
+        if session.get(AppliedEvent, result.id) is not None:
+            return
+        session.add(
+            RejectedEvent(
+                event_id=result.id,
+                store_id=terminal.store_id,
+                terminal_id=terminal.id,
+                type=_safe_text(str(kind), 32),
+                reason=_safe_text(result.reason or "refused", 500),
+                payload=kept,
+            )
+        )
+
+
+def _locked_terminal(session: Session, terminal_id: int) -> Terminal:
+    terminal = session.get(Terminal, terminal_id)
+    assert terminal is not None
+    # Everything a store's events touch is serialised on the store row, so levels read here are current, and a
+    # second copy of a batch still being applied waits here, then finds its events already applied.
+    ledger.lock_store(session, terminal.store_id)
+    return terminal
+
+
+def _applied(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    _apply(session, terminal, ev)
+    _note_number(terminal, ev)
+    session.add(
+        AppliedEvent(
+            event_id=ev.id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.id,
+            type=ev.type,
+            occurred_at=ev.occurred_at,
+            payload=ev.payload,
+            generation=terminal.generation,
+        )
+    )
+
+
+def after_push(
+    factory: sessionmaker[Session],
+    terminal_id: int,
+    generation: int,
+    anchor: protocol.AuditAnchor | None,
+    results: list[protocol.PushResult],
+) -> None:
+    """After a push: close the first-admin window of a just enrolled terminal, and keep the audit head the push
+    named (the highest, of the current generation only). A replaced till delivering its unsent work in its grace
+    has the generation before: its events are marked so (its audit chain is not the new till's)."""
+    with factory.begin() as session:
+        terminal = session.get(Terminal, terminal_id)
+        if terminal is None:
+            return
+        applied = [r.id for r in results if r.status == "applied"]
+        if generation != terminal.generation:
+            if applied:
+                session.execute(
+                    update(AppliedEvent)
+                    .where(AppliedEvent.terminal_id == terminal_id, AppliedEvent.event_id.in_(applied))
+                    .values(generation=generation)
+                )
+            return
+        if terminal.bootstrap_open:
+            terminal.bootstrap_open = False
+        if anchor is not None and (terminal.anchor_seq is None or anchor.seq > terminal.anchor_seq):
+            terminal.anchor_seq = anchor.seq
+            terminal.anchor_hash = anchor.hash
+
+
+def _seen(session: Session, terminal: Terminal, event_id: uuid.UUID) -> bool:
+    """Whether the event was applied in this terminal's store already. An id another store used is refused, never
+    answered "duplicate": an event id is unique within its store, and says nothing to another."""
+    owner = session.scalar(select(AppliedEvent.store_id).where(AppliedEvent.event_id == event_id))
+    if owner is None:
+        return False
+    if owner != terminal.store_id:
+        raise Rejected(f"event id {event_id} was already used in another store")
+    return True
+
+
+# Which payload field holds a number of which kind, per event type.
+_NUMBERED = {
+    protocol.SALE_COMPLETED: (("number", "receipt"),),
+    protocol.RETURN_COMPLETED: (("number", "return"),),
+    protocol.SALE_PARKED: (("number", "parked"), ("receipt_number", "receipt")),
+    protocol.SHIFT_OPENED: (("number", "shift"),),
+}
+
+
+def _note_number(terminal: Terminal, ev: protocol.Event) -> None:
+    """Keep the highest number of each kind this terminal used, so a replacement till goes on after it."""
+    for field_name, kind in _NUMBERED.get(ev.type, ()):
+        value = ev.payload.get(field_name)
+        if not isinstance(value, str):
+            continue
+        match = re.search(rf"(?:^|-){re.escape(terminal.code)}-\D*(\d{{1,12}})$", value)
+        if match is None:
+            continue
+        seq = int(match.group(1))
+        seen = dict(terminal.last_numbers or {})
+        if seq > int(seen.get(kind, 0)):
+            seen[kind] = seq
+            terminal.last_numbers = seen  # a new dict: the JSON column sees the change
+
+
+def _apply_batch(
+    session: Session, terminal_id: int, events: list[protocol.Event]
+) -> list[protocol.PushResult]:
+    terminal = _locked_terminal(session, terminal_id)
+    # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
+    owners = dict(
+        session.execute(
+            select(AppliedEvent.event_id, AppliedEvent.store_id).where(
+                AppliedEvent.event_id.in_([e.id for e in events])
+            )
+        ).all()
+    )
+    if any(owner != terminal.store_id for owner in owners.values()):
+        # An id another store used is refused, never "duplicate": the batch goes one event at a time.
+        raise Rejected("an event id of this batch was used in another store")
+    done = set(owners)
+    _prefetch(session, terminal.store_id, events)
+    _prefetch_numbers(session, events)
+    sale_ids = {
+        uuid.UUID(str(e.payload["order_id"]))
+        for e in events
+        if e.type == protocol.SALE_COMPLETED and _is_uuid(e.payload.get("order_id"))
+    }
+    if sale_ids:
+        recorded = set(session.scalars(select(Sale.id).where(Sale.id.in_(sale_ids))))
+        _known_sales(session).update({i: i in recorded for i in sale_ids})
+    results = []
+    for ev in events:
+        if ev.id in done:
+            results.append(protocol.PushResult(id=ev.id, status="duplicate"))
+            continue
+        _applied(session, terminal, ev)
+        done.add(ev.id)  # the same event twice in one batch
+        results.append(protocol.PushResult(id=ev.id, status="applied"))
+    return results
+
+
+def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> None:
+    """Read the products, locations and stock levels a batch names in a few queries, into the caches the handlers
+    use. One by one, every line of every sale was a query, and each query flushed what was pending first."""
+    skus: set[str] = set()
+    for ev in events:
+        lines = ev.payload.get("movements")
+        for m in [ev.payload, *(lines if isinstance(lines, list) else [])]:
+            if isinstance(m, dict) and m.get("sku") is not None:
+                skus.add(str(m["sku"]))
+    if not skus:
+        return
+    products = ledger.tx_cache(session, "products")
+    wanted = sorted(skus)
+    for i in range(0, len(wanted), 500):
+        for product in session.scalars(select(Product).where(Product.sku.in_(wanted[i : i + 500]))):
+            products[product.sku] = product
+    locations = ledger.tx_cache(session, "locations")
+    for loc in session.scalars(select(Location).where(Location.store_id == store_id)):
+        locations[(store_id, loc.code)] = loc
+    levels = ledger.tx_cache(session, "levels")
+    ids = [products[sku].id for sku in wanted if sku in products]
+    for i in range(0, len(ids), 500):
+        for level in session.scalars(
+            select(StockLevel)
+            .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(ids[i : i + 500]))
+            .execution_options(populate_existing=True)
+        ):
+            levels[(level.location_id, level.product_id)] = level
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _push_alone(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event) -> protocol.PushResult:
+    try:
+        with factory.begin() as session:
+            terminal = _locked_terminal(session, terminal_id)
+            if _seen(session, terminal, ev.id):
+                return protocol.PushResult(id=ev.id, status="duplicate")
+            _applied(session, terminal, ev)
+        return protocol.PushResult(id=ev.id, status="applied")
+    except Rejected as exc:
+        reason = exc.reason
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        reason = f"invalid {ev.type} payload: {where}: {first['msg']}"
+    except IntegrityError:
+        reason = "conflicts with a record already stored (reused id or number)"
+    except _UNAPPLIABLE as exc:
+        reason = f"cannot be stored as sent ({type(exc).__name__})"
+    reason = _safe_text(reason, 500)
+    with factory.begin() as session:
+        terminal = _locked_terminal(session, terminal_id)
+        applied = session.get(AppliedEvent, ev.id)
+        if applied is not None and applied.store_id == terminal.store_id:  # a copy racing this one got it in
+            return protocol.PushResult(id=ev.id, status="duplicate")
+        session.add(
+            RejectedEvent(
+                event_id=ev.id,
+                store_id=terminal.store_id,
+                terminal_id=terminal.id,
+                type=ev.type[:32],
+                reason=reason[:500],
+                payload=ev.payload,
+            )
+        )
+    return protocol.PushResult(id=ev.id, status="rejected", reason=reason)

@@ -1,0 +1,409 @@
+"""Applying one pushed event, one handler per event kind: sales, returns, stock movements and counts, order
+status changes, parked sales, customers and staff."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync import protocol
+from sync.central import ledger, roles
+from sync.central.ledger import Rejected
+from sync.central.models import (
+    FeedChange,
+    Location,
+    ParkedSale,
+    Product,
+    Return,
+    Sale,
+    StaffMember,
+    StockException,
+    Terminal,
+    WebOrder,
+    utcnow,
+)
+from sync.central.service.order_state import _number_free, _numbers_held, _set_status, order_payload
+
+
+def _location(session: Session, store_id: int, code: str) -> Location:
+    cache = ledger.tx_cache(session, "locations")
+    loc: Location | None = cache.get((store_id, code))
+    if loc is None:
+        loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+        if loc is None:
+            raise Rejected(f"unknown location {code!r}")
+        cache[(store_id, code)] = loc
+    return loc
+
+
+def _product(session: Session, sku: str) -> Product:
+    cache = ledger.tx_cache(session, "products")
+    product: Product | None = cache.get(sku)
+    if product is None:
+        product = session.scalar(select(Product).where(Product.sku == sku))
+        if product is None:
+            raise Rejected(f"unknown sku {sku!r}")
+        cache[sku] = product
+    return product
+
+
+def _apply(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    handler = _HANDLERS.get(ev.type)
+    if handler is None:
+        raise Rejected(f"unknown event type {ev.type!r}")
+    handler(session, terminal, ev)
+
+
+def _apply_movements(
+    session: Session,
+    terminal: Terminal,
+    ev: protocol.Event,
+    movements: list[protocol.Movement],
+    cause_id: str,
+) -> None:
+    for m in movements:
+        location = _location(session, terminal.store_id, m.location)
+        product = _product(session, m.sku)
+        level = ledger.record_movement(
+            session,
+            movement_id=m.id,
+            location=location,
+            product=product,
+            qty=m.qty,
+            kind=m.kind,
+            cause_type=ev.type,
+            cause_id=cause_id,
+            event_id=ev.id,
+            terminal_id=terminal.id,
+        )
+        if m.qty < 0:
+            ledger.flag_oversell(session, location, product, level, ev.id, f"{ev.type} {cause_id}")
+
+
+def _flag_movements(
+    session: Session,
+    terminal: Terminal,
+    ev: protocol.Event,
+    kind: str,
+    movements: list[protocol.Movement],
+    detail: dict[str, Any],
+) -> None:
+    """Goods moved in a way a person must look at (they stand in the ledger): one exception per movement."""
+    for m in movements:
+        session.add(
+            StockException(
+                store_id=terminal.store_id,
+                kind=kind,
+                sku=m.sku,
+                location=m.location,
+                detail={**detail, "terminal": terminal.code, "qty": ledger.qty_text(m.qty)},
+                event_id=ev.id,
+            )
+        )
+
+
+def _known_sales(session: Session) -> dict[uuid.UUID, bool]:
+    """Whether a sale id is recorded already, for this transaction (a batch fills it in one query)."""
+    return ledger.tx_cache(session, "sales")
+
+
+def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.SaleCompleted.model_validate(ev.payload)
+    known = _known_sales(session)
+    if p.order_id not in known:
+        known[p.order_id] = session.get(Sale, p.order_id) is not None
+    if known[p.order_id]:
+        # The same parked sale recalled and completed at two tills while they were offline: both customers left
+        # with goods, so the movements stand and a person is asked to look at the second payment.
+        _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+        _flag_movements(session, terminal, ev, "sale_completed_twice", p.movements, {"sale": p.number})
+        return
+    _number_free(session, p.number, Sale)
+    session.add(
+        Sale(
+            id=p.order_id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.id,
+            number=p.number,
+            total=p.totals.total,
+            document=ev.payload,
+            occurred_at=ev.occurred_at,
+        )
+    )
+    known[p.order_id] = True
+    _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+    _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
+
+
+def _prefetch_numbers(session: Session, events: list[protocol.Event]) -> None:
+    numbers = {
+        str(e.payload["number"])
+        for e in events
+        if e.type in (protocol.SALE_COMPLETED, protocol.RETURN_COMPLETED)
+        and isinstance(e.payload.get("number"), str)
+    }
+    if not numbers:
+        return
+    holders = _numbers_held(session)
+    for number in numbers:
+        holders.setdefault(number, set())
+    wanted = sorted(numbers)
+    for other in (Sale, Return, WebOrder):
+        for i in range(0, len(wanted), 500):
+            for number in session.scalars(select(other.number).where(other.number.in_(wanted[i : i + 500]))):
+                holders[number].add(other.__name__)
+
+
+def _emit_document(
+    session: Session, terminal: Terminal, ev: protocol.Event, change_type: str, key: str
+) -> None:
+    """A completed sale or return goes to the store's feed, so every till of the store can find it (a return at
+    the desk of a sale rung up at another till). Its movements stay out: stock travels as stock changes."""
+    payload = {k: v for k, v in ev.payload.items() if k != "movements"}
+    payload["terminal"] = terminal.code  # who pushed it, as the central store knows it
+    if not payload.get("completed_at"):
+        payload["completed_at"] = ev.occurred_at.isoformat()
+    ledger.emit(session, terminal.store_id, change_type, key, payload)
+
+
+def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.SaleCompleted.model_validate(ev.payload)
+    if any(m.qty < 0 for m in p.movements):
+        raise Rejected("a return's movements must be positive")
+    if session.get(Return, p.order_id) is not None:
+        raise Rejected(f"return {p.order_id} is already recorded")
+    _number_free(session, p.number, Return)
+    session.add(
+        Return(
+            id=p.order_id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.id,
+            number=p.number,
+            original_order_id=p.original_order_id,
+            total=p.totals.total,
+            document=ev.payload,
+            occurred_at=ev.occurred_at,
+        )
+    )
+    session.flush()
+    _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+    _emit_document(session, terminal, ev, protocol.CHANGE_RETURN, str(p.order_id))
+
+
+def _stock_movement(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    m = protocol.StockMovement.model_validate(ev.payload)
+    _apply_movements(session, terminal, ev, [m], str(m.id))
+
+
+def _stock_count(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.StockCount.model_validate(ev.payload)
+    location = _location(session, terminal.store_id, p.location)
+    product = _product(session, p.sku)
+    if p.as_of_seq > terminal.store.feed_seq:
+        raise Rejected(f"as_of_seq {p.as_of_seq} is beyond the store's feed ({terminal.store.feed_seq})")
+    baseline = ledger.count_baseline(
+        session, location, product, p.as_of_seq, terminal.id, p.local_movements_after
+    )
+    adjustment = p.counted - baseline
+    if adjustment != 0:
+        # The count event's own id names the adjustment it causes, so a count is one ledger row at most.
+        ledger.record_movement(
+            session,
+            movement_id=ev.id,
+            location=location,
+            product=product,
+            qty=adjustment,
+            kind="count",
+            cause_type=ev.type,
+            cause_id=str(ev.id),
+            event_id=ev.id,
+            terminal_id=terminal.id,
+        )
+
+
+def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.OrderStatusChange.model_validate(ev.payload)
+    order = session.get(WebOrder, p.order_id)
+    if order is None or order.store_id != terminal.store_id:
+        raise Rejected(f"no web order {p.order_id} in this store")
+    if p.to not in protocol.ORDER_STATES:
+        raise Rejected(f"unknown order status {p.to!r}")
+    if p.to == order.status:
+        return
+    if order.status in protocol.ORDER_FINAL_STATES:
+        if not p.movements:
+            raise Rejected(f"order {order.number} is already {order.status}")
+        # The store handed goods over (offline, or before the cancellation reached it): the goods have moved, so
+        # the movements stand, and a person is asked to sort out the order.
+        _apply_movements(session, terminal, ev, p.movements, str(order.id))
+        detail = {"order": order.number, "status": order.status, "store_says": p.to}
+        _flag_movements(session, terminal, ev, "order_conflict", p.movements, detail)
+        return
+    if not protocol.may_move_order(order.status, p.to, order.fulfilment):
+        # The one lifecycle (app.domain.lifecycle) has no such move. An older step arriving after a later one
+        # changes nothing; goods that moved anyway stand and are flagged, like a hand-over after a cancellation.
+        if p.movements:
+            _apply_movements(session, terminal, ev, p.movements, str(order.id))
+            detail = {"order": order.number, "status": order.status, "store_says": p.to}
+            _flag_movements(session, terminal, ev, "order_conflict", p.movements, detail)
+            return
+        if protocol.may_move_order(p.to, order.status, order.fulfilment):
+            return
+        raise Rejected(f"order {order.number} is {order.status}: it cannot become {p.to}")
+    _set_status(session, order, p.to, p.by, ev.id, p.tracking)
+    _apply_movements(session, terminal, ev, p.movements, str(order.id))
+    change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER
+    ledger.emit(session, order.store_id, change, str(order.id), order_payload(order))
+
+
+def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.ParkedSale.model_validate(ev.payload)
+    parked = session.get(ParkedSale, (terminal.store_id, p.number))
+    if parked is None:
+        parked = ParkedSale(number=p.number, store_id=terminal.store_id, terminal="", status="", lines=[])
+        session.add(parked)
+    parked.terminal = p.terminal or terminal.code
+    parked.status = "parked"
+    parked.lines = list(ev.payload["lines"])
+    parked.updated_at = utcnow()
+    # The other terminals get all the parking terminal sent (sale id, receipt number, customer, discounts), so
+    # any of them can recall it.
+    _emit_parked(session, parked, extra=ev.payload)
+
+
+def _recalled(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.SaleRecalled.model_validate(ev.payload)
+    parked = session.get(ParkedSale, (terminal.store_id, p.number))
+    if parked is None:
+        raise Rejected(f"no parked sale {p.number} in this store")
+    if parked.status == "recalled":
+        # Two tills recalled it while one of them was offline: both had the customer at the counter. Nothing to
+        # refuse (the till has moved on); a person sees it, and the goods are flagged if both complete it.
+        session.add(
+            StockException(
+                store_id=terminal.store_id,
+                kind="recalled_twice",
+                sku="",
+                location="",
+                detail={"parked": p.number, "terminal": p.terminal or terminal.code},
+                event_id=ev.id,
+            )
+        )
+        return
+    parked.status = "recalled"
+    parked.updated_at = utcnow()
+    _emit_parked(session, parked, recalled_by=p.terminal or terminal.code)
+
+
+def _emit_parked(
+    session: Session, parked: ParkedSale, recalled_by: str | None = None, extra: dict[str, Any] | None = None
+) -> None:
+    payload: dict[str, Any] = {
+        **(extra or {}),
+        "number": parked.number,
+        "terminal": parked.terminal,
+        "status": parked.status,
+        "lines": parked.lines,
+    }
+    if recalled_by:
+        payload["recalled_by"] = recalled_by
+    ledger.emit(session, parked.store_id, protocol.CHANGE_PARKED_SALE, parked.number, payload)
+
+
+def _customer(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """A customer made or changed at a till goes to the store's feed, for its other tills. Only that store's:
+    emitting into another store's feed would take that store's lock while holding this one's (two stores pushing
+    at once would deadlock); a chain-wide customer list needs a feed of its own."""
+    c = protocol.CustomerSaved.model_validate(ev.payload)
+    ledger.emit(session, terminal.store_id, protocol.CHANGE_CUSTOMER, str(c.id), c.model_dump(mode="json"))
+
+
+def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """A staff user added or changed at a till goes to the store's feed: they sign in at every till of the store.
+    The feed is the record; the newest change of a user, in feed order, is what every till ends up with.
+
+    A terminal's token carries no authority over people: the change must name its actor (who made or approved
+    it), and the actor must be, in this store's staff as the central store knows it, an active user whose role may
+    give that role to that user (`roles.refusal`). The one exception is the first admin a till makes at its
+    enrolment, before it knew any staff: accepted in the first push after an enrolment only."""
+    u = protocol.StaffSaved.model_validate(ev.payload)
+    current = session.get(StaffMember, (terminal.store_id, u.id))
+    if u.bootstrap:
+        if not (terminal.bootstrap_open and current is None and u.role == roles.FIRST_ADMIN_ROLE):
+            raise Rejected(
+                "a first admin is taken only from a till just enrolled, in its first push: add staff as a "
+                "manager or admin of this store"
+            )
+        changed_by = f"first admin of terminal {terminal.code}"
+    else:
+        if u.actor is None:
+            raise Rejected("a staff change must name the manager or admin who made or approved it")
+        actor = session.get(StaffMember, (terminal.store_id, u.actor.id))
+        if actor is None or not actor.active:
+            raise Rejected(f"staff change by {u.actor.id}, who is not an active user of this store")
+        why = roles.refusal(actor.role, u.role, current.role if current is not None else None)
+        if why is not None:
+            raise Rejected(f"staff change refused: {why}")
+        changed_by = str(actor.user_id)
+    if current is None:
+        current = StaffMember(store_id=terminal.store_id, user_id=u.id)
+        session.add(current)
+    current.username = u.username
+    current.role = u.role
+    current.active = u.active
+    current.changed_by = changed_by
+    current.updated_at = utcnow()
+    # What a till needs to sign the user in offline, and no more: not who made the change, and for a disabled
+    # user no PIN hash or badge at all (nothing there to try PINs against).
+    kept = {"id", "username", "display_name", "role", "pin_hash", "badge_code"}
+    feed = u.model_dump(mode="json", include=kept)
+    feed["active"] = u.active
+    if not u.active:
+        feed["pin_hash"] = DISABLED_PIN_HASH
+        feed["badge_code"] = None
+    scrub_staff_feed(session, terminal.store_id, str(u.id))
+    ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), feed)
+
+
+# Sent for a disabled user instead of their PIN hash, and left in a user's older feed rows: no PIN matches it.
+DISABLED_PIN_HASH = "disabled"
+
+
+def scrub_staff_feed(session: Session, store_id: int, user_key: str) -> None:
+    """Take the PIN hash and badge out of a user's earlier staff changes in the feed: a till that pulls from the
+    start needs only the newest (it applies them in order), and an old hash is an old PIN to try offline."""
+    for row in session.scalars(
+        select(FeedChange).where(
+            FeedChange.store_id == store_id,
+            FeedChange.type == protocol.CHANGE_STAFF,
+            FeedChange.key == user_key,
+        )
+    ):
+        if row.payload.get("pin_hash") != DISABLED_PIN_HASH or row.payload.get("badge_code") is not None:
+            row.payload = {**row.payload, "pin_hash": DISABLED_PIN_HASH, "badge_code": None}
+
+
+def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """Shifts, cash movements and audit entries are kept in applied_events; nothing else derives from them."""
+
+
+_HANDLERS: dict[str, Callable[[Session, Terminal, protocol.Event], None]] = {
+    protocol.SALE_COMPLETED: _sale,
+    protocol.RETURN_COMPLETED: _return,
+    protocol.STOCK_MOVEMENT: _stock_movement,
+    protocol.STOCK_COUNT: _stock_count,
+    protocol.ORDER_STATUS: _order_status,
+    protocol.SALE_PARKED: _parked,
+    protocol.SALE_RECALLED: _recalled,
+    protocol.SHIFT_OPENED: _record_only,
+    protocol.SHIFT_CLOSED: _record_only,
+    protocol.CASH_PAID_IN: _record_only,
+    protocol.CASH_PAID_OUT: _record_only,
+    protocol.AUDIT_ENTRY: _record_only,
+    protocol.CUSTOMER_SAVED: _customer,
+    protocol.STAFF_SAVED: _staff,
+}

@@ -1,0 +1,126 @@
+"""A web order's state: its payload, status changes (with the customer's notice and the release of what it
+holds), finding one, and document numbers kept unique across sales, returns and web orders.
+
+Routing builds on this module, so it imports nothing that imports routing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from sync import protocol
+from sync.central import ledger, notices
+from sync.central.ledger import Rejected
+from sync.central.models import (
+    Location,
+    OrderStatusHistory,
+    Product,
+    Return,
+    Sale,
+    WebOrder,
+    utcnow,
+)
+from sync.central.service.base import NotFound
+
+
+def _number_free(session: Session, number: str, kind: type[Sale] | type[Return] | type[WebOrder]) -> None:
+    """A till keeps sales, returns and web orders in one table, numbered alike: a number one of the others has
+    already would be a record no till could take, so it is refused here (its own kind's are unique by table)."""
+    holders = _numbers_held(session)
+    if number not in holders:
+        with session.no_autoflush:
+            holders[number] = {
+                other.__name__
+                for other in (Sale, Return, WebOrder)
+                if session.scalar(select(other.id).where(other.number == number)) is not None
+            }
+    if holders[number] - {kind.__name__}:
+        raise Rejected(f"number {number} is already used by another sale, return or web order")
+    holders[number].add(kind.__name__)
+
+
+def _numbers_held(session: Session) -> dict[str, set[str]]:
+    """Which kinds of record (Sale, Return, WebOrder) hold a number, for this transaction (a batch fills it for
+    all its numbers in three queries: one query per event, each flushing first, was most of a push's time)."""
+    return ledger.tx_cache(session, "numbers_held")
+
+
+def order_payload(order: WebOrder) -> dict[str, Any]:
+    return {
+        "id": str(order.id),
+        "number": order.number,
+        "store": order.store.code,
+        "status": order.status,
+        "fulfilment": order.fulfilment,
+        "customer": order.customer,
+        "lines": [
+            {
+                "sku": ln.sku,
+                "qty": ledger.qty_text(ln.qty),
+                "unit_price": ledger.money_text(ln.unit_price),
+                # Where routing holds it ("unavailable": handed back, held nowhere): a till picks its own store's.
+                "store": ln.location.store.code,
+                "location": ln.location.code,
+                "state": ln.state,
+            }
+            for ln in order.lines
+        ],
+        "created_at": order.created_at.isoformat(),
+        # What a till needs to check the pickup code offline (a salted slow hash; the code is in the notice only).
+        **_pickup_check(order),
+    }
+
+
+def _pickup_check(order: WebOrder) -> dict[str, Any]:
+    session = object_session(order)
+    verifier = notices.pickup_verifier(session, order) if session is not None else None
+    return {"pickup": verifier} if verifier else {}
+
+
+def _release(session: Session, order: WebOrder) -> None:
+    for ln in order.lines:
+        if ln.state != "reserved":  # handed back with nowhere else to go: nothing is held for it
+            continue
+        location = session.get(Location, ln.location_id)
+        product = session.get(Product, ln.product_id)
+        assert location is not None and product is not None
+        ledger.change_reserved(session, location, product, -ln.qty)
+
+
+def _set_status(
+    session: Session,
+    order: WebOrder,
+    to: str,
+    by: str,
+    event_id: uuid.UUID | None,
+    tracking: Sequence[str] = (),
+) -> None:
+    session.add(
+        OrderStatusHistory(
+            order_id=order.id, from_status=order.status, to_status=to, by=by, event_id=event_id
+        )
+    )
+    order.status = to
+    order.updated_at = utcnow()
+    notices.order_changed(session, order, to, tracking)  # the customer's notice, in this transaction
+    if to in protocol.ORDER_FINAL_STATES:
+        _release(session, order)
+
+
+def find_order(session: Session, ident: str) -> WebOrder:
+    if len(ident) > 64 or "\x00" in ident:  # no order has such a number (and PostgreSQL cannot compare a NUL)
+        raise NotFound(f"no web order {ident[:64]!r}")
+    order = None
+    try:
+        order = session.get(WebOrder, uuid.UUID(ident))
+    except ValueError:
+        pass
+    if order is None:
+        order = session.scalar(select(WebOrder).where(WebOrder.number == ident))
+    if order is None:
+        raise NotFound(f"no web order {ident!r}")
+    return order

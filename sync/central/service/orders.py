@@ -1,0 +1,79 @@
+"""Web orders from the storefront: placing one (routed by `sync.central.routing`) and cancelling one."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync import protocol
+from sync.central import ledger, notices
+from sync.central.ledger import Rejected
+from sync.central.models import (
+    Location,
+    Price,
+    Product,
+    WebOrder,
+)
+from sync.central.service.access import get_store
+from sync.central.service.base import Conflict, NotFound
+from sync.central.service.catalog import current_price
+from sync.central.service.order_state import _number_free, _set_status, find_order, order_payload
+
+# ---------------------------------------------------------------- web orders
+
+
+def place_order(
+    session: Session, request: protocol.OrderRequest, idempotency_key: str | None = None
+) -> WebOrder:
+    """A web order: routed by `routing` (the store chosen for pickup, the best location(s) to ship from), its
+    quantities reserved there in this transaction, and it enters the feed at once. With an idempotency key, the
+    order already placed with that key and the same request is returned (another request with it is refused).
+
+    Products and prices are read before any store's lock is taken, and the stock levels in one query under it,
+    so the tills of the store wait on a large order for a few queries, not one per line."""
+    store = get_store(session, request.store)
+    skus = sorted({line.sku for line in request.lines})
+    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    prices: dict[str, Price] = {}
+    for line in request.lines:
+        product = products.get(line.sku)
+        if product is None or not product.active:
+            raise NotFound(f"no product {line.sku!r}")
+        price = prices.get(line.sku) or current_price(session, product)
+        if price is None:
+            raise Conflict(f"product {line.sku} has no price")
+        prices[line.sku] = price
+    if request.number:
+        try:
+            _number_free(session, request.number, WebOrder)
+        except Rejected as exc:
+            raise Conflict(exc.reason) from None
+    from sync.central import routing  # routing builds on this module
+
+    if idempotency_key is not None:
+        placed = routing.replayed(session, idempotency_key, request)
+        if placed is not None:
+            return placed
+    order = routing.place(session, store, request, products, prices, idempotency_key=idempotency_key)
+    notices.order_changed(session, order, order.status)  # "received" (nothing new for a replayed request)
+    return order
+
+
+def _location_or_404(session: Session, store_id: int, code: str) -> Location:
+    loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+    if loc is None:
+        raise NotFound(f"store has no {code} location")
+    return loc
+
+
+def cancel_order(session: Session, ident: str, by: str = "storefront") -> WebOrder:
+    """Cancel a web order not yet handed over; its reservation is released and the store's feed says so at once."""
+    order = find_order(session, ident)
+    ledger.lock_store(session, order.store_id)
+    if order.status == "cancelled":
+        return order
+    if order.status in protocol.ORDER_FINAL_STATES:
+        raise Conflict(f"order {order.number} is already {order.status}")
+    _set_status(session, order, "cancelled", by, None)
+    ledger.emit(session, order.store_id, protocol.CHANGE_ORDER_CANCELLED, str(order.id), order_payload(order))
+    return order
