@@ -125,6 +125,9 @@ def main(argv: list[str]) -> int:
             login(args.host, args.port, args.user, args.database).close()
         else:
             sock = login(args.host, args.port, args.user, "postgres")
+            # Connecting says whether a server answers (10 s); a statement may take longer on a loaded machine
+            # (CREATE and DROP DATABASE wait for a checkpoint).
+            sock.settimeout(300)
             try:
                 for row in query(sock, args.sql):
                     print("\t".join("" if v is None else v for v in row))
