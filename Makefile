@@ -12,6 +12,11 @@ DATA ?= $(CURDIR)/var/demo
 APT_PACKAGES := python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libzbar0 \
 	libusb-1.0-0 xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxcb-shape0 libxkbcommon-x11-0 libxcb-randr0 libxcb-xinerama0 poppler-utils fonts-dejavu-core
+# What the tests need beyond the app: a real browser for the central store's order status page.
+TEST_APT_PACKAGES := chromium
+ifneq ($(filter test system pytest,$(or $(MAKECMDGOALS),run)),)
+APT_PACKAGES += $(TEST_APT_PACKAGES)
+endif
 export QT_QPA_PLATFORM ?= offscreen
 export ESCPOS_CAPABILITIES_PICKLE_DIR ?= $(CURDIR)/.cache/escpos
 
