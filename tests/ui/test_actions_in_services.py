@@ -9,6 +9,7 @@ each opening the drawer (real ESC/POS bytes in a print file) and counted on the 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +38,7 @@ from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
-SHOTS = Path(os.environ.get("SHOTS", "/tmp/shots"))
+SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
 PINS = {"manager": "6666", "cashier": "1111", "admin": "9999", "supervisor": "5555"}
 
 

@@ -1,11 +1,12 @@
 """The electronic journal, through the screens, on a real copy of the demo store: find a past sale by number,
 scanned receipt, day and time, total and tender; show it; reprint a COPY; Lookup finds a scanned receipt; a
 receipt that did not print is told in the message bar, and the status bar stops counting it once its copy printed.
-Screenshots go to /tmp/shots for a person to look at."""
+Screenshots go to $SHOTS (default: counterline-shots in the temp folder) for a person to look at."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -34,7 +35,7 @@ from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
-SHOTS = Path(os.environ.get("SHOTS", "/tmp/shots"))
+SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
 
 
 def shoot(widget: object, name: str) -> None:

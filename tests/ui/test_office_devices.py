@@ -4,6 +4,7 @@ per device, Save as before. Driven through the real Office screen on a copy of t
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 from escpos.printer import Dummy
@@ -63,7 +64,7 @@ def test_the_devices_form_saves_fields_keeps_rare_json_and_tests_the_drawer(
     kind.setCurrentText("wedge")
     kind.activated.emit(kind.currentIndex())
     screen.resize(1280, 800)
-    screen.grab().save("/tmp/shots/devices.png")
+    screen.grab().save(str(Path(tempfile.gettempdir()) / "devices.png"))
 
     click(qtbot, ctx, screen.save_devices_btn)
     with db() as s:

@@ -1,6 +1,6 @@
 """The Reports workstation through the real window: Ctrl+8, the report and period boxes, the table with its chart,
 exports to CSV and PDF by the buttons (the save dialog answered), a range given the wrong way round refused with a
-message; screenshots at 1280x800 and 1024x768 and the PDF rendered to PNG under /tmp/shots for a person to look at."""
+message; screenshots at 1280x800 and 1024x768 and the PDF rendered to PNG under $SHOTS (default: counterline-shots in the temp folder) for a person to look at."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import csv
 import os
 import random
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -38,7 +39,7 @@ from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
-SHOTS = Path(os.environ.get("SHOTS", "/tmp/shots"))
+SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
 
 
 def shoot(widget: object, name: str) -> Path:
