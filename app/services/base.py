@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -90,6 +91,10 @@ class Here:
     currency: str
     locale: str
     timezone: str
+
+    def instant(self, day: date, at: time = time()) -> datetime:
+        """A local day and time of the store as the UTC instant it is (the bounds of a day, a period, a search)."""
+        return datetime.combine(day, at, ZoneInfo(self.timezone)).astimezone(UTC)
 
 
 def here(session: Session) -> Here:

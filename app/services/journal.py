@@ -10,7 +10,7 @@ other tills are here once sync has brought them; a number that is not here says 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Order, Payment, PrintJob, StaffUser
 from app.domain import barcodes
 from app.services import catalog, numbers, receipts
-from app.services.base import UserError, here
+from app.services.base import Here, UserError, here
 
 SHOWN_STATUSES = ("completed", "voided")
 TENDER_WORDS = receipts.TENDER_WORDS
@@ -85,19 +85,19 @@ def _number_filter(value: str) -> ColumnElement[bool]:
     return Order.number.like(f"%{value}%")
 
 
-def _window(query: JournalQuery, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+def _window(query: JournalQuery, h: Here) -> tuple[datetime | None, datetime | None]:
     if query.day is None and query.start is None and query.end is None:
         return None, None
-    day = query.day or datetime.now(tz).date()
-    start = datetime.combine(day, query.start or time(0, 0), tz)
+    day = query.day or datetime.now(ZoneInfo(h.timezone)).date()
+    start = h.instant(day, query.start or time(0, 0))
     end = (
-        datetime.combine(day, query.end, tz) + timedelta(minutes=1)
+        h.instant(day, query.end) + timedelta(minutes=1)
         if query.end is not None
-        else datetime.combine(day + timedelta(days=1), time(0, 0), tz)
+        else h.instant(day + timedelta(days=1))
     )
     if end <= start:
         raise UserError("The end time is before the start time: swap them and search again.")
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return start, end
 
 
 def _receipt_states(session: Session, order_ids: list[str]) -> dict[str, str]:
@@ -144,7 +144,7 @@ def search(session: Session, query: JournalQuery) -> list[JournalRow]:
     value = _number_value(query.number) if query.number.strip() else ""
     if value:
         stmt = stmt.where(_number_filter(value))
-    start, end = _window(query, ZoneInfo(here(session).timezone))
+    start, end = _window(query, here(session))
     if start is not None and end is not None:
         when = func.coalesce(Order.completed_at, Order.created_at)
         stmt = stmt.where(when >= start, when < end)

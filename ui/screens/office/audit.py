@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -84,7 +83,7 @@ class AuditTab(OfficeTab):
             return False
         if end:
             d = date.fromordinal(d.toordinal() + 1)
-        return datetime.combine(d, time(0), ZoneInfo(self.ctx.here.timezone)).astimezone(UTC)
+        return self.ctx.here.instant(d)
 
     def search_audit(self, then: Callable[[list[audit.AuditRow]], None] | None = None) -> None:
         since, until = self._day(self.audit_from, False), self._day(self.audit_to, True)
