@@ -205,8 +205,7 @@ class JournalScreen(QWidget):
         return format_local_time(moment, here.timezone, here.locale)
 
     def _error(self, message: str, field: QWidget | None = None) -> None:
-        self.ctx.sounds.bad()
-        self.ctx.messages.show_error(message)
+        self.ctx.messages.show_error(message)  # red, with its low tone
         if field is not None:
             field.setFocus()
 
