@@ -4,12 +4,7 @@ its own (taking from and giving back to a gift card or a customer's store credit
 
 from __future__ import annotations
 
-import ast
-import importlib
-import inspect
-import pkgutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,40 +13,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Customer, GiftCard
 from app.services import balances, sales
 from app.services.base import UserError
+from tests.layout import assert_no_file_passes_600_lines, assert_re_exports_exactly_its_modules
 
 Factory = sessionmaker[Session]
 
 
-def _modules() -> list[str]:
-    return [m.name for m in pkgutil.iter_modules(sales.__path__, "app.services.sales.")]
-
-
 def test_the_package_re_exports_every_public_name_of_its_modules_and_nothing_else() -> None:
-    assert len(sales.__all__) == len(set(sales.__all__))
-    defined: set[str] = set()
-    for name in _modules():
-        module = importlib.import_module(name)
-        # Its own functions, classes and constants (what its source defines), not what it imported.
-        for node in ast.parse(inspect.getsource(module)).body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef):
-                names = [node.name]
-            elif isinstance(node, ast.Assign):
-                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            else:
-                continue
-            for attr in names:
-                if not attr.startswith("_"):
-                    defined.add(attr)
-                    assert getattr(sales, attr) is getattr(module, attr), f"sales.{attr} is not {name}.{attr}"
-    assert set(sales.__all__) == defined
+    assert_re_exports_exactly_its_modules(sales)
 
 
 def test_no_module_of_the_sale_workflow_passes_600_lines() -> None:
-    files = [Path(importlib.import_module(name).__file__ or "") for name in _modules()]
-    files += [Path(sales.__file__ or ""), Path(balances.__file__ or "")]
-    sizes = {f.name: len(f.read_text().splitlines()) for f in files}
-    assert len(sizes) == len(_modules()) + 2
-    assert max(sizes.values()) <= 600, sizes
+    assert_no_file_passes_600_lines(sales, balances)
 
 
 def test_gift_card_and_store_credit_balances_taken_and_given_back(db: Factory) -> None:
