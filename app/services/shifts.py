@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import CashMovement, Order, OrderLine, Payment, Shift, StaffUser, Store
 from app.documents.receipt import TaxSummaryRow
@@ -377,12 +377,20 @@ def shift_figures(session: Session, shift_id: str) -> ShiftFigures:
 
 def _figures(session: Session, shift: Shift) -> ShiftFigures:
     counter = (Order.channel == "counter", Order.shift_id == shift.id)
+    # Each sale's lines and payments in one query per kind for the whole shift, not one per sale.
     completed = list(
-        session.scalars(select(Order).where(shift_sales([shift.id])).order_by(Order.completed_at))
+        session.scalars(
+            select(Order)
+            .where(shift_sales([shift.id]))
+            .order_by(Order.completed_at)
+            .options(selectinload(Order.lines), selectinload(Order.payments))
+        )
     )
     voided = [
         o
-        for o in session.scalars(select(Order).where(*counter, Order.status == "voided"))
+        for o in session.scalars(
+            select(Order).where(*counter, Order.status == "voided").options(selectinload(Order.lines))
+        )
         # An empty sale put aside at a user switch or a shift close was never a sale: only sales with an item
         # still on them when voided count.
         if any(not line.voided for line in o.lines)
