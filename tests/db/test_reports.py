@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,10 +47,8 @@ from app.services.base import Actor, here
 from app.services.sales import cart as sale_cart
 from app.services.sales import completion as sale_completion
 from app.services.sales import payments as sale_payments
+from tests.ui.contexts import signed_in
 from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.reports import ReportsScreen
 
 Factory = sessionmaker[Session]
@@ -404,16 +401,8 @@ def expected(s: Session, days: Days, key: str, first: date, last: date) -> Rows:
 # -- the screen, its CSV and its PDF ----------------------------------------------------------------------------
 @pytest.fixture
 def context(db: Factory, qtbot: QtBot) -> Iterator[AppContext]:
-    assert isinstance(QApplication.instance(), QApplication)
-    with db.begin() as s:
-        user = staff.sign_in(s, "manager", "6666")
-        where = here(s)
-    ops = Ops(db)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-    qtbot.addWidget(ctx.messages)
-    yield ctx
-    ops.shutdown()
+    with signed_in(db, qtbot, "manager", "6666") as ctx:
+        yield ctx
 
 
 def pdf_text(data: bytes) -> str:

@@ -8,30 +8,27 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEntry, Order, PrintJob, Product
 from app.documents.model import Document, Text
-from app.services import printing, sales, shifts, staff
-from app.services.base import Actor, here
+from app.services import printing, sales, shifts
+from app.services.base import Actor
+from tests.ui.contexts import signed_in
 from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.journal import JournalScreen
 from ui.screens.lookup import LookupScreen
-from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
@@ -60,19 +57,8 @@ def ring(db: Factory, who: Actor, qty: int, tender: str, amount: D | None = None
 
 @pytest.fixture
 def context(db: Factory, qtbot: QtBot) -> Iterator[AppContext]:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.setStyleSheet(STYLE)
-    with db.begin() as s:
-        user = staff.sign_in(s, "cashier", "1111")
-        where = here(s)
-    ops = Ops(db)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-    ops.failed.connect(ctx.messages.show_error)
-    qtbot.addWidget(ctx.messages)
-    yield ctx
-    ops.shutdown()
+    with signed_in(db, qtbot, "cashier", "1111") as ctx:
+        yield ctx
 
 
 def settle(qtbot: QtBot, ctx: AppContext) -> None:
@@ -280,3 +266,13 @@ def test_paper_out_is_told_as_waiting(db: Factory, context: AppContext, qtbot: Q
     settle(qtbot, context)
     told = context.messages.text()
     assert f"Receipt {done.sale.number} has not printed yet (the printer is out of paper)" in told
+
+
+def test_the_day_field_shows_today_as_its_example(context: AppContext, qtbot: QtBot) -> None:
+    """The day field's hint is today in the store's short format, not a far-off made-up day."""
+    screen = journal_screen(context, qtbot)
+    today = datetime.now(ZoneInfo(context.here.timezone)).date()
+    example = format_date(today, "short", locale=context.here.locale)
+    assert screen.day.placeholderText() == f"Day, e.g. {example}"
+    screen.day.setText("not a day")
+    assert screen.query() is None

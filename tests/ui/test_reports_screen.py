@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,13 +29,10 @@ from app.services.sales import cart as sale_cart
 from app.services.sales import completion as sale_completion
 from app.services.sales import payments as sale_payments
 from tests.db.test_reports import _ring
+from tests.ui.contexts import signed_in
 from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.reports import ReportsScreen
-from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
@@ -51,18 +48,8 @@ def shoot(widget: object, name: str) -> Path:
 
 @pytest.fixture
 def context(db: Factory, qtbot: QtBot) -> Iterator[AppContext]:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.setStyleSheet(STYLE)
-    with db.begin() as s:
-        user = staff.sign_in(s, "manager", "6666")
-        where = here(s)
-    ops = Ops(db)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-    qtbot.addWidget(ctx.messages)
-    yield ctx
-    ops.shutdown()
+    with signed_in(db, qtbot, "manager", "6666") as ctx:
+        yield ctx
 
 
 def busy_days(db: Factory, monkeypatch: pytest.MonkeyPatch, who: Actor) -> date:
@@ -188,20 +175,11 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
 def test_a_cashier_is_not_shown_the_store_reports(db: Factory, qtbot: QtBot) -> None:
     """Cash over and short per cashier is not for every role: a cashier's request is refused (or sent for a
     supervisor's approval where the window asks for one), and nothing is shown."""
-    with db.begin() as s:
-        user = staff.sign_in(s, "cashier", "1111")
-        where = here(s)
-    ops = Ops(db)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-    qtbot.addWidget(ctx.messages)
-    screen = ReportsScreen(ctx)
-    qtbot.addWidget(screen)
-    try:
-        with qtbot.waitSignal(ops.failed, timeout=5000) as refused:
+    with signed_in(db, qtbot, "cashier", "1111") as ctx:
+        screen = ReportsScreen(ctx)
+        qtbot.addWidget(screen)
+        with qtbot.waitSignal(ctx.ops.failed, timeout=5000) as refused:
             screen.choose("cash_cashier", "today")
         assert "view the store's reports" in str(refused.args[0])
         settle(qtbot, ctx)
         assert screen.report is None
-    finally:
-        ops.shutdown()

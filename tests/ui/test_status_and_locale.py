@@ -11,43 +11,24 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Order, PrintJob, Store
 from app.documents.model import Columns, Document, Text
-from app.services import outbox, receipts, shifts, staff
-from app.services.base import Actor, here, store_locale
+from app.services import outbox, receipts, shifts
+from app.services.base import here, store_locale
 from sync.agent import Agent
 from sync.client import SyncError
 from tests.sync.fleet import Hub, Till
+from tests.ui.contexts import context_for
 from tests.ui.test_journal import SHOTS, journal_screen, settle
-from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
-from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 US_DATE = re.compile(r"\b12/31/\d{2}\b")  # what locale "en" writes for 31 December
 DAY_FIRST = re.compile(r"\b31/12/2026\b")
-
-
-def context_for(factory: Factory, username: str, pin: str) -> AppContext:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.setStyleSheet(STYLE)
-    with factory.begin() as s:
-        user = staff.sign_in(s, username, pin)
-        where = here(s)
-    ops = Ops(factory)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-    ops.failed.connect(ctx.messages.show_error)
-    return ctx
 
 
 def unreachable() -> object:

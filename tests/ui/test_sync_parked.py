@@ -12,22 +12,13 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from uuid6 import uuid7
 
-from app.services import staff
-from app.services.base import Actor, here
 from sync import protocol, replica
-from sync.agent import Agent
 from sync.central import ledger, service
 from tests.sync.fleet import Hub, Till
-from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
-from ui.screens.office import OfficeScreen
-from ui.theme import STYLE
+from tests.ui.test_sync_ui import sync_office
 
 
 @pytest.fixture
@@ -52,25 +43,7 @@ def test_a_change_set_aside_shows_in_office_sync_and_sync_goes_on(
             s, "sku,name,price,tax_class,department,barcodes,weighed\nA1,Apple juice 1l,2.80,std,drinks,,no\n"
         )
         head = store.feed_seq
-    with till.factory.begin() as s:
-        user = staff.sign_in(s, "admin", "123456")
-        where = here(s)
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.setStyleSheet(STYLE)
-    ops = Ops(till.factory)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(till.factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-    agent = Agent(till.factory, till.client, interval_s=3600, max_backoff_s=3600)
-    ctx.services["sync"] = agent
-    screen = OfficeScreen(ctx)
-    ops.changed.connect(screen.on_changed)
-    qtbot.addWidget(screen)
-    qtbot.addWidget(ctx.messages)
-    screen.resize(1280, 800)
-    screen.show()
-    screen.activate()
-    try:
+    with sync_office(till, qtbot) as (screen, _ctx, agent):
         screen.tabs.setCurrentWidget(screen.sync_page)
         agent.start()
         qtbot.waitUntil(lambda: agent.rounds() >= 1 and not agent.status().busy, timeout=15000)
@@ -87,6 +60,3 @@ def test_a_change_set_aside_shows_in_office_sync_and_sync_goes_on(
             assert replica.cursor(s) == head  # the feed went on past it
         folder = Path(os.environ.get("OFFICE_SHOTS", tempfile.gettempdir()))
         screen.grab().save(str(folder / "office-sync-parked-change.png"))
-    finally:
-        agent.stop()
-        ops.shutdown()

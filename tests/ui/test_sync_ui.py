@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from app.services.base import Actor, here
 from sync import protocol
 from sync.agent import Agent
 from tests.sync.fleet import FaultTransport, Hub, Till
+from tests.ui.contexts import context_for
 from tests.ui.test_office import shoot
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
@@ -26,7 +27,6 @@ from ui.ops import Ops
 from ui.scan_router import ScanRouter
 from ui.screens.lookup import LookupScreen
 from ui.screens.office import OfficeScreen
-from ui.theme import STYLE
 
 
 @pytest.fixture
@@ -36,34 +36,38 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     h.close()
 
 
-def test_sync_now_from_the_office_tab(hub: Hub, tmp_path: Path, qtbot: QtBot) -> None:
-    wire = FaultTransport(hub.transport, random.Random(1), rate=0.0)
-    till = Till.enrol(hub, tmp_path / "till", "S1", "T1", transport=wire)
-    with till.factory.begin() as s:
-        user = staff.sign_in(s, "admin", "123456")
-        where = here(s)
-        outbox.emit(s, protocol.STOCK_MOVEMENT, {"id": "broken", "sku": "A1", "location": "floor"})
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    app.setStyleSheet(STYLE)
-    ops = Ops(till.factory)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(till.factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+@contextmanager
+def sync_office(till: Till, qtbot: QtBot) -> Iterator[tuple[OfficeScreen, AppContext, Agent]]:
+    """The Office screen of an enrolled till, signed in as admin, with a sync agent that runs only when told; the
+    agent and the op helper are stopped afterwards."""
+    ctx = context_for(till.factory, "admin", "123456")
     agent = Agent(till.factory, till.client, interval_s=3600, max_backoff_s=3600)
     ctx.services["sync"] = agent
     screen = OfficeScreen(ctx)
-    ops.changed.connect(screen.on_changed)
+    ctx.ops.changed.connect(screen.on_changed)
     qtbot.addWidget(screen)
     qtbot.addWidget(ctx.messages)
     screen.resize(1280, 800)
     screen.show()
     screen.activate()
     try:
+        yield screen, ctx, agent
+    finally:
+        agent.stop()
+        ctx.ops.shutdown()
+
+
+def test_sync_now_from_the_office_tab(hub: Hub, tmp_path: Path, qtbot: QtBot) -> None:
+    wire = FaultTransport(hub.transport, random.Random(1), rate=0.0)
+    till = Till.enrol(hub, tmp_path / "till", "S1", "T1", transport=wire)
+    with till.factory.begin() as s:
+        outbox.emit(s, protocol.STOCK_MOVEMENT, {"id": "broken", "sku": "A1", "location": "floor"})
+    with sync_office(till, qtbot) as (screen, ctx, agent):
         wire.offline = True
         agent.start()  # the first round fails: the store is offline
         qtbot.waitUntil(lambda: agent.status().failures >= 1, timeout=10000)
         screen.tabs.setCurrentWidget(screen.sync_page)
-        qtbot.waitUntil(ops.is_idle)
+        qtbot.waitUntil(ctx.ops.is_idle)
         assert "offline since" in screen.sync_state.text()
         assert "Waiting to send: 0" not in screen.sync_counts.text()
 
@@ -76,9 +80,6 @@ def test_sync_now_from_the_office_tab(hub: Hub, tmp_path: Path, qtbot: QtBot) ->
         assert screen.rejected_table.rowCount() == 1
         assert "id" in screen.rejected_table.item(0, 2).text()
         shoot(screen, "sync-enrolled")
-    finally:
-        agent.stop()
-        ops.shutdown()
 
 
 def test_lookup_on_an_enrolled_till_shows_the_store_stock(hub: Hub, tmp_path: Path, qtbot: QtBot) -> None:
