@@ -110,9 +110,8 @@ class JournalScreen(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
 
         form = QGridLayout()
-        example = format_date(date(2026, 12, 31), "short", locale=ctx.here.locale)
         self.number = self._field(self.tr("Receipt number, or scan the receipt"))
-        self.day = self._field(self.tr("Day {0}").format(example))
+        self.day = self._field(self.tr("Day, e.g. {0}").format(self.day_example()))
         self.start = self._field(self.tr("From 09:00"))
         self.end = self._field(self.tr("To 17:30"))
         self.amount = self._field(self.tr("Total, e.g. 12.50"))
@@ -185,6 +184,11 @@ class JournalScreen(QWidget):
             self, {"receipt": self._scanned, "parked": self._scanned, "*": self._scanned_other}
         )
 
+    def day_example(self) -> str:
+        """Today in the store's short date format: how to type a day, shown as a day the cashier knows."""
+        today = datetime.now(ZoneInfo(self.ctx.here.timezone)).date()
+        return format_date(today, "short", locale=self.ctx.here.locale)
+
     def _field(self, placeholder: str) -> QLineEdit:
         field = QLineEdit()
         field.setPlaceholderText(placeholder)
@@ -221,8 +225,9 @@ class JournalScreen(QWidget):
             try:
                 day = parse_date(self.day.text().strip(), locale=self.ctx.here.locale)
             except (ValueError, IndexError):
-                example = format_date(date(2026, 12, 31), "short", locale=self.ctx.here.locale)
-                self._error(self.tr("That is not a day: type it as {0}.").format(example), self.day)
+                self._error(
+                    self.tr("That is not a day: type it as {0}.").format(self.day_example()), self.day
+                )
                 return None
         try:
             start, end = parse_time(self.start.text()), parse_time(self.end.text())
