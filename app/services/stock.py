@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -141,8 +141,14 @@ def store_view(session: Session, product_id: str) -> list[tuple[str, str, Decima
         for row in session.scalars(select(CentralStock).where(CentralStock.sku == product.sku))
     }
     unsent: dict[str, Decimal] = {}
+    # Only the unsent events that name this SKU are read and parsed (a till offline for a day holds hundreds, and
+    # the Sell screen asks on every scan); the exact match is made below.
     for event in session.scalars(
-        select(OutboxEvent).where(OutboxEvent.status == "pending", OutboxEvent.type.in_(_MOVING_EVENTS))
+        select(OutboxEvent).where(
+            OutboxEvent.status == "pending",
+            OutboxEvent.type.in_(_MOVING_EVENTS),
+            cast(OutboxEvent.payload, String).contains(f'"{product.sku}"', autoescape=True),
+        )
     ):
         payload = event.payload or {}
         moves = payload.get("movements") if "movements" in payload else [payload]
