@@ -127,6 +127,14 @@ def scan(qtbot: QtBot, win: MainWindow, code: str) -> None:
     idle(qtbot, win)
 
 
+def one_item_rung_up(db: sessionmaker[Session], win: MainWindow, qtbot: QtBot, over: Decimal) -> SellScreen:
+    """The till open with one item priced over `over` scanned onto a new sale."""
+    sell = open_till(db, win, qtbot)
+    [(code, *_rest)] = codes(db, 1, Product.price > over)
+    scan(qtbot, win, code)
+    return sell
+
+
 # -- 14 and 15: the message bar ----------------------------------------------------------------------------------
 
 
@@ -318,9 +326,7 @@ def test_remove_a_payment_then_void_the_sale_with_approval(
     qtbot: QtBot, counter: tuple[MainWindow, Path], db: sessionmaker[Session]
 ) -> None:
     win, _receipt = counter
-    sell = open_till(db, win, qtbot)
-    [(code, *_rest)] = codes(db, 1, Product.price > Decimal("2"))
-    scan(qtbot, win, code)
+    sell = one_item_rung_up(db, win, qtbot, over=Decimal("2"))
     assert sell.sale is not None
     sale_id = sell.sale.id
 
@@ -362,9 +368,7 @@ def test_void_sale_with_a_payment_taken_says_so_before_any_approval(
     qtbot: QtBot, counter: tuple[MainWindow, Path], db: sessionmaker[Session]
 ) -> None:
     win, _receipt = counter
-    sell = open_till(db, win, qtbot)
-    [(code, *_rest)] = codes(db, 1, Product.price > Decimal("2"))
-    scan(qtbot, win, code)
+    sell = one_item_rung_up(db, win, qtbot, over=Decimal("2"))
 
     def pay_part(dlg: TenderDialog) -> None:
         dlg.amount.setText("1.00")
@@ -483,9 +487,7 @@ def test_a_refused_dialog_stays_open_with_its_input(
     qtbot: QtBot, counter: tuple[MainWindow, Path], db: sessionmaker[Session]
 ) -> None:
     win, _receipt = counter
-    sell = open_till(db, win, qtbot)
-    [(code, *_rest)] = codes(db, 1, Product.price > Decimal("5"))
-    scan(qtbot, win, code)
+    sell = one_item_rung_up(db, win, qtbot, over=Decimal("5"))
 
     def discount(dlg: DiscountDialog) -> None:
         dlg.value.setText("5")
