@@ -15,6 +15,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from uuid6 import uuid7
 
 from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.models import Location, Order, OutboxEvent, Product, StaffUser, StockBalance
@@ -152,6 +154,23 @@ class Hub:
     def cancel(self, ident: str) -> None:
         with self.sessions.begin() as s:
             service.cancel_order(s, ident)
+
+    def feed_a_change_no_till_can_apply(self, store: str = "S1") -> int:
+        """Put in the store's feed a change a till cannot take (from before the central checked what it takes: a sale
+        whose line has no quantity), then a price change after it (A1 at 2.75); returns the feed's head."""
+        with self.sessions.begin() as s:
+            shop = service.get_store(s, store)
+            bad: dict[str, Any] = {"number": f"{store}-T9-000001", "terminal": "T9"}
+            bad.update(
+                completed_at=datetime.now(UTC).isoformat(), lines=[{"sku": "A1", "unit_price": "2.50"}]
+            )
+            ledger.emit(s, shop.id, protocol.CHANGE_SALE, str(uuid7()), bad)
+            service.import_catalog(
+                s,
+                "sku,name,price,tax_class,department,barcodes,weighed\nA1,Apple juice 1l,2.75,std,drinks,,no\n",
+            )
+            head: int = shop.feed_seq
+            return head
 
 
 @dataclass

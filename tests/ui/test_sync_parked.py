@@ -6,17 +6,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from uuid6 import uuid7
 
 from sync import protocol, replica
-from sync.central import ledger, service
 from tests.sync.fleet import Hub, Till
 from tests.ui.test_sync_ui import sync_office
 
@@ -34,15 +30,7 @@ def test_a_change_set_aside_shows_in_office_sync_and_sync_goes_on(
     till = Till.enrol(hub, tmp_path / "till", "S1", "T1")
     till.sync()
     # A change in the feed this till cannot take (a sale line without a quantity), then a price change after it.
-    with hub.sessions.begin() as s:
-        store = service.get_store(s, "S1")
-        bad: dict[str, Any] = {"number": "S1-T9-000042", "terminal": "T9"}
-        bad.update(completed_at=datetime.now(UTC).isoformat(), lines=[{"sku": "A1", "unit_price": "2.50"}])
-        ledger.emit(s, store.id, protocol.CHANGE_SALE, str(uuid7()), bad)
-        service.import_catalog(
-            s, "sku,name,price,tax_class,department,barcodes,weighed\nA1,Apple juice 1l,2.80,std,drinks,,no\n"
-        )
-        head = store.feed_seq
+    head = hub.feed_a_change_no_till_can_apply()
     with sync_office(till, qtbot) as (screen, _ctx, agent):
         screen.tabs.setCurrentWidget(screen.sync_page)
         agent.start()
