@@ -276,3 +276,11 @@ def test_the_day_field_shows_today_as_its_example(context: AppContext, qtbot: Qt
     assert screen.day.placeholderText() == f"Day, e.g. {example}"
     screen.day.setText("not a day")
     assert screen.query() is None
+
+
+def test_the_day_hint_fits_its_field_at_1024(context: AppContext, qtbot: QtBot) -> None:
+    screen = journal_screen(context, qtbot)
+    screen.resize(1004, 700)  # the screen's share of a 1024-wide window
+    qtbot.waitUntil(lambda: screen.width() == 1004)
+    need = screen.day.fontMetrics().horizontalAdvance(screen.day.placeholderText())
+    assert screen.day.width() >= need + 24  # the field's padding either side

@@ -132,7 +132,7 @@ class JournalScreen(QWidget):
         form.addWidget(self.amount, 1, 0)
         form.addWidget(self.tender, 1, 1)
         form.addWidget(self.search_btn, 1, 2, 1, 3)
-        for col, stretch in enumerate((3, 2, 2, 2, 2)):
+        for col, stretch in enumerate((3, 2, 3, 2, 2)):  # the day field holds "Day, e.g. 02/12/2026" at 1024
             form.setColumnStretch(col, stretch)
         lay.addLayout(form)
 
