@@ -23,8 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEntry, CashMovement, PrintJob, Product, StaffUser
-from app.services import drawer, printing, sales, settings, shifts, staff
+from app.services import drawer, printing, sales, settings, shifts
 from app.services.base import Actor, UserError, here
+from tests.ui.contexts import context_for
 from tests.waiting import wait_for
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
@@ -52,13 +53,7 @@ def make(db: Factory, qtbot: QtBot) -> Iterator[type]:
     class Make:
         @staticmethod
         def context(username: str) -> AppContext:
-            with db.begin() as s:
-                user = staff.sign_in(s, username, PINS[username])
-                where = here(s)
-            ops = Ops(db)
-            ops.actor = Actor(user.id)
-            ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
-            ops.failed.connect(ctx.messages.show_error)
+            ctx = context_for(db, username, PINS[username])
             qtbot.addWidget(ctx.messages)
             made.append(ctx)
             return ctx

@@ -23,11 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import CashMovement, PrintJob, Setting, Shift, StaffUser
 from app.services import printing, staff
-from app.services.base import Actor, here
+from tests.ui.contexts import context_for
 from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.office import OfficeScreen
 from ui.theme import STYLE
 
@@ -45,17 +42,12 @@ def office(db: sessionmaker[Session], qtbot: QtBot) -> Iterator[Make]:
     app.setStyleSheet(STYLE)
 
     def make(username: str) -> tuple[OfficeScreen, AppContext]:
-        with db.begin() as s:
-            user = staff.sign_in(s, username, PINS[username])
-            where = here(s)
-        ops = Ops(db)
-        ops.actor = Actor(user.id)
-        ctx = AppContext(db, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+        ctx = context_for(db, username, PINS[username])  # failures shown in the message bar
+        ops = ctx.ops
         made.append(ctx)
         screen = OfficeScreen(ctx)
-        # What the main window does: redraw after every change, show failures in the message bar.
+        # What the main window does: redraw after every change.
         ops.changed.connect(screen.on_changed)
-        ops.failed.connect(ctx.messages.show_error)
         qtbot.addWidget(screen)
         qtbot.addWidget(ctx.messages)
         screen.resize(1280, 800)

@@ -14,17 +14,13 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from app.db.models import Product
-from app.services import outbox, staff
-from app.services.base import Actor, here
+from app.services import outbox
 from sync import protocol
 from sync.agent import Agent
 from tests.sync.fleet import FaultTransport, Hub, Till
 from tests.ui.contexts import context_for
 from tests.ui.test_office import shoot
 from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.lookup import LookupScreen
 from ui.screens.office import OfficeScreen
 
@@ -92,13 +88,10 @@ def test_lookup_on_an_enrolled_till_shows_the_store_stock(hub: Hub, tmp_path: Pa
     hub.place_order("S1", "A1", "2")
     t1.sync()
     t1.sell("A1", 3)  # not sent yet
-    with t1.factory.begin() as s:
-        user = staff.sign_in(s, "admin", "123456")
-        where = here(s)
+    with t1.factory() as s:
         product_id = s.scalars(select(Product.id).where(Product.sku == "A1")).one()
-    ops = Ops(t1.factory)
-    ops.actor = Actor(user.id)
-    ctx = AppContext(t1.factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
+    ctx = context_for(t1.factory, "admin", "123456")
+    ops = ctx.ops
     screen = LookupScreen(ctx)
     qtbot.addWidget(screen)
     screen.resize(1280, 800)
