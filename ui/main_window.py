@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(w)
 
         sb = self.statusBar()
+        sb.setSizeGripEnabled(False)  # its room goes to the status text at 1024 wide
         self.st_store = QLabel(f"{ctx.here.store_code} · {self.tr('terminal')} {ctx.here.terminal_code}")
         self.st_user = QLabel()
         self.st_shift = QLabel()

@@ -33,7 +33,7 @@ QPushButton#danger { background: #fee2e2; color: #991b1b; }
 QPushButton#danger:disabled { color: #d1a3a3; background: #fdf2f2; border: 1px solid #f3e1e1; }
 QTableView, QTableWidget { background: white; font-size: 18px; gridline-color: #e5e7eb; }
 QHeaderView::section { font-size: 15px; padding: 6px; background: #e5e7eb; border: none; }
-QStatusBar QLabel { padding: 0 10px; font-size: 14px; }
+QStatusBar QLabel { padding: 0 4px; font-size: 13px; }
 QTabBar::tab { min-height: 40px; padding: 4px 16px; font-size: 16px; }
 """
 for _name, _colour in (("@ERROR_RED", ERROR_RED), ("@GOOD_GREEN", GOOD_GREEN), ("@WARN_AMBER", WARN_AMBER)):

@@ -137,3 +137,27 @@ def test_a_central_store_in_euros_writes_european_dates(hub: Hub, tmp_path: Path
         settle(qtbot, ctx)
     finally:
         ctx.ops.shutdown()
+
+
+def test_a_busy_managers_status_bar_fits_at_1024(db: Factory, qtbot: QtBot) -> None:
+    """A manager's name, a long sync count and a printer queue all stay readable at 1024 wide."""
+    ctx = context_for(db, "manager", "6666")
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.resize(1024, 768)
+    window.show()
+    try:
+        assert ctx.user is not None
+        window.on_signed_in(ctx.user)
+        window.st_shift.setText("shift S001-01-000002")
+        window.st_sync.setText("sync: not enrolled · 135 waiting")
+        window.st_printer.setText("printer: not started · 46 in queue")
+        qtbot.waitUntil(lambda: window.st_printer.width() > 0)
+        window.statusBar().layout().activate()  # type: ignore[union-attr]
+        label = window.st_printer
+        assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+        assert label.geometry().right() <= window.statusBar().width()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(SHOTS / "status-busy-manager-1024.png"))
+    finally:
+        ctx.ops.shutdown()
