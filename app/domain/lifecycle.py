@@ -7,7 +7,8 @@ protocol (and through it the central store) may import it without taking in the 
 
 Web orders move along the path of their fulfilment: a pickup or curbside order is picked, made ready and
 collected; a shipped order is picked, packed and shipped. A step may be skipped (an associate picks and hands
-over in one go) but never taken back, and any open order may be cancelled. Counter sales have their own, shorter
+over in one go) but never taken back, and any open order may be cancelled. A pickup or curbside order nobody
+collects within the store's hold window expires (its goods go back to the floor); a shipped order never does. Counter sales have their own, shorter
 life (open, parked, completed, voided) kept here too, so the till's list of states has one source.
 """
 
@@ -26,6 +27,7 @@ class OrderState(StrEnum):
     COLLECTED = "collected"  # handed over to the customer
     SHIPPED = "shipped"  # left with the carrier
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # a pickup or curbside order nobody came for within the hold window; goods back to the floor
 
 
 class CounterState(StrEnum):
@@ -47,16 +49,22 @@ PATHS: dict[str, tuple[OrderState, ...]] = {
     "ship": (S.NEW, S.PICKING, S.PACKED, S.SHIPPED),
 }
 
-FINAL_STATES: frozenset[OrderState] = frozenset({S.COLLECTED, S.SHIPPED, S.CANCELLED})
+FINAL_STATES: frozenset[OrderState] = frozenset({S.COLLECTED, S.SHIPPED, S.CANCELLED, S.EXPIRED})
+# Ways out of any open state of a path, besides its forward steps.
+EXITS: dict[str, frozenset[OrderState]] = {
+    "pickup": frozenset({S.CANCELLED, S.EXPIRED}),
+    "curbside": frozenset({S.CANCELLED, S.EXPIRED}),
+    "ship": frozenset({S.CANCELLED}),
+}
 OPEN_STATES: tuple[OrderState, ...] = tuple(s for s in OrderState if s not in FINAL_STATES)
 
 
-def _moves(path: tuple[OrderState, ...]) -> dict[OrderState, frozenset[OrderState]]:
+def _moves(path: tuple[OrderState, ...], exits: frozenset[OrderState]) -> dict[OrderState, frozenset[OrderState]]:
     out: dict[OrderState, frozenset[OrderState]] = {}
     for i, state in enumerate(path):
         later = set(path[i + 1 :])
         if state not in FINAL_STATES:
-            later.add(S.CANCELLED)
+            later |= exits
         out[state] = frozenset(later)
     return out
 
@@ -71,9 +79,9 @@ def _union(*tables: dict[OrderState, frozenset[OrderState]]) -> dict[OrderState,
 
 # Allowed moves per fulfilment, and for an order whose fulfilment is not known (any path).
 TRANSITIONS: dict[str | None, dict[OrderState, frozenset[OrderState]]] = {
-    kind: _union(_moves(path)) for kind, path in PATHS.items()
+    kind: _union(_moves(path, EXITS[kind])) for kind, path in PATHS.items()
 }
-TRANSITIONS[None] = _union(*(_moves(path) for path in PATHS.values()))
+TRANSITIONS[None] = _union(*(_moves(path, EXITS[kind]) for kind, path in PATHS.items()))
 
 
 def state(value: str) -> OrderState:
@@ -89,7 +97,7 @@ def is_final(value: str) -> bool:
 
 
 def is_open(value: str) -> bool:
-    """A web order still to be worked on (not collected, shipped or cancelled)."""
+    """A web order still to be worked on (not collected, shipped, cancelled or expired)."""
     return value in OPEN_STATES
 
 
@@ -107,7 +115,7 @@ def next_step(current: str, fulfilment: str | None = None) -> OrderState | None:
     if path is not None and current in path:
         i = path.index(state(current))
         return path[i + 1] if i + 1 < len(path) else None
-    forward = [s for s in next_states(current, fulfilment) if s is not S.CANCELLED]
+    forward = [s for s in next_states(current, fulfilment) if s not in (S.CANCELLED, S.EXPIRED)]
     return forward[0] if forward else None
 
 
