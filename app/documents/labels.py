@@ -3,6 +3,14 @@
 Each builder turns plain data into a device-neutral `Document` meant for a label printer (ZPL) or a PDF.
 The shipping label carries the SSCC of the parcel as a GS1-128 "(00)..." barcode (check digit verified with
 biip, so a wrong SSCC never reaches a parcel) and the carrier's tracking number as Code 128.
+
+What the pack bench calls (render the result with `devices.printers.render(document, "pdf" | "zpl")`):
+
+- `make_sscc(company_prefix, serial, extension="0") -> str`: a box's 18-digit SSCC with its GS1 check digit.
+- `build_packing_slip(PackingSlipData) -> Document`: ship-to, lines with quantities, the order's Code 128.
+- `build_shipping_label(ShippingLabelData) -> Document`: 4x6 in; ship-from, ship-to, carrier and service,
+  weight (`weight_text(kg)`), the SSCC as GS1-128 with AI (00), the tracking number as Code 128.
+- `address_from_text(name, text, country="")`: an `Address` from the one free-text address a web order has.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from biip import ParseError
+from biip.checksums import gs1_standard_check_digit
 from biip.sscc import Sscc
 
 from app.documents.model import Barcode, Block, Columns, Document, Feed, Rule, Text, format_money
@@ -20,6 +30,7 @@ from app.documents.model import Barcode, Block, Columns, Document, Feed, Rule, T
 SHELF_LABEL_WIDTH = 24  # 2.25 in label
 SHIPPING_LABEL_WIDTH = 40  # 4 in label
 PACKING_SLIP_WIDTH = 48
+SSCC_LENGTH = 18
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,37 @@ class Address:
 
     def printed_lines(self) -> list[str]:
         return [self.name, *self.lines, *([self.country] if self.country else [])]
+
+
+def address_from_text(name: str, text: str, country: str = "") -> Address:
+    """An address from free text as a web order holds it: one line per newline or comma, blanks dropped."""
+    parts = [part.strip() for line in text.splitlines() for part in line.split(",")]
+    return Address(name.strip(), tuple(part for part in parts if part), country)
+
+
+def make_sscc(company_prefix: str, serial: int, extension: str = "0") -> str:
+    """The 18-digit SSCC of a logistic unit: extension digit, GS1 company prefix, serial reference (zero-padded
+    to fill 17 digits) and the GS1 mod-10 check digit. Raises ValueError for anything that would not make one."""
+    if not (len(extension) == 1 and extension.isascii() and extension.isdigit()):
+        raise ValueError(f"the SSCC extension digit must be one digit 0-9, not {extension!r}")
+    if not (6 <= len(company_prefix) <= 12 and company_prefix.isascii() and company_prefix.isdigit()):
+        raise ValueError(f"a GS1 company prefix is 6 to 12 digits, not {company_prefix!r}")
+    room = SSCC_LENGTH - 2 - len(company_prefix)
+    if isinstance(serial, bool) or not isinstance(serial, int) or not 0 <= serial < 10**room:
+        raise ValueError(f"the serial reference must be 0 to {10**room - 1} with prefix {company_prefix}")
+    body = extension + company_prefix + f"{serial:0{room}d}"
+    sscc = body + str(gs1_standard_check_digit(body))
+    sscc_element_string(sscc)  # biip agrees, or this raises
+    return sscc
+
+
+def weight_text(kg: Decimal, locale: str = "en_US") -> str:
+    """A parcel's weight as printed on its label: "1.25 kg" (up to 3 places, trailing zeros dropped)."""
+    if not isinstance(kg, Decimal) or not kg.is_finite() or kg <= 0:
+        raise ValueError(f"a parcel weighs a positive number of kilograms, not {kg!r}")
+    return (
+        f"{format_decimal(kg.quantize(Decimal('0.001')).normalize(), format='#,##0.###', locale=locale)} kg"
+    )
 
 
 @dataclass
