@@ -15,6 +15,8 @@ DEFAULTS: dict[str, Any] = {
     "discount.threshold_amount": "20.00",
     "price_override.threshold_percent": "0",  # any override needs price_override permission
     "refund.limit": "100.00",
+    # A stock adjustment (damaged, expired, stolen, found) worth more than this at shelf price needs a manager.
+    "stock.adjust_approval_above": "50.00",
     # A quantity typed above this (pieces or kg) asks the cashier to confirm it, as does one beyond known stock.
     "sale.confirm_qty_above": "50",
     "staff.lockout_attempts": 5,
