@@ -1,0 +1,730 @@
+"""Pickup and curbside orders at the store: the queue, prepare, ready, hand over, no-shows.
+
+Each function is one transaction. Scanning the items is the shared verification engine's
+(`app.services.verification.scan`); every state change goes through `verification.move`, which asks the one
+lifecycle and writes the `order.status` event for the central store in the same transaction.
+
+The goods, in the ledger (movements caused by the order, cause type "pickup"):
+- ready: from where each line is held (the sales floor) to the store's staging location ("staging", made here at
+  first use), carried by the `ready` event;
+- collected: out of staging (or the floor, for an order handed over without being made ready first) as a sale; a
+  line the customer refuses goes back from staging to the floor. Carried by the `collected` event, so the central
+  reduces its stock once, whenever the till reaches it;
+- put back (a no-show, or an order cancelled or expired at the central after it was made ready): staging to the
+  floor, carried by the `expired` event, or as plain stock movements when the central already closed the order.
+
+A short pick or a damaged item is handed back to the central (event `order.handback`), which routes the line again.
+The pickup code is checked here, against the verifier the central put in the order's feed payload: it works with the
+central out of reach, and is used once because a collected order is final.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Location, Order, OrderLine, PickupRecord, StockMovement
+from app.documents.bag_label import (
+    BagLabelData,
+    HandoverData,
+    HandoverLine,
+    build_bag_label,
+    build_handover_receipt,
+)
+from app.domain import barcodes, lifecycle, prefixes
+from app.domain import pickup as codes
+from app.domain.permissions import Permission
+from app.ids import new_id
+from app.services import audit, outbox, printing, settings, staff, stock, verification
+from app.services.base import Actor, UserError, here, now
+
+S = lifecycle.OrderState
+FULFILMENTS = ("pickup", "curbside")
+STAGING = "staging"
+CAUSE = "pickup"
+HANDBACK_EVENT = "order.handback"
+HANDBACK_REASONS = ("short", "damaged")
+DEFAULT_PROMISE_MINUTES = 120
+DEFAULT_HOLD_DAYS = 7
+RECENT_DAYS = 2  # collected, cancelled and expired orders stay in the queue this long
+
+
+# ---------------------------------------------------------------- plain views
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: str
+    number: str
+    fulfilment: str
+    customer: str
+    phone: str
+    email: str
+    status: str  # the lifecycle's word
+    shown: str  # what the queue says: the status, or "at_curb" / "no_show"
+    items: Decimal
+    promised: datetime
+    late: bool  # not ready by the promised time
+    minutes: int  # minutes past (positive) or to (negative) the promised time
+    arrived_at: datetime | None  # curbside: when the customer said they are here
+    waiting_s: int | None  # curbside: seconds the customer has waited
+    staged: bool  # goods are in staging
+    no_show: bool  # past the hold window, or closed at the central with goods still in staging
+    paid: bool
+
+
+@dataclass(frozen=True)
+class PickLine:
+    line_id: str
+    line_no: int
+    sku: str
+    name: str
+    location: str
+    qty: Decimal
+    scanned: Decimal
+    done: bool
+
+
+@dataclass(frozen=True)
+class PrepView:
+    order_id: str
+    number: str
+    status: str
+    fulfilment: str
+    customer: str
+    lines: list[PickLine]
+    left: Decimal  # items still to scan
+    complete: bool
+    staged: bool
+    paid: bool
+    collector: str
+    verdict: str | None = None
+    message: str = ""
+    line_id: str | None = None
+    returns_to: str = ""  # for a closed order: where its goods go back
+
+
+@dataclass(frozen=True)
+class Done:
+    order_id: str
+    number: str
+    status: str
+    message: str
+    job_id: str | None = None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _ext(order: Order) -> dict[str, Any]:
+    return order.external if isinstance(order.external, dict) else {}
+
+
+def _customer(order: Order) -> dict[str, Any]:
+    c = _ext(order).get("customer")
+    return c if isinstance(c, dict) else {}
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at
+
+
+def _int_setting(session: Session, key: str, default: int) -> int:
+    try:
+        value = int(str(settings.get(session, key)))
+    except (TypeError, ValueError):
+        return default
+    return value if value > 0 else default
+
+
+def _promised(session: Session, order: Order, minutes: int) -> datetime:
+    return _when(_ext(order).get("promised_at")) or order.created_at + timedelta(minutes=minutes)
+
+
+def _paid(order: Order) -> bool:
+    return _ext(order).get("paid") is not False
+
+
+def _collector(order: Order) -> str:
+    ext = _ext(order)
+    who = ext.get("collector") or _customer(order).get("collector")
+    if isinstance(who, dict):
+        who = who.get("name")
+    return str(who) if who else ""
+
+
+def _pickup_order(session: Session, order_id: str) -> Order:
+    order = session.get(Order, order_id)
+    if order is None or order.channel != "web" or order.fulfilment not in FULFILMENTS:
+        raise UserError("No such pickup order on this terminal: sync, then look it up again.")
+    return order
+
+
+def _record(session: Session, order: Order) -> PickupRecord:
+    rec = session.get(PickupRecord, order.id)
+    if rec is None:
+        rec = PickupRecord(order_id=order.id)
+        session.add(rec)
+    return rec
+
+
+def staging_location(session: Session) -> Location:
+    """The store's staging location for orders made ready, made at first use."""
+    h = here(session)
+    loc = session.scalar(select(Location).where(Location.store_id == h.store_id, Location.code == STAGING))
+    if loc is None:
+        loc = Location(id=new_id(), store_id=h.store_id, code=STAGING, name="Pickup staging", kind=STAGING)
+        session.add(loc)
+        session.flush()
+    return loc
+
+
+def _staged(session: Session, order_ids: Sequence[str]) -> dict[str, dict[str, Decimal]]:
+    """Goods each order holds in staging now, per product: its own movements there, summed."""
+    if not order_ids:
+        return {}
+    h = here(session)
+    loc = session.scalar(select(Location.id).where(Location.store_id == h.store_id, Location.code == STAGING))
+    if loc is None:
+        return {}
+    rows = session.execute(
+        select(StockMovement.cause_id, StockMovement.product_id, func.sum(StockMovement.qty))
+        .where(
+            StockMovement.location_id == loc,
+            StockMovement.cause_type == CAUSE,
+            StockMovement.cause_id.in_(list(order_ids)),
+        )
+        .group_by(StockMovement.cause_id, StockMovement.product_id)
+    ).all()
+    out: dict[str, dict[str, Decimal]] = {}
+    for cause, product, qty in rows:
+        if Decimal(qty) != 0:
+            out.setdefault(cause, {})[product] = Decimal(qty)
+    return out
+
+
+def _home(session: Session, order: Order, line: OrderLine) -> Location:
+    """Where a line's goods are held in this store: the central's routing says, else the sales floor."""
+    code = None
+    for ext_line in _ext(order).get("lines") or []:
+        if (
+            isinstance(ext_line, dict)
+            and ext_line.get("sku") == line.sku
+            and ext_line.get("store") in (None, here(session).store_code)
+        ):
+            code = ext_line.get("location")
+            break
+    if code and code != STAGING:
+        loc = session.scalar(
+            select(Location).where(Location.store_id == here(session).store_id, Location.code == str(code))
+        )
+        if loc is not None:
+            return loc
+    return stock.sellable_location(session)
+
+
+def _line_location(order: Order, line: OrderLine) -> str:
+    for ext_line in _ext(order).get("lines") or []:
+        if isinstance(ext_line, dict) and ext_line.get("sku") == line.sku and ext_line.get("location"):
+            return str(ext_line["location"])
+    return "floor"
+
+
+def _live(order: Order) -> list[OrderLine]:
+    return [ln for ln in order.lines if not ln.voided]
+
+
+def _hold_until(session: Session, order: Order, rec: PickupRecord | None, days: int) -> datetime:
+    ready = rec.ready_at if rec is not None and rec.ready_at is not None else order.created_at
+    return ready + timedelta(days=days)
+
+
+# ---------------------------------------------------------------- queue and find
+
+
+def queue(session: Session, at: datetime | None = None) -> list[QueueRow]:
+    """The store's pickup and curbside orders: open ones, those closed in the last days, and any that still hold
+    goods in staging. Customers at the curb first, then late ones, then by promised time."""
+    at = at or now()
+    minutes = _int_setting(session, "pickup.promise_minutes", DEFAULT_PROMISE_MINUTES)
+    days = _int_setting(session, "pickup.hold_days", DEFAULT_HOLD_DAYS)
+    orders = list(
+        session.scalars(
+            select(Order).where(
+                Order.channel == "web",
+                Order.fulfilment.in_(FULFILMENTS),
+                Order.status.in_([str(s) for s in lifecycle.OPEN_STATES])
+                | (Order.created_at >= at - timedelta(days=max(RECENT_DAYS, days + 1))),
+            )
+        )
+    )
+    staged = _staged(session, [o.id for o in orders])
+    records = {
+        r.order_id: r
+        for r in session.scalars(
+            select(PickupRecord).where(PickupRecord.order_id.in_([o.id for o in orders]))
+        )
+    }
+    rows = []
+    for o in orders:
+        rows.append(_row(session, o, at, minutes, days, o.id in staged, records.get(o.id)))
+    final_old = at - timedelta(days=RECENT_DAYS)
+    rows = [
+        r for r in rows if lifecycle.is_open(r.status) or r.staged or r.promised >= final_old or r.no_show
+    ]
+    rows.sort(key=lambda r: (r.shown != "at_curb", not r.late, not lifecycle.is_open(r.status), r.promised))
+    return rows
+
+
+def _row(
+    session: Session,
+    o: Order,
+    at: datetime,
+    minutes: int,
+    days: int,
+    staged: bool,
+    rec: PickupRecord | None,
+) -> QueueRow:
+    promised = _promised(session, o, minutes)
+    open_ = lifecycle.is_open(o.status)
+    arrived = _when(_ext(o).get("arrived_at")) if o.fulfilment == "curbside" else None
+    no_show = (staged and not open_ and o.status != S.COLLECTED) or (
+        o.status == S.READY and at >= _hold_until(session, o, rec, days)
+    )
+    shown = o.status
+    if open_ and arrived is not None:
+        shown = "at_curb"
+    elif no_show:
+        shown = "no_show"
+    cust = _customer(o)
+    return QueueRow(
+        id=o.id,
+        number=o.number,
+        fulfilment=o.fulfilment,
+        customer=o.customer_name or str(cust.get("name") or ""),
+        phone=str(cust.get("phone") or ""),
+        email=str(cust.get("email") or ""),
+        status=o.status,
+        shown=shown,
+        items=sum((ln.qty for ln in _live(o)), Decimal(0)),
+        promised=promised,
+        late=open_ and o.status in (S.NEW, S.PICKING) and at > promised,
+        minutes=int((at - promised).total_seconds() // 60),
+        arrived_at=arrived if open_ else None,
+        waiting_s=int((at - arrived).total_seconds()) if arrived is not None and open_ else None,
+        staged=staged,
+        no_show=no_show,
+        paid=_paid(o),
+    )
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def find(session: Session, text: str | barcodes.ScanResult, at: datetime | None = None) -> list[QueueRow]:
+    """Orders matching what was typed or scanned: an order number (scanned from the bag label or the e-mail), a
+    pickup code (``PU-...`` or typed as is), a customer's name, phone number or e-mail address."""
+    if isinstance(text, barcodes.InternalCode):
+        if text.internal_kind == "pickup":
+            return [by_code(session, text.value, at)]
+        typed = text.raw
+    elif isinstance(text, str):
+        typed = text
+    else:
+        typed = text.raw
+    typed = typed.strip()
+    rows = queue(session, at)
+    if not typed:
+        return rows
+    if typed.upper().startswith(prefixes.PICKUP):
+        return [by_code(session, prefixes.without(prefixes.PICKUP, typed), at)]
+    number = typed.upper()
+    exact = [r for r in rows if r.number.upper() in (number, prefixes.ORDER + number)]
+    if exact:
+        return exact
+    if len(codes.normalize(typed)) == codes.LENGTH and not any(ch.isspace() or ch == "@" for ch in typed):
+        with contextlib.suppress(UserError):
+            return [by_code(session, typed, at)]
+    low = typed.casefold()
+    digits = _digits(typed)
+    return [
+        r
+        for r in rows
+        if low in r.number.casefold()
+        or low in r.customer.casefold()
+        or low in r.email.casefold()
+        or (len(digits) >= 4 and digits in _digits(r.phone))
+    ]
+
+
+def by_code(session: Session, code: str, at: datetime | None = None) -> QueueRow:
+    """The ready order whose pickup code this is (checked here, with the central out of reach or not)."""
+    for row in queue(session, at):
+        if row.status != S.READY:
+            continue
+        order = session.get(Order, row.id)
+        if order is not None and codes.verify(code, _ext(order).get("pickup")):
+            return row
+    raise UserError(
+        "No ready order here has this pickup code: check it with the customer, or find the order by name "
+        "and check their ID."
+    )
+
+
+# ---------------------------------------------------------------- prepare
+
+
+def _returns_to(session: Session, order: Order, staged: bool) -> str:
+    if staged:
+        return f"the items are in {STAGING}: put them back on the floor (Put back)"
+    places = sorted({_line_location(order, ln) for ln in _live(order)})
+    return "put the items back: " + ", ".join(places) if places else ""
+
+
+def prepare_view(session: Session, order_id: str, outcome: verification.VerifyView | None = None) -> PrepView:
+    order = _pickup_order(session, order_id)
+    base = outcome or verification.progress(session, order_id)
+    done = {x.line_id: x for x in base.lines}
+    lines = []
+    for ln in _live(order):
+        x = done.get(ln.id)
+        lines.append(
+            PickLine(
+                ln.id,
+                ln.line_no,
+                ln.sku,
+                ln.name,
+                _line_location(order, ln),
+                ln.qty,
+                ln.scanned_qty,
+                bool(x and x.done),
+            )
+        )
+    lines.sort(key=lambda p: (p.location, p.name, p.line_no))  # the walk: one location after the other
+    left = sum((max(Decimal(0), p.qty - p.scanned) for p in lines if not p.done), Decimal(0))
+    staged = bool(_staged(session, [order.id]))
+    closed = order.status in (S.CANCELLED, S.EXPIRED)
+    return PrepView(
+        order_id=order.id,
+        number=order.number,
+        status=order.status,
+        fulfilment=order.fulfilment,
+        customer=order.customer_name or str(_customer(order).get("name") or ""),
+        lines=lines,
+        left=left,
+        complete=base.complete,
+        staged=staged,
+        paid=_paid(order),
+        collector=_collector(order),
+        verdict=base.verdict,
+        message=base.message,
+        line_id=base.line_id,
+        returns_to=_returns_to(session, order, staged) if closed else "",
+    )
+
+
+def scan(session: Session, actor: Actor, order_id: str, code: barcodes.ScanResult | str) -> PrepView:
+    """One item scanned for the order, through the shared verification engine (a refusal writes nothing)."""
+    order = _pickup_order(session, order_id)
+    if order.status == S.READY:
+        raise UserError(f"Order {order.number} is ready: hand it over (F10), nothing more to scan.")
+    return prepare_view(session, order_id, verification.scan(session, actor, order_id, code))
+
+
+def hand_back(
+    session: Session, actor: Actor, order_id: str, line_id: str, missing: Decimal, reason: str
+) -> PrepView:
+    """A short pick or a damaged item: the line loses what is missing here, and the central routes it again."""
+    order = _pickup_order(session, order_id)
+    staff.require(session, actor, Permission.PICKUP, f"hand back a line of order {order.number}")
+    if order.status not in (S.NEW, S.PICKING):
+        raise UserError(
+            f"Order {order.number} is {lifecycle.words(order.status)}: lines are handed back while picking."
+        )
+    if reason not in HANDBACK_REASONS:
+        raise UserError("Say whether the item is missing (short) or damaged.")
+    line = next((ln for ln in _live(order) if ln.id == line_id), None)
+    if line is None:
+        raise UserError("Choose the line that is short or damaged.")
+    if missing <= 0 or missing > line.qty:
+        raise UserError(f"{line.name}: between 1 and {line.qty.normalize():f} can be handed back.")
+    if missing == line.qty and len(_live(order)) == 1:
+        raise UserError(
+            f"Nothing of order {order.number} would be left: ask the office to cancel it at the central instead."
+        )
+    line.qty -= missing
+    line.scanned_qty = min(line.scanned_qty, line.qty)
+    line.amount = (line.unit_price * line.qty).quantize(Decimal("0.01"))
+    if line.qty == 0:
+        line.voided = True
+    outbox.emit(
+        session,
+        HANDBACK_EVENT,
+        {"order_id": order.id, "line_no": line.line_no, "missing": str(missing), "reason": reason},
+    )
+    if order.status == S.NEW:
+        verification.move(session, order, S.PICKING)
+    audit.record(
+        session,
+        actor.user_id,
+        "pickup.hand_back",
+        "order",
+        order.id,
+        {"line": line.line_no, "sku": line.sku, "missing": str(missing), "reason": reason},
+    )
+    return prepare_view(session, order_id)
+
+
+def ready(session: Session, actor: Actor, order_id: str, bags: int = 1) -> Done:
+    """Every item scanned: the goods move to staging, the order is ready (the central sends the ready notice and
+    the pickup code), and a bag label prints for each bag."""
+    order = _pickup_order(session, order_id)
+    staff.require(session, actor, Permission.PICKUP, f"make order {order.number} ready")
+    if not lifecycle.may_move(order.status, S.READY, order.fulfilment):
+        raise UserError(f"Order {order.number} is {lifecycle.words(order.status)}: it cannot be made ready.")
+    view = verification.progress(session, order_id)
+    if not view.complete:
+        left = sum((x.qty - x.scanned for x in view.lines if not x.done), Decimal(0))
+        raise UserError(
+            f"{left.normalize():f} item(s) of order {order.number} still to scan: scan them, or hand back what "
+            "is short (F6)."
+        )
+    if bags < 1 or bags > 20:
+        raise UserError("Between 1 and 20 bags.")
+    staging = staging_location(session)
+    moves: list[stock.MovementIn] = []
+    for ln in _live(order):
+        if ln.product_id is None:
+            continue
+        home = _home(session, order, ln)
+        moves.append(stock.MovementIn(ln.product_id, home.id, -ln.qty, "transfer"))
+        moves.append(stock.MovementIn(ln.product_id, staging.id, ln.qty, "transfer"))
+    rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
+    payload = stock.movement_payload(session, rows) if rows else []
+    verification.move(session, order, S.READY, {"movements": payload} if payload else None)
+    _record(session, order).ready_at = now()
+    job = _bag_labels(session, order, bags)
+    audit.record(session, actor.user_id, "pickup.ready", "order", order.id, {"bags": bags})
+    return Done(order.id, order.number, order.status, f"Order {order.number} is ready: label printed.", job)
+
+
+def _bag_labels(session: Session, order: Order, bags: int) -> str:
+    items = int(sum((ln.qty for ln in _live(order)), Decimal(0)))
+    first = ""
+    for bag in range(1, bags + 1):
+        doc = build_bag_label(
+            BagLabelData(order.number, order.customer_name or "", order.fulfilment, items, bag, bags)
+        )
+        job = printing.enqueue(
+            session, "bag_label", doc.to_json(), f"Bag label {order.number} {bag}/{bags}", order.id, "label"
+        )
+        first = first or job
+    return first
+
+
+def reprint_label(session: Session, actor: Actor, order_id: str) -> Done:
+    order = _pickup_order(session, order_id)
+    staff.require(session, actor, Permission.PICKUP, f"print the bag label of order {order.number}")
+    job = _bag_labels(session, order, 1)
+    return Done(order.id, order.number, order.status, f"Bag label of {order.number} printed.", job)
+
+
+# ---------------------------------------------------------------- hand over
+
+
+def check_code(session: Session, order_id: str, code: str) -> bool:
+    """Whether `code` is the order's pickup code (checked here, offline or not)."""
+    order = _pickup_order(session, order_id)
+    return codes.verify(prefixes.without(prefixes.PICKUP, code), _ext(order).get("pickup"))
+
+
+def _same_name(a: str, b: str) -> bool:
+    def norm(x: str) -> str:
+        return " ".join(x.casefold().split())
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def hand_over(
+    session: Session,
+    actor: Actor,
+    order_id: str,
+    *,
+    code: str | None = None,
+    id_name: str | None = None,
+    refused: Sequence[str] = (),
+    signature: list[list[list[int]]] | None = None,
+) -> Done:
+    """The customer collects: checked by pickup code or by ID with the name confirmed (the customer, or the
+    collector named on the order). The goods leave staging as a sale (once: a collected order is final), lines
+    refused go back to the floor, and a hand-over receipt prints."""
+    order = _pickup_order(session, order_id)
+    staff.require(session, actor, Permission.PICKUP, f"hand over order {order.number}")
+    if order.status == S.COLLECTED:
+        raise UserError(f"Order {order.number} was already collected: nothing to hand over.")
+    if order.status in (S.CANCELLED, S.EXPIRED):
+        raise UserError(
+            f"Order {order.number} is {lifecycle.words(order.status)}: do not hand it over; put the goods back."
+        )
+    if not lifecycle.may_move(order.status, S.COLLECTED, order.fulfilment):
+        raise UserError(f"Order {order.number} is {lifecycle.words(order.status)}: it cannot be handed over.")
+    if not _paid(order):
+        raise UserError(
+            f"Order {order.number} is not paid yet: take the payment in Sell first, then hand it over."
+        )
+    customer = order.customer_name or str(_customer(order).get("name") or "")
+    collector = _collector(order)
+    if code:
+        verifier = _ext(order).get("pickup")
+        if not verifier:
+            raise UserError(
+                f"This till has no pickup code for order {order.number} yet (the central has not confirmed it "
+                "ready): check the customer's ID instead."
+            )
+        if not codes.verify(prefixes.without(prefixes.PICKUP, code), verifier):
+            raise UserError(
+                f"That is not the pickup code of order {order.number}: check it with the customer, or check "
+                "their ID."
+            )
+        method, who = "code", customer
+    elif id_name:
+        if not (_same_name(id_name, customer) or (collector and _same_name(id_name, collector))):
+            named = customer + (f" or {collector}" if collector else "")
+            raise UserError(
+                f"The name on the ID must be the one on order {order.number} ({named}): do not hand it over."
+            )
+        method, who = "id", id_name.strip()
+    else:
+        raise UserError("Check the pickup code or the customer's ID first.")
+    live = _live(order)
+    refused_ids = set(refused)
+    if refused_ids - {ln.id for ln in live}:
+        raise UserError("A refused line is not in this order.")
+    if all(ln.id in refused_ids for ln in live):
+        raise UserError(
+            f"The customer refuses every line: nothing is handed over. Put order {order.number} back instead."
+        )
+    staged = _staged(session, [order.id]).get(order.id, {})
+    staging = staging_location(session) if staged else None
+    moves: list[stock.MovementIn] = []
+    for ln in live:
+        if ln.product_id is None:
+            continue
+        home = _home(session, order, ln)
+        in_staging = staged.get(ln.product_id, Decimal(0)) >= ln.qty
+        if in_staging:
+            staged[ln.product_id] -= ln.qty
+        if ln.id in refused_ids:
+            if in_staging and staging is not None:
+                moves.append(stock.MovementIn(ln.product_id, staging.id, -ln.qty, "transfer"))
+                moves.append(stock.MovementIn(ln.product_id, home.id, ln.qty, "transfer"))
+            continue
+        src = staging.id if in_staging and staging is not None else home.id
+        moves.append(stock.MovementIn(ln.product_id, src, -ln.qty, "sale"))
+    rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
+    payload = stock.movement_payload(session, rows) if rows else []
+    verification.move(session, order, S.COLLECTED, {"movements": payload} if payload else None)
+    order.completed_at = now()
+    rec = _record(session, order)
+    rec.handed_at = order.completed_at
+    rec.method = method
+    rec.collector = who
+    rec.refused = sorted(refused_ids) or None
+    rec.signature = signature or None
+    rec.user_id = actor.user_id
+    h = here(session)
+    doc = build_handover_receipt(
+        HandoverData(
+            number=order.number,
+            store=h.store_code,
+            customer=customer,
+            checked_by="pickup code" if method == "code" else f"ID check: {who}",
+            when=order.completed_at.astimezone(ZoneInfo(h.timezone)).strftime("%d/%m/%Y %H:%M"),
+            terminal=h.terminal_code,
+            lines=[HandoverLine(ln.name, ln.qty, ln.id in refused_ids) for ln in live],
+            signed=bool(signature),
+        )
+    )
+    job = printing.enqueue(session, "handover", doc.to_json(), f"Hand-over {order.number}", order.id)
+    audit.record(
+        session,
+        actor.user_id,
+        "pickup.collected",
+        "order",
+        order.id,
+        {"method": method, "collector": who, "refused": len(refused_ids), "signed": bool(signature)},
+    )
+    taken = len(live) - len(refused_ids)
+    msg = f"Order {order.number} handed over ({taken} line{'s' if taken != 1 else ''})"
+    if refused_ids:
+        msg += f"; {len(refused_ids)} refused, back to the floor"
+    return Done(order.id, order.number, order.status, msg + ".", job)
+
+
+# ---------------------------------------------------------------- no-shows and put back
+
+
+def no_shows(session: Session, at: datetime | None = None) -> list[QueueRow]:
+    """Ready orders past the hold window, and orders the central cancelled or expired with goods in staging."""
+    return [r for r in queue(session, at) if r.no_show]
+
+
+def put_back(session: Session, actor: Actor, order_id: str, at: datetime | None = None) -> Done:
+    """The goods of a no-show (or of an order closed at the central) go back from staging to where they came
+    from; an order still open here expires, and the central is told in the same event."""
+    at = at or now()
+    order = _pickup_order(session, order_id)
+    staff.require(session, actor, Permission.PICKUP, f"put back order {order.number}")
+    if order.status == S.COLLECTED:
+        raise UserError(f"Order {order.number} was collected: there is nothing to put back.")
+    staged = _staged(session, [order.id]).get(order.id, {})
+    if lifecycle.is_open(order.status):
+        days = _int_setting(session, "pickup.hold_days", DEFAULT_HOLD_DAYS)
+        until = _hold_until(session, order, session.get(PickupRecord, order.id), days)
+        if order.status != S.READY or at < until:
+            raise UserError(
+                f"Order {order.number} is {lifecycle.words(order.status)} and within its hold window: "
+                "it is not a no-show yet."
+            )
+    elif not staged:
+        raise UserError(
+            f"Order {order.number} is {lifecycle.words(order.status)} and holds nothing in staging: "
+            "nothing to put back."
+        )
+    staging = staging_location(session)
+    moves: list[stock.MovementIn] = []
+    by_product = {ln.product_id: ln for ln in _live(order) if ln.product_id}
+    for product_id, qty in sorted(staged.items()):
+        if qty <= 0:
+            continue
+        line = by_product.get(product_id)
+        home = _home(session, order, line) if line is not None else stock.sellable_location(session)
+        moves.append(stock.MovementIn(product_id, staging.id, -qty, "transfer"))
+        moves.append(stock.MovementIn(product_id, home.id, qty, "transfer"))
+    rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
+    payload = stock.movement_payload(session, rows) if rows else []
+    if lifecycle.is_open(order.status):
+        verification.move(session, order, S.EXPIRED, {"movements": payload} if payload else None)
+    else:
+        for movement in payload:  # the central already closed it: the goods move on their own
+            outbox.emit(session, "stock.movement", {**movement, "reason": f"put back {order.number}"})
+    _record(session, order).put_back_at = at
+    audit.record(session, actor.user_id, "pickup.put_back", "order", order.id, {"status": order.status})
+    return Done(order.id, order.number, order.status, f"Order {order.number}: goods back on the floor.")
