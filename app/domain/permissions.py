@@ -48,6 +48,7 @@ class Permission(StrEnum):
     REPRINT = "reprint"
     PICKUP = "pickup"
     PACK = "pack"
+    PACK_BY_HAND = "pack_by_hand"  # confirm an item whose barcode will not read, for another person
     STOCK_ADJUST = "stock_adjust"
     DEVICE_SETTINGS = "device_settings"
     USER_MANAGEMENT = "user_management"
@@ -75,6 +76,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.SHIFT_CLOSE,
             P.PICKUP,
             P.PACK,
+            P.PACK_BY_HAND,
             P.AUDIT_VIEW,
             P.REPORTS_VIEW,
         }
@@ -101,6 +103,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     P.REPRINT: "reprint a receipt",
     P.PICKUP: "hand over pickup orders",
     P.PACK: "pack orders",
+    P.PACK_BY_HAND: "confirm by hand an item whose barcode will not read",
     P.STOCK_ADJUST: "adjust stock",
     P.DEVICE_SETTINGS: "change device settings",
     P.USER_MANAGEMENT: "manage staff",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -85,8 +86,11 @@ def _view(order: Order, outcome: verification.Outcome | None = None) -> VerifyVi
     )
 
 
-def move(session: Session, order: Order, to: lifecycle.OrderState) -> None:
-    """Move a web order to `to` if the lifecycle allows it, and tell the central store in the same transaction."""
+def move(
+    session: Session, order: Order, to: lifecycle.OrderState, extra: dict[str, Any] | None = None
+) -> None:
+    """Move a web order to `to` if the lifecycle allows it, and tell the central store in the same transaction.
+    `extra` goes with the change (protocol.OrderStatusChange: the stock `movements`, the carrier's `tracking`)."""
     if not lifecycle.may_move(order.status, to, order.fulfilment):
         raise UserError(
             f"Order {order.number} is {lifecycle.words(order.status)}: it cannot become {lifecycle.words(to)}."
@@ -94,7 +98,13 @@ def move(session: Session, order: Order, to: lifecycle.OrderState) -> None:
     outbox.emit(
         session,
         "order.status",
-        {"order_id": order.id, "from": order.status, "to": str(to), "by": here(session).terminal_code},
+        {
+            "order_id": order.id,
+            "from": order.status,
+            "to": str(to),
+            "by": here(session).terminal_code,
+            **(extra or {}),
+        },
     )
     order.status = str(to)
 
