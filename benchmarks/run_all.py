@@ -29,6 +29,7 @@ QUICK: dict[str, list[str]] = {
     "devices": ["--quick"],
     "sync": ["--quick"],
     "bundle": ["--runs", "1"],
+    "returns_property": ["--quick"],
 }
 
 # name -> (what it measures that must be built first, how to build it): without it the benchmark is skipped.
