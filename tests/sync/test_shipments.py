@@ -4,6 +4,7 @@ with 4xx, another store's order is refused, and the shipped status sends one not
 
 from __future__ import annotations
 
+import threading
 import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -239,3 +240,25 @@ def test_client_create_shipments(central: Central) -> None:
         with pytest.raises(Refused) as refused:
             other.create_shipments(order_id, boxes)
     assert refused.value.status == 404
+
+
+def test_tills_shipping_at_once_get_distinct_numbers_and_one_shipment_per_box(central: Central) -> None:
+    order_id = place(central, qty="100")
+    requests = [[box(n % 3, {"A1": "1"})] for n in range(9)]  # three boxes, each sent by three tills at once
+    answers: list[Any] = [None] * len(requests)
+
+    def send(i: int) -> None:
+        answers[i] = ship(central, order_id, requests[i], terminal=("S1/T1", "S1/T2")[i % 2])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(a is not None and a.status_code == 200 for a in answers), [a and a.text for a in answers]
+    by_box: dict[str, set[str]] = {}
+    for answer in answers:
+        (shipped,) = answer.json()["shipments"]
+        by_box.setdefault(shipped["sscc"], set()).add(shipped["tracking"])
+    assert len(by_box) == 3 and all(len(numbers) == 1 for numbers in by_box.values())
+    assert len({next(iter(n)) for n in by_box.values()}) == 3 and count_shipments(central) == 3
