@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain import lifecycle, pickup, prefixes  # noqa: F401  (pickup: re-exported for the central)
+from app.domain import lifecycle, pickup, prefixes, staff_proof  # noqa: F401  (re-exported for the central)
 
 PROTOCOL_VERSION = 1
 
@@ -611,3 +611,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     CUSTOMER_SAVED: CustomerSaved,
     STAFF_SAVED: StaffSaved,
 }
+    # The user's PIN key, where this change sets their PIN (kept by the central, never in a feed), and the proof
+    # that the actor made the change: `app.domain.staff_proof`.
+    pin_key: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")] | None = None
+    proof: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")] | None = None

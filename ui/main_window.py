@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
     # -- users -----------------------------------------------------------------------------------------------
     def on_signed_in(self, user: StaffView) -> None:
         self.ctx.user = user
-        self.ctx.ops.actor = Actor(user.id)
+        self.ctx.ops.actor = Actor(user.id, key=user.key)
         self.ctx.messages.clear()
         self.st_user.setText(f"{user.display_name} ({user.role.replace('_', ' ')})")
         self.ctx.ops.read(lambda s: settings.get(s, "staff.idle_lock_minutes"), self._set_idle_minutes)

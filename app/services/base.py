@@ -42,13 +42,16 @@ class PermissionDenied(UserError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is doing it, and the approval they were given for this one action, if any."""
+    """Who is doing it, and the approval they were given for this one action, if any. `key` is their PIN key
+    (`app.domain.staff_proof`) when they signed in with their PIN: held in memory for the session, it signs the
+    staff changes they make, so the central store knows they made them."""
 
     user_id: str
     approval_id: str | None = None
+    key: str | None = field(default=None, repr=False, compare=False)
 
     def with_approval(self, approval_id: str | None) -> Actor:
-        return Actor(self.user_id, approval_id)
+        return Actor(self.user_id, approval_id, self.key)
 
 
 @dataclass

@@ -14,9 +14,10 @@ from app.db.types import utcnow
 from app.ids import new_id
 
 
-def emit(session: Session, type_: str, payload: dict[str, Any]) -> str:
-    """Add an event (UUIDv7 id, given now) to the outbox; returns its id."""
-    event_id = new_id()
+def emit(session: Session, type_: str, payload: dict[str, Any], event_id: str | None = None) -> str:
+    """Add an event (UUIDv7 id, given now, unless the caller made it: a payload signed over its event id) to the
+    outbox; returns its id."""
+    event_id = event_id or new_id()
     session.add(OutboxEvent(id=event_id, type=type_, payload=payload, created_at=utcnow()))
     return event_id
 

@@ -11,7 +11,7 @@ raised still signs in, flagged (`StaffView.pin_too_short`, and in the audit entr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Approval, AuditEntry, StaffUser
+from app.domain import staff_proof
 from app.domain.permissions import DESCRIPTIONS, Permission, Role, allowed, can_grant
+from app.ids import new_id
 from app.services import audit, outbox, settings
 from app.services.base import Actor, Changes, PermissionDenied, UserError, kept_if_rolled_back, now
 
@@ -71,6 +73,9 @@ class StaffView:
     pin_too_short: bool = (
         False  # signed in with a PIN shorter than the store's minimum for the role: change it
     )
+    # Their PIN key, when they have just signed in with their PIN (never from a badge or a listing): it signs the
+    # staff changes they make this session (`app.domain.staff_proof`). Memory only.
+    key: str | None = field(default=None, repr=False, compare=False)
 
 
 def _view(u: StaffUser) -> StaffView:
@@ -151,7 +156,7 @@ def sign_in(session: Session, username: str, pin: str, purpose: str = "sign-in")
     if short:
         details["short_pin"] = True
     audit.record(session, user.id, "staff.signed_in", "staff", user.id, details or None)
-    return replace(_view(user), pin_too_short=short)
+    return replace(_view(user), pin_too_short=short, key=staff_proof.pin_key(user.id, pin))
 
 
 def sign_in_badge(session: Session, badge: str) -> StaffView:
@@ -300,27 +305,43 @@ def approve(
     return appr.id
 
 
-def publish(session: Session, user: StaffUser, by: StaffUser | None) -> None:
+def _signing_key(actor: Actor) -> str:
+    """The actor's PIN key, which signs their staff changes; refused when they signed in without their PIN."""
+    if not actor.key:
+        raise UserError(
+            "Staff changes are signed with your PIN: sign in with your PIN (not a badge) to add or change staff."
+        )
+    return actor.key
+
+
+def publish(
+    session: Session, user: StaffUser, by: StaffUser | None, key: str, pin: str | None = None
+) -> None:
     """The user as saved, whole, for the store's other tills (through the outbox and the central store), with the
     authority of the change: `by`, the user who made it (the central store checks them against its own view of
-    the store's staff), or None for the first admin of a till just enrolled, which is its own authority."""
+    the store's staff), or None for the first admin of a till just enrolled, which is its own authority.
+
+    `key` is the PIN key of whoever made the change (`app.domain.staff_proof`): the change carries its proof.
+    Where the change sets a PIN, the user's own PIN key goes with it, for the central store to keep (it never goes
+    back out in any feed)."""
     session.flush()
     authority = by or user
-    outbox.emit(
-        session,
-        "staff.saved",
-        {
-            "id": user.id,
-            "username": user.username,
-            "display_name": user.display_name,
-            "role": user.role,
-            "pin_hash": user.pin_hash,
-            "badge_code": user.badge_code,
-            "active": user.active,
-            "actor": {"id": authority.id, "role": authority.role},
-            "bootstrap": by is None,
-        },
-    )
+    change: dict[str, object] = {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "pin_hash": user.pin_hash,
+        "badge_code": user.badge_code,
+        "active": user.active,
+        "actor": {"id": authority.id, "role": authority.role},
+        "bootstrap": by is None,
+    }
+    if pin is not None:
+        change["pin_key"] = staff_proof.pin_key(user.id, pin)
+    event_id = new_id()
+    change["proof"] = staff_proof.prove(key, event_id, change)
+    outbox.emit(session, "staff.saved", change, event_id=event_id)
 
 
 def create_first_admin(session: Session, pin: str, display_name: str = "Store admin") -> bool:
@@ -335,7 +356,8 @@ def create_first_admin(session: Session, pin: str, display_name: str = "Store ad
         username="admin", display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin)
     )
     session.add(admin)
-    publish(session, admin, by=None)
+    session.flush()
+    publish(session, admin, by=None, key=staff_proof.pin_key(admin.id, pin), pin=pin)
     return True
 
 
@@ -349,6 +371,7 @@ def create_user(
     badge: str | None = None,
 ) -> Changes:
     require(session, actor, Permission.USER_MANAGEMENT)
+    key = _signing_key(actor)
     me = session.get(StaffUser, actor.user_id)
     assert me is not None
     try:
@@ -371,7 +394,8 @@ def create_user(
         badge_code=badge or None,
     )
     session.add(u)
-    publish(session, u, by=me)
+    session.flush()
+    publish(session, u, by=me, key=key, pin=pin)
     audit.record(session, actor.user_id, "staff.created", "staff", u.id, {"role": role, "username": username})
     return Changes(staff=True)
 
@@ -385,6 +409,7 @@ def update_user(
     pin: str | None = None,
 ) -> Changes:
     require(session, actor, Permission.USER_MANAGEMENT)
+    key = _signing_key(actor)
     me = session.get(StaffUser, actor.user_id)
     u = session.get(StaffUser, user_id)
     if u is None or me is None:
@@ -408,6 +433,6 @@ def update_user(
         u.failed_attempts = 0
         u.locked_until = None
         details["pin_reset"] = True
-    publish(session, u, by=me)
+    publish(session, u, by=me, key=key, pin=pin)
     audit.record(session, actor.user_id, "staff.updated", "staff", u.id, details)
     return Changes(staff=True)

@@ -480,6 +480,9 @@ class OrderAccess(Base):
 
 
 class Notice(Base):
+    # Their PIN key (app.domain.staff_proof), which checks the proofs of the changes they make; None for a user
+    # whose PIN was set before proofs existed (their changes are checked by role only until their PIN changes).
+    pin_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """One message to the customer, written in the transaction that changed the order; unique per order, kind and
     stage, so a change applied twice writes it once. The worker (notices.send_pending) sends it and marks it."""
 

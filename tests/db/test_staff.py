@@ -11,6 +11,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEntry, Setting, StaffUser
+from app.domain import staff_proof
 from app.domain.permissions import MATRIX, RANK, Permission, Role
 from app.services import audit, settings, staff
 from app.services.base import Actor, PermissionDenied, UserError, now
@@ -257,7 +258,8 @@ def test_wrong_approval_pins_lock_the_approver_out(db: sessionmaker[Session]) ->
 def test_the_store_minimum_pin_length_per_role_takes_effect_when_a_pin_is_set(
     db: sessionmaker[Session],
 ) -> None:
-    admin = Actor(uid(db, "admin"))
+    admin_id = uid(db, "admin")
+    admin = Actor(admin_id, key=staff_proof.pin_key(admin_id, "9999"))
     with db() as s:
         # Roles that can approve (hold a permission no counter role has) default to 6 digits, the others to 4.
         counter = set().union(*(MATRIX[r] for r in Role if RANK[r] == 1))

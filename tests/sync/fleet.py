@@ -30,6 +30,7 @@ from app.db.engine import make_engine, make_sessionmaker, migrate
 from app.db.models import Location, Order, OutboxEvent, Product, StaffUser, StockBalance
 from app.db.models import StockMovement as LocalMovement
 from app.db.types import utcnow
+from app.domain import staff_proof
 from app.ids import new_id
 from app.services import outbox, sales, shifts, staff, stock
 from app.services.base import Actor
@@ -211,7 +212,8 @@ class Till:
             staff.create_first_admin(s, "123456")
         till = cls(f"{store}/{terminal}", store, factory, enrolled.token, transport, url=url, base=base)
         with factory() as s:
-            till.actor = Actor(s.scalars(select(StaffUser.id)).one())
+            admin = s.scalars(select(StaffUser.id)).one()
+            till.actor = Actor(admin, key=staff_proof.pin_key(admin, "123456"))
         return till
 
     def client(self) -> Client:

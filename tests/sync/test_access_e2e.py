@@ -17,6 +17,7 @@ from uuid6 import uuid7
 
 from app.db.models import AuditEntry, OutboxEvent, PrintJob, StaffUser
 from app.documents.model import Columns, Document, Text
+from app.domain import staff_proof
 from app.services import audit, settings, shifts, staff
 from app.services.base import Actor, UserError
 from sync import protocol
@@ -106,6 +107,10 @@ def test_a_tills_token_cannot_take_over_the_stores_staff(served: tuple[Hub, str]
         user(evil, "evil", "admin", actor={"id": str(uuid7()), "role": "admin"}),  # an actor nobody knows
         user(evil, "evil", "admin", actor={"id": maria, "role": "admin"}),  # a manager, claiming to be admin
         user(admin_id, admin_name, "admin", actor={"id": maria, "role": "manager"}),  # reset the admin's PIN
+        # Naming T1's real admin as the actor, without the proof only their PIN makes, or with a made-up one.
+        user(evil, "evil", "admin", actor={"id": admin_id, "role": "admin"}),
+        user(evil, "evil", "admin", actor={"id": admin_id, "role": "admin"}, proof="0" * 64),
+        user(admin_id, admin_name, "admin", actor={"id": admin_id, "role": "admin"}, pin_key="0" * 64),
     ]
     results = raw_push(t2, attempts)
     assert [r.status for r in results] == ["rejected"] * len(attempts), results
@@ -116,7 +121,9 @@ def test_a_tills_token_cannot_take_over_the_stores_staff(served: tuple[Hub, str]
     assert signs_in(t1, admin_name, PIN) and not signs_in(t1, admin_name, "0000")
     # A change with the authority to make it goes through: the manager adds a cashier at T2.
     with t2.factory.begin() as s:
-        staff.create_user(s, Actor(maria), "carl", "Carl", "cashier", "1357")
+        staff.create_user(
+            s, Actor(maria, key=staff_proof.pin_key(maria, "246802")), "carl", "Carl", "cashier", "1357"
+        )
     t2.sync()
     t1.sync()
     assert signs_in(t1, "carl", "1357")

@@ -30,7 +30,7 @@ def context_for(factory: Factory, username: str, pin: str) -> AppContext:
         user = staff.sign_in(s, username, pin)
         where = here(s)
     ops = Ops(factory)
-    ops.actor = Actor(user.id)
+    ops.actor = Actor(user.id, key=user.key)
     ctx = AppContext(factory, ops, ScanRouter(), MessageBar(), Sounds(), where, user=user)
     ops.failed.connect(ctx.messages.show_error)
     return ctx

@@ -369,6 +369,10 @@ def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), feed)
 
 
+        if u.pin_key is not None and not protocol.staff_proof.check(
+            u.pin_key, str(ev.id), ev.payload, u.proof
+        ):
+            raise Rejected("staff change refused: its proof does not match the first admin's PIN key")
 # Sent for a disabled user instead of their PIN hash, and left in a user's older feed rows: no PIN matches it.
 DISABLED_PIN_HASH = "disabled"
 
@@ -379,6 +383,14 @@ def scrub_staff_feed(session: Session, store_id: int, user_key: str) -> None:
     for row in session.scalars(
         select(FeedChange).where(
             FeedChange.store_id == store_id,
+        # Naming an actor is not being them: the proof is made with the actor's PIN key, which only a till where
+        # they typed their PIN can derive. An actor whose PIN predates proofs is checked by role only.
+        if actor.pin_key is not None and not protocol.staff_proof.check(
+            actor.pin_key, str(ev.id), ev.payload, u.proof
+        ):
+            raise Rejected(
+                f"staff change refused: it is not signed by {actor.username}'s PIN (sign in with the PIN to make it)"
+            )
             FeedChange.type == protocol.CHANGE_STAFF,
             FeedChange.key == user_key,
         )
@@ -386,6 +398,8 @@ def scrub_staff_feed(session: Session, store_id: int, user_key: str) -> None:
         if row.payload.get("pin_hash") != DISABLED_PIN_HASH or row.payload.get("badge_code") is not None:
             row.payload = {**row.payload, "pin_hash": DISABLED_PIN_HASH, "badge_code": None}
 
+    if u.pin_key is not None:
+        current.pin_key = u.pin_key
 
 def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     """Shifts, cash movements and audit entries are kept in applied_events; nothing else derives from them."""
