@@ -112,8 +112,17 @@ def test_a_tills_token_cannot_take_over_the_stores_staff(served: tuple[Hub, str]
         user(evil, "evil", "admin", actor={"id": admin_id, "role": "admin"}, proof="0" * 64),
         user(admin_id, admin_name, "admin", actor={"id": admin_id, "role": "admin"}, pin_key="0" * 64),
     ]
+    # T1's real, signed change (Maria made a manager), replayed under a new event id, and made an admin.
+    with t1.factory() as s:
+        signed = next(
+            e.payload
+            for e in s.scalars(select(OutboxEvent).where(OutboxEvent.type == protocol.STAFF_SAVED))
+            if e.payload["username"] == "maria"
+        )
+    attempts += [ev(protocol.STAFF_SAVED, signed), ev(protocol.STAFF_SAVED, {**signed, "role": "admin"})]
     results = raw_push(t2, attempts)
     assert [r.status for r in results] == ["rejected"] * len(attempts), results
+    assert "not signed by" in (results[5].reason or "") and "not signed by" in (results[-1].reason or "")
     t1.sync()
     t2.sync()
     for till in (t1, t2):
