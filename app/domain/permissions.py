@@ -40,6 +40,7 @@ class Permission(StrEnum):
     RETURN = "return"
     NO_RECEIPT_RETURN = "no_receipt_return"
     REFUND_ABOVE_LIMIT = "refund_above_limit"
+    RETURN_EXCEPTION = "return_exception"  # a return the policy refuses: past its window, a final sale
     NO_SALE = "no_sale"  # open the drawer without a sale
     PAID_IN = "paid_in"
     PAID_OUT = "paid_out"
@@ -95,6 +96,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     P.RETURN: "take a return",
     P.NO_RECEIPT_RETURN: "take a return without a receipt",
     P.REFUND_ABOVE_LIMIT: "refund above the limit",
+    P.RETURN_EXCEPTION: "take a return the return policy refuses",
     P.NO_SALE: "open the drawer without a sale",
     P.PAID_IN: "pay cash in",
     P.PAID_OUT: "pay cash out",

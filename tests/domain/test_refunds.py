@@ -231,3 +231,44 @@ def test_refunds_never_exceed_what_was_paid(
     case: tuple[Sale, list[tuple[int, dict[int, Decimal]]]], offline: set[int]
 ) -> None:
     check_returns(case[0], case[1], offline)
+
+
+# -- the return policy (app.domain.return_policy) -------------------------------------------------------------
+def test_policy_window_per_department_final_sale_fee_and_approval() -> None:
+    from datetime import date
+
+    from app.domain import return_policy as rp
+    from app.domain.permissions import Permission
+
+    policy = rp.Policy.from_setting(
+        {
+            "window_days": 30,
+            "department_windows": {"ELEC": 14},
+            "final_sale_skus": ["CLEAR1"],
+            "restocking_fee_percent": "15",
+        },
+        refund_limit=D("100.00"),
+    )
+    today = date(2026, 12, 2)
+    assert policy.line_exceptions("Tea", "T1", "FOOD", date(2026, 11, 2), today) == []  # 30 days: inside
+    late = policy.line_exceptions("Radio", "R1", "ELEC", date(2026, 11, 17), today)  # 15 days > 14
+    assert [e.code for e in late] == [rp.OUTSIDE_WINDOW]
+    final = policy.line_exceptions("Sale coat", "CLEAR1", None, today, today)
+    assert [e.code for e in final] == [rp.FINAL_SALE]
+    assert policy.restocking_fee([(D("19.99"), "opened"), (D("10.00"), "new")]) == D("3.00")
+    assert rp.approval_for([]) == Permission.RETURN
+    assert rp.approval_for(late + policy.total_exceptions(D("150"), False)) == Permission.RETURN_EXCEPTION
+    assert rp.approval_for(policy.total_exceptions(D("150"), False)) == Permission.REFUND_ABOVE_LIMIT
+    assert rp.approval_for(policy.total_exceptions(D("5"), True)) == Permission.NO_RECEIPT_RETURN
+    assert [policy.disposition(c) for c in rp.CONDITIONS] == ["floor", "floor", "quarantine", "vendor"]
+    with pytest.raises(rp.PolicyError):
+        policy.disposition("sparkly")
+
+
+def test_no_receipt_refunds_the_lowest_known_price_else_the_current() -> None:
+    from app.domain import return_policy as rp
+
+    assert rp.no_receipt_price(D("12.00"), [D("10.00"), D("11.50")]) == D("10.00")
+    assert rp.no_receipt_price(D("12.00"), []) == D("12.00")
+    assert rp.reasons(["Too small"]) == {"too_small": "Too small"}
+    assert "changed_mind" in rp.reasons(None)
