@@ -17,6 +17,7 @@ and this file only re-exports:
 - `batch`: `push`, judging and applying a till's batch exactly once, refusals, after-push bookkeeping;
 - `feed`: the change feed a till pulls;
 - `orders`: placing (through routing) and cancelling web orders;
+- `returns`: what is left to take back of a sale or web order, over-returns refused or parked, the no-receipt limit;
 - `review`: the status summary, a terminal's audit head, stock exceptions.
 """
 
@@ -71,6 +72,20 @@ from sync.central.service.feed import pull
 from sync.central.service.handlers import DISABLED_PIN_HASH, scrub_staff_feed
 from sync.central.service.order_state import find_order, order_payload
 from sync.central.service.orders import cancel_order, place_order
+from sync.central.service.returns import (
+    HANDED_OVER,
+    LAST_RESORT,
+    Returnable,
+    central_setting,
+    judge_return,
+    no_receipt_payload,
+    no_receipt_refusal,
+    no_receipt_window,
+    record_return,
+    return_overs,
+    returnable,
+    set_central_setting,
+)
 from sync.central.service.review import audit_head, list_exceptions, resolve_exception, status_summary
 
 __all__ = [
@@ -130,6 +145,19 @@ __all__ = [
     # orders
     "cancel_order",
     "place_order",
+    # returns
+    "HANDED_OVER",
+    "LAST_RESORT",
+    "Returnable",
+    "central_setting",
+    "judge_return",
+    "no_receipt_payload",
+    "no_receipt_refusal",
+    "no_receipt_window",
+    "record_return",
+    "return_overs",
+    "returnable",
+    "set_central_setting",
     # review
     "audit_head",
     "list_exceptions",
