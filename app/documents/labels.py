@@ -10,11 +10,15 @@ What the pack bench calls (render the result with `devices.printers.render(docum
 - `build_packing_slip(PackingSlipData) -> Document`: ship-to, lines with quantities, the order's Code 128.
 - `build_shipping_label(ShippingLabelData) -> Document`: 4x6 in; ship-from, ship-to, carrier and service,
   weight (`weight_text(kg)`), the SSCC as GS1-128 with AI (00), the tracking number as Code 128.
-- `address_from_text(name, text, country="")`: an `Address` from the one free-text address a web order has.
+- `address_from_text(name, text, country="")`: an `Address` from the one free-text address a web order has;
+  `address_from_lines(lines)`: from printed lines, name first (the central's `ShipmentInfo.ship_to`/`ship_from`).
+  A shipment's carrier, service, tracking and `label_lines` go into `ShippingLabelData` (label_lines as
+  `extra_lines`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -49,6 +53,13 @@ def address_from_text(name: str, text: str, country: str = "") -> Address:
     """An address from free text as a web order holds it: one line per newline or comma, blanks dropped."""
     parts = [part.strip() for line in text.splitlines() for part in line.split(",")]
     return Address(name.strip(), tuple(part for part in parts if part), country)
+
+
+def address_from_lines(lines: Sequence[str]) -> Address:
+    """An address from its printed lines, name first (as the central store answers a shipment)."""
+    if not lines or not lines[0].strip():
+        raise ValueError("an address needs at least a name")
+    return Address(lines[0].strip(), tuple(line.strip() for line in lines[1:] if line.strip()))
 
 
 def make_sscc(company_prefix: str, serial: int, extension: str = "0") -> str:

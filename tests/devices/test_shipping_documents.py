@@ -22,6 +22,7 @@ from app.documents.labels import (
     PackingLine,
     PackingSlipData,
     ShippingLabelData,
+    address_from_lines,
     address_from_text,
     build_packing_slip,
     build_shipping_label,
@@ -137,6 +138,11 @@ def test_weight_and_address_text() -> None:
         with pytest.raises(ValueError):
             weight_text(bad)
     assert address_from_text(" Jo ", "1 Rd, Town\n\n12345").printed_lines() == ["Jo", "1 Rd", "Town", "12345"]
+    assert address_from_lines(["Ann Lee", "1 Elm St", " ", "Springfield"]) == Address(
+        "Ann Lee", ("1 Elm St", "Springfield")
+    )
+    with pytest.raises(ValueError):
+        address_from_lines([])
 
 
 # -- PDF, decoded twice -----------------------------------------------------------------------------------------
