@@ -1,0 +1,258 @@
+"""The Pickup screen through the real main window (pytest-qt, offscreen), as an associate uses it: the queue with a
+late and a curbside order, an order opened by scanning its number, a wrong item refused (red, until acknowledged,
+and nothing else counts meanwhile), every item scanned (the scanner's trailing Enter presses nothing), ready on F10,
+handed over by scanning the customer's pickup code or by an ID check; a cancellation and a curbside arrival from
+the central shown at once."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Barcode, Order, PickupRecord, PrintJob
+from app.domain import pickup as codes
+from app.services.base import Changes, here, now
+from ui.context import AppContext
+from ui.feedback import MessageBar, Sounds
+from ui.main_window import MainWindow
+from ui.ops import Ops
+from ui.scan_router import ScanRouter
+from ui.screens.pickup import PickupScreen
+from ui.screens.pickup_dialogs import HandoverDialog
+from ui.theme import STYLE
+
+Factory = sessionmaker[Session]
+SHOTS = Path(os.environ.get("SHOTS") or tempfile.gettempdir())
+
+
+@pytest.fixture
+def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
+    with db() as s:
+        h = here(s)
+    ctx = AppContext(
+        factory=db, ops=Ops(db), router=ScanRouter(), messages=MessageBar(), sounds=Sounds(), here=h
+    )
+    win = MainWindow(ctx)
+    win.setStyleSheet(STYLE)
+    win.resize(1280, 800)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    ctx.ops.shutdown()
+
+
+def idle(qtbot: QtBot, win: MainWindow) -> None:
+    qtbot.waitUntil(win.ctx.ops.is_idle, timeout=10_000)
+    qtbot.wait(20)  # the results' callbacks, on the GUI thread
+
+
+def sign_in(qtbot: QtBot, win: MainWindow) -> PickupScreen:
+    idle(qtbot, win)
+    users = win.signin.users
+    for i in range(users.count()):
+        if users.item(i).data(Qt.ItemDataRole.UserRole) == "associate":
+            users.setCurrentRow(i)
+    win.signin.pin.setText("2222")
+    win.signin.submit()
+    qtbot.waitUntil(lambda: win.ctx.user is not None, timeout=10_000)
+    idle(qtbot, win)
+    screen = win.screens["pickup"]
+    assert isinstance(screen, PickupScreen) and screen.isVisible()  # an associate starts at Pickup
+    return screen
+
+
+def scan(qtbot: QtBot, win: MainWindow, code: str) -> None:
+    """A scanner: the code's keys and its trailing Enter into the scan field, which has the keyboard."""
+    assert QApplication.focusWidget() is win.scan
+    qtbot.keyClicks(win.scan, code)
+    qtbot.keyClick(win.scan, Qt.Key.Key_Return)
+    idle(qtbot, win)
+
+
+def orders(db: Factory) -> dict[str, tuple[str, str, list[tuple[str, int]]]]:
+    """Fulfilment -> (id, number, [(EAN as scanned, qty)]) of the first demo order of each kind."""
+    out: dict[str, tuple[str, str, list[tuple[str, int]]]] = {}
+    with db() as s:
+        for o in s.scalars(select(Order).where(Order.channel == "web").order_by(Order.number)):
+            if o.fulfilment in out:
+                continue
+            lines = []
+            for ln in o.lines:
+                code = s.scalars(
+                    select(Barcode.code).where(Barcode.product_id == ln.product_id, Barcode.pack_qty == 1)
+                ).first()
+                assert code is not None
+                lines.append((code[1:], int(ln.qty)))
+            out[o.fulfilment] = (o.id, o.number, lines)
+    return out
+
+
+def feed(db: Factory, win: MainWindow, order_id: str, status: str | None = None, **external: Any) -> None:
+    """What the sync agent's applier does with an order change from the central, then its `changed` signal."""
+    with db.begin() as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        order.external = {**(order.external or {}), **external}
+        if status:
+            order.status = status
+    win.ctx.ops.changed.emit(Changes(orders=True))
+
+
+def shoot(win: MainWindow, qtbot: QtBot, name: str) -> None:
+    for w, h in ((1280, 800), (1024, 768)):
+        win.resize(w, h)
+        qtbot.wait(50)
+        assert win.grab().save(str(SHOTS / f"pickup-{name}-{w}.png"))
+    win.resize(1280, 800)
+
+
+def texts(screen: PickupScreen, col: int) -> list[str]:
+    items = [screen.table.item(r, col) for r in range(screen.table.rowCount())]
+    return [item.text() if item is not None else "" for item in items]
+
+
+def test_queue_prepare_with_a_wrong_item_ready_and_hand_over_by_pickup_code(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    known = orders(db)
+    order_id, number, lines = known["pickup"]
+    curb_id, curb_number, _ = known["curbside"]
+    with db.begin() as s:
+        late = s.get(Order, order_id)
+        assert late is not None
+        late.created_at = now() - timedelta(hours=3)
+    screen = sign_in(qtbot, window)
+    feed(db, window, curb_id, arrived_at=(now() - timedelta(minutes=4)).isoformat())
+    idle(qtbot, window)
+    assert texts(screen, 0)[:2] == [curb_number, number]  # at the curb first, then the late one
+    assert (
+        "at the curb" in texts(screen, 3)[0]
+        and "waiting 4:" in texts(screen, 4)[0]
+        and "late 1h" in texts(screen, 4)[1]
+    )
+    assert "LATE" in texts(screen, 3)[1]
+    late_cell = screen.table.item(1, 0)
+    assert late_cell is not None and late_cell.foreground().color().name() == "#b91c1c"  # late stands out
+    assert "is at the curb" in window.ctx.messages.text()  # the arrival came through the feed: a notice
+    shoot(window, qtbot, "queue")
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)  # acknowledged
+    # Open the order by scanning its number (the bag label or the customer's e-mail carry it).
+    scan(qtbot, window, number)
+    assert screen.mode == "order" and screen.order is not None and screen.order.order_id == order_id
+    assert screen.figure.text() == str(sum(q for _c, q in lines))
+    # A wrong item: refused, red, and nothing counts until acknowledged.
+    wrong = orders(db)["ship"][2][0][0]
+    assert wrong not in {c for c, _q in lines}
+    scan(qtbot, window, wrong)
+    assert window.ctx.messages.error and "not in this order" in window.ctx.messages.text()
+    shoot(window, qtbot, "prepare-error")
+    scan(qtbot, window, lines[0][0])
+    assert "Acknowledge the message first" in window.ctx.messages.text()
+    with db() as s:
+        assert all(ln.scanned_qty == 0 for ln in s.get(Order, order_id).lines)  # type: ignore[union-attr]
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)  # Enter on the empty scan field acknowledges
+    assert not window.ctx.messages.error
+    for code, qty in lines:
+        for _ in range(qty):
+            scan(qtbot, window, code)
+    assert screen.order.complete and screen.figure.text() == "0"
+    assert screen.order.status == "picking"  # the last scan's Enter pressed no button
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    idle(qtbot, window)
+    assert screen.order.status == "ready"
+    with db() as s:
+        assert s.scalars(
+            select(PrintJob).where(PrintJob.kind == "bag_label", PrintJob.cause_id == order_id)
+        ).all()
+    # The central's answer to "ready" carries the pickup code's verifier; the customer shows the code.
+    feed(db, window, order_id, pickup=codes.make_verifier("ABCD2345", iterations=1000))
+    idle(qtbot, window)
+    shots: list[bool] = []
+
+    def look() -> None:
+        dlg = QApplication.activeModalWidget()
+        if isinstance(dlg, HandoverDialog):
+            shots.append(dlg.grab().save(str(SHOTS / "pickup-handover-dialog.png")))
+
+    QTimer.singleShot(0, look)
+    scan(qtbot, window, "PU-ABCD2345")
+    qtbot.waitUntil(lambda: screen.order is not None and screen.order.status == "collected", timeout=10_000)
+    idle(qtbot, window)
+    assert "handed over" in window.ctx.messages.text()
+    shoot(window, qtbot, "collected")
+    with db() as s:
+        rec = s.get(PickupRecord, order_id)
+        assert rec is not None and rec.method == "code"
+
+
+def test_hand_over_by_id_check_and_a_cancellation_and_an_arrival_from_the_central(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    known = orders(db)
+    order_id, number, lines = known["pickup"]
+    curb_id, _curb, _ = known["curbside"]
+    screen = sign_in(qtbot, window)
+    scan(qtbot, window, number)
+    scan(qtbot, window, lines[0][0])
+    assert screen.order is not None and screen.order.status == "picking"
+    # Cancelled at the central while the associate picks: red at once, and where the items go back.
+    feed(db, window, order_id, status="cancelled")
+    idle(qtbot, window)
+    assert screen.order.status == "cancelled"
+    assert window.ctx.messages.error and "cancelled at the central" in window.ctx.messages.text()
+    assert "put the items back" in window.ctx.messages.text()
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)  # back to the queue
+    idle(qtbot, window)
+    assert screen.mode == "queue"
+    # A curbside customer checks in: the till hears it through the feed, with a notice.
+    feed(db, window, curb_id, arrived_at=now().isoformat())
+    idle(qtbot, window)
+    assert "is at the curb" in window.ctx.messages.text()
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)
+    # The curbside order: prepared, made ready, handed over by an ID check.
+    _id, curb_number, curb_lines = orders(db)["curbside"]
+    scan(qtbot, window, curb_number)
+    for code, qty in curb_lines:
+        for _ in range(qty):
+            scan(qtbot, window, code)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    idle(qtbot, window)
+    assert screen.order is not None and screen.order.status == "ready"
+    with db() as s:
+        customer = s.get(Order, curb_id).customer_name  # type: ignore[union-attr]
+    seen: list[str] = []
+
+    def fill(name: str, again: bool) -> None:
+        dlg = QApplication.activeModalWidget()
+        assert isinstance(dlg, HandoverDialog)
+        if not seen:
+            for w, h in ((1280, 800), (1024, 768)):
+                window.resize(w, h)
+                dlg.grab().save(str(SHOTS / f"pickup-handover-{w}.png"))
+        dlg.id_name.setText(name)
+        dlg.submit()
+        seen.append(name)
+        if again:
+            QTimer.singleShot(300, lambda: check_and_retry(dlg))
+
+    def check_and_retry(dlg: HandoverDialog) -> None:
+        seen.append(dlg.error.text() or dlg.field_error("id_name"))
+        fill(str(customer), again=False)
+
+    QTimer.singleShot(100, lambda: fill("Somebody Else", again=True))
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    qtbot.waitUntil(lambda: screen.order is not None and screen.order.status == "collected", timeout=10_000)
+    assert any("name on the ID" in x for x in seen)
+    window.resize(1280, 800)
