@@ -191,7 +191,10 @@ def setup(
     products = _in_scope(session, loc, depts, wanted)
     if (depts or wanted) and not products:
         raise UserError("Nothing in the catalog matches that count: choose other departments or items.")
-    what = ", ".join([*depts, *wanted]) or "everything"
+    named = [*depts, *wanted]
+    parts = [f"{len(depts)} departments" if depts else "", f"{len(wanted)} items" if wanted else ""]
+    what = ", ".join(named) if len(named) <= 2 else " + ".join(p for p in parts if p)
+    what = what or "everything"
     count = CycleCount(
         location_id=loc.id,
         scope={"departments": depts, "skus": wanted},
@@ -398,3 +401,17 @@ def counted_location_products(session: Session, count_id: str) -> list[str]:
             select(CountLine.product_id).where(CountLine.count_id == count_id, CountLine.counted.is_not(None))
         )
     )
+
+
+def recent(session: Session, limit: int = 30) -> list[CountSummary]:
+    """The newest counts of any status (open, posted, cancelled), newest first."""
+    counted = func.count(CountLine.counted)
+    rows = session.execute(
+        select(CycleCount, Location.code, func.count(CountLine.id), counted)
+        .join(Location, Location.id == CycleCount.location_id)
+        .join(CountLine, CountLine.count_id == CycleCount.id, isouter=True)
+        .group_by(CycleCount.id, Location.code)
+        .order_by(CycleCount.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [CountSummary(c.id, c.title, code, c.status, n, k, c.created_at) for c, code, n, k in rows]
