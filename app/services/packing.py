@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Approval, Order, OrderLine, PackBox, PackBoxItem, PackFigures
+from app.db.models import Approval, Order, OrderLine, PackBox, PackBoxItem, PackFigures, Product
 from app.documents import labels
 from app.documents.model import Barcode, Document, Text
 from app.domain import barcodes, lifecycle, prefixes
@@ -40,7 +40,7 @@ from app.services import audit, catalog, numbers, printing, settings, staff, sto
 from app.services.base import Actor, PermissionDenied, UserError, here, now
 
 CAPTURE_FIELDS = ("lot", "expiry", "serial")
-DEFAULT_PACKAGE_TYPES = ("Small box", "Medium box", "Large box", "Envelope")
+DEFAULT_PACKAGE_TYPES = ("small_box", "medium_box", "large_box", "envelope")  # as the carrier names them
 DEFAULT_SSCC_PREFIX = "0614141"  # GS1's example company prefix; a store sets its own in `pack.sscc_prefix`
 MAX_BOX_KG = Decimal("70")
 
@@ -101,6 +101,7 @@ class BenchView:
     needs_line: str | None = None
     needs_code: str | None = None  # the scan to send again with the capture
     label_job: str | None = None  # the SSCC label queued when a box was started here
+    line_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # line id -> lot, expiry, serial
 
     @property
     def box(self) -> BoxView | None:
@@ -124,12 +125,26 @@ class QueuedOrder:
 
 @dataclass(frozen=True)
 class Parcel:
-    """One box as the carrier is asked to ship it."""
+    """One box as the carrier is asked to ship it: its contents as (sku, qty)."""
 
     box_id: str
     sscc: str
     package_type: str
     weight_kg: Decimal
+    lines: list[tuple[str, Decimal]]
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """What the carrier answered for one box (through the central store): its label's facts."""
+
+    sscc: str
+    tracking: str
+    carrier: str = ""
+    service: str = ""
+    ship_from: tuple[str, ...] = ()
+    ship_to: tuple[str, ...] = ()
+    label_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,7 +220,20 @@ def _view(
     names = {ln.id: ln.name for ln in order.lines}
     boxes = [_box_view(b, names) for b in _boxes(session, order.id)]
     progress = verified or verification.progress(session, order.id)
-    return BenchView(progress, boxes, ship_to=_ship_to(order), **what)
+    needs: dict[str, tuple[str, ...]] = {}
+    if settings.get(session, "pack.capture"):
+        departments = dict(
+            session.execute(
+                select(Product.id, Product.department).where(
+                    Product.id.in_({ln.product_id for ln in order.lines if ln.product_id})
+                )
+            ).all()
+        )
+        for ln in order.lines:
+            wanted = needs_capture(session, ln.sku, departments.get(ln.product_id or ""))
+            if wanted:
+                needs[ln.id] = wanted
+    return BenchView(progress, boxes, ship_to=_ship_to(order), line_needs=needs, **what)
 
 
 def view(session: Session, order_id: str) -> BenchView:
@@ -316,7 +344,7 @@ def _sscc_label(order: Order, box: PackBox) -> Document:
         width_chars=labels.SHIPPING_LABEL_WIDTH,
         blocks=[
             Text(f"Order {order.number}", bold=True),
-            Text(f"Box {box.box_no} - {box.package_type}"),
+            Text(f"Box {box.box_no} - {words(box.package_type)}"),
             Text("SSCC", bold=True),
             Barcode(labels.sscc_element_string(box.sscc), "gs1_128"),
         ],
@@ -332,8 +360,8 @@ def start_box(
     staff.require(session, actor, Permission.PACK, f"pack order {order.number}")
     if not lifecycle.is_open(order.status) or order.status == lifecycle.OrderState.PACKED:
         raise UserError(f"Order {order.number} is {lifecycle.words(order.status)}: no more boxes.")
-    if not package_type.strip():
-        raise UserError("Choose the package type.")
+    if package_type not in package_types(session):
+        raise UserError("Choose the package type from the list.")
     boxes = _boxes(session, order_id)
     if boxes and not boxes[-1].items:
         raise UserError(f"Box {boxes[-1].box_no} is still empty: fill it before starting another.")
@@ -347,7 +375,7 @@ def start_box(
     box = PackBox(
         order_id=order.id,
         box_no=len(boxes) + 1,
-        package_type=package_type.strip()[:30],
+        package_type=package_type,
         sscc=sscc or _next_sscc(session),
         sscc_scanned=sscc is not None,
         created_at=now(),
@@ -653,9 +681,21 @@ def pack(session: Session, actor: Actor, order_id: str) -> Packed:
     return Packed(
         order.id,
         order.number,
-        [Parcel(b.id, b.sscc, b.package_type, b.weight_kg or Decimal(0)) for b in boxes],
+        [Parcel(b.id, b.sscc, b.package_type, b.weight_kg or Decimal(0), _contents(b)) for b in boxes],
         _ship_to(order),
     )
+
+
+def _contents(box: PackBox) -> list[tuple[str, Decimal]]:
+    qty: dict[str, Decimal] = {}
+    for item in box.items:
+        qty[item.sku] = qty.get(item.sku, Decimal(0)) + item.qty
+    return list(qty.items())
+
+
+def words(package_type: str) -> str:
+    """A package type as a person reads it ("medium_box" -> "Medium box")."""
+    return package_type.replace("_", " ").replace("-", " ").capitalize()
 
 
 def _pack_location(session: Session) -> Any:
@@ -663,24 +703,23 @@ def _pack_location(session: Session) -> Any:
     return stock.location(session, str(code)) if code else stock.sellable_location(session)
 
 
-def ship(
-    session: Session, actor: Actor, order_id: str, tracking: list[str], carrier: str = "", service: str = ""
-) -> Shipped:
-    """The carrier took the order: one tracking number per box (in box order). The stock leaves the packing
-    location, the change goes to the central store with the movements and tracking numbers, and each box's shipping
-    label and packing slip are queued."""
+def ship(session: Session, actor: Actor, order_id: str, shipments: list[Shipment]) -> Shipped:
+    """The carrier took the order: one shipment (tracking number) per box, matched by SSCC. The stock leaves the
+    packing location, the change goes to the central store with the movements and the tracking numbers, and each
+    box's shipping label and packing slip are queued."""
     order = _order(session, order_id)
     staff.require(session, actor, Permission.PACK, f"ship order {order.number}")
     if order.status != lifecycle.OrderState.PACKED:
         raise UserError(f"Order {order.number} is {lifecycle.words(order.status)}: pack it first.")
     boxes = _boxes(session, order.id)
-    numbers_ = [t.strip() for t in tracking]
-    if len(numbers_) != len(boxes) or not all(numbers_):
+    by_sscc = {sh.sscc: sh for sh in shipments if sh.tracking.strip()}
+    if sorted(by_sscc) != sorted(b.sscc for b in boxes):
         raise UserError(
-            f"The carrier gave {len(numbers_)} tracking numbers for {len(boxes)} boxes: ship again."
+            f"The carrier answered for {len(by_sscc)} of {len(boxes)} boxes: the order stays packed; ship it again."
         )
-    for box, number in zip(boxes, numbers_, strict=True):
-        box.tracking = number[:40]
+    tracking = [by_sscc[b.sscc].tracking.strip()[:40] for b in boxes]
+    for box, number in zip(boxes, tracking, strict=True):
+        box.tracking = number
     loc = _pack_location(session)
     rows = stock.record_movements(
         session,
@@ -697,38 +736,45 @@ def ship(
         session,
         order,
         lifecycle.OrderState.SHIPPED,
-        {"movements": stock.movement_payload(session, rows), "tracking": numbers_},
+        {"movements": stock.movement_payload(session, rows), "tracking": tracking},
     )
-    jobs = _documents(session, order, boxes, carrier, service)
+    jobs = _documents(session, order, boxes, by_sscc)
     audit.record(
         session,
         actor.user_id,
         "order.shipped",
         "order",
         order.id,
-        {"tracking": numbers_, "boxes": len(boxes)},
+        {"tracking": tracking, "boxes": len(boxes)},
     )
-    return Shipped(order.id, order.number, numbers_, jobs)
+    return Shipped(order.id, order.number, tracking, jobs)
 
 
-def _documents(session: Session, order: Order, boxes: list[PackBox], carrier: str, service: str) -> list[str]:
+def _address(lines: tuple[str, ...], fallback: labels.Address) -> labels.Address:
+    return labels.address_from_lines(lines) if lines and lines[0].strip() else fallback
+
+
+def _documents(
+    session: Session, order: Order, boxes: list[PackBox], by_sscc: dict[str, Shipment]
+) -> list[str]:
     h = here(session)
-    ship_to = labels.address_from_text(order.customer_name or "", _ship_to(order))
-    ship_from = labels.Address(h.store_code, ())
+    to_here = labels.address_from_text(order.customer_name or "", _ship_to(order))
     names = {ln.id: (ln.sku, ln.name, ln.unit) for ln in order.lines}
     jobs = []
     for box in boxes:
-        assert box.tracking is not None
+        sh = by_sscc[box.sscc]
+        ship_to = _address(sh.ship_to, to_here)
         label = labels.build_shipping_label(
             labels.ShippingLabelData(
                 ship_to=ship_to,
-                ship_from=ship_from,
+                ship_from=_address(sh.ship_from, labels.Address(h.store_code, ())),
                 order_number=order.number,
                 sscc=box.sscc,
-                tracking_number=box.tracking,
-                carrier=carrier,
-                service=service,
+                tracking_number=sh.tracking,
+                carrier=sh.carrier,
+                service=sh.service,
                 weight_text=labels.weight_text(box.weight_kg) if box.weight_kg else None,
+                extra_lines=list(sh.label_lines),
             )
         )
         title = f"{order.number} box {box.box_no} of {len(boxes)}"

@@ -127,7 +127,7 @@ def test_right_wrong_over_case_and_box_scans(db: Factory) -> None:
 
     with pytest.raises(UserError, match="Start a box first"):
         call(db, packing.scan, packer, order_id, unit)
-    v = call(db, packing.start_box, packer, order_id, "Medium box")
+    v = call(db, packing.start_box, packer, order_id, "medium_box")
     assert v.box is not None and v.box.box_no == 1 and len(v.box.sscc) == 18 and v.label_job
     v = call(db, packing.scan, packer, order_id, case)  # a case counts its six
     assert not v.refused and v.order.lines[0].scanned == 6 and v.left == 3
@@ -141,7 +141,7 @@ def test_right_wrong_over_case_and_box_scans(db: Factory) -> None:
     v = call(db, packing.scan, packer, order_id, unit_code(db, stranger))  # another order's item
     assert v.refused and "belongs to order W-900002" in v.message
     # A second box takes the rest.
-    v = call(db, packing.start_box, packer, order_id, "Small box")
+    v = call(db, packing.start_box, packer, order_id, "small_box")
     v = call(db, packing.scan, packer, order_id, unit_code(db, second))
     assert v.order.complete and v.left == 0
     assert [(b.box_no, [(i.sku, i.qty) for i in b.items]) for b in v.boxes] == [
@@ -159,15 +159,15 @@ def test_a_pre_printed_sscc_starts_a_box_and_a_bad_one_is_refused(db: Factory) -
     packer = actor(db, "packer")
     sku, unit, _case = case_product(db)
     order_id = ship_order(db, [(sku, "2")])
-    v = call(db, packing.start_box, packer, order_id, "Large box", "106141411234567897")
+    v = call(db, packing.start_box, packer, order_id, "large_box", "106141411234567897")
     assert v.box is not None and v.box.sscc == "106141411234567897" and v.label_job is None
     with pytest.raises(UserError, match="still empty"):
-        call(db, packing.start_box, packer, order_id, "Small box")
+        call(db, packing.start_box, packer, order_id, "small_box")
     call(db, packing.scan, packer, order_id, unit)
     with pytest.raises(UserError, match="does not check"):
-        call(db, packing.start_box, packer, order_id, "Small box", "106141411234567890")
+        call(db, packing.start_box, packer, order_id, "small_box", "106141411234567890")
     with pytest.raises(UserError, match="already on another box"):
-        call(db, packing.start_box, packer, order_id, "Small box", "106141411234567897")
+        call(db, packing.start_box, packer, order_id, "small_box", "106141411234567897")
 
 
 def test_lot_and_expiry_come_from_the_gs1_scan_or_are_asked_for(db: Factory) -> None:
@@ -176,7 +176,7 @@ def test_lot_and_expiry_come_from_the_gs1_scan_or_are_asked_for(db: Factory) -> 
     order_id = ship_order(db, [(sku, "3")])
     with db.begin() as s:
         settings.put(s, "pack.capture", {sku: ["lot", "expiry"]})
-    call(db, packing.start_box, packer, order_id, "Small box")
+    call(db, packing.start_box, packer, order_id, "small_box")
     v = call(db, packing.scan, packer, order_id, unit)  # a plain GTIN carries neither
     assert v.needs == ("lot", "expiry") and v.order.lines[0].scanned == 0 and not v.refused
     gtin14 = "0" + unit
@@ -201,7 +201,7 @@ def test_a_serial_number_is_packed_once(db: Factory) -> None:
     order_id = ship_order(db, [(sku, "2")])
     with db.begin() as s:
         settings.put(s, "pack.capture", {sku: ["serial"]})
-    call(db, packing.start_box, packer, order_id, "Small box")
+    call(db, packing.start_box, packer, order_id, "small_box")
     v = call(db, packing.scan, packer, order_id, f"(01)0{unit}(21)SN001")
     assert v.order.lines[0].scanned == 1 and v.boxes[0].items[0].serial == "SN001"
     v = call(db, packing.scan, packer, order_id, f"(01)0{unit}(21)SN001")
@@ -213,7 +213,7 @@ def test_by_hand_only_with_a_second_persons_approval_and_a_reason(db: Factory) -
     manager = actor(db, "manager")
     sku, _unit, _case = case_product(db)
     order_id = ship_order(db, [(sku, "2")])
-    call(db, packing.start_box, packer, order_id, "Small box")
+    call(db, packing.start_box, packer, order_id, "small_box")
     with db() as s:
         line_id = s.scalars(select(OrderLine.id).where(OrderLine.order_id == order_id)).one()
     with pytest.raises(UserError, match="Say why"):
@@ -248,11 +248,11 @@ def test_packed_then_shipped_with_tracking_and_stock_out(db: Factory) -> None:
     sku, unit, _case = case_product(db)
     second = other_sku(db, sku)
     order_id = ship_order(db, [(sku, "1"), (second, "1")])
-    a = call(db, packing.start_box, packer, order_id, "Small box")
+    a = call(db, packing.start_box, packer, order_id, "small_box")
     call(db, packing.scan, packer, order_id, unit)
     with pytest.raises(UserError, match="still to scan"):
         call(db, packing.pack, packer, order_id)
-    call(db, packing.start_box, packer, order_id, "Small box")
+    call(db, packing.start_box, packer, order_id, "small_box")
     v = call(db, packing.scan, packer, order_id, unit_code(db, second))
     with pytest.raises(UserError, match="Weigh box 1"):
         call(db, packing.pack, packer, order_id)
@@ -261,13 +261,15 @@ def test_packed_then_shipped_with_tracking_and_stock_out(db: Factory) -> None:
         call(db, packing.set_weight, packer, order_id, box.id, Decimal(kg))
     with pytest.raises(UserError, match="at most"):
         call(db, packing.set_weight, packer, order_id, v.boxes[0].id, Decimal("500"))
+    shipments = [packing.Shipment(b.sscc, f"TRK{b.box_no}", "Local", "Standard") for b in v.boxes]
     with pytest.raises(UserError, match="pack it first"):
-        call(db, packing.ship, packer, order_id, ["T1", "T2"])
+        call(db, packing.ship, packer, order_id, shipments)
     packed = call(db, packing.pack, packer, order_id)
     assert [p.weight_kg for p in packed.parcels] == [Decimal("1.200"), Decimal("0.750")]
-    with pytest.raises(UserError, match="2 boxes"):
-        call(db, packing.ship, packer, order_id, ["T1"])
-    shipped = call(db, packing.ship, packer, order_id, ["TRK1", "TRK2"], "Local", "Standard")
+    assert [p.lines for p in packed.parcels] == [[(sku, 1)], [(second, 1)]]
+    with pytest.raises(UserError, match="1 of 2 boxes"):
+        call(db, packing.ship, packer, order_id, shipments[:1])
+    shipped = call(db, packing.ship, packer, order_id, shipments[::-1])
     assert shipped.tracking == ["TRK1", "TRK2"] and len(shipped.jobs) == 4
     with db() as s:
         order = s.get(Order, order_id)

@@ -1,0 +1,213 @@
+"""The Pack bench through the real main window (pytest-qt, offscreen), signed in as the packer: an order scanned in,
+a box started (its SSCC label queued), units scanned through the scan field, a wrong item stopping the bench until
+acknowledged, an unreadable item confirmed by hand with a supervisor's approval, boxes weighed, and the order packed
+(no central store: it stays packed and says so). A scanner's trailing Enter never presses a button. Screenshots of
+the bench with an error showing at 1280x800 and 1024x768 go to $PACK_SHOTS (default: the temp folder)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Order, PackBox, PrintJob
+from app.services.base import here
+from tests.db.test_packing import case_product, in_no_order, other_sku, ship_order
+from ui.approval import ApprovalDialog
+from ui.context import AppContext
+from ui.feedback import MessageBar, Sounds
+from ui.main_window import MainWindow
+from ui.ops import Ops
+from ui.scan_router import ScanRouter
+from ui.screens.pack import PackScreen
+from ui.screens.pack_dialogs import BoxDialog, ByHandDialog, WeightDialog
+from ui.theme import STYLE
+
+Factory = sessionmaker[Session]
+
+
+@pytest.fixture
+def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
+    with db() as s:
+        h = here(s)
+    ctx = AppContext(
+        factory=db, ops=Ops(db), router=ScanRouter(), messages=MessageBar(), sounds=Sounds(), here=h
+    )
+    win = MainWindow(ctx)
+    win.setStyleSheet(STYLE)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    ctx.ops.shutdown()
+
+
+def idle(qtbot: QtBot, win: MainWindow) -> None:
+    qtbot.waitUntil(win.ctx.ops.is_idle, timeout=10_000)
+
+
+def sign_in(qtbot: QtBot, win: MainWindow, username: str, pin: str) -> None:
+    idle(qtbot, win)
+    users = win.signin.users
+    for i in range(users.count()):
+        if users.item(i).data(Qt.ItemDataRole.UserRole) == username:
+            users.setCurrentRow(i)
+    win.signin.pin.setText(pin)
+    win.signin.submit()
+    qtbot.waitUntil(lambda: win.ctx.user is not None, timeout=10_000)
+    idle(qtbot, win)
+
+
+def scan(qtbot: QtBot, win: MainWindow, code: str) -> None:
+    """A scanner: the code's keys, then its trailing Enter, into whatever has the keyboard (the scan field)."""
+    target = QApplication.focusWidget()
+    assert target is win.scan, f"focus is on {target!r}, not the scan field"
+    qtbot.keyClicks(target, code)
+    qtbot.keyClick(target, Qt.Key.Key_Return)
+    qtbot.wait(5)  # what the scan answers straight away shows once its Enter has gone by
+    idle(qtbot, win)
+
+
+def bench(win: MainWindow) -> PackScreen:
+    screen = win.screens["pack"]
+    assert isinstance(screen, PackScreen)
+    return screen
+
+
+def packed(screen: PackScreen) -> list[str]:
+    return [screen.table.item(r, 1).text() for r in range(screen.table.rowCount())]  # type: ignore[union-attr]
+
+
+def shot(win: MainWindow, name: str) -> None:
+    folder = Path(os.environ.get("PACK_SHOTS", tempfile.gettempdir()))
+    folder.mkdir(parents=True, exist_ok=True)
+    win.grab().save(str(folder / f"pack-{name}.png"))
+
+
+def test_an_order_scanned_boxed_refused_approved_and_packed(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sku, unit, _case = case_product(db)
+    second = other_sku(db, sku)
+    order_id = ship_order(db, [(sku, "2"), (second, "1")])
+    sign_in(qtbot, window, "packer", "3333")
+    assert window.current == "pack"  # a packer starts at the bench
+    pack = bench(window)
+    window.focus_scan()
+    scan(qtbot, window, "W-900001")
+    assert pack.bench is not None and pack.bench.order.order_id == order_id
+    assert pack.figure.text() == "3"
+    scan(qtbot, window, unit)  # no box yet: refused, the bench stops
+    assert window.ctx.messages.error and "Start a box" in window.ctx.messages.text()
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)  # Enter acknowledges
+    assert not window.ctx.messages.error and not pack.stopped
+
+    qtbot.keyClick(window.scan, Qt.Key.Key_F3)
+    idle(qtbot, window)
+    dlg = pack.dialog
+    assert isinstance(dlg, BoxDialog)
+    dlg.kind.setCurrentIndex(1)
+    dlg.submit()
+    idle(qtbot, window)
+    qtbot.waitUntil(lambda: pack.dialog is None)
+    assert pack.bench.box is not None and pack.bench.box.package_type == "medium_box"
+    window.focus_scan()
+    scan(qtbot, window, unit)
+    assert packed(pack) == ["1", "0"] and pack.figure.text() == "2"
+
+    # A wrong item stops the bench: nothing counts until it is acknowledged.
+    scan(qtbot, window, in_no_order(db))
+    assert window.ctx.messages.error and "not in this order" in window.ctx.messages.text()
+    for width, height in ((1280, 800), (1024, 768)):
+        window.resize(width, height)
+        qtbot.wait(50)
+        shot(window, f"error-{width}")
+        assert pack.figure.visibleRegion().boundingRect().height() > 0
+    window.resize(1280, 800)
+    scan(qtbot, window, unit)
+    assert packed(pack) == ["1", "0"] and "did not count" in window.ctx.messages.text()
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)
+    scan(qtbot, window, unit)
+    assert packed(pack) == ["2", "0"]
+
+    # The second item's barcode will not read: by hand, with a reason and a supervisor's approval.
+    pack.current = pack.bench.order.lines[1].line_id
+    qtbot.keyClick(window.scan, Qt.Key.Key_F5)
+    hand = pack.dialog
+    assert isinstance(hand, ByHandDialog)
+    field = hand.findChild(QLineEdit, "reason")
+    assert field is not None
+    field.setText("label torn")
+    hand.submit()
+    qtbot.waitUntil(
+        lambda: any(isinstance(w, ApprovalDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
+    )
+    approval = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, ApprovalDialog) and w.isVisible()
+    )
+    approval.username.setText("supervisor")
+    approval.pin.setText("5555")
+    approval._approve_pin()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    idle(qtbot, window)
+    assert packed(pack) == ["2", "1"] and pack.figure.text() == "0"
+    assert "by hand" in pack.table.item(1, 3).text()  # type: ignore[union-attr]
+
+    # Weigh the box, then F10: packed; with no central store the order stays packed and the bench says so.
+    window.focus_scan()
+    qtbot.keyClick(window.scan, Qt.Key.Key_F4)
+    weigh = pack.dialog
+    assert isinstance(weigh, WeightDialog)
+    weigh.field.setText("1.25")
+    weigh.submit()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    idle(qtbot, window)
+    window.ctx.messages.clear()
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    idle(qtbot, window)
+    assert "stays packed" in window.ctx.messages.text()
+    with db() as s:
+        order = s.get(Order, order_id)
+        assert order is not None and order.status == "packed"
+        box = s.scalars(select(PackBox).where(PackBox.order_id == order_id)).one()
+        assert box.weight_kg == 1.25
+        assert s.scalars(select(PrintJob.kind).where(PrintJob.cause_id == order_id)).all() == ["label"]
+
+
+def test_a_scanners_trailing_enter_never_presses_a_button(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sku, unit, _case = case_product(db)
+    order_id = ship_order(db, [(sku, "3")])
+    sign_in(qtbot, window, "packer", "3333")
+    pack = bench(window)
+    window.focus_scan()
+    scan(qtbot, window, "W-900001")
+    qtbot.mouseClick(pack.buttons["new_box"], Qt.MouseButton.LeftButton)  # a tap on New box
+    idle(qtbot, window)
+    dlg = pack.dialog
+    assert isinstance(dlg, BoxDialog)
+    dlg.submit()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    idle(qtbot, window)
+    assert all(b.focusPolicy() == Qt.FocusPolicy.NoFocus for b in pack.findChildren(QPushButton))
+    assert QApplication.focusWidget() is window.scan
+    scan(qtbot, window, unit)  # the code's Enter: one unit, on one line, and no button pressed
+    assert pack.dialog is None
+    assert packed(pack) == ["1"]
+    qtbot.keyClick(
+        window.scan, Qt.Key.Key_Return
+    )  # a lone Enter (a scanner's double terminator) does nothing
+    idle(qtbot, window)
+    assert pack.dialog is None and packed(pack) == ["1"]
+    with db() as s:
+        assert len(s.scalars(select(PackBox).where(PackBox.order_id == order_id)).all()) == 1
