@@ -164,7 +164,14 @@ def store_view(session: Session, product_id: str) -> list[tuple[str, str, Decima
 
 
 # Outbox events whose payload carries stock movements (a list under "movements", or one movement itself).
-_MOVING_EVENTS = ("sale.completed", "return.completed", "stock.movement", "order.status")
+_MOVING_EVENTS = (
+    "sale.completed",
+    "return.completed",
+    "stock.movement",
+    "order.status",
+    "delivery.received",
+    "transfer.sent",
+)
 
 
 def ledger_on_hand(session: Session, product_id: str, location_id: str) -> Decimal:

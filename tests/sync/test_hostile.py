@@ -270,6 +270,21 @@ def _valid(kind: str) -> dict[str, Any]:
         return {"id": str(uuid.uuid4()), "name": "Carla", "phone": "0123", "email": None}
     if kind == protocol.ORDER_STATUS:
         return {"order_id": str(uuid.uuid4()), "from": "new", "to": "picking", "by": "T1"}
+    if kind == protocol.TRANSFER_SENT:
+        return {
+            "transfer_id": str(uuid.uuid4()),
+            "number": f"TR-{uuid.uuid4().hex[:8]}",
+            "to_store": "S2",
+            "movements": [_movement("A1", "-1", "transfer")],
+        }
+    if kind == protocol.DELIVERY_RECEIVED:
+        return {
+            "delivery_id": str(uuid.uuid4()),
+            "number": "PO-1",
+            "location": "floor",
+            "lines": [{"sku": "A1", "expected": "1", "received": "1"}],
+            "movements": [_movement("A1", "1", "receipt")],
+        }
     assert kind == protocol.STAFF_SAVED
     return {
         "id": str(uuid.uuid4()),

@@ -124,12 +124,12 @@ def test_import_receipt_and_transfer_reach_the_stores_feeds(
     counted.write_text("sku,location,quantity\nA1,floor,10\n", encoding="utf-8")
     assert run("import-stock", "s1", str(counted), "--reason", "recount")[0] == 0
     assert run("receive", "S2", "--sku", "C3", "--qty", "5", "--reference", "PO-7")[0] == 0
-    assert (
-        run("transfer", "S1", "S2", "--sku", "A1", "--qty", "4")[1] == "transferred 1 line(s) from S1 to S2"
+    assert run("transfer", "S1", "S2", "--sku", "A1", "--qty", "4", "--reference", "TR-1")[1] == (
+        "transferred 1 line(s) from S1 to S2: in transit as delivery TR-1 until received there"
     )
     assert _level(central, "S1", "A1") == ("6.000", "0.000")
     assert _level(central, "S1", "C3", "backroom") == ("3.000", "0.000")
-    assert _level(central, "S2", "A1") == ("4.000", "0.000")
+    assert _level(central, "S2", "A1") == ("0.000", "0.000")  # in transit until S2 receives it
     assert _level(central, "S2", "C3") == ("5.000", "0.000")
 
     s1 = [(c["key"], c["payload"]["on_hand"]) for c in central.pull_all(s1_cursor, "S1/T1")[0]]
@@ -139,8 +139,11 @@ def test_import_receipt_and_transfer_reach_the_stores_feeds(
         ("A1@floor", "10.000"),
         ("A1@floor", "6.000"),
     ]
-    s2 = [(c["key"], c["payload"]["on_hand"]) for c in central.pull_all(s2_cursor, "S2/T1")[0]]
-    assert s2 == [("C3@floor", "5.000"), ("A1@floor", "4.000")]
+    s2 = [
+        (c["type"], c["payload"].get("on_hand") or c["payload"]["number"])
+        for c in central.pull_all(s2_cursor, "S2/T1")[0]
+    ]
+    assert s2 == [("stock", "5.000"), ("delivery", "TR-1")]
 
     # Bad input: one line on stderr, exit 2, nothing changed.
     counted.write_text("sku,qty\nA1,1\n", encoding="utf-8")
