@@ -15,7 +15,7 @@ from app.db.models import NumberSequence
 from app.services.base import here
 
 # The series letter of each kind of number that has one (the one place it is defined).
-SERIES = {"parked": "P"}
+SERIES = {"parked": "P", "return": "R"}
 
 
 def is_kind(number: str, kind: str) -> bool:
