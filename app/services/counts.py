@@ -415,3 +415,33 @@ def recent(session: Session, limit: int = 30) -> list[CountSummary]:
         .limit(limit)
     ).all()
     return [CountSummary(c.id, c.title, code, c.status, n, k, c.created_at) for c, code, n, k in rows]
+
+
+def from_central(
+    session: Session, count_id: str, location_code: str, departments: list[str], skus: list[str], title: str
+) -> None:
+    """A count the central store set up for this store (a `count` change of its feed): added to the open counts,
+    once; a count already here (the change pulled again) is left as it is."""
+    if session.get(CycleCount, count_id) is not None:
+        return
+    h = here(session)
+    loc = session.scalar(
+        select(Location).where(Location.store_id == h.store_id, Location.code == location_code)
+    )
+    if loc is None:
+        raise ValueError(f"this store has no location {location_code}")
+    count = CycleCount(
+        id=count_id,
+        location_id=loc.id,
+        scope={"departments": list(departments), "skus": list(skus)},
+        title=title or f"{loc.name}: {', '.join([*departments, *skus]) or 'everything'} (central)",
+        status="open",
+        created_by=None,
+        created_at=utcnow(),
+        reason="",
+    )
+    session.add(count)
+    session.flush()
+    for p in _in_scope(session, loc, list(departments), list(skus)):
+        session.add(CountLine(count_id=count.id, product_id=p.id))
+    session.flush()

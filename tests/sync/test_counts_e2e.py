@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.db.models import Barcode, CentralStock, Product
 from app.services import counts
+from sync.central.cli import main as central_cli
 from tests.sync.conftest import _empty_postgres
 from tests.sync.fleet import Hub, Till, central_counts, central_ledger
 
@@ -75,3 +76,31 @@ def test_a_count_during_sales_at_two_tills_has_the_exact_variance_at_the_till_an
     assert central_ledger(hub, "S1")[("A1", "floor")] == 14
     assert _till_floor(t1, "A1") == 14
     assert _till_floor(t2, "A1") == 14
+
+
+def test_a_count_set_up_at_the_central_reaches_the_store_tills_and_is_posted_there(
+    hub: Hub, pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    t1.sync()
+    t1.receive("C3", 5)
+    t1.sync()
+    assert (
+        central_cli(["--database-url", pg_url, "count-setup", "S1", "--sku", "C3", "--title", "Coffee"]) == 0
+    )
+    assert "sent to store S1" in capsys.readouterr().out
+    assert central_cli(["--database-url", pg_url, "count-setup", "S1", "--location", "attic"]) != 0
+    t1.sync()
+    t1.sync()  # pulled twice: still one count
+    with t1.factory() as s:
+        (open_count,) = counts.open_counts(s)
+        assert (open_count.title, open_count.lines) == ("Coffee", 1)
+    with t1.factory.begin() as s:
+        counts.scan(s, t1.actor, open_count.id, "5012345678900")
+        counts.scan(s, t1.actor, open_count.id, "5012345678900")
+        counts.post(s, t1.actor, open_count.id, "central count")
+    t1.sync()
+    t1.sync()
+    assert central_counts(hub, "S1")[("C3", "floor")] == -3
+    assert central_ledger(hub, "S1")[("C3", "floor")] == 2
+    assert _till_floor(t1, "C3") == 2
