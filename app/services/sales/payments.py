@@ -74,9 +74,9 @@ def add_tender(
         payment.approval_code = approval_code.strip().upper()
         payment.reference = (reference or "").strip()[:40] or None
     elif kind == "store_credit":
-        payment.reference = balances.take_store_credit(session, order.customer_id, value)
+        payment.reference = balances.take_store_credit(session, order.customer_id, value, cause=order.id)
     elif kind == "gift_card":
-        payment.reference = balances.take_gift_card(session, reference, value)
+        payment.reference = balances.take_gift_card(session, reference, value, cause=order.id)
     order.payments.append(payment)
     session.flush()
     return _view(session, order)
