@@ -26,7 +26,15 @@ from app.services import pickup
 from app.services.base import UserError
 from sync.central import service
 from sync.central import stock as central_stock
-from sync.central.models import Location, Notice, Product, StockException, StockLevel, WebOrder
+from sync.central.models import (
+    Location,
+    Notice,
+    OrderStatusHistory,
+    Product,
+    StockException,
+    StockLevel,
+    WebOrder,
+)
 from tests.sync.conftest import _empty_postgres
 from tests.sync.fleet import FaultTransport, Hub, Till, central_ledger
 
@@ -170,6 +178,27 @@ def test_curbside_order_from_the_storefront_to_the_customer_with_the_central_out
     with till.factory() as s:
         order = s.get(Order, order_id)
         assert order is not None and order.status == "collected"
+
+
+def test_a_short_pick_at_the_till_reaches_the_central_as_a_hand_back(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    order_id = str(_place(hub, _key(hub), "pickup")["id"])
+    till.sync()
+    with till.factory.begin() as s:
+        pickup.scan(s, till.actor, order_id, COFFEE)
+        line_id = s.get(Order, order_id).lines[0].id  # type: ignore[union-attr]
+    with till.factory.begin() as s:
+        view = pickup.hand_back(s, till.actor, order_id, line_id, Decimal(1), "short")
+    assert view.complete  # one coffee was there: the order goes on with it
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+    with hub.sessions() as s:
+        history = s.scalars(
+            select(OrderStatusHistory.by).where(OrderStatusHistory.order_id == uuid.UUID(order_id))
+        )
+        assert any("line 1 short 1" in by for by in history)
+    assert _store_c3(hub) == 4  # the missing coffee left the central's stock (routing.hand_back)
 
 
 # ---------------------------------------------------------------- interleavings
