@@ -27,6 +27,7 @@ from ui.main_window import WORKSTATIONS
 from ui.scan_router import ScanField
 from ui.screens.stock import StockScreen
 from ui.screens.stock_count import AdjustPanel, CountPanel, LabelsPanel
+from ui.screens.stock_receive import ReceivePanel
 from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
@@ -86,7 +87,10 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
         count = counts.setup(s, Actor(ctx.user.id), "floor", skus=skus)
 
     screen = window.screen_
-    screen.activate()
+    assert list(screen.panels) == ["receive", "transfer", "count", "adjust", "labels"]
+    assert isinstance(screen.panel(), ReceivePanel)  # the first mode
+    window.focus_scan()
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)  # Count
     panel = screen.panel()
     assert isinstance(panel, CountPanel)
     qtbot.waitUntil(lambda: panel.view is not None and panel.view.id == count.id)
@@ -106,8 +110,8 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
         window.grab().save(str(SHOTS / f"{name}.png"))
     window.resize(1280, 800)
 
-    # Alt+2: Adjust. A scan now goes to Adjust only: the count stays at 7.
-    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
+    # Alt+4: Adjust. A scan now goes to Adjust only: the count stays at 7.
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
     adjust = screen.panel()
     assert isinstance(adjust, AdjustPanel) and not panel.isVisible()
     ctx.router.dispatch(unit)
@@ -123,8 +127,8 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
 
     window.focus_scan()  # the window takes the keyboard back from the closed dialog
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    # Back to Count (Alt+1): post; the uncounted items are posted as none (the confirmation answered yes).
-    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    # Back to Count (Alt+3): post; the uncounted items are posted as none (the confirmation answered yes).
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
     idle(qtbot, ctx)
     assert screen.panel() is panel
 
@@ -140,8 +144,8 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
         assert counts.view(s, count.id).status == "posted"
         assert s.scalars(select(StockMovement).where(StockMovement.cause_id == count.id)).all()
 
-    # Alt+3: Labels. Scan two items, print them.
-    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    # Alt+5: Labels. Scan two items, print them.
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.AltModifier)
     labels = screen.panel()
     assert isinstance(labels, LabelsPanel)
     ctx.router.dispatch(unit)

@@ -1,10 +1,10 @@
-"""The Stock workstation: one screen with a mode bar over its panels (Count, Adjust, Labels), one panel showing at
-a time.
+"""The Stock workstation: one screen with a mode bar over its panels (Receive, Transfer, Count, Adjust, Labels), one
+panel showing at a time.
 
 Each panel is a workstation of its own (ui/workstation.py) and registers its scan routes itself; the scan router
 sends a scan to a visible owner only, and the panels not showing are hidden pages of a stacked widget, so a scan
 always lands in the panel in front (their action keys, window-wide shortcuts, are off while hidden the same way).
-Alt+1..n switch modes; the mode buttons never take the focus.
+Alt+1..5 switch modes; the mode buttons never take the focus.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QVBoxLay
 from app.services.base import Changes
 from ui.context import AppContext
 from ui.screens.stock_count import AdjustPanel, CountPanel, LabelsPanel
+from ui.screens.stock_receive import ReceivePanel, TransferPanel
 
 
 class StockScreen(QWidget):
@@ -33,6 +34,8 @@ class StockScreen(QWidget):
         self.panels: dict[str, QWidget] = {}
         self.mode_buttons: dict[str, QPushButton] = {}
         modes: list[tuple[str, str, QWidget]] = [
+            ("receive", self.tr("Receive"), ReceivePanel(ctx)),
+            ("transfer", self.tr("Transfer"), TransferPanel(ctx)),
             ("count", self.tr("Count"), CountPanel(ctx)),
             ("adjust", self.tr("Adjust"), AdjustPanel(ctx)),
             ("labels", self.tr("Labels"), LabelsPanel(ctx)),

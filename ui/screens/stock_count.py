@@ -111,6 +111,9 @@ class CountPanel(Workstation):
             self.show_rows([])
             return
         self.number.setText(self.tr("{0} · {1} items").format(view.location_name, len(view.lines)))
+        at = self.picker.findData(view.id)
+        if at >= 0:  # the list's figures follow the scans
+            self.picker.setItemText(at, f"{view.title} ({view.counted_lines}/{len(view.lines)})")
         self.figure.setText(str(view.left))
         var = sum((ln.variance for ln in view.lines if ln.variance is not None), Decimal(0))
         self.figures.setText(
