@@ -124,6 +124,10 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
     idle(qtbot, ctx)
     assert not errors
     assert len(adjust.done) == 1 and adjust.done[0].qty == -2 and adjust.rows[0].cells[1] == "damaged"
+    window.resize(1024, 768)
+    qtbot.wait(50)
+    window.grab().save(str(SHOTS / "adjust-1024x768.png"))
+    window.resize(1280, 800)
 
     window.focus_scan()  # the window takes the keyboard back from the closed dialog
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
@@ -152,6 +156,10 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
     ctx.router.dispatch(case.code)  # the same item: one label
     idle(qtbot, ctx)
     assert labels.figure.text() == "1"
+    window.resize(1024, 768)
+    qtbot.wait(50)
+    window.grab().save(str(SHOTS / "labels-1024x768.png"))
+    window.resize(1280, 800)
     qtbot.keyClick(window, Qt.Key.Key_F10)
     idle(qtbot, ctx)
     with db() as s:
