@@ -47,6 +47,7 @@ def test_a_count_with_sales_during_it_posts_the_exact_variance(db: Factory) -> N
     product_id, sku, unit, case = _case_product(db)
     with db() as s:
         dept = s.get(Product, product_id).department  # type: ignore[union-attr]
+        assert dept is not None
     before = _floor(db, product_id)
     with db.begin() as s:
         count = counts.setup(s, manager, "floor", departments=[dept])

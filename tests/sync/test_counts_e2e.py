@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from app.db.models import Barcode, CentralStock, Product
-from app.services import counts
+from app.db.types import utcnow
+from app.services import counts, shelf_labels
+from sync.central import service
 from sync.central.cli import main as central_cli
 from tests.sync.conftest import _empty_postgres
 from tests.sync.fleet import Hub, Till, central_counts, central_ledger
@@ -104,3 +106,15 @@ def test_a_count_set_up_at_the_central_reaches_the_store_tills_and_is_posted_the
     assert central_counts(hub, "S1")[("C3", "floor")] == -3
     assert central_ledger(hub, "S1")[("C3", "floor")] == 2
     assert _till_floor(t1, "C3") == 2
+
+    # A price change from the central reaches the till; its shelf label is printed from the changes since then.
+    since = utcnow()
+    with hub.sessions.begin() as s:
+        service.import_catalog(
+            s, "sku,name,price,tax_class,department,barcodes,weighed\nA1,Apple juice 1l,2.75,std,drinks,,no\n"
+        )
+    t1.sync()
+    with t1.factory.begin() as s:
+        assert [(i.sku, i.price_text) for i in shelf_labels.changed_since(s, since)] == [("A1", "€2.75")]
+        printed = shelf_labels.print_changed_since(s, t1.actor, since)
+        assert printed.skus == ["A1"] and len(printed.jobs) == 1
