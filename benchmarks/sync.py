@@ -321,10 +321,12 @@ class TimedClient(Client):
         finally:
             self.push_seconds.append(time.perf_counter() - start)
 
-    def pull(self, cursor: int, limit: int = 500, first: bool = False) -> protocol.PullResponse:
+    def pull(
+        self, cursor: int, limit: int = 500, first: bool = False, wait: float = 0
+    ) -> protocol.PullResponse:
         start = time.perf_counter()
         try:
-            return super().pull(cursor, limit, first)
+            return super().pull(cursor, limit, first, wait)
         finally:
             self.pull_seconds.append(time.perf_counter() - start)
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import AuditEntry
+from app.db.models import AuditEntry, OutboxEvent
 from app.db.types import utcnow
 from app.services import outbox
 from sync import protocol, replica
@@ -31,6 +32,9 @@ log = logging.getLogger("counterline.sync")
 
 PUSH_BATCH = 100
 PULL_PAGE = 500
+# How long an idle agent's pull waits on the central's feed (long-poll); 0 turns it off.
+LONG_POLL_S = 25.0
+_OUTBOX_WRITTEN = "agent_outbox_written"
 Progress = Callable[[int, int | None], None]  # (changes applied so far, total expected or None)
 
 
@@ -124,15 +128,25 @@ class Syncer:
             rejected += sum(1 for status, _ in results.values() if status == "rejected")
             acknowledged += len(results)
 
-    def pull_changes(self, progress: Progress | None = None) -> tuple[int, int]:
-        """Pull and apply every page after the stored cursor; returns (changes applied, new cursor)."""
+    def pull_changes(
+        self,
+        progress: Progress | None = None,
+        wait: float = 0,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> tuple[int, int]:
+        """Pull and apply every page after the stored cursor; returns (changes applied, new cursor).
+
+        With `wait`, the first request waits on the central for the feed to move (long-poll); a page that
+        arrives once `stopped()` says the agent is stopping is not applied (it is pulled again next time)."""
         with self.factory() as s:
             cursor = replica.cursor(s)
         applied = 0
         total: int | None = None
         first = True
         while True:
-            page = self.client.pull(cursor, self.pull_page, first=first)
+            page = self.client.pull(cursor, self.pull_page, first=first, wait=wait if first else 0)
+            if stopped():
+                return applied, cursor
             if first:
                 total = (
                     (page.remaining_estimate or 0) + len(page.changes)
@@ -193,6 +207,12 @@ class AgentStatus:
     last_round: RoundReport = field(default_factory=RoundReport)
 
 
+def _note_outbox(session: Session, _context: Any) -> None:
+    """After a flush: remember whether it wrote outbox events (the commit then wakes the agent's pusher)."""
+    if any(isinstance(obj, OutboxEvent) for obj in session.new):
+        session.info[_OUTBOX_WRITTEN] = True
+
+
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter: terminals that lost the network together do not return together."""
     if failures <= 0:
@@ -204,6 +224,12 @@ def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) ->
 class Agent:
     """Runs sync rounds on its own thread: every `interval_s` when all is well, backing off when it is not.
 
+    Long-poll (`long_poll_s` > 0): between rounds that went well the agent waits on the central's feed instead of
+    sleeping, so a change (a curbside arrival) is applied as soon as it is made, and an idle till asks once per
+    `long_poll_s`. Meanwhile a second thread pushes the outbox: at once when a transaction of this till's
+    factory commits outbox events (and every `push_check_s` for ones written elsewhere), so a sale never waits
+    for the long-poll to end. `stop()` does not wait for a long-poll in flight: its answer is dropped unapplied.
+
     `status()` and `status_text()` may be called from any thread (the status bar polls them).
     """
 
@@ -214,18 +240,28 @@ class Agent:
         interval_s: float = 15.0,
         max_backoff_s: float = 300.0,
         rng: random.Random | None = None,
+        long_poll_s: float = LONG_POLL_S,
+        push_check_s: float = 2.0,
     ) -> None:
         self.factory = factory
         self.make_client = make_client
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
         self.rng = rng or random.Random()
+        self.long_poll_s = min(max(long_poll_s, 0.0), float(protocol.MAX_PULL_WAIT_S))
+        self.push_check_s = push_check_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._status = AgentStatus()
         self._thread: threading.Thread | None = None
         self._rounds = 0
+        # Long-poll: the main thread waits on the feed while `_polling`; the pusher sends the outbox meanwhile,
+        # woken by `_outbox` (set after a commit that wrote outbox events). `_push_lock`: one push at a time.
+        self._polling = False
+        self._outbox = threading.Event()
+        self._push_lock = threading.Lock()
+        self._pusher: threading.Thread | None = None
 
     # -- control (any thread)
     def start(self) -> None:
@@ -233,18 +269,31 @@ class Agent:
             return
         self._thread = threading.Thread(target=self._run, name="counterline-sync", daemon=True)
         self._set(running=True)
+        if self.long_poll_s > 0:
+            event.listen(self.factory, "after_flush", _note_outbox)
+            event.listen(self.factory, "after_commit", self._after_commit)
+            self._pusher = threading.Thread(target=self._push_loop, name="counterline-push", daemon=True)
+            self._pusher.start()
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        self._outbox.set()
+        if self._pusher is not None:
+            event.remove(self.factory, "after_flush", _note_outbox)
+            event.remove(self.factory, "after_commit", self._after_commit)
+            self._pusher.join(timeout)
         if self._thread is not None:
-            self._thread.join(timeout)
+            # A long-poll in flight is left to end by itself (its page is not applied).
+            self._thread.join(0.5 if self._polling else timeout)
         self._set(running=False)
 
     def sync_now(self) -> None:
-        """Run a round as soon as the current one (if any) ends, whatever the backoff."""
+        """Run a round as soon as the current one (if any) ends, whatever the backoff (while the agent waits
+        on the feed, the outbox is pushed at once)."""
         self._wake.set()
+        self._outbox.set()
 
     def status(self) -> AgentStatus:
         with self._lock:
@@ -285,7 +334,8 @@ class Agent:
             try:
                 if client is None:
                     client = self.make_client()
-                report = Syncer(self.factory, client).sync_once(self._progress)
+                with self._push_lock:
+                    report = Syncer(self.factory, client).sync_once(self._progress)
             except NotEnrolled as exc:
                 failures += 1
                 self._fail(str(exc), failures)
@@ -316,9 +366,68 @@ class Agent:
                 delay = self.interval_s
             self._rounds += 1
             self._set(busy=False, next_try_in=delay)
-            self._wake.wait(delay)
-        if client is not None:
+            if failures == 0 and self.long_poll_s > 0 and client is not None:
+                # Pulls that bring changes are applied as they come; a full round again after at least one
+                # whole wait (the pusher sends the outbox meanwhile), or at once when one is asked for.
+                failures = self._wait_on_feed(client, max(delay, self.long_poll_s))
+                if failures:
+                    delay = backoff_delay(failures, self.interval_s, self.max_backoff_s, self.rng)
+                    self._set(next_try_in=delay)
+                    self._wake.wait(delay)
+            else:
+                self._wake.wait(delay)
+        if client is not None and not self._polling:
             client.close()
+
+    def _wait_on_feed(self, client: Client, interval: float) -> int:
+        """Between good rounds: pull with long-poll, applying what comes at once, until `interval` has passed
+        or a round is asked for; returns 1 when a pull failed (0 when all went well)."""
+        syncer = Syncer(self.factory, client)
+        until = time.monotonic() + interval
+        while not self._stop.is_set() and not self._wake.is_set() and time.monotonic() < until:
+            self._polling = True
+            try:
+                pulled, cursor = syncer.pull_changes(wait=self.long_poll_s, stopped=self._stop.is_set)
+            except (SyncError, replica.ApplyError) as exc:
+                self._fail(str(exc), 1)
+                return 1
+            except Exception as exc:  # noqa: BLE001 - a local fault must not end the loop
+                log.exception("waiting on the feed failed")
+                self._fail(f"{type(exc).__name__}: {exc}", 1)
+                return 1
+            finally:
+                self._polling = False
+            if pulled:
+                self._set(last_ok=utcnow(), last_round=RoundReport(pulled=pulled, cursor=cursor))
+        return 0
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(_OUTBOX_WRITTEN, False):
+            self._outbox.set()
+
+    def _push_loop(self) -> None:
+        """While the main thread waits on the feed, push what the till wrote to its outbox, at once."""
+        client: Client | None = None
+        try:
+            while not self._stop.is_set():
+                self._outbox.wait(self.push_check_s)
+                self._outbox.clear()
+                if self._stop.is_set() or not self._polling or self.status().failures:
+                    continue  # a round is on (it pushes), or the central is out of reach (backing off)
+                with self.factory() as s:
+                    if not outbox.pending(s, 1):
+                        continue
+                try:
+                    if client is None:
+                        client = self.make_client()
+                    with self._push_lock:
+                        Syncer(self.factory, client).push_pending()
+                except Exception as exc:  # noqa: BLE001 - the main loop's next round reports and backs off
+                    log.warning("pushing while waiting on the feed failed: %s", exc)
+                    self._wake.set()
+        finally:
+            if client is not None:
+                client.close()
 
     def _fail(self, message: str, failures: int) -> None:
         log.warning("sync round failed (%d in a row): %s", failures, message)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from sync import protocol
@@ -70,6 +71,12 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
             for ln in order.lines
         ],
         "created_at": order.created_at.isoformat(),
+        # When a pickup or curbside customer said they had arrived, and where they wait (sync.central.curbside).
+        **(
+            {"arrived_at": order.arrived_at.isoformat(), "arrival": dict(order.arrival or {})}
+            if order.arrived_at is not None
+            else {}
+        ),
         # What a till needs to check the pickup code offline (a salted slow hash; the code is in the notice only).
         **_pickup_check(order),
     }
@@ -78,7 +85,28 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
 def _pickup_check(order: WebOrder) -> dict[str, Any]:
     session = object_session(order)
     verifier = notices.pickup_verifier(session, order) if session is not None else None
-    return {"pickup": verifier} if verifier else {}
+    out: dict[str, Any] = {"pickup": verifier} if verifier else {}
+    until = hold_until(session, order) if session is not None else None
+    if until is not None:  # a ready pickup or curbside order is held until then (sync.central.hold)
+        out["hold_until"] = until.isoformat()
+    return out
+
+
+def ready_since(session: Session, order: WebOrder) -> datetime | None:
+    """When the order last became ready (its status history), or None."""
+    return session.scalar(
+        select(func.max(OrderStatusHistory.at)).where(
+            OrderStatusHistory.order_id == order.id, OrderStatusHistory.to_status == "ready"
+        )
+    )
+
+
+def hold_until(session: Session, order: WebOrder) -> datetime | None:
+    """The end of a ready pickup or curbside order's hold window (ready + the store's hold days), else None."""
+    if order.status != "ready" or order.fulfilment not in ("pickup", "curbside"):
+        return None
+    since = ready_since(session, order)
+    return since + timedelta(days=order.store.hold_days) if since is not None else None
 
 
 def _release(session: Session, order: WebOrder) -> None:

@@ -1,0 +1,96 @@
+"""Waiting on a store's feed (the long-poll of GET /v1/pull?wait=...), in one process of the central service.
+
+Every session of the app's factory is watched: a flush that adds feed rows notes their stores, and the commit
+wakes whoever waits on those stores (a rollback forgets them). A waiter is a coroutine on the server's event loop,
+so a till that waits holds no worker thread, no database connection and no transaction; it looks at the database
+itself again every `RECHECK_S`, which covers changes committed by another process (a cron job, a second server).
+
+Versions: a waiter takes the store's version before it reads the feed, and waits only while the version is the
+same, so a change committed between its read and its wait is not missed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync.central.models import FeedChange
+
+RECHECK_S = 2.0
+_TOUCHED = "feedwait_touched"
+
+
+class FeedNotifier:
+    """Per-store versions bumped after each commit that added feed rows, and the coroutines waiting on them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: dict[int, int] = defaultdict(int)
+        self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+
+    # -- the watch (any thread)
+    def watch(self, factory: sessionmaker[Session]) -> None:
+        """Wake the waiters of a store once a session of `factory` commits feed rows of it."""
+        event.listen(factory, "after_flush", self._after_flush)
+        event.listen(factory, "after_commit", self._after_commit)
+        event.listen(factory, "after_rollback", self._after_rollback)
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        stores = {obj.store_id for obj in session.new if isinstance(obj, FeedChange)}
+        if stores:
+            session.info.setdefault(_TOUCHED, set()).update(stores)
+
+    def _after_commit(self, session: Session) -> None:
+        stores = session.info.pop(_TOUCHED, None)
+        if stores:
+            self.notify(stores)
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop(_TOUCHED, None)
+
+    def notify(self, store_ids: set[int] | list[int]) -> None:
+        with self._lock:
+            woken: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+            for store_id in store_ids:
+                self._versions[store_id] += 1
+                woken.extend(self._waiters.get(store_id, ()))
+        for loop, flag in woken:
+            try:
+                loop.call_soon_threadsafe(flag.set)
+            except RuntimeError:  # that loop is closed: its waiter is gone
+                pass
+
+    def version(self, store_id: int) -> int:
+        with self._lock:
+            return self._versions[store_id]
+
+    # -- waiting (on an event loop)
+    async def wait(self, store_id: int, seen: int, timeout: float) -> bool:
+        """Wait until the store's version moves past `seen`, or `timeout` seconds; True if it moved."""
+        flag = asyncio.Event()
+        entry = (asyncio.get_running_loop(), flag)
+        with self._lock:
+            if self._versions[store_id] != seen:
+                return True
+            self._waiters[store_id].add(entry)
+        try:
+            await asyncio.wait_for(flag.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                waiters = self._waiters.get(store_id)
+                if waiters is not None:
+                    waiters.discard(entry)
+                    if not waiters:
+                        del self._waiters[store_id]
+        return self.version(store_id) != seen
+
+    def waiting(self) -> int:
+        """How many waiters there are now (for tests and the status)."""
+        with self._lock:
+            return sum(len(w) for w in self._waiters.values())
