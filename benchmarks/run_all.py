@@ -30,6 +30,7 @@ QUICK: dict[str, list[str]] = {
     "sync": ["--quick"],
     "bundle": ["--runs", "1"],
     "returns_property": ["--quick"],
+    "pack_scan": ["--quick"],
 }
 
 # name -> (what it measures that must be built first, how to build it): without it the benchmark is skipped.

@@ -191,19 +191,52 @@ def _boxes(session: Session, order_id: str) -> list[PackBox]:
     return list(session.scalars(select(PackBox).where(PackBox.order_id == order_id).order_by(PackBox.box_no)))
 
 
-def _box_view(box: PackBox, names: dict[str, str]) -> BoxView:
-    return BoxView(
-        box.id,
-        box.box_no,
-        box.package_type,
-        box.sscc,
-        box.weight_kg,
-        box.tracking,
-        [
-            ItemView(i.sku, names.get(i.line_id, i.sku), i.qty, i.lot, i.expiry, i.serial, i.by_hand)
-            for i in box.items
-        ],
-    )
+def _box_views(session: Session, order: Order) -> list[BoxView]:
+    """The order's boxes with what is in them: units of one line with the same lot, expiry and serial summed (read
+    as plain rows, not one object per scan: a 200-unit order answered every scan in time that grew with it)."""
+    names = {ln.id: ln.name for ln in order.lines}
+    items: dict[str, list[ItemView]] = {}
+    rows = session.execute(
+        select(
+            PackBoxItem.box_id,
+            PackBoxItem.line_id,
+            PackBoxItem.sku,
+            func.sum(PackBoxItem.qty),
+            PackBoxItem.lot,
+            PackBoxItem.expiry,
+            PackBoxItem.serial,
+            PackBoxItem.by_hand,
+        )
+        .join(PackBox, PackBox.id == PackBoxItem.box_id)
+        .where(PackBox.order_id == order.id)
+        .group_by(
+            PackBoxItem.box_id,
+            PackBoxItem.line_id,
+            PackBoxItem.sku,
+            PackBoxItem.lot,
+            PackBoxItem.expiry,
+            PackBoxItem.serial,
+            PackBoxItem.by_hand,
+        )
+        .order_by(func.min(PackBoxItem.seq))
+    ).all()
+    for box_id, line_id, sku, qty, lot, expiry, serial, by_hand in rows:
+        items.setdefault(box_id, []).append(
+            ItemView(sku, names.get(line_id, sku), Decimal(qty), lot, expiry, serial, bool(by_hand))
+        )
+    boxes = session.execute(
+        select(
+            PackBox.id,
+            PackBox.box_no,
+            PackBox.package_type,
+            PackBox.sscc,
+            PackBox.weight_kg,
+            PackBox.tracking,
+        )
+        .where(PackBox.order_id == order.id)
+        .order_by(PackBox.box_no)
+    ).all()
+    return [BoxView(i, n, t, c, w, tr, items.get(i, [])) for i, n, t, c, w, tr in boxes]
 
 
 def _ship_to(order: Order) -> str:
@@ -217,8 +250,7 @@ def _view(
     session: Session, order: Order, verified: verification.VerifyView | None = None, **what: Any
 ) -> BenchView:
     """The bench's view; `verified` is the engine's answer to the last scan (its verdict and the line it counted)."""
-    names = {ln.id: ln.name for ln in order.lines}
-    boxes = [_box_view(b, names) for b in _boxes(session, order.id)]
+    boxes = _box_views(session, order)
     progress = verified or verification.progress(session, order.id)
     needs: dict[str, tuple[str, ...]] = {}
     if settings.get(session, "pack.capture"):
@@ -480,8 +512,8 @@ def scan(
     result = catalog.read_scan(session, code)
     found = catalog.find_scan(session, result)
     sku = found.product.sku
-    before = verification.progress(session, order.id)
-    mine = [ln for ln in before.lines if ln.sku == sku]
+    before = {ln.id: ln.scanned_qty for ln in order.lines}
+    mine = [ln for ln in order.lines if ln.sku == sku and not ln.voided]
     if not mine:
         other = _other_order(session, order, sku)
         if other:
@@ -491,7 +523,7 @@ def scan(
                 order,
                 f"{found.product.name} belongs to order {other}, not {order.number}: put it back with its order.",
             )
-    open_lines = [ln for ln in mine if not ln.done]
+    open_lines = [ln for ln in mine if ln.scanned_qty < ln.qty or (ln.unit == "kg" and not ln.scanned_qty)]
     got = Capture(
         result.lot if isinstance(result, barcodes.Gs1) else None,
         result.expiry if isinstance(result, barcodes.Gs1) else None,
@@ -505,7 +537,7 @@ def scan(
                 session,
                 order,
                 needs=missing,
-                needs_line=open_lines[0].line_id,
+                needs_line=open_lines[0].id,
                 needs_code=result.raw,
                 message=f"{found.product.name}: enter its {', '.join(missing)}.",
             )
@@ -536,7 +568,7 @@ def scan(
 def _put(
     session: Session,
     box: PackBox,
-    before: verification.VerifyView,
+    was: dict[str, Decimal],
     after: verification.VerifyView,
     capture: Capture,
     by_hand: bool = False,
@@ -544,7 +576,6 @@ def _put(
     reason: str | None = None,
 ) -> None:
     """What the scan added to each line goes into the box (a case may fill two lines of one product)."""
-    was = {ln.line_id: ln.scanned for ln in before.lines}
     for ln in after.lines:
         added = ln.scanned - was.get(ln.line_id, Decimal(0))
         if added > 0:
@@ -564,7 +595,6 @@ def _put(
                 )
             )
     session.flush()
-    session.expire(box, ["items"])
 
 
 def _second_person(session: Session, actor: Actor, what: str) -> str:
@@ -619,6 +649,7 @@ def confirm_by_hand(
         raise UserError("Start a box first (F3): choose its package type, or scan a pre-printed SSCC label.")
     before = verification.progress(session, order.id)
     progress = next(ln for ln in before.lines if ln.line_id == line_id)
+    was = {ln.line_id: ln.scanned for ln in before.lines}
     if progress.done:
         raise UserError(f"{line.name}: every one is already packed.")
     product = catalog.get(session, line.product_id) if line.product_id else None
@@ -635,7 +666,7 @@ def confirm_by_hand(
     if order.status == lifecycle.OrderState.NEW:
         verification.move(session, order, lifecycle.OrderState.PICKING)
     after = verification.progress(session, order.id)
-    _put(session, boxes[-1], before, after, got, True, approval_id, reason.strip()[:200])
+    _put(session, boxes[-1], was, after, got, True, approval_id, reason.strip()[:200])
     fig = _figures(session, actor, order.id)
     fig.approvals += 1
     audit.record(
