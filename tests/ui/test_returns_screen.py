@@ -1,0 +1,190 @@
+"""The Returns desk through the real main window (pytest-qt, offscreen), signed in as the returns clerk: a sale's
+receipt scanned, its items scanned back, one too many refused in red, a reason chosen with F5, the refund dialog
+showing the amount per tender, and the refund made (return order, stock back). Screenshots of the screen with lines
+chosen and of the refund dialog at 1280x800 and 1024x768 go to $RETURNS_SHOTS (default: the temp folder)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QComboBox, QWidget
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Order
+from app.services import shifts
+from app.services.base import Actor, here
+from tests.db.test_returns import items, sold
+from ui.context import AppContext
+from ui.feedback import MessageBar, Sounds
+from ui.main_window import MainWindow
+from ui.ops import Ops
+from ui.scan_router import ScanRouter
+from ui.screens.returns import ReturnsScreen
+from ui.screens.returns_dialogs import RefundDialog
+from ui.theme import STYLE
+from ui.widgets import FormDialog
+
+Factory = sessionmaker[Session]
+
+
+@pytest.fixture
+def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
+    with db() as s:
+        h = here(s)
+    ctx = AppContext(
+        factory=db, ops=Ops(db), router=ScanRouter(), messages=MessageBar(), sounds=Sounds(), here=h
+    )
+    win = MainWindow(ctx)
+    win.setStyleSheet(STYLE)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    ctx.ops.shutdown()
+
+
+def idle(qtbot: QtBot, win: MainWindow) -> None:
+    qtbot.waitUntil(win.ctx.ops.is_idle, timeout=10_000)
+
+
+def sign_in(qtbot: QtBot, win: MainWindow, username: str, pin: str) -> None:
+    idle(qtbot, win)
+    users = win.signin.users
+    for i in range(users.count()):
+        if users.item(i).data(Qt.ItemDataRole.UserRole) == username:
+            users.setCurrentRow(i)
+    win.signin.pin.setText(pin)
+    win.signin.submit()
+    qtbot.waitUntil(lambda: win.ctx.user is not None, timeout=10_000)
+    idle(qtbot, win)
+
+
+def scan(qtbot: QtBot, win: MainWindow, code: str) -> None:
+    target = QApplication.focusWidget()
+    assert target is win.scan, f"focus is on {target!r}, not the scan field"
+    qtbot.keyClicks(target, code)
+    qtbot.keyClick(target, Qt.Key.Key_Return)
+    qtbot.wait(5)
+    idle(qtbot, win)
+
+
+def shot(widget: QWidget, name: str) -> None:
+    folder = Path(os.environ.get("RETURNS_SHOTS", tempfile.gettempdir()))
+    folder.mkdir(parents=True, exist_ok=True)
+    widget.grab().save(str(folder / f"returns-{name}.png"))
+
+
+def when_modal(qtbot: QtBot, act: Callable[[QWidget], None]) -> None:
+    """Act on the next modal dialog once it shows (the screen opens it with exec())."""
+
+    def poll() -> None:
+        dlg = QApplication.activeModalWidget()
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, poll)
+            return
+        act(dlg)
+
+    QTimer.singleShot(20, poll)
+
+
+def test_receipt_scanned_items_back_over_return_refused_and_refunded(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sign_in(qtbot, window, "returns", "4444")
+    assert window.ctx.user is not None
+    clerk = Actor(window.ctx.user.id)
+    with db.begin() as s:
+        shifts.open_shift(s, clerk, Decimal("100.00"))
+    (_, code, price), (_, code2, _) = items(db, 2)
+    sale_id = sold(db, clerk, [code, code, code2], [("cash", Decimal("5.00")), ("card", None)])
+    with db() as s:
+        order = s.get(Order, sale_id)
+        assert order is not None
+        number, total = order.number, order.total
+    window.show_screen("returns")
+    screen = window.screens["returns"]
+    assert isinstance(screen, ReturnsScreen)
+    idle(qtbot, window)
+
+    scan(qtbot, window, f"R-{number}")  # the receipt's barcode
+    assert screen.original is not None and screen.original.number == number
+    assert screen.table.rowCount() == 2
+    scan(qtbot, window, code)
+    scan(qtbot, window, code)
+    assert screen.choices[1].qty == 2
+    assert screen.figure.text() == screen.money(price * 2)
+    scan(qtbot, window, code)  # a third of two bought: refused, red, until acknowledged
+    assert window.ctx.messages.error and "Only 2" in window.ctx.messages.label.text()
+    assert screen.choices[1].qty == 2
+    window.ctx.messages.clear()
+    window.focus_scan()
+
+    # F10 before a reason is chosen: refused, and the line without one is named.
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    idle(qtbot, window)
+    assert window.ctx.messages.error and "Choose a reason" in window.ctx.messages.label.text()
+    window.ctx.messages.clear()
+    window.focus_scan()
+
+    def choose_faulty(dlg: QWidget) -> None:
+        assert isinstance(dlg, FormDialog)
+        combo = dlg.findChild(QComboBox, "returnChoice")
+        assert combo is not None
+        combo.setCurrentIndex(combo.findData("faulty"))
+        dlg.submit()
+
+    when_modal(qtbot, choose_faulty)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F5)
+    idle(qtbot, window)
+    assert screen.choices[1].reason == "faulty"
+    assert "Faulty" in screen.table.item(0, 4).text()  # type: ignore[union-attr]
+    for size in ((1280, 800), (1024, 768)):
+        window.resize(*size)
+        qtbot.wait(30)
+        shot(window, f"lines-{size[0]}x{size[1]}")
+    window.resize(1280, 800)
+
+    seen: dict[str, object] = {}
+
+    def look_and_refund(dlg: QWidget) -> None:
+        assert isinstance(dlg, RefundDialog)
+        rows = dlg.tenders.rowCount()
+        seen["tenders"] = [
+            (dlg.tenders.item(r, 0).text(), dlg.tenders.item(r, 1).text())  # type: ignore[union-attr]
+            for r in range(rows)
+        ]
+        for size in ((1280, 800), (1024, 768)):
+            window.resize(*size)
+            qtbot.wait(30)
+            shot(window, f"refund-window-{size[0]}x{size[1]}")
+            shot(dlg, f"refund-dialog-{size[0]}x{size[1]}")
+        dlg.submit()
+
+    when_modal(qtbot, look_and_refund)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    qtbot.waitUntil(lambda: screen.done is not None, timeout=10_000)
+    idle(qtbot, window)
+    # The card paid all but the 5.00 in cash: the two units go back to the card up to that, the rest in cash.
+    card_paid = total - Decimal("5.00")
+    assert price * 2 > card_paid  # the split is seen (the other item is cheap)
+    assert seen["tenders"] == [
+        ("Card", screen.money(card_paid)),
+        ("Cash", screen.money(price * 2 - card_paid)),
+    ]
+    assert screen.done is not None and screen.done.total == price * 2
+    with db() as s:
+        ret = s.scalar(select(Order).where(Order.channel == "return"))
+        assert ret is not None and ret.original_order_id == sale_id
+        assert [(ln.line_no, ln.qty) for ln in ret.lines] == [(1, 2)]
+    # The same receipt again: the line is spent, what is left is the other one.
+    scan(qtbot, window, f"R-{number}")
+    assert screen.original is not None and [ln.returnable for ln in screen.original.lines] == [0, 1]

@@ -1,0 +1,428 @@
+"""Returns: find the sale, choose what comes back (never more than may still be returned), why and in what state,
+then refund it to the right tenders.
+
+Scan the receipt's barcode or QR (or type its number, or a web order's, + Enter), or find the sale by customer, day
+or total (F2). The work list shows each line bought, what is left to return and what this return takes back; the
+current line is what F3 (quantity), F4 (all that is left), F5 (reason), F6 (condition) and F7 (take off) act on.
+Scanning an item of the sale takes one more of it back. Asking for more than is left is refused in red with a low
+tone. The refund (the large figure) is worked out by `app.services.returns` as lines change; F10 shows it per tender
+and makes it, with a manager's approval when the return needs one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
+
+from app.domain import barcodes
+from app.domain import return_policy as rp
+from app.domain.money import parse_qty
+from app.services import catalog, returns
+from app.services.base import Changes
+from app.services.returns import OriginalView, Quote, ReturnDone, ReturnLineIn
+from ui.context import AppContext
+from ui.screens.returns_dialogs import FindSaleDialog, RefundDialog
+from ui.theme import GOOD_GREEN
+from ui.widgets import FormDialog, confirm
+from ui.workstation import Action, Row, Workstation
+
+KEYS = [
+    Action("F2", "Find sale", "find_sale"),
+    Action("F3", "Quantity", "quantity"),
+    Action("F4", "All left", "whole_line"),
+    Action("F5", "Reason", "reason"),
+    Action("F6", "Condition", "condition"),
+    Action("F7", "Take off", "take_off"),
+    Action("Shift+F7", "New return", "clear", "danger"),
+    Action("F1", "Keys", "help"),
+]
+
+
+@dataclass
+class Choice:
+    """What this return takes back of one sold line."""
+
+    qty: Decimal
+    reason: str | None = None
+    condition: str = "new"
+
+
+class ReturnsScreen(Workstation):
+    title = "Returns"
+    columns = ("Item", "Bought", "Left", "Return", "Reason / condition", "Refund")
+    numeric = (1, 2, 3, 5)
+    caps = {4: 190}  # a long reason is cut rather than squeeze the item names at 1024 wide
+    action_keys = KEYS
+    primary = Action("F10", "Refund", "refund")
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        self.original: OriginalView | None = None
+        self.choices: dict[int, Choice] = {}
+        self.quoted: Quote | None = None
+        self.done: ReturnDone | None = None
+        self.reason_words: dict[str, str] = dict(rp.DEFAULT_REASONS)
+        super().__init__(ctx, parent)
+        self.table.setObjectName("returnLines")
+        self.caption.setText(self.tr("Refund"))
+        self.figure.setText(self.money(Decimal(0)))
+        self.customer_label = QLabel()
+        self.customer_label.setWordWrap(True)
+        self.extra.addWidget(self.customer_label)
+        self._show()
+
+    def routes(self) -> dict[str, Callable[[Any], None]]:
+        return {
+            "receipt": self.on_receipt,
+            "order": self.on_receipt,
+            "unknown": self.on_typed,
+            "product": self.on_item,
+            "*": self.on_other,
+        }
+
+    # -- screen life -----------------------------------------------------------------------------------------
+    def activate(self) -> None:
+        self.ctx.ops.read(returns.reasons, self._reasons)
+        if self.original is not None:
+            self._load(self.original.order_id)
+
+    def _reasons(self, words: Any) -> None:
+        self.reason_words = dict(words)
+
+    def on_changed(self, changes: Changes) -> None:
+        """Another till's return of this sale (through sync) changes what is left: read it again."""
+        if self.original is not None and (changes.orders or changes.sale) and self.isVisible():
+            order_id = self.original.order_id
+
+            def fresh(original: Any) -> None:
+                # Only while the same sale is still on screen (a refund just made clears it).
+                if self.original is not None and self.original.order_id == original.order_id:
+                    self._loaded(original)
+
+            self.ctx.ops.read(lambda s: returns.get_original(s, order_id), fresh)
+
+    # -- finding the sale ------------------------------------------------------------------------------------
+    def on_receipt(self, result: barcodes.ScanResult) -> None:
+        self._find(result.raw)
+
+    def on_typed(self, result: barcodes.ScanResult) -> None:
+        self._find(result.raw)
+
+    def _find(self, text: str) -> None:
+        if self.choices:
+            self.error(self.tr("Finish or clear this return (Shift+F7) before taking another sale."))
+            return
+        self.ctx.ops.read(lambda s: returns.find_original(s, text), self._loaded)
+
+    def _load(self, order_id: str) -> None:
+        self.ctx.ops.read(lambda s: returns.get_original(s, order_id), self._loaded)
+
+    def _loaded(self, original: Any) -> None:
+        if self.original is None or original.order_id != self.original.order_id:
+            self.choices, self.current, self.chosen = {}, None, False
+        self.original = original
+        self.done = None
+        left = {ln.line_no: ln.returnable for ln in original.lines}
+        for n, c in list(self.choices.items()):  # another till's return may have taken some meanwhile
+            if c.qty > left.get(n, Decimal(0)):
+                self.choices.pop(n)
+        self._requote()
+
+    def find_sale(self) -> None:
+        dlg = FindSaleDialog(self.ctx, self)
+        if dlg.exec() and dlg.order_id:
+            if self.choices:
+                self.error(self.tr("Finish or clear this return (Shift+F7) before taking another sale."))
+            else:
+                self._load(dlg.order_id)
+        dlg.deleteLater()
+        self.focus_scan()
+
+    def on_item(self, result: barcodes.ScanResult) -> None:
+        """An item of the sale scanned: one more of it comes back."""
+        if self.original is None:
+            self.error(self.tr("Scan the receipt first (or F2 to find the sale), then the items."))
+            return
+        self.ctx.ops.read(lambda s: catalog.find_scan(s, result).product.sku, self._item_found)
+
+    def _item_found(self, sku: Any) -> None:
+        assert self.original is not None
+        lines = [ln for ln in self.original.lines if ln.sku == sku]
+        if not lines:
+            self.error(self.tr("That item is not on sale {0}.").format(self.original.number))
+            return
+        line = next((ln for ln in lines if self._qty(ln.line_no) < ln.returnable), lines[0])
+        self.current, self.chosen = str(line.line_no), False
+        self.highlight = str(line.line_no)
+        self._set_qty(line.line_no, self._qty(line.line_no) + 1)
+
+    def on_other(self, result: barcodes.ScanResult) -> None:
+        self.error(
+            self.tr("The Returns screen does not take this code ({0}): scan the sale's receipt.").format(
+                result.kind
+            )
+        )
+
+    # -- choosing lines --------------------------------------------------------------------------------------
+    def _qty(self, line_no: int) -> Decimal:
+        c = self.choices.get(line_no)
+        return c.qty if c else Decimal(0)
+
+    def _line(self) -> Any:
+        if self.original is None or self.current is None:
+            return None
+        return next((ln for ln in self.original.lines if str(ln.line_no) == self.current), None)
+
+    def _set_qty(self, line_no: int, qty: Decimal) -> bool:
+        assert self.original is not None
+        line = next(ln for ln in self.original.lines if ln.line_no == line_no)
+        if qty > line.returnable:
+            self.error(
+                self.tr("Only {0} of {1} can still be returned ({2} bought, {3} already returned).").format(
+                    f"{line.returnable.normalize():f}",
+                    line.name,
+                    f"{line.qty.normalize():f}",
+                    f"{line.returned.normalize():f}",
+                )
+            )
+            return False
+        if qty <= 0:
+            self.choices.pop(line_no, None)
+        else:
+            self.choices.setdefault(line_no, Choice(qty)).qty = qty
+        self._requote()
+        return True
+
+    def quantity(self) -> None:
+        line = self._line()
+        if line is None:
+            return self._nothing()
+        dlg = FormDialog(
+            self.ctx,
+            self.tr("Quantity"),
+            self.tr("How many of {0} come back? ({1} can still be returned)").format(
+                line.name, f"{line.returnable.normalize():f}"
+            ),
+            parent=self,
+        )
+        field = QLineEdit()
+        field.setObjectName("returnQty")
+        dlg.add_field("qty", self.tr("Quantity"), field, parse_qty, required=True)
+
+        def ok(values: dict[str, Any]) -> None:
+            qty: Decimal = values["qty"]
+            if qty > line.returnable:
+                dlg.show_error(
+                    self.tr("Only {0} can still be returned.").format(f"{line.returnable.normalize():f}"),
+                    "qty",
+                )
+                return
+            dlg.result_value = qty
+            dlg.accept()
+
+        dlg.on_ok = ok
+        if dlg.exec() and dlg.result_value is not None:
+            self._set_qty(line.line_no, dlg.result_value)
+        dlg.deleteLater()
+
+    def whole_line(self) -> None:
+        line = self._line()
+        if line is None:
+            return self._nothing()
+        self._set_qty(line.line_no, line.returnable)
+
+    def take_off(self) -> None:
+        line = self._line()
+        if line is None or line.line_no not in self.choices:
+            return self._nothing()
+        self._set_qty(line.line_no, Decimal(0))
+
+    def _pick(self, title: str, heading: str, options: dict[str, str], now: str | None) -> str | None:
+        dlg = FormDialog(self.ctx, title, heading, parent=self)
+        combo = QComboBox()
+        combo.setObjectName("returnChoice")
+        combo.setMinimumHeight(44)
+        for code, words in options.items():
+            combo.addItem(self.tr(words), code)
+        if now in options:
+            combo.setCurrentIndex(list(options).index(now))
+        dlg.add_field("choice", title, combo)
+        picked: str | None = None
+        if dlg.exec() and dlg.result_value is not None:
+            picked = str(dlg.result_value["choice"])
+        dlg.deleteLater()
+        return picked
+
+    def reason(self) -> None:
+        line = self._line()
+        if line is None or line.line_no not in self.choices:
+            return self._nothing()
+        c = self.choices[line.line_no]
+        picked = self._pick(
+            self.tr("Reason"),
+            self.tr("Why does {0} come back?").format(line.name),
+            self.reason_words,
+            c.reason,
+        )
+        if picked:
+            c.reason = picked
+            self._requote()
+
+    def condition(self) -> None:
+        line = self._line()
+        if line is None or line.line_no not in self.choices:
+            return self._nothing()
+        c = self.choices[line.line_no]
+        picked = self._pick(
+            self.tr("Condition"),
+            self.tr("In what condition does {0} come back?").format(line.name),
+            rp.CONDITION_WORDS,
+            c.condition,
+        )
+        if picked:
+            c.condition = picked
+            self._requote()
+
+    def clear(self) -> None:
+        if self.choices and not confirm(
+            self,
+            self.tr("New return"),
+            self.tr("Clear the items chosen for this return?"),
+            self.tr("Yes, clear (Enter)"),
+            self.tr("No, keep them (Esc)"),
+        ):
+            return
+        self.original, self.choices, self.quoted, self.done = None, {}, None, None
+        self.current, self.chosen = None, False
+        self._show()
+
+    def _nothing(self) -> None:
+        self.error(self.tr("Choose a line first: scan an item of the sale, or Up/Down, then F3."))
+
+    def error(self, text: str) -> None:
+        self.ctx.messages.show_error(text)
+
+    # -- figures ---------------------------------------------------------------------------------------------
+    def _wanted(self, for_display: bool) -> list[ReturnLineIn]:
+        first = next(iter(self.reason_words), "")
+        return [
+            ReturnLineIn(n, c.qty, c.reason or (first if for_display else ""), c.condition)
+            for n, c in sorted(self.choices.items())
+        ]
+
+    def _requote(self) -> None:
+        if self.original is None or not self.choices:
+            self.quoted = None
+            self._show()
+            return
+        order_id, wanted = self.original.order_id, self._wanted(for_display=True)
+
+        def shown(q: Any) -> None:
+            self.quoted = q
+            self._show()
+
+        self.ctx.ops.read(lambda s: returns.quote(s, order_id, wanted), shown)
+
+    def _show(self) -> None:
+        o = self.original
+        refund = {ql.line_no: ql.total for ql in self.quoted.lines} if self.quoted else {}
+        rows = []
+        for ln in o.lines if o else []:
+            c = self.choices.get(ln.line_no)
+            note = ""
+            if c:
+                reason = self.reason_words.get(c.reason or "", self.tr("reason? (F5)"))
+                note = f"{reason} / {self.tr(c.condition.capitalize())}"
+            rows.append(
+                Row(
+                    str(ln.line_no),
+                    (
+                        ln.name,
+                        f"{ln.qty.normalize():f}",
+                        f"{ln.returnable.normalize():f}",
+                        f"{c.qty.normalize():f}" if c else "",
+                        note,
+                        self.money(refund[ln.line_no]) if ln.line_no in refund else "",
+                    ),
+                    live=ln.returnable > 0,
+                )
+            )
+        self.show_rows(rows)
+        self.figure.setStyleSheet("")
+        if self.done is not None:
+            self.caption.setText(self.tr("Refunded"))
+            self.figure.setText(self.money(self.done.total))
+            self.figure.setStyleSheet(f"color: {GOOD_GREEN};")
+            self.number.setText(self.tr("Return {0} done").format(self.done.number))
+            self.figures.setText(
+                "<br>".join(
+                    [f"{self.tr(t.words)}: {self.money(t.amount)}" for t in self.done.tenders]
+                    + [self.tr("Scan the next receipt.")]
+                )
+            )
+        elif o is None:
+            self.caption.setText(self.tr("Refund"))
+            self.figure.setText(self.money(Decimal(0)))
+            self.number.setText("")
+            self.figures.setText(
+                self.tr("Scan the receipt's barcode, or type its number + Enter. F2 finds the sale.")
+            )
+        else:
+            q = self.quoted
+            self.caption.setText(self.tr("Refund"))
+            self.figure.setText(self.money(q.total if q else Decimal(0)))
+            kind = self.tr("Web order") if o.channel == "web" else self.tr("Sale")
+            self.number.setText(f"{kind} {o.number} · {self.tr('terminal')} {o.terminal}")
+            parts = [f"{self.tr('Paid')}: {self.money(o.total)}"]
+            if o.refunded:
+                back = sum((a for _k, a in o.refunded), Decimal(0))
+                parts.append(f"{self.tr('Already refunded')}: {self.money(back)}")
+            if q is not None:
+                parts += [f"{self.tr(t.words)}: {self.money(t.amount)}" for t in q.tenders]
+                if q.fee:
+                    parts.append(f"{self.tr('Restocking fee')}: -{self.money(q.fee)}")
+                if q.exceptions:
+                    parts.append(f"<b>{self.tr('Manager approves')}</b>")
+            elif not self.choices:
+                parts.append(self.tr("Scan the items coming back, or choose a line and F3."))
+            self.figures.setText("<br>".join(parts))
+        if o is not None and o.customer_name:
+            self.customer_label.setText(self.tr("Customer: {0}").format(o.customer_name))
+        else:
+            self.customer_label.setText("")
+        assert self.primary_button is not None
+        self.primary_button.setEnabled(bool(self.choices) and self.quoted is not None)
+
+    # -- the refund ------------------------------------------------------------------------------------------
+    def refund(self) -> None:
+        if self.original is None or not self.choices:
+            self.error(self.tr("Nothing to refund: scan the receipt, then the items coming back."))
+            return
+        missing = [n for n, c in self.choices.items() if not c.reason]
+        if missing:
+            name = next(ln.name for ln in self.original.lines if ln.line_no == missing[0])
+            self.current = str(missing[0])
+            self._show()
+            self.error(self.tr("Choose a reason for {0} (F5) before the refund.").format(name))
+            return
+        order_id, wanted = self.original.order_id, self._wanted(for_display=False)
+        self.ctx.ops.read(
+            lambda s: returns.quote(s, order_id, wanted), lambda q: self._refund_dialog(q, wanted)
+        )
+
+    def _refund_dialog(self, q: Any, wanted: list[ReturnLineIn]) -> None:
+        assert self.original is not None
+        dlg = RefundDialog(self.ctx, q, self.original.order_id, wanted, self)
+        if dlg.exec() and dlg.result_value is not None:
+            self.done = dlg.result_value
+            self.original, self.choices, self.quoted = None, {}, None
+            self.current, self.chosen = None, False
+            self._show()
+            self.ctx.messages.show_notice(
+                self.tr("Return {0}: {1} refunded.").format(self.done.number, self.money(self.done.total))
+            )
+        dlg.deleteLater()
+        self.focus_scan()
