@@ -23,7 +23,7 @@ from app.services.base import Actor
 from tests.ui.contexts import signed_in
 from tests.ui.test_counter_day import form_answer, when_shown
 from ui.context import AppContext
-from ui.main_window import WORKSTATIONS
+from ui.main_window import WORKSTATIONS, MainWindow
 from ui.scan_router import ScanField
 from ui.screens.stock import StockScreen
 from ui.screens.stock_count import AdjustPanel, CountPanel, LabelsPanel
@@ -65,8 +65,22 @@ def window(db: Factory, qtbot: QtBot) -> Iterator[Host]:
         yield win
 
 
-def test_stock_is_the_ninth_workstation() -> None:
-    assert WORKSTATIONS[8] == ("stock", "Stock")  # Ctrl+9, after Reports
+def test_ctrl_9_opens_the_stock_workstation_in_the_main_window(db: Factory, qtbot: QtBot) -> None:
+    assert WORKSTATIONS[8] == ("stock", "Stock")  # after Reports
+    with signed_in(db, qtbot, "manager", "6666") as ctx:
+        win = MainWindow(ctx)
+        qtbot.addWidget(win)
+        win.resize(1024, 768)
+        win.show()
+        assert ctx.user is not None
+        win.on_signed_in(ctx.user)
+        idle(qtbot, ctx)
+        qtbot.keyClick(win, Qt.Key.Key_9, Qt.KeyboardModifier.ControlModifier)
+        idle(qtbot, ctx)
+        assert win.current == "stock" and isinstance(win.screens["stock"], StockScreen)
+        assert win.title.text() == "Stock"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        win.grab().save(str(SHOTS / "stock-window-1024x768.png"))
 
 
 def idle(qtbot: QtBot, ctx: AppContext) -> None:
