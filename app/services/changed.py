@@ -29,6 +29,7 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "stock_movements": ("stock",),
     "stock_balances": ("stock",),
     "central_stock": ("stock",),
+    "deliveries": ("stock",),  # a delivery expected (from sync) or received
     "outbox": ("outbox",),
     "parked_changes": ("outbox",),
     "products": ("catalog",),

@@ -6,11 +6,14 @@ ends and at the central store, and the receipt posted exactly once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.db.models import Barcode, CentralStock, OutboxEvent, Product
 from app.domain.barcodes import gtin_check_digit
@@ -19,7 +22,7 @@ from sync import protocol
 from sync.central import cli, service
 from sync.central.models import Delivery, StockException, Store, Terminal
 from tests.sync.conftest import _empty_postgres
-from tests.sync.fleet import Hub, Till, central_ledger, check_converged
+from tests.sync.fleet import Hub, Till, central_ledger, check_converged, serve_on_loopback
 
 
 def _sscc(serial: int) -> str:
@@ -53,7 +56,9 @@ def _receive(
 
 def _central_delivery(hub: Hub, number: str) -> Delivery:
     with hub.sessions() as s:
-        d = s.scalars(select(Delivery).where(Delivery.number == number)).one()
+        d = s.scalars(
+            select(Delivery).where(Delivery.number == number).options(selectinload(Delivery.lines))
+        ).one()
         s.expunge(d)
         return d
 
@@ -222,3 +227,46 @@ def test_a_transfer_between_two_stores_end_to_end_on_postgres(
         ).all()
     assert flagged == ["transfer_nowhere"]
     assert protocol.TRANSFER_SENT in protocol.EVENT_TYPES
+
+
+@pytest.mark.postgres
+def test_two_stores_sending_to_each_other_at_once_never_wait_on_each_other(
+    pg_hub: Hub, tmp_path: Path
+) -> None:
+    """Each push holds only its own store's lock; the deliveries reach the other store after it. Two stores pushing
+    transfers to each other at the same moment (the real service in its own process, PostgreSQL) both go through,
+    and every delivery arrives once."""
+    hub = pg_hub
+    with serve_on_loopback(hub.app.state.engine.url.render_as_string(hide_password=False)) as base:
+        tills = [
+            Till.enrol(hub, tmp_path / store, store, "T1", transport=httpx.HTTPTransport(), base=base)
+            for store in ("S1", "S2")
+        ]
+        for till in tills:
+            till.sync()
+            till.receive("A1", 30)
+            till.sync()
+        for round_ in range(2):
+            for till, other in zip(tills, ("S2", "S1"), strict=True):
+                code = _unit_code(till, "A1")
+                with till.factory() as s:
+                    item = receiving.pick(s, code)
+                with till.factory.begin() as s:
+                    receiving.transfer_out(s, till.actor, other, [(item.product_id, Decimal(round_ + 1))])
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda t: t.sync(push_batch=1), tills))
+        for till in tills:
+            till.sync()
+            with till.factory() as s:
+                numbers = [d.number for d in receiving.expected(s)]
+            assert len(numbers) == 2
+            for number in numbers:
+                _receive(
+                    till, number, [_unit_code(till, "A1")] * int(_central_delivery(hub, number).lines[0].qty)
+                )
+            till.sync()
+        for till in tills:
+            till.sync()
+            assert till.refused() == []
+        assert central_ledger(hub, "S1") == central_ledger(hub, "S2") == {("A1", "floor"): Decimal(30)}
+        check_converged(hub, tills)

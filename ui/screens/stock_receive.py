@@ -86,7 +86,7 @@ class ReceivePanel(Workstation):
 
     def on_changed(self, changes: Changes) -> None:
         """A sync may bring a new delivery, or say another till received this one."""
-        if changes.stock or changes.orders or changes.catalog:
+        if changes.stock and self.isVisible():
             self.refresh()
 
     def refresh(self) -> None:

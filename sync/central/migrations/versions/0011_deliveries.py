@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("store_id", "number", name="uq_deliveries_store_number"),
     )
     op.create_index("ix_deliveries_store_id", "deliveries", ["store_id"])
+    op.create_index("ix_deliveries_published", "deliveries", ["published"])
     op.create_table(
         "delivery_lines",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,5 +56,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_delivery_lines_delivery_id", table_name="delivery_lines")
     op.drop_table("delivery_lines")
+    op.drop_index("ix_deliveries_published", table_name="deliveries")
     op.drop_index("ix_deliveries_store_id", table_name="deliveries")
     op.drop_table("deliveries")
