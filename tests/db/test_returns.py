@@ -306,3 +306,9 @@ def test_web_order_return_goes_back_online_with_its_id(db: Factory, clerk: Actor
         assert event is not None
         p = protocol.SaleCompleted.model_validate(event.payload)
         assert str(p.web_order_id) == web_id == str(p.original_order_id)
+
+
+def test_no_module_of_the_returns_desk_passes_600_lines() -> None:
+    from tests.layout import assert_no_file_passes_600_lines
+
+    assert_no_file_passes_600_lines(returns)

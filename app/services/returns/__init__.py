@@ -1,0 +1,67 @@
+"""The Returns desk: find the sale, take back what was bought and no more, refund it to the right tenders.
+
+- **Find the original** (`find_original`): a receipt number as typed or scanned (``R-<number>``, the receipt's
+  Code 128 or QR), a web order number (``W-...``), or `search_sales` by customer name, day or amount. A sale rung up
+  at another till of the store is found once sync copied it here (`sync.applier` keeps the store's sales and returns);
+  one not here yet is refused plainly, naming its till.
+- **What may be returned** per line: sold less every earlier return this till knows (its own and the other tills'
+  as synced). The central store is the authority and refuses an over-return decided offline.
+- **Refund** (`quote`, then `take_return`): the figures come from `app.domain.refunds` (cumulative per-unit share of
+  what the line paid, tax as charged, last unit takes the remainder; back to card, then cash, then gift card, then
+  store credit, no tender more than it paid) and the policy from `app.domain.return_policy` (settings
+  ``returns.policy`` and ``returns.reasons``; the refund limit is ``refund.limit``). A return with any exception
+  needs one manager's approval, which is recorded with every exception it covered.
+- **One transaction** writes the return order (channel "return", ``original_order_id``), its lines (``line_no`` is
+  the sold line's) with their reason, condition and disposition, its payments, store credit and gift card balances
+  given back, the stock movements into the disposition's location (floor, quarantine, return to vendor; a missing
+  location is made), the ``return.completed`` outbox event (the `sale.completed` shape, with
+  ``original_order_id`` and, for a web order, ``web_order_id``), the return receipt print job, a label per item
+  that does not go back on the floor, and the audit entry.
+- **No receipt** (`quote_no_receipt`, `take_no_receipt_return`): refund as store credit only, at the lowest price
+  of the last N days this till knows, else the current price; always a manager's approval.
+
+A web order was paid online: its refund goes back to that payment ("online"), which the central store refunds and
+notifies the customer of; nothing is paid out at the desk.
+"""
+
+from __future__ import annotations
+
+from app.services.returns.original import find_original, get_original, search_sales
+from app.services.returns.planning import quote, quote_no_receipt
+from app.services.returns.views import (
+    ONLINE,
+    TENDER_WORDS,
+    NoReceiptLineIn,
+    OriginalView,
+    Quote,
+    QuoteLine,
+    ReturnDone,
+    ReturnLineIn,
+    SaleHit,
+    SoldLineView,
+    TenderOut,
+    reasons,
+)
+from app.services.returns.writing import take_no_receipt_return, take_return
+
+__all__ = [
+    "ONLINE",
+    "TENDER_WORDS",
+    "SoldLineView",
+    "OriginalView",
+    "SaleHit",
+    "ReturnLineIn",
+    "NoReceiptLineIn",
+    "QuoteLine",
+    "TenderOut",
+    "Quote",
+    "ReturnDone",
+    "reasons",
+    "find_original",
+    "get_original",
+    "search_sales",
+    "quote",
+    "quote_no_receipt",
+    "take_return",
+    "take_no_receipt_return",
+]

@@ -1,0 +1,184 @@
+"""Finding the original sale or web order, and what of it may still be returned (sold less every known return)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Order,
+    OrderLine,
+)
+from app.domain import prefixes, refunds
+from app.domain.money import ZERO
+from app.services.base import UserError, here
+from app.services.returns.views import (
+    HANDED_OVER,
+    ONLINE,
+    OriginalView,
+    SaleHit,
+    SoldLineView,
+    _store,
+)
+
+
+def _earlier_orders(session: Session, order_id: str) -> list[Order]:
+    return list(
+        session.scalars(
+            select(Order)
+            .where(
+                Order.channel == "return", Order.original_order_id == order_id, Order.status == "completed"
+            )
+            .order_by(Order.completed_at, Order.id)
+        )
+    )
+
+
+def _exclusive(session: Session, order: Order, live: list[OrderLine]) -> bool:
+    """Whether the sale's prices excluded tax, read from its own figures (the store's mode may have changed)."""
+    amounts = sum((line.amount for line in live), ZERO)
+    taxes = sum((line.tax for line in live), ZERO)
+    if taxes and amounts + taxes == order.total and amounts != order.total:
+        return True
+    if amounts == order.total:
+        return False
+    return _store(session).tax_mode == "exclusive"
+
+
+def _facts(
+    session: Session, order: Order
+) -> tuple[refunds.Sale, list[refunds.EarlierReturn], list[OrderLine]]:
+    live = [line for line in order.lines if not line.voided]
+    sale = refunds.Sale(
+        tuple(refunds.SoldLine(line.line_no, line.qty, line.amount, line.tax, line.name) for line in live),
+        tuple((p.kind, p.amount) for p in sorted(order.payments, key=lambda p: (p.created_at, p.id)))
+        or ((ONLINE, order.total),),
+        _exclusive(session, order, live),
+    )
+    earlier = [
+        refunds.EarlierReturn(
+            tuple(
+                refunds.ReturnedLine(rl.line_no, rl.qty, rl.amount, rl.tax) for rl in r.lines if not rl.voided
+            ),
+            tuple((p.kind, p.amount) for p in r.payments),
+        )
+        for r in _earlier_orders(session, order.id)
+    ]
+    return sale, earlier, live
+
+
+def _view(session: Session, order: Order) -> OriginalView:
+    sale, earlier, live = _facts(session, order)
+    left = refunds.returnable(sale, earlier)
+    refunded: dict[str, Decimal] = {}
+    for r in earlier:
+        for kind, amount in r.tenders:
+            refunded[kind] = refunded.get(kind, ZERO) + amount
+    return OriginalView(
+        order_id=order.id,
+        number=order.number,
+        channel=order.channel,
+        terminal=order.terminal_code or "",
+        completed_at=order.completed_at,
+        customer_id=order.customer_id,
+        customer_name=order.customer_name,
+        total=order.total,
+        lines=[
+            SoldLineView(
+                line.line_no,
+                line.sku,
+                line.name,
+                line.qty,
+                line.unit,
+                sale.line(line.line_no).paid(sale.exclusive),
+                line.qty - left[line.line_no],
+                left[line.line_no],
+            )
+            for line in live
+        ],
+        payments=list(sale.payments),
+        refunded=sorted(refunded.items()),
+    )
+
+
+def _original(session: Session, order_id: str) -> Order:
+    order = session.get(Order, order_id)
+    if order is None or order.channel not in ("counter", "web"):
+        raise UserError("That sale is not on this terminal: find it again by its receipt number.")
+    if order.channel == "counter" and order.status != "completed":
+        raise UserError(f"Sale {order.number} was never completed: there is nothing to return.")
+    if order.channel == "web" and order.status not in HANDED_OVER:
+        raise UserError(
+            f"Web order {order.number} is {order.status}: only an order collected or shipped can be returned."
+        )
+    return order
+
+
+def get_original(session: Session, order_id: str) -> OriginalView:
+    return _view(session, _original(session, order_id))
+
+
+def find_original(session: Session, typed: str) -> OriginalView:
+    """The sale or web order a receipt or order number (typed or scanned) names, with what may still be returned."""
+    text = typed.strip().upper()
+    if not text:
+        raise UserError("Scan the receipt's barcode, or type the receipt or web order number.")
+    if text.startswith(prefixes.RETURN):
+        raise UserError("That is a return receipt: scan the receipt of the sale instead.")
+    value = prefixes.without(prefixes.RECEIPT, text)
+    candidates = {value, text, prefixes.without(prefixes.ORDER, text), f"{prefixes.ORDER}{value}"}
+    orders = list(
+        session.scalars(
+            select(Order).where(Order.number.in_(candidates), Order.channel.in_(("counter", "web")))
+        )
+    )
+    if orders:
+        return _view(session, _original(session, orders[0].id))
+    parts = value.split("-")
+    h = here(session)
+    if len(parts) == 3 and parts[0] == h.store_code and parts[1] != h.terminal_code and parts[2].isdigit():
+        raise UserError(
+            f"Sale {value} from terminal {parts[1]} is not on this till yet (not synced): wait for sync, "
+            "or take it back by the no-receipt policy."
+        )
+    raise UserError(f"No sale or web order {value} at this store: check the number on the receipt.")
+
+
+def search_sales(
+    session: Session,
+    customer: str = "",
+    day: date | None = None,
+    amount: Decimal | None = None,
+    limit: int = 50,
+) -> list[SaleHit]:
+    """Completed sales (and handed-over web orders) by customer name, local day and/or total, newest first."""
+    q = select(Order).where(
+        ((Order.channel == "counter") & (Order.status == "completed"))
+        | ((Order.channel == "web") & Order.status.in_(HANDED_OVER))
+    )
+    if customer.strip():
+        q = q.where(func.lower(Order.customer_name).contains(customer.strip().lower(), autoescape=True))
+    if day is not None:
+        h = here(session)
+        q = q.where(
+            Order.completed_at >= h.instant(day), Order.completed_at < h.instant(day + timedelta(days=1))
+        )
+    if amount is not None:
+        q = q.where(Order.total == amount)
+    if not customer.strip() and day is None and amount is None:
+        raise UserError("Give a customer name, a day or an amount to search by.")
+    rows = session.scalars(q.order_by(Order.completed_at.desc(), Order.created_at.desc()).limit(limit))
+    return [
+        SaleHit(
+            o.id,
+            o.number,
+            o.completed_at or o.created_at,
+            o.customer_name or "",
+            o.total,
+            o.terminal_code or "",
+        )
+        for o in rows
+    ]
