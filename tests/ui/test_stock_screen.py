@@ -181,3 +181,24 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
         assert [(j.role, j.cause_id) for j in jobs] == [("label", product_id)]
     assert labels.figure.text() == "0"
     assert Decimal(adjust.done[0].value) > 0
+
+
+def test_a_weighed_item_scanned_by_its_sku_is_weighed_before_it_counts(
+    db: Factory, window: Host, qtbot: QtBot
+) -> None:
+    ctx = window.ctx
+    assert ctx.user is not None
+    with db.begin() as s:
+        apples = s.scalars(select(Product).where(Product.weighed.is_(True)).limit(1)).one()
+        sku = apples.sku
+        count = counts.setup(s, Actor(ctx.user.id), "floor", skus=[sku])
+    screen = window.screen_
+    screen.show_mode("count")
+    panel = screen.panel()
+    assert isinstance(panel, CountPanel)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.id == count.id)
+    errors = when_shown(*form_answer(weight="1,250"))
+    ctx.router.dispatch(sku)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.counted_lines == 1, timeout=10_000)
+    assert not errors
+    assert [(ln.sku, ln.counted) for ln in panel.view.lines] == [(sku, Decimal("1.25"))]

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 
 from app.domain import barcodes
-from app.domain.money import parse_qty
+from app.domain.money import parse_qty, parse_weight
 from app.services import adjustments, catalog, counts, shelf_labels
 from app.services.adjustments import Adjusted, ItemAt
 from app.services.counts import CountView
@@ -149,7 +149,29 @@ class CountPanel(Workstation):
         count_id = self._count_id()
         if count_id is None:
             return
+        if not isinstance(result, barcodes.VariableMeasure) and not getattr(result, "net_weight_kg", None):
+            # A SKU or plain GTIN may be a weighed item: it is weighed, not counted as 1 kg.
+            self.ctx.ops.read(
+                lambda s: adjustments.find(s, result), lambda item: self._count(count_id, result, item)
+            )
+            return
         self.ctx.ops.run(lambda s, a: counts.scan(s, a, count_id, result), self.show_count)
+
+    def _count(self, count_id: str, result: barcodes.ScanResult, item: ItemAt) -> None:
+        if not item.needs_weight:
+            self.ctx.ops.run(lambda s, a: counts.scan(s, a, count_id, result), self.show_count)
+            return
+        dlg = FormDialog(
+            self.ctx, self.tr("Weigh"), self.tr("Weigh {0} {1}").format(item.sku, item.name), parent=self
+        )
+        field = QLineEdit()
+        field.setObjectName("weight")
+        dlg.add_field("kg", self.tr("Weight on the scale (kg)"), field, parse_weight, required=True)
+        dlg.on_ok = lambda v: dlg.run(lambda s, a: counts.scan(s, a, count_id, result, v["kg"]))
+        if dlg.exec() and dlg.result_value is not None:
+            self.show_count(dlg.result_value)
+        dlg.deleteLater()
+        self.focus_scan()
 
     def quantity(self) -> None:
         count_id = self._count_id()
