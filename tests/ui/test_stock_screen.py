@@ -200,5 +200,5 @@ def test_a_weighed_item_scanned_by_its_sku_is_weighed_before_it_counts(
     errors = when_shown(*form_answer(weight="1,250"))
     ctx.router.dispatch(sku)
     qtbot.waitUntil(lambda: panel.view is not None and panel.view.counted_lines == 1, timeout=10_000)
-    assert not errors
+    assert not errors and panel.view is not None
     assert [(ln.sku, ln.counted) for ln in panel.view.lines] == [(sku, Decimal("1.25"))]
