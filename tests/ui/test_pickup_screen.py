@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Barcode, Order, PickupRecord, PrintJob
+from app.db.models import Barcode, Order, OutboxEvent, PickupRecord, PrintJob
 from app.domain import pickup as codes
 from app.services.base import Changes, here, now
 from ui.context import AppContext
@@ -29,7 +29,7 @@ from ui.main_window import MainWindow
 from ui.ops import Ops
 from ui.scan_router import ScanRouter
 from ui.screens.pickup import PickupScreen
-from ui.screens.pickup_dialogs import HandoverDialog
+from ui.screens.pickup_dialogs import HandoverDialog, ShortDialog
 from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
@@ -256,3 +256,56 @@ def test_hand_over_by_id_check_and_a_cancellation_and_an_arrival_from_the_centra
     qtbot.waitUntil(lambda: screen.order is not None and screen.order.status == "collected", timeout=10_000)
     assert any("name on the ID" in x for x in seen)
     window.resize(1280, 800)
+
+
+def test_a_short_line_is_handed_back_and_a_no_show_is_put_back(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    known = orders(db)
+    order_id, number, lines = known["pickup"]
+    screen = sign_in(qtbot, window)
+    # F6 on the current line: the short dialog names the item; one missing goes back to the central.
+    with db() as s:
+        multi = next(
+            o for o in s.scalars(select(Order).where(Order.fulfilment == "pickup")) if len(o.lines) > 1
+        )
+        multi_id, multi_number = multi.id, multi.number
+    scan(qtbot, window, multi_number)
+    assert screen.order is not None and len(screen.order.lines) > 1
+
+    def short_dialog() -> None:
+        dlg = QApplication.activeModalWidget()
+        assert isinstance(dlg, ShortDialog)
+        dlg.submit()  # the missing quantity is filled in: everything not yet scanned
+
+    QTimer.singleShot(100, short_dialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F6)
+    idle(qtbot, window)
+    assert "handed back to the central" in window.ctx.messages.text()
+    with db() as s:
+        assert s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.handback")).all()
+        assert s.get(Order, multi_id).status == "picking"  # type: ignore[union-attr]
+    qtbot.keyClick(window.scan, Qt.Key.Key_Return)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)
+    # A ready order nobody came for in 8 days: listed on F4, put back on F5 (asked once).
+    scan(qtbot, window, number)
+    for code, qty in lines:
+        for _ in range(qty):
+            scan(qtbot, window, code)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    idle(qtbot, window)
+    with db.begin() as s:
+        rec = s.get(PickupRecord, order_id)
+        assert rec is not None and rec.ready_at is not None
+        rec.ready_at = rec.ready_at - timedelta(days=8)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)
+    idle(qtbot, window)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F4)
+    assert texts(screen, 0) == [number] and "no-show" in texts(screen, 3)[0]
+    shoot(window, qtbot, "no-shows")
+    QTimer.singleShot(100, lambda: qtbot.keyClick(QApplication.activeModalWidget(), Qt.Key.Key_Return))
+    qtbot.keyClick(window.scan, Qt.Key.Key_F5)
+    idle(qtbot, window)
+    with db() as s:
+        assert s.get(Order, order_id).status == "expired"  # type: ignore[union-attr]
+    assert "goods back on the floor" in window.ctx.messages.text()
