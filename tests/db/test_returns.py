@@ -264,6 +264,10 @@ def test_no_receipt_return_is_store_credit_at_the_lowest_known_price(db: Factory
     with db() as s:
         c = s.get(Customer, cid)
         assert c is not None and c.store_credit == price
+        # Through app.services.balances: the central store learns the credit, so any till can spend it.
+        issued = s.scalar(select(OutboxEvent).where(OutboxEvent.type == "balance.issued"))
+        assert issued is not None and issued.payload["account"] == cid
+        assert Decimal(issued.payload["amount"]) == price and issued.payload["reason"] == "refund"
 
 
 def test_web_order_return_goes_back_online_with_its_id(db: Factory, clerk: Actor) -> None:

@@ -145,10 +145,12 @@ def _write(session: Session, actor: Actor, planned: _Planned, no_receipt: bool) 
             payment.card_last4 = planned.card_last4
         elif t.kind == "store_credit":
             payment.reference = t.reference or planned.customer_id
-            _give_store_credit(session, payment.reference, t.amount)
+            if payment.reference is None:
+                raise UserError("Attach the customer (F6): store credit belongs to a customer.")
+            balances.issue_store_credit(session, payment.reference, t.amount, cause=ret.id)
         elif t.kind == "gift_card":
             payment.reference = t.reference
-            balances.give_back(session, "gift_card", t.reference, t.amount)
+            balances.give_back(session, "gift_card", t.reference, t.amount, reason="refund")
         ret.payments.append(payment)
     session.flush()
     rows = stock.record_movements(session, moves, "order", ret.id, actor.user_id)
@@ -198,11 +200,6 @@ def _write(session: Session, actor: Actor, planned: _Planned, no_receipt: bool) 
         label_job_ids=labels,
         open_drawer=any(t.kind == "cash" for t in q.tenders),
     )
-
-
-def _give_store_credit(session: Session, customer_id: str | None, amount: Decimal) -> None:
-    """Store credit goes back to the customer through `app.services.balances`."""
-    balances.give_back(session, "store_credit", customer_id, amount)
 
 
 def _rate(session: Session, product: Product | None) -> Decimal:
