@@ -30,6 +30,7 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "stock_balances": ("stock",),
     "central_stock": ("stock",),
     "deliveries": ("stock",),  # a delivery expected (from sync) or received
+    "cycle_counts": ("stock",),  # a count set up (here or by the central store), posted or cancelled
     "outbox": ("outbox",),
     "parked_changes": ("outbox",),
     "products": ("catalog",),

@@ -23,6 +23,7 @@ from app.domain import barcodes
 from app.domain.money import parse_qty, parse_weight
 from app.services import adjustments, catalog, counts, shelf_labels
 from app.services.adjustments import Adjusted, ItemAt
+from app.services.base import Changes
 from app.services.counts import CountView
 from ui.context import AppContext
 from ui.widgets import FormDialog, confirm
@@ -83,6 +84,10 @@ class CountPanel(Workstation):
 
     def refresh(self) -> None:
         self.ctx.ops.read(counts.open_counts, self._fill_picker)
+
+    def on_changed(self, changes: Changes) -> None:
+        if changes.stock and self.isVisible():  # a count the central store set up arrives with a sync
+            self.refresh()
 
     def _fill_picker(self, open_counts: list[counts.CountSummary]) -> None:
         keep = self.view.id if self.view is not None and self.view.status == "open" else None
