@@ -8,21 +8,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from app.db.models import Order, PrintJob
+from app.domain import barcodes
 from app.services import packing
 from sync import protocol
 from sync.central import notices, service
 from sync.central.models import Notice, WebOrder
+from sync.client import Client
 from tests.sync.conftest import _empty_postgres
 from tests.sync.fleet import Hub, Till, central_ledger
+from tests.ui.contexts import signed_in
+from ui.screens.pack import PackScreen
+from ui.screens.pack_dialogs import BoxDialog, WeightDialog
 
 pytestmark = pytest.mark.postgres
 
 A1_UNIT, C3_UNIT = "4006381333931", "5012345678900"  # tests.sync.fleet.CATALOG_CSV
+
+
+class Host(QWidget):
+    """The window a screen stands in (the main window gives the keyboard back to its scan field)."""
+
+    def focus_scan(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -126,3 +141,93 @@ def test_a_ship_order_packed_into_two_boxes_reaches_the_central_shipped(hub: Hub
         assert notice.state == "sent"
     mail = "".join(p.read_text(errors="replace") for p in (tmp_path / "mail").rglob("*") if p.is_file())
     assert all(t in mail for t in tracking)
+
+
+def test_the_bench_screen_ships_through_the_central_and_stays_packed_while_it_is_out_of_reach(
+    hub: Hub, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """The screen's own path: F10 packs, asks the carrier through the sync client off the GUI thread, and ships; with
+    the central store out of reach the order stays packed and the bench says so, and F10 later ships it."""
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    till.receive("A1", 5)
+    till.sync()
+    with hub.sessions.begin() as s:
+        placed = service.place_order(
+            s,
+            protocol.OrderRequest.model_validate(
+                {
+                    "store": "S1",
+                    "fulfilment": "ship",
+                    "lines": [{"sku": "A1", "qty": "1"}],
+                    "customer": {
+                        "name": "Ann Lee",
+                        "email": "ann@example.test",
+                        "address": "1 Elm St, Springfield",
+                    },
+                }
+            ),
+        )
+        order_id, number = str(placed.id), placed.number
+    till.sync()
+    with signed_in(till.factory, qtbot, "admin", "123456") as ctx:
+        offline = Client("http://127.0.0.1:9", till.token, timeout=2)  # nothing listens there
+        ctx.services["sync"] = SimpleNamespace(make_client=lambda: offline)
+        host = Host()
+        screen = PackScreen(ctx, host)
+        QVBoxLayout(host).addWidget(screen)
+        qtbot.addWidget(host)
+        host.show()
+
+        def idle() -> None:
+            qtbot.waitUntil(ctx.ops.is_idle, timeout=10_000)
+
+        screen.on_order(barcodes.parse(number))
+        idle()
+        screen.new_box()
+        idle()
+        assert isinstance(screen.dialog, BoxDialog)
+        screen.dialog.submit()
+        qtbot.waitUntil(lambda: screen.dialog is None, timeout=10_000)
+        screen.on_item(barcodes.parse(C3_UNIT))  # not in the order: the bench stops
+        idle()
+        qtbot.wait(5)
+        assert ctx.messages.error and screen.stopped
+        screen.on_item(barcodes.parse(A1_UNIT))  # refused until acknowledged
+        idle()
+        assert screen.bench is not None and screen.bench.left == 1
+        ctx.messages.clear()
+        screen.on_item(barcodes.parse(A1_UNIT))
+        idle()
+        assert screen.bench.left == 0
+        screen.weigh()
+        assert isinstance(screen.dialog, WeightDialog)
+        screen.dialog.field.setText("0.8")
+        screen.dialog.submit()
+        qtbot.waitUntil(lambda: screen.dialog is None, timeout=10_000)
+        idle()
+        screen.finish()  # packed; the carrier cannot be reached
+        qtbot.waitUntil(lambda: not screen.shipping and "stays packed" in ctx.messages.text(), timeout=20_000)
+        assert "out of reach" in ctx.messages.text()
+        idle()
+        with till.factory() as s:
+            order = s.get(Order, order_id)
+            assert order is not None and order.status == "packed"
+
+        ctx.messages.clear()
+        ctx.services["sync"] = SimpleNamespace(make_client=till.client)  # the central store is back
+        screen.finish()
+        qtbot.waitUntil(lambda: "shipped" in ctx.messages.text(), timeout=20_000)
+        idle()
+        assert screen.bench is not None and screen.bench.order.status == "shipped"
+        tracking = screen.bench.boxes[0].tracking
+        assert tracking and tracking in ctx.messages.text()
+    till.sync()
+    assert till.refused() == []
+    with hub.sessions() as s:
+        central = s.get(WebOrder, placed.id)
+        assert central is not None and central.status == "shipped"
+        (notice,) = s.scalars(
+            select(Notice).where(Notice.order_id == placed.id, Notice.kind == "shipped")
+        ).all()
+        assert notice.facts["tracking"] == [tracking]

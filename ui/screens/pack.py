@@ -14,6 +14,7 @@ runs on its own thread (the counter never waits on the network).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -32,6 +33,8 @@ from ui.screens.pack_dialogs import BoxDialog, ByHandDialog, CaptureDialog, Weig
 from ui.theme import GOOD_GREEN
 from ui.widgets import FormDialog
 from ui.workstation import Action, Row, Workstation
+
+log = logging.getLogger(__name__)
 
 KEYS = [
     Action("F2", "Next order", "next_order"),
@@ -76,11 +79,12 @@ class _Carrier(QObject):
                 ]
                 self.done.emit(packed.order_id, shipments, "")
             except Refused as e:
-                self.done.emit(packed.order_id, None, f"refused: {e}")
-            except SyncError as e:
-                self.done.emit(packed.order_id, None, str(e) or "the central store is out of reach")
-            except Exception as e:  # noqa: BLE001 - shown in plain words, the order stays packed
-                self.done.emit(packed.order_id, None, str(e) or type(e).__name__)
+                self.done.emit(packed.order_id, None, self.tr("the central store refused it: {0}").format(e))
+            except SyncError:
+                self.done.emit(packed.order_id, None, self.tr("the central store is out of reach"))
+            except Exception:  # noqa: BLE001 - shown in plain words, the order stays packed
+                log.exception("asking the carrier failed")
+                self.done.emit(packed.order_id, None, self.tr("the carrier could not be asked"))
 
         threading.Thread(target=work, name="counterline-carrier", daemon=True).start()
 
@@ -427,8 +431,8 @@ class PackScreen(Workstation):
             number = self.bench.order.number if self.bench else ""
             self.ctx.messages.show_warning(
                 self.tr(
-                    "Order {0} is packed but not shipped: the carrier could not be reached through the central "
-                    "store ({1}). The order stays packed; press F10 again when the central store is back."
+                    "Order {0} is packed but not shipped: {1}. The order stays packed and nothing is lost; "
+                    "press F10 to ask the carrier again."
                 ).format(number, why)
             )
             return
