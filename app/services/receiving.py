@@ -214,7 +214,9 @@ def scan(session: Session, actor: Actor, delivery_id: str, code: barcodes.ScanRe
         assert sscc is not None
         return _case(d, sscc)
     found = catalog.find_scan(session, result)
-    units = Decimal(1) if found.product.weighed else found.qty
+    if found.needs_weight:
+        raise UserError(f"{found.product.name} is weighed: scan its scale label, which carries the weight.")
+    units = found.qty  # a case code counts its pack, a scale label its weight
     scanned = {ln.id: ln.received for ln in d.lines}
     outcome = verification.apply_scan(_rule_lines(d), scanned, found.product.sku, units)
     if not outcome.accepted:

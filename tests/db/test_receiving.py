@@ -163,3 +163,22 @@ def test_a_transfer_out_takes_goods_out_and_sends_one_event(db: Factory) -> None
         event = s.scalars(select(OutboxEvent).where(OutboxEvent.type == "transfer.sent")).one()
         payload = protocol.TransferSent.model_validate(event.payload)
         assert payload.to_store == "S2" and sorted(m.qty for m in payload.movements) == [-2, -1]
+
+
+def test_a_weighed_item_is_received_by_the_weight_on_its_scale_label(db: Factory) -> None:
+    from app import demo
+
+    with db() as s:
+        produce = s.scalars(
+            select(Product).where(Product.weighed.is_(True), Product.item_ref.is_not(None))
+        ).first()
+        assert produce is not None
+        sku, price = produce.sku, produce.price
+        label = demo.demo_scale_label(s, sku, (price * Decimal("1.25")).quantize(Decimal("0.01")))
+    expect(db, [{"line_no": 1, "sku": sku, "qty": "2.000"}])
+    who = actor(db, "manager")
+    with db.begin() as s, pytest.raises(UserError, match="is weighed: scan its scale label"):
+        receiving.scan(s, who, DELIVERY_ID, sku)
+    with db.begin() as s:
+        view = receiving.scan(s, who, DELIVERY_ID, label)
+    assert view.verdict == "counted" and Decimal("1.2") <= view.lines[0].received <= Decimal("1.3")
