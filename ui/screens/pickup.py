@@ -134,6 +134,7 @@ class PickupScreen(Workstation):
     def _show_queue_look(self) -> None:
         self.table.setHorizontalHeaderLabels([self.tr(c) for c in QUEUE_COLUMNS])
         self.caption.setText(self.tr("Waiting"))
+        self.figure.setStyleSheet("")
         if self.primary_button is not None:
             self.primary_button.setText(self.tr("Open  F10"))
         for name in ("short", "label", "back"):
@@ -151,6 +152,10 @@ class PickupScreen(Workstation):
             state += " · " + self.tr("unpaid")
         if r.arrived_at is not None:
             time = self.tr("waiting {0}").format(_span(int((at - r.arrived_at).total_seconds())))
+        elif r.no_show:
+            time = self.tr("past the hold")
+        elif r.status == "ready":
+            time = ""  # waiting for the customer: the hold window, not the promise, counts now
         elif lifecycle.is_open(r.status):
             secs = int((at - r.promised).total_seconds())
             time = (self.tr("late {0}") if secs > 0 else self.tr("in {0}")).format(_span(secs))
