@@ -48,12 +48,18 @@ class CountLineView:
     expected: Decimal | None
     counted_at: datetime | None
     posted_qty: Decimal | None
+    price: Decimal = Decimal(0)
 
     @property
     def variance(self) -> Decimal | None:
         if self.counted is None or self.expected is None:
             return None
         return self.counted - self.expected
+
+    @property
+    def variance_value(self) -> Decimal:
+        """The variance at shelf price (what the manager weighs before posting)."""
+        return ((self.variance or Decimal(0)) * self.price).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,15 @@ def _view(session: Session, count: CycleCount, last_sku: str | None = None) -> C
     ).all()
     lines = tuple(
         CountLineView(
-            p.id, p.sku, p.name, p.unit, line.counted, line.expected, line.counted_at, line.posted_qty
+            p.id,
+            p.sku,
+            p.name,
+            p.unit,
+            line.counted,
+            line.expected,
+            line.counted_at,
+            line.posted_qty,
+            p.price,
         )
         for line, p in rows
     )

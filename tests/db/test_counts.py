@@ -64,6 +64,7 @@ def test_a_count_with_sales_during_it_posts_the_exact_variance(db: Factory) -> N
     line = next(ln for ln in v.lines if ln.sku == sku)
     assert line.counted == 7 and line.expected == before  # measured against the stock at the first scan
     assert line.variance == 7 - before
+    assert line.variance_value == ((7 - before) * line.price).quantize(Decimal("0.01")) and line.price > 0
 
     # Posting needs a manager and a reason, and every line counted (or posted as none there).
     with db.begin() as s, pytest.raises(PermissionDenied):

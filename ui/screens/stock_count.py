@@ -121,9 +121,10 @@ class CountPanel(Workstation):
             self.picker.setItemText(at, f"{view.title} ({view.counted_lines}/{len(view.lines)})")
         self.figure.setText(str(view.left))
         var = sum((ln.variance for ln in view.lines if ln.variance is not None), Decimal(0))
+        value = sum((ln.variance_value for ln in view.lines), Decimal(0))
         self.figures.setText(
-            self.tr("Counted {0} of {1} · variance {2}").format(
-                view.counted_lines, len(view.lines), _signed(var)
+            self.tr("Counted {0} of {1} · variance {2} ({3})").format(
+                view.counted_lines, len(view.lines), _signed(var), self.money(value)
             )
         )
         if view.last_sku:
