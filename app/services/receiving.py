@@ -296,12 +296,14 @@ def close(session: Session, actor: Actor, delivery_id: str, into: str, note: str
     location = stock.location(session, into)
     received: dict[str, Decimal] = {}
     wanted: dict[str, Decimal] = {}
-    product_of: dict[str, str] = {}
     for ln in d.lines:
         received[ln.sku] = received.get(ln.sku, Decimal(0)) + ln.received
         wanted[ln.sku] = wanted.get(ln.sku, Decimal(0)) + ln.qty
-        if ln.product_id:
-            product_of[ln.sku] = ln.product_id
+    # By SKU now: a delivery may have reached this till before its products did.
+    product_of: dict[str, str] = {
+        sku: pid
+        for sku, pid in session.execute(select(Product.sku, Product.id).where(Product.sku.in_(received)))
+    }
     if not any(received.values()):
         raise UserError(f"Nothing of delivery {d.number} is received yet: scan its cases or items first.")
     missing = [sku for sku, q in received.items() if q and sku not in product_of]
