@@ -18,10 +18,12 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Order
+from app.db.models import Customer, Order
+from app.ids import new_id
 from app.services import shifts
 from app.services.base import Actor, here
 from tests.db.test_returns import items, sold
+from ui.approval import ApprovalDialog
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
@@ -29,6 +31,7 @@ from ui.ops import Ops
 from ui.scan_router import ScanRouter
 from ui.screens.returns import ReturnsScreen
 from ui.screens.returns_dialogs import RefundDialog
+from ui.screens.sell_dialogs import CustomerDialog
 from ui.theme import STYLE
 from ui.widgets import FormDialog
 
@@ -83,12 +86,12 @@ def shot(widget: QWidget, name: str) -> None:
     widget.grab().save(str(folder / f"returns-{name}.png"))
 
 
-def when_modal(qtbot: QtBot, act: Callable[[QWidget], None]) -> None:
-    """Act on the next modal dialog once it shows (the screen opens it with exec())."""
+def when_modal(qtbot: QtBot, act: Callable[[QWidget], None], kind: type[QWidget] = QWidget) -> None:
+    """Act on the next modal dialog of `kind` once it shows (the screen opens it with exec())."""
 
     def poll() -> None:
         dlg = QApplication.activeModalWidget()
-        if dlg is None or not dlg.isVisible():
+        if dlg is None or not dlg.isVisible() or not isinstance(dlg, kind):
             QTimer.singleShot(20, poll)
             return
         act(dlg)
@@ -188,3 +191,65 @@ def test_receipt_scanned_items_back_over_return_refused_and_refunded(
     # The same receipt again: the line is spent, what is left is the other one.
     scan(qtbot, window, f"R-{number}")
     assert screen.original is not None and [ln.returnable for ln in screen.original.lines] == [0, 1]
+
+
+def test_no_receipt_return_as_store_credit_with_a_managers_approval(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sign_in(qtbot, window, "returns", "4444")
+    assert window.ctx.user is not None
+    with db.begin() as s:
+        shifts.open_shift(s, Actor(window.ctx.user.id), Decimal("100.00"))
+        customer = Customer(id=new_id(), name="Dana Doe", store_credit=Decimal(0))
+        s.add(customer)
+        cid = customer.id
+    ((_, code, price),) = items(db, 1)
+    window.show_screen("returns")
+    screen = window.screens["returns"]
+    assert isinstance(screen, ReturnsScreen)
+    idle(qtbot, window)
+
+    def pick_customer(dlg: QWidget) -> None:
+        assert isinstance(dlg, CustomerDialog)
+        dlg.customer_id = cid
+        dlg.accept()
+
+    when_modal(qtbot, pick_customer, CustomerDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F8)
+    idle(qtbot, window)
+    assert screen.customer == (cid, "Dana Doe")
+    window.focus_scan()
+    scan(qtbot, window, code)
+    assert [it.product_id for it in screen.items] and screen.choices[1].qty == 1
+
+    def choose_gift(dlg: QWidget) -> None:
+        assert isinstance(dlg, FormDialog)
+        combo = dlg.findChild(QComboBox, "returnChoice")
+        assert combo is not None
+        combo.setCurrentIndex(combo.findData("gift"))
+        dlg.submit()
+
+    when_modal(qtbot, choose_gift, FormDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F5)
+    idle(qtbot, window)
+    assert screen.quoted is not None and screen.quoted.total == price
+
+    def manager_approves(dlg: QWidget) -> None:
+        assert isinstance(dlg, ApprovalDialog)
+        dlg.username.setText("manager")
+        dlg.pin.setText("6666")
+        dlg._approve_pin()
+
+    def refund(dlg: QWidget) -> None:
+        assert isinstance(dlg, RefundDialog)
+        assert "A manager approves" in dlg.approval.text()
+        when_modal(qtbot, manager_approves, ApprovalDialog)
+        dlg.submit()
+
+    when_modal(qtbot, refund, RefundDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F10)
+    qtbot.waitUntil(lambda: screen.done is not None, timeout=15_000)
+    idle(qtbot, window)
+    with db() as s:
+        c = s.get(Customer, cid)
+        assert c is not None and c.store_credit == price

@@ -21,11 +21,12 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 from app.domain import barcodes
 from app.domain import return_policy as rp
 from app.domain.money import parse_qty
-from app.services import catalog, returns
+from app.services import catalog, customers, returns
 from app.services.base import Changes
-from app.services.returns import OriginalView, Quote, ReturnDone, ReturnLineIn
+from app.services.returns import NoReceiptLineIn, OriginalView, Quote, ReturnDone, ReturnLineIn
 from ui.context import AppContext
 from ui.screens.returns_dialogs import FindSaleDialog, RefundDialog
+from ui.screens.sell_dialogs import CustomerDialog
 from ui.theme import GOOD_GREEN
 from ui.widgets import FormDialog, confirm
 from ui.workstation import Action, Row, Workstation
@@ -37,9 +38,23 @@ KEYS = [
     Action("F5", "Reason", "reason"),
     Action("F6", "Condition", "condition"),
     Action("F7", "Take off", "take_off"),
+    Action("F8", "No receipt", "no_receipt"),
     Action("Shift+F7", "New return", "clear", "danger"),
     Action("F1", "Keys", "help"),
 ]
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """An item brought back without a receipt, as the work list shows it (the shape of a sold line)."""
+
+    line_no: int
+    product_id: str
+    sku: str
+    name: str
+    qty: Decimal = Decimal(0)
+    returned: Decimal = Decimal(0)
+    returnable: Decimal = Decimal(999)
 
 
 @dataclass
@@ -65,6 +80,9 @@ class ReturnsScreen(Workstation):
         self.quoted: Quote | None = None
         self.done: ReturnDone | None = None
         self.reason_words: dict[str, str] = dict(rp.DEFAULT_REASONS)
+        # A return without a receipt: the customer (id, name) its store credit goes to, and the items scanned.
+        self.customer: tuple[str, str] | None = None
+        self.items: list[ItemLine] = []
         super().__init__(ctx, parent)
         self.table.setObjectName("returnLines")
         self.caption.setText(self.tr("Refund"))
@@ -143,6 +161,9 @@ class ReturnsScreen(Workstation):
 
     def on_item(self, result: barcodes.ScanResult) -> None:
         """An item of the sale scanned: one more of it comes back."""
+        if self.customer is not None:
+            self.ctx.ops.read(lambda s: catalog.find_scan(s, result).product, self._item_without_receipt)
+            return
         if self.original is None:
             self.error(self.tr("Scan the receipt first (or F2 to find the sale), then the items."))
             return
@@ -159,6 +180,39 @@ class ReturnsScreen(Workstation):
         self.highlight = str(line.line_no)
         self._set_qty(line.line_no, self._qty(line.line_no) + 1)
 
+    def _item_without_receipt(self, product: Any) -> None:
+        known = next((it for it in self.items if it.product_id == product.id), None)
+        if known is None:
+            known = ItemLine(len(self.items) + 1, product.id, product.sku, product.name)
+            self.items.append(known)
+        self.current, self.chosen = str(known.line_no), False
+        self.highlight = str(known.line_no)
+        self._set_qty(known.line_no, self._qty(known.line_no) + 1)
+
+    def no_receipt(self) -> None:
+        """F8: a return without a receipt: store credit for a customer, a manager approves."""
+        if self.original is not None or self.choices or self.customer is not None:
+            self.error(self.tr("Finish or clear this return (Shift+F7) first."))
+            return
+        dlg = CustomerDialog(self.ctx, self)
+        if dlg.exec() and dlg.customer_id:
+            cid = dlg.customer_id
+            self.ctx.ops.read(lambda s: customers.get_customer(s, cid), self._customer_chosen)
+        dlg.deleteLater()
+        self.focus_scan()
+
+    def _customer_chosen(self, customer: Any) -> None:
+        self.customer = (customer.id, customer.name)
+        self.items, self.choices, self.quoted, self.done = [], {}, None, None
+        self.current, self.chosen = None, False
+        self._show()
+
+    def _lines(self) -> list[Any]:
+        """The lines on the work list: the sale's, or the items brought back without a receipt."""
+        if self.customer is not None:
+            return list(self.items)
+        return list(self.original.lines) if self.original is not None else []
+
     def on_other(self, result: barcodes.ScanResult) -> None:
         self.error(
             self.tr("The Returns screen does not take this code ({0}): scan the sale's receipt.").format(
@@ -172,13 +226,12 @@ class ReturnsScreen(Workstation):
         return c.qty if c else Decimal(0)
 
     def _line(self) -> Any:
-        if self.original is None or self.current is None:
+        if self.current is None:
             return None
-        return next((ln for ln in self.original.lines if str(ln.line_no) == self.current), None)
+        return next((ln for ln in self._lines() if str(ln.line_no) == self.current), None)
 
     def _set_qty(self, line_no: int, qty: Decimal) -> bool:
-        assert self.original is not None
-        line = next(ln for ln in self.original.lines if ln.line_no == line_no)
+        line = next(ln for ln in self._lines() if ln.line_no == line_no)
         if qty > line.returnable:
             self.error(
                 self.tr("Only {0} of {1} can still be returned ({2} bought, {3} already returned).").format(
@@ -296,6 +349,7 @@ class ReturnsScreen(Workstation):
         ):
             return
         self.original, self.choices, self.quoted, self.done = None, {}, None, None
+        self.customer, self.items = None, []
         self.current, self.chosen = None, False
         self._show()
 
@@ -313,7 +367,26 @@ class ReturnsScreen(Workstation):
             for n, c in sorted(self.choices.items())
         ]
 
+    def _without_receipt(self, for_display: bool) -> list[NoReceiptLineIn]:
+        first = next(iter(self.reason_words), "")
+        by_no = {it.line_no: it for it in self.items}
+        return [
+            NoReceiptLineIn(
+                by_no[n].product_id, c.qty, c.reason or (first if for_display else ""), c.condition
+            )
+            for n, c in sorted(self.choices.items())
+        ]
+
     def _requote(self) -> None:
+        if self.customer is not None and self.choices:
+            cid, items = self.customer[0], self._without_receipt(for_display=True)
+
+            def quoted(q: Any) -> None:
+                self.quoted = q
+                self._show()
+
+            self.ctx.ops.read(lambda s: returns.quote_no_receipt(s, cid, items), quoted)
+            return
         if self.original is None or not self.choices:
             self.quoted = None
             self._show()
@@ -330,7 +403,7 @@ class ReturnsScreen(Workstation):
         o = self.original
         refund = {ql.line_no: ql.total for ql in self.quoted.lines} if self.quoted else {}
         rows = []
-        for ln in o.lines if o else []:
+        for ln in self._lines():
             c = self.choices.get(ln.line_no)
             note = ""
             if c:
@@ -363,6 +436,20 @@ class ReturnsScreen(Workstation):
                     + [self.tr("Scan the next receipt.")]
                 )
             )
+        elif self.customer is not None:
+            q = self.quoted
+            self.caption.setText(self.tr("Store credit"))
+            self.figure.setText(self.money(q.total if q else Decimal(0)))
+            self.number.setText(self.tr("Return without a receipt"))
+            parts = [self.tr("Store credit for {0}").format(self.customer[1])]
+            if q is not None and q.fee:
+                parts.append(f"{self.tr('Restocking fee')}: -{self.money(q.fee)}")
+            parts.append(
+                f"<b>{self.tr('Manager approves')}</b>"
+                if q is not None
+                else self.tr("Scan the items coming back.")
+            )
+            self.figures.setText("<br>".join(parts))
         elif o is None:
             self.caption.setText(self.tr("Refund"))
             self.figure.setText(self.money(Decimal(0)))
@@ -398,6 +485,8 @@ class ReturnsScreen(Workstation):
 
     # -- the refund ------------------------------------------------------------------------------------------
     def refund(self) -> None:
+        if self.customer is not None and self.choices:
+            return self._refund_without_receipt()
         if self.original is None or not self.choices:
             self.error(self.tr("Nothing to refund: scan the receipt, then the items coming back."))
             return
@@ -413,12 +502,35 @@ class ReturnsScreen(Workstation):
             lambda s: returns.quote(s, order_id, wanted), lambda q: self._refund_dialog(q, wanted)
         )
 
-    def _refund_dialog(self, q: Any, wanted: list[ReturnLineIn]) -> None:
-        assert self.original is not None
-        dlg = RefundDialog(self.ctx, q, self.original.order_id, wanted, self)
+    def _refund_without_receipt(self) -> None:
+        assert self.customer is not None
+        missing = [n for n, c in self.choices.items() if not c.reason]
+        if missing:
+            self.current = str(missing[0])
+            self._show()
+            self.error(self.tr("Choose a reason for each item (F5) before the refund."))
+            return
+        cid, items = self.customer[0], self._without_receipt(for_display=False)
+
+        def take(s: Any, a: Any, _code: str | None) -> Any:
+            return returns.take_no_receipt_return(s, a, cid, items)
+
+        self.ctx.ops.read(
+            lambda s: returns.quote_no_receipt(s, cid, items), lambda q: self._refund_dialog(q, [], take)
+        )
+
+    def _refund_dialog(self, q: Any, wanted: list[ReturnLineIn], take: Any = None) -> None:
+        order_id = self.original.order_id if self.original is not None else ""
+        dlg = RefundDialog(self.ctx, q, order_id, wanted, self, take)
         if dlg.exec() and dlg.result_value is not None:
             self.done = dlg.result_value
+            printer = self.ctx.services.get("printer")
+            if printer is not None:
+                if self.done.open_drawer:
+                    printer.open_drawer()  # cash back: the drawer opens as the return receipt starts printing
+                printer.wake()
             self.original, self.choices, self.quoted = None, {}, None
+            self.customer, self.items = None, []
             self.current, self.chosen = None, False
             self._show()
             self.ctx.messages.show_notice(

@@ -6,6 +6,7 @@ op helper, which asks a manager to approve when the return needs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.documents.model import format_money
 from app.domain.money import parse_money
 from app.services import returns
+from app.services.base import Actor
 from ui.context import AppContext
 from ui.theme import ERROR_RED, WARN_AMBER
 from ui.widgets import enter_presses
@@ -135,23 +137,25 @@ class RefundDialog(QDialog):
         order_id: str,
         lines: list[returns.ReturnLineIn],
         parent: QWidget | None = None,
+        take: Callable[[Any, Actor, str | None], returns.ReturnDone] | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.quote = quote
         self.order_id = order_id
         self.lines = lines
+        self.take = take
         self.result_value: returns.ReturnDone | None = None
         self.setWindowTitle(self.tr("Refund"))
         self.setMinimumWidth(560)
         lay = QVBoxLayout(self)
         lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         money = self._money
+        count = f"{sum((ln.qty for ln in quote.lines), Decimal(0)).normalize():f}"
         head = QLabel(
-            self.tr("Refund for sale {0}: {1} item(s)").format(
-                quote.original_number or "-",
-                f"{sum((ln.qty for ln in quote.lines), Decimal(0)).normalize():f}",
-            )
+            self.tr("Refund for sale {0}: {1} item(s)").format(quote.original_number, count)
+            if quote.original_number
+            else self.tr("Return without a receipt: {0} item(s), as store credit").format(count)
         )
         head.setStyleSheet("font-size: 18px; font-weight: 600;")
         head.setWordWrap(True)
@@ -255,4 +259,8 @@ class RefundDialog(QDialog):
             self.ok.setEnabled(True)
             self.error.setText(message)
 
+        take = self.take
+        if take is not None:
+            self.ctx.ops.run(lambda s, a: take(s, a, code), done, refused)
+            return
         self.ctx.ops.run(lambda s, a: returns.take_return(s, a, order_id, lines, code), done, refused)
