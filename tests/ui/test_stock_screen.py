@@ -183,20 +183,24 @@ def test_count_adjust_and_labels_through_the_stock_screen(db: Factory, window: H
     assert Decimal(adjust.done[0].value) > 0
 
 
-def test_a_weighed_item_scanned_by_its_sku_is_weighed_before_it_counts(
+def test_a_count_set_up_by_f2_and_a_weighed_item_weighed_before_it_counts(
     db: Factory, window: Host, qtbot: QtBot
 ) -> None:
     ctx = window.ctx
     assert ctx.user is not None
-    with db.begin() as s:
-        apples = s.scalars(select(Product).where(Product.weighed.is_(True)).limit(1)).one()
-        sku = apples.sku
-        count = counts.setup(s, Actor(ctx.user.id), "floor", skus=[sku])
+    with db() as s:
+        sku = s.scalars(select(Product.sku).where(Product.weighed.is_(True)).limit(1)).one()
     screen = window.screen_
     screen.show_mode("count")
     panel = screen.panel()
     assert isinstance(panel, CountPanel)
-    qtbot.waitUntil(lambda: panel.view is not None and panel.view.id == count.id)
+    idle(qtbot, ctx)
+    assert panel.view is None and "No open count" in panel.number.text()
+    set_up = when_shown(*form_answer(skus=sku.lower()))  # F2: the manager sets up a count of one item
+    qtbot.keyClick(window, Qt.Key.Key_F2)
+    idle(qtbot, ctx)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.location_code == "floor")
+    assert not set_up
     errors = when_shown(*form_answer(weight="1,250"))
     ctx.router.dispatch(sku)
     qtbot.waitUntil(lambda: panel.view is not None and panel.view.counted_lines == 1, timeout=10_000)

@@ -200,11 +200,15 @@ class CountPanel(Workstation):
         dlg.deleteLater()
 
     def new_count(self) -> None:
+        self.ctx.ops.read(adjustments.locations, self._new_count)
+
+    def _new_count(self, locations: list[tuple[str, str]]) -> None:
         dlg = FormDialog(self.ctx, self.tr("New count"), self.tr("Set up a count"), parent=self)
         where = _combo()
         where.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        for code, name in self._locations:
+        for code, name in locations:
             where.addItem(name, code)
+        where.setCurrentIndex(max(where.findData("floor"), 0))
         dlg.add_field("location", self.tr("Location"), where)
         depts = QLineEdit()
         depts.setPlaceholderText(self.tr("e.g. DAIRY GROC (empty: all)"))
@@ -226,11 +230,7 @@ class CountPanel(Workstation):
             self.view = dlg.result_value
             self.refresh()
         dlg.deleteLater()
-
-    @property
-    def _locations(self) -> list[tuple[str, str]]:
-        with self.ctx.factory() as s:
-            return adjustments.locations(s)
+        self.focus_scan()
 
     def post(self) -> None:
         count_id = self._count_id()
