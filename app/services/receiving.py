@@ -130,7 +130,7 @@ def find_delivery(session: Session, text: str) -> str:
     number = text.strip()
     d = session.scalar(select(Delivery).where(Delivery.number == number))
     if d is None:
-        raise UserError(f"No delivery {number} is expected here: sync, then look again.")
+        raise UserError(f"No item has the code {number}, and no delivery {number} is expected here.")
     if d.status != "expected":
         raise UserError(f"Delivery {number} is already received.")
     return d.id

@@ -110,6 +110,11 @@ def test_receiving_by_scan_with_a_difference_a_sealed_case_and_closing(
     assert isinstance(panel, ReceivePanel)
     assert panel.view is not None and panel.view.number == "PO-2040"
     assert panel.figure.text() == "15"
+    scan(qtbot, win, "PO-9999")  # neither an item nor a delivery: said so, in red
+    assert ctx.messages.error and "no delivery PO-9999 is expected here" in ctx.messages.text()
+    ctx.messages.clear()
+    scan(qtbot, win, "PO-2040")  # a delivery's number from its paperwork opens it
+    assert panel.view is not None and panel.view.number == "PO-2040" and not ctx.messages.error
     scan(qtbot, win, a_code)
     scan(qtbot, win, a_code)
     assert panel.figure.text() == "13"
