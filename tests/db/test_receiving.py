@@ -182,3 +182,24 @@ def test_a_weighed_item_is_received_by_the_weight_on_its_scale_label(db: Factory
     with db.begin() as s:
         view = receiving.scan(s, who, DELIVERY_ID, label)
     assert view.verdict == "counted" and Decimal("1.2") <= view.lines[0].received <= Decimal("1.3")
+
+
+def test_a_delivery_received_at_another_till_leaves_this_ones_list(db: Factory) -> None:
+    (a, _, a_code), *_ = goods(db, 1)
+    expect(db, [{"line_no": 1, "sku": a, "qty": "2.000"}])
+    who = actor(db, "manager")
+    with db.begin() as s:
+        receiving.scan(s, who, DELIVERY_ID, a_code)
+    with db.begin() as s:  # the central store says the store received it (the other till's report)
+        at = replica.cursor(s)
+        change = protocol.Change(
+            seq=at + 1,
+            type=protocol.CHANGE_DELIVERY,
+            key=DELIVERY_ID,
+            payload={"id": DELIVERY_ID, "number": "PO-1001", "status": "received", "lines": []},
+        )
+        replica.apply_page(s, at, protocol.PullResponse(changes=[change], next_cursor=at + 1, more=False))
+    with db() as s:
+        assert receiving.expected(s) == []
+    with db.begin() as s, pytest.raises(UserError, match="received at another till"):
+        receiving.scan(s, who, DELIVERY_ID, a_code)
