@@ -68,9 +68,9 @@ class Choice:
 
 class ReturnsScreen(Workstation):
     title = "Returns"
-    columns = ("Item", "Bought", "Left", "Return", "Reason / condition", "Refund")
+    columns = ("Item", "Sold", "Left", "Return", "Reason / condition", "Refund")
     numeric = (1, 2, 3, 5)
-    caps = {4: 190}  # a long reason is cut rather than squeeze the item names at 1024 wide
+    caps = {4: 170}  # a long reason is cut rather than squeeze the item names at 1024 wide
     action_keys = KEYS
     primary = Action("F10", "Refund", "refund")
 
