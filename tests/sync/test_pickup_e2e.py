@@ -201,6 +201,32 @@ def test_a_short_pick_at_the_till_reaches_the_central_as_a_hand_back(hub: Hub, t
     assert _store_c3(hub) == 4  # the missing coffee left the central's stock (routing.hand_back)
 
 
+def test_cancelled_at_the_central_after_ready_the_till_puts_the_goods_back(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    order_id = str(_place(hub, _key(hub), "pickup")["id"])
+    till.sync()
+    for _ in range(2):
+        with till.factory.begin() as s:
+            pickup.scan(s, till.actor, order_id, COFFEE)
+    with till.factory.begin() as s:
+        pickup.ready(s, till.actor, order_id)
+    till.sync()
+    hub.cancel(order_id)
+    till.sync()
+    with till.factory() as s:
+        (row,) = [r for r in pickup.no_shows(s) if r.id == order_id]
+        assert row.status == "cancelled" and row.staged
+        assert "put them back" in pickup.prepare_view(s, order_id).returns_to
+    with till.factory.begin() as s:
+        pickup.put_back(s, till.actor, order_id)
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+    assert _level(hub, "floor") == (5, 0) and _level(hub, "staging") == (0, 0)  # back, and nothing held
+    with till.factory() as s:
+        assert pickup.no_shows(s) == []
+
+
 # ---------------------------------------------------------------- interleavings
 
 _TILLS: dict[int, tuple[Till, FaultTransport, dict[str, str]]] = {}
