@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -316,3 +317,46 @@ def test_no_module_of_the_returns_desk_passes_600_lines() -> None:
     from tests.layout import assert_no_file_passes_600_lines
 
     assert_no_file_passes_600_lines(returns)
+
+
+def test_two_tills_return_one_sale_through_the_central_store(tmp_path: Path) -> None:
+    """A 3-unit sale at till T1, returned one unit at T2 (once synced: before, T2 says so plainly) and two at T1:
+    the central store takes every return, the refunds add up to what was paid and a further return is refused."""
+    from tests.sync.fleet import Hub, Till, central_ledger
+
+    hub = Hub.start(f"sqlite:///{tmp_path / 'central.db'}")
+    try:
+        t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+        t2 = Till.enrol(hub, tmp_path / "t2", "S1", "T2")
+        t1.sync()
+        before = central_ledger(hub, "S1")
+        number = t1.sell("A1", 3)
+        with t2.factory() as s, pytest.raises(UserError, match="terminal T1 is not on this till yet"):
+            returns.find_original(s, number)
+        t1.sync()
+        t2.sync()
+        t2.open_shift()
+        with t2.factory.begin() as s:
+            found = returns.find_original(s, number)
+            assert [ln.returnable for ln in found.lines] == [3]
+            first = returns.take_return(
+                s, t2.actor, found.order_id, [ReturnLineIn(1, D(1), "changed_mind", "new")]
+            )
+        t2.sync()
+        t1.sync()
+        with t1.factory.begin() as s:
+            assert [ln.returnable for ln in returns.get_original(s, found.order_id).lines] == [2]
+            rest = returns.take_return(
+                s, t1.actor, found.order_id, [ReturnLineIn(1, D(2), "changed_mind", "new")]
+            )
+        with t1.factory.begin() as s, pytest.raises(UserError, match="already returned"):
+            returns.take_return(s, t1.actor, found.order_id, [ReturnLineIn(1, D(1), "changed_mind", "new")])
+        t1.sync()
+        assert t1.refused() == [] and t2.refused() == []
+        with t1.factory() as s:
+            sale = s.get(Order, found.order_id)
+            assert sale is not None and first.total + rest.total == sale.total
+        after = central_ledger(hub, "S1")
+        assert after == before  # three sold, three back on the floor: nothing counted twice
+    finally:
+        hub.close()

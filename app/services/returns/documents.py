@@ -71,6 +71,9 @@ def _payload(
         },
         "movements": movements,
         "original_order_id": original.id if original is not None else None,
+        # Decided on what this till knows, without asking the central store first: its goods moved and its money
+        # went back, so the central store records it and parks anything it went over for review (never refuses it).
+        "offline": True,
     }
     if original is not None and original.channel == "web":
         payload["web_order_id"] = original.id
