@@ -201,6 +201,7 @@ def test_the_bench_screen_ships_through_the_central_and_stays_packed_while_it_is
         idle()
         assert screen.bench.left == 0
         screen.weigh()
+        qtbot.waitUntil(lambda: isinstance(screen.dialog, WeightDialog), timeout=10_000)
         assert isinstance(screen.dialog, WeightDialog)
         screen.dialog.field.setText("0.8")
         screen.dialog.submit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Order, PackBox, PrintJob
+from app.services import settings
 from app.services.base import here
 from tests.db.test_packing import case_product, in_no_order, other_sku, ship_order
+from tests.devices.test_scale import serve_scale
 from ui.approval import ApprovalDialog
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
@@ -165,8 +168,9 @@ def test_an_order_scanned_boxed_refused_approved_and_packed(
     # Weigh the box, then F10: packed; with no central store the order stays packed and the bench says so.
     window.focus_scan()
     qtbot.keyClick(window.scan, Qt.Key.Key_F4)
+    qtbot.waitUntil(lambda: isinstance(pack.dialog, WeightDialog), timeout=10_000)  # no scale: typed
     weigh = pack.dialog
-    assert isinstance(weigh, WeightDialog)
+    assert isinstance(weigh, WeightDialog) and weigh.field.text() == ""
     weigh.field.setText("1.25")
     weigh.submit()
     qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
@@ -211,3 +215,38 @@ def test_a_scanners_trailing_enter_never_presses_a_button(
     assert pack.dialog is None and packed(pack) == ["1"]
     with db() as s:
         assert len(s.scalars(select(PackBox).where(PackBox.order_id == order_id)).all()) == 1
+
+
+def test_f4_reads_the_box_weight_from_the_serial_scale(qtbot: QtBot, window: MainWindow, db: Factory) -> None:
+    with serve_scale() as (url, asked):
+        weighed(qtbot, window, db, url, asked)
+
+
+def weighed(qtbot: QtBot, window: MainWindow, db: Factory, url: str, asked: list[bytes]) -> None:
+    sku, unit, _case = case_product(db)
+    order_id = ship_order(db, [(sku, "1")])
+    with db.begin() as s:
+        settings.put(s, "devices.scale", {"type": "serial", "port": url, "timeout_s": 2})
+    sign_in(qtbot, window, "packer", "3333")
+    pack = bench(window)
+    window.focus_scan()
+    scan(qtbot, window, "W-900001")
+    qtbot.keyClick(window.scan, Qt.Key.Key_F3)
+    idle(qtbot, window)
+    assert isinstance(pack.dialog, BoxDialog)
+    pack.dialog.submit()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    window.focus_scan()
+    scan(qtbot, window, unit)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F4)
+    qtbot.waitUntil(lambda: isinstance(pack.dialog, WeightDialog), timeout=10_000)
+    weigh = pack.dialog
+    assert isinstance(weigh, WeightDialog)
+    assert weigh.field.text() == "2.345" and asked == [b"W\r"]  # read from the scale, confirmed with Enter
+    weigh.submit()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    idle(qtbot, window)
+    with db() as s:
+        assert s.scalars(select(PackBox.weight_kg).where(PackBox.order_id == order_id)).one() == Decimal(
+            "2.345"
+        )

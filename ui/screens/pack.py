@@ -24,8 +24,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.domain import barcodes, prefixes
-from app.services import packing
+from app.services import packing, settings
 from app.services.base import Changes
+from devices import scale
 from sync import protocol
 from sync.client import Refused, SyncError
 from ui.context import AppContext
@@ -89,6 +90,25 @@ class _Carrier(QObject):
         threading.Thread(target=work, name="counterline-carrier", daemon=True).start()
 
 
+class _Scale(QObject):
+    """The bench scale read off the GUI thread; `then(kg or None, why)` back on it."""
+
+    done = Signal(object, str, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.done.connect(lambda kg, why, then: then(kg, why))
+
+    def read(self, config: scale.ScaleConfig, then: Callable[[Decimal | None, str], None]) -> None:
+        def work() -> None:
+            try:
+                self.done.emit(scale.read_weight(config), "", then)
+            except scale.ScaleError as e:
+                self.done.emit(None, str(e), then)
+
+        threading.Thread(target=work, name="counterline-scale", daemon=True).start()
+
+
 class PackScreen(Workstation):
     title = "Pack"
     columns = ("Item", "Packed", "Ordered", "Lot / serial")
@@ -113,6 +133,7 @@ class PackScreen(Workstation):
         self.extra.addWidget(self.boxes_label)
         self.carrier = _Carrier(self)
         self.carrier.done.connect(self._shipped_or_not)
+        self.scale = _Scale(self)
         ctx.messages.acknowledged.connect(self._acknowledged)
         self.show_bench(None)
 
@@ -383,7 +404,27 @@ class PackScreen(Workstation):
             self.refuse(self.tr("Start a box first (F3)."))
             return
         box = next((b for b in self.bench.boxes if b.weight_kg is None), self.bench.box)
-        self._open(WeightDialog(self.ctx, self.bench.order.order_id, box, "", self))
+        oid = self.bench.order.order_id
+
+        def ask(setting: Any) -> None:
+            try:
+                config = scale.config_from_setting(setting)
+            except ValueError as e:
+                config = None
+                self.ctx.messages.show_warning(str(e))
+            if config is None:  # no scale here: the packer types what the scale shows
+                self._open(WeightDialog(self.ctx, oid, box, "", self))
+                return
+            self.scale.read(config, lambda kg, why: self._weighed(oid, box, kg, why))
+
+        self.ctx.ops.read(lambda s: settings.get(s, "devices.scale"), ask)
+
+    def _weighed(self, order_id: str, box: packing.BoxView, kg: Decimal | None, why: str) -> None:
+        """The scale's reading, in the weight dialog for the packer to confirm (Enter); its refusal shown there."""
+        dlg = WeightDialog(self.ctx, order_id, box, f"{kg:f}" if kg is not None else "", self)
+        self._open(dlg)
+        if why:
+            dlg.show_error(why, "weight")
 
     def by_hand(self) -> None:
         b = self.bench
