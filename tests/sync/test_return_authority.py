@@ -184,7 +184,10 @@ def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(centra
         order = s.get(WebOrder, __import__("uuid").UUID(order_id))
         assert order is not None
         order.status = "collected"
-    ret = event("return.completed", a_return(None, web_order_id=order_id))
+    # As the Returns desk writes it: the web order is its original too, refunded to the online payment.
+    desk = a_return(None, web_order_id=order_id, refunds=[("online", "2.50")])
+    desk["original_order_id"] = order_id
+    ret = event("return.completed", desk)
     assert central.push([ret])[0]["status"] == "applied"
     assert central.push([ret])[0]["status"] == "duplicate"
     with central.sessions() as s:

@@ -239,8 +239,8 @@ def judge_return(session: Session, terminal: Terminal, p: protocol.SaleCompleted
     what it went over (decided offline: it stands and each entry becomes a review item; empty when it fits)."""
     problems: list[dict[str, Any]] = []
     for original, web in ((p.original_order_id, False), (p.web_order_id, True)):
-        if original is None:
-            continue
+        if original is None or (not web and original == p.web_order_id):
+            continue  # a web order's return may name it as its original too: it is judged as the web order
         state = returnable(session, original, web_order=web, lock=True)
         what = "web order" if web else "sale"
         if state is None:
