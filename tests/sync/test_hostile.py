@@ -270,6 +270,8 @@ def _valid(kind: str) -> dict[str, Any]:
         return {"id": str(uuid.uuid4()), "name": "Carla", "phone": "0123", "email": None}
     if kind == protocol.ORDER_STATUS:
         return {"order_id": str(uuid.uuid4()), "from": "new", "to": "picking", "by": "T1"}
+    if kind == protocol.ORDER_HANDBACK:
+        return {"order_id": str(uuid.uuid4()), "line_no": 1, "missing": "1", "reason": "short"}
     if kind == protocol.TRANSFER_SENT:
         return {
             "transfer_id": str(uuid.uuid4()),
@@ -284,6 +286,14 @@ def _valid(kind: str) -> dict[str, Any]:
             "location": "floor",
             "lines": [{"sku": "A1", "expected": "1", "received": "1"}],
             "movements": [_movement("A1", "1", "receipt")],
+        }
+    if kind in (protocol.BALANCE_ISSUED, protocol.BALANCE_SPENT):
+        return {
+            "id": str(uuid.uuid4()),
+            "kind": "gift_card",
+            "account": "GC-1",
+            "amount": "5.00",
+            "reason": "tender",
         }
     assert kind == protocol.STAFF_SAVED
     return {
