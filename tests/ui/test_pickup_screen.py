@@ -243,6 +243,7 @@ def test_hand_over_by_id_check_and_a_cancellation_and_an_arrival_from_the_centra
             for w, h in ((1280, 800), (1024, 768)):
                 window.resize(w, h)
                 dlg.grab().save(str(SHOTS / f"pickup-handover-{w}.png"))
+            window.ctx.router.dispatch(curb_lines[0][0])  # an item handed over, scanned: one of the order's
         dlg.id_name.setText(name)
         dlg.submit()
         seen.append(name)
@@ -251,12 +252,14 @@ def test_hand_over_by_id_check_and_a_cancellation_and_an_arrival_from_the_centra
 
     def check_and_retry(dlg: HandoverDialog) -> None:
         seen.append(dlg.error.text() or dlg.field_error("id_name"))
+        seen.append(dlg.bag_label.text())
         fill(str(customer), again=False)
 
     QTimer.singleShot(100, lambda: fill("Somebody Else", again=True))
     qtbot.keyClick(window.scan, Qt.Key.Key_F10)
     qtbot.waitUntil(lambda: screen.order is not None and screen.order.status == "collected", timeout=10_000)
     assert any("name on the ID" in x for x in seen)
+    assert any("items scanned: 1" in x for x in seen)
     window.resize(1280, 800)
 
 

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from app.domain import barcodes
 from app.domain.money import parse_qty
-from app.services import pickup
+from app.services import catalog, pickup
+from app.services.base import UserError
 from ui.context import AppContext
 from ui.widgets import FormDialog, enter_presses
 
@@ -126,15 +127,22 @@ class HandoverDialog(FormDialog):
         row.addWidget(self.pad, 1)
         row.addWidget(clear)
         self.add_field("signature", self.tr("Signature (optional)"), holder)
-        self.bag_label = QLabel(self.tr("Scan the bag labels as they are handed over."))
+        self.bag_label = QLabel(self.tr("Scan the bag labels (or the items) as they are handed over."))
         lay = self.layout()
         assert isinstance(lay, QVBoxLayout)
         lay.insertWidget(2, self.bag_label)
         enter_presses(self, self.ok)
         (self.id_name if not code else self.code).setFocus()
         self.on_ok = self._go
+        self.items = 0
         ctx.router.register(
-            self, {"pickup": self._scanned_code, "order": self._scanned_bag, "*": self._other}
+            self,
+            {
+                "pickup": self._scanned_code,
+                "order": self._scanned_bag,
+                "product": self._scanned_item,
+                "*": self._other,
+            },
         )
 
     def refused(self) -> list[str]:
@@ -159,10 +167,36 @@ class HandoverDialog(FormDialog):
             self.ctx.sounds.bad()
             return
         self.bags += 1
-        self.bag_label.setText(self.tr("Bags scanned: {0}").format(self.bags))
+        self._checked()
+
+    def _scanned_item(self, result: barcodes.ScanResult) -> None:
+        """An item handed over scanned at the counter: it must be one of the order's (checked, nothing written)."""
+
+        def sku(s: Any) -> str:
+            try:
+                return catalog.find_scan(s, result).product.sku
+            except UserError:
+                return ""
+
+        def seen(found: str) -> None:
+            if found not in {ln.sku for ln in self.view.lines}:
+                self.show_error(
+                    self.tr("That item is not in order {0}: keep it back.").format(self.view.number)
+                )
+                self.ctx.sounds.bad()
+                return
+            self.items += 1
+            self._checked()
+
+        self.ctx.ops.read(sku, seen)
+
+    def _checked(self) -> None:
+        self.bag_label.setText(
+            self.tr("Bags scanned: {0} · items scanned: {1}").format(self.bags, self.items)
+        )
 
     def _other(self, result: barcodes.ScanResult) -> None:
-        self.show_error(self.tr("Scan the pickup code or the bag label here."))
+        self.show_error(self.tr("Scan the pickup code, the bag labels or the items here."))
         self.ctx.sounds.bad()
 
     def _go(self, values: dict[str, Any]) -> None:
