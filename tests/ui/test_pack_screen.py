@@ -150,6 +150,7 @@ def test_an_order_scanned_boxed_refused_approved_and_packed(
     field = hand.findChild(QLineEdit, "reason")
     assert field is not None
     field.setText("label torn")
+    hand.grab().save(str(Path(os.environ.get("PACK_SHOTS", tempfile.gettempdir())) / "pack-by-hand.png"))
     hand.submit()
     qtbot.waitUntil(
         lambda: any(isinstance(w, ApprovalDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
@@ -179,6 +180,7 @@ def test_an_order_scanned_boxed_refused_approved_and_packed(
     qtbot.keyClick(window.scan, Qt.Key.Key_F10)
     idle(qtbot, window)
     assert "stays packed" in window.ctx.messages.text()
+    shot(window, "packed-1280")
     with db() as s:
         order = s.get(Order, order_id)
         assert order is not None and order.status == "packed"
