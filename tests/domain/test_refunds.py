@@ -225,7 +225,7 @@ def check_returns(sale: Sale, attempts: list[tuple[int, dict[int, Decimal]]], of
             assert got == sold.paid(sale.exclusive)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(sales_and_returns(), st.sets(st.integers(0, 2), max_size=2))
 def test_refunds_never_exceed_what_was_paid(
     case: tuple[Sale, list[tuple[int, dict[int, Decimal]]]], offline: set[int]

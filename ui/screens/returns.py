@@ -96,6 +96,7 @@ class ReturnsScreen(Workstation):
         return {
             "receipt": self.on_receipt,
             "order": self.on_receipt,
+            "return": self.on_receipt,  # a return's own receipt: the service says to scan the sale's instead
             "unknown": self.on_typed,
             "product": self.on_item,
             "*": self.on_other,
