@@ -233,6 +233,9 @@ def test_no_receipt_return_as_store_credit_with_a_managers_approval(
     qtbot.keyClick(window.scan, Qt.Key.Key_F5)
     idle(qtbot, window)
     assert screen.quoted is not None and screen.quoted.total == price
+    window.resize(1024, 768)
+    qtbot.wait(30)
+    shot(window, "no-receipt-1024x768")
 
     def manager_approves(dlg: QWidget) -> None:
         assert isinstance(dlg, ApprovalDialog)

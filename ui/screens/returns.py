@@ -404,6 +404,7 @@ class ReturnsScreen(Workstation):
         o = self.original
         refund = {ql.line_no: ql.total for ql in self.quoted.lines} if self.quoted else {}
         rows = []
+        receiptless = self.customer is not None
         for ln in self._lines():
             c = self.choices.get(ln.line_no)
             note = ""
@@ -415,8 +416,8 @@ class ReturnsScreen(Workstation):
                     str(ln.line_no),
                     (
                         ln.name,
-                        f"{ln.qty.normalize():f}",
-                        f"{ln.returnable.normalize():f}",
+                        "-" if receiptless else f"{ln.qty.normalize():f}",  # no receipt: nothing known sold
+                        "-" if receiptless else f"{ln.returnable.normalize():f}",
                         f"{c.qty.normalize():f}" if c else "",
                         note,
                         self.money(refund[ln.line_no]) if ln.line_no in refund else "",
