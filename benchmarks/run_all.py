@@ -31,6 +31,7 @@ QUICK: dict[str, list[str]] = {
     "bundle": ["--runs", "1"],
     "returns_property": ["--quick"],
     "pack_scan": ["--quick"],
+    "curbside": ["--quick"],
 }
 
 # name -> (what it measures that must be built first, how to build it): without it the benchmark is skipped.

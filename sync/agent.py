@@ -384,11 +384,16 @@ class Agent:
         or a round is asked for; returns 1 when a pull failed (0 when all went well)."""
         syncer = Syncer(self.factory, client)
         until = time.monotonic() + interval
+        # A round asked for during the round that just went well is done: what was written since is pushed by
+        # the pusher (sync_now signals it too) and what the central has since comes through the long-poll.
+        self._wake.clear()
         while not self._stop.is_set() and not self._wake.is_set() and time.monotonic() < until:
             self._polling = True
             try:
                 pulled, cursor = syncer.pull_changes(wait=self.long_poll_s, stopped=self._stop.is_set)
             except (SyncError, replica.ApplyError) as exc:
+                if self._stop.is_set():  # stopped meanwhile: the answer no longer matters
+                    return 0
                 self._fail(str(exc), 1)
                 return 1
             except Exception as exc:  # noqa: BLE001 - a local fault must not end the loop
@@ -410,10 +415,17 @@ class Agent:
         client: Client | None = None
         try:
             while not self._stop.is_set():
-                self._outbox.wait(self.push_check_s)
+                signalled = self._outbox.wait(self.push_check_s)
+                if self._stop.is_set():
+                    break
+                if self.status().failures:  # the central is out of reach: the main loop backs off and retries
+                    self._outbox.clear()
+                    continue
+                if not self._polling:  # a round is on (it pushes too): look again shortly, keeping the signal
+                    if signalled:
+                        self._stop.wait(0.1)
+                    continue
                 self._outbox.clear()
-                if self._stop.is_set() or not self._polling or self.status().failures:
-                    continue  # a round is on (it pushes), or the central is out of reach (backing off)
                 with self.factory() as s:
                     if not outbox.pending(s, 1):
                         continue
