@@ -31,7 +31,7 @@ from ui.main_window import MainWindow
 from ui.ops import Ops
 from ui.scan_router import ScanRouter
 from ui.screens.pack import PackScreen
-from ui.screens.pack_dialogs import BoxDialog, ByHandDialog, WeightDialog
+from ui.screens.pack_dialogs import BoxDialog, ByHandDialog, CaptureDialog, WeightDialog
 from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
@@ -252,3 +252,39 @@ def weighed(qtbot: QtBot, window: MainWindow, db: Factory, url: str, asked: list
         assert s.scalars(select(PackBox.weight_kg).where(PackBox.order_id == order_id)).one() == Decimal(
             "2.345"
         )
+
+
+def test_a_lot_and_expiry_the_scan_lacks_are_asked_for_typed_or_scanned(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sku, unit, _case = case_product(db)
+    ship_order(db, [(sku, "2")])
+    with db.begin() as s:
+        settings.put(s, "pack.capture", {sku: ["lot", "expiry"]})
+    sign_in(qtbot, window, "packer", "3333")
+    pack = bench(window)
+    window.focus_scan()
+    scan(qtbot, window, "W-900001")
+    qtbot.keyClick(window.scan, Qt.Key.Key_F3)
+    idle(qtbot, window)
+    assert isinstance(pack.dialog, BoxDialog)
+    pack.dialog.submit()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    window.focus_scan()
+    assert "needs lot, expiry" in pack.table.item(0, 3).text()  # type: ignore[union-attr]
+    scan(qtbot, window, unit)  # a plain EAN: no lot, no expiry
+    qtbot.waitUntil(lambda: isinstance(pack.dialog, CaptureDialog), timeout=10_000)
+    ask = pack.dialog
+    assert isinstance(ask, CaptureDialog) and packed(pack) == ["0"]
+    lot, expiry = ask.findChild(QLineEdit, "lot"), ask.findChild(QLineEdit, "expiry")
+    assert lot is not None and expiry is not None
+    lot.setText("L-77")
+    expiry.setText("31 December 2030x")
+    ask.submit()  # a date it cannot read: the dialog stays, with why
+    assert pack.dialog is ask and "e.g. 2027-05-31" in ask.field_error("expiry")
+    window.ctx.router.dispatch(f"(01)0{unit}(17)301231(10)LOT9")  # the pack's GS1 label, scanned now
+    assert (lot.text(), expiry.text()) == ("LOT9", "2030-12-31")
+    ask.submit()
+    qtbot.waitUntil(lambda: pack.dialog is None, timeout=10_000)
+    idle(qtbot, window)
+    assert packed(pack) == ["1"] and "LOT9 2030-12-31" in pack.table.item(0, 3).text()  # type: ignore[union-attr]

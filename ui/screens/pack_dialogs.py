@@ -10,6 +10,7 @@ from typing import Any
 from babel.dates import parse_date
 from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
+from app.domain import barcodes
 from app.domain.money import parse_weight
 from app.services import packing
 from ui.context import AppContext
@@ -143,6 +144,29 @@ class CaptureDialog(FormDialog):
         self.order_id, self.code = order_id, code
         _capture_fields(self, needs, ctx.here.locale)
         self.on_ok = self._count
+        # A GS1 label scanned now (the pack's own, or the case's) fills the fields it carries.
+        unregister = ctx.router.register(self, {"product": self._scanned, "*": self._other})
+        self.finished.connect(lambda _r: unregister())
+
+    def _scanned(self, result: barcodes.ScanResult) -> None:
+        got = {
+            "lot": result.lot if isinstance(result, barcodes.Gs1) else None,
+            "expiry": result.expiry.isoformat()
+            if isinstance(result, barcodes.Gs1) and result.expiry
+            else None,
+            "serial": result.serial if isinstance(result, barcodes.Gs1) else None,
+        }
+        filled = False
+        for name, value in got.items():
+            edit = self.findChild(QLineEdit, name)
+            if edit is not None and value:
+                edit.setText(value)
+                filled = True
+        if not filled:
+            self.show_error(self.tr("That barcode carries none of these: type them from the label."))
+
+    def _other(self, result: barcodes.ScanResult) -> None:
+        self.show_error(self.tr("That is not the item's label: type its details, or Esc to leave it out."))
 
     def _count(self, values: dict[str, Any]) -> None:
         oid, code, got = self.order_id, self.code, _capture(values)
