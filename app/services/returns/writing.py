@@ -119,14 +119,13 @@ def _write(session: Session, actor: Actor, planned: _Planned, no_receipt: bool) 
             name=ql.name,
             qty=ql.qty,
             unit=sold.unit if sold else product.unit if product else "ea",
-            unit_price=sold.unit_price if sold else ql.amount / ql.qty if ql.qty else ZERO,
+            # Without a receipt the unit price is the refund per unit (the price it was taken back at).
+            unit_price=sold.unit_price if sold else (ql.total / ql.qty).quantize(Decimal("0.01")),
             tax_class=sold.tax_class if sold else product.tax_class if product else "",
             tax_rate=sold.tax_rate if sold else _rate(session, product),
             amount=ql.amount,
             tax=ql.tax,
         )
-        if sold is None:
-            line.unit_price = (ql.total / ql.qty).quantize(Decimal("0.01")) if ql.qty else ZERO
         ret.lines.append(line)
         session.flush()
         session.add(
