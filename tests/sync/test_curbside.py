@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,8 +17,9 @@ import pytest
 from fleet import Hub, Till
 from sqlalchemy import select
 
+from sync import protocol
 from sync.agent import Agent
-from sync.central import service, stock
+from sync.central import ledger, service, stock
 from sync.central.models import FeedChange, WebOrder
 from sync.central.service.order_state import _set_status
 
@@ -82,8 +84,7 @@ def test_arrival_reaches_the_feed_once_and_says_where(central: Central) -> None:
     assert len(_order_changes(central, order["id"])) == before + 2
     # Every later change of the order keeps saying when the customer arrived.
     with central.sessions.begin() as s:
-        row = s.get(WebOrder, __import__("uuid").UUID(order["id"]))
-        assert row is not None
+        row = s.get_one(WebOrder, uuid.UUID(order["id"]))
         _set_status(s, row, "ready", "test", None)
         assert service.order_payload(row)["arrived_at"] == arrived_at
 
@@ -257,3 +258,24 @@ def _wait(check: Any, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("not within the time")
         time.sleep(0.02)
+
+
+def test_a_later_change_of_the_order_keeps_the_arrival_at_the_till(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    with hub.sessions.begin() as s:
+        stock.receive(s, "S1", [stock.StockLine("C3", Decimal(5))])
+    order = hub.place_order("S1", "C3")
+    _arrive(hub, order["id"], "4")
+    till.sync()
+    arrived = _external(till, order["id"])
+    assert arrived["arrival"] == {"bay": "4"}
+    with hub.sessions.begin() as s:  # the order made ready at the central after the customer arrived
+        row = s.get_one(WebOrder, uuid.UUID(order["id"]))
+        _set_status(s, row, "ready", "test", None)
+        ledger.emit(s, row.store_id, protocol.CHANGE_ORDER, order["id"], service.order_payload(row))
+    till.sync()
+    with till.factory() as s:
+        local = s.get_one(Order, order["id"])
+        assert local.status == "ready"
+        assert local.external["arrived_at"] == arrived["arrived_at"]
+        assert "hold_until" in local.external
