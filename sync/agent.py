@@ -207,12 +207,6 @@ class AgentStatus:
     last_round: RoundReport = field(default_factory=RoundReport)
 
 
-def _note_outbox(session: Session, _context: Any) -> None:
-    """After a flush: remember whether it wrote outbox events (the commit then wakes the agent's pusher)."""
-    if any(isinstance(obj, OutboxEvent) for obj in session.new):
-        session.info[_OUTBOX_WRITTEN] = True
-
-
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter: terminals that lost the network together do not return together."""
     if failures <= 0:
@@ -262,6 +256,7 @@ class Agent:
         self._outbox = threading.Event()
         self._push_lock = threading.Lock()
         self._pusher: threading.Thread | None = None
+        self._listeners: list[tuple[str, Any]] = []
 
     # -- control (any thread)
     def start(self) -> None:
@@ -270,8 +265,10 @@ class Agent:
         self._thread = threading.Thread(target=self._run, name="counterline-sync", daemon=True)
         self._set(running=True)
         if self.long_poll_s > 0:
-            event.listen(self.factory, "after_flush", _note_outbox)
-            event.listen(self.factory, "after_commit", self._after_commit)
+            # Kept, so stop() removes exactly these (a bound method is a new object at every access).
+            self._listeners = [("after_flush", self._after_flush), ("after_commit", self._after_commit)]
+            for name, fn in self._listeners:
+                event.listen(self.factory, name, fn)
             self._pusher = threading.Thread(target=self._push_loop, name="counterline-push", daemon=True)
             self._pusher.start()
         self._thread.start()
@@ -280,9 +277,11 @@ class Agent:
         self._stop.set()
         self._wake.set()
         self._outbox.set()
+        listeners, self._listeners = self._listeners, []
+        for name, fn in listeners:  # stop() may be called more than once
+            if event.contains(self.factory, name, fn):
+                event.remove(self.factory, name, fn)
         if self._pusher is not None:
-            event.remove(self.factory, "after_flush", _note_outbox)
-            event.remove(self.factory, "after_commit", self._after_commit)
             self._pusher.join(timeout)
         if self._thread is not None:
             # A long-poll in flight is left to end by itself (its page is not applied).
@@ -406,8 +405,13 @@ class Agent:
                 self._set(last_ok=utcnow(), last_round=RoundReport(pulled=pulled, cursor=cursor))
         return 0
 
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        """Remember whether the flush wrote outbox events (the commit then wakes this agent's pusher)."""
+        if any(isinstance(obj, OutboxEvent) for obj in session.new):
+            session.info[(_OUTBOX_WRITTEN, id(self))] = True
+
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop(_OUTBOX_WRITTEN, False):
+        if session.info.pop((_OUTBOX_WRITTEN, id(self)), False):
             self._outbox.set()
 
     def _push_loop(self) -> None:
