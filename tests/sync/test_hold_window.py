@@ -121,6 +121,10 @@ def test_a_ready_order_is_reminded_once_then_expires_once(central: Central) -> N
         expired = s.scalars(select(Notice).where(Notice.kind == "expired")).one()
         message = notices.build_message(expired, "shop@example.com")
     assert "has expired" in message["Subject"] and "refunded" in message.get_content()
+    with sessions() as s:
+        reminder = s.scalars(select(Notice).where(Notice.kind == "reminder")).one()
+        text = notices.build_message(reminder, "shop@example.com").get_content()
+    assert f"collect it by {(ready + timedelta(days=7)).strftime('%Y-%m-%d %H:%M')}" in text  # store in UTC
 
 
 def test_an_order_collected_is_never_reminded_nor_expired_and_a_late_reminder_is_skipped(
