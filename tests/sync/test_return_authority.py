@@ -6,15 +6,20 @@ no-receipt limit per customer."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from uuid6 import uuid7
 
-from sync.central import service
+from sync.central import cli, service
 from sync.central.models import Notice, Return, StockException, StockLevel, WebOrder
 from tests.sync.test_boundary import event, movement, sale
 
@@ -75,7 +80,7 @@ def reviews(central: Central, kind: str = "return_over") -> list[StockException]
 
 def refunded(central: Central, sale_id: str) -> dict[str, Any]:
     with central.sessions() as s:
-        state = service.returnable(s, __import__("uuid").UUID(sale_id))
+        state = service.returnable(s, uuid.UUID(sale_id))
         assert state is not None
         return state.payload()
 
@@ -181,7 +186,7 @@ def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(centra
     early = central.push([event("return.completed", a_return(None, web_order_id=order_id))])[0]
     assert early["status"] == "rejected" and "nothing was handed over" in early["reason"]
     with central.sessions.begin() as s:
-        order = s.get(WebOrder, __import__("uuid").UUID(order_id))
+        order = s.get(WebOrder, uuid.UUID(order_id))
         assert order is not None
         order.status = "collected"
     # As the Returns desk writes it: the web order is its original too, refunded to the online payment.
@@ -191,7 +196,7 @@ def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(centra
     assert central.push([ret])[0]["status"] == "applied"
     assert central.push([ret])[0]["status"] == "duplicate"
     with central.sessions() as s:
-        order = s.get(WebOrder, __import__("uuid").UUID(order_id))
+        order = s.get(WebOrder, uuid.UUID(order_id))
         assert order is not None and (order.status, order.returned) == ("collected", "part")
         told = list(s.scalars(select(Notice).where(Notice.order_id == order.id, Notice.kind == "refunded")))
         assert len(told) == 1 and told[0].facts["refunded"] == "2.50"
@@ -200,7 +205,7 @@ def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(centra
         == "applied"
     )
     with central.sessions() as s:
-        order = s.get(WebOrder, __import__("uuid").UUID(order_id))
+        order = s.get(WebOrder, uuid.UUID(order_id))
         assert order is not None and (order.status, order.returned) == ("collected", "whole")
         assert s.scalar(select(func.count()).select_from(Notice).where(Notice.kind == "refunded")) == 2
     third = central.push([event("return.completed", a_return(None, web_order_id=order_id))])[0]
@@ -256,3 +261,87 @@ def test_refunds_of_a_line_returned_one_unit_at_a_time_at_two_tills_add_up_to_wh
         [event("return.completed", a_return(sold, price="3.33", refunds=[("cash", "0.01")]))]
     )
     assert extra[0]["status"] == "rejected"
+
+
+TILLS = ("S1/T1", "S1/T2", "S2/T1")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    split=st.integers(min_value=0, max_value=3),  # card's share of a 3-unit sale in units, cash the rest
+    returns=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=2),  # units
+            st.sampled_from(["card", "cash", "store_credit", "mixed"]),
+            st.booleans(),  # decided offline
+            st.sampled_from(TILLS),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_over_any_returns_at_several_tills_some_offline_what_stands_unflagged_never_exceeds_the_sale(
+    central: Central, split: int, returns: list[tuple[int, str, bool, str]]
+) -> None:
+    sold = sale(qty="3")  # 7.50
+    card = Decimal("2.50") * split
+    sold["payments"] = [
+        p
+        for p in (
+            {"kind": "card", "amount": str(card)},
+            {"kind": "cash", "amount": str(Decimal("7.50") - card)},
+        )
+        if Decimal(p["amount"])
+    ]
+    assert central.push([event("sale.completed", sold)])[0]["status"] == "applied"
+    paid = {p["kind"]: Decimal(p["amount"]) for p in sold["payments"]}
+    # The model: what every return recorded so far took (one that went over offline counts too: it happened).
+    units_back, money_back = 0, {"card": Decimal(0), "cash": Decimal(0), "store_credit": Decimal(0)}
+    for units, tender, offline, till in returns:
+        amount = Decimal("2.50") * units
+        refunds = (
+            [(tender, str(amount))] if tender != "mixed" else [("card", "1.00"), ("cash", str(amount - 1))]
+        )
+        fits = units_back + units <= 3 and sum(money_back.values()) + amount <= Decimal("7.50")
+        fits = fits and all(
+            money_back[k] + Decimal(v) <= paid.get(k, Decimal(0)) for k, v in refunds if k != "store_credit"
+        )
+        store, terminal = till.split("/")
+        ret = a_return(sold, qty=str(units), refunds=refunds, offline=offline, terminal=terminal, store=store)
+        result = central.push([event("return.completed", ret)], till)[0]
+        # Refused exactly when it goes over and was decided online; decided offline it always stands.
+        assert result["status"] == ("applied" if fits or offline else "rejected"), (result, fits)
+        if result["status"] == "applied":
+            units_back += units
+            for k, v in refunds:
+                money_back[k] += Decimal(v)
+    with central.sessions() as s:
+        rows = list(s.scalars(select(Return).where(Return.original_order_id == uuid.UUID(sold["order_id"]))))
+        stood = [r for r in rows if not r.over]
+        taken = sum(
+            (abs(Decimal(str(line["qty"]))) for r in stood for line in r.document["lines"]), Decimal(0)
+        )
+        assert taken <= 3
+        back: dict[str, Decimal] = {}
+        for r in stood:
+            for p in r.document["payments"]:
+                back[p["kind"]] = back.get(p["kind"], Decimal(0)) + abs(Decimal(p["amount"]))
+        assert all(
+            amount <= paid.get(kind, Decimal(0)) for kind, amount in back.items() if kind != "store_credit"
+        )
+        assert sum(back.values(), Decimal(0)) <= Decimal("7.50")
+        # Every return that went over is parked for review, and only those.
+        mine = {r.number for r in rows}
+        flagged = select(StockException).where(StockException.kind == "return_over")
+        parked = {e.detail["return"] for e in s.scalars(flagged) if e.detail["return"] in mine}
+        assert parked == {r.number for r in rows if r.over}
+
+
+def test_the_no_receipt_limits_are_set_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    assert cli.main(["set-return-limits", "--database-url", url, "--items", "3", "--amount", "80.00"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"items": 3, "amount": "80.00", "days": 30}
+    assert cli.main(["set-return-limits", "--database-url", url, "--amount", "1.234"]) != 0
+    assert "whole cents" in capsys.readouterr().err
