@@ -24,6 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from sync import protocol
@@ -58,18 +60,26 @@ def lookup(session: Session, kind: str, account: str) -> dict[str, Any]:
     return {**balance_payload(row), "known": True}
 
 
+def _locked(session: Session, kind: str, account: str) -> Balance:
+    """The balance row, made if new, under its row lock. Made with INSERT .. ON CONFLICT DO NOTHING: two stores'
+    tills (each under its own store's lock) may touch a new account at once, and neither may fail on it."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(Balance)
+        .values(kind=kind, account=account, balance=ZERO, stores=[], updated_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    stmt = select(Balance).where(Balance.kind == kind, Balance.account == account).with_for_update()
+    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+
+
 def apply_change(session: Session, terminal: Terminal, ev: protocol.Event, spent: bool) -> None:
     """Apply one `balance.issued` or `balance.spent` from a till (see the module's rule)."""
     p = protocol.BalanceChange.model_validate(ev.payload)
     if session.get(BalanceEntry, p.id) is not None:
         raise Rejected(f"balance change {p.id} is already recorded")
     key = (p.kind, account_of(p.kind, p.account))
-    row = session.scalar(
-        select(Balance).where(Balance.kind == key[0], Balance.account == key[1]).with_for_update()
-    )
-    if row is None:
-        row = Balance(kind=key[0], account=key[1], balance=ZERO, stores=[])
-        session.add(row)
+    row = _locked(session, key[0], key[1])
     before = row.balance
     signed = -p.amount if spent else p.amount
     row.balance = before + signed
