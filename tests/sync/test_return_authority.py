@@ -7,6 +7,7 @@ no-receipt limit per customer."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,8 +20,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from uuid6 import uuid7
 
+from sync import protocol
 from sync.central import cli, service
-from sync.central.models import Notice, Return, StockException, StockLevel, WebOrder
+from sync.central.models import Notice, Return, StockException, StockLevel, Terminal, WebOrder
 from tests.sync.test_boundary import event, movement, sale
 
 if TYPE_CHECKING:
@@ -345,3 +347,35 @@ def test_the_no_receipt_limits_are_set_from_the_command_line(
     assert json.loads(capsys.readouterr().out) == {"items": 3, "amount": "80.00", "days": 30}
     assert cli.main(["set-return-limits", "--database-url", url, "--amount", "1.234"]) != 0
     assert "whole cents" in capsys.readouterr().err
+
+
+def test_two_stores_taking_back_the_last_unit_at_the_same_moment_one_wins(central: Central) -> None:
+    """The sale's row lock orders two stores' returns of it (each holds only its own store's lock)."""
+    with central.sessions() as s:
+        ids = {
+            f"{t.store.code}/{t.code}": t.id
+            for t in s.scalars(select(Terminal))
+            if f"{t.store.code}/{t.code}" in ("S1/T1", "S2/T1")
+        }
+    for _ in range(4):
+        sold = sale(qty="1")
+        central.push([event("sale.completed", sold)])
+        barrier = threading.Barrier(2)
+        results: dict[str, str] = {}
+
+        def take(
+            till: str, sold: dict[str, Any], barrier: threading.Barrier, results: dict[str, str]
+        ) -> None:
+            store, terminal = till.split("/")
+            ret = protocol.Event.model_validate(
+                event("return.completed", a_return(sold, terminal=terminal, store=store))
+            )
+            barrier.wait()
+            results[till] = service.push(central.sessions, ids[till], [ret])[0].status
+
+        threads = [threading.Thread(target=take, args=(till, sold, barrier, results)) for till in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results.values()) == ["applied", "rejected"], results
