@@ -34,6 +34,8 @@ PUSH_BATCH = 100
 PULL_PAGE = 500
 # How long an idle agent's pull waits on the central's feed (long-poll); 0 turns it off.
 LONG_POLL_S = 25.0
+# While long-polling, a full round (push, pull, push) still runs this often.
+ROUND_EVERY_S = 300.0
 _OUTBOX_WRITTEN = "agent_outbox_written"
 Progress = Callable[[int, int | None], None]  # (changes applied so far, total expected or None)
 
@@ -366,9 +368,9 @@ class Agent:
             self._rounds += 1
             self._set(busy=False, next_try_in=delay)
             if failures == 0 and self.long_poll_s > 0 and client is not None:
-                # Pulls that bring changes are applied as they come; a full round again after at least one
-                # whole wait (the pusher sends the outbox meanwhile), or at once when one is asked for.
-                failures = self._wait_on_feed(client, max(delay, self.long_poll_s))
+                # Pulls that bring changes are applied as they come and the pusher sends the outbox meanwhile:
+                # a full round again only every ROUND_EVERY_S (a safety net), or at once when one is asked for.
+                failures = self._wait_on_feed(client, max(delay, self.long_poll_s, ROUND_EVERY_S))
                 if failures:
                     delay = backoff_delay(failures, self.interval_s, self.max_backoff_s, self.rng)
                     self._set(next_try_in=delay)
