@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer, GiftCard, OutboxEvent
+from app.domain import tenders
 from app.ids import new_id
 from app.services import outbox, settings
 from app.services.base import UserError
@@ -33,6 +34,8 @@ ISSUED = "balance.issued"
 SPENT = "balance.spent"
 OFFLINE_LIMIT_KEY = "balances.offline_limit"
 OFFLINE_LIMIT_DEFAULT = Decimal("50.00")
+# The tenders that hold a balance (app.domain.tenders owns the list of tenders).
+HELD: tuple[str, ...] = tuple(k for k in tenders.KINDS if k not in ("cash", "card"))
 ZERO = Decimal(0)
 
 
@@ -137,7 +140,7 @@ def give_back(
     """Give `amount` back to the store credit (`reference` a customer's id) or the gift card (`reference` its code) a
     tender of `kind` took it from; other kinds hold no balance. The central store learns it either way (a customer
     or card no longer on this terminal still gets it back there)."""
-    if kind not in ("store_credit", "gift_card") or not reference or amount <= 0:
+    if kind not in HELD or not reference or amount <= 0:
         return
     seen = ZERO
     if kind == "store_credit":
