@@ -403,8 +403,9 @@ class Agent:
                 return 1
             finally:
                 self._polling = False
+            self._set(last_ok=utcnow())  # the central answered: the status bar says when it last did
             if pulled:
-                self._set(last_ok=utcnow(), last_round=RoundReport(pulled=pulled, cursor=cursor))
+                self._set(last_round=RoundReport(pulled=pulled, cursor=cursor))
         return 0
 
     def _after_flush(self, session: Session, _context: Any) -> None:
