@@ -32,6 +32,7 @@ QUICK: dict[str, list[str]] = {
     "returns_property": ["--quick"],
     "pack_scan": ["--quick"],
     "curbside": ["--quick"],
+    "orders": ["--quick"],
 }
 
 # name -> (what it measures that must be built first, how to build it): without it the benchmark is skipped.

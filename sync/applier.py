@@ -20,6 +20,8 @@ from app.db.models import (
     Barcode,
     CentralStock,
     Customer,
+    Delivery,
+    DeliveryLine,
     Department,
     Order,
     OrderLine,
@@ -36,7 +38,7 @@ from app.db.types import utcnow
 from app.domain import barcodes, money, pricing
 from app.domain.permissions import Role
 from app.ids import new_id
-from app.services import settings
+from app.services import balances, counts, settings
 from sync import protocol
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,9 @@ class _Applier:
             protocol.CHANGE_CUSTOMER: self.customer,
             protocol.CHANGE_STAFF: self.staff,
             protocol.CHANGE_STORE: self.store,
+            protocol.CHANGE_BALANCE: self.balance,
+            protocol.CHANGE_DELIVERY: self.delivery,
+            protocol.CHANGE_COUNT: self.count,
         }
         self.products: dict[str, Product] = {}
         self.barcodes: dict[str, Barcode] = {}
@@ -244,6 +249,12 @@ class _Applier:
         )
         self.s.add(order)
 
+    def balance(self, change: protocol.Change) -> None:
+        """A store credit or gift card balance as the central store keeps it: this till's view becomes that plus its
+        own changes not yet sent (app.services.balances)."""
+        p = change.payload
+        balances.note_central(self.s, str(p["kind"]), str(p["account"]), Decimal(str(p["balance"])))
+
     def customer(self, change: protocol.Change) -> None:
         """A customer made at another till of the store (or this one's own, coming back: the same values)."""
         p = change.payload
@@ -344,11 +355,54 @@ class _Applier:
             for n, line in enumerate(lines, start=1)
         ]
 
+    def count(self, change: protocol.Change) -> None:
+        """A cycle count the central store set up for this store: added to its open counts (once)."""
+        p = protocol.CountSetup.model_validate(change.payload)
+        counts.from_central(self.s, str(p.id), p.location, list(p.departments), list(p.skus), p.title)
+
     def _keep_since(self) -> datetime:
         if self.keep_since is None:
             days = settings.get(self.s, "sync.keep_documents_days")
             self.keep_since = utcnow() - timedelta(days=float(days or 0))
         return self.keep_since
+
+    def delivery(self, change: protocol.Change) -> None:
+        """A delivery the store expects, kept here to receive against; once the central store has it received
+        (by another till of the store), it leaves this till's list. Receiving done here is never undone."""
+        p = change.payload
+        row = self.s.get(Delivery, str(change.key))
+        if row is not None:
+            if p.get("status") == "received" and row.status == "expected":
+                row.status = "received_elsewhere"
+            return
+        if p.get("status") != "expected":
+            return  # received before this till knew of it
+        skus = {str(line["sku"]) for line in p.get("lines") or []}
+        known = dict(self.s.execute(select(Product.sku, Product.id).where(Product.sku.in_(skus))).all())
+        names = dict(self.s.execute(select(Product.sku, Product.name).where(Product.sku.in_(skus))).all())
+        row = Delivery(
+            id=str(change.key),
+            number=str(p["number"]),
+            kind=str(p.get("kind") or "purchase"),
+            source=str(p.get("source") or ""),
+            status="expected",
+            created_at=utcnow(),
+        )
+        for n, line in enumerate(p.get("lines") or [], start=1):
+            sku = str(line["sku"])
+            row.lines.append(
+                DeliveryLine(
+                    id=new_id(),
+                    line_no=int(line.get("line_no") or n),
+                    sku=sku,
+                    product_id=known.get(sku),
+                    name=names.get(sku, sku),
+                    qty=Decimal(str(line["qty"])),
+                    sscc=line.get("sscc") or None,
+                    received=Decimal(0),
+                )
+            )
+        self.s.add(row)
 
     def store(self, change: protocol.Change) -> None:
         """The store's tax mode, tax rounding and cash rounding step, as set at the central store."""

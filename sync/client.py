@@ -13,10 +13,12 @@ import ipaddress
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+from uuid import UUID
 
 import httpx
 from pydantic import ValidationError
@@ -158,11 +160,20 @@ class Client:
             raise Retryable("the central store's answer does not cover the events sent")
         return answer
 
-    def pull(self, cursor: int, limit: int = 500, first: bool = False) -> protocol.PullResponse:
+    def pull(
+        self, cursor: int, limit: int = 500, first: bool = False, wait: float = 0
+    ) -> protocol.PullResponse:
+        """A page of the store's feed after `cursor`; with `wait` (seconds, at most protocol.MAX_PULL_WAIT_S) the
+        central holds an empty answer until the feed moves or the wait ends (long-poll)."""
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        extra: dict[str, Any] = {}
         if first:
             params["first"] = "true"
-        page = _parse(protocol.PullResponse, self._call("GET", "/v1/pull", params=params))
+        if wait > 0:
+            wait = min(wait, protocol.MAX_PULL_WAIT_S)
+            params["wait"] = f"{wait:g}"
+            extra["timeout"] = httpx.Timeout(wait + 15.0, connect=5.0)  # the wait is no time-out
+        page = _parse(protocol.PullResponse, self._call("GET", "/v1/pull", params=params, **extra))
         if page.next_cursor < cursor or any(c.seq <= cursor for c in page.changes):
             raise Retryable("the central store's page goes back before the cursor")
         return page
@@ -173,6 +184,44 @@ class Client:
     def audit_head(self) -> protocol.AuditHead:
         """What the central store holds of this terminal's audit chain."""
         return _parse(protocol.AuditHead, self._call("GET", "/v1/audit/head"))
+
+    def balance(self, kind: str, account: str) -> Decimal:
+        """A store credit (account: customer id) or gift card (code) balance as the central store keeps it now; give
+        it to `app.services.balances.note_central` before spending."""
+        answer = self._call("GET", f"/v1/balances/{kind}/{quote(account, safe='')}")
+        return Decimal(str(answer["balance"]))
+
+    def returnable(self, original_id: str, web_order: bool = False) -> dict[str, Any]:
+        """What is left to take back of a sale (or web order) over every till's returns, before a return online."""
+        params = {"web": "true"} if web_order else {}
+        path = f"/v1/returns/{quote(original_id, safe='')}"
+        answer: dict[str, Any] = self._call("GET", path, params=params)
+        return answer
+
+    def no_receipt(self, customer_id: str, qty: Decimal, amount: Decimal) -> dict[str, Any]:
+        """Whether the customer's rolling no-receipt limit (chain-wide) allows a return of `qty` items for `amount`."""
+        params = {"qty": str(qty), "amount": str(amount)}
+        answer: dict[str, Any] = self._call(
+            "GET", f"/v1/returns/no-receipt/{quote(customer_id, safe='')}", params=params
+        )
+        return answer
+
+    def create_shipments(
+        self, order_id: UUID | str, boxes: Sequence[protocol.ShipmentBoxRequest]
+    ) -> list[protocol.ShipmentInfo]:
+        """Hand sealed boxes of a ship order to the carrier through the central store: one `ShipmentInfo` (tracking
+        number, service, label text) per box, in the order sent. Safe to repeat after a timeout: a box (SSCC) sent
+        before gets its first answer again (`created` False). Raises Refused (another store's order, not a ship
+        order, already shipped, contents the order does not have) or Retryable."""
+        body = protocol.ShipmentRequest(boxes=list(boxes))
+        path = f"/v1/orders/{quote(str(order_id), safe='')}/shipments"
+        answer = _parse(
+            protocol.ShipmentResponse, self._call("POST", path, json=body.model_dump(mode="json"))
+        )
+        if [s.sscc for s in answer.shipments] != [box.sscc for box in body.boxes]:
+            raise Retryable("the central store's answer does not cover the boxes sent")
+        shipments: list[protocol.ShipmentInfo] = answer.shipments
+        return shipments
 
 
 def wait_until_serving(base_url: str, running: Callable[[], bool], timeout_s: float = 30.0) -> None:

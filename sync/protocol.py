@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain import lifecycle, pickup, prefixes, staff_proof  # noqa: F401  (re-exported for the central)
+from app.domain import lifecycle, pickup, prefixes, staff_proof, tenders  # noqa: F401  (re-exported for the central)
 
 PROTOCOL_VERSION = 1
 
@@ -46,6 +46,14 @@ CASH_PAID_OUT = "cash.paid_out"
 AUDIT_ENTRY = "audit.entry"
 CUSTOMER_SAVED = "customer.saved"
 STAFF_SAVED = "staff.saved"
+# Store credit or a gift card balance given (a refund, a tender taken back) or taken (a tender), at a till.
+BALANCE_ISSUED = "balance.issued"
+BALANCE_SPENT = "balance.spent"
+# A store cannot fulfil a pickup line (short pick, damaged): the central routes it again (routing.hand_back).
+ORDER_HANDBACK = "order.handback"
+# A store received an expected delivery (its receipt movements, what it found) / sent goods to another store.
+DELIVERY_RECEIVED = "delivery.received"
+TRANSFER_SENT = "transfer.sent"
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         SALE_COMPLETED,
@@ -62,6 +70,11 @@ EVENT_TYPES: frozenset[str] = frozenset(
         AUDIT_ENTRY,
         CUSTOMER_SAVED,
         STAFF_SAVED,
+        BALANCE_ISSUED,
+        BALANCE_SPENT,
+        ORDER_HANDBACK,
+        DELIVERY_RECEIVED,
+        TRANSFER_SENT,
     }
 )
 
@@ -81,9 +94,17 @@ CHANGE_RETURN = "return"
 CHANGE_CUSTOMER = "customer"
 # The store's own settings its tills follow: tax mode, tax rounding, cash rounding step (payload: store_payload).
 CHANGE_STORE = "store"
+# A store credit or gift card balance as the central store keeps it (key "<kind>:<account>"), sync.central.balances.
+CHANGE_BALANCE = "balance"
+# A delivery the store expects (a purchase order, a transfer from another store), or its end (received).
+CHANGE_DELIVERY = "delivery"
+# A cycle count the central store set up for the store (payload: CountSetup); its tills count it.
+CHANGE_COUNT = "count"
 CHANGE_TYPES: frozenset[str] = frozenset(
     {
         CHANGE_STORE,
+        CHANGE_DELIVERY,
+        CHANGE_COUNT,
         CHANGE_PRODUCT,
         CHANGE_PRICE,
         CHANGE_STOCK,
@@ -95,6 +116,7 @@ CHANGE_TYPES: frozenset[str] = frozenset(
         CHANGE_SALE,
         CHANGE_RETURN,
         CHANGE_CUSTOMER,
+        CHANGE_BALANCE,
     }
 )
 
@@ -375,6 +397,28 @@ class HandBackRequest(BaseModel):
     reason: Literal["short", "damaged"] = "short"
 
 
+def _one_line(value: str) -> str:
+    """Printable text on one line, as a till shows it in one cell: no control character, tab or line break."""
+    value = _clean(value)
+    if not value.isprintable():
+        raise ValueError("contains a control character or a line break")
+    return value.strip()
+
+
+class ArrivalRequest(BaseModel):
+    """A pickup or curbside customer says they have arrived (through the storefront): where they wait."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bay: Annotated[StrictStr, Field(max_length=20), AfterValidator(_one_line)] | None = None
+    car: Annotated[StrictStr, Field(max_length=60), AfterValidator(_one_line)] | None = None
+    note: Annotated[StrictStr, Field(max_length=200), AfterValidator(_one_line)] | None = None
+
+
+# The longest a pull may wait for the store's feed to move (GET /v1/pull?wait=...).
+MAX_PULL_WAIT_S = 30
+
+
 class AuditHead(BaseModel):
     """What the central store holds of one terminal's audit chain: the last entry it received, and whether the
     entries before it arrived whole (every seq, each naming the hash of the one before)."""
@@ -395,6 +439,87 @@ class StatusResponse(BaseModel):
     database: str
     store: str | None = None
     feed_head: int | None = None
+
+
+# ---------------------------------------------------------------- shipments (POST /v1/orders/{id}/shipments)
+
+MAX_BOXES = 50  # boxes of one shipments request
+MAX_BOX_KG = Decimal(1000)
+
+
+def _sscc(value: str) -> str:
+    """18 ASCII digits whose last is the GS1 mod-10 check digit of the others (as app.domain.barcodes checks)."""
+    if len(value) != 18 or not (value.isascii() and value.isdigit()):
+        raise ValueError("an SSCC is 18 digits")
+    body = [int(d) for d in reversed(value[:-1])]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
+    if (10 - total % 10) % 10 != int(value[-1]):
+        raise ValueError("the SSCC's check digit is wrong")
+    return value
+
+
+class ShipmentLine(BaseModel):
+    """How much of an order's sku is in one box."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    qty: Qty = Field(gt=0)
+
+
+class ShipmentBoxRequest(BaseModel):
+    """One sealed box of a ship order: its SSCC, weight in kg, package type and contents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sscc: Annotated[StrictStr, AfterValidator(_sscc)]
+    weight: Qty = Field(gt=0, le=MAX_BOX_KG)
+    package_type: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,20}$")] = "box"
+    lines: list[ShipmentLine] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+
+    @model_validator(mode="after")
+    def _one_line_per_sku(self) -> ShipmentBoxRequest:
+        skus = [line.sku for line in self.lines]
+        if len(set(skus)) != len(skus):
+            raise ValueError("a box lists each sku once")
+        return self
+
+
+class ShipmentRequest(BaseModel):
+    """The boxes a terminal hands to the carrier for one order (each SSCC once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    boxes: list[ShipmentBoxRequest] = Field(min_length=1, max_length=MAX_BOXES)
+
+    @model_validator(mode="after")
+    def _distinct_boxes(self) -> ShipmentRequest:
+        ssccs = [box.sscc for box in self.boxes]
+        if len(set(ssccs)) != len(ssccs):
+            raise ValueError("each box (SSCC) is sent once")
+        return self
+
+
+class ShipmentInfo(BaseModel):
+    """A box as the carrier took it: what its shipping label needs. `created` is False when the box (its SSCC)
+    had been sent before: the first answer again, with the same tracking number."""
+
+    sscc: str
+    tracking: str
+    carrier: str
+    service: str
+    weight: Decimal
+    package_type: str
+    ship_from: list[str]
+    ship_to: list[str]
+    label_lines: list[str] = Field(default_factory=list)
+    created: bool = True
+
+
+class ShipmentResponse(BaseModel):
+    order_id: UUID
+    order_number: str
+    shipments: list[ShipmentInfo]
 
 
 # ---------------------------------------------------------------- event payloads
@@ -492,6 +617,10 @@ class SaleCompleted(_Document):
     movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
     original_order_id: UUID | None = None
     web_order_id: UUID | None = None
+    # A return the till decided without asking the central store (it was offline): the central accepts it even
+    # when it takes back more than is left (its goods moved already) and parks the conflict for review. A return
+    # decided online that goes over is refused with its reason (sync.central.service.returns).
+    offline: StrictBool = False
 
 
 class StockMovement(Movement):
@@ -511,6 +640,53 @@ class StockCount(_Document):
     store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
 
 
+Sscc = Annotated[StrictStr, Field(pattern=r"^[0-9]{18}$")]
+
+
+class ReceivedLine(_Document):
+    """What a store found of one product of a delivery: expected (0 for an item the delivery did not name) and
+    received."""
+
+    sku: Sku
+    expected: Qty = Field(ge=0)
+    received: Qty = Field(ge=0)
+
+
+class DeliveryReceived(_Document):
+    """`delivery.received`: the store closed the receipt of an expected delivery into `location`; `movements` are
+    its receipt movements (positive, one product each), `lines` what it found per product."""
+
+    delivery_id: UUID
+    number: Number
+    location: Code
+    lines: list[ReceivedLine] = Field(min_length=1, max_length=MAX_LINES)
+    movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
+    note: Note = ""
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
+
+
+class TransferSent(_Document):
+    """`transfer.sent`: goods picked and sent to another store (or the warehouse, a store of its own): the
+    movements take them out here; the central store makes them an expected delivery there."""
+
+    transfer_id: UUID
+    number: Number
+    to_store: Annotated[StrictStr, Field(min_length=1, max_length=16), AfterValidator(_clean)]
+    movements: list[Movement] = Field(min_length=1, max_length=MAX_LINES)
+    note: Note = ""
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
+
+
+class CountSetup(_Document):
+    """A cycle count set up at the central store: one location, of some departments or items (neither: all it holds)."""
+
+    id: UUID
+    location: Code
+    departments: list[Code] = Field(default_factory=list, max_length=100)
+    skus: list[Sku] = Field(default_factory=list, max_length=MAX_LINES)
+    title: Name = ""
+
+
 class OrderStatusChange(_Payload):
     order_id: UUID
     from_status: Short = Field(alias="from")
@@ -519,6 +695,16 @@ class OrderStatusChange(_Payload):
     movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
     # Carrier tracking numbers, when shipped (the customer's "shipped" notice and status page show them).
     tracking: list[Short] = Field(default_factory=list, max_length=20)
+
+
+class OrderHandBack(_Payload):
+    """`order.handback`: line `line_no` (1-based, as the order's feed payload lists them) of a web order is
+    `missing` here (a short pick, or damaged): the central releases it and routes it again."""
+
+    order_id: UUID
+    line_no: Annotated[StrictInt, Field(ge=1, le=MAX_LINES)]
+    missing: Qty = Field(gt=0)
+    reason: Literal["short", "damaged"] = "short"
 
 
 class ParkedSale(_Document):
@@ -566,6 +752,35 @@ class StaffSaved(_Payload):
     # the till knew any staff, is its own actor and says `bootstrap`.
     actor: StaffActor | None = None
     bootstrap: StrictBool = False
+    # The user's PIN key, where this change sets their PIN (kept by the central, never in a feed), and the proof
+    # that the actor made the change: `app.domain.staff_proof`.
+    pin_key: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")] | None = None
+    proof: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")] | None = None
+
+
+# The tenders that hold a balance (app.domain.tenders owns the list of tenders).
+BALANCE_KINDS: tuple[str, ...] = tuple(k for k in tenders.KINDS if k not in ("cash", "card"))
+
+
+def _balance_kind(value: str) -> str:
+    if value not in BALANCE_KINDS:
+        raise ValueError(f"must be one of {', '.join(BALANCE_KINDS)}")
+    return value
+
+
+class BalanceChange(_Document):
+    """`balance.issued` and `balance.spent`: one change of a customer's store credit (`account` their id) or a gift
+    card's balance (`account` its code), with its own id; the central store applies each once."""
+
+    id: UUID
+    kind: Annotated[StrictStr, AfterValidator(_balance_kind)]
+    account: Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_clean)]
+    amount: Money = Field(gt=0)
+    reason: Short = ""  # tender, tender_removed, refund, sold
+    cause: Ident | None = None  # the sale or return it belongs to
+    # What the till believed the balance was before it (the central store's last word plus its own unsent changes).
+    seen: Money | None = None
+    store: Annotated[StrictStr, Field(max_length=16), AfterValidator(_clean)] | None = None
 
 
 class SaleRecalled(_Payload):
@@ -610,8 +825,9 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     AUDIT_ENTRY: AuditEntry,
     CUSTOMER_SAVED: CustomerSaved,
     STAFF_SAVED: StaffSaved,
+    BALANCE_ISSUED: BalanceChange,
+    BALANCE_SPENT: BalanceChange,
+    ORDER_HANDBACK: OrderHandBack,
+    DELIVERY_RECEIVED: DeliveryReceived,
+    TRANSFER_SENT: TransferSent,
 }
-    # The user's PIN key, where this change sets their PIN (kept by the central, never in a feed), and the proof
-    # that the actor made the change: `app.domain.staff_proof`.
-    pin_key: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")] | None = None
-    proof: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")] | None = None

@@ -1,8 +1,8 @@
 """The main window: the scan field and title on top, one workstation at a time, the status bar below.
 
 Workstations: Sell, Pickup, Pack, Returns (Ctrl+1..4), Lookup (Ctrl+5), Office (Ctrl+6), Journal (Ctrl+7) and
-Reports (Ctrl+8). F12 signs out or switches user: an open sale is parked for its owner and comes back when they
-sign in again. After the idle minutes set in settings the screen locks to sign-in the same way.
+Reports (Ctrl+8), Stock (Ctrl+9). F12 signs out or switches user: an open sale is parked for its owner and comes
+back when they sign in again. After the idle minutes set in settings the screen locks to sign-in the same way.
 
 The status bar keeps each part short enough to be read whole (the sync part says its state and how many events
 wait; the full sentence is its tooltip), with times in the store's zone and locale. A print job that did not print
@@ -40,10 +40,13 @@ from ui.scan_router import ScanField
 from ui.screens.journal import JournalScreen
 from ui.screens.lookup import LookupScreen
 from ui.screens.office import OfficeScreen
-from ui.screens.placeholders import PlaceholderScreen
+from ui.screens.pack import PackScreen
+from ui.screens.pickup import PickupScreen
 from ui.screens.reports import ReportsScreen
+from ui.screens.returns import ReturnsScreen
 from ui.screens.sell import SellScreen
 from ui.screens.signin import SignInScreen
+from ui.screens.stock import StockScreen
 
 WORKSTATIONS = [
     ("sell", "Sell"),
@@ -54,7 +57,10 @@ WORKSTATIONS = [
     ("office", "Office"),
     ("journal", "Journal"),
     ("reports", "Reports"),
+    ("stock", "Stock"),
 ]
+# Nine workstation buttons leave the scan field room at 1024 wide only with narrow side padding.
+NAV_STYLE = "font-size: 13px; padding: 4px 5px;"
 
 
 class MainWindow(QMainWindow):
@@ -80,7 +86,7 @@ class MainWindow(QMainWindow):
         self.nav: dict[str, QPushButton] = {}
         for i, (key, label) in enumerate(WORKSTATIONS):
             b = QPushButton(f"{self.tr(label)}\nCtrl+{i + 1}")
-            b.setStyleSheet("font-size: 13px;")
+            b.setStyleSheet(NAV_STYLE)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.clicked.connect(lambda _c=False, k=key: self.show_screen(k))
             top.addWidget(b)
@@ -95,13 +101,14 @@ class MainWindow(QMainWindow):
         self.screens: dict[str, Any] = {
             "signin": self.signin,
             "sell": SellScreen(ctx),
-            "pickup": PlaceholderScreen(ctx, "pickup"),
-            "pack": PlaceholderScreen(ctx, "pack"),
-            "returns": PlaceholderScreen(ctx, "returns"),
+            "pickup": PickupScreen(ctx),
+            "pack": PackScreen(ctx),
+            "returns": ReturnsScreen(ctx),
             "lookup": LookupScreen(ctx),
             "office": OfficeScreen(ctx),
             "journal": JournalScreen(ctx),
             "reports": ReportsScreen(ctx),
+            "stock": StockScreen(ctx),
         }
         self.screens["lookup"].open_sale.connect(self.open_sale)
         for w in self.screens.values():
@@ -163,9 +170,7 @@ class MainWindow(QMainWindow):
         for b in self.nav.values():
             b.setVisible(signed)
         for k, b in self.nav.items():
-            b.setStyleSheet(
-                "font-size: 13px;" + (" background: #bfdbfe; font-weight: 600;" if k == key else "")
-            )
+            b.setStyleSheet(NAV_STYLE + (" background: #bfdbfe; font-weight: 600;" if k == key else ""))
         if hasattr(w, "activate"):
             w.activate()
         self.focus_scan()

@@ -8,13 +8,14 @@ approvals and the hash-chained audit trail. Records that leave the terminal carr
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -265,6 +266,70 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
+class ReturnLine(Base):
+    """What the returns desk decided about a line of a return (an `OrderLine` of an order of channel "return",
+    whose `line_no` is the sold line's): the reason code, the condition the item came back in, and where it went."""
+
+    __tablename__ = "return_lines"
+    order_line_id: Mapped[str] = mapped_column(ForeignKey("order_lines.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    condition: Mapped[str] = mapped_column(String(12))  # new, opened, damaged, defective
+    disposition: Mapped[str] = mapped_column(String(12))  # floor, quarantine, vendor
+
+
+class PackBox(Base):
+    """A parcel of a shipped web order at the Pack bench: its SSCC (made here or scanned from a pre-printed label),
+    package type, weight and, once the carrier gave one, its tracking number. An order may take several."""
+
+    __tablename__ = "pack_boxes"
+    id: Mapped[str] = _id()
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    box_no: Mapped[int] = mapped_column(Integer)
+    package_type: Mapped[str] = mapped_column(String(30))
+    sscc: Mapped[str] = mapped_column(String(18), unique=True)
+    sscc_scanned: Mapped[bool] = mapped_column(Boolean, default=False)  # a pre-printed label, not made here
+    weight_kg: Mapped[Decimal | None] = mapped_column(Qty, nullable=True)
+    tracking: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    items: Mapped[list[PackBoxItem]] = relationship(
+        back_populates="box", order_by="PackBoxItem.seq", cascade="all, delete-orphan"
+    )
+
+
+class PackBoxItem(Base):
+    """What one scan (or one approved confirmation by hand) put in a box: the line, how many, and the lot, expiry
+    and serial number where the product needs them."""
+
+    __tablename__ = "pack_box_items"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    box_id: Mapped[str] = mapped_column(ForeignKey("pack_boxes.id"), index=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(40))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    lot: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    expiry: Mapped[date | None] = mapped_column(Date, nullable=True)
+    serial: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    by_hand: Mapped[bool] = mapped_column(Boolean, default=False)
+    approval_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    box: Mapped[PackBox] = relationship(back_populates="items")
+
+
+class PackFigures(Base):
+    """The bench's figures per order packed, for Reports: who, from first scan to done, scans, errors caught and
+    approvals used."""
+
+    __tablename__ = "pack_figures"
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    approvals: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Payment(Base):
     """A tender. Card tenders keep the approval code and last four digits only: no field can hold a card number."""
 
@@ -279,6 +344,25 @@ class Payment(Base):
     reference: Mapped[str | None] = mapped_column(String(40), nullable=True)  # gift card code, customer id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     order: Mapped[Order] = relationship(back_populates="payments")
+
+
+class PickupRecord(Base):
+    """What the Pickup workstation keeps of a pickup or curbside order beside the central's copy (`Order.external`
+    is replaced by each feed change): when it was made ready here, and how it was handed over (pickup code or an ID
+    check with the name confirmed, who collected it, the lines refused, the signature drawn on screen)."""
+
+    __tablename__ = "pickup_records"
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    method: Mapped[str | None] = mapped_column(String(10), nullable=True)  # "code" or "id"
+    collector: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    refused: Mapped[Any] = mapped_column(JSON, nullable=True)  # [line id, ...] handed back at the counter
+    signature: Mapped[Any] = mapped_column(
+        JSON, nullable=True
+    )  # strokes: [[[x, y], ...], ...] on a 0..1000 grid
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    put_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class StockMovement(Base):
@@ -325,6 +409,44 @@ class CentralStock(Base):
     available: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
     seq: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CycleCount(Base):
+    """A count of one location, of some departments or items of it (or all it holds): open, posted or cancelled."""
+
+    __tablename__ = "cycle_counts"
+    id: Mapped[str] = _id()
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    # {"departments": [...], "skus": [...]}; both empty: whatever the location holds, and any item found there.
+    scope: Mapped[Any] = mapped_column(JSON, default=dict)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open, posted, cancelled
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    posted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    lines: Mapped[list[CountLine]] = relationship(back_populates="count", cascade="all, delete-orphan")
+
+
+class CountLine(Base):
+    """One item of a count: what was counted, and the stock it is measured against as of the moment it was first
+    counted (the ledger position here and the central feed position), so sales during the count do not show as
+    variance."""
+
+    __tablename__ = "count_lines"
+    __table_args__ = (UniqueConstraint("count_id", "product_id"),)
+    id: Mapped[str] = _id()
+    count_id: Mapped[str] = mapped_column(ForeignKey("cycle_counts.id"))
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    counted: Mapped[Decimal | None] = mapped_column(Qty, nullable=True)
+    expected: Mapped[Decimal | None] = mapped_column(Qty, nullable=True)  # stock at the moment of counting
+    ledger_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)  # last local movement seq then
+    feed_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)  # central feed cursor then
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    counted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    posted_qty: Mapped[Decimal | None] = mapped_column(Qty, nullable=True)  # the variance posted
+    count: Mapped[CycleCount] = relationship(back_populates="lines")
 
 
 class OutboxEvent(Base):
@@ -414,3 +536,39 @@ class AuditEntry(Base):
     details: Mapped[Any] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Delivery(Base):
+    """A delivery the store expects (a purchase order, a transfer from another store), from the central store's
+    feed; received here by scan (`app.services.receiving`). `status`: expected, received (here), or
+    received_elsewhere (at another till of the store)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the central store's id
+    number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))  # purchase, transfer
+    source: Mapped[str] = mapped_column(String(200), default="")  # the supplier, or the sending store
+    status: Mapped[str] = mapped_column(String(20), default="expected", index=True)
+    location_code: Mapped[str | None] = mapped_column(String(30), nullable=True)  # where it was received into
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lines: Mapped[list[DeliveryLine]] = relationship(
+        back_populates="delivery", order_by="DeliveryLine.line_no", cascade="all, delete-orphan"
+    )
+
+
+class DeliveryLine(Base):
+    """A line of an expected delivery, with what was received of it so far (kept per scan, so receiving survives a
+    restart). An item the delivery did not name, taken in anyway, is a line of its own with `qty` 0."""
+
+    __tablename__ = "delivery_lines"
+    id: Mapped[str] = _id()
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(40))
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    qty: Mapped[Decimal] = mapped_column(Qty)  # expected
+    sscc: Mapped[str | None] = mapped_column(String(18), nullable=True)  # the sealed case or pallet it is in
+    received: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
+    delivery: Mapped[Delivery] = relationship(back_populates="lines")

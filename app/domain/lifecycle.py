@@ -59,7 +59,9 @@ EXITS: dict[str, frozenset[OrderState]] = {
 OPEN_STATES: tuple[OrderState, ...] = tuple(s for s in OrderState if s not in FINAL_STATES)
 
 
-def _moves(path: tuple[OrderState, ...], exits: frozenset[OrderState]) -> dict[OrderState, frozenset[OrderState]]:
+def _moves(
+    path: tuple[OrderState, ...], exits: frozenset[OrderState]
+) -> dict[OrderState, frozenset[OrderState]]:
     out: dict[OrderState, frozenset[OrderState]] = {}
     for i, state in enumerate(path):
         later = set(path[i + 1 :])

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.domain.money import CENT, ZERO
+from app.domain.tenders import REFUND_ORDER
 
-# The order in which a refund goes back to the sale's tenders (see the module rules).
-TENDER_ORDER: tuple[str, ...] = ("card", "cash", "gift_card", "store_credit")
+# The order in which a refund goes back to the sale's tenders (see the module rules): the tender list's owner's.
+TENDER_ORDER: tuple[str, ...] = REFUND_ORDER
 
 
 class RefundError(ValueError):

@@ -33,6 +33,9 @@ TenderKind = Literal["cash", "card", "store_credit", "gift_card"]
 
 # The tenders a till takes, in the order reports, counts and the Pay dialog list them: defined here once.
 KINDS: tuple[str, ...] = get_args(TenderKind)
+# The order in which a return's refund goes back to the sale's tenders (app.domain.refunds states the rule): the
+# card first, up to what it paid, then cash, then gift card, then store credit.
+REFUND_ORDER: tuple[str, ...] = ("card", "cash", "gift_card", "store_credit")
 WORDS: dict[str, str] = {
     "cash": "Cash",
     "card": "Card",

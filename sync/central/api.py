@@ -6,8 +6,11 @@ them on its worker threads, each with its own session.
 """
 
 import os
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
@@ -16,10 +19,22 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync import protocol
-from sync.central import ledger, notices, routing, service, status_page
+from sync.central import (
+    balances,
+    carriers,
+    curbside,
+    feedwait,
+    ledger,
+    notices,
+    routing,
+    service,
+    shipments,
+    status_page,
+)
 from sync.central.db import make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Product, StockLevel, Terminal
 
@@ -71,6 +86,12 @@ def create_app(
     app.add_middleware(BodyLimit, limit=protocol.MAX_BODY_BYTES)
     app.state.engine = engine
     app.state.sessions = factory
+    # Who gives parcels their tracking numbers (COUNTERLINE_CARRIER; a test may set its own).
+    app.state.carrier = carriers.from_settings()
+    # Long-polling tills wait on this; every commit through `factory` that adds feed rows wakes them.
+    feed = feedwait.FeedNotifier()
+    feed.watch(factory)
+    app.state.feed = feed
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -144,17 +165,33 @@ def create_app(
         return protocol.PushResponse(results=results)
 
     @app.get("/v1/pull")
-    def pull(
-        s: ReadDb,
+    async def pull(
         who: Annotated[Terminal, Depends(terminal)],
         cursor: Annotated[int, Query(ge=0, le=protocol.MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=service.PULL_MAX_LIMIT)] = 500,
         store: str | None = None,
         first: bool | None = None,
+        wait: Annotated[float, Query(ge=0, le=protocol.MAX_PULL_WAIT_S)] = 0,
     ) -> protocol.PullResponse:
+        """The store's changes after `cursor`. With `wait`, an empty answer is held until the store's feed moves
+        or `wait` seconds pass (long-poll): the wait is a coroutine, so it holds no worker thread, connection or
+        transaction; each look at the feed is a short read transaction on a worker thread."""
         if store is not None and store.upper() != who.store.code:
             raise service.Forbidden(f"this terminal belongs to store {who.store.code}")
-        return service.pull(s, who.store_id, cursor, limit, first)
+        store_id = who.store_id
+
+        def page() -> protocol.PullResponse:
+            with readers.begin() as s:
+                return service.pull(s, store_id, cursor, limit, first)
+
+        deadline = time.monotonic() + wait
+        while True:
+            seen = feed.version(store_id)
+            answer = await run_in_threadpool(page)
+            left = deadline - time.monotonic()
+            if answer.changes or left <= 0:
+                return answer
+            await feed.wait(store_id, seen, min(left, feedwait.RECHECK_S))
 
     @app.get("/v1/audit/head")
     def audit_head(s: ReadDb, who: Annotated[Caller, Depends(caller)]) -> protocol.AuditHead:
@@ -172,6 +209,38 @@ def create_app(
             .order_by(Product.sku, Location.code)
         ).all()
         return [ledger.stock_payload(loc, prod, lvl) for lvl, loc, prod in rows]
+
+    @app.get("/v1/balances/{kind}/{account}")
+    def balance(
+        kind: str, account: str, s: ReadDb, who: Annotated[Terminal, Depends(terminal)]
+    ) -> dict[str, Any]:
+        """A store credit (account: the customer's id) or gift card (its code) balance as the central store keeps it
+        now, for a till about to spend it."""
+        if kind not in protocol.BALANCE_KINDS or not 0 < len(account) <= 64:
+            raise HTTPException(404, "no such balance: store_credit/<customer id> or gift_card/<code>")
+        return balances.lookup(s, kind, account)
+
+    @app.get("/v1/returns/no-receipt/{customer_id}")
+    def no_receipt(
+        customer_id: uuid.UUID,
+        s: ReadDb,
+        who: Annotated[Terminal, Depends(terminal)],
+        qty: Annotated[Decimal, Query(ge=0, le=protocol.MAX_QTY)] = Decimal(0),
+        amount: Annotated[Decimal, Query(ge=0, le=protocol.MAX_MONEY)] = Decimal(0),
+    ) -> dict[str, Any]:
+        """Before a return without a receipt: whether the customer's rolling limit (chain-wide) allows it."""
+        return service.no_receipt_payload(s, customer_id, qty, amount)
+
+    @app.get("/v1/returns/{original_id}")
+    def returnable(
+        original_id: uuid.UUID, s: ReadDb, who: Annotated[Terminal, Depends(terminal)], web: bool = False
+    ) -> dict[str, Any]:
+        """What is left to take back of a sale (or, with `web`, a web order), over every till's returns so far."""
+        state = service.returnable(s, original_id, web_order=web)
+        if state is None:
+            what = "web order" if web else "sale"
+            raise service.NotFound(f"{what} {original_id} is not known here (not synced yet)")
+        return state.payload()
 
     @app.post("/v1/orders", status_code=201)
     def place_order(
@@ -207,6 +276,23 @@ def create_app(
         )
         return service.order_payload(order)
 
+    @app.post("/v1/orders/{ident}/arrived")
+    def order_arrived(
+        ident: str,
+        s: Db,
+        scope: Annotated[frozenset[str], Depends(storefront)],
+        body: protocol.ArrivalRequest | None = None,
+    ) -> dict[str, Any]:
+        """The customer of a pickup or curbside order has arrived (optional bay, car, note); every till of the
+        store gets the order with `arrived_at` from its feed at once. The same call again changes nothing."""
+        order = service.find_order(s, ident)
+        try:
+            service.require_store_scope(scope, order.store.code)
+        except service.Forbidden:
+            raise service.NotFound(f"no web order {ident!r}") from None  # another store's: not even named
+        order, _changed = curbside.arrived(s, ident, body or protocol.ArrivalRequest())
+        return service.order_payload(order)
+
     @app.post("/v1/orders/{ident}/cancel")
     def cancel_order(
         ident: str, s: Db, scope: Annotated[frozenset[str], Depends(storefront)]
@@ -217,6 +303,18 @@ def create_app(
         except service.Forbidden:
             raise service.NotFound(f"no web order {ident!r}") from None  # another store's: not even named
         return service.order_payload(service.cancel_order(s, ident))
+
+    @app.post("/v1/orders/{ident}/shipments")
+    def create_shipments(
+        ident: str,
+        body: protocol.ShipmentRequest,
+        s: Db,
+        who: Annotated[Terminal, Depends(terminal)],
+    ) -> protocol.ShipmentResponse:
+        """A till of the order's store hands boxes of a ship order to the carrier: one tracking number per box;
+        a box (SSCC) sent again returns its first answer (see sync.central.shipments)."""
+        carrier: carriers.Carrier = app.state.carrier
+        return shipments.create_shipments(s, who, ident, body, carrier)
 
     @app.get("/v1/status")
     def status(

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
-from sync.central import notices, routing, service, stock
+from sync.central import counts, deliveries, hold_cli, notices, routing, service, stock
 from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Store, TaxClass, Terminal
 
@@ -141,14 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     receive.add_argument("--source", choices=["purchase", "transfer"], default="purchase")
     receive.add_argument("--reference", default="")
 
-    move = sub.add_parser("transfer", parents=[common], help="move stock from one store to another")
+    move = sub.add_parser("transfer", parents=[common], help="send stock to another store (in transit)")
     move.add_argument("from_store")
     move.add_argument("to_store")
     move.add_argument("--sku", action="append", required=True)
     move.add_argument("--qty", action="append", required=True)
     move.add_argument("--from-location", default="floor")
-    move.add_argument("--to-location", default="floor")
-    move.add_argument("--reference", default="")
+    move.add_argument(
+        "--reference", default="", help="the transfer's number (the receiving store's delivery)"
+    )
+    deliveries.add_commands(sub, common)
+    hold_cli.add_commands(sub, common)
+    counts.add_commands(sub, common)
 
     safety = sub.add_parser(
         "set-safety-stock", parents=[common], help="keep a quantity back from web orders (store, sku or both)"
@@ -210,6 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--store", default=None)
     review.add_argument("--all", action="store_true", help="include resolved ones")
     review.add_argument("--resolve", type=int, default=None, metavar="ID", help="mark exception ID resolved")
+
+    limits = sub.add_parser(
+        "set-return-limits",
+        parents=[common],
+        help="the chain-wide rolling limit of returns without a receipt",
+    )
+    limits.add_argument("--items", type=int, default=None, help="items per customer in the window")
+    limits.add_argument("--amount", default=None, help="refunds per customer in the window, e.g. 150.00")
+    limits.add_argument("--days", type=int, default=None, help="the rolling window in days")
     return parser
 
 
@@ -396,19 +409,7 @@ def _receive(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
 
 
 def _transfer(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    lines = _stock_lines(args.sku, args.qty)
-    with factory.begin() as s:
-        doc = stock.transfer(
-            s,
-            args.from_store,
-            args.to_store,
-            lines,
-            from_location=args.from_location,
-            to_location=args.to_location,
-            reference=args.reference,
-        )
-        print(f"transferred {doc.lines} line(s) from {args.from_store.upper()} to {args.to_store.upper()}")
-    return 0
+    return deliveries.run_transfer(factory, args, _stock_lines(args.sku, args.qty))
 
 
 def _set_safety_stock(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
@@ -548,6 +549,27 @@ def _exceptions(factory: sessionmaker[Session], args: argparse.Namespace) -> int
     return 0
 
 
+def _set_return_limits(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    """Set the parts given; print the limits in force."""
+    given = {"items": args.items, "amount": args.amount, "days": args.days}
+    if args.amount is not None:
+        try:
+            amount = Decimal(args.amount)
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            raise service.CentralError("--amount: give money in whole cents, e.g. 150.00")
+    if any(isinstance(v, int) and v < 0 for v in given.values()):
+        raise service.CentralError("--items and --days cannot be negative")
+    with factory.begin() as s:
+        for part, value in given.items():
+            if value is not None:
+                service.set_central_setting(s, f"returns.no_receipt_{part}", value)
+        shown = {part: service.central_setting(s, f"returns.no_receipt_{part}") for part in given}
+    print(json.dumps(shown))
+    return 0
+
+
 def _audit(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     """Exit 1 where a terminal's received chain has a gap or a broken link."""
     bad = 0
@@ -583,6 +605,8 @@ _COMMANDS = {
     "import-stock": _import_stock,
     "receive": _receive,
     "transfer": _transfer,
+    "expect-delivery": deliveries.run_expect,
+    "delivery-differences": deliveries.run_differences,
     "set-safety-stock": _set_safety_stock,
     "set-store-coordinates": _set_store_coordinates,
     "availability": _availability,
@@ -593,7 +617,10 @@ _COMMANDS = {
     "revoke-terminal": _revoke_terminal,
     "status": _status,
     "exceptions": _exceptions,
+    "set-return-limits": _set_return_limits,
     "audit": _audit,
+    **hold_cli.COMMANDS,
+    **counts.COMMANDS,
 }
 
 

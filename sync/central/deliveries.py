@@ -38,7 +38,6 @@ from sync.central.models import (
     Terminal,
     utcnow,
 )
-from sync.central.stock import StockError, StockLine
 
 EXPECT_COLUMNS = ("sku", "qty")
 _SSCC = re.compile(r"^[0-9]{18}$")
@@ -82,9 +81,9 @@ def _new(
 ) -> Delivery:
     number = number.strip()
     if not number or len(number) > 40:
-        raise StockError("a delivery's number is 1 to 40 characters")
+        raise stock.StockError("a delivery's number is 1 to 40 characters")
     if session.scalar(select(Delivery.id).where(Delivery.store_id == store.id, Delivery.number == number)):
-        raise StockError(f"store {store.code} already expects a delivery {number}")
+        raise stock.StockError(f"store {store.code} already expects a delivery {number}")
     delivery = Delivery(
         id=delivery_id or uuid7(),
         store_id=store.id,
@@ -112,24 +111,26 @@ def expect_delivery(session: Session, store_code: str, text: str, supplier: str,
     """A purchase order the store is to receive, from a CSV `sku,qty[,sscc]` (one line per product and case)."""
     supplier = supplier.strip()
     if not supplier:
-        raise StockError("name the supplier")
+        raise stock.StockError("name the supplier")
     store = stock._store(session, store_code)
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip() for c in reader.fieldnames or []]
     if columns[:2] != list(EXPECT_COLUMNS):
-        raise StockError(f"the first line must be the columns sku,qty[,sscc] (it is {','.join(columns)})")
+        raise stock.StockError(
+            f"the first line must be the columns sku,qty[,sscc] (it is {','.join(columns)})"
+        )
     rows: list[tuple[str, Decimal, str | None]] = []
     for number_, row in enumerate(reader, start=2):
         sku = (row.get("sku") or "").strip()
         if not sku:
-            raise StockError(f"line {number_}: the sku is required")
+            raise stock.StockError(f"line {number_}: the sku is required")
         qty = stock.parse_qty(row.get("qty") or "", f"line {number_} ({sku})")
         sscc = (row.get("sscc") or "").strip() or None
         if sscc is not None and not _SSCC.match(sscc):
-            raise StockError(f"line {number_}: SSCC {sscc!r} is not 18 digits")
+            raise stock.StockError(f"line {number_}: SSCC {sscc!r} is not 18 digits")
         rows.append((sku, qty, sscc))
     if not rows:
-        raise StockError("the file has no lines")
+        raise stock.StockError("the file has no lines")
     products = stock._products(session, (sku for sku, _, _ in rows))
     stock._lock_stores(session, [store])
     delivery = _new(session, store, number, "purchase", supplier, [(products[s], q, c) for s, q, c in rows])
@@ -145,7 +146,7 @@ def transfer(
     session: Session,
     from_store: str,
     to_store: str,
-    lines: Sequence[StockLine],
+    lines: Sequence[stock.StockLine],
     *,
     from_location: str = "floor",
     reference: str = "",
@@ -153,10 +154,10 @@ def transfer(
     """Send stock from one store to another (the operator's `transfer`): out of the one now, expected at the other
     until it is received there. Only what is on hand and not reserved for web orders can leave."""
     if not lines:
-        raise StockError("a transfer needs at least one line")
+        raise stock.StockError("a transfer needs at least one line")
     source, target = stock._store(session, from_store), stock._store(session, to_store)
     if source.id == target.id:
-        raise StockError("a transfer goes from one store to another")
+        raise stock.StockError("a transfer goes from one store to another")
     out_of = stock._location(session, source, from_location)
     products = stock._products(session, (ln.sku for ln in lines))
     stock._lock_stores(session, [source, target])
@@ -165,7 +166,7 @@ def transfer(
         product = products[ln.sku]
         level = ledger.get_level(session, out_of, product)
         if level.available < ln.qty:
-            raise StockError(
+            raise stock.StockError(
                 f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} {out_of.code} "
                 f"({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} reserved)"
             )
@@ -398,7 +399,7 @@ def run_expect(factory: sessionmaker[Session], args: Any) -> int:
     try:
         text = Path(args.file).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise StockError(f"{args.file} is not UTF-8 text") from exc
+        raise stock.StockError(f"{args.file} is not UTF-8 text") from exc
     with factory.begin() as s:
         d = expect_delivery(s, args.store, text, args.supplier, args.number)
         print(f"{args.store.upper()} expects {d.number} from {d.source}: {len(d.lines)} line(s)")
@@ -417,7 +418,7 @@ def run_differences(factory: sessionmaker[Session], args: Any) -> int:
     return 0
 
 
-def run_transfer(factory: sessionmaker[Session], args: Any, lines: list[StockLine]) -> int:
+def run_transfer(factory: sessionmaker[Session], args: Any, lines: list[stock.StockLine]) -> int:
     with factory.begin() as s:
         d = transfer(
             s,

@@ -126,6 +126,8 @@ class Store(Base):
     # Where the store is (WGS84 degrees), for routing web orders to the nearest store that has the goods.
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # Days a ready pickup or curbside order is held for the customer before it expires (sync.central.hold).
+    hold_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locations: Mapped[list[Location]] = relationship(back_populates="store", order_by="Location.id")
 
@@ -280,8 +282,15 @@ class WebOrder(Base):
     # the same key with another body is refused.
     idempotency_key: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Returned at a store's desk after it was handed over: "" (no), "part" or "whole". Not a lifecycle state (a
+    # collected or shipped order stays so); the returns themselves are the history (Return.web_order_id).
+    returned: Mapped[str] = mapped_column(String(8), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the customer of a pickup or curbside order said they had arrived, and the bay, car or note they gave
+    # (sync.central.curbside).
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrival: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lines: Mapped[list[WebOrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="WebOrderLine.id"
     )
@@ -337,10 +346,61 @@ class Return(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
     number: Mapped[str] = mapped_column(String(64))
-    original_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # What it takes back from: a till's sale, or a web order (sync.central.service.returns judges it against them).
+    original_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    web_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    # Whose it is (a return without a receipt counts against the customer's rolling limit, chain-wide).
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    # Units taken back and the money refunded, as positive figures (the no-receipt limit sums them).
+    items: Mapped[Decimal] = mapped_column(Qty, default=Decimal(0), server_default="0")
+    refunded: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    # Decided offline and more than was left to take back: it stands (its goods moved) and is parked for review.
+    over: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     total: Mapped[Decimal | None] = mapped_column(Money)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Balance(Base):
+    """Money the chain owes one holder: a customer's store credit (`account` their id) or a gift card (`account`
+    its code), kept here for every till (sync.central.balances). It may go below zero only by spends the tills
+    made offline, each of which is then a review item."""
+
+    __tablename__ = "balances"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # store_credit, gift_card
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    # Stores whose tills got this balance in their feed (each change goes to them all).
+    stores: Mapped[list[int]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BalanceEntry(Base):
+    """One change of a balance, as a till sent it (its own id, applied once) or made here; never updated."""
+
+    __tablename__ = "balance_entries"
+    __table_args__ = (Index("ix_balance_entries_account", "kind", "account"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(Money)  # signed: issued is positive, spent negative
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(20), default="")
+    cause: Mapped[str] = mapped_column(String(64), default="")  # the sale or return it belongs to
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CentralSetting(Base):
+    """A rule of the whole chain the central store enforces (e.g. the rolling no-receipt return limit), one JSON
+    value per key; a key not here has its default in the module that reads it."""
+
+    __tablename__ = "central_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ParkedSale(Base):
@@ -420,6 +480,9 @@ class StaffMember(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Who made the latest change (a user id of the store, or the terminal code for a first admin).
     changed_by: Mapped[str] = mapped_column(String(64), default="")
+    # Their PIN key (app.domain.staff_proof), which checks the proofs of the changes they make; None for a user
+    # whose PIN was set before proofs existed (their changes are checked by role only until their PIN changes).
+    pin_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -452,6 +515,20 @@ class StockDocument(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CountSetup(Base):
+    """A cycle count the central store set up for a store (`counterline-central count-setup`): sent to the store's
+    tills as a `count` change; the tills count it and post `stock.count` events."""
+
+    __tablename__ = "count_setups"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    location: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    seq: Mapped[int] = mapped_column(BigInteger)  # the feed change that sent it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RoutingTrace(Base):
     """One routing decision of a web order, for support: the rule, the candidates with the stock each had when
     it was decided, and what was chosen (written in the transaction that reserved)."""
@@ -479,10 +556,33 @@ class OrderAccess(Base):
     tracking: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
+class Shipment(Base):
+    """One box of a ship order handed to a carrier (sync.central.shipments): its SSCC (unique: the same box posted
+    again is this row again), the carrier's tracking number, and what the box holds."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("store_id", "serial", name="uq_shipments_store_serial"),
+        UniqueConstraint("carrier", "tracking", name="uq_shipments_carrier_tracking"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    # The store's box number, counting from 1 under the store's row lock (a local carrier's tracking builds on it).
+    serial: Mapped[int] = mapped_column(Integer)
+    sscc: Mapped[str] = mapped_column(String(18), unique=True)
+    carrier: Mapped[str] = mapped_column(String(64))
+    tracking: Mapped[str] = mapped_column(String(20))
+    service: Mapped[str] = mapped_column(String(64))
+    weight: Mapped[Decimal] = mapped_column(Qty)  # kg
+    package_type: Mapped[str] = mapped_column(String(20))
+    lines: Mapped[list[Any]] = mapped_column(JSON)  # [{"sku": ..., "qty": "2"}]
+    label_lines: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the carrier's extra label text
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Notice(Base):
-    # Their PIN key (app.domain.staff_proof), which checks the proofs of the changes they make; None for a user
-    # whose PIN was set before proofs existed (their changes are checked by role only until their PIN changes).
-    pin_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """One message to the customer, written in the transaction that changed the order; unique per order, kind and
     stage, so a change applied twice writes it once. The worker (notices.send_pending) sends it and marks it."""
 
@@ -505,3 +605,46 @@ class Notice(Base):
     last_error: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """Goods a store expects: a purchase order from a supplier, or a transfer from another store (its goods have
+    left that store and are in transit until received here). Sent to the receiving store's feed as a `delivery`
+    change once `published`; a till's `delivery.received` posts the receipt and keeps the differences."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("store_id", "number", name="uq_deliveries_store_number"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)  # the receiving store
+    number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))  # "purchase" or "transfer"
+    source: Mapped[str] = mapped_column(String(200), default="")  # the supplier, or the sending store's code
+    from_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    status: Mapped[str] = mapped_column(String(16), default="expected")  # expected, received
+    # In the receiving store's feed yet: a till's transfer is written under its own store's lock, and published
+    # to the other store's feed after (never two stores' locks at once from a push).
+    published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false(), index=True)
+    # What the store found that the delivery did not say: [{sku, expected, received, kind}] (short, over, unexpected).
+    discrepancies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    received_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lines: Mapped[list[DeliveryLine]] = relationship(
+        back_populates="delivery", cascade="all, delete-orphan", order_by="DeliveryLine.line_no"
+    )
+
+
+class DeliveryLine(Base):
+    """A line of an expected delivery; `sscc` names the sealed case or pallet it travels in (several lines may
+    share one), `received` is what the store reported."""
+
+    __tablename__ = "delivery_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    sscc: Mapped[str | None] = mapped_column(String(18))
+    received: Mapped[Decimal | None] = mapped_column(Qty)
+    delivery: Mapped[Delivery] = relationship(back_populates="lines")

@@ -34,6 +34,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +62,7 @@ KIND_FOR: dict[str, str] = {
     S.COLLECTED: "picked_up",
     S.SHIPPED: "shipped",
     S.CANCELLED: "cancelled",
+    S.EXPIRED: "expired",
 }
 SUBJECTS: dict[str, str] = {
     "received": "We received your order {number}",
@@ -68,6 +70,9 @@ SUBJECTS: dict[str, str] = {
     "picked_up": "Your order {number} was picked up",
     "shipped": "Your order {number} is on its way",
     "cancelled": "Your order {number} was cancelled",
+    "reminder": "Your order {number} is still waiting for you",
+    "expired": "Your order {number} was not collected and has expired",
+    "refunded": "Your return of order {number} was refunded",
 }
 
 # One plain address (the storefront's input): no display name, list, line break or header folded in.
@@ -147,6 +152,84 @@ def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable
     return notice
 
 
+def order_refunded(
+    session: Session, order: WebOrder, return_id: str, items: str, refunded: str, store: str
+) -> Notice | None:
+    """Record the refund notice of one return of `order` at a store's desk, once per return (its stage is the
+    return's id without dashes)."""
+    access = access_of(session, order)
+    stage = return_id.replace("-", "")[:32]
+    existing = session.scalar(
+        select(Notice.id).where(Notice.order_id == order.id, Notice.kind == "refunded", Notice.stage == stage)
+    )
+    if existing is not None:
+        return None
+    facts: dict[str, Any] = {
+        "number": order.number,
+        "name": (order.customer or {}).get("name") or "",
+        "store": store,
+        "token": access.token,
+        "items": items,
+        "refunded": refunded,
+    }
+    notice = Notice(
+        order_id=order.id,
+        kind="refunded",
+        stage=stage,
+        recipient=str((order.customer or {}).get("email") or ""),
+        facts=facts,
+        state="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        last_error="",
+        created_at=utcnow(),
+    )
+    session.add(notice)
+    return notice
+
+
+def hold_reminder(session: Session, order: WebOrder, until: datetime) -> Notice | None:
+    """Record the reminder that a ready order expires at `until`, once per order (kind "reminder", stage
+    "expiry"); the worker skips it if the order is no longer ready when it goes out."""
+    existing = session.scalar(
+        select(Notice.id).where(
+            Notice.order_id == order.id, Notice.kind == "reminder", Notice.stage == "expiry"
+        )
+    )
+    if existing is not None:
+        return None
+    store = order.store
+    notice = Notice(
+        order_id=order.id,
+        kind="reminder",
+        stage="expiry",
+        recipient=str((order.customer or {}).get("email") or ""),
+        facts={
+            "number": order.number,
+            "name": (order.customer or {}).get("name") or "",
+            "store": store.name if store is not None else "",
+            "fulfilment": order.fulfilment,
+            "token": access_of(session, order).token,
+            "until": _local_time(until, store.timezone if store is not None else ""),
+        },
+        state="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        last_error="",
+        created_at=utcnow(),
+    )
+    session.add(notice)
+    return notice
+
+
+def _local_time(when: datetime, timezone: str) -> str:
+    """`when` as the store's clock shows it (UTC when the store's time zone is not known here)."""
+    try:
+        return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    except (ZoneInfoNotFoundError, ValueError):
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def pickup_verifier(session: Session, order: WebOrder) -> dict[str, Any] | None:
     """The verifier of a ready order's pickup code (None for any other state: no till needs it then)."""
     if order.status != S.READY:
@@ -215,6 +298,16 @@ def build_message(notice: Notice, sender: str, base_url: str | None = None) -> E
             lines.append("Tracking: " + ", ".join(str(t) for t in tracking))
     elif notice.kind == "cancelled":
         lines.append(f"your order {number} was cancelled.")
+    elif notice.kind == "reminder":
+        lines.append(f"your order {number} is waiting for you at {facts.get('store', '')}.")
+        lines.append(f"Please collect it by {facts.get('until', '')}: after that it expires.")
+    elif notice.kind == "expired":
+        lines.append(f"your order {number} was not collected in time, so it has expired.")
+        lines.append("If you paid for it online, your payment is refunded.")
+    elif notice.kind == "refunded":
+        items, store = facts.get("items", ""), facts.get("store", "")
+        lines.append(f"we took back {items} item(s) of your order {number} at {store}")
+        lines.append(f"and refunded {facts.get('refunded', '')}: it may take a few days to show.")
     lines += ["", f"Follow your order: {url}", ""]
     msg = EmailMessage()
     msg["Message-ID"] = message_id(notice)
@@ -406,6 +499,8 @@ def _send_one(
         reason = ""
         if notice.kind == "ready" and order is not None and order.status == S.CANCELLED:
             reason = "order cancelled before the notice went out"
+        elif notice.kind == "reminder" and order is not None and order.status != S.READY:
+            reason = f"order {order.status} before the reminder went out"
         elif not notice.recipient:
             reason = "no e-mail address"
         elif not ADDRESS.fullmatch(notice.recipient):

@@ -548,10 +548,12 @@ def hand_back(
     ledger.change_reserved(session, at, product, -line.qty)
     cause = str(order.id)
     if reason == "damaged":
-        quarantine = session.scalar(  # the store's quarantine before any other unsellable place (pickup staging)
-            select(Location)
-            .where(Location.store_id == at.store_id, Location.sellable.is_(False))
-            .order_by(Location.code != "quarantine", Location.id)
+        quarantine = (
+            session.scalar(  # the store's quarantine before any other unsellable place (pickup staging)
+                select(Location)
+                .where(Location.store_id == at.store_id, Location.sellable.is_(False))
+                .order_by(Location.code != "quarantine", Location.id)
+            )
         )
         if quarantine is None:
             raise Conflict(f"store has no quarantine location for damaged {product.sku}")

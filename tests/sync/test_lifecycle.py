@@ -34,8 +34,10 @@ from ui.screens.placeholders import PlaceholderScreen
 
 def test_the_wire_and_the_tills_model_are_the_lifecycle() -> None:
     assert protocol.ORDER_STATES == {str(s) for s in lifecycle.OrderState}
-    assert protocol.ORDER_FINAL_STATES == {"collected", "shipped", "cancelled", "expired"} == set(
-        lifecycle.FINAL_STATES
+    assert (
+        protocol.ORDER_FINAL_STATES
+        == {"collected", "shipped", "cancelled", "expired"}
+        == set(lifecycle.FINAL_STATES)
     )
     assert set(models.ORDER_STATUSES) == {*lifecycle.CounterState, *lifecycle.OrderState}
     assert "handed_over" not in models.ORDER_STATUSES
@@ -45,9 +47,17 @@ def test_the_wire_and_the_tills_model_are_the_lifecycle() -> None:
 
 def test_the_moves_follow_each_fulfilments_path() -> None:
     assert lifecycle.next_states("new", "pickup") == (S.PICKING, S.READY, S.COLLECTED, S.CANCELLED, S.EXPIRED)
-    assert lifecycle.next_states("picking", "ship") == (S.PACKED, S.SHIPPED, S.CANCELLED)  # a parcel never expires
-    assert lifecycle.next_step("ready", "curbside") is S.COLLECTED  # expiring is not the next step of the work
-    assert lifecycle.may_move("ready", "expired", "pickup") and not lifecycle.may_move("ready", "expired", "ship")
+    assert lifecycle.next_states("picking", "ship") == (
+        S.PACKED,
+        S.SHIPPED,
+        S.CANCELLED,
+    )  # a parcel never expires
+    assert (
+        lifecycle.next_step("ready", "curbside") is S.COLLECTED
+    )  # expiring is not the next step of the work
+    assert lifecycle.may_move("ready", "expired", "pickup") and not lifecycle.may_move(
+        "ready", "expired", "ship"
+    )
     assert lifecycle.next_step("picking", "pickup") is S.READY
     assert lifecycle.next_step("picking", "ship") is S.PACKED
     assert lifecycle.next_step("collected", "pickup") is None

@@ -70,7 +70,7 @@ from sync.central.service.catalog import (
 )
 from sync.central.service.feed import pull
 from sync.central.service.handlers import DISABLED_PIN_HASH, scrub_staff_feed
-from sync.central.service.order_state import find_order, order_payload
+from sync.central.service.order_state import find_order, hold_until, order_payload, ready_since
 from sync.central.service.orders import cancel_order, place_order
 from sync.central.service.returns import (
     HANDED_OVER,
@@ -132,7 +132,9 @@ __all__ = [
     "tax_class_payload",
     # order_state
     "find_order",
+    "hold_until",
     "order_payload",
+    "ready_since",
     # handlers
     "DISABLED_PIN_HASH",
     "scrub_staff_feed",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import protocol
-from sync.central import ledger, roles
+from sync.central import balances, deliveries, ledger, roles, routing
 from sync.central.ledger import Rejected
 from sync.central.models import (
     FeedChange,
@@ -26,7 +26,12 @@ from sync.central.models import (
     WebOrder,
     utcnow,
 )
+from sync.central.service import returns
+from sync.central.service.base import CentralError
 from sync.central.service.order_state import _number_free, _numbers_held, _set_status, order_payload
+
+# The location a store keeps its pickup orders in once they are made ready (app.services.pickup.STAGING).
+_STAGING = "staging"
 
 
 def _location(session: Session, store_id: int, code: str) -> Location:
@@ -34,6 +39,11 @@ def _location(session: Session, store_id: int, code: str) -> Location:
     loc: Location | None = cache.get((store_id, code))
     if loc is None:
         loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
+        if loc is None and code == _STAGING:
+            # Where a store keeps pickup orders made ready (the till makes it at first use, and so does the central).
+            loc = Location(store_id=store_id, code=_STAGING, name="Pickup staging", sellable=False)
+            session.add(loc)
+            session.flush()
         if loc is None:
             raise Rejected(f"unknown location {code!r}")
         cache[(store_id, code)] = loc
@@ -177,19 +187,10 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     if session.get(Return, p.order_id) is not None:
         raise Rejected(f"return {p.order_id} is already recorded")
     _number_free(session, p.number, Return)
-    session.add(
-        Return(
-            id=p.order_id,
-            store_id=terminal.store_id,
-            terminal_id=terminal.id,
-            number=p.number,
-            original_order_id=p.original_order_id,
-            total=p.totals.total,
-            document=ev.payload,
-            occurred_at=ev.occurred_at,
-        )
-    )
-    session.flush()
+    # The central store's authority (service.returns): over what is left, refused when decided online; decided
+    # offline, it stands and what it went over is parked for review.
+    problems = returns.judge_return(session, terminal, p)
+    returns.record_return(session, terminal, ev, p, problems)
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
     _emit_document(session, terminal, ev, protocol.CHANGE_RETURN, str(p.order_id))
 
@@ -197,6 +198,19 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
 def _stock_movement(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     m = protocol.StockMovement.model_validate(ev.payload)
     _apply_movements(session, terminal, ev, [m], str(m.id))
+
+
+def _delivery_received(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.DeliveryReceived.model_validate(ev.payload)
+    deliveries.check_received(p)
+    delivery = deliveries.delivery_received(session, terminal, ev, p)
+    _apply_movements(session, terminal, ev, p.movements, str(delivery.id))
+
+
+def _transfer_sent(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    p = protocol.TransferSent.model_validate(ev.payload)
+    deliveries.transfer_sent(session, terminal, ev, p)
+    _apply_movements(session, terminal, ev, p.movements, str(p.transfer_id))
 
 
 def _stock_count(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
@@ -256,8 +270,49 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
         raise Rejected(f"order {order.number} is {order.status}: it cannot become {p.to}")
     _set_status(session, order, p.to, p.by, ev.id, p.tracking)
     _apply_movements(session, terminal, ev, p.movements, str(order.id))
+    if p.to == "ready":
+        _reservation_to_staging(session, terminal, order, p.movements)
     change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER
     ledger.emit(session, order.store_id, change, str(order.id), order_payload(order))
+
+
+def _reservation_to_staging(
+    session: Session, terminal: Terminal, order: WebOrder, movements: list[protocol.Movement]
+) -> None:
+    """A pickup made ready moved its goods to the store's staging location: the reservation follows them, so the
+    floor's availability (on hand less reserved) does not count them twice until the order is collected."""
+    staged = {m.sku for m in movements if m.location == _STAGING and m.qty > 0}
+    if not staged:
+        return
+    staging = _location(session, terminal.store_id, _STAGING)
+    for ln in order.lines:
+        if ln.state != "reserved" or ln.sku not in staged or ln.location_id == staging.id:
+            continue
+        held = session.get(Location, ln.location_id)
+        if held is None or held.store_id != terminal.store_id:
+            continue
+        product = _product(session, ln.sku)
+        ledger.change_reserved(session, held, product, -ln.qty)
+        ledger.change_reserved(session, staging, product, ln.qty)
+        ln.location_id = staging.id
+        ln.location = staging
+
+
+def _order_handback(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """A till could not fulfil a line (short pick, damaged): released and routed again, as the API's hand-back."""
+    p = protocol.OrderHandBack.model_validate(ev.payload)
+    try:
+        routing.hand_back(
+            session,
+            str(p.order_id),
+            p.line_no,
+            p.missing,
+            p.reason,
+            by=f"terminal {terminal.code}",
+            store_id=terminal.store_id,
+        )
+    except CentralError as exc:
+        raise Rejected(str(exc)) from exc
 
 
 def _parked(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
@@ -338,6 +393,10 @@ def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
                 "a first admin is taken only from a till just enrolled, in its first push: add staff as a "
                 "manager or admin of this store"
             )
+        if u.pin_key is not None and not protocol.staff_proof.check(
+            u.pin_key, str(ev.id), ev.payload, u.proof
+        ):
+            raise Rejected("staff change refused: its proof does not match the first admin's PIN key")
         changed_by = f"first admin of terminal {terminal.code}"
     else:
         if u.actor is None:
@@ -348,6 +407,14 @@ def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         why = roles.refusal(actor.role, u.role, current.role if current is not None else None)
         if why is not None:
             raise Rejected(f"staff change refused: {why}")
+        # Naming an actor is not being them: the proof is made with the actor's PIN key, which only a till where
+        # they typed their PIN can derive. An actor whose PIN predates proofs is checked by role only.
+        if actor.pin_key is not None and not protocol.staff_proof.check(
+            actor.pin_key, str(ev.id), ev.payload, u.proof
+        ):
+            raise Rejected(
+                f"staff change refused: it is not signed by {actor.username}'s PIN (sign in with the PIN to make it)"
+            )
         changed_by = str(actor.user_id)
     if current is None:
         current = StaffMember(store_id=terminal.store_id, user_id=u.id)
@@ -355,6 +422,8 @@ def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     current.username = u.username
     current.role = u.role
     current.active = u.active
+    if u.pin_key is not None:
+        current.pin_key = u.pin_key
     current.changed_by = changed_by
     current.updated_at = utcnow()
     # What a till needs to sign the user in offline, and no more: not who made the change, and for a disabled
@@ -369,10 +438,6 @@ def _staff(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     ledger.emit(session, terminal.store_id, protocol.CHANGE_STAFF, str(u.id), feed)
 
 
-        if u.pin_key is not None and not protocol.staff_proof.check(
-            u.pin_key, str(ev.id), ev.payload, u.proof
-        ):
-            raise Rejected("staff change refused: its proof does not match the first admin's PIN key")
 # Sent for a disabled user instead of their PIN hash, and left in a user's older feed rows: no PIN matches it.
 DISABLED_PIN_HASH = "disabled"
 
@@ -383,14 +448,6 @@ def scrub_staff_feed(session: Session, store_id: int, user_key: str) -> None:
     for row in session.scalars(
         select(FeedChange).where(
             FeedChange.store_id == store_id,
-        # Naming an actor is not being them: the proof is made with the actor's PIN key, which only a till where
-        # they typed their PIN can derive. An actor whose PIN predates proofs is checked by role only.
-        if actor.pin_key is not None and not protocol.staff_proof.check(
-            actor.pin_key, str(ev.id), ev.payload, u.proof
-        ):
-            raise Rejected(
-                f"staff change refused: it is not signed by {actor.username}'s PIN (sign in with the PIN to make it)"
-            )
             FeedChange.type == protocol.CHANGE_STAFF,
             FeedChange.key == user_key,
         )
@@ -398,8 +455,15 @@ def scrub_staff_feed(session: Session, store_id: int, user_key: str) -> None:
         if row.payload.get("pin_hash") != DISABLED_PIN_HASH or row.payload.get("badge_code") is not None:
             row.payload = {**row.payload, "pin_hash": DISABLED_PIN_HASH, "badge_code": None}
 
-    if u.pin_key is not None:
-        current.pin_key = u.pin_key
+
+def _balance_issued(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    balances.apply_change(session, terminal, ev, spent=False)
+
+
+def _balance_spent(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """Never refused for want of money: the customer has left (sync.central.balances reconciles)."""
+    balances.apply_change(session, terminal, ev, spent=True)
+
 
 def _record_only(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     """Shifts, cash movements and audit entries are kept in applied_events; nothing else derives from them."""
@@ -420,4 +484,9 @@ _HANDLERS: dict[str, Callable[[Session, Terminal, protocol.Event], None]] = {
     protocol.AUDIT_ENTRY: _record_only,
     protocol.CUSTOMER_SAVED: _customer,
     protocol.STAFF_SAVED: _staff,
+    protocol.BALANCE_ISSUED: _balance_issued,
+    protocol.BALANCE_SPENT: _balance_spent,
+    protocol.ORDER_HANDBACK: _order_handback,
+    protocol.DELIVERY_RECEIVED: _delivery_received,
+    protocol.TRANSFER_SENT: _transfer_sent,
 }
