@@ -5,7 +5,9 @@
   at another till of the store is found once sync copied it here (`sync.applier` keeps the store's sales and returns);
   one not here yet is refused plainly, naming its till.
 - **What may be returned** per line: sold less every earlier return this till knows (its own and the other tills'
-  as synced). The central store is the authority and refuses an over-return decided offline.
+  as synced). The central store is the authority: every return goes to it marked as decided on what this till
+  knew (``offline``), so one that turns out to take back more than was left stands (its money and goods have moved)
+  and is parked for review at the central, never applied twice.
 - **Refund** (`quote`, then `take_return`): the figures come from `app.domain.refunds` (cumulative per-unit share of
   what the line paid, tax as charged, last unit takes the remainder; back to card, then cash, then gift card, then
   store credit, no tender more than it paid) and the policy from `app.domain.return_policy` (settings
