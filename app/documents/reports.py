@@ -68,6 +68,7 @@ class ShiftReportData:
     paid_in: list[CashMovement] = field(default_factory=list)
     paid_out: list[CashMovement] = field(default_factory=list)
     refunds_total: Decimal = ZERO
+    cash_refunds: Decimal = ZERO  # the part of the refunds paid out of the drawer
     counted_cash: Decimal | None = None
     closed_at: datetime | None = None
     currency: str = "EUR"
@@ -190,6 +191,8 @@ def build_shift_report(data: ShiftReportData, width_chars: int = 48, kind: Repor
         blocks.append(Columns(f"Paid in: {entry.reason}", money(entry.amount)))
     for entry in data.paid_out:
         blocks.append(Columns(f"Paid out: {entry.reason}", money(-abs(entry.amount))))
+    if data.cash_refunds:
+        blocks.append(Columns("Cash refunds (returns)", money(-abs(data.cash_refunds))))
     blocks.append(Columns("Expected cash", money(data.expected_cash), bold=True))
     over_short = data.over_short
     if data.counted_cash is not None and over_short is not None:

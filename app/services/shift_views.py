@@ -83,6 +83,8 @@ class ShiftFigures:
     voided_sales_total: Decimal = ZERO
     voided_lines: int = 0
     voided_lines_total: Decimal = ZERO
+    refunds_total: Decimal = ZERO  # what the shift's returns gave back, every tender
+    cash_refunds: Decimal = ZERO  # of which in cash, out of the drawer
 
     @property
     def tenders_total(self) -> Decimal:

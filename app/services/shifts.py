@@ -232,11 +232,22 @@ def shift_sales(shift_ids: list[str]) -> ColumnElement[bool]:
     return and_(Order.channel == "counter", Order.status == "completed", Order.shift_id.in_(shift_ids))
 
 
+def shift_returns(shift_ids: list[str]) -> ColumnElement[bool]:
+    """The returns a shift's report counts: those taken at the desk in the shift (their refunds left the drawer
+    when paid in cash)."""
+    return and_(Order.channel == "return", Order.status == "completed", Order.shift_id.in_(shift_ids))
+
+
 def expected_cash(
-    opening_float: Decimal, cash_sales: Decimal, paid_in: Decimal, paid_out: Decimal
+    opening_float: Decimal,
+    cash_sales: Decimal,
+    paid_in: Decimal,
+    paid_out: Decimal,
+    cash_refunds: Decimal = ZERO,
 ) -> Decimal:
-    """What the drawer should hold: the float, the cash kept for sales (net of change), paid in less paid out."""
-    return opening_float + cash_sales + paid_in - paid_out
+    """What the drawer should hold: the float, the cash kept for sales (net of change), paid in less paid out,
+    less the cash refunded for returns."""
+    return opening_float + cash_sales + paid_in - paid_out - cash_refunds
 
 
 def expected_cash_of(session: Session, shift_ids: list[str]) -> dict[str, Decimal]:
@@ -247,6 +258,14 @@ def expected_cash_of(session: Session, shift_ids: list[str]) -> dict[str, Decima
             select(Order.shift_id, func.sum(Payment.amount))
             .join(Payment, Payment.order_id == Order.id)
             .where(shift_sales(shift_ids), Payment.kind == "cash")
+            .group_by(Order.shift_id)
+        ).all()
+    )
+    refunded = dict(
+        session.execute(
+            select(Order.shift_id, func.sum(Payment.amount))
+            .join(Payment, Payment.order_id == Order.id)
+            .where(shift_returns(shift_ids), Payment.kind == "cash")
             .group_by(Order.shift_id)
         ).all()
     )
@@ -264,6 +283,7 @@ def expected_cash_of(session: Session, shift_ids: list[str]) -> dict[str, Decima
             quantize_money(Decimal(cash.get(sid) or 0)),
             quantize_money(moved.get((sid, "paid_in"), ZERO)),
             quantize_money(moved.get((sid, "paid_out"), ZERO)),
+            quantize_money(Decimal(refunded.get(sid) or 0)),
         )
         for sid, float_ in session.execute(
             select(Shift.id, Shift.opening_float).where(Shift.id.in_(shift_ids))
@@ -316,6 +336,14 @@ def _figures(session: Session, shift: Shift) -> ShiftFigures:
     in_total = sum((a for _, a in paid_in), ZERO)
     out_total = sum((a for _, a in paid_out), ZERO)
     cash_sales = amounts.get("cash", ZERO)
+    refunds = session.execute(
+        select(Payment.kind, func.sum(Payment.amount))
+        .join(Order, Order.id == Payment.order_id)
+        .where(shift_returns([shift.id]))
+        .group_by(Payment.kind)
+    ).all()
+    refunds_total = quantize_money(sum((Decimal(a or 0) for _, a in refunds), ZERO))
+    cash_refunds = quantize_money(sum((Decimal(a or 0) for k, a in refunds if k == "cash"), ZERO))
     name = session.scalar(select(StaffUser.display_name).where(StaffUser.id == shift.opened_by)) or ""
     return ShiftFigures(
         shift_id=shift.id,
@@ -334,7 +362,9 @@ def _figures(session: Session, shift: Shift) -> ShiftFigures:
         no_sales=sum(1 for m in moves if m.kind == "no_sale"),
         voided_sales=len(voided),
         cash_sales=cash_sales,
-        expected_cash=expected_cash(shift.opening_float, cash_sales, in_total, out_total),
+        expected_cash=expected_cash(shift.opening_float, cash_sales, in_total, out_total, cash_refunds),
+        refunds_total=refunds_total,
+        cash_refunds=cash_refunds,
         gross_sales=sum((o.subtotal for o in completed), ZERO),
         discount_total=sum((o.discount_total for o in completed), ZERO),
         discounted_sales=sum(1 for o in completed if o.discount_total),
@@ -382,6 +412,8 @@ def _report_data(
             for t in figures.by_tender
         ],
         expected_cash=figures.expected_cash,
+        refunds_total=figures.refunds_total,
+        cash_refunds=figures.cash_refunds,
         paid_in=[ReportCashMovement(r, a) for r, a in figures.paid_in],
         paid_out=[ReportCashMovement(r, a) for r, a in figures.paid_out],
         counted_cash=counted,

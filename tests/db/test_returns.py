@@ -360,3 +360,29 @@ def test_two_tills_return_one_sale_through_the_central_store(tmp_path: Path) -> 
         assert after == before  # three sold, three back on the floor: nothing counted twice
     finally:
         hub.close()
+
+
+def test_a_cash_refund_leaves_the_drawer_and_the_shift_expects_that_much_less(
+    db: Factory, clerk: Actor
+) -> None:
+    (_, code, price), *_ = items(db, 1)
+    sale_id = sold(db, clerk, [code, code], [("cash", None)])
+    with db() as s:
+        current = shifts.current_shift(s)
+        assert current is not None
+        shift_id = current.id
+        before = shifts.shift_figures(s, shift_id)
+    assert before.expected_cash == D("100.00") + before.cash_sales and before.cash_refunds == 0
+    assert abs(before.cash_sales - price * 2) <= D("0.02")  # cash in steps of 0.05 here
+    with db.begin() as s:
+        done = returns.take_return(s, clerk, sale_id, [ReturnLineIn(1, D(1), "changed_mind", "new")])
+    assert [t.kind for t in done.tenders] == ["cash"]
+    refund = done.tenders[0].amount
+    assert abs(refund - price) <= D("0.02")
+    with db() as s:
+        after = shifts.shift_figures(s, shift_id)
+        summed = shifts.expected_cash_of(s, [shift_id])[shift_id]
+    assert after.cash_refunds == after.refunds_total == refund
+    # What the X/Z reading and the reports over many shifts expect in the drawer: the refund went out of it.
+    assert after.expected_cash == summed == before.expected_cash - refund
+    assert after.cash_sales == before.cash_sales  # the sale's own figure is unchanged

@@ -239,6 +239,7 @@ class ShiftTab(OfficeTab):
             cell(self.tr("Change given"), -f.change_given),
             cell(self.tr("Paid in"), f.paid_in_total),
             cell(self.tr("Paid out"), f.paid_out_total),
+            cell(self.tr("Cash refunds"), -f.cash_refunds),
             cell(self.tr("No sales"), str(f.no_sales)),
             cell(self.tr("Voided sales"), str(f.voided_sales)),
             cell(self.tr("Voided lines"), str(f.voided_lines)),
