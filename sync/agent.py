@@ -226,7 +226,9 @@ class Agent:
     factory commits outbox events (and every `push_check_s` for ones written elsewhere), so a sale never waits
     for the long-poll to end. `stop()` does not wait for a long-poll in flight: its answer is dropped unapplied.
 
-    `status()` and `status_text()` may be called from any thread (the status bar polls them).
+    `status()` and `status_text()` may be called from any thread (the status bar polls them). `on_applied`, when
+    set, is called on the agent's thread with each report that applied changes of the central's feed, so the
+    screens can redraw what the feed changed (a cancellation, a curbside arrival) at once.
     """
 
     def __init__(
@@ -259,6 +261,7 @@ class Agent:
         self._push_lock = threading.Lock()
         self._pusher: threading.Thread | None = None
         self._listeners: list[tuple[str, Any]] = []
+        self.on_applied: Callable[[RoundReport], None] | None = None
 
     # -- control (any thread)
     def start(self) -> None:
@@ -364,6 +367,7 @@ class Agent:
                     last_round=report,
                     progress=None,
                 )
+                self._tell_applied(report)
                 delay = self.interval_s
             self._rounds += 1
             self._set(busy=False, next_try_in=delay)
@@ -405,8 +409,17 @@ class Agent:
                 self._polling = False
             self._set(last_ok=utcnow())  # the central answered: the status bar says when it last did
             if pulled:
-                self._set(last_round=RoundReport(pulled=pulled, cursor=cursor))
+                report = RoundReport(pulled=pulled, cursor=cursor)
+                self._set(last_round=report)
+                self._tell_applied(report)
         return 0
+
+    def _tell_applied(self, report: RoundReport) -> None:
+        if report.pulled and self.on_applied is not None:
+            try:
+                self.on_applied(report)
+            except Exception:  # noqa: BLE001 - a listener's fault must not end the sync loop
+                log.exception("telling the screens what the feed changed failed")
 
     def _after_flush(self, session: Session, _context: Any) -> None:
         """Remember whether the flush wrote outbox events (the commit then wakes this agent's pusher)."""

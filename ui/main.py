@@ -274,6 +274,7 @@ def run_app(args: argparse.Namespace) -> int:
     agent = _start_agent(factory, paths)
     if agent is not None:
         ctx.services["sync"] = agent
+        win.watch_sync(agent)
     code = app.exec()
     collector.stop()
     sources.stop()

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -64,9 +64,13 @@ NAV_STYLE = "font-size: 13px; padding: 4px 5px;"
 
 
 class MainWindow(QMainWindow):
+    # The sync agent applied changes of the central's feed (emitted on its thread, delivered on this one).
+    feed_applied = Signal(object)
+
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self.feed_applied.connect(self._feed_applied)
         self.setWindowTitle(self.tr("Counterline"))
         self.resize(1280, 800)
         self.setMinimumSize(1000, 700)
@@ -242,6 +246,14 @@ class MainWindow(QMainWindow):
 
     def _refused(self, message: str) -> None:
         self.ctx.messages.show_error(message)
+
+    def watch_sync(self, agent: Any) -> None:
+        """Redraw what the sync agent's pulls change, as they are applied (`Agent.on_applied`)."""
+        agent.on_applied = self.feed_applied.emit
+
+    def _feed_applied(self, _report: object) -> None:
+        # The feed brings orders (cancellations, arrivals, new web orders) and stock; screens redraw what is theirs.
+        self.on_changed(Changes(orders=True, stock=True))
 
     def on_changed(self, changes: Changes) -> None:
         for w in self.screens.values():

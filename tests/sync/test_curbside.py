@@ -231,6 +231,8 @@ def test_the_agent_applies_an_arrival_at_once_and_pushes_a_sale_while_it_waits(
         stock.receive(s, "S1", [stock.StockLine("C3", Decimal(5))])
     order = hub.place_order("S1", "C3")
     agent = Agent(till.factory, till.client, interval_s=60, long_poll_s=20, push_check_s=5)
+    told: list[int] = []
+    agent.on_applied = lambda report: told.append(report.pulled)  # what the main window redraws on
     agent.start()
     try:
         _wait(lambda: bool(_external(till, order["id"])), 10)
@@ -241,6 +243,8 @@ def test_the_agent_applies_an_arrival_at_once_and_pushes_a_sale_while_it_waits(
         took = time.monotonic() - sent
         assert took < 2.0, f"the arrival reached the till after {took:.2f} s"
         assert _external(till, order["id"])["arrival"] == {"bay": "2"}
+        _wait(lambda: len(told) >= 2, 2)  # the round that brought the order, then the pull with the arrival
+        assert all(n > 0 for n in told)
         # A sale made while the agent waits on the feed goes out at once, not after the wait.
         sent = time.monotonic()
         till.sell("A1")

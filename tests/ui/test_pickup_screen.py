@@ -101,7 +101,7 @@ def orders(db: Factory) -> dict[str, tuple[str, str, list[tuple[str, int]]]]:
 
 def feed(db: Factory, win: MainWindow, order_id: str, status: str | None = None, **external: Any) -> None:
     """What the sync agent does with an order change from the central, in the background: the order changes and
-    the feed's position moves in one transaction; nothing tells the screen."""
+    the feed's position moves in one transaction, then the agent tells the window (`Agent.on_applied`)."""
     with db.begin() as s:
         order = s.get(Order, order_id)
         assert order is not None
@@ -109,6 +109,7 @@ def feed(db: Factory, win: MainWindow, order_id: str, status: str | None = None,
         if status:
             order.status = status
         settings.put(s, "sync.cursor", int(settings.get(s, "sync.cursor") or 0) + 1)
+    win.feed_applied.emit(None)  # as the agent does, from its own thread
 
 
 def shoot(win: MainWindow, qtbot: QtBot, name: str) -> None:

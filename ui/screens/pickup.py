@@ -24,7 +24,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from app.domain import barcodes, lifecycle
-from app.services import pickup, settings
+from app.services import pickup
 from app.services.base import Changes, UserError, now
 from ui.context import AppContext
 from ui.screens.pickup_dialogs import HandoverDialog, ShortDialog
@@ -45,8 +45,6 @@ KEYS = [
 QUEUE_COLUMNS = ("Order", "Customer", "Items", "Status", "Time")
 ORDER_COLUMNS = ("Location", "Item", "Scanned", "Status", "SKU")  # the pick walk: one location after another
 SHOWN = {"at_curb": "at the curb", "no_show": "no-show"}
-FEED_CURSOR = "sync.cursor"  # where the sync agent keeps its position in the central's feed (sync.replica)
-FEED_CHECK_MS = 1000
 
 
 def _qty(q: Decimal) -> str:
@@ -90,13 +88,6 @@ class PickupScreen(Workstation):
         self._tick.setInterval(1000)  # the curbside waiting timers, to the second, drawn from what was read
         self._tick.timeout.connect(self._redraw_times)
         self._tick.start()
-        # The sync agent applies the central's feed in the background and tells no screen: a cancellation or a
-        # curbside arrival shows here as soon as the feed's position moves (one small read while showing).
-        self.cursor: Any = None
-        self._feed = QTimer(self)
-        self._feed.setInterval(FEED_CHECK_MS)
-        self._feed.timeout.connect(self._check_feed)
-        self._feed.start()
         self._show_queue_look()
 
     def routes(self) -> dict[str, Callable[[Any], None]]:
@@ -109,9 +100,6 @@ class PickupScreen(Workstation):
 
     # -- screen life -----------------------------------------------------------------------------------------
     def activate(self) -> None:
-        self.ctx.ops.read(
-            lambda s: settings.get(s, FEED_CURSOR), self._feed_moved
-        )  # what the screen shows is as of here
         if self.mode == "order" and self.order is not None:
             self._reload_order()
         else:
@@ -124,16 +112,6 @@ class PickupScreen(Workstation):
         self.ctx.ops.read(lambda s: pickup.queue(s), self._queue_read)
         if self.mode == "order" and self.order is not None:
             self._reload_order()
-
-    def _check_feed(self) -> None:
-        if self.isVisible() and self.ctx.user is not None and self.ctx.ops.is_idle():
-            self.ctx.ops.read(lambda s: settings.get(s, FEED_CURSOR), self._feed_moved)
-
-    def _feed_moved(self, cursor: Any) -> None:
-        moved = self.cursor is not None and cursor != self.cursor
-        self.cursor = cursor
-        if moved:
-            self.on_changed(Changes(orders=True))
 
     def load_queue(self) -> None:
         self.ctx.ops.read(lambda s: pickup.queue(s), self._queue_read)
