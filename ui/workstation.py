@@ -105,6 +105,13 @@ class WorkList(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        """Shown empty (no order or sale yet): fit the columns to their headers, in the style sheet's font, so no
+        header is cut before the first line arrives."""
+        super().showEvent(event)
+        if not self._shown:
+            self._fit_columns([0] * self.columnCount(), True)
+
     def draw(self, rows: Sequence[Row], current: str | None, lit: str | None) -> None:
         """Show `rows`, the one keyed `current` in bold on its colour and the one keyed `lit` green, touching only
         the rows whose text or look changed since the last call."""
@@ -213,6 +220,10 @@ class Workstation(QWidget):
         self.figures.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.figures.setStyleSheet("font-size: 18px;")
         side.addWidget(self.figures)
+        for label in (self.number, self.caption, self.figures):
+            # A long hint ("Scan the receipt's barcode, or ...") wraps inside the panel: unwrapped, it widened the
+            # panel past the window at 1024 wide and was cut at its start.
+            label.setWordWrap(True)
         self.extra = QVBoxLayout()  # the screen's own widgets, between the figures and the buttons
         side.addLayout(self.extra)
         grid = QGridLayout()
