@@ -48,11 +48,9 @@ def hub(pg_url: str) -> Iterator[Hub]:
     h.close()
 
 
-def test_a_ship_order_packed_into_two_boxes_reaches_the_central_shipped(hub: Hub, tmp_path: Path) -> None:
-    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
-    till.sync()
-    till.receive("A1", 10)
-    till.sync()
+def ship_order(hub: Hub, till: Till, qty: str) -> WebOrder:
+    """A ship order for `qty` of A1 placed at the central for store S1, and the till synced so it reaches the
+    store's bench."""
     with hub.sessions.begin() as s:
         placed = service.place_order(
             s,
@@ -60,7 +58,7 @@ def test_a_ship_order_packed_into_two_boxes_reaches_the_central_shipped(hub: Hub
                 {
                     "store": "S1",
                     "fulfilment": "ship",
-                    "lines": [{"sku": "A1", "qty": "2"}],
+                    "lines": [{"sku": "A1", "qty": qty}],
                     "customer": {
                         "name": "Ann Lee",
                         "email": "ann@example.test",
@@ -69,8 +67,17 @@ def test_a_ship_order_packed_into_two_boxes_reaches_the_central_shipped(hub: Hub
                 }
             ),
         )
-        order_id, number = str(placed.id), placed.number
-    till.sync()  # the order reaches the store's bench
+    till.sync()
+    return placed
+
+
+def test_a_ship_order_packed_into_two_boxes_reaches_the_central_shipped(hub: Hub, tmp_path: Path) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    till.receive("A1", 10)
+    till.sync()
+    placed = ship_order(hub, till, "2")  # the order reaches the store's bench
+    order_id, number = str(placed.id), placed.number
 
     who = till.actor
     with till.factory() as s:
@@ -152,24 +159,8 @@ def test_the_bench_screen_ships_through_the_central_and_stays_packed_while_it_is
     till.sync()
     till.receive("A1", 5)
     till.sync()
-    with hub.sessions.begin() as s:
-        placed = service.place_order(
-            s,
-            protocol.OrderRequest.model_validate(
-                {
-                    "store": "S1",
-                    "fulfilment": "ship",
-                    "lines": [{"sku": "A1", "qty": "1"}],
-                    "customer": {
-                        "name": "Ann Lee",
-                        "email": "ann@example.test",
-                        "address": "1 Elm St, Springfield",
-                    },
-                }
-            ),
-        )
-        order_id, number = str(placed.id), placed.number
-    till.sync()
+    placed = ship_order(hub, till, "1")
+    order_id, number = str(placed.id), placed.number
     with signed_in(till.factory, qtbot, "admin", "123456") as ctx:
         offline = Client("http://127.0.0.1:9", till.token, timeout=2)  # nothing listens there
         ctx.services["sync"] = SimpleNamespace(make_client=lambda: offline)

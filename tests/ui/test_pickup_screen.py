@@ -23,15 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Barcode, Order, OutboxEvent, PickupRecord, PrintJob
 from app.domain import pickup as codes
 from app.services import settings
-from app.services.base import here, now
-from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
+from app.services.base import now
+from tests.ui import contexts
+from tests.ui.contexts import main_window
 from ui.main_window import MainWindow
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.pickup import PickupScreen
 from ui.screens.pickup_dialogs import HandoverDialog, ShortDialog
-from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 SHOTS = Path(os.environ.get("SHOTS") or tempfile.gettempdir())
@@ -39,34 +36,17 @@ SHOTS = Path(os.environ.get("SHOTS") or tempfile.gettempdir())
 
 @pytest.fixture
 def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
-    with db() as s:
-        h = here(s)
-    ctx = AppContext(
-        factory=db, ops=Ops(db), router=ScanRouter(), messages=MessageBar(), sounds=Sounds(), here=h
-    )
-    win = MainWindow(ctx)
-    win.setStyleSheet(STYLE)
-    win.resize(1280, 800)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    ctx.ops.shutdown()
+    with main_window(db, qtbot) as win:
+        yield win
 
 
 def idle(qtbot: QtBot, win: MainWindow) -> None:
-    qtbot.waitUntil(win.ctx.ops.is_idle, timeout=10_000)
+    contexts.idle(qtbot, win)
     qtbot.wait(20)  # the results' callbacks, on the GUI thread
 
 
 def sign_in(qtbot: QtBot, win: MainWindow) -> PickupScreen:
-    idle(qtbot, win)
-    users = win.signin.users
-    for i in range(users.count()):
-        if users.item(i).data(Qt.ItemDataRole.UserRole) == "associate":
-            users.setCurrentRow(i)
-    win.signin.pin.setText("2222")
-    win.signin.submit()
-    qtbot.waitUntil(lambda: win.ctx.user is not None, timeout=10_000)
+    contexts.sign_in(qtbot, win, "associate", "2222")
     idle(qtbot, win)
     screen = win.screens["pickup"]
     assert isinstance(screen, PickupScreen) and screen.isVisible()  # an associate starts at Pickup
@@ -74,11 +54,8 @@ def sign_in(qtbot: QtBot, win: MainWindow) -> PickupScreen:
 
 
 def scan(qtbot: QtBot, win: MainWindow, code: str) -> None:
-    """A scanner: the code's keys and its trailing Enter into the scan field, which has the keyboard."""
-    assert QApplication.focusWidget() is win.scan
-    qtbot.keyClicks(win.scan, code)
-    qtbot.keyClick(win.scan, Qt.Key.Key_Return)
-    idle(qtbot, win)
+    contexts.scan(qtbot, win, code)
+    qtbot.wait(20)  # the results' callbacks, on the GUI thread
 
 
 def orders(db: Factory) -> dict[str, tuple[str, str, list[tuple[str, int]]]]:

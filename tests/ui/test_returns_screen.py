@@ -21,18 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Customer, Order
 from app.ids import new_id
 from app.services import shifts
-from app.services.base import Actor, here
+from app.services.base import Actor
 from tests.db.test_returns import items, sold
+from tests.ui.contexts import idle, main_window, scan, sign_in
 from ui.approval import ApprovalDialog
-from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
 from ui.main_window import MainWindow
-from ui.ops import Ops
-from ui.scan_router import ScanRouter
 from ui.screens.returns import ReturnsScreen
 from ui.screens.returns_dialogs import RefundDialog
 from ui.screens.sell_dialogs import CustomerDialog
-from ui.theme import STYLE
 from ui.widgets import FormDialog
 
 Factory = sessionmaker[Session]
@@ -40,44 +36,8 @@ Factory = sessionmaker[Session]
 
 @pytest.fixture
 def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
-    with db() as s:
-        h = here(s)
-    ctx = AppContext(
-        factory=db, ops=Ops(db), router=ScanRouter(), messages=MessageBar(), sounds=Sounds(), here=h
-    )
-    win = MainWindow(ctx)
-    win.setStyleSheet(STYLE)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    ctx.ops.shutdown()
-
-
-def idle(qtbot: QtBot, win: MainWindow) -> None:
-    qtbot.waitUntil(win.ctx.ops.is_idle, timeout=10_000)
-
-
-def sign_in(qtbot: QtBot, win: MainWindow, username: str, pin: str) -> None:
-    idle(qtbot, win)
-    users = win.signin.users
-    for i in range(users.count()):
-        if users.item(i).data(Qt.ItemDataRole.UserRole) == username:
-            users.setCurrentRow(i)
-    win.signin.pin.setText(pin)
-    win.signin.submit()
-    qtbot.waitUntil(lambda: win.ctx.user is not None, timeout=10_000)
-    idle(qtbot, win)
-
-
-def scan(qtbot: QtBot, win: MainWindow, code: str) -> None:
-    target = QApplication.focusWidget()
-    assert target is win.scan, f"focus is on {target!r}, not the scan field"
-    qtbot.keyClicks(target, code)
-    qtbot.keyClick(target, Qt.Key.Key_Return)
-    qtbot.wait(5)
-    idle(qtbot, win)
+    with main_window(db, qtbot) as win:
+        yield win
 
 
 def shot(widget: QWidget, name: str) -> None:

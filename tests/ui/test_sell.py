@@ -14,44 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Barcode, Order, OutboxEvent, PrintJob, Product, StockMovement
-from app.services.base import here
-from ui.context import AppContext
-from ui.feedback import MessageBar, Sounds
+from tests.ui.contexts import idle, main_window, sign_in
 from ui.main_window import MainWindow
-from ui.ops import Ops
 from ui.scan_router import ScanRouter
-from ui.theme import STYLE
 
 
 @pytest.fixture
 def window(qtbot: QtBot, db: sessionmaker[Session]) -> Iterator[MainWindow]:
-    with db() as s:
-        h = here(s)
     clock = [0.0]
-    router = ScanRouter(clock=lambda: clock[0])
-    ctx = AppContext(factory=db, ops=Ops(db), router=router, messages=MessageBar(), sounds=Sounds(), here=h)
-    win = MainWindow(ctx)
-    win.setStyleSheet(STYLE)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    ctx.ops.shutdown()
-
-
-def idle(qtbot: QtBot, win: MainWindow) -> None:
-    qtbot.waitUntil(win.ctx.ops.is_idle, timeout=10_000)
-
-
-def sign_in(qtbot: QtBot, win: MainWindow, username: str, pin: str) -> None:
-    idle(qtbot, win)
-    users = win.signin.users
-    for i in range(users.count()):
-        if users.item(i).data(Qt.ItemDataRole.UserRole) == username:
-            users.setCurrentRow(i)
-    win.signin.pin.setText(pin)
-    win.signin.submit()
-    qtbot.waitUntil(lambda: win.ctx.user is not None, timeout=10_000)
-    idle(qtbot, win)
+    with main_window(db, qtbot, router=ScanRouter(clock=lambda: clock[0]), size=None) as win:
+        yield win
 
 
 def test_wrong_pin_is_refused_with_a_message(qtbot: QtBot, window: MainWindow) -> None:

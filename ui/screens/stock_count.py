@@ -26,6 +26,7 @@ from app.services.adjustments import Adjusted, ItemAt
 from app.services.base import Changes
 from app.services.counts import CountView
 from ui.context import AppContext
+from ui.screens.stock_common import picker
 from ui.widgets import FormDialog, confirm
 from ui.workstation import Action, Row, Workstation
 
@@ -41,13 +42,6 @@ def _signed(q: Decimal | None) -> str:
         return ""
     text = _qty(q)
     return f"+{text}" if q > 0 else text
-
-
-def _combo() -> QComboBox:
-    box = QComboBox()
-    box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan field keeps the keyboard
-    box.setMinimumHeight(44)
-    return box
 
 
 class CountPanel(Workstation):
@@ -71,7 +65,7 @@ class CountPanel(Workstation):
         self.caption.setText(self.tr("Items left to count"))
         pick = QLabel(self.tr("Count"))
         self.extra.addWidget(pick)
-        self.picker = _combo()
+        self.picker = picker()
         self.picker.activated.connect(lambda _i: self._load(self.picker.currentData()))
         self.extra.addWidget(self.picker)
 
@@ -204,7 +198,7 @@ class CountPanel(Workstation):
 
     def _new_count(self, locations: list[tuple[str, str]]) -> None:
         dlg = FormDialog(self.ctx, self.tr("New count"), self.tr("Set up a count"), parent=self)
-        where = _combo()
+        where = picker()
         where.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         for code, name in locations:
             where.addItem(name, code)
@@ -310,7 +304,7 @@ class AdjustPanel(Workstation):
         super().__init__(ctx, parent)
         self.caption.setText(self.tr("Recorded here"))
         self.extra.addWidget(QLabel(self.tr("Location")))
-        self.where = _combo()
+        self.where = picker()
         self.extra.addWidget(self.where)
         self.number.setText(self.tr("Scan an item, then its reason key."))
 

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QInputDialog, QLabel, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 
 from app.domain import barcodes
 from app.services import receiving
 from app.services.base import Changes
 from ui.context import AppContext
+from ui.screens.stock_common import picker
 from ui.workstation import Action, Row, Workstation
 
 _REFUSALS = ("not_in_order", "too_many", "pack_too_big", "case_unknown", "case_again")
@@ -60,10 +60,8 @@ class ReceivePanel(Workstation):
         self.table.setObjectName("receiveList")
         self.caption.setText(self.tr("Items left to receive"))
         self.extra.addWidget(QLabel(self.tr("Delivery")))
-        self.picker = QComboBox()
+        self.picker = picker()
         self.picker.setObjectName("deliveryPicker")
-        self.picker.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan field keeps the keyboard
-        self.picker.setMinimumHeight(44)
         self.picker.activated.connect(lambda _i: self._load(self.picker.currentData()))
         self.extra.addWidget(self.picker)
         self.into_label = QLabel()
