@@ -149,7 +149,7 @@ def test_a_waiting_pull_answers_when_the_feed_moves_and_after_wait_otherwise(cen
     started = time.monotonic()
     idle = central.client.get("/v1/pull", params={"cursor": head, "wait": 1}, headers=central.auth())
     took = time.monotonic() - started
-    assert idle.status_code == 200 and idle.json()["changes"] == [] and 0.9 <= took < 3
+    assert idle.status_code == 200 and idle.json()["changes"] == [] and 0.9 <= took < 10
     assert (
         central.client.get(
             "/v1/pull", params={"cursor": head, "wait": 31}, headers=central.auth()
@@ -191,7 +191,9 @@ def test_a_waiting_pull_answers_when_the_feed_moves_and_after_wait_otherwise(cen
     s1 = [a for a in answers if any(c["key"] == order["id"] for c in a[1]["changes"])]
     assert len(s1) == 1, answers
     at, page = s1[0]
-    assert at - sent < 1.0, f"the waiting pull answered {at - sent:.2f} s after the arrival"
+    # Woken by the arrival, not answering at the end of its 20 s wait (how fast is benchmarks/curbside.py's
+    # figure; a timed bound here would fail on a busy machine).
+    assert at - sent < 10.0, f"the waiting pull answered {at - sent:.2f} s after the arrival"
     assert page["changes"][-1]["payload"]["arrival"] == {"bay": "7"}
     s2 = [a for a in answers if a not in s1]
     assert s2 and s2[0][1]["changes"] == []  # another store's till is not woken with S1's change
@@ -230,7 +232,8 @@ def test_the_agent_applies_an_arrival_at_once_and_pushes_a_sale_while_it_waits(
     with hub.sessions.begin() as s:
         stock.receive(s, "S1", [stock.StockLine("C3", Decimal(5))])
     order = hub.place_order("S1", "C3")
-    agent = Agent(till.factory, till.client, interval_s=60, long_poll_s=20, push_check_s=5)
+    # Long-poll 20 s and a push check every 30 s: what arrives well within 10 s came by the wake-ups, not by time.
+    agent = Agent(till.factory, till.client, interval_s=60, long_poll_s=20, push_check_s=30)
     told: list[int] = []
     agent.on_applied = lambda report: told.append(report.pulled)  # what the main window redraws on
     agent.start()
@@ -241,16 +244,16 @@ def test_the_agent_applies_an_arrival_at_once_and_pushes_a_sale_while_it_waits(
         _arrive(hub, order["id"], "2")
         _wait(lambda: "arrived_at" in _external(till, order["id"]), 10)
         took = time.monotonic() - sent
-        assert took < 2.0, f"the arrival reached the till after {took:.2f} s"
+        assert took < 10.0, f"the arrival reached the till after {took:.2f} s"
         assert _external(till, order["id"])["arrival"] == {"bay": "2"}
-        _wait(lambda: len(told) >= 2, 2)  # the round that brought the order, then the pull with the arrival
+        _wait(lambda: len(told) >= 2, 10)  # the round that brought the order, then the pull with the arrival
         assert all(n > 0 for n in told)
         # A sale made while the agent waits on the feed goes out at once, not after the wait.
         sent = time.monotonic()
         till.sell("A1")
         _wait(lambda: till.outbox_pending() == 0, 10)
         took = time.monotonic() - sent
-        assert took < 2.0, f"the sale was pushed after {took:.2f} s"
+        assert took < 10.0, f"the sale was pushed after {took:.2f} s"
         assert agent.status().last_error is None
     finally:
         agent.stop()
