@@ -2,7 +2,8 @@
 
 The bag label carries the order number in large type and as a Code 128 barcode: the number is the order's own
 scannable code (``W-...``), so scanning the bag at the counter finds the order. The hand-over receipt says what the
-customer took, what they handed back, how they were checked, and when.
+customer took, what they handed back, how they were checked, and when; for an order paid at the counter,
+what was paid, with which tenders, and the change.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class HandoverData:
     terminal: str
     lines: list[HandoverLine] = field(default_factory=list)
     signed: bool = False
+    # Paid at the counter (an order placed unpaid): each tender (kind, as tendered), the total and the change.
+    payments: list[tuple[str, Decimal]] = field(default_factory=list)
+    paid: Decimal | None = None
+    change: Decimal = Decimal(0)
 
 
 def _qty(q: Decimal) -> str:
@@ -82,6 +87,13 @@ def build_handover_receipt(data: HandoverData, width_chars: int = HANDOVER_WIDTH
         for ln in refused:
             blocks.append(Columns(ln.name, _qty(ln.qty)))
     blocks.append(Rule())
+    if data.paid is not None:
+        blocks.append(Columns("Paid at pickup", f"{data.paid:.2f}", bold=True))
+        for kind, amount in data.payments:
+            blocks.append(Columns("  " + kind.replace("_", " ").capitalize(), f"{amount:.2f}"))
+        if data.change:
+            blocks.append(Columns("Change", f"{data.change:.2f}"))
+        blocks.append(Rule())
     if data.signed:
         blocks.append(Text("Signed on screen by the customer."))
     blocks.append(Barcode(data.number, "code128", hri=True))

@@ -26,12 +26,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Location, Order, OrderLine, PickupRecord
+from app.db.models import Location, Order, OrderLine, Payment, PickupRecord
 from app.documents.bag_label import (
     BagLabelData,
     HandoverData,
@@ -44,6 +45,7 @@ from app.domain import pickup as codes
 from app.domain.permissions import Permission
 from app.ids import new_id
 from app.services import audit, outbox, printing, staff, stock, verification
+from app.services import pickup_payment as payment
 from app.services.base import Actor, UserError, here, now
 from app.services.pickup_queue import (  # noqa: F401  re-exported: callers import the queue from pickup
     CAUSE,
@@ -298,19 +300,16 @@ def _same_name(a: str, b: str) -> bool:
     return bool(norm(a)) and norm(a) == norm(b)
 
 
-def hand_over(
+def _check_hand_over(
     session: Session,
     actor: Actor,
     order_id: str,
-    *,
-    code: str | None = None,
-    id_name: str | None = None,
-    refused: Sequence[str] = (),
-    signature: list[list[list[int]]] | None = None,
-) -> Done:
-    """The customer collects: checked by pickup code or by ID with the name confirmed (the customer, or the
-    collector named on the order). The goods leave staging as a sale (once: a collected order is final), lines
-    refused go back to the floor, and a hand-over receipt prints."""
+    code: str | None,
+    id_name: str | None,
+    refused: Sequence[str],
+) -> tuple[Order, str, str, list[OrderLine], set[str]]:
+    """Every check of a hand-over, writing nothing: the order, how the customer was checked and who took it, the
+    order's lines and those refused."""
     order = _pickup_order(session, order_id)
     staff.require(session, actor, Permission.PICKUP, f"hand over order {order.number}")
     if order.status == S.COLLECTED:
@@ -321,10 +320,6 @@ def hand_over(
         )
     if not lifecycle.may_move(order.status, S.COLLECTED, order.fulfilment):
         raise UserError(f"Order {order.number} is {lifecycle.words(order.status)}: it cannot be handed over.")
-    if not _paid(order):
-        raise UserError(
-            f"Order {order.number} is not paid yet: take the payment in Sell first, then hand it over."
-        )
     customer = order.customer_name or str(_customer(order).get("name") or "")
     collector = _collector(order)
     if code:
@@ -357,6 +352,53 @@ def hand_over(
         raise UserError(
             f"The customer refuses every line: nothing is handed over. Put order {order.number} back instead."
         )
+    return order, method, who, live, refused_ids
+
+
+def check_payment(
+    session: Session,
+    actor: Actor,
+    order_id: str,
+    *,
+    code: str | None = None,
+    id_name: str | None = None,
+    refused: Sequence[str] = (),
+    tenders: Sequence[payment.TenderTaken] = (),
+) -> payment.PayView:
+    """Before an unpaid order is handed over: the customer checked (as `hand_over` checks), what is due for the
+    lines taken, and where the tenders entered so far leave it (Sell's rules; nothing is written)."""
+    order, _, _, live, refused_ids = _check_hand_over(session, actor, order_id, code, id_name, refused)
+    if _paid(order):
+        raise UserError(f"Order {order.number} is paid already: hand it over.")
+    staff.require(session, actor, Permission.SELL, f"take the payment of order {order.number}")
+    return payment.check(session, order, payment.due(live, sorted(refused_ids)), tenders)
+
+
+def hand_over(
+    session: Session,
+    actor: Actor,
+    order_id: str,
+    *,
+    code: str | None = None,
+    id_name: str | None = None,
+    refused: Sequence[str] = (),
+    signature: list[list[list[int]]] | None = None,
+    tenders: Sequence[payment.TenderTaken] = (),
+) -> Done:
+    """The customer collects: checked by pickup code or by ID with the name confirmed (the customer, or the
+    collector named on the order). An order not paid yet is paid here with `tenders` (Sell's, for the lines
+    taken; see `app.services.pickup_payment`), in this transaction. The goods leave staging as a sale (once: a
+    collected order is final), lines refused go back to the floor, and a hand-over receipt prints."""
+    order, method, who, live, refused_ids = _check_hand_over(session, actor, order_id, code, id_name, refused)
+    customer = order.customer_name or str(_customer(order).get("name") or "")
+    paid_now: list[Payment] = []
+    if not _paid(order):
+        if not tenders:
+            raise UserError(f"Order {order.number} is not paid yet: take the payment (F10) to hand it over.")
+        staff.require(session, actor, Permission.SELL, f"take the payment of order {order.number}")
+        paid_now = payment.take(session, order, payment.due(live, sorted(refused_ids)), tenders)
+    elif tenders:
+        raise UserError(f"Order {order.number} is paid already: take no payment for it.")
     staged = _staged(session, [order.id]).get(order.id, {})
     staging = staging_location(session) if staged else None
     moves: list[stock.MovementIn] = []
@@ -376,8 +418,13 @@ def hand_over(
         moves.append(stock.MovementIn(ln.product_id, src, -ln.qty, "sale"))
     rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
     payload = stock.movement_payload(session, rows) if rows else []
-    verification.move(session, order, S.COLLECTED, {"movements": payload} if payload else None)
+    receipt = _receipt_facts(live, refused_ids, paid_now, order.change_given)
+    extra: dict[str, Any] = {"receipt": receipt}
+    if payload:
+        extra["movements"] = payload
     order.completed_at = now()
+    extra["handed_at"] = order.completed_at.isoformat()  # the central's pickup figures are the till's own
+    verification.move(session, order, S.COLLECTED, extra)
     rec = _record(session, order)
     rec.handed_at = order.completed_at
     rec.method = method
@@ -396,6 +443,9 @@ def hand_over(
             terminal=h.terminal_code,
             lines=[HandoverLine(ln.name, ln.qty, ln.id in refused_ids) for ln in live],
             signed=bool(signature),
+            payments=[(p.kind, p.tendered) for p in paid_now],
+            paid=order.total if paid_now else None,
+            change=order.change_given if paid_now else Decimal(0),
         )
     )
     job = printing.enqueue(session, "handover", doc.to_json(), f"Hand-over {order.number}", order.id)
@@ -405,13 +455,42 @@ def hand_over(
         "pickup.collected",
         "order",
         order.id,
-        {"method": method, "collector": who, "refused": len(refused_ids), "signed": bool(signature)},
+        {
+            "method": method,
+            "collector": who,
+            "refused": len(refused_ids),
+            "signed": bool(signature),
+            **({"payments": [[p.kind, str(p.amount)] for p in paid_now]} if paid_now else {}),
+        },
     )
     taken = len(live) - len(refused_ids)
     msg = f"Order {order.number} handed over ({taken} line{'s' if taken != 1 else ''})"
     if refused_ids:
         msg += f"; {len(refused_ids)} refused, back to the floor"
-    return Done(order.id, order.number, order.status, msg + ".", job)
+    if paid_now:
+        msg += f"; paid {order.total}" + (f", change {order.change_given}" if order.change_given else "")
+    return Done(
+        order.id,
+        order.number,
+        order.status,
+        msg + ".",
+        job,
+        open_drawer=any(p.kind == "cash" for p in paid_now),
+    )
+
+
+def _receipt_facts(
+    live: Sequence[OrderLine], refused: set[str], paid: Sequence[Payment], change: Decimal
+) -> dict[str, Any]:
+    """What the customer's picked-up notice says, as a receipt would: the lines taken and refused, and what was
+    paid at the counter (sync.central.notices)."""
+    return {
+        "taken": [[ln.sku, ln.name, f"{ln.qty.normalize():f}"] for ln in live if ln.id not in refused],
+        "refused": [[ln.sku, ln.name, f"{ln.qty.normalize():f}"] for ln in live if ln.id in refused],
+        "paid": str(sum((p.amount for p in paid), Decimal(0))) if paid else None,
+        "payments": [[p.kind, str(p.amount)] for p in paid],
+        "change": str(change) if paid else None,
+    }
 
 
 # ---------------------------------------------------------------- no-shows and put back

@@ -94,6 +94,7 @@ class Done:
     status: str
     message: str
     job_id: str | None = None
+    open_drawer: bool = False  # cash was taken at the hand-over
 
 
 # ---------------------------------------------------------------- helpers

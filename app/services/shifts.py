@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import CashMovement, Order, OrderLine, Payment, Shift, StaffUser, Store
@@ -228,8 +228,15 @@ def tender_figures(
 
 
 def shift_sales(shift_ids: list[str]) -> ColumnElement[bool]:
-    """The sales a shift's report counts: its completed counter sales."""
-    return and_(Order.channel == "counter", Order.status == "completed", Order.shift_id.in_(shift_ids))
+    """The sales a shift's report counts: its completed counter sales, and the web orders paid at its pickup
+    counter when handed over (only those get a shift: app.services.pickup_payment)."""
+    return and_(
+        or_(
+            and_(Order.channel == "counter", Order.status == "completed"),
+            and_(Order.channel == "web", Order.status == "collected"),
+        ),
+        Order.shift_id.in_(shift_ids),
+    )
 
 
 def shift_returns(shift_ids: list[str]) -> ColumnElement[bool]:

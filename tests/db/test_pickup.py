@@ -12,11 +12,21 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Barcode, Location, Order, OutboxEvent, PickupRecord, PrintJob, StockMovement
+from app.db.models import (
+    Barcode,
+    GiftCard,
+    Location,
+    Order,
+    OutboxEvent,
+    PickupRecord,
+    PrintJob,
+    StockMovement,
+)
 from app.domain import lifecycle
 from app.domain import pickup as codes
-from app.services import pickup, settings
-from app.services.base import UserError, now
+from app.services import pickup, settings, shifts
+from app.services import pickup_payment as payment
+from app.services.base import Actor, UserError, now
 from tests.db.test_sales import actor
 
 Factory = sessionmaker[Session]
@@ -235,12 +245,117 @@ def test_hand_over_by_id_takes_the_customer_or_the_collector_and_a_refused_line_
     assert refused_qty > 0
 
 
-def test_an_unpaid_order_is_sent_to_sell(db: Factory) -> None:
-    order_id, lines = _order(db, "pickup")
+def _unpaid_ready(db: Factory, k: int = 0) -> tuple[str, Decimal, Actor]:
+    """An unpaid pickup order made ready, a shift open on the till; returns the order, its total and the
+    associate."""
+    who = actor(db, "associate")
+    order_id, lines = _order(db, "pickup", k)
     _ready(db, order_id, lines)
     _external(db, order_id, paid=False)
-    with db.begin() as s, pytest.raises(UserError, match="take the payment in Sell"):
-        pickup.hand_over(s, actor(db, "associate"), order_id, code=CODE)
+    with db.begin() as s:
+        shifts.open_shift(s, who, Decimal("100.00"))
+        order = s.get(Order, order_id)
+        assert order is not None
+        total = sum((ln.amount for ln in order.lines if not ln.voided), Decimal(0))
+    assert total > 0
+    return order_id, total, who
+
+
+def test_an_unpaid_order_is_paid_with_sells_tenders_at_the_hand_over_and_counts_in_the_shift(
+    db: Factory,
+) -> None:
+    order_id, total, who = _unpaid_ready(db)
+    with db() as s:
+        before = shifts.x_report(s)
+    with db.begin() as s, pytest.raises(UserError, match="not paid yet"):
+        pickup.hand_over(s, who, order_id, code=CODE)
+    card = payment.TenderTaken("card", Decimal("1.00"), card_last4="4242", approval_code="ok12")
+    short = [card]
+    with db.begin() as s, pytest.raises(UserError, match="still due"):
+        pickup.hand_over(s, who, order_id, code=CODE, tenders=short)
+    # The Pay dialog's check: Sell's rules (a card gives no change), nothing written, the code checked first.
+    with db() as s, pytest.raises(UserError, match="not the pickup code"):
+        pickup.check_payment(s, who, order_id, code="ZZZZ2345", tenders=short)
+    with db() as s, pytest.raises(UserError, match="gives no change"):
+        pickup.check_payment(
+            s, who, order_id, code=CODE, tenders=[payment.TenderTaken("card", total + 1, "4242", "OK12")]
+        )
+    with db() as s:
+        view = pickup.check_payment(s, who, order_id, code=CODE, tenders=short)
+    assert view.total == total and view.remaining == total - 1 and not view.fully_paid
+    cash = payment.TenderTaken("cash", (total - 1 + 20).quantize(Decimal("1")))
+    with db.begin() as s:
+        done = pickup.hand_over(s, who, order_id, code=CODE, tenders=[card, cash])
+    assert done.status == "collected" and done.open_drawer and "paid" in done.message
+    with db() as s:
+        order = s.get(Order, order_id)
+        assert order is not None and order.shift_id is not None
+        kept = {p.kind: p.amount for p in order.payments}
+        in_cash = total - 1 + order.rounding  # the store's cash rounding, as Sell rounds
+        assert kept["card"] == Decimal("1.00") and kept["cash"] == in_cash and abs(order.rounding) < 1
+        assert order.change_given == cash.amount - in_cash
+        after = shifts.x_report(s)
+    # The shift's figures count it: one more sale, its card and its cash (net of change) in the drawer.
+    assert after.sales_count == before.sales_count + 1
+    assert after.sales_total == before.sales_total + total
+    assert after.cash_sales == before.cash_sales + in_cash
+    assert after.expected_cash == before.expected_cash + in_cash
+    by_kind = {t.kind: t.amount for t in after.by_tender}
+    assert by_kind.get("card") == Decimal("1.00")
+    with db() as s:
+        assert shifts.expected_cash_of(s, [after.shift_id])[after.shift_id] == after.expected_cash
+        receipt = s.scalars(select(PrintJob.document).where(PrintJob.kind == "handover")).one()
+    assert "Paid at pickup" in str(receipt)
+    (collected,) = [e for e in _events(db) if e["to"] == "collected"]
+    assert collected["receipt"]["paid"] == str(1 + in_cash) and collected["receipt"]["refused"] == []
+    # Exactly once: collected is final, so neither the hand-over nor its payment can happen again.
+    with db.begin() as s, pytest.raises(UserError, match="already collected"):
+        pickup.hand_over(s, who, order_id, code=CODE, tenders=[cash])
+    with db() as s:
+        assert len(s.get(Order, order_id).payments) == 2  # type: ignore[union-attr]
+
+
+def test_a_refused_line_is_not_paid_and_a_paid_order_takes_no_payment(db: Factory) -> None:
+    order_id, total, who = _unpaid_ready(db, 1)  # two lines
+    with db() as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        refused, kept = order.lines[0], order.lines[1]
+        refused_id, kept_amount, name = refused.id, kept.amount, order.customer_name or ""
+    with db() as s:
+        view = pickup.check_payment(s, who, order_id, id_name=name, refused=[refused_id])
+    assert view.total == kept_amount < total
+    with db.begin() as s:
+        pickup.hand_over(
+            s,
+            who,
+            order_id,
+            id_name=name,
+            refused=[refused_id],
+            tenders=[payment.TenderTaken("card", kept_amount, "4242", "OK12")],
+        )
+    with db() as s:
+        assert shifts.x_report(s).by_tender[0].amount == kept_amount
+    paid_id, lines = _order(db, "pickup", 2)
+    _ready(db, paid_id, lines)
+    with db.begin() as s, pytest.raises(UserError, match="paid already"):
+        pickup.hand_over(s, who, paid_id, code=CODE, tenders=[payment.TenderTaken("cash", Decimal(5))])
+
+
+def test_a_gift_card_short_of_the_amount_is_refused_before_anything_is_written(db: Factory) -> None:
+    order_id, total, who = _unpaid_ready(db)
+    with db.begin() as s:
+        s.add(GiftCard(code="GC-PICKUP-1", balance=Decimal("1.00"), active=True))
+    gift = [payment.TenderTaken("gift_card", Decimal("2.00"), reference="gc-pickup-1")]
+    with db() as s, pytest.raises(UserError, match="has 1.00 left"):
+        pickup.check_payment(s, who, order_id, code=CODE, tenders=gift)
+    with db.begin() as s, pytest.raises(UserError, match="has 1.00 left"):
+        pickup.hand_over(
+            s, who, order_id, code=CODE, tenders=[*gift, payment.TenderTaken("cash", Decimal(20))]
+        )
+    with db() as s:
+        assert s.get(GiftCard, "GC-PICKUP-1").balance == Decimal("1.00")  # type: ignore[union-attr]
+        assert s.get(Order, order_id).status == "ready"  # type: ignore[union-attr]
 
 
 def test_a_no_show_is_put_back_and_expires_and_one_expired_at_the_central_is_put_back_too(
