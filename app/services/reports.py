@@ -7,7 +7,8 @@ a completed counter sale, worth its order total (`Order.total`, the Z's net sale
 over/short is the counted cash (the blind count kept on the shift) minus it. Nothing here reads a counter kept on
 the side: stock on hand is the sum of the ledger's movements, not the balance table.
 
-Pickup and pack bench figures are not here yet: those workstations do not exist.
+Returns, pickups and the pack bench are figures of app.domain.figures, fed here from the till's rows
+(app.services.reports_fulfilment) and at the central store from its own: one definition for both.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from app.db.models import (
     StaffUser,
     StockMovement,
 )
-from app.domain import tenders
+from app.domain import figures, tenders
 from app.domain.money import ZERO, quantize_money
 from app.domain.permissions import Permission
+from app.services import reports_fulfilment as fulfilment
 from app.services import shifts, staff
 from app.services.base import Actor, UserError, here
 
@@ -482,30 +484,37 @@ def discounts(session: Session, p: Period) -> Report:
     )
 
 
-def returns_by_reason(session: Session, p: Period) -> Report:
-    start, end = p.bounds()
-    by: dict[str, tuple[int, Decimal]] = {}
-    q = select(Order.total, Order.external).where(
-        Order.channel == "return",
-        Order.status == "completed",
-        Order.completed_at >= start,
-        Order.completed_at < end,
-    )
-    for total, external in session.execute(q):
-        reason = str((external or {}).get("reason") or "No reason recorded")
-        n, amount = by.get(reason, (0, ZERO))
-        by[reason] = (n + 1, amount + total)
-    rows: list[tuple[Cell, ...]] = [(r, n, a) for r, (n, a) in sorted(by.items())]
+def _figure_report(fig: figures.Figure, p: Period, rows: list[figures.Row]) -> Report:
+    """A report of a figure defined in app.domain.figures (the central store shows the same rows)."""
     return Report(
-        "returns",
-        "Returns by reason",
+        fig.key,
+        fig.title,
         p,
-        (Column("Reason", "text"), Column("Returns", "count"), Column("Amount", "money")),
-        rows,
-        0,
-        (2,),
-        "Returns this till has (rung here or synced from the store's other tills).",
+        tuple(Column(title, kind) for title, kind in fig.columns),
+        list(rows),
+        fig.chart_label,
+        fig.chart_values,
+        fig.note,
     )
+
+
+def returns_by_reason(session: Session, p: Period) -> Report:
+    items = fulfilment.return_items(session, *p.bounds())
+    return _figure_report(figures.RETURNS_REASON, p, figures.returns_by_reason(items))
+
+
+def returns_by_disposition(session: Session, p: Period) -> Report:
+    items = fulfilment.return_items(session, *p.bounds())
+    return _figure_report(figures.RETURNS_DISPOSITION, p, figures.returns_by_disposition(items))
+
+
+def pickup_report(session: Session, p: Period) -> Report:
+    return _figure_report(figures.PICKUPS, p, figures.pickups(fulfilment.pickup_items(session, *p.bounds())))
+
+
+def pack_report(session: Session, p: Period) -> Report:
+    items = fulfilment.pack_items(session, *p.bounds())
+    return _figure_report(figures.PACK, p, figures.pack_bench(items, p.timezone))
 
 
 def stock_watch(session: Session, p: Period) -> Report:
@@ -557,6 +566,9 @@ REPORTS: dict[str, tuple[str, Callable[[Session, Period], Report]]] = {
     "top_items": ("Top items", top_items),
     "discounts": ("Discounts and price overrides", discounts),
     "returns": ("Returns by reason", returns_by_reason),
+    "returns_disposition": ("Returns by disposition", returns_by_disposition),
+    "pickups": ("Pickups", pickup_report),
+    "pack": ("Pack bench", pack_report),
     "stock": ("Stock below minimum and negative", stock_watch),
 }
 

@@ -32,8 +32,12 @@ from app.db.models import (
     CashMovement,
     Department,
     Order,
+    OrderLine,
+    PackFigures,
     Payment,
+    PickupRecord,
     Product,
+    ReturnLine,
     Shift,
     StaffUser,
     StockMovement,
@@ -198,9 +202,24 @@ def store_days(db: Factory, monkeypatch: pytest.MonkeyPatch, seed: int) -> Days:
                 total=sold.total,
                 created_at=when,
                 completed_at=when,
-                external={"reason": "faulty"},
+                lines=[
+                    OrderLine(
+                        id=new_id(),
+                        line_no=1,
+                        sku="RET",
+                        name="Returned item",
+                        qty=D(1),
+                        unit_price=sold.total,
+                        tax_class="std",
+                        tax_rate=D(0),
+                        amount=sold.total,
+                    )
+                ],
             )
         )
+        s.flush()
+        line_id = s.scalars(select(OrderLine.id).where(OrderLine.sku == "RET")).one()
+        s.add(ReturnLine(order_line_id=line_id, reason="faulty", condition="defective", disposition="vendor"))
     return Days(first, second, zs, tz)
 
 
@@ -356,15 +375,117 @@ def _discounts(s: Session, days: Days, first: date, last: date) -> Rows:
     return found
 
 
-def _returns(s: Session, days: Days, first: date, last: date) -> Rows:
+def _returned(s: Session, days: Days, first: date, last: date, field: str) -> Rows:
+    """Per reason (or disposition) of the returned lines: distinct returns, units and amount."""
     a, b = _window(days, first, last)
-    per: dict[str, tuple[int, D]] = {}
-    for o in s.scalars(select(Order).where(Order.channel == "return")):
-        if o.completed_at and a <= o.completed_at < b:
-            reason = (o.external or {}).get("reason") or "No reason recorded"
-            n, t = per.get(reason, (0, ZERO))
-            per[reason] = (n + 1, t + o.total)
-    return [(r, n, t) for r, (n, t) in sorted(per.items())]
+    decided = {r.order_line_id: r for r in s.scalars(select(ReturnLine))}
+    per: dict[str, tuple[set[str], D, D]] = {}
+    for o in s.scalars(select(Order).where(Order.channel == "return", Order.status == "completed")):
+        if not (o.completed_at and a <= o.completed_at < b):
+            continue
+        for line in o.lines:
+            if line.voided:
+                continue
+            r = decided.get(line.id)
+            key = (getattr(r, field) if r else "") or "not recorded"
+            ids, q, t = per.get(key, (set(), ZERO, ZERO))
+            per[key] = (ids | {o.id}, q + line.qty, t + line.amount)
+    return [(k, len(ids), q.normalize(), t) for k, (ids, q, t) in sorted(per.items())]
+
+
+def _returns(s: Session, days: Days, first: date, last: date) -> Rows:
+    return _returned(s, days, first, last, "reason")
+
+
+def _returns_disposition(s: Session, days: Days, first: date, last: date) -> Rows:
+    return _returned(s, days, first, last, "disposition")
+
+
+def _ext_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    t = datetime.fromisoformat(str(value))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _mins(seconds: D | None) -> Any:
+    return "" if seconds is None else (seconds / 60).quantize(D("0.1"))
+
+
+def _pickups(s: Session, days: Days, first: date, last: date) -> Rows:
+    """Orders made ready in the period: on time against the promise (the storefront's, or two hours after the
+    order reached the till), curb waits as median and nearest-rank 90th percentile, no-shows (expired)."""
+    a, b = _window(days, first, last)
+    made: list[tuple[str, bool, str, int | None]] = []
+    for rec in s.scalars(select(PickupRecord)):
+        o = s.get(Order, rec.order_id)
+        if o is None or rec.ready_at is None or not a <= rec.ready_at < b:
+            continue
+        if o.channel != "web" or o.fulfilment not in ("pickup", "curbside"):
+            continue
+        ext = o.external or {}
+        promise = _ext_time(ext.get("promised_at")) or o.created_at + timedelta(minutes=120)
+        arrived = _ext_time(ext.get("arrived_at"))
+        wait = None
+        if o.fulfilment == "curbside" and arrived is not None and rec.handed_at is not None:
+            wait = max(0, int((rec.handed_at - arrived).total_seconds()))
+        made.append((o.fulfilment, rec.ready_at <= promise, o.status, wait))
+
+    def row(label: str, group: list[tuple[str, bool, str, int | None]]) -> tuple[Any, ...]:
+        waits = sorted(w for *_x, w in group if w is not None)
+        on_time = len([g for g in group if g[1]])
+        med = None
+        if waits:
+            half = len(waits) // 2
+            med = D(waits[half]) if len(waits) % 2 else D(waits[half - 1] + waits[half]) / 2
+        p90 = None
+        if waits:
+            rank = -(-9 * len(waits) // 10)  # ceil(0.9 n), in whole numbers
+            p90 = D(waits[rank - 1])
+        return (
+            label,
+            len(group),
+            on_time,
+            len(group) - on_time,
+            (D(on_time * 100) / len(group)).quantize(D("0.1")),
+            len([g for g in group if g[2] == "collected"]),
+            len([g for g in group if g[2] == "expired"]),
+            len(waits),
+            _mins(med),
+            _mins(p90),
+        )
+
+    rows: Rows = []
+    for kind, label in (("pickup", "Pickup"), ("curbside", "Curbside")):
+        group = [m for m in made if m[0] == kind]
+        if group:
+            rows.append(row(label, group))
+    if made:
+        rows.append(row("All", made))
+    return rows
+
+
+def _pack(s: Session, days: Days, first: date, last: date) -> Rows:
+    a, b = _window(days, first, last)
+    per: dict[date, list[PackFigures]] = {}
+    for f in s.scalars(select(PackFigures)):
+        if f.packed_at is not None and a <= f.packed_at < b:
+            per.setdefault(f.packed_at.astimezone(days.tz).date(), []).append(f)
+    rows: Rows = []
+    for day in sorted(per):
+        fs = per[day]
+        secs = sum((D(str((f.packed_at - f.started_at).total_seconds())) for f in fs if f.packed_at), ZERO)
+        rows.append(
+            (
+                day.isoformat(),
+                len(fs),
+                sum(f.scans for f in fs),
+                sum(f.errors for f in fs),
+                sum(f.approvals for f in fs),
+                _mins(secs / len(fs)),
+            )
+        )
+    return rows
 
 
 def _stock(s: Session, days: Days, first: date, last: date) -> Rows:
@@ -390,6 +511,9 @@ EXPECTED = {
     "top_items": _top_items,
     "discounts": _discounts,
     "returns": _returns,
+    "returns_disposition": _returns_disposition,
+    "pickups": _pickups,
+    "pack": _pack,
     "stock": _stock,
 }
 
@@ -495,7 +619,8 @@ def test_every_figure_agrees_with_the_raw_rows_the_screen_the_exports_and_the_z(
     assert any(r[6] == "Sam Supervisor" for r in all_rows["discounts"])
     assert any(r[6] == "Morgan Manager" for r in all_rows["discounts"])
     assert any("own authority" in str(r[6]) for r in all_rows["discounts"])
-    assert all_rows["returns"] == [("faulty", 1, all_rows["returns"][0][2])]
+    assert all_rows["returns"] == [("faulty", 1, D(1), all_rows["returns"][0][3])]
+    assert all_rows["returns_disposition"] == [("vendor", 1, D(1), all_rows["returns"][0][3])]
     assert {r[1] for r in all_rows["cash_cashier"]} == {1}
     hours = {r[0] for r in all_rows["hour"]}
     assert {"23:00", "00:00"} & hours and "18:00" in hours

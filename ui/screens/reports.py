@@ -255,6 +255,8 @@ class ReportsScreen(QWidget):
             return format_currency(Decimal(value), self.ctx.here.currency, locale=self.ctx.here.locale)
         if kind == "qty":
             return str(format_decimal(Decimal(value), locale=self.ctx.here.locale))
+        if kind in ("minutes", "percent") and value != "":  # one decimal place, as the figure is kept
+            return str(format_decimal(Decimal(value), "#,##0.0", locale=self.ctx.here.locale))
         return str(value)
 
     def period_text(self, p: reports.Period) -> str:
