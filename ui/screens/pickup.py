@@ -277,7 +277,9 @@ class PickupScreen(Workstation):
                 for x in (
                     f"{self.tr('Status')}: {status}",
                     f"{self.tr('Collector')}: {view.collector}" if view.collector else "",
-                    f"<b>{self.tr('Not paid: take payment in Sell')}</b>" if not view.paid else "",
+                    f"<b>{self.tr('Not paid: the payment is taken at the hand-over')}</b>"
+                    if not view.paid
+                    else "",
                 )
                 if x
             )
@@ -474,7 +476,11 @@ class PickupScreen(Workstation):
         if code:
             QTimer.singleShot(0, dlg.submit)  # a scanned code checks at once; a refusal shows in the dialog
         if dlg.exec() and isinstance(dlg.result_value, pickup.Done):
-            self.ctx.messages.show_notice(dlg.result_value.message + " " + self.tr("Receipt printed."))
+            done = dlg.result_value
+            printer = self.ctx.services.get("printer")
+            if printer is not None and done.open_drawer:
+                printer.open_drawer()  # cash was taken with the hand-over, as Sell opens it
+            self.ctx.messages.show_notice(done.message + " " + self.tr("Receipt printed."))
             self.open_order(view.order_id)
         dlg.deleteLater()
         self.focus_scan()

@@ -135,6 +135,9 @@ class HandoverDialog(FormDialog):
         (self.id_name if not code else self.code).setFocus()
         self.on_ok = self._go
         self.items = 0
+        self.pay_dialog: Any = None  # Sell's Pay dialog while an unpaid order is paid
+        if not view.paid:
+            self.ok.setText(self.tr("Take payment and hand over (Enter)"))
         ctx.router.register(
             self,
             {
@@ -210,18 +213,43 @@ class HandoverDialog(FormDialog):
         order_id, refused = self.view.order_id, self.refused()
         signature = None if self.pad.is_empty() else self.pad.strokes()
 
-        def work(s: Any, a: Any) -> pickup.Done:
-            return pickup.hand_over(
-                s,
-                a,
-                order_id,
-                code=code or None,
-                id_name=None if code else name,
-                refused=refused,
-                signature=signature,
-            )
+        checked = {"code": code or None, "id_name": None if code else name, "refused": refused}
+        field = "code" if code else "id_name"
+        if not self.view.paid:
+            self._pay(checked, signature, field)
+            return
 
-        self.run(work, field="code" if code else "id_name")
+        def work(s: Any, a: Any) -> pickup.Done:
+            return pickup.hand_over(s, a, order_id, signature=signature, **checked)  # type: ignore[arg-type]
+
+        self.run(work, field=field)
+
+    def _pay(self, checked: dict[str, Any], signature: list[list[list[int]]] | None, field: str) -> None:
+        """An unpaid order: the customer is checked first (nothing written), then Sell's Pay dialog takes the
+        payment for the lines taken and its last tender hands the order over (ui.screens.pickup_pay)."""
+        from ui.screens.pickup_pay import PickupPayDialog
+
+        order_id = self.view.order_id
+
+        def check(s: Any, a: Any, tenders: Any = ()) -> Any:
+            return pickup.check_payment(s, a, order_id, tenders=tenders, **checked)
+
+        def finish(s: Any, a: Any, tenders: Any) -> pickup.Done:
+            return pickup.hand_over(s, a, order_id, signature=signature, tenders=tenders, **checked)
+
+        def due(view: Any) -> None:
+            parent = self.parentWidget()
+            dlg = PickupPayDialog(self.ctx, view, parent, check, finish)  # type: ignore[arg-type]
+            self.pay_dialog = dlg
+            if dlg.exec() and isinstance(dlg.result_value, pickup.Done):
+                self.result_value = dlg.result_value
+                self.accept()
+            else:
+                self.show_error(self.tr("Not handed over: the order is not paid."), field)
+            self.pay_dialog = None
+            dlg.deleteLater()
+
+        self.run(check, due, field=field)
 
 
 class ShortDialog(FormDialog):
