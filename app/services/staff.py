@@ -344,7 +344,9 @@ def publish(
     outbox.emit(session, "staff.saved", change, event_id=event_id)
 
 
-def create_first_admin(session: Session, pin: str, display_name: str = "Store admin") -> bool:
+def create_first_admin(
+    session: Session, pin: str, display_name: str = "Store admin", username: str = "admin"
+) -> bool:
     """On a database with no staff at all (a terminal just enrolled), add the one admin who can add the others.
 
     Returns False, and changes nothing, where any user exists already.
@@ -353,7 +355,7 @@ def create_first_admin(session: Session, pin: str, display_name: str = "Store ad
         return False
     check_pin(session, Role.ADMIN.value, pin)
     admin = StaffUser(
-        username="admin", display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin)
+        username=username, display_name=display_name, role=Role.ADMIN.value, pin_hash=hash_pin(pin)
     )
     session.add(admin)
     session.flush()

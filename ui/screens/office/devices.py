@@ -58,6 +58,8 @@ class DevicesTab(OfficeTab):
         self.test_page_btn = self.devices_form.test_buttons["devices.receipt_printer"]
         self.drawer_btn = self.devices_form.test_buttons["devices.drawer"]
         self.camera_btn = button(self.tr("Camera preview"), self.open_camera_preview)
+        # The first-run wizard again, on this set-up till: the devices with their tests (ui/first_run.py).
+        self.rerun_btn = button(self.tr("Run set-up again"), self.run_setup_again)
         tests: dict[str, Callable[[], None]] = {
             "devices.receipt_printer": self.print_test_page,
             "devices.label_printer": self.print_test_label,
@@ -65,7 +67,7 @@ class DevicesTab(OfficeTab):
             "devices.scanner": self.test_scanner,
         }
         self.devices_form.test_requested.connect(lambda key: tests[key]())
-        for b in (self.save_devices_btn, self.camera_btn):
+        for b in (self.save_devices_btn, self.camera_btn, self.rerun_btn):
             row.addWidget(b)
         row.addStretch(1)
         lay.addLayout(row)
@@ -265,20 +267,43 @@ class DevicesTab(OfficeTab):
             self.save_devices_btn.setFocus()
 
         def apply_scanners(rules: Any) -> None:
-            sources = self.ctx.services.get("scanners")
-            try:
-                if sources is not None:
-                    sources.apply(values.get("devices.scanner"), rules)
-                else:
-                    self.ctx.router.configure(values.get("devices.scanner"), rules)
-            except ValueError as exc:
-                self._error(
-                    self.tr("Device settings saved, but the scanner keeps its old ones: {0}").format(exc)
-                )
-                return
-            self.ctx.messages.show_notice(self.tr("Device settings saved and in use."))
+            self._apply_scanner(values.get("devices.scanner"), rules)
 
         self.ctx.ops.run(lambda s, a: device_settings.save(s, a, values), done)
+
+    def _apply_scanner(self, scanner: Any, rules: Any) -> None:
+        """Saved scanner settings into use now (printers and the drawer read theirs per job)."""
+        sources = self.ctx.services.get("scanners")
+        try:
+            if sources is not None:
+                sources.apply(scanner, rules)
+            else:
+                self.ctx.router.configure(scanner, rules)
+        except ValueError as exc:
+            self._error(self.tr("Device settings saved, but the scanner keeps its old ones: {0}").format(exc))
+            return
+        self.ctx.messages.show_notice(self.tr("Device settings saved and in use."))
+
+    def run_setup_again(self) -> Any:
+        """The first-run wizard on this set-up till: the devices only, saved as the signed-in person."""
+        from ui.first_run import rerun
+
+        paths = self.ctx.paths
+        if paths is None:
+            self._error(self.tr("This window was started without its data folder: restart the app."))
+            return None
+        wizard = rerun(self.ctx.ops, self.ctx.factory, paths, self.ctx.services.get("printer"), self)
+
+        def finished(result: int) -> None:
+            if result:
+                self.load_devices()
+                self.ctx.ops.read(
+                    lambda s: (settings.get(s, "devices.scanner"), settings.get(s, "barcodes")),
+                    lambda got: self._apply_scanner(*got),
+                )
+
+        wizard.finished.connect(finished)
+        return wizard
 
     def _printer(self) -> Any:
         worker = self.ctx.services.get("printer")

@@ -1,7 +1,7 @@
 """Office > Devices as a form: the fields each device needs, a Test button per device, raw JSON for the rare rest.
 
-Each device setting (`devices.receipt_printer`, `devices.label_printer`, `devices.drawer`, `devices.scanner`) is
-one JSON object. The raw JSON editors stay the one copy of it (a rare field such as a printer's `status_query` or a
+Each device setting (`devices.receipt_printer`, `devices.label_printer`, `devices.drawer`, `devices.scanner`, and
+`devices.scale` in the first-run wizard) is one JSON object. The raw JSON editors stay the one copy of it (a rare field such as a printer's `status_query` or a
 scanner's `gs_substitute` lives only there); the form is a view over them: editing a field rewrites its key in
 the JSON, and editing or loading the JSON refills the fields. Fields that do not apply to the chosen type (a serial
 port for a network printer) are hidden and their keys left as they are. Saving, and what each Test button does,
@@ -73,18 +73,25 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("camera", "Camera", types=("camera",), hint="0 for the first camera, or a video file"),
         Field("decoder", "Decoder", ("zxing-cpp", "pyzbar"), types=("camera",)),
     ),
+    "devices.scale": (
+        Field("type", "Connection", ("none", "serial")),
+        Field("port", "Serial port", types=("serial",), hint="e.g. /dev/ttyUSB0, COM3 or socket://host:port"),
+        Field("baudrate", "Baud rate", number=True, types=("serial",), hint="e.g. 9600"),
+    ),
 }
 TITLES = {
     "devices.receipt_printer": "Receipt printer",
     "devices.label_printer": "Label printer",
     "devices.drawer": "Cash drawer",
     "devices.scanner": "Scanner",
+    "devices.scale": "Scale (Pack bench)",
 }
 TEST_LABELS = {
     "devices.receipt_printer": "Test page",
     "devices.label_printer": "Test label",
     "devices.drawer": "Open drawer",
     "devices.scanner": "Test scan",
+    "devices.scale": "Weigh",
 }
 
 
