@@ -87,7 +87,7 @@ def _tender_in(t: TenderTaken) -> tenders.TenderIn:
 
 def _settle(session: Session, amount: Decimal, taken: Sequence[TenderTaken]) -> tenders.Settlement:
     try:
-        return tenders.settle(amount, [_tender_in(t) for t in taken], _store(session).cash_rounding)
+        return tenders.settle(amount, [_tender_in(t) for t in taken], sales.cash_step(_store(session)))
     except tenders.TenderError as exc:
         raise UserError(str(exc)) from exc
 

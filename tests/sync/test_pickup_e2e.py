@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.db.models import Order, StockMovement
-from app.services import pickup
+from app.services import pickup, shifts
+from app.services import pickup_payment as payment
 from app.services.base import UserError
-from sync.central import service
+from sync.central import notices, service
 from sync.central import stock as central_stock
 from sync.central.models import (
     Location,
@@ -60,13 +61,17 @@ def _key(hub: Hub) -> dict[str, str]:
     return {"X-Api-Key": key}
 
 
-def _place(hub: Hub, key: dict[str, str], fulfilment: str = "curbside") -> dict[str, Any]:
-    body = {
+def _place(
+    hub: Hub, key: dict[str, str], fulfilment: str = "curbside", paid: bool | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "store": "S1",
         "fulfilment": fulfilment,
         "lines": [{"sku": "C3", "qty": "2"}],
         "customer": {"name": "Ann Carroll", "email": "ann@example.test", "phone": "+353 1 555 0199"},
     }
+    if paid is not None:
+        body["paid"] = paid
     r = hub.testclient.post("/v1/orders", json=body, headers=key)
     assert r.status_code == 201, r.text
     out: dict[str, Any] = r.json()
@@ -199,6 +204,62 @@ def test_a_short_pick_at_the_till_reaches_the_central_as_a_hand_back(hub: Hub, t
         )
         assert any("line 1 short 1" in by for by in history)
     assert _store_c3(hub) == 4  # the missing coffee left the central's stock (routing.hand_back)
+
+
+def test_an_order_placed_unpaid_is_paid_at_the_till_offline_and_the_central_mails_the_receipt(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Placed unpaid through the storefront; paid in cash (with change) at the hand-over while the central is out of
+    reach; after reconnecting the central has it collected and paid, the stock reduced once, and the customer's
+    picked-up notice carries the receipt: what was taken and what was paid at pickup."""
+    wire = FaultTransport(hub.transport, random.Random(2), rate=0.0)
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1", transport=wire)
+    till.sync()
+    order_id = str(_place(hub, _key(hub), "pickup", paid=False)["id"])
+    till.sync()
+    with till.factory() as s:
+        (row,) = [r for r in pickup.queue(s) if r.id == order_id]
+        assert not row.paid  # the central's payload says so
+    for _ in range(2):
+        with till.factory.begin() as s:
+            pickup.scan(s, till.actor, order_id, COFFEE)
+    with till.factory.begin() as s:
+        pickup.ready(s, till.actor, order_id)
+        total = s.get(Order, order_id).total  # type: ignore[union-attr]
+    till.sync()
+    code = _code(hub, order_id)
+    wire.offline = True
+    with till.factory.begin() as s, pytest.raises(UserError, match="not paid yet"):
+        pickup.hand_over(s, till.actor, order_id, code=code)
+    cash = payment.TenderTaken("cash", Decimal(50))
+    with till.factory.begin() as s:
+        if shifts.current_shift(s) is None:
+            shifts.open_shift(s, till.actor, Decimal("100.00"))
+    with till.factory.begin() as s:
+        before = shifts.x_report(s)
+        done = pickup.hand_over(s, till.actor, order_id, code=code, tenders=[cash])
+    assert done.status == "collected" and done.open_drawer
+    with till.factory() as s:
+        after = shifts.x_report(s)
+        order = s.get(Order, order_id)
+        assert order is not None
+        kept = total + order.rounding
+    assert after.cash_sales - before.cash_sales == kept and after.sales_count == before.sales_count + 1
+    wire.offline = False
+    till.sync()
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+    assert _central_status(hub, order_id) == "collected"
+    assert _store_c3(hub) == 3  # 5 received, 2 collected: once
+    with hub.sessions() as s:
+        web = s.get(WebOrder, uuid.UUID(order_id))
+        assert web is not None and web.paid
+        notice = s.scalars(
+            select(Notice).where(Notice.order_id == web.id, Notice.kind == "picked_up")  # type: ignore[arg-type]
+        ).one()
+        text = notices.build_message(notice, "shop@example.test").get_content()
+    assert "2 x Coffee 500g" in text and f"Paid at pickup: {kept}" in text and "cash" in text
+    assert f"change: {Decimal(50) - kept}" in text
 
 
 def test_cancelled_at_the_central_after_ready_the_till_puts_the_goods_back(hub: Hub, tmp_path: Path) -> None:

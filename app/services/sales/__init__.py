@@ -39,6 +39,7 @@ from app.services.sales.cart import (
     weight_warnings,
 )
 from app.services.sales.completion import complete_sale, void_sale
+from app.services.sales.figures import _cash_step as cash_step
 from app.services.sales.figures import pricing_rule
 from app.services.sales.parking import list_parked, park, park_for_switch, recall
 from app.services.sales.payments import _check_card as check_card
@@ -69,6 +70,7 @@ __all__ = [
     "get_sale",
     "open_sales_count",
     # figures
+    "cash_step",
     "pricing_rule",
     # cart
     "MAX_QTY",
