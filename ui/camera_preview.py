@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
@@ -36,10 +36,31 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import barcodes
-from devices.scanners.camera import CameraScanner
-from devices.scanners.decoders import make_decoder
 from ui.feedback import Sounds
 from ui.widgets import enter_presses
+
+if TYPE_CHECKING:
+    from devices.scanners.camera import CameraScanner
+
+# A build without OpenCV (installer/README.md: `make dist CAMERA=0`) has no camera scanner; this says so.
+NO_CAMERA = (
+    "Camera scanning is not in this build of Counterline (it was built without OpenCV): use a USB or serial "
+    "scanner, or install the full build."
+)
+
+
+def camera_parts() -> tuple[Any, Callable[[str | None], Any]]:
+    """`CameraScanner` and `make_decoder`, imported when a camera is used (OpenCV is large and slow to load);
+    ValueError(NO_CAMERA) in a build without OpenCV."""
+    try:
+        from devices.scanners.camera import CameraScanner
+        from devices.scanners.decoders import make_decoder
+    except ImportError as exc:
+        if exc.name in ("cv2", "numpy"):
+            raise ValueError(NO_CAMERA) from exc
+        raise
+    return CameraScanner, make_decoder
+
 
 # ASCII control characters by name, as scanner manuals print them.
 _CONTROL_NAMES = {
@@ -289,6 +310,11 @@ class CameraPreview(QDialog):
         self.view.setText(self.tr("Starting the camera…"))
         self._set_notice(self.tr("Hold a barcode 10 to 20 cm in front of the camera."), None)
         try:
+            scanner_class, make_decoder = camera_parts()
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return
+        try:
             decoder = make_decoder(self.decoder_name)
         except ValueError:
             self._show_error(
@@ -300,7 +326,7 @@ class CameraPreview(QDialog):
             return
         self._run += 1
         run = self._run
-        self.scanner = CameraScanner(
+        self.scanner = scanner_class(
             self.source,
             decoder,
             on_read=lambda code: self._worker_emit(self._bridge.read, run, code),

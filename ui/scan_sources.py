@@ -16,11 +16,9 @@ from PySide6.QtCore import QObject, Signal
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.services import settings
-from devices.scanners.camera import CameraScanner
-from devices.scanners.decoders import make_decoder
 from devices.scanners.serial_scanner import SerialScanner
 from devices.scanners.worker import ScannerThread
-from ui.camera_preview import camera_settings
+from ui.camera_preview import camera_parts, camera_settings
 from ui.scan_router import ScanRouter
 
 # What a serial scanner ends each code with, as the settings name it.
@@ -85,8 +83,9 @@ class ScanSources(QObject):
                 )
             elif kind == "camera":
                 source, decoder = camera_settings(cfg)
+                camera_scanner, make_decoder = camera_parts()  # ValueError in a build without OpenCV
                 self.workers.append(
-                    CameraScanner(
+                    camera_scanner(
                         source, make_decoder(decoder), on_read=self._emit_read, on_error=self._emit_trouble
                     )
                 )
