@@ -182,7 +182,7 @@ PICKUPS = Figure(
     "pickups",
     "Pickups",
     (
-        ("Orders", "text"),
+        ("Fulfilment", "text"),
         ("Made ready", "count"),
         ("On time", "count"),
         ("Late", "count"),

@@ -1,0 +1,266 @@
+"""The chain's fulfilment reports at the central store: the figures of app.domain.figures by store and for the
+chain, fed from the central's own tables with the facts the tills sent (their return lines, the moments and
+promises their order changes carry, the pack bench's figures).
+
+Each store's period is its local days (the store's time zone), as on its tills. The chain's rows are the same
+function over every chosen store's facts together (the pack bench's days in the first store's zone).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain import (
+    figures,  # the one definition of each figure, shared with the tills (pure: see pyproject)
+)
+from sync import protocol
+from sync.central.models import AppliedEvent, Return, Store, WebOrder
+from sync.central.service.base import CentralError, NotFound
+
+OrderState = protocol.lifecycle.OrderState
+MAX_DAYS = 366
+NAMES = tuple(figures.FIGURES)
+_SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
+
+
+@dataclass(frozen=True)
+class StoreRows:
+    code: str
+    name: str
+    rows: list[figures.Row]
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    figure: figures.Figure
+    first: date
+    last: date
+    stores: list[StoreRows]
+    chain: list[figures.Row]
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _dec(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value if value not in (None, "") else 0))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def bounds(store: Store, first: date, last: date) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(store.timezone)
+    start = datetime.combine(first, time(), zone).astimezone(UTC)
+    return start, datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+
+
+# ---------------------------------------------------------------- what the central feeds the figures
+
+
+def return_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.ReturnItem]:
+    """The lines of the store's returns completed (at the till, as it says) in [start, end)."""
+    q = select(Return.id, Return.document, Return.occurred_at).where(
+        Return.store_id == store.id, Return.occurred_at >= start - _SLACK, Return.occurred_at < end + _SLACK
+    )
+    out = []
+    for rid, doc, occurred in session.execute(q):
+        when = _when((doc or {}).get("completed_at")) or occurred
+        if not start <= when < end:
+            continue
+        for line in (doc or {}).get("lines") or []:
+            out.append(
+                figures.ReturnItem(
+                    str(rid),
+                    str(line.get("reason") or ""),
+                    str(line.get("condition") or ""),
+                    str(line.get("disposition") or ""),
+                    _dec(line.get("qty")),
+                    _dec(line.get("amount")),
+                )
+            )
+    return out
+
+
+def _status_events(
+    session: Session, store: Store, start: datetime, end: datetime, to: str
+) -> list[dict[str, Any]]:
+    q = select(AppliedEvent.payload, AppliedEvent.occurred_at).where(
+        AppliedEvent.store_id == store.id,
+        AppliedEvent.type == protocol.ORDER_STATUS,
+        AppliedEvent.occurred_at >= start - _SLACK,
+        AppliedEvent.occurred_at < end + _SLACK,
+    )
+    return [
+        {**p, "_occurred": occurred}
+        for p, occurred in session.execute(q)
+        if isinstance(p, dict) and p.get("to") == to
+    ]
+
+
+def pickup_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PickupItem]:
+    """The store's pickup and curbside orders made ready in [start, end), with the moments their tills sent."""
+    ready = []
+    for p in _status_events(session, store, start, end, OrderState.READY):
+        at = _when(p.get("ready_at")) or p["_occurred"]
+        if start <= at < end:
+            ready.append((p, at))
+    ids = []
+    for p, _at in ready:
+        try:
+            ids.append(uuid.UUID(str(p.get("order_id"))))
+        except ValueError:
+            continue
+    orders = {
+        str(o.id): o
+        for o in session.scalars(select(WebOrder).where(WebOrder.id.in_(ids), WebOrder.store_id == store.id))
+    }
+    handed: dict[str, datetime] = {}
+    if orders:
+        later = session.execute(
+            select(AppliedEvent.payload, AppliedEvent.occurred_at).where(
+                AppliedEvent.store_id == store.id,
+                AppliedEvent.type == protocol.ORDER_STATUS,
+                AppliedEvent.occurred_at >= start - _SLACK,
+            )
+        )
+        for p, occurred in later:
+            if (
+                isinstance(p, dict)
+                and p.get("to") == OrderState.COLLECTED
+                and str(p.get("order_id")) in orders
+            ):
+                handed[str(p["order_id"])] = _when(p.get("handed_at")) or occurred
+    out = []
+    for p, at in ready:
+        order = orders.get(str(p.get("order_id")))
+        if order is None or order.fulfilment not in ("pickup", "curbside"):
+            continue
+        promise = figures.promised(
+            order.created_at, _when(p.get("promised_at")), figures.DEFAULT_PROMISE_MINUTES
+        )
+        out.append(
+            figures.PickupItem(
+                order.fulfilment, promise, at, order.arrived_at, handed.get(str(order.id)), order.status
+            )
+        )
+    return out
+
+
+def pack_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PackItem]:
+    """The store's orders packed in [start, end), with the bench's figures their `packed` change carried."""
+    out = []
+    for p in _status_events(session, store, start, end, OrderState.PACKED):
+        facts = p.get("pack")
+        if not isinstance(facts, dict):
+            continue
+        started, packed = _when(facts.get("started_at")), _when(facts.get("packed_at"))
+        if started is None or packed is None or not start <= packed < end:
+            continue
+        out.append(
+            figures.PackItem(
+                started,
+                packed,
+                _int(facts.get("scans")),
+                _int(facts.get("errors")),
+                _int(facts.get("approvals")),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- one report
+
+
+_FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
+    "returns": return_items,
+    "returns_disposition": return_items,
+    "pickups": pickup_items,
+    "pack": pack_items,
+}
+
+
+def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
+    if name == "returns":
+        return figures.returns_by_reason(items)
+    if name == "returns_disposition":
+        return figures.returns_by_disposition(items)
+    if name == "pickups":
+        return figures.pickups(items)
+    return figures.pack_bench(items, timezone)
+
+
+def parse_day(text: str | None, what: str) -> date:
+    if not text:
+        raise CentralError(f"give the {what} day as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise CentralError(f"{what} day {text!r} is not a date: write it as YYYY-MM-DD") from exc
+
+
+def run(
+    session: Session, name: str, first: date, last: date, stores: Iterable[str] | None = None
+) -> ChainReport:
+    """Report `name` over the local days first..last for the chosen stores (all when None), and for them together."""
+    if name not in figures.FIGURES:
+        raise NotFound(f"there is no report {name!r}: choose one of {', '.join(NAMES)}")
+    if last < first:
+        raise CentralError("the last day is before the first: swap them")
+    if (last - first).days >= MAX_DAYS:
+        raise CentralError(f"a report covers at most {MAX_DAYS} days: choose a shorter range")
+    q = select(Store).order_by(Store.code)
+    wanted = None if stores is None else sorted({c.strip().upper() for c in stores})
+    if wanted is not None:
+        q = q.where(Store.code.in_(wanted))
+    chosen = list(session.scalars(q))
+    if wanted is not None and len(chosen) != len(wanted):
+        missing = sorted(set(wanted) - {s.code for s in chosen})
+        raise NotFound(f"no store {', '.join(missing)}")
+    per: list[StoreRows] = []
+    every: list[Any] = []
+    for store in chosen:
+        items = _FEED[name](session, store, *bounds(store, first, last))
+        every.extend(items)
+        per.append(StoreRows(store.code, store.name, _rows(name, items, store.timezone)))
+    zone = chosen[0].timezone if chosen else "UTC"
+    return ChainReport(figures.FIGURES[name], first, last, per, _rows(name, every, zone))
+
+
+def as_json(report: ChainReport) -> dict[str, Any]:
+    """The report on the wire: numbers as strings (exact decimals), one table per store and the chain's."""
+    f = report.figure
+
+    def table(rows: list[figures.Row]) -> list[list[str | int]]:
+        return [[c if isinstance(c, int) else str(c) for c in r] for r in rows]
+
+    return {
+        "report": f.key,
+        "title": f.title,
+        "from": report.first.isoformat(),
+        "to": report.last.isoformat(),
+        "columns": [{"title": t, "kind": k} for t, k in f.columns],
+        "note": f.note,
+        "stores": [{"store": s.code, "name": s.name, "rows": table(s.rows)} for s in report.stores],
+        "chain": table(report.chain),
+    }

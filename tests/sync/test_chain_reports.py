@@ -1,0 +1,266 @@
+"""The chain's fulfilment reports at the real central store (PostgreSQL, tests/sync/fleet.py): two stores with a
+till each sell and take returns with reasons and conditions, prepare pickup and curbside orders (one made ready
+late, customers waiting at the curb), pack ship orders with wrong scans refused, and sync. The central's figures
+per store equal each till's own Reports figures (0 mismatches) and the chain's counts are their sum; the same
+report comes from the CLI, the API (an office key; a till's token and the storefront's key are refused) and the
+office page, which headless Chromium renders with its chart."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from app.db.models import Order
+from app.services import packing, pickup, reports, returns
+from app.services.returns import ReturnLineIn
+from sync import protocol
+from sync.central import office, service
+from sync.central import reports as chain
+from sync.central import stock as central_stock
+from sync.central.cli import main as cli_main
+from tests.sync.conftest import _empty_postgres
+from tests.sync.fleet import Hub, Till, serve_on_loopback
+
+pytestmark = pytest.mark.postgres
+
+UNIT = {"A1": "4006381333931", "C3": "5012345678900"}  # tests.sync.fleet.CATALOG_CSV
+KEYS = ("returns", "returns_disposition", "pickups", "pack")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def hub(pg_url: str) -> Iterator[Hub]:
+    _empty_postgres(pg_url)
+    h = Hub.start(pg_url, stores=("S1", "S2"))
+    with h.sessions.begin() as s:
+        for store in ("S1", "S2"):
+            central_stock.receive(s, store, [central_stock.StockLine(sku, Decimal(200)) for sku in UNIT])
+    yield h
+    h.close()
+
+
+def _place(hub: Hub, store: str, fulfilment: str, sku: str, qty: int) -> str:
+    with hub.sessions.begin() as s:
+        order = service.place_order(
+            s,
+            protocol.OrderRequest.model_validate(
+                {
+                    "store": store,
+                    "fulfilment": fulfilment,
+                    "lines": [{"sku": sku, "qty": str(qty)}],
+                    "customer": {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"},
+                }
+            ),
+        )
+        return str(order.id)
+
+
+def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, str], monkeypatch: Any) -> None:
+    till.sync()
+    # Counter sales, and returns of some of them with the desk's reasons and conditions.
+    for _ in range(rng.randint(3, 5)):
+        number = till.sell(rng.choice(list(UNIT)), rng.randint(1, 3))
+        if rng.random() < 0.8:
+            with till.factory.begin() as s:
+                sale_id = s.scalars(select(Order.id).where(Order.number == number)).one()
+                reason = rng.choice(["faulty", "changed_mind", "wrong_size"])
+                # Not "defective": its goods go to the till's return-to-vendor location, which the central's
+                # stores do not have (the till's own figures take it; tests/db/test_reports_fulfilment.py).
+                condition = rng.choice(["new", "opened", "damaged"])
+                returns.take_return(s, till.actor, sale_id, [ReturnLineIn(1, Decimal(1), reason, condition)])
+    # Pickup and curbside orders: prepared, made ready (one of them late), some customers at the curb.
+    placed = [
+        (_place(hub, till.store, rng.choice(["pickup", "curbside"]), sku, rng.randint(1, 2)), sku)
+        for sku in rng.choices(list(UNIT), k=rng.randint(3, 5))
+    ]
+    till.sync()
+    for n, (order_id, sku) in enumerate(placed):
+        with till.factory() as s:
+            order = s.get(Order, order_id)
+            assert order is not None
+            qty = int(sum(line.qty for line in order.lines))
+        for _ in range(qty):
+            with till.factory.begin() as s:
+                pickup.scan(s, till.actor, order_id, UNIT[sku])
+        if n == 0:  # made ready three hours on: past its two-hour promise
+            later = datetime.now(UTC) + timedelta(hours=3)
+            monkeypatch.setattr(pickup, "now", lambda later=later: later)
+        with till.factory.begin() as s:
+            pickup.ready(s, till.actor, order_id)
+        monkeypatch.undo()
+    till.sync()
+    for order_id, _sku in placed[1:]:
+        r = hub.testclient.post(f"/v1/orders/{order_id}/arrived", json={"bay": "2"}, headers=shop_key)
+        assert r.status_code in (200, 201, 409), r.text  # 409: a pickup order has no curb
+    till.sync()
+    for order_id, _sku in placed[1:]:
+        if rng.random() < 0.8:
+            with till.factory.begin() as s:
+                pickup.hand_over(s, till.actor, order_id, id_name="Ann Lee")
+    # Ship orders at the pack bench, a wrong scan refused now and then.
+    ships = [_place(hub, till.store, "ship", "A1", rng.randint(1, 2)) for _ in range(rng.randint(2, 3))]
+    till.sync()
+    for order_id in ships:
+        with till.factory() as s:
+            order = s.get(Order, order_id)
+            assert order is not None
+            qty = int(sum(line.qty for line in order.lines))
+        with till.factory.begin() as s:
+            packing.start_box(s, till.actor, order_id, "small_box")
+        for _ in range(qty):
+            if rng.random() < 0.5:
+                with till.factory.begin() as s:
+                    assert packing.scan(s, till.actor, order_id, UNIT["C3"]).refused
+            with till.factory.begin() as s:
+                done = packing.scan(s, till.actor, order_id, UNIT["A1"])
+        with till.factory.begin() as s:
+            packing.set_weight(s, till.actor, order_id, done.boxes[0].id, Decimal("1.2"))
+        with till.factory.begin() as s:
+            packing.pack(s, till.actor, order_id)
+    till.sync()
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+
+
+def _plain(rows: list[Any]) -> list[list[str]]:
+    return [[str(c) for c in r] for r in rows]
+
+
+def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(24)
+    with hub.sessions.begin() as s:
+        _, shop = service.create_api_key(s, "shop", all_stores=True)
+    tills = [Till.enrol(hub, tmp_path / code, code, "T1") for code in ("S1", "S2")]
+    for till in tills:
+        _busy_store(hub, till, rng, {"X-Api-Key": shop}, monkeypatch)
+    today = datetime.now(UTC).date()
+    first, last = today - timedelta(days=1), today + timedelta(days=1)
+
+    mismatches: list[str] = []
+    with hub.sessions() as s:
+        central = {key: chain.run(s, key, first, last) for key in KEYS}
+    for key in KEYS:
+        per_store = {r.code: r.rows for r in central[key].stores}
+        for till in tills:
+            with till.factory() as s:
+                own = reports.run(s, key, "range", first, last).rows
+            if _plain(per_store[till.store]) != _plain(own):
+                mismatches.append(f"{key} {till.store}: central {per_store[till.store]} != till {own}")
+    assert mismatches == []
+
+    # The chain's counts are the stores' summed (per reason, per disposition, per day; pickups' "All" row).
+    def counts(rows: list[Any], cols: tuple[int, ...], label: int = 0) -> dict[str, list[Decimal]]:
+        out: dict[str, list[Decimal]] = {}
+        for r in rows:
+            have = out.setdefault(str(r[label]), [Decimal(0)] * len(cols))
+            out[str(r[label])] = [h + Decimal(str(r[c])) for h, c in zip(have, cols, strict=True)]
+        return out
+
+    for key, cols in {
+        "returns": (1, 2, 3),
+        "returns_disposition": (1, 2, 3),
+        "pickups": (1, 2, 3, 5, 6, 7),
+        "pack": (1, 2, 3, 4),
+    }.items():
+        stores = counts([r for st in central[key].stores for r in st.rows], cols)
+        assert counts(central[key].chain, cols) == stores, key
+
+    # The days held what the figures are about.
+    every = {k: central[k].chain for k in KEYS}
+    (everything,) = [r for r in every["pickups"] if r[0] == "All"]
+    assert int(everything[3]) == 2 and int(everything[7]) > 0  # the two late ones; curb waits
+    assert sum(int(r[3]) for r in every["pack"]) > 0  # errors caught
+    assert len(every["returns"]) >= 2
+
+    # The CLI prints the same report.
+    url = hub.app.state.engine.url.render_as_string(hide_password=False)
+    args = ["--database-url", url, "report", "pickups", "--from", str(first), "--to", str(last), "--json"]
+    assert cli_main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == chain.as_json(central["pickups"])
+    assert cli_main(["--database-url", url, "report", "sales", "--from", str(first), "--to", str(last)]) == 2
+    assert "there is no report" in capsys.readouterr().err
+
+    # The API, for an office key only; a key for one store sees that store and is refused the other.
+    with hub.sessions.begin() as s:
+        _ident, key = office.create_key(s, "head office")
+        _one, s1_key = office.create_key(s, "S1 manager", ["S1"])
+    path = f"/v1/reports/pack?from={first}&to={last}"
+    ok = hub.testclient.get(path, headers={"X-Office-Key": key})
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == chain.as_json(central["pack"])
+    assert hub.testclient.get(path).status_code == 401
+    assert hub.testclient.get(path, headers={"X-Office-Key": shop}).status_code == 401
+    assert hub.testclient.get(path, headers={"Authorization": f"Bearer {tills[0].token}"}).status_code == 401
+    mine = hub.testclient.get(path, headers={"X-Office-Key": s1_key}).json()
+    assert [x["store"] for x in mine["stores"]] == ["S1"]
+    assert hub.testclient.get(path + "&store=S2", headers={"X-Office-Key": s1_key}).status_code == 403
+    assert (
+        hub.testclient.get(
+            f"/v1/reports/pack?from={last}&to={first}", headers={"X-Office-Key": key}
+        ).status_code
+        == 422
+    )
+
+
+def test_the_office_page_in_headless_chromium(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    if CHROMIUM is None:
+        if os.environ.get("COUNTERLINE_SKIP_BROWSER") == "1":
+            pytest.skip(
+                "COUNTERLINE_SKIP_BROWSER=1: the office page is not tried in a browser on this machine"
+            )
+        pytest.fail(
+            "Debian's chromium is missing: run `sudo make system` (or set COUNTERLINE_SKIP_BROWSER=1)"
+        )
+    rng = random.Random(8)
+    with hub.sessions.begin() as s:
+        _, shop = service.create_api_key(s, "shop", all_stores=True)
+        ident, _key = office.create_key(s, "head office")
+    till = Till.enrol(hub, tmp_path / "S1", "S1", "T1")
+    _busy_store(hub, till, rng, {"X-Api-Key": shop}, monkeypatch)
+    with hub.sessions.begin() as s:
+        token = office.sign_link(s, ident, 2)
+    today = datetime.now(UTC).date()
+    shot = tmp_path / "office-reports.png"
+    flags = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    with serve_on_loopback(pg_url) as base:
+        link = f"{base}/office/reports?name=pickups&from={today - timedelta(days=1)}&to={today}&link={token}"
+        dom = subprocess.run([*flags, "--dump-dom", link], capture_output=True, text=True, timeout=60).stdout
+        subprocess.run(
+            [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={shot}", link],
+            capture_output=True,
+            timeout=60,
+        )
+        refused = subprocess.run(
+            [*flags, "--dump-dom", link.replace(token, token[:-1] + "0")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    assert "<script" not in dom and "<svg" in dom and 'class="bar"' in dom
+    assert "The chain" in dom and "S1 · Store S1" in dom and "Curb wait median (min)" in dom
+    assert "expired or was revoked" in refused and "<svg" not in refused
+    assert shot.exists() and shot.stat().st_size > 5000
+    if os.environ.get("COUNTERLINE_SHOTS"):
+        shutil.copy(shot, Path(os.environ["COUNTERLINE_SHOTS"]) / "office-reports.png")
