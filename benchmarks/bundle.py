@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/bundle.py [--bundle dist/counterline] [--build] [--runs 3]
 
-`--build` builds the bundle first (installer/pyinstaller/counterline.spec) and prints how long that took. Each start
+`--build` builds the bundle first (installer/pyinstaller/counterline.spec) and prints how long that took;
+`--no-camera` builds it without OpenCV (COUNTERLINE_BUNDLE_CAMERA=0, `make dist CAMERA=0`). The size is printed with
+OpenCV's share of it (cv2 and its libraries), or "without OpenCV". Each start
 is timed from process start to exit with COUNTERLINE_EXIT_WHEN_READY=1 (the app leaves once its window is shown;
 the app's own "window ready" figure is printed beside it), offscreen, on a data dir of its own: the first start on
 a fresh data dir (it creates the demo store), then warm starts on the same dir.
@@ -28,13 +30,21 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def build(dist: Path, work: Path) -> float:
+def opencv_size(bundle: Path) -> int:
+    """Bytes of OpenCV in the bundle: the cv2 package and the libraries its wheel brings (opencv*.libs)."""
+    internal = bundle / "_internal"
+    parts = [internal / "cv2", *internal.glob("opencv*.libs")]
+    return sum(folder_size(p) for p in parts if p.is_dir())
+
+
+def build(dist: Path, work: Path, camera: bool = True) -> float:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "ERROR", "--distpath", str(dist),
          "--workpath", str(work), str(SPEC)],
         check=True,
         cwd=ROOT,
+        env=dict(os.environ, COUNTERLINE_BUNDLE_CAMERA="1" if camera else "0"),
     )  # fmt: skip
     return time.perf_counter() - started
 
@@ -77,16 +87,21 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bundle", type=Path, default=ROOT / "dist" / "counterline")
     p.add_argument("--build", action="store_true", help="build the bundle first and time the build")
+    p.add_argument(
+        "--no-camera", action="store_true", help="with --build: leave OpenCV out (no camera scanner)"
+    )
     p.add_argument("--runs", type=int, default=3, help="warm starts of each (median shown)")
     args = p.parse_args()
     if args.build:
-        seconds = build(args.bundle.parent, ROOT / "build" / "pyinstaller")
+        seconds = build(args.bundle.parent, ROOT / "build" / "pyinstaller", camera=not args.no_camera)
         print(f"bundle build: {seconds:.0f} s")
     program = args.bundle / ("counterline.exe" if sys.platform == "win32" else "counterline")
     if not program.exists():
         print(f"no bundle at {args.bundle}: run make dist, or pass --build", file=sys.stderr)
         return 2
-    print(f"bundle size: {folder_size(args.bundle) / 1e6:.0f} MB in {args.bundle}")
+    opencv = opencv_size(args.bundle)
+    share = f"OpenCV {opencv / 1e6:.0f} MB of it" if opencv else "without OpenCV"
+    print(f"bundle size: {folder_size(args.bundle) / 1e6:.0f} MB in {args.bundle} ({share})")
     venv_cmd = [sys.executable, "-m", "ui.main"]
     print(f"{'':12}{'first start':>14}{'(ready)':>10}{'warm start':>14}{'(ready)':>10}")
     for name, command in (("bundle", [str(program)]), ("virtualenv", venv_cmd)):

@@ -112,6 +112,9 @@ def test_the_bundle_starts_on_a_fresh_data_dir_and_shows_its_window(
         assert any((bundle / part).glob("0001_*.py")), part
     assert (bundle / "_internal" / "escpos" / "capabilities.json").exists()
     assert (bundle / "_internal" / "libzbar.so.0").exists()
+    # COUNTERLINE_BUNDLE_CAMERA=0 (`make dist CAMERA=0`): built without OpenCV; the app still starts.
+    camera = os.environ.get("COUNTERLINE_BUNDLE_CAMERA", "1") != "0"
+    assert (bundle / "_internal" / "cv2").exists() == camera
     assert (bundle / "_internal" / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so").exists()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COUNTERLINE_EXIT_WHEN_READY="1")
     env.pop("COUNTERLINE_DATA_DIR", None)
