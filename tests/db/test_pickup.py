@@ -24,9 +24,9 @@ from app.db.models import (
 )
 from app.domain import lifecycle
 from app.domain import pickup as codes
-from app.services import pickup, settings, shifts
+from app.services import pickup, pickup_lines, settings, shifts
 from app.services import pickup_payment as payment
-from app.services.base import Actor, UserError, now
+from app.services.base import Actor, UserError, here, now
 from tests.db.test_sales import actor
 
 Factory = sessionmaker[Session]
@@ -417,6 +417,66 @@ def test_a_short_pick_is_handed_back_to_the_central(db: Factory) -> None:
     _scan_all(db, order_id, lines[:1])
     with db.begin() as s:
         assert pickup.ready(s, who, order_id).status == "ready"
+
+
+def test_the_lines_follow_the_centrals_after_a_hand_back_but_not_before_it_is_sent(db: Factory) -> None:
+    who = actor(db, "associate")
+    order_id, lines = _order(db, "pickup", 1)  # two lines
+    with db() as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        first = order.lines[0]
+        sku, qty, price, line_id = first.sku, first.qty, first.unit_price, first.id
+        store = here(s).store_code
+    assert qty >= 1
+    with db.begin() as s:
+        pickup.hand_back(s, who, order_id, line_id, Decimal(1), "short")
+
+    def payload(*rows: tuple[str, Decimal, str]) -> dict[str, Any]:
+        with db() as s:
+            second = s.get(Order, order_id).lines[1]  # type: ignore[union-attr]
+            two = {"sku": second.sku, "qty": str(second.qty), "unit_price": "1.00", "store": store}
+        return {
+            "lines": [
+                {"sku": sku, "qty": str(q), "unit_price": str(price), "store": store, "state": state}
+                for _sku, q, state in rows[:1]
+            ]
+            + [two]
+            + [
+                {"sku": sku_, "qty": str(q), "unit_price": str(price), "store": store, "state": state}
+                for sku_, q, state in rows[1:]
+            ]
+        }
+
+    # The central has not heard of the hand-back yet: its older view (the whole line) changes nothing here.
+    older = payload((sku, qty, "reserved"))
+    with db.begin() as s:
+        assert not pickup_lines.follow_central(s, s.get(Order, order_id), older)  # type: ignore[arg-type]
+    with db.begin() as s:
+        for ev in s.scalars(select(OutboxEvent).where(OutboxEvent.type == "order.handback")):
+            ev.status = "sent"
+    # Its answer: the line keeps the rest, the missing one went to another place of this store (line 3).
+    newer = payload((sku, qty - 1, "reserved"), (sku, Decimal(1), "reserved"))
+    with db.begin() as s:
+        assert pickup_lines.follow_central(s, s.get(Order, order_id), newer)  # type: ignore[arg-type]
+    with db() as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        got = sorted((ln.line_no, ln.sku, ln.qty, ln.voided) for ln in order.lines)
+    assert got[0][2] == qty - 1 and got[2] == (3, sku, Decimal(1), False)
+    assert order.total == sum((ln.amount for ln in order.lines if not ln.voided), Decimal(0))
+    # Held nowhere ("unavailable"), or by another store: not this till's to hand over.
+    gone = payload((sku, qty - 1, "reserved"), (sku, Decimal(1), "unavailable"))
+    with db.begin() as s:
+        assert pickup_lines.follow_central(s, s.get(Order, order_id), gone)  # type: ignore[arg-type]
+    with db() as s:
+        third = next(ln for ln in s.get(Order, order_id).lines if ln.line_no == 3)  # type: ignore[union-attr]
+        assert third.voided and third.qty == 0
+    _scan_all(db, order_id, lines)  # what is left of each line
+    with db.begin() as s:
+        pickup.ready(s, who, order_id)
+    with db.begin() as s:  # made ready: the lines are what was staged, whatever comes later
+        assert not pickup_lines.follow_central(s, s.get(Order, order_id), newer)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("status", [str(x) for x in S])

@@ -34,6 +34,7 @@ from sync.central.models import (
     Product,
     StockException,
     StockLevel,
+    Store,
     WebOrder,
 )
 from tests.sync.conftest import _empty_postgres
@@ -104,6 +105,26 @@ def _level(hub: Hub, location: str) -> tuple[Decimal, Decimal]:
             .where(Location.code == location, Product.sku == "C3")
         ).one()
     return Decimal(row[0]), Decimal(row[1])
+
+
+def _c3_lines(hub: Hub, order_id: str) -> list[tuple[str, str, str]]:
+    """The central's lines of the order: (qty, state, location)."""
+    with hub.sessions() as s:
+        order = s.get(WebOrder, uuid.UUID(order_id))
+        assert order is not None
+        return [(f"{ln.qty.normalize():f}", ln.state, ln.location.code) for ln in order.lines]
+
+
+def _till_lines(till: Till, order_id: str) -> list[tuple[str, int]]:
+    """The till's live lines of the order: (qty, scanned)."""
+    with till.factory() as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        return [
+            (f"{ln.qty.normalize():f}", int(ln.scanned_qty))
+            for ln in sorted(order.lines, key=lambda x: x.line_no)
+            if not ln.voided
+        ]
 
 
 def _store_c3(hub: Hub) -> Decimal:
@@ -204,6 +225,67 @@ def test_a_short_pick_at_the_till_reaches_the_central_as_a_hand_back(hub: Hub, t
         )
         assert any("line 1 short 1" in by for by in history)
     assert _store_c3(hub) == 4  # the missing coffee left the central's stock (routing.hand_back)
+    # Both sides agree on what this store hands over: the line keeps the one found, the missing one is held
+    # nowhere (the floor came up short, and the store has no other place), and the till's order says the same.
+    assert _c3_lines(hub, order_id) == [("1", "reserved", "floor"), ("1", "unavailable", "floor")]
+    assert _till_lines(till, order_id) == [("1", 1)]
+    with till.factory.begin() as s:
+        pickup.ready(s, till.actor, order_id)
+    till.sync()
+    with till.factory.begin() as s:
+        pickup.hand_over(s, till.actor, order_id, code=_code(hub, order_id))
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+    assert _central_status(hub, order_id) == "collected"
+    assert _store_c3(hub) == 3  # 5, less the one short, less the one sold: each once
+    assert _level(hub, "floor") == (3, 0) and _level(hub, "staging") == (0, 0)  # nothing held any more
+
+
+def test_a_short_pick_routed_to_another_place_in_the_store_is_picked_there(hub: Hub, tmp_path: Path) -> None:
+    """The floor comes up short; the store's back room has one: the central routes the missing one there, and the
+    till's pick list gets it as a new line. Handed over, the store's stock is reduced once for each."""
+    with hub.sessions.begin() as s:
+        store = s.scalars(select(Store).where(Store.code == "S1")).one()
+        back = s.scalars(
+            select(Location).where(Location.store_id == store.id, Location.code == "backroom")
+        ).one()
+        assert back.sellable  # the store's other place to sell from
+    with hub.sessions.begin() as s:
+        central_stock.receive(s, "S1", [central_stock.StockLine("C3", Decimal(1))], location="backroom")
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    order_id = str(_place(hub, _key(hub), "pickup")["id"])  # two coffees, held on the floor
+    till.sync()
+    with till.factory.begin() as s:
+        pickup.scan(s, till.actor, order_id, COFFEE)
+        line_id = s.get(Order, order_id).lines[0].id  # type: ignore[union-attr]
+    with till.factory.begin() as s:
+        pickup.hand_back(s, till.actor, order_id, line_id, Decimal(1), "short")
+    till.sync()
+    till.sync()  # the order's change after the hand-back
+    assert _c3_lines(hub, order_id) == [("1", "reserved", "floor"), ("1", "reserved", "backroom")]
+    assert _till_lines(till, order_id) == [("1", 1), ("1", 0)]  # the back room's one is still to pick
+    with till.factory() as s:
+        assert not pickup.prepare_view(s, order_id).complete
+    with till.factory.begin() as s:
+        view = pickup.scan(s, till.actor, order_id, COFFEE)
+    assert view.complete
+    with till.factory.begin() as s:
+        pickup.ready(s, till.actor, order_id)
+    till.sync()
+    with till.factory.begin() as s:
+        pickup.hand_over(s, till.actor, order_id, code=_code(hub, order_id))
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+    assert _central_status(hub, order_id) == "collected"
+    assert _store_c3(hub) == 6 - 1 - 2  # received 5 + 1, one short, two sold: each once
+    with hub.sessions() as s:
+        held = s.execute(
+            select(StockLevel.reserved)
+            .join(Product, Product.id == StockLevel.product_id)
+            .where(Product.sku == "C3")
+        ).scalars()
+        assert all(Decimal(r) == 0 for r in held)  # nothing held any more, anywhere
 
 
 def test_an_order_placed_unpaid_is_paid_at_the_till_offline_and_the_central_mails_the_receipt(
