@@ -13,6 +13,7 @@ usual permission checks apply (`device_settings.save`, `printing.test_label`, `d
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +117,8 @@ def pin_length(session: Session) -> int:
 
 def username_for(name: str) -> str:
     """A sign-in name from a display name: lower-case letters and digits, e.g. "Morgan Lee" -> "morgan.lee"."""
-    words = re.findall(r"[a-z0-9]+", name.lower())
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()  # Zoë -> Zoe
+    words = re.findall(r"[a-z0-9]+", plain.lower())
     return ".".join(words)[:32] or "admin"
 
 

@@ -231,3 +231,24 @@ def test_counterline_without_demo_on_an_empty_database_opens_the_wizard(
     monkeypatch.setattr(ui.first_run, "run_first_run", closed_at_once)
     assert counterline(["--data-dir", str(tmp_path / "new")]) == 2
     assert seen and "no store yet" in capsys.readouterr().err
+
+
+def test_the_first_run_service_checks_what_it_is_given(fresh: tuple[Factory, Paths]) -> None:
+    from app.services.base import UserError
+
+    factory, _paths = fresh
+    with factory.begin() as s:
+        with pytest.raises(UserError, match="Not a device setting"):
+            first_run.save_devices(s, None, {"sync.central_url": {"x": 1}})
+        with pytest.raises(UserError, match="an object"):
+            first_run.save_devices(s, None, {"devices.scale": "serial"})
+        with pytest.raises(UserError, match="name"):
+            first_run.create_first_manager(s, "   ", "123456", "123456")
+    with factory.begin() as s:
+        first_run.set_up_demo(s)
+    with factory.begin() as s:
+        with pytest.raises(UserError, match="set up already"):
+            first_run.set_up_demo(s)
+        with pytest.raises(UserError, match="has staff already"):
+            first_run.create_first_manager(s, "Second Person", "123456", "123456")
+    assert first_run.username_for("  Zoë O'Brien ") == "zoe.o.brien"
