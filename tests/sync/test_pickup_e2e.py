@@ -379,13 +379,14 @@ STEPS = st.lists(
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=STEPS)
+@given(steps=STEPS, paid=st.booleans())
 def test_hand_over_cancel_expire_sync_and_network_loss_sell_the_goods_once(
-    hub: Hub, tmp_path_factory: pytest.TempPathFactory, steps: list[str]
+    hub: Hub, tmp_path_factory: pytest.TempPathFactory, steps: list[str], paid: bool
 ) -> None:
     """Whatever the order of hand-over at the till, cancellation at the central, the till's put-back after the hold
     window, syncs and network loss: at most one sale of the goods, at the till and the central alike, and the
-    central's store stock is what was received less what was sold."""
+    central's store stock is what was received less what was sold. An order placed unpaid is paid with its
+    hand-over: paid exactly when sold, once, in the till's shift, and the central has it paid when it is sold."""
     if id(hub) not in _TILLS:  # one till for all examples (enrolling is the slow part); a new order each time
         wire = FaultTransport(hub.transport, random.Random(1), rate=0.0)
         till = Till.enrol(hub, tmp_path_factory.mktemp("till"), "S1", "T9", transport=wire)
@@ -397,8 +398,13 @@ def test_hand_over_cancel_expire_sync_and_network_loss_sell_the_goods_once(
         central_stock.receive(s, "S1", [central_stock.StockLine("C3", Decimal(2))])
     till.sync()
     before = _store_c3(hub)
-    order_id = str(_place(hub, key, "pickup")["id"])
+    order_id = str(_place(hub, key, "pickup", paid=None if paid else False)["id"])
     till.sync()
+    with till.factory.begin() as s:
+        if shifts.current_shift(s) is None:
+            shifts.open_shift(s, till.actor, Decimal("100.00"))
+        cash_before = shifts.x_report(s).cash_sales
+    tenders = [] if paid else [payment.TenderTaken("cash", Decimal(50))]
     for _ in range(2):
         with till.factory.begin() as s:
             pickup.scan(s, till.actor, order_id, COFFEE)
@@ -411,7 +417,7 @@ def test_hand_over_cancel_expire_sync_and_network_loss_sell_the_goods_once(
         if step == "hand_over":
             with till.factory.begin() as s:
                 try:
-                    pickup.hand_over(s, till.actor, order_id, code=code)
+                    pickup.hand_over(s, till.actor, order_id, code=code, tenders=tenders)
                 except UserError:
                     s.rollback()
         elif step == "cancel":
@@ -450,8 +456,18 @@ def test_hand_over_cancel_expire_sync_and_network_loss_sell_the_goods_once(
             ),
             Decimal(0),
         )
-        status_here = s.get(Order, order_id).status  # type: ignore[union-attr]
+        here_order = s.get(Order, order_id)
+        assert here_order is not None
+        status_here = here_order.status
+        taken = sum((p.amount for p in here_order.payments), Decimal(0))
+        cash_now = shifts.x_report(s).cash_sales
     assert sold_here in (0, -2)
+    # Paid at the till exactly when sold there (an order placed unpaid), once, and counted in the shift.
+    assert taken == (0 if paid or not sold_here else here_order.total + here_order.rounding)
+    assert cash_now - cash_before == taken
+    with hub.sessions() as s:
+        web = s.get(WebOrder, uuid.UUID(order_id))
+        assert web is not None and web.paid == (paid or (bool(sold_here) and web.status == "collected"))
     assert (
         _store_c3(hub) == before + sold_here
     )  # the central reduced the store's stock as often as the till sold
