@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.db.models import Order, StockMovement
+from app.db.models import Order, OutboxEvent, StockMovement
 from app.services import pickup, shifts
 from app.services import pickup_payment as payment
 from app.services.base import UserError
@@ -342,6 +342,42 @@ def test_an_order_placed_unpaid_is_paid_at_the_till_offline_and_the_central_mail
         text = notices.build_message(notice, "shop@example.test").get_content()
     assert "2 x Coffee 500g" in text and f"Paid at pickup: {kept}" in text and "cash" in text
     assert f"change: {Decimal(50) - kept}" in text
+
+
+def test_a_receipt_the_central_cannot_read_leaves_the_notice_plain_and_the_hand_over_stands(
+    hub: Hub, tmp_path: Path
+) -> None:
+    till = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
+    till.sync()
+    order_id = str(_place(hub, _key(hub), "pickup")["id"])
+    till.sync()
+    for _ in range(2):
+        with till.factory.begin() as s:
+            pickup.scan(s, till.actor, order_id, COFFEE)
+    with till.factory.begin() as s:
+        pickup.ready(s, till.actor, order_id)
+    till.sync()
+    with till.factory.begin() as s:
+        pickup.hand_over(s, till.actor, order_id, code=_code(hub, order_id))
+    with till.factory.begin() as s:  # what a faulty or hostile peer might send instead
+        (ev,) = [
+            e
+            for e in s.scalars(select(OutboxEvent).where(OutboxEvent.status == "pending"))
+            if e.type == "order.status" and e.payload.get("to") == "collected"
+        ]
+        ev.payload = {**ev.payload, "receipt": {"taken": [["C3", "x" * 500, "-2"]], "paid": "lots"}}
+    till.sync()
+    assert till.refused() == [] and till.outbox_pending() == 0
+    assert _central_status(hub, order_id) == "collected" and _store_c3(hub) == 3
+    with hub.sessions() as s:
+        web = s.get(WebOrder, uuid.UUID(order_id))
+        assert web is not None
+        notice = s.scalars(
+            select(Notice).where(Notice.order_id == web.id, Notice.kind == "picked_up")  # type: ignore[arg-type]
+        ).one()
+        assert "receipt" not in notice.facts
+        text = notices.build_message(notice, "shop@example.test").get_content()
+    assert "was picked up" in text and "You took" not in text and "Paid at pickup" not in text
 
 
 def test_cancelled_at_the_central_after_ready_the_till_puts_the_goods_back(hub: Hub, tmp_path: Path) -> None:
