@@ -21,6 +21,11 @@ figures in give the same refund at every till.
   already gave back to it, so **no tender ever gets back more than it paid over all the sale's returns**.
 * A refund the tenders cannot take (only possible when cash rounding took cents off the cash the customer paid)
   is left ``unallocated``: the customer never gets back more than the sale took.
+* **An exchange** (the return and a new sale in one transaction) carries up to the new sale's total of the refund
+  into that sale as one ``exchange`` credit (:data:`EXCHANGE`); only the rest is refunded, by the rule above. For
+  what the tenders can still take back, an exchange credit counts as refunded to the sale's tenders in the rule's
+  order, after every tender's real refunds: it took the refund, it never adds to it, so the bounds above hold over
+  exchanges too. A sale paid in part by an exchange credit refunds that part as **cash** (:func:`paid_as`).
 * A **restocking fee** (see :mod:`app.domain.return_policy`) comes off the refund's total before the tenders are
   chosen; the lines keep their full share, so a later return of the same line still adds up to what it paid.
 
@@ -34,7 +39,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.domain.money import CENT, ZERO
-from app.domain.tenders import REFUND_ORDER
+from app.domain.tenders import EXCHANGE, REFUND_ORDER
 
 # The order in which a refund goes back to the sale's tenders (see the module rules): the tender list's owner's.
 TENDER_ORDER: tuple[str, ...] = REFUND_ORDER
@@ -129,6 +134,11 @@ class RefundPlan:
         return sum((line.tax for line in self.lines), ZERO)
 
 
+def paid_as(kind: str) -> str:
+    """The tender a sale's payment counts as for its refunds: an exchange credit as cash, the rest as themselves."""
+    return "cash" if kind == EXCHANGE else kind
+
+
 def returned_qty(line_no: int, earlier: Iterable[EarlierReturn]) -> Decimal:
     """How much of a line every earlier return took back."""
     return sum((rl.qty for r in earlier for rl in r.lines if rl.line_no == line_no), Decimal(0))
@@ -171,14 +181,24 @@ def line_refund(sale: Sale, earlier: Sequence[EarlierReturn], line_no: int, qty:
 
 
 def tender_room(sale: Sale, earlier: Sequence[EarlierReturn]) -> dict[str, Decimal]:
-    """Per tender kind, what it can still take back: paid less what earlier returns gave back to it."""
+    """Per tender kind, what it can still take back: paid less what earlier returns gave back to it; then the
+    earlier exchange credits, taken off in the rule's order."""
     room: dict[str, Decimal] = {}
     for kind, amount in sale.payments:
         room[kind] = room.get(kind, ZERO) + amount
+    carried = ZERO
     for r in earlier:
         for kind, amount in r.tenders:
-            room[kind] = room.get(kind, ZERO) - amount
-    return {kind: max(value, ZERO) for kind, value in room.items()}
+            if kind == EXCHANGE:
+                carried += amount
+            else:
+                room[kind] = room.get(kind, ZERO) - amount
+    room = {kind: max(value, ZERO) for kind, value in room.items()}
+    for kind in tender_order(room):
+        take = min(carried, room[kind])
+        room[kind] -= take
+        carried -= take
+    return room
 
 
 def tender_order(kinds: Iterable[str]) -> list[str]:
@@ -204,8 +224,11 @@ def plan(
     earlier: Sequence[EarlierReturn],
     wanted: Mapping[int, Decimal],
     fee: Decimal = ZERO,
+    exchange: Decimal = ZERO,
 ) -> RefundPlan:
-    """The refund of a return of ``wanted`` (line number -> quantity) after ``earlier`` returns, less ``fee``."""
+    """The refund of a return of ``wanted`` (line number -> quantity) after ``earlier`` returns, less ``fee``.
+    ``exchange``: the new sale's total of an exchange; up to it of the refund is carried into that sale as an
+    :data:`EXCHANGE` credit (the tenders' last entry) and only the rest goes back to the tenders."""
     chosen = {n: q for n, q in wanted.items() if q}
     if not chosen:
         raise RefundError("Choose at least one item to return.")
@@ -213,7 +236,13 @@ def plan(
     lines_total = sum((line.total for line in lines), ZERO)
     fee = min(max(_cents(fee), ZERO), lines_total)
     due = lines_total - fee
-    tenders, unallocated = allocate(due, tender_room(sale, earlier))
+    room = tender_room(sale, earlier)
+    can = sum(room.values(), ZERO)
+    carried = min(max(exchange, ZERO), due, can)
+    tenders, _ = allocate(min(due - carried, can - carried), room)
+    unallocated = due - carried - sum((t.amount for t in tenders), ZERO)
+    if carried > 0:
+        tenders.append(TenderRefund(EXCHANGE, carried))
     return RefundPlan(
         lines=lines,
         lines_total=lines_total,
@@ -256,7 +285,8 @@ def over_return(sale: Sale, returns: Sequence[EarlierReturn]) -> str | None:
         for kind, amount in r.tenders:
             back[kind] = back.get(kind, ZERO) + amount
     for kind, amount in back.items():
-        if amount > paid.get(kind, ZERO):
+        # An exchange credit is bounded with the total below (it went to no one tender).
+        if kind != EXCHANGE and amount > paid.get(kind, ZERO):
             return f"{kind} given back {amount}, more than the {paid.get(kind, ZERO)} it paid"
     if sum(back.values(), ZERO) > sum(paid.values(), ZERO):
         return "more given back than the sale took"

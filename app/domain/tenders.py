@@ -30,17 +30,22 @@ from typing import Literal, get_args
 from app.domain.money import ZERO, quantize_money, round_cash
 
 TenderKind = Literal["cash", "card", "store_credit", "gift_card"]
+# TenderIn also takes EXCHANGE (below): an exchange's credit settles like a card, exact cents and no change.
 
 # The tenders a till takes, in the order reports, counts and the Pay dialog list them: defined here once.
 KINDS: tuple[str, ...] = get_args(TenderKind)
 # The order in which a return's refund goes back to the sale's tenders (app.domain.refunds states the rule): the
 # card first, up to what it paid, then cash, then gift card, then store credit.
 REFUND_ORDER: tuple[str, ...] = ("card", "cash", "gift_card", "store_credit")
+# An exchange's credit: the part of a return's refund that pays the exchange's new sale (app.domain.refunds states
+# the rule). Not a tender the Pay dialog offers: the Returns desk puts it on the sale, and the return gives it out.
+EXCHANGE = "exchange"
 WORDS: dict[str, str] = {
     "cash": "Cash",
     "card": "Card",
     "store_credit": "Store credit",
     "gift_card": "Gift card",
+    EXCHANGE: "Exchange credit",
 }
 
 
@@ -56,7 +61,7 @@ class TenderIn:
     amount: Decimal
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind not in KINDS and self.kind != EXCHANGE:
             raise ValueError(f"tender kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
             raise ValueError(f"tender amount must be a Decimal, got {self.amount!r}")

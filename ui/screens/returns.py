@@ -6,7 +6,8 @@ or total (F2). The work list shows each line bought, what is left to return and 
 current line is what F3 (quantity), F4 (all that is left), F5 (reason), F6 (condition) and F7 (take off) act on.
 Scanning an item of the sale takes one more of it back. Asking for more than is left is refused in red with a low
 tone. The refund (the large figure) is worked out by `app.services.returns` as lines change; F10 shows it per tender
-and makes it, with a manager's approval when the return needs one.
+and makes it, with a manager's approval when the return needs one. F9 makes it an exchange instead
+(ui.screens.exchange_dialog): the new items are scanned and only the difference is paid or refunded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 
 from app.domain import barcodes
@@ -25,6 +27,7 @@ from app.services import catalog, customers, returns
 from app.services.base import Changes
 from app.services.returns import NoReceiptLineIn, OriginalView, Quote, ReturnDone, ReturnLineIn
 from ui.context import AppContext
+from ui.screens.exchange_dialog import ExchangeDialog
 from ui.screens.returns_dialogs import FindSaleDialog, RefundDialog
 from ui.screens.sell_dialogs import CustomerDialog
 from ui.theme import GOOD_GREEN
@@ -39,6 +42,7 @@ KEYS = [
     Action("F6", "Condition", "condition"),
     Action("F7", "Take off", "take_off"),
     Action("F8", "No receipt", "no_receipt"),
+    Action("F9", "Exchange", "exchange"),
     Action("Shift+F7", "New return", "clear", "danger"),
     Action("F1", "Keys", "help"),
 ]
@@ -83,6 +87,9 @@ class ReturnsScreen(Workstation):
         # A return without a receipt: the customer (id, name) its store credit goes to, and the items scanned.
         self.customer: tuple[str, str] | None = None
         self.items: list[ItemLine] = []
+        self.exchange_sale: str | None = (
+            None  # an exchange's new sale, kept while the desk goes back to the return
+        )
         super().__init__(ctx, parent)
         self.table.setObjectName("returnLines")
         self.caption.setText(self.tr("Refund"))
@@ -350,7 +357,7 @@ class ReturnsScreen(Workstation):
         ):
             return
         self.original, self.choices, self.quoted, self.done = None, {}, None, None
-        self.customer, self.items = None, []
+        self.customer, self.items, self.exchange_sale = None, [], None  # new items left stay open at Sell
         self.current, self.chosen = None, False
         self._show()
 
@@ -486,22 +493,64 @@ class ReturnsScreen(Workstation):
         self.primary_button.setEnabled(bool(self.choices) and self.quoted is not None)
 
     # -- the refund ------------------------------------------------------------------------------------------
-    def refund(self) -> None:
-        if self.customer is not None and self.choices:
-            return self._refund_without_receipt()
+    def _ready(self, what: str) -> list[ReturnLineIn] | None:
+        """The lines chosen with their reasons, or None (said in red) when something is missing."""
         if self.original is None or not self.choices:
-            self.error(self.tr("Nothing to refund: scan the receipt, then the items coming back."))
-            return
+            self.error(self.tr("Nothing to {0}: scan the receipt, then the items coming back.").format(what))
+            return None
         missing = [n for n, c in self.choices.items() if not c.reason]
         if missing:
             name = next(ln.name for ln in self.original.lines if ln.line_no == missing[0])
             self.current = str(missing[0])
             self._show()
-            self.error(self.tr("Choose a reason for {0} (F5) before the refund.").format(name))
+            self.error(self.tr("Choose a reason for {0} (F5) before the {1}.").format(name, what))
+            return None
+        return self._wanted(for_display=False)
+
+    def refund(self) -> None:
+        if self.customer is not None and self.choices:
+            return self._refund_without_receipt()
+        wanted = self._ready(self.tr("refund"))
+        if wanted is None or self.original is None:
             return
-        order_id, wanted = self.original.order_id, self._wanted(for_display=False)
+        order_id = self.original.order_id
         self.ctx.ops.read(
             lambda s: returns.quote(s, order_id, wanted), lambda q: self._refund_dialog(q, wanted)
+        )
+
+    def exchange(self) -> None:
+        """F9: the lines chosen come back and the customer takes other items; only the difference is settled."""
+        wanted = self._ready(self.tr("exchange"))
+        if wanted is None or self.original is None:
+            return
+        original, resume = self.original, self.exchange_sale
+
+        def opened(sale: Any) -> None:
+            self.exchange_sale = sale.id
+            dlg = ExchangeDialog(self.ctx, self, original.order_id, wanted, sale, original.number)
+            if dlg.exec() and dlg.result_value is not None:
+                self._exchanged(dlg.result_value)
+            dlg.deleteLater()
+            self.focus_scan()
+
+        # Opened once the call has delivered, so the till is not shown busy while the dialog is up.
+        self.ctx.ops.run(
+            lambda s, a: returns.begin(s, a, resume), lambda sale: QTimer.singleShot(0, lambda: opened(sale))
+        )
+
+    def _exchanged(self, done: Any) -> None:
+        printer = self.ctx.services.get("printer")
+        if printer is not None:
+            if done.returned.open_drawer or done.sale.open_drawer:
+                printer.open_drawer()
+            printer.wake()
+        self.original, self.choices, self.quoted, self.exchange_sale = None, {}, None, None
+        self.current, self.chosen = None, False
+        self._show()
+        self.ctx.messages.show_notice(
+            self.tr("Exchange done: return {0}, sale {1}.").format(
+                done.returned.number, done.sale.sale.number
+            )
         )
 
     def _refund_without_receipt(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from app.services.base import UserError, here
 from app.services.returns.views import (
     HANDED_OVER,
     ONLINE,
+    Central,
     OriginalView,
     SaleHit,
     SoldLineView,
@@ -48,13 +50,76 @@ def _exclusive(session: Session, order: Order, live: list[OrderLine]) -> bool:
     return _store(session).tax_mode == "exclusive"
 
 
+def central_answer(answer: Any) -> Central:
+    """The central store's `GET /v1/returns/{id}` answer (sync.central.service.returns.Returnable.payload), checked:
+    a malformed answer is refused (UserError) and the till decides on what it knows."""
+    bad = UserError(
+        "The central store's answer about this sale cannot be read: deciding on this till's records."
+    )
+    try:
+        returned = {str(x["sku"]): Decimal(str(x["returned"])) for x in answer["lines"]}
+        tenders = answer.get("tenders")
+        refunded = None if tenders is None else {str(x["kind"]): Decimal(str(x["refunded"])) for x in tenders}
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+        raise bad from None
+    values = list(returned.values()) + list((refunded or {}).values())
+    if any(not v.is_finite() or v < 0 for v in values):
+        raise bad
+    return Central(returned, refunded)
+
+
+def _from_central(
+    sale: refunds.Sale, earlier: list[refunds.EarlierReturn], live: list[OrderLine], central: Central
+) -> list[refunds.EarlierReturn]:
+    """The returns the central store counted that this till has not heard of yet (another till's, not synced), as
+    one more earlier return: the units per sku beyond what is known here, refunded by the same cumulative rule
+    (line by line, in line order), and per tender what the central store says went back beyond what is known."""
+    known: dict[str, Decimal] = {}
+    sku_of = {line.line_no: line.sku for line in live}
+    for r in earlier:
+        for rl in r.lines:
+            known[sku_of.get(rl.line_no, "")] = known.get(sku_of.get(rl.line_no, ""), Decimal(0)) + rl.qty
+    seen = list(earlier)
+    extra_lines: list[refunds.ReturnedLine] = []
+    for sku, returned in central.returned.items():
+        more = returned - known.get(sku, Decimal(0))
+        for line in live:
+            if more <= 0:
+                break
+            if line.sku != sku:
+                continue
+            left = refunds.returnable(sale, seen)[line.line_no]
+            take = min(more, left)
+            if take > 0:
+                lr = refunds.line_refund(sale, seen, line.line_no, take)
+                extra = refunds.ReturnedLine(line.line_no, take, lr.amount, lr.tax)
+                extra_lines.append(extra)
+                seen.append(refunds.EarlierReturn((extra,)))
+                more -= take
+    tenders: list[tuple[str, Decimal]] = []
+    if central.refunded is not None:
+        back: dict[str, Decimal] = {}
+        for r in earlier:
+            for kind, amount in r.tenders:
+                back[kind] = back.get(kind, ZERO) + amount
+        for kind, amount in sorted(central.refunded.items()):
+            if amount > back.get(kind, ZERO):
+                tenders.append((kind, amount - back.get(kind, ZERO)))
+    if not extra_lines and not tenders:
+        return earlier
+    return [*earlier, refunds.EarlierReturn(tuple(extra_lines), tuple(tenders))]
+
+
 def _facts(
-    session: Session, order: Order
+    session: Session, order: Order, central: Central | None = None
 ) -> tuple[refunds.Sale, list[refunds.EarlierReturn], list[OrderLine]]:
     live = [line for line in order.lines if not line.voided]
     sale = refunds.Sale(
         tuple(refunds.SoldLine(line.line_no, line.qty, line.amount, line.tax, line.name) for line in live),
-        tuple((p.kind, p.amount) for p in sorted(order.payments, key=lambda p: (p.created_at, p.id)))
+        tuple(
+            (refunds.paid_as(p.kind), p.amount)
+            for p in sorted(order.payments, key=lambda p: (p.created_at, p.id))
+        )
         or ((ONLINE, order.total),),
         _exclusive(session, order, live),
     )
@@ -67,11 +132,13 @@ def _facts(
         )
         for r in _earlier_orders(session, order.id)
     ]
+    if central is not None:
+        earlier = _from_central(sale, earlier, live, central)
     return sale, earlier, live
 
 
-def _view(session: Session, order: Order) -> OriginalView:
-    sale, earlier, live = _facts(session, order)
+def _view(session: Session, order: Order, central: Central | None = None) -> OriginalView:
+    sale, earlier, live = _facts(session, order, central)
     left = refunds.returnable(sale, earlier)
     refunded: dict[str, Decimal] = {}
     for r in earlier:
@@ -117,8 +184,10 @@ def _original(session: Session, order_id: str) -> Order:
     return order
 
 
-def get_original(session: Session, order_id: str) -> OriginalView:
-    return _view(session, _original(session, order_id))
+def get_original(session: Session, order_id: str, central: Central | None = None) -> OriginalView:
+    """The sale with what may still be returned: by this till's records, or with `central` (the central store's
+    word, asked just before) by every till's returns."""
+    return _view(session, _original(session, order_id), central)
 
 
 def find_original(session: Session, typed: str) -> OriginalView:

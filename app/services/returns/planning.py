@@ -26,6 +26,7 @@ from app.services.returns.original import (
 )
 from app.services.returns.views import (
     TENDER_WORDS,
+    Central,
     NoReceiptLineIn,
     Quote,
     QuoteLine,
@@ -53,10 +54,17 @@ def _check_line_input(
 
 
 def _plan(
-    session: Session, order_id: str, wanted: list[ReturnLineIn], gift_card_code: str | None
+    session: Session,
+    order_id: str,
+    wanted: list[ReturnLineIn],
+    gift_card_code: str | None,
+    exchange: Decimal = ZERO,
+    central: Central | None = None,
 ) -> _Planned:
+    """The return's figures; ``exchange`` is an exchange's new sale total (see app.services.returns.exchange);
+    ``central`` the central store's word on what every till took back (the return is then decided online)."""
     order = _original(session, order_id)
-    sale, earlier, live = _facts(session, order)
+    sale, earlier, live = _facts(session, order, central)
     by_no = {line.line_no: line for line in live}
     policy = _policy(session)
     reason_words = reasons(session)
@@ -75,9 +83,9 @@ def _plan(
         for n, w in chosen.items()
     }
     try:
-        first = refunds.plan(sale, earlier, qty)
+        first = refunds.plan(sale, earlier, qty, exchange=exchange)
         fee = policy.restocking_fee((lr.total, chosen[lr.line_no].condition) for lr in first.lines)
-        plan = refunds.plan(sale, earlier, qty, fee) if fee else first
+        plan = refunds.plan(sale, earlier, qty, fee, exchange) if fee else first
     except refunds.RefundError as exc:
         raise UserError(str(exc)) from None
 
@@ -143,14 +151,18 @@ def _plan(
         exceptions=[e.text for e in exceptions],
         permission=str(rp.approval_for(exceptions)),
     )
-    return _Planned(order, quote, lines, references, card, customer_id)
+    return _Planned(order, quote, lines, references, card, customer_id, online=central is not None)
 
 
 def quote(
-    session: Session, order_id: str, lines: list[ReturnLineIn], gift_card_code: str | None = None
+    session: Session,
+    order_id: str,
+    lines: list[ReturnLineIn],
+    gift_card_code: str | None = None,
+    central: Central | None = None,
 ) -> Quote:
     """What taking these lines back would refund, to which tenders, and the approval it needs; nothing written."""
-    return _plan(session, order_id, lines, gift_card_code).quote
+    return _plan(session, order_id, lines, gift_card_code, central=central).quote
 
 
 # -- no receipt ------------------------------------------------------------------------------------------------

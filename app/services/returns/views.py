@@ -132,6 +132,16 @@ class ReturnDone:
     open_drawer: bool
 
 
+@dataclass(frozen=True)
+class Central:
+    """What the central store (the authority) said is taken back of a sale over every till's returns, asked just
+    before the return (`sync.client.Client.returnable`, read by `central_answer`): per sku returned, and per tender
+    kind refunded (None for a web order, whose payment is the storefront's)."""
+
+    returned: dict[str, Decimal]
+    refunded: dict[str, Decimal] | None
+
+
 # -- the refund ------------------------------------------------------------------------------------------------
 @dataclass
 class _Planned:
@@ -141,6 +151,7 @@ class _Planned:
     references: dict[str, str | None]
     card_last4: str | None
     customer_id: str | None
+    online: bool = False  # decided on the central store's word (`Central`), not on this till's alone
 
 
 # -- finding the original --------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from app.services.returns.planning import (
 from app.services.returns.views import (
     QUARANTINE_LOCATION,
     VENDOR_LOCATION,
+    Central,
     NoReceiptLineIn,
     ReturnDone,
     ReturnLineIn,
@@ -154,7 +155,9 @@ def _write(session: Session, actor: Actor, planned: _Planned, no_receipt: bool) 
     session.flush()
     rows = stock.record_movements(session, moves, "order", ret.id, actor.user_id)
     outbox.emit(
-        session, "return.completed", _payload(session, ret, original, stock.movement_payload(session, rows))
+        session,
+        "return.completed",
+        _payload(session, ret, original, stock.movement_payload(session, rows), offline=not planned.online),
     )
     job_id = printing.enqueue(
         session, "receipt", _receipt(session, ret, original, q), f"Return {ret.number}", ret.id
@@ -214,9 +217,12 @@ def take_return(
     order_id: str,
     lines: list[ReturnLineIn],
     gift_card_code: str | None = None,
+    central: Central | None = None,
 ) -> ReturnDone:
-    """Take the lines back and refund them, in one transaction (see the module)."""
-    planned = _plan(session, order_id, lines, gift_card_code)
+    """Take the lines back and refund them, in one transaction (see the module); with `central` (the central
+    store's word, asked just before) the return is decided online: the central store refuses it if another till's
+    return took the units meanwhile, instead of parking it."""
+    planned = _plan(session, order_id, lines, gift_card_code, central=central)
     return _write(session, actor, planned, no_receipt=False)
 
 

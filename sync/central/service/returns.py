@@ -5,7 +5,8 @@ rolling no-receipt limit per customer.
 What a return may take, over all the returns of one sale (at any till of any store, in the order they reach here):
 - of each item (sku), at most what the sale sold of it minus what every earlier return took back;
 - of each tender kind, at most what that kind paid, except store credit, which may take what the other tenders
-  cannot (the refund rule's last resort); and in all, at most what the sale's payments came to.
+  cannot (the refund rule's last resort), and an exchange's credit (it paid the exchange's new sale); and in all,
+  at most what the sale's payments came to. A sale paid in part by an exchange credit counts that part as cash.
 A web order's lines bound its items; its payments are the storefront's, so no tender is checked for it, and only
 an order handed over (collected or shipped) has anything to take back.
 
@@ -51,6 +52,9 @@ from sync.central.models import (
 _ZERO = Decimal(0)
 # The tender that may take what the others cannot (the refund rule's last resort).
 LAST_RESORT = "store_credit"
+# An exchange's credit (app.domain.refunds): on a return, the part of its refund that paid the exchange's new sale,
+# bounded with the total (it went to no one tender); on a sale, paid as cash for that sale's own returns.
+EXCHANGE = "exchange"
 NO_RECEIPT_DEFAULTS: dict[str, Any] = {
     "returns.no_receipt_items": 5,
     "returns.no_receipt_amount": "150.00",
@@ -176,6 +180,8 @@ def returnable(
         state = Returnable("sale", sale.id, sale.number)
         state.sold = _items(sale.document.get("lines") or [])
         state.paid = _tenders(sale.document.get("payments") or [])
+        if EXCHANGE in state.paid:
+            state.paid["cash"] = state.paid.get("cash", _ZERO) + state.paid.pop(EXCHANGE)
         column = Return.original_order_id
     session.flush()
     for doc in session.scalars(select(Return.document).where(column == original_id)):
@@ -206,7 +212,7 @@ def return_overs(state: Returnable, p: protocol.SaleCompleted) -> list[dict[str,
     if state.paid is not None:
         refunds = _tenders(p.payments)
         for kind, amount in sorted(refunds.items()):
-            if kind == LAST_RESORT:
+            if kind in (LAST_RESORT, EXCHANGE):
                 continue
             left = state.paid.get(kind, _ZERO) - state.refunded.get(kind, _ZERO)
             if amount > left:

@@ -1,0 +1,124 @@
+"""An exchange at the Returns desk through the real main window (pytest-qt, offscreen): the receipt scanned, the item
+scanned back with a reason, F9, the dearer replacement scanned in the exchange dialog, the difference taken by
+card in Sell's Pay dialog, and the return and the new sale written together. Screenshots of the exchange dialog and
+the Pay dialog over the window at 1280x800 and 1024x768 go to $RETURNS_SHOTS (default: the temp folder)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QWidget
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Order
+from app.services import shifts
+from app.services.base import Actor
+from tests.db.test_exchanges import priced
+from tests.db.test_returns import sold
+from tests.ui.contexts import idle, main_window, scan, sign_in
+from tests.ui.test_returns_screen import shot, when_modal
+from ui.main_window import MainWindow
+from ui.screens.exchange_dialog import ExchangeDialog
+from ui.screens.returns import ReturnsScreen
+from ui.screens.sell_dialogs import TenderDialog
+from ui.widgets import FormDialog
+
+Factory = sessionmaker[Session]
+D = Decimal
+
+
+@pytest.fixture
+def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
+    with main_window(db, qtbot) as win:
+        yield win
+
+
+def test_exchange_for_a_dearer_item_takes_only_the_difference(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sign_in(qtbot, window, "returns", "4444")
+    assert window.ctx.user is not None
+    clerk = Actor(window.ctx.user.id)
+    with db.begin() as s:
+        shifts.open_shift(s, clerk, D("100.00"))
+    (_, cheap_code, cheap), (_, dear_code, dear) = priced(db)
+    original = sold(db, clerk, [cheap_code], [("card", None)])
+    with db() as s:
+        order = s.get(Order, original)
+        assert order is not None
+        number = order.number
+    window.show_screen("returns")
+    screen = window.screens["returns"]
+    assert isinstance(screen, ReturnsScreen)
+    idle(qtbot, window)
+    scan(qtbot, window, f"R-{number}")
+    scan(qtbot, window, cheap_code)
+    assert screen.choices[1].qty == 1
+
+    def choose_faulty(dlg: QWidget) -> None:
+        assert isinstance(dlg, FormDialog)
+        combo = dlg.findChild(QComboBox, "returnChoice")
+        assert combo is not None
+        combo.setCurrentIndex(combo.findData("faulty"))
+        dlg.submit()
+
+    when_modal(qtbot, choose_faulty)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F5)
+    idle(qtbot, window)
+    assert screen.choices[1].reason == "faulty"
+
+    seen: dict[str, object] = {}
+
+    def pay_by_card(dlg: QWidget) -> None:
+        assert isinstance(dlg, TenderDialog)
+        seen["due"] = dlg.sale.remaining
+        seen["payments"] = [(p.kind, p.amount) for p in dlg.sale.payments]
+        for size in ((1280, 800), (1024, 768)):
+            window.resize(*size)
+            qtbot.wait(30)
+            shot(dlg, f"exchange-pay-{size[0]}x{size[1]}")
+        dlg.kind.setCurrentIndex(dlg.kind.findData("card"))
+        dlg.amount.setText(f"{dlg.sale.remaining:.2f}")
+        dlg.last4.setText("4242")
+        dlg.approval.setText("OK1234")
+        dlg.take_payment()
+
+    def exchange(dlg: QWidget) -> None:
+        assert isinstance(dlg, ExchangeDialog)
+        dlg.scan.setText(dear_code)
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)  # typed (or a keyboard scanner) into the dialog's field
+        qtbot.waitUntil(lambda: dlg.quote is not None, timeout=10_000)
+        seen["figure"] = dlg.figure.text()
+        seen["rows"] = dlg.items.rowCount()
+        for size in ((1280, 800), (1024, 768)):
+            window.resize(*size)
+            qtbot.wait(30)
+            shot(window, f"exchange-window-{size[0]}x{size[1]}")
+            shot(dlg, f"exchange-dialog-{size[0]}x{size[1]}")
+        window.resize(1280, 800)
+        when_modal(qtbot, pay_by_card, TenderDialog)
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)  # Enter on the empty field settles: the Pay dialog opens
+
+    when_modal(qtbot, exchange, ExchangeDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: screen.original is None, timeout=15_000)
+    idle(qtbot, window)
+    assert seen["rows"] == 1
+    assert seen["figure"] == f"Customer pays {screen.money(dear - cheap)}"
+    assert seen["due"] == dear - cheap and seen["payments"] == [("exchange", cheap)]
+    with db() as s:
+        ret = s.scalar(select(Order).where(Order.channel == "return"))
+        assert ret is not None and ret.original_order_id == original
+        new = s.scalar(select(Order).where(Order.channel == "counter", Order.id != original))
+        assert new is not None and new.status == "completed" and new.total == dear
+        assert sorted((p.kind, p.amount) for p in new.payments) == [
+            ("card", dear - cheap),
+            ("exchange", cheap),
+        ]
+        assert [(p.kind, p.reference) for p in ret.payments] == [("exchange", new.id)]
+    assert "Exchange done" in window.ctx.messages.label.text()
