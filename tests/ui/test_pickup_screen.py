@@ -336,6 +336,10 @@ def test_an_unpaid_order_is_paid_through_sells_pay_dialog_at_the_hand_over(
         assert isinstance(dlg, HandoverDialog)
         seen.append(dlg.ok.text())
         dlg.id_name.setText(customer)
+        for w, h in ((1280, 800), (1024, 768)):
+            window.resize(w, h)
+            qtbot.wait(30)
+            assert _composite(window, dlg, SHOTS / f"pickup-handover-unpaid-{w}.png")
         dlg.submit()
         QTimer.singleShot(300, pay)
 
