@@ -47,7 +47,9 @@ def record(
     ).scalar()
     user_name = ""
     if user_id:
-        user_name = session.scalar(select(StaffUser.display_name).where(StaffUser.id == user_id)) or ""
+        # From the identity map when the caller's permission check loaded the user (it nearly always has).
+        user = session.get(StaffUser, user_id)
+        user_name = (user.display_name if user is not None else "") or ""
     try:
         terminal = here(session).terminal_code
     except UserError:  # the very first entries are written while the terminal is being set up

@@ -114,7 +114,8 @@ def here(session: Session) -> Here:
     t, s = row
     h = Here(s.id, s.code, t.code, s.currency, store_locale(s.locale, s.currency, s.timezone), s.timezone)
     if tx is not None:
-        session.info["here"] = (tx, h)
+        # The rows are kept too: the session holds loaded rows weakly, and a sale asks for its store again.
+        session.info["here"] = (tx, h, t, s)
     return h
 
 

@@ -76,7 +76,8 @@ def receipt_data(session: Session, order_id: str, copy: bool = False) -> Receipt
         raise UserError("That sale is not on this terminal.")
     store = session.get(Store, here(session).store_id)
     assert store is not None  # here() found it
-    cashier = session.scalar(select(StaffUser.display_name).where(StaffUser.id == order.owner_id)) or ""
+    owner = session.get(StaffUser, order.owner_id) if order.owner_id else None
+    cashier = (owner.display_name if owner is not None else "") or ""
 
     lines: list[ReceiptLine] = []
     for line in order.lines:
