@@ -24,6 +24,11 @@ RECHECK_S = 2.0
 _TOUCHED = "feedwait_touched"
 
 
+def note_feed_rows(session: Session, store_ids: set[int]) -> None:
+    """Feed rows of these stores were written without the ORM (set-wise): the commit wakes their waiters too."""
+    session.info.setdefault(_TOUCHED, set()).update(store_ids)
+
+
 class FeedNotifier:
     """Per-store versions bumped after each commit that added feed rows, and the coroutines waiting on them."""
 

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, func, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from sync import protocol
+from sync.central import feedwait
 from sync.central.models import (
     FeedChange,
     Location,
@@ -90,7 +91,11 @@ def next_seq(session: Session, store_id: int) -> int:
 def emit(session: Session, store_id: int, change_type: str, key: str, payload: dict[str, Any]) -> int:
     """Append one change to the store's feed and return its seq."""
     seq = next_seq(session, store_id)
-    session.add(FeedChange(store_id=store_id, seq=seq, type=change_type, key=key, payload=payload))
+    add_row(
+        session,
+        FeedChange,
+        {"store_id": store_id, "seq": seq, "type": change_type, "key": key, "payload": payload},
+    )
     return seq
 
 
@@ -108,6 +113,55 @@ def tx_cache(session: Session, name: str) -> dict[Any, Any]:
         session.info[name] = entry
     cache: dict[Any, Any] = entry[1]
     return cache
+
+
+# ---------------------------------------------------------------- rows written set-wise
+
+_STAGED = "staged_rows"
+
+
+def start_staging(session: Session) -> None:
+    """From now to the end of this transaction, the rows `add_row` is given are kept as plain values, to be written
+    by `write_staged` with one INSERT per table (executemany) (a push's batch), instead of one ORM object each.
+
+    Only for the append-only tables (the feed, the ledger, sales, applied events): nothing reads a row of them back
+    in the transaction it was written in, except through a query, and the caller writes the staged rows before any
+    step that may query them (a push writes them before every event its fast path does not cover)."""
+    session.info[_STAGED] = (session.get_transaction(), {})
+
+
+def _staging(session: Session) -> dict[type[Any], list[dict[str, Any]]] | None:
+    entry = session.info.get(_STAGED)
+    if entry is None or entry[0] is not session.get_transaction():
+        return None
+    rows: dict[type[Any], list[dict[str, Any]]] = entry[1]
+    return rows
+
+
+def add_row(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """Add a row of `model`: staged when this transaction stages (`start_staging`), else an ORM object."""
+    staged = _staging(session)
+    if staged is None:
+        session.add(model(**values))
+    else:
+        staged.setdefault(model, []).append(values)
+
+
+def write_staged(session: Session) -> None:
+    """Write the staged rows: what the ORM has pending first (levels, locations, the store's feed seq), then one
+    INSERT per table. A reused key fails here (IntegrityError), as a flush would have."""
+    staged = _staging(session)
+    if not staged:
+        return
+    session.flush()
+    for model, rows in staged.items():
+        # One executemany of a cached statement: psycopg sends it pipelined, SQLite in one call. (A multi-row
+        # VALUES built per batch cost more to compile than the rows cost to write.)
+        session.execute(insert(model.__table__), rows)
+    feed = staged.get(FeedChange)
+    if feed:
+        feedwait.note_feed_rows(session, {row["store_id"] for row in feed})
+    staged.clear()
 
 
 def get_level(session: Session, location: Location, product: Product) -> StockLevel:
@@ -177,22 +231,24 @@ def record_movement(
     level = get_level(session, location, product)
     level.on_hand = level.on_hand + qty
     seq = emit_stock(session, location, product, level)
-    session.add(
-        StockMovement(
-            id=movement_id,
-            store_id=location.store_id,
-            location_id=location.id,
-            product_id=product.id,
-            qty=qty,
-            kind=kind,
-            cause_type=cause_type,
-            cause_id=cause_id,
-            event_id=event_id,
-            terminal_id=terminal_id,
-            seq=seq,
-        )
+    add_row(
+        session,
+        StockMovement,
+        {
+            "id": movement_id,
+            "store_id": location.store_id,
+            "location_id": location.id,
+            "product_id": product.id,
+            "qty": qty,
+            "kind": kind,
+            "cause_type": cause_type,
+            "cause_id": cause_id,
+            "event_id": event_id,
+            "terminal_id": terminal_id,
+            "seq": seq,
+        },
     )
-    # No flush here: rows go out together when the event's savepoint ends (or at the next query).
+    # No flush here: rows go out together at the end of the transaction (or at the next query, or set-wise).
     return level
 
 

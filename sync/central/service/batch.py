@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,12 +55,13 @@ def push(
         if terminal is None:
             raise Forbidden("unknown terminal")
         store_code = terminal.store.code
-    judged: list[protocol.Event | protocol.PushResult] = [_judge(raw, store_code) for raw in events]
+    parsed: dict[uuid.UUID, BaseModel] = {}
+    judged: list[protocol.Event | protocol.PushResult] = [_judge(raw, store_code, parsed) for raw in events]
     good = [ev for ev in judged if isinstance(ev, protocol.Event)]
     if len(good) == len(judged):
         try:
             with factory.begin() as session:
-                return _apply_batch(session, terminal_id, good)
+                return _apply_batch(session, terminal_id, good, parsed)
         except _UNAPPLIABLE:
             pass
     # One by one, in the order sent, so what is parked for review reads in the till's order.
@@ -101,16 +102,19 @@ def _safe_text(text: str, limit: int) -> str:
     return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")[:limit]
 
 
-def _judge(raw: protocol.Event | dict[str, Any], store_code: str) -> protocol.Event | protocol.PushResult:
-    """The event, validated, or its refusal. An event whose id cannot be read cannot be answered: CentralError."""
+def _judge(
+    raw: protocol.Event | dict[str, Any], store_code: str, parsed: dict[uuid.UUID, BaseModel] | None = None
+) -> protocol.Event | protocol.PushResult:
+    """The event, validated, or its refusal (its payload as parsed is kept in `parsed`, so applying it does not
+    parse it again). An event whose id cannot be read cannot be answered: CentralError."""
     data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
     try:
         event_id = uuid.UUID(str(data.get("id")))
     except (ValueError, AttributeError) as exc:
         raise CentralError("an event has no valid id (a UUID): nothing of this push was applied") from exc
     try:
-        ev = protocol.Event.model_validate(data)
-        check_event(ev)
+        ev = raw if isinstance(raw, protocol.Event) else protocol.Event.model_validate(data)
+        payload = check_event(ev)
         named = ev.payload.get("store")
         if named is not None and (not isinstance(named, str) or named.upper() != store_code):
             # Refused alone: a batch failed whole on it would stop every later event of the till.
@@ -119,6 +123,8 @@ def _judge(raw: protocol.Event | dict[str, Any], store_code: str) -> protocol.Ev
         return protocol.PushResult(id=event_id, status="rejected", reason=_validation_reason(data, exc))
     except Rejected as exc:
         return protocol.PushResult(id=event_id, status="rejected", reason=_safe_text(exc.reason, 500))
+    if parsed is not None:
+        parsed[ev.id] = payload
     return ev
 
 
@@ -129,9 +135,10 @@ def _validation_reason(data: dict[str, Any], exc: ValidationError) -> str:
     return _safe_text(f"invalid {kind} event: {where}: {first['msg']}", 500)
 
 
-def check_event(ev: protocol.Event) -> None:
+def check_event(ev: protocol.Event) -> BaseModel:
     """Check an event against the protocol and against itself before anything of it is applied: its payload
-    against its type's model, its size, and whether what it claims adds up. Raises ValidationError or Rejected."""
+    against its type's model, its size, and whether what it claims adds up. Returns the payload as parsed; raises
+    ValidationError or Rejected."""
     model = protocol.PAYLOADS.get(ev.type)
     if model is None:
         raise Rejected(f"unknown event type {ev.type!r}")
@@ -146,6 +153,7 @@ def check_event(ev: protocol.Event) -> None:
         _check_movements(payload.movements)
     elif isinstance(payload, protocol.ParkedSale):
         _check_lines(payload.lines, sale=True)
+    return payload
 
 
 # The sign a movement of each kind may have: sales and hand-overs take goods out, returns and receipts bring
@@ -254,17 +262,16 @@ def _locked_terminal(session: Session, terminal_id: int) -> Terminal:
 def _applied(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     _apply(session, terminal, ev)
     _note_number(terminal, ev)
-    session.add(
-        AppliedEvent(
-            event_id=ev.id,
-            store_id=terminal.store_id,
-            terminal_id=terminal.id,
-            type=ev.type,
-            occurred_at=ev.occurred_at,
-            payload=ev.payload,
-            generation=terminal.generation,
-        )
-    )
+    applied = {
+        "event_id": ev.id,
+        "store_id": terminal.store_id,
+        "terminal_id": terminal.id,
+        "type": ev.type,
+        "occurred_at": ev.occurred_at,
+        "payload": ev.payload,
+        "generation": terminal.generation,
+    }
+    ledger.add_row(session, AppliedEvent, applied)  # set-wise in a batch (`_apply_batch`)
 
 
 def after_push(
@@ -335,10 +342,34 @@ def _note_number(terminal: Terminal, ev: protocol.Event) -> None:
             terminal.last_numbers = seen  # a new dict: the JSON column sees the change
 
 
+# The kinds of event applied with their rows staged and written set-wise at the end of the batch: their handlers
+# read none of the staged tables back (the feed, the ledger, sales, applied events). Before any other kind, what is
+# staged is written, so its handler's queries see every earlier event of the batch.
+_SETWISE = frozenset(
+    {
+        protocol.SALE_COMPLETED,
+        protocol.STOCK_MOVEMENT,
+        protocol.SHIFT_OPENED,
+        protocol.SHIFT_CLOSED,
+        protocol.CASH_PAID_IN,
+        protocol.CASH_PAID_OUT,
+        protocol.AUDIT_ENTRY,
+    }
+)
+
+
 def _apply_batch(
-    session: Session, terminal_id: int, events: list[protocol.Event]
+    session: Session,
+    terminal_id: int,
+    events: list[protocol.Event],
+    parsed: dict[uuid.UUID, BaseModel] | None = None,
 ) -> list[protocol.PushResult]:
+    """The whole batch in this transaction: the rows of its events written set-wise (one multi-row INSERT per table
+    for a run of `_SETWISE` events), its payloads used as `_judge` parsed them."""
     terminal = _locked_terminal(session, terminal_id)
+    ledger.start_staging(session)
+    if parsed:
+        ledger.tx_cache(session, "payloads").update(parsed)
     # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
     owners = dict(
         session.execute(
@@ -366,9 +397,12 @@ def _apply_batch(
         if ev.id in done:
             results.append(protocol.PushResult(id=ev.id, status="duplicate"))
             continue
+        if ev.type not in _SETWISE:
+            ledger.write_staged(session)
         _applied(session, terminal, ev)
         done.add(ev.id)  # the same event twice in one batch
         results.append(protocol.PushResult(id=ev.id, status="applied"))
+    ledger.write_staged(session)
     return results
 
 
