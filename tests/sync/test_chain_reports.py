@@ -259,7 +259,7 @@ def test_the_office_page_in_headless_chromium(
             timeout=60,
         ).stdout
     assert "<script" not in dom and "<svg" in dom and 'class="bar"' in dom
-    assert "The chain" in dom and "S1 · Store S1" in dom and "Curb wait median (min)" in dom
+    assert "The chain" in dom and "S1 · Store S1" in dom and "Wait median (min)" in dom
     assert "expired or was revoked" in refused and "<svg" not in refused
     assert shot.exists() and shot.stat().st_size > 5000
     if os.environ.get("COUNTERLINE_SHOTS"):

@@ -183,3 +183,43 @@ def test_a_cashier_is_not_shown_the_store_reports(db: Factory, qtbot: QtBot) -> 
         assert "view the store's reports" in str(refused.args[0])
         settle(qtbot, ctx)
         assert screen.report is None
+
+
+def test_fulfilment_reports_in_the_main_window(
+    db: Factory, context: AppContext, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Returns, pickups and the pack bench on the Reports screen of the real main window, at both sizes, and the
+    pickups' PDF as a picture (tests/db/test_reports_fulfilment.py checks every figure)."""
+    from tests.db.test_reports_fulfilment import fulfilment_days
+
+    assert context.user is not None
+    days = fulfilment_days(db, 5)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.on_signed_in(context.user)
+    settle(qtbot, context)
+    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, context)
+    screen = window.screens["reports"]
+    assert isinstance(screen, ReportsScreen)
+    span = (days.first, days.second + timedelta(days=1))
+    shots = [("pickups", (1280, 800)), ("pack", (1280, 800)), ("returns_disposition", (1024, 768))]
+    for key, size in [*shots, ("pickups", (1024, 768))]:
+        window.resize(*size)
+        screen.choose(key, "range", *span)
+        settle(qtbot, context)
+        qtbot.wait(10)
+        assert screen.report is not None and screen.report.key == key and screen.report.rows
+        assert screen.chart.labels == [r[screen.report.chart_label] for r in screen.shown_rows()]
+        shoot(window, f"reports-{key}-{size[0]}x{size[1]}")
+    screen.choose("pickups", "range", *span)
+    settle(qtbot, context)
+    pdf = tmp_path / "pickups.pdf"
+    screen.export_pdf(pdf)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", str(pdf), str(SHOTS / "reports-pickups-pdf")],
+        check=True,
+    )

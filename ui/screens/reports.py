@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -273,7 +274,12 @@ class ReportsScreen(QWidget):
         self.table.clear()
         self.table.setColumnCount(len(report.columns))
         self.table.setRowCount(len(report.rows))
-        self.table.setHorizontalHeaderLabels([self.tr(c.title) for c in report.columns])
+        titles = [self.tr(c.title) for c in report.columns]
+        widest = len(titles) > 8  # pickups' ten columns fit at 1024 px with titles on two or three lines
+        if widest:
+            titles = [textwrap.fill(t, 6, break_long_words=False) for t in titles]
+        self.chart.setMinimumWidth(160 if widest else 280)
+        self.table.setHorizontalHeaderLabels(titles)
         for r, row in enumerate(report.rows):
             for c, (col, value) in enumerate(zip(report.columns, row, strict=True)):
                 item = QTableWidgetItem(self.cell_text(col.kind, value))
@@ -282,7 +288,7 @@ class ReportsScreen(QWidget):
                 self.table.setItem(r, c, item)
         # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px.
         wide = len(report.columns) > 5
-        self.body.setStretch(0, 4 if wide else 3)
+        self.body.setStretch(0, 6 if widest else 4 if wide else 3)
         self.body.setStretch(1, 1 if wide else 2)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
