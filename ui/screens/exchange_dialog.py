@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import barcodes, tenders
 from app.services import returns, sales
-from app.services.returns import ExchangeDone, ExchangeQuote, ReturnLineIn
+from app.services.returns import Central, ExchangeDone, ExchangeQuote, ReturnLineIn
 from app.services.sales import SaleView
 from ui.context import AppContext
 from ui.screens.sell_dialogs import TenderDialog
@@ -46,8 +46,10 @@ class ExchangeDialog(QDialog):
         lines: list[ReturnLineIn],
         sale: SaleView,
         original_number: str,
+        central: Central | None = None,
     ) -> None:
         super().__init__(parent)
+        self.central = central
         self.ctx = ctx
         self.screen_ = parent
         self.order_id = order_id
@@ -183,9 +185,11 @@ class ExchangeDialog(QDialog):
             self.quote = None
             self._figures()
             return
-        oid, lines, sid = self.order_id, self.lines, sale.id
+        oid, lines, sid, word = self.order_id, self.lines, sale.id, self.central
         self.ctx.ops.run(
-            lambda s, a: returns.quote_exchange(s, a, oid, lines, sid), self._quoted, self.error.setText
+            lambda s, a: returns.quote_exchange(s, a, oid, lines, sid, central=word),
+            self._quoted,
+            self.error.setText,
         )
 
     def _quoted(self, q: Any) -> None:
@@ -235,26 +239,28 @@ class ExchangeDialog(QDialog):
         q = self.quote
         if q is None:
             return
-        oid, lines, sid = self.order_id, self.lines, self.sale.id
+        oid, lines, sid, word = self.order_id, self.lines, self.sale.id, self.central
         self.error.clear()
         if q.to_pay <= 0:
             self.ctx.ops.run(
-                lambda s, a: returns.complete_exchange(s, a, oid, lines, sid), self._done, self.error.setText
+                lambda s, a: returns.complete_exchange(s, a, oid, lines, sid, central=word),
+                self._done,
+                self.error.setText,
             )
             return
         self.ctx.ops.run(
-            lambda s, a: returns.hold_credit(s, a, oid, lines, sid),
+            lambda s, a: returns.hold_credit(s, a, oid, lines, sid, word),
             lambda sale: QTimer.singleShot(0, lambda: self._pay(sale)),  # once delivered: not busy meanwhile
             self.error.setText,
         )
 
     def _pay(self, sale: Any) -> None:
-        oid, lines = self.order_id, self.lines
+        oid, lines, word = self.order_id, self.lines, self.central
         dlg = TenderDialog(
             self.ctx,
             sale,
             self.screen_,
-            complete=lambda s, a, sid: returns.complete_exchange(s, a, oid, lines, sid),
+            complete=lambda s, a, sid: returns.complete_exchange(s, a, oid, lines, sid, central=word),
         )
         paid = dlg.exec() and isinstance(dlg.result_value, ExchangeDone)
         result = dlg.result_value
@@ -269,3 +275,37 @@ class ExchangeDialog(QDialog):
     def _done(self, result: Any) -> None:
         self.result_value = result
         self.accept()
+
+
+def start_exchange(screen: ReturnsScreen, wanted: list[ReturnLineIn]) -> None:
+    """F9 at the Returns desk: the new sale (or the exchange's own, kept while the desk went back to the return),
+    then the dialog; an exchange made clears the desk."""
+    original, resume, central = screen.original, screen.exchange_sale, screen.central
+    assert original is not None
+    ctx = screen.ctx
+
+    def opened(sale: Any) -> None:
+        screen.exchange_sale = sale.id
+        dlg = ExchangeDialog(ctx, screen, original.order_id, wanted, sale, original.number, central)
+        if dlg.exec() and dlg.result_value is not None:
+            done = dlg.result_value
+            printer = ctx.services.get("printer")
+            if printer is not None:
+                if done.returned.open_drawer or done.sale.open_drawer:
+                    printer.open_drawer()
+                printer.wake()
+            screen.original, screen.choices, screen.quoted, screen.exchange_sale = None, {}, None, None
+            screen.central, screen.current, screen.chosen = None, None, False
+            screen._show()
+            ctx.messages.show_notice(
+                screen.tr("Exchange done: return {0}, sale {1}.").format(
+                    done.returned.number, done.sale.sale.number
+                )
+            )
+        dlg.deleteLater()
+        screen.focus_scan()
+
+    # Opened once the call has delivered, so the till is not shown busy while the dialog is up.
+    ctx.ops.run(
+        lambda s, a: returns.begin(s, a, resume), lambda sale: QTimer.singleShot(0, lambda: opened(sale))
+    )

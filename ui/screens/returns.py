@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 
 from app.domain import barcodes
@@ -25,9 +24,10 @@ from app.domain import return_policy as rp
 from app.domain.money import parse_qty
 from app.services import catalog, customers, returns
 from app.services.base import Changes
-from app.services.returns import NoReceiptLineIn, OriginalView, Quote, ReturnDone, ReturnLineIn
+from app.services.returns import Central, NoReceiptLineIn, OriginalView, Quote, ReturnDone, ReturnLineIn
 from ui.context import AppContext
-from ui.screens.exchange_dialog import ExchangeDialog
+from ui.screens.exchange_dialog import start_exchange
+from ui.screens.returns_central import CentralWord
 from ui.screens.returns_dialogs import FindSaleDialog, RefundDialog
 from ui.screens.sell_dialogs import CustomerDialog
 from ui.theme import GOOD_GREEN
@@ -87,10 +87,12 @@ class ReturnsScreen(Workstation):
         # A return without a receipt: the customer (id, name) its store credit goes to, and the items scanned.
         self.customer: tuple[str, str] | None = None
         self.items: list[ItemLine] = []
-        self.exchange_sale: str | None = (
-            None  # an exchange's new sale, kept while the desk goes back to the return
-        )
+        # An exchange's new sale, kept while the desk goes back to the return.
+        self.exchange_sale: str | None = None
+        self.central: Central | None = None  # the central store's word on the sale on screen (None: offline)
         super().__init__(ctx, parent)
+        self.word = CentralWord(self)
+        self.word.answered.connect(self._central_said)
         self.table.setObjectName("returnLines")
         self.caption.setText(self.tr("Refund"))
         self.figure.setText(self.money(Decimal(0)))
@@ -128,7 +130,8 @@ class ReturnsScreen(Workstation):
                 if self.original is not None and self.original.order_id == original.order_id:
                     self._loaded(original)
 
-            self.ctx.ops.read(lambda s: returns.get_original(s, order_id), fresh)
+            central = self.central
+            self.ctx.ops.read(lambda s: returns.get_original(s, order_id, central), fresh)
 
     # -- finding the sale ------------------------------------------------------------------------------------
     def on_receipt(self, result: barcodes.ScanResult) -> None:
@@ -144,11 +147,15 @@ class ReturnsScreen(Workstation):
         self.ctx.ops.read(lambda s: returns.find_original(s, text), self._loaded)
 
     def _load(self, order_id: str) -> None:
-        self.ctx.ops.read(lambda s: returns.get_original(s, order_id), self._loaded)
+        central = self.central if self.original is not None and self.original.order_id == order_id else None
+        self.ctx.ops.read(lambda s: returns.get_original(s, order_id, central), self._loaded)
 
     def _loaded(self, original: Any) -> None:
         if self.original is None or original.order_id != self.original.order_id:
-            self.choices, self.current, self.chosen = {}, None, False
+            self.choices, self.current, self.chosen, self.central = {}, None, False, None
+            # The central store is the authority: ask it what every till took back (answered off this thread).
+            sync = self.ctx.services.get("sync")
+            self.word.ask(getattr(sync, "make_client", None), original.order_id, original.channel == "web")
         self.original = original
         self.done = None
         left = {ln.line_no: ln.returnable for ln in original.lines}
@@ -156,6 +163,11 @@ class ReturnsScreen(Workstation):
             if c.qty > left.get(n, Decimal(0)):
                 self.choices.pop(n)
         self._requote()
+
+    def _central_said(self, order_id: str, word: Any) -> None:
+        if word is not None and self.original is not None and self.original.order_id == order_id:
+            self.central = word
+            self._load(order_id)
 
     def find_sale(self) -> None:
         dlg = FindSaleDialog(self.ctx, self)
@@ -358,6 +370,7 @@ class ReturnsScreen(Workstation):
             return
         self.original, self.choices, self.quoted, self.done = None, {}, None, None
         self.customer, self.items, self.exchange_sale = None, [], None  # new items left stay open at Sell
+        self.central = None
         self.current, self.chosen = None, False
         self._show()
 
@@ -399,13 +412,13 @@ class ReturnsScreen(Workstation):
             self.quoted = None
             self._show()
             return
-        order_id, wanted = self.original.order_id, self._wanted(for_display=True)
+        order_id, wanted, central = self.original.order_id, self._wanted(for_display=True), self.central
 
         def shown(q: Any) -> None:
             self.quoted = q
             self._show()
 
-        self.ctx.ops.read(lambda s: returns.quote(s, order_id, wanted), shown)
+        self.ctx.ops.read(lambda s: returns.quote(s, order_id, wanted, central=central), shown)
 
     def _show(self) -> None:
         o = self.original
@@ -471,7 +484,10 @@ class ReturnsScreen(Workstation):
             self.caption.setText(self.tr("Refund"))
             self.figure.setText(self.money(q.total if q else Decimal(0)))
             kind = self.tr("Web order") if o.channel == "web" else self.tr("Sale")
-            self.number.setText(f"{kind} {o.number} · {self.tr('terminal')} {o.terminal}")
+            said = (
+                self.tr("checked with the central store") if self.central else self.tr("this till's records")
+            )
+            self.number.setText(f"{kind} {o.number} · {self.tr('terminal')} {o.terminal} · {said}")
             parts = [f"{self.tr('Paid')}: {self.money(o.total)}"]
             if o.refunded:
                 back = sum((a for _k, a in o.refunded), Decimal(0))
@@ -513,45 +529,21 @@ class ReturnsScreen(Workstation):
         wanted = self._ready(self.tr("refund"))
         if wanted is None or self.original is None:
             return
-        order_id = self.original.order_id
+        order_id, central = self.original.order_id, self.central
+
+        def take(s: Any, a: Any, code: str | None) -> Any:
+            return returns.take_return(s, a, order_id, wanted, code, central)
+
         self.ctx.ops.read(
-            lambda s: returns.quote(s, order_id, wanted), lambda q: self._refund_dialog(q, wanted)
+            lambda s: returns.quote(s, order_id, wanted, central=central),
+            lambda q: self._refund_dialog(q, wanted, take),
         )
 
     def exchange(self) -> None:
         """F9: the lines chosen come back and the customer takes other items; only the difference is settled."""
         wanted = self._ready(self.tr("exchange"))
-        if wanted is None or self.original is None:
-            return
-        original, resume = self.original, self.exchange_sale
-
-        def opened(sale: Any) -> None:
-            self.exchange_sale = sale.id
-            dlg = ExchangeDialog(self.ctx, self, original.order_id, wanted, sale, original.number)
-            if dlg.exec() and dlg.result_value is not None:
-                self._exchanged(dlg.result_value)
-            dlg.deleteLater()
-            self.focus_scan()
-
-        # Opened once the call has delivered, so the till is not shown busy while the dialog is up.
-        self.ctx.ops.run(
-            lambda s, a: returns.begin(s, a, resume), lambda sale: QTimer.singleShot(0, lambda: opened(sale))
-        )
-
-    def _exchanged(self, done: Any) -> None:
-        printer = self.ctx.services.get("printer")
-        if printer is not None:
-            if done.returned.open_drawer or done.sale.open_drawer:
-                printer.open_drawer()
-            printer.wake()
-        self.original, self.choices, self.quoted, self.exchange_sale = None, {}, None, None
-        self.current, self.chosen = None, False
-        self._show()
-        self.ctx.messages.show_notice(
-            self.tr("Exchange done: return {0}, sale {1}.").format(
-                done.returned.number, done.sale.sale.number
-            )
-        )
+        if wanted is not None:
+            start_exchange(self, wanted)
 
     def _refund_without_receipt(self) -> None:
         assert self.customer is not None
