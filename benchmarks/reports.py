@@ -4,7 +4,8 @@
 
 Builds the demo store on a real SQLite file, then writes a year of closed shifts (one a day) with 300 completed
 sales a day of 8 lines each (some discounted or overridden, one in twenty voided), their payments (cash, card,
-split), paid in/out, and a stock movement per line, with bulk inserts. Then times `reports.run` in a fresh session
+split), paid in/out, and a stock movement per line, with bulk inserts; and each day 15 returns with their reasons and dispositions, 40 pickup and curbside orders made
+ready and 30 orders packed at the bench. Then times `reports.run` in a fresh session
 per call, as the Reports screen calls it, and prints one line per report and period. Goal: under 1 s.
 """
 
@@ -30,8 +31,11 @@ from app.db.models import (
     Location,
     Order,
     OrderLine,
+    PackFigures,
     Payment,
+    PickupRecord,
     Product,
+    ReturnLine,
     Shift,
     StaffUser,
     StockMovement,
@@ -221,7 +225,109 @@ def build(path: Path, days: int, per_day: int, per_sale: int, rng: random.Random
             conn.execute(insert(OrderLine), lines)
             conn.execute(insert(Payment), payments)
             conn.execute(insert(StockMovement), moves)
+            for table, rows in fulfilment(d, opened, products, rng).items():
+                conn.execute(insert(table), rows)
     engine.dispose()
+
+
+RETURNS_A_DAY, PICKUPS_A_DAY, PACKED_A_DAY = 15, 40, 30
+
+
+def fulfilment(d: int, opened: datetime, products: list[Any], rng: random.Random) -> dict[Any, list[Any]]:
+    """A day's returns (one or two lines, each with a reason, condition and disposition), pickup and curbside
+    orders made ready (most collected, some at the curb, a few no-shows) and orders packed at the bench."""
+    orders: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    decided: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    packs: list[dict[str, Any]] = []
+
+    def order(number: str, channel: str, fulfilment: str, status: str, when: datetime, **kw: Any) -> str:
+        oid = new_id()
+        orders.append(
+            {
+                "id": oid,
+                "number": number,
+                "channel": channel,
+                "fulfilment": fulfilment,
+                "status": status,
+                "terminal_code": "01",
+                "created_at": when,
+                "completed_at": kw.pop("completed_at", None),
+                "total": kw.pop("total", D(0)),
+                **kw,
+            }
+        )
+        return oid
+
+    for n in range(RETURNS_A_DAY):
+        when = opened + timedelta(seconds=rng.uniform(0, 12 * 3600))
+        oid = order(f"RT-{d:04d}-{n:03d}", "return", "carry_out", "completed", when, completed_at=when)
+        for line_no in range(1, rng.randint(2, 3)):
+            pid, sku, name, price, tax_class = rng.choice(products)
+            lid = new_id()
+            lines.append(
+                {
+                    "id": lid,
+                    "order_id": oid,
+                    "line_no": line_no,
+                    "product_id": pid,
+                    "sku": sku,
+                    "name": name,
+                    "qty": D(1),
+                    "unit": "ea",
+                    "unit_price": price,
+                    "tax_class": tax_class,
+                    "tax_rate": D("0.23"),
+                    "amount": price,
+                    "tax": D(0),
+                    "voided": False,
+                    "scanned_qty": D(0),
+                }
+            )
+            condition = rng.choice(["new", "opened", "damaged", "defective"])
+            disposition = {"damaged": "quarantine", "defective": "vendor"}.get(condition, "floor")
+            decided.append(
+                {
+                    "order_line_id": lid,
+                    "reason": rng.choice(["faulty", "changed_mind", "wrong_size", "damaged"]),
+                    "condition": condition,
+                    "disposition": disposition,
+                }
+            )
+    for n in range(PICKUPS_A_DAY):
+        placed = opened + timedelta(seconds=rng.uniform(0, 11 * 3600))
+        ready = placed + timedelta(minutes=rng.randint(10, 180))
+        curbside = rng.random() < 0.5
+        arrived = ready + timedelta(minutes=rng.randint(0, 60)) if curbside else None
+        status = "expired" if rng.random() < 0.05 else "collected"
+        handed = (
+            (arrived or ready) + timedelta(seconds=rng.randint(30, 900)) if status == "collected" else None
+        )
+        external = {"arrived_at": arrived.isoformat()} if arrived else {}
+        oid = order(
+            f"PU-{d:04d}-{n:03d}",
+            "web",
+            "curbside" if curbside else "pickup",
+            status,
+            placed,
+            external=external,
+        )
+        records.append({"order_id": oid, "ready_at": ready, "handed_at": handed})
+    for n in range(PACKED_A_DAY):
+        started = opened + timedelta(seconds=rng.uniform(0, 11 * 3600))
+        oid = order(f"SH-{d:04d}-{n:03d}", "web", "ship", "shipped", started)
+        packs.append(
+            {
+                "order_id": oid,
+                "started_at": started,
+                "packed_at": started + timedelta(seconds=rng.randint(60, 900)),
+                "scans": rng.randint(1, 20),
+                "errors": rng.choice([0, 0, 0, 1]),
+                "approvals": rng.choice([0] * 9 + [1]),
+            }
+        )
+    return {Order: orders, OrderLine: lines, ReturnLine: decided, PickupRecord: records, PackFigures: packs}
 
 
 def main() -> int:

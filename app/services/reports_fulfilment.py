@@ -13,14 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Order, OrderLine, PackFigures, PickupRecord, ReturnLine
 from app.domain import figures
-from app.services.pickup_queue import (
-    DEFAULT_PROMISE_MINUTES,
-    FULFILMENTS,
-    _ext,
-    _int_setting,
-    _promised,
-    _when,
-)
+from app.services.pickup_queue import DEFAULT_PROMISE_MINUTES, FULFILMENTS, _int_setting, _when
 
 
 def return_items(session: Session, start: datetime, end: datetime) -> list[figures.ReturnItem]:
@@ -54,10 +47,18 @@ def return_items(session: Session, start: datetime, end: datetime) -> list[figur
 
 
 def pickup_items(session: Session, start: datetime, end: datetime) -> list[figures.PickupItem]:
-    """The pickup and curbside orders made ready here in [start, end): promised as the Pickup queue promises them."""
+    """The pickup and curbside orders made ready here in [start, end): promised as the Pickup queue promises them
+    (the storefront's time, else the store's promise after the order reached the till)."""
     minutes = _int_setting(session, "pickup.promise_minutes", DEFAULT_PROMISE_MINUTES)
     q = (
-        select(Order, PickupRecord.ready_at, PickupRecord.handed_at)
+        select(
+            Order.fulfilment,
+            Order.created_at,
+            Order.external,
+            Order.status,
+            PickupRecord.ready_at,
+            PickupRecord.handed_at,
+        )
         .join(PickupRecord, PickupRecord.order_id == Order.id)
         .where(
             Order.channel == "web",
@@ -67,26 +68,27 @@ def pickup_items(session: Session, start: datetime, end: datetime) -> list[figur
         )
     )
     out = []
-    for order, ready_at, handed_at in session.execute(q):
+    for fulfilment, created_at, external, status, ready_at, handed_at in session.execute(q):
         assert ready_at is not None  # selected by it
+        ext = external if isinstance(external, dict) else {}
+        promise = figures.promised(created_at, _when(ext.get("promised_at")), minutes)
         out.append(
-            figures.PickupItem(
-                order.fulfilment,
-                _promised(session, order, minutes),
-                ready_at,
-                _when(_ext(order).get("arrived_at")),
-                handed_at,
-                order.status,
-            )
+            figures.PickupItem(fulfilment, promise, ready_at, _when(ext.get("arrived_at")), handed_at, status)
         )
     return out
 
 
 def pack_items(session: Session, start: datetime, end: datetime) -> list[figures.PackItem]:
     """The orders packed at this till's bench in [start, end)."""
-    q = select(PackFigures).where(PackFigures.packed_at >= start, PackFigures.packed_at < end)
+    q = select(
+        PackFigures.started_at,
+        PackFigures.packed_at,
+        PackFigures.scans,
+        PackFigures.errors,
+        PackFigures.approvals,
+    ).where(PackFigures.packed_at >= start, PackFigures.packed_at < end)
     return [
-        figures.PackItem(r.started_at, r.packed_at, r.scans, r.errors, r.approvals)
-        for r in session.scalars(q)
-        if r.packed_at is not None
+        figures.PackItem(started, packed, scans, errors, approvals)
+        for started, packed, scans, errors, approvals in session.execute(q)
+        if packed is not None
     ]

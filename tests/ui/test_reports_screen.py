@@ -5,6 +5,7 @@ message; screenshots at 1280x800 and 1024x768 and the PDF rendered to PNG under 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import random
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
@@ -223,3 +224,18 @@ def test_fulfilment_reports_in_the_main_window(
         ["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", str(pdf), str(SHOTS / "reports-pickups-pdf")],
         check=True,
     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [("en_IE", "24/11/2026"), ("en_US", "11/24/2026"), ("de_DE", "24.11.2026"), ("ja_JP", "2026/11/24")],
+)
+def test_the_range_boxes_show_days_in_the_store_format(
+    context: AppContext, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, locale: str, shown: str
+) -> None:
+    """As the Journal writes a day (the locale's short date), with the year in full."""
+    monkeypatch.setattr(context, "here", dataclasses.replace(context.here, locale=locale))
+    screen = ReportsScreen(context)
+    qtbot.addWidget(screen)
+    screen.first.setDate(QDate(2026, 11, 24))
+    assert screen.first.text() == shown and screen.last.displayFormat() == screen.first.displayFormat()

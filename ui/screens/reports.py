@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import textwrap
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
+from babel import UnknownLocaleError
+from babel.dates import format_date, get_date_format
 from babel.numbers import format_currency, format_decimal
 from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
@@ -47,6 +49,25 @@ from devices.printers.pdf_render import document_fonts
 from ui.context import AppContext
 
 SERIES_COLOURS = ("#2563eb", "#9ca3af")
+
+
+def qt_date_format(locale: str) -> str:
+    """The locale's short date pattern (CLDR, as babel's `format_date(..., "short")` writes a day) as a Qt display
+    format: day and month letters are the same in both; the year always has four digits (a two-digit year typed
+    into a date box would be read in the wrong century)."""
+    try:
+        pattern = get_date_format("short", locale=locale).pattern
+    except (ValueError, UnknownLocaleError):
+        return "yyyy-MM-dd"
+    out = []
+    for run in re.findall(r"(y+|d+|M+|'[^']*'|[^ydM']+)", pattern):
+        if run.startswith("y"):
+            out.append("yyyy")
+        elif run[0] in "dM" or run.startswith("'"):
+            out.append(run)
+        elif not any(ch.isalpha() for ch in run):
+            out.append(run)
+    return "".join(out) or "yyyy-MM-dd"
 
 
 class BarChart(QWidget):
@@ -158,7 +179,7 @@ class ReportsScreen(QWidget):
         self.last = QDateEdit(today)
         for edit in (self.first, self.last):
             edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDisplayFormat(qt_date_format(ctx.here.locale))  # the store's short date, as the Journal
         self.show_btn = QPushButton(self.tr("Show"))
         self.show_btn.setObjectName("primary")
         self.csv_btn = QPushButton(self.tr("Export CSV"))
