@@ -1,8 +1,9 @@
 #!/bin/sh
 # The central store's Debian package from its PyInstaller folder: /opt/counterline-central (the bundle, with
-# bin/counterline-central for the unit and the operator), /usr/bin/counterline-central, the systemd unit, its
-# system user (sysusers.d) and /etc/counterline/central.env (a conffile: an upgrade keeps the office's settings).
-# The service is enabled and started on install, restarted on upgrade (serve migrates the database first).
+# bin/counterline-central for the unit and the operator), /usr/bin/counterline-central, the systemd unit, the
+# expire-orders timer and its one-shot service, its system user (sysusers.d) and /etc/counterline/central.env (a
+# conffile: an upgrade keeps the office's settings). The service and the timer are enabled and started on install,
+# restarted on upgrade (serve migrates the database first).
 #
 #   installer/central/build-central-deb.sh [BUNDLE_DIR] [OUT_DIR]   (defaults: dist/counterline-central and dist)
 #
@@ -28,6 +29,9 @@ mkdir -p "$STAGE/opt/counterline-central/bin"
 ln -s ../lib/counterline-central "$STAGE/opt/counterline-central/bin/counterline-central"
 ln -s /opt/counterline-central/bin/counterline-central "$STAGE/usr/bin/counterline-central"
 install -m 0644 "$HERE/counterline-central.service" "$STAGE/lib/systemd/system/counterline-central.service"
+for unit in counterline-central-expire-orders.service counterline-central-expire-orders.timer; do
+    install -m 0644 "$HERE/$unit" "$STAGE/lib/systemd/system/$unit"
+done
 install -m 0644 "$HERE/counterline-central.sysusers" "$STAGE/usr/lib/sysusers.d/counterline-central.conf"
 install -m 0640 "$HERE/central.env" "$STAGE/etc/counterline/central.env"
 install -m 0644 "$ROOT/installer/README.md" "$STAGE/usr/share/doc/counterline-central/README.md"
@@ -43,6 +47,8 @@ if [ "$1" = configure ]; then
         systemctl daemon-reload
         systemctl enable counterline-central.service
         systemctl restart counterline-central.service
+        systemctl enable counterline-central-expire-orders.timer
+        systemctl restart counterline-central-expire-orders.timer
     fi
 fi
 POSTINST
@@ -50,6 +56,7 @@ cat > "$STAGE/DEBIAN/prerm" <<'PRERM'
 #!/bin/sh
 set -e
 if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+    systemctl disable --now counterline-central-expire-orders.timer || true
     systemctl disable --now counterline-central.service || true
 fi
 PRERM

@@ -1,6 +1,7 @@
 """Routing of web orders: which location fulfils each line, decided and reserved in one transaction.
 
-The rule (stated by `Rule.describe`, configurable through COUNTERLINE_ROUTING_RULE):
+The rule (stated by `Rule.describe`, configurable through COUNTERLINE_ROUTING_RULE; the pure choice is in
+`sync.central.routing_rule`):
 - pickup or curbside: the chosen store, when its sellable locations have every line available to promise; otherwise
   nothing is reserved and the refusal names the nearest store that has every line (by the stores' coordinates, else
   by code), or offers shipping.
@@ -8,9 +9,13 @@ The rule (stated by `Rule.describe`, configurable through COUNTERLINE_ROUTING_RU
   ordering store first, then the nearest to it, then by store code); only when no one location can, the lines are
   split over the fewest locations (at most `max_shipments`), the first such set in rank order.
 
-Locks: the stores concerned are locked in the order of their ids (`ledger.lock_store`, as the tills' pushes do),
-then their stock levels row by row in (location, product) order with SELECT ... FOR UPDATE, and availability is
-read again under them. So two orders never deadlock and never reserve more than is available.
+Locks: stores are locked in the order of their ids (`ledger.lock_stores`, as the tills' pushes do), then their stock
+levels row by row in (location, product) order with SELECT ... FOR UPDATE, and availability is read again under
+them. So two orders never deadlock and never reserve more than is available. A pickup locks its one store. A ship
+order chooses its plan on a read without locks, then locks only the stores of that plan (and the ordering store
+when an Idempotency-Key comes with it) in a savepoint and checks the plan again under the locks; only when the
+stock has gone meanwhile is the savepoint rolled back (its locks go with it) and every candidate store locked, in id
+order, to choose again. So ship orders from different places no longer wait for each other chain-wide.
 
 A store that cannot fulfil a line hands it back (`hand_back`): its reservation is released, what the store
 reported missing leaves its stock (a short pick is an adjustment, damaged goods move to quarantine), and the line is
@@ -20,23 +25,22 @@ routed again. Each decision is kept as a `RoutingTrace` (rule, candidates with t
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import combinations
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
 from sync import protocol
 from sync.central import ledger, stock
 from sync.central.models import (
+    ApiKey,
     Location,
     OrderStatusHistory,
     Price,
@@ -46,115 +50,41 @@ from sync.central.models import (
     Store,
     WebOrder,
     WebOrderLine,
+    utcnow,
 )
-from sync.central.service.base import CentralError, Conflict, Forbidden, NotFound
+from sync.central.routing_rule import (
+    RULE_ENV,
+    Candidate,
+    Rule,
+    Unavailable,
+    Want,
+    allocate,
+    covers,
+    demand_of,
+    distance_km,
+    fewest,
+    point,
+    rank,
+    rule_from_env,
+    short_text,
+)
+from sync.central.service.base import STOREFRONT_KEY_ENV, CentralError, Conflict, Forbidden, NotFound, sha256
 from sync.central.service.order_state import find_order, order_payload
 
-RULE_ENV = "COUNTERLINE_ROUTING_RULE"
+__all__ = [
+    "HANDBACK_REASONS",
+    "RULE_ENV",
+    "Rule",
+    "Unavailable",
+    "hand_back",
+    "place",
+    "replayed",
+    "rule_from_env",
+    "traces",
+]
+
 HANDBACK_REASONS = ("short", "damaged")
 IDEMPOTENCY_KEY_MAX = 128
-MAX_SPLIT_CANDIDATES = 12  # locations tried for a split, in rank order (12 choose 3 = 220 sets at most)
-
-
-class Unavailable(Conflict):
-    """The order cannot be routed by the rule; `alternatives` says what could be offered instead."""
-
-    def __init__(self, message: str, alternatives: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.alternatives = alternatives
-
-
-@dataclass(frozen=True)
-class Rule:
-    split: bool = True
-    max_shipments: int = 3
-
-    def describe(self) -> str:
-        split = f"split over at most {self.max_shipments} locations" if self.split else "never split"
-        return (
-            "pickup/curbside: the chosen store with every line, else name the nearest store with every line or "
-            f"offer shipping; ship: the one location with every line, nearest first (else own store, then code); "
-            f"{split}"
-        )
-
-
-def rule_from_env() -> Rule:
-    """The rule from COUNTERLINE_ROUTING_RULE, e.g. `split=no` or `max_shipments=2` (comma separated)."""
-    text = os.environ.get(RULE_ENV, "").strip()
-    values: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, value = part.partition("=")
-        if name == "split" and value in ("yes", "no"):
-            values["split"] = value == "yes"
-        elif name == "max_shipments" and value.isdigit() and int(value) >= 1:
-            values["max_shipments"] = int(value)
-        else:
-            raise CentralError(f"{RULE_ENV}: {part!r} is not split=yes|no or max_shipments=N")
-    return Rule(**values)
-
-
-@dataclass
-class Candidate:
-    """A sellable location and what each product has there, read under the lock."""
-
-    store: Store
-    location: Location
-    distance_km: float | None
-    levels: dict[int, StockLevel] = field(default_factory=dict)
-    safety: dict[int, Decimal] = field(default_factory=dict)
-
-    def atp(self, product_id: int) -> Decimal:
-        level = self.levels.get(product_id)
-        if level is None:
-            return Decimal(0)
-        return stock.available_to_promise(level, self.safety.get(product_id, Decimal(0)))
-
-    def seen(self, products: dict[int, Product]) -> dict[str, Any]:
-        out: dict[str, Any] = {"store": self.store.code, "location": self.location.code}
-        if self.distance_km is not None:
-            out["distance_km"] = round(self.distance_km, 1)
-        out["stock"] = {
-            products[pid].sku: {
-                "on_hand": ledger.qty_text(lvl.on_hand),
-                "reserved": ledger.qty_text(lvl.reserved),
-                "safety": ledger.qty_text(self.safety.get(pid, Decimal(0))),
-                "available": ledger.qty_text(self.atp(pid)),
-            }
-            for pid, lvl in sorted(self.levels.items())
-        }
-        return out
-
-
-@dataclass(frozen=True)
-class Want:
-    """One line to place: its number in the order (1-based), product, quantity and unit price."""
-
-    line_no: int
-    product: Product
-    qty: Decimal
-    unit_price: Decimal
-
-
-def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
-    """Great-circle distance (haversine), or None when either point is unknown."""
-    if a is None or b is None:
-        return None
-    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, h)))
-
-
-def _point(store: Store) -> tuple[float, float] | None:
-    if store.latitude is None or store.longitude is None:
-        return None
-    return (store.latitude, store.longitude)
-
-
-def _demand(wants: Sequence[Want]) -> dict[int, Decimal]:
-    out: dict[int, Decimal] = defaultdict(Decimal)
-    for w in wants:
-        out[w.product.id] += w.qty
-    return dict(out)
 
 
 def _stores_holding(session: Session, product_ids: Iterable[int]) -> set[int]:
@@ -170,24 +100,27 @@ def _stores_holding(session: Session, product_ids: Iterable[int]) -> set[int]:
 
 
 def _lock_and_read(
-    session: Session, store_ids: Iterable[int], product_ids: Iterable[int], origin: tuple[float, float] | None
+    session: Session,
+    store_ids: Iterable[int],
+    product_ids: Iterable[int],
+    origin: tuple[float, float] | None,
+    only: Iterable[int] | None = None,
 ) -> list[Candidate]:
     """Lock the stores (id order), then their levels of these products ((location, product) order, FOR UPDATE),
-    and return their sellable locations as candidates with what they hold."""
+    and return their sellable locations (those of `only`, when given) as candidates with what they hold."""
     ids = sorted(set(store_ids))
     pids = sorted(set(product_ids))
     stores = ledger.lock_stores(session, ids)
-    locations = session.scalars(
-        select(Location)
-        .where(Location.store_id.in_(ids), Location.sellable.is_(True))
-        .order_by(Location.store_id, Location.id)
-    ).all()
+    query = select(Location).where(Location.store_id.in_(ids), Location.sellable.is_(True))
+    if only is not None:
+        query = query.where(Location.id.in_(sorted(set(only))))
+    locations = session.scalars(query.order_by(Location.store_id, Location.id)).all()
     safety = stock.safety_stock(session, ids, pids)
     cands = {
         loc.id: Candidate(
             store=stores[loc.store_id],
             location=loc,
-            distance_km=distance_km(origin, _point(stores[loc.store_id])),
+            distance_km=distance_km(origin, point(stores[loc.store_id])),
             safety={pid: safety[(loc.store_id, pid)] for pid in pids},
         )
         for loc in locations
@@ -205,87 +138,54 @@ def _lock_and_read(
     return list(cands.values())
 
 
-def _covers(cands: Sequence[Candidate], demand: dict[int, Decimal]) -> bool:
-    return all(sum((c.atp(pid) for c in cands), Decimal(0)) >= qty for pid, qty in demand.items())
-
-
-def _allocate(cands: Sequence[Candidate], wants: Sequence[Want]) -> list[tuple[Want, Candidate, Decimal]]:
-    """Each line from the first candidate (in the order given) that has all of it, else split over them."""
-    left = {(id(c), pid): c.atp(pid) for c in cands for pid in {w.product.id for w in wants}}
-    out: list[tuple[Want, Candidate, Decimal]] = []
-    for w in wants:
-        pid = w.product.id
-        whole = next((c for c in cands if left[(id(c), pid)] >= w.qty), None)
-        parts = [(whole, w.qty)] if whole is not None else []
-        if whole is None:
-            need = w.qty
-            for c in cands:
-                take = min(need, left[(id(c), pid)])
-                if take > 0:
-                    parts.append((c, take))
-                    need -= take
-                if need == 0:
-                    break
-            if need > 0:
-                raise AssertionError("allocation beyond what was checked available")
-        for c, qty in parts:
-            assert c is not None
-            left[(id(c), pid)] -= qty
-            out.append((w, c, qty))
-    return out
-
-
-def _rank(cands: list[Candidate], home: Store) -> list[Candidate]:
-    def key(c: Candidate) -> tuple[Any, ...]:
-        known = c.distance_km is not None
-        return (not known, c.distance_km or 0.0, c.store.id != home.id, c.store.code, c.location.id)
-
-    return sorted(cands, key=key)
-
-
-def _fewest(cands: list[Candidate], demand: dict[int, Decimal], rule: Rule) -> list[Candidate] | None:
-    """The one location with everything, else (when the rule splits) the first smallest set in rank order."""
-    for c in cands:
-        if _covers([c], demand):
-            return [c]
-    if not rule.split:
-        return None
-    useful = [c for c in cands if any(c.atp(pid) > 0 for pid in demand)][:MAX_SPLIT_CANDIDATES]
-    for size in range(2, min(rule.max_shipments, len(useful)) + 1):
-        for combo in combinations(useful, size):
-            if _covers(combo, demand):
-                return list(combo)
-    return None
-
-
-def _short_text(cands: Sequence[Candidate], demand: dict[int, Decimal], products: dict[int, Product]) -> str:
-    parts = []
-    for pid, qty in sorted(demand.items()):
-        have = sum((c.atp(pid) for c in cands), Decimal(0))
-        if have < qty:
-            parts.append(f"only {ledger.qty_text(have)} of {products[pid].sku} available")
-    return "; ".join(parts)
-
-
 def _pickup_alternatives(
     session: Session, home: Store, demand: dict[int, Decimal], rule: Rule
 ) -> dict[str, Any]:
     """The other stores (nearest first) whose sellable locations have every line available, and whether the
     order could ship instead, read without locks (nothing is reserved on them)."""
     holding = _stores_holding(session, demand) | {home.id}
-    cands = _read_unlocked(session, holding, demand, _point(home))
+    cands = _read_unlocked(session, holding, demand, point(home))
     by_store: dict[int, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_store[c.store.id].append(c)
     found: list[dict[str, Any]] = []
     for store_id, group in by_store.items():
-        if store_id != home.id and _covers(group, demand):
+        if store_id != home.id and covers(group, demand):
             entry: dict[str, Any] = {"store": group[0].store.code}
             if group[0].distance_km is not None:
                 entry["distance_km"] = round(group[0].distance_km, 1)
             found.append(entry)
     found.sort(key=lambda e: (e.get("distance_km") is None, e.get("distance_km", 0.0), e["store"]))
-    return {"pickup_at": found, "ship": _fewest(_rank(cands, home), demand, rule) is not None}
+    return {"pickup_at": found, "ship": fewest(rank(cands, home), demand, rule) is not None}
+
+
+def _read_for_plan(
+    session: Session, home: Store, demand: dict[int, Decimal], origin: tuple[float, float] | None
+) -> list[Candidate]:
+    """Without locks: every sellable location with some of these products free (and the ordering store's),
+    each with its store and what it holds, in one query, and the safety stock in another."""
+    pids = sorted(demand)
+    rows = session.execute(
+        select(StockLevel, Location, Store)
+        .join(Location, Location.id == StockLevel.location_id)
+        .join(Store, Store.id == Location.store_id)
+        .where(StockLevel.product_id.in_(pids), Location.sellable.is_(True))
+        .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == home.id))
+        .execution_options(populate_existing=True)
+    ).all()
+    safety = stock.safety_stock(session, {loc.store_id for _, loc, _ in rows}, pids)
+    cands: dict[int, Candidate] = {}
+    for level, loc, store in rows:
+        c = cands.get(loc.id)
+        if c is None:
+            c = cands[loc.id] = Candidate(
+                store=store,
+                location=loc,
+                distance_km=distance_km(origin, point(store)),
+                safety={pid: safety[(store.id, pid)] for pid in pids},
+            )
+        c.levels[level.product_id] = level
+    return list(cands.values())
 
 
 def _read_unlocked(
@@ -299,6 +199,7 @@ def _read_unlocked(
         select(StockLevel, Location)
         .join(Location, Location.id == StockLevel.location_id)
         .where(Location.store_id.in_(ids), Location.sellable.is_(True), StockLevel.product_id.in_(pids))
+        .execution_options(populate_existing=True)
     ):
         c = cands.get(loc.id)
         if c is None:
@@ -306,7 +207,7 @@ def _read_unlocked(
             c = cands[loc.id] = Candidate(
                 store=store,
                 location=loc,
-                distance_km=distance_km(origin, _point(store)),
+                distance_km=distance_km(origin, point(store)),
                 safety={pid: safety[(store.id, pid)] for pid in pids},
             )
         c.levels[level.product_id] = level
@@ -322,16 +223,18 @@ def _decide(
     rule: Rule,
     extra_stores: Iterable[int] = (),
     locked: set[int] | None = None,
+    exclude: int | None = None,
 ) -> tuple[list[tuple[Want, Candidate, Decimal]], list[Candidate], str]:
     """Lock, read and choose; returns the allocation, the candidates seen and the outcome in words. Raises
-    Unavailable when the rule finds no place (nothing reserved)."""
-    demand = _demand(wants)
+    Unavailable when the rule finds no place (nothing reserved). `exclude`: a location not to choose (a hand-back's:
+    it just came up short)."""
+    demand = demand_of(wants)
     products = {w.product.id: w.product for w in wants}
     if fulfilment in ("pickup", "curbside"):
-        cands = _lock_and_read(session, {home.id, *extra_stores}, demand, _point(home))
-        own = [c for c in cands if c.store.id == home.id]
-        if _covers(own, demand):
-            return _allocate(own, wants), cands, f"{fulfilment} at {home.code}: every line available there"
+        cands = _lock_and_read(session, {home.id, *extra_stores}, demand, point(home))
+        own = [c for c in cands if c.store.id == home.id and c.location.id != exclude]
+        if covers(own, demand):
+            return allocate(own, wants), cands, f"{fulfilment} at {home.code}: every line available there"
         alternatives = _pickup_alternatives(session, home, demand, rule)
         nearest = alternatives["pickup_at"][:1]
         offers = []
@@ -344,22 +247,121 @@ def _decide(
             offers.append("or ship it" if nearest else "it can be shipped")
         offer = "; ".join(offers)
         raise Unavailable(
-            f"not available for {fulfilment} at {home.code} ({_short_text(own, demand, products)}): {offer}",
+            f"not available for {fulfilment} at {home.code} ({short_text(own, demand, products)}): {offer}",
             alternatives,
         )
-    origin = destination if destination is not None else _point(home)
+    origin = destination if destination is not None else point(home)
+    again = ""
+    if locked is None:
+        planned, tried = _ship_planned(session, home, wants, demand, origin, rule, extra_stores)
+        if planned is not None:
+            return planned
+        if tried:
+            again = " (chosen again under every candidate store's lock: the first plan's stock had gone)"
     holding = _stores_holding(session, demand)
     if locked is not None:
         # Only stores already locked: one taken now out of id order could deadlock with another order.
         holding &= locked
-    cands = _rank(_lock_and_read(session, holding | {home.id, *extra_stores}, demand, origin), home)
-    chosen = _fewest(cands, demand, rule)
+    cands = rank(_lock_and_read(session, holding | {home.id, *extra_stores}, demand, origin), home)
+    cands = [c for c in cands if c.location.id != exclude]
+    chosen = fewest(cands, demand, rule)
     if chosen is None:
-        short = _short_text(cands, demand, products) or "no set of locations the rule allows has every line"
+        short = short_text(cands, demand, products) or "no set of locations the rule allows has every line"
         raise Unavailable(f"cannot ship from any location: {short}", {"pickup_at": [], "ship": False})
     where = ", ".join(f"{c.store.code}/{c.location.code}" for c in chosen)
     how = "one location has every line" if len(chosen) == 1 else f"split over {len(chosen)} locations"
-    return _allocate(chosen, wants), cands, f"ship from {where}: {how}"
+    return allocate(chosen, wants), cands, f"ship from {where}: {how}{again}"
+
+
+def _ship_planned(
+    session: Session,
+    home: Store,
+    wants: Sequence[Want],
+    demand: dict[int, Decimal],
+    origin: tuple[float, float] | None,
+    rule: Rule,
+    extra_stores: Iterable[int],
+) -> tuple[tuple[list[tuple[Want, Candidate, Decimal]], list[Candidate], str] | None, bool]:
+    """A ship order's plan chosen on a read without locks, then checked under the locks of only its stores (and
+    `extra_stores`), in id order, in a savepoint. None when the plan no longer holds under the locks (someone took
+    the stock meanwhile) or there was none: the savepoint is rolled back, which releases those locks, so the caller
+    can lock every candidate store in id order without ever holding one out of order. The flag says whether a
+    plan was tried under locks."""
+    seen = rank(_read_for_plan(session, home, demand, origin), home)
+    plan = fewest(seen, demand, rule)
+    if plan is None:
+        return None, False
+    lock_ids = {c.store.id for c in plan} | set(extra_stores)
+    savepoint = session.begin_nested()
+    ledger.lock_stores(session, lock_ids)
+    cache = ledger.tx_cache(session, "levels")
+    by_location = {c.location.id: c for c in plan}
+    for c in plan:
+        c.levels.clear()
+    for level in session.scalars(  # the plan's levels again, now under their lock ((location, product) order)
+        select(StockLevel)
+        .where(StockLevel.location_id.in_(sorted(by_location)), StockLevel.product_id.in_(sorted(demand)))
+        .order_by(StockLevel.location_id, StockLevel.product_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ):
+        cache[(level.location_id, level.product_id)] = level
+        by_location[level.location_id].levels[level.product_id] = level
+    if covers(plan, demand):
+        savepoint.commit()  # RELEASE: the locks stay with the transaction
+        where = ", ".join(f"{c.store.code}/{c.location.code}" for c in plan)
+        how = "one location has every line" if len(plan) == 1 else f"split over {len(plan)} locations"
+        return (allocate(plan, wants), seen, f"ship from {where}: {how}"), True
+    savepoint.rollback()
+    _forget_locks(session, lock_ids)
+    return None, True
+
+
+def _forget_locks(session: Session, store_ids: Iterable[int]) -> None:
+    """After a savepoint that took these stores' locks was rolled back: they are no longer held, and the levels
+    read under them are no longer this transaction's to trust."""
+    held = session.info.get("locked_stores", {})
+    gone = set(store_ids)
+    for store_id in gone:
+        held.pop(store_id, None)
+    cache = ledger.tx_cache(session, "levels")
+    for key in [k for k, level in cache.items() if level.store_id in gone]:
+        del cache[key]
+
+
+def _table(model: type[RoutingTrace] | type[OrderStatusHistory]) -> Table:
+    """A model's table, for plain INSERTs (no unit of work: one statement, nothing tracked)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _trace_row(
+    order: WebOrder,
+    kind: str,
+    rule: Rule,
+    outcome: str,
+    seen: list[dict[str, Any]],
+    allocation: Sequence[tuple[Want, Candidate, Decimal]],
+) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "kind": kind,
+        "rule": rule.describe()[:300],
+        "outcome": outcome[:300],
+        "candidates": seen,
+        "chosen": [
+            {
+                "line": w.line_no,
+                "sku": w.product.sku,
+                "qty": ledger.qty_text(qty),
+                "store": c.store.code,
+                "location": c.location.code,
+            }
+            for w, c, qty in allocation
+        ],
+        "at": utcnow(),
+    }
 
 
 def _trace(
@@ -372,25 +374,7 @@ def _trace(
     allocation: Sequence[tuple[Want, Candidate, Decimal]],
 ) -> None:
     session.flush()  # the order's row first: the trace names it
-    session.add(
-        RoutingTrace(
-            order_id=order.id,
-            kind=kind,
-            rule=rule.describe()[:300],
-            outcome=outcome[:300],
-            candidates=seen,
-            chosen=[
-                {
-                    "line": w.line_no,
-                    "sku": w.product.sku,
-                    "qty": ledger.qty_text(qty),
-                    "store": c.store.code,
-                    "location": c.location.code,
-                }
-                for w, c, qty in allocation
-            ],
-        )
-    )
+    session.execute(insert(_table(RoutingTrace)), [_trace_row(order, kind, rule, outcome, seen, allocation)])
 
 
 def _reserve(
@@ -406,6 +390,7 @@ def _reserve(
             location_id=c.location.id,
             state="reserved",
         )
+        line.location = c.location  # known already: the order's payload names it before the flush
         order.lines.append(line)
         ledger.change_reserved(session, c.location, w.product, qty)
         lines.append(line)
@@ -428,17 +413,41 @@ def emit_order(session: Session, order: WebOrder) -> None:
 
 
 def request_digest(request: protocol.OrderRequest) -> str:
-    """A digest of what the storefront asked for, to tell a retry from another order under the same key."""
-    text = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """A digest of what the storefront asked for, to tell a retry from another order under the same key. A field
+    left unsaid is left out, so a request of an older storefront digests as it did before the field existed."""
+    body = request.model_dump(mode="json")
+    if body.get("paid") is None:
+        body.pop("paid", None)
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def replayed(session: Session, key: str, request: protocol.OrderRequest) -> WebOrder | None:
-    """The order already placed with this Idempotency-Key and the same request, or None when the key is new;
-    the key with another request is refused (nothing is placed)."""
+ENV_KEY_SCOPE = "env"  # the one storefront key of COUNTERLINE_CENTRAL_STOREFRONT_KEY
+
+
+def idempotency_scope(session: Session, api_key: str | None) -> str | None:
+    """Whose Idempotency-Keys a request's are: one storefront credential's (an API key by its id, or the key of
+    the environment); None for a caller with none (the CLI)."""
+    if not api_key:
+        return None
+    configured = os.environ.get(STOREFRONT_KEY_ENV, "")
+    if configured and hmac.compare_digest(configured.encode(), api_key.encode()):
+        return ENV_KEY_SCOPE
+    key_id = session.scalar(select(ApiKey.id).where(ApiKey.key_hash == sha256(api_key)))
+    return f"key:{key_id}" if key_id is not None else None
+
+
+def replayed(
+    session: Session, key: str, request: protocol.OrderRequest, scope: str | None = None
+) -> WebOrder | None:
+    """The order already placed with this Idempotency-Key by this storefront credential (`scope`) and the same
+    request, or None when the key is new to it; the key with another request is refused (nothing is placed). The
+    same key from another credential is another order."""
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
         raise CentralError(f"the Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters")
-    order = session.scalar(select(WebOrder).where(WebOrder.idempotency_key == key))
+    order = session.scalar(
+        select(WebOrder).where(WebOrder.idempotency_key == key, WebOrder.idempotency_scope == (scope or ""))
+    )
     if order is None:
         return None
     if order.request_hash != request_digest(request):
@@ -454,8 +463,12 @@ def place(
     prices: dict[str, Price],
     rule: Rule | None = None,
     idempotency_key: str | None = None,
+    idempotency_scope: str | None = None,
 ) -> WebOrder:
-    """Route the request, reserve and create the order with its trace, in the caller's transaction."""
+    """Route the request, reserve and create the order with its trace, in the caller's transaction.
+
+    The order, its lines, the levels and the feed changes go out in one flush (each table one statement), then
+    the trace and the history row as plain INSERTs."""
     rule = rule or rule_from_env()
     wants = [
         Want(n, products[line.sku], line.qty, prices[line.sku].price)
@@ -463,10 +476,12 @@ def place(
     ]
     ship_to = getattr(request, "ship_to", None)
     destination = (float(ship_to.latitude), float(ship_to.longitude)) if ship_to is not None else None
-    allocation, cands, outcome = _decide(session, request.fulfilment, store, wants, destination, rule)
+    # With an Idempotency-Key the ordering store is locked too (a pickup locks it anyway): a retry racing the
+    # first request waits for it there and then finds its order.
+    extra = {store.id} if idempotency_key is not None else set()
+    allocation, cands, outcome = _decide(session, request.fulfilment, store, wants, destination, rule, extra)
     if idempotency_key is not None:
-        # Looked up again under the ordering store's lock: a retry that raced the first request waited for it.
-        placed = replayed(session, idempotency_key, request)
+        placed = replayed(session, idempotency_key, request, idempotency_scope)
         if placed is not None:
             return placed
     # A shipped order belongs to the store that sends the most of it (its tills pick and pack it).
@@ -482,6 +497,7 @@ def place(
     number = request.number or f"{protocol.ORDER_NUMBER_PREFIX}{owner.code}-{owner.feed_seq + 1:06d}"
     if session.scalar(select(WebOrder.id).where(WebOrder.number == number)) is not None:
         raise Conflict(f"order number {number} already exists")
+    now = utcnow()
     order = WebOrder(
         id=uuid7(),
         store_id=owner.id,
@@ -489,15 +505,26 @@ def place(
         fulfilment=request.fulfilment,
         status="new",
         customer=request.customer.model_dump(exclude_none=True),
+        paid=request.paid is not False,
         idempotency_key=idempotency_key,
+        idempotency_scope=(idempotency_scope or "") if idempotency_key is not None else None,
         request_hash=request_digest(request) if idempotency_key is not None else None,
+        created_at=now,
+        updated_at=now,
     )
+    order.store = owner
     session.add(order)
     seen = [c.seen({w.product.id: w.product for w in wants}) for c in cands]  # before this order reserves
     _reserve(session, order, allocation)
-    _trace(session, order, "place", rule, outcome, seen, allocation)
-    session.add(OrderStatusHistory(order_id=order.id, from_status=None, to_status="new", by="storefront"))
     emit_order(session, order)
+    session.flush()  # the order's row first: the trace and the history name it
+    session.execute(
+        insert(_table(RoutingTrace)), [_trace_row(order, "place", rule, outcome, seen, allocation)]
+    )
+    session.execute(
+        insert(_table(OrderStatusHistory)),
+        [{"order_id": order.id, "from_status": None, "to_status": "new", "by": "storefront", "at": utcnow()}],
+    )
     return order
 
 
@@ -544,7 +571,7 @@ def hand_back(
     # Every store this may touch, locked once in id order with the levels (the same order as routing).
     extra = {at.store_id} | (_stores_holding(session, [product.id]) if order.fulfilment == "ship" else set())
     extra.add(home.id)
-    cands_before = _lock_and_read(session, extra, [product.id], _point(home))
+    cands_before = _lock_and_read(session, extra, [product.id], point(home))
     ledger.change_reserved(session, at, product, -line.qty)
     cause = str(order.id)
     if reason == "damaged":
@@ -573,22 +600,53 @@ def hand_back(
             cause_type="handback",
             cause_id=cause,
         )
-    want = Want(line_no, product, line.qty, line.unit_price)
+    # A pickup's store keeps what it still has held on the line where it is; only the missing quantity is routed
+    # again, never back to the location that came up short, as new lines (the till follows them: Pickup's lines are
+    # the central's). A shipped line is routed again whole, to fewer parcels.
+    partial = order.fulfilment in ("pickup", "curbside")
+    keep = line.qty - missing if partial else Decimal(0)
+    if keep > 0:
+        line.qty = keep
+        ledger.change_reserved(session, at, product, keep)
+    want = Want(line_no, product, missing if partial else line.qty, line.unit_price)
     products = {product.id: product}
-    destination = _point(home) if order.fulfilment == "ship" else None
+    destination = point(home) if order.fulfilment == "ship" else None
     try:
         allocation, cands, outcome = _decide(
-            session, order.fulfilment, home, [want], destination, rule, extra, locked=extra
+            session,
+            order.fulfilment,
+            home,
+            [want],
+            destination,
+            rule,
+            extra,
+            locked=extra,
+            exclude=at.id if partial else None,
         )
     except Unavailable as exc:
-        line.state = "unavailable"
+        if keep > 0:
+            order.lines.append(
+                WebOrderLine(
+                    product_id=product.id,
+                    sku=product.sku,
+                    qty=missing,
+                    unit_price=line.unit_price,
+                    location_id=at.id,
+                    state="unavailable",
+                )
+            )
+        else:
+            line.state = "unavailable"
         seen = [c.seen(products) for c in cands_before]
         _trace(session, order, "handback", rule, f"line {line_no} {reason}: {exc}", seen, [])
     else:
         seen = [c.seen(products) for c in cands]
         first, *rest = allocation
-        line.qty, line.location_id = first[2], first[1].location.id
-        ledger.change_reserved(session, first[1].location, product, first[2])
+        if keep > 0:
+            rest = allocation
+        else:
+            line.qty, line.location_id = first[2], first[1].location.id
+            ledger.change_reserved(session, first[1].location, product, first[2])
         _reserve(session, order, rest)
         _trace(session, order, "handback", rule, f"line {line_no} {reason}: {outcome}", seen, allocation)
     session.flush()

@@ -3,8 +3,8 @@
 `create_shipments(session, terminal, ident, request, carrier) -> protocol.ShipmentResponse` is what
 `POST /v1/orders/{ident}/shipments` runs (the caller owns the transaction):
 
-- the order must be this terminal's store's (another store's is not even named: 404), a ship order (409), and not
-  final (shipped, cancelled: 409) when a box is new;
+- the order must be this terminal's store's or hold lines there (a split order: each store ships its own part;
+  any other is not even named: 404), a ship order (409), and not final (shipped, cancelled: 409) when a box is new;
 - each box is known by its SSCC: a box sent before is answered from the shipments table, with the same tracking
   number, without asking the carrier again (the same SSCC with other contents, or of another order, is 409);
 - what the boxes hold is checked against the order: only its skus, never more than this store holds for it, over
@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import protocol
-from sync.central import ledger, service
+from sync.central import ledger, order_parts, service
 from sync.central.carriers import MAX_TRACKING, Carrier, CarrierError, ShipmentBox, ShipmentOrder
 from sync.central.models import Location, OrderAccess, Shipment, Terminal, WebOrder
 
@@ -87,11 +87,13 @@ def create_shipments(
     carrier: Carrier,
 ) -> protocol.ShipmentResponse:
     order = service.find_order(session, ident)
-    if order.store_id != terminal.store_id:
-        raise service.NotFound(f"no web order {ident!r}")  # another store's: not even named
+    if order.store_id != terminal.store_id and terminal.store_id not in order_parts.stores_of(session, order):
+        raise service.NotFound(f"no web order {ident!r}")  # no line of it here: not even named
     if order.fulfilment != "ship":
         raise service.Conflict(f"order {order.number} is a {order.fulfilment} order: nothing to ship")
-    store = ledger.lock_store(session, order.store_id)  # boxes of one store are numbered one at a time
+    # Each store sends its own part (a split order's lines are held at several stores); its boxes are numbered
+    # one at a time under its lock.
+    store = ledger.lock_store(session, terminal.store_id)
     facts = ShipmentOrder(
         number=order.number,
         store_id=store.id,

@@ -71,6 +71,12 @@ def render(session: Session, order: WebOrder, code: str | None = None) -> str:
     css = "state cancelled" if status == protocol.lifecycle.OrderState.CANCELLED else "state"
     parts.append(f"<p>Status: <span class='{css}'>{escape(protocol.lifecycle.words(status))}</span></p>")
 
+    if order.refund_due is not None:
+        parts.append(
+            f"<p>Payment: the {escape(f'{order.refund_due:.2f}')} you paid online is being refunded.</p>"
+        )
+    elif order.paid is False:
+        parts.append("<p>Payment: to be paid at the store when you collect it.</p>")
     if status == protocol.lifecycle.OrderState.READY:
         parts.append(f"<h2>Ready for pickup at {escape(order.store.name)}</h2>")
         if code and access is not None and notices.check_pickup_code(session, order, code):
@@ -85,7 +91,8 @@ def render(session: Session, order: WebOrder, code: str | None = None) -> str:
     parts.append("<h2>Items</h2><table><tr><th>Item</th><th>Qty</th><th>Where</th></tr>")
     for line in order.lines:
         loc = session.get(Location, line.location_id)
-        where = "not available" if line.state != "reserved" else (loc.store.name if loc is not None else "")
+        store = loc.store.name if loc is not None else ""
+        where = {"reserved": store, "shipped": f"shipped from {store}"}.get(line.state, "not available")
         qty = f"{line.qty.normalize():f}"
         product = session.get(Product, line.product_id)
         item = f"{product.name} ({line.sku})" if product is not None else line.sku

@@ -158,9 +158,69 @@ def test_the_central_deb_installs_the_unit_its_user_and_the_environment_file(tmp
     assert (control / "conffiles").read_text().split() == ["/etc/counterline/central.env"]
     postinst = (control / "postinst").read_text()
     assert "systemd-sysusers" in postinst and "systemctl enable counterline-central.service" in postinst
+    # the expire-orders timer and its job beside the service, enabled on install and stopped on removal
+    for unit in (TIMER, EXPIRE):
+        assert (scratch / "lib/systemd/system" / unit.name).read_text() == unit.read_text()
+    assert "systemctl enable counterline-central-expire-orders.timer" in postinst
+    assert "disable --now counterline-central-expire-orders.timer" in (control / "prerm").read_text()
     # ExecStart's program is the bundle's (through bin/), as is the command on PATH
     program = scratch / EXEC.lstrip("/")
     assert program.is_symlink() and os.access(program.resolve(), os.X_OK)
     ran = subprocess.run([str(program), "serve", "--help"], capture_output=True, text=True)
     assert ran.stdout.strip() == "central ran with serve --help"
     assert os.readlink(scratch / "usr/bin/counterline-central") == EXEC
+
+
+TIMER = CENTRAL / "counterline-central-expire-orders.timer"
+EXPIRE = CENTRAL / "counterline-central-expire-orders.service"
+
+
+def _keys(path: Path) -> dict[str, str]:
+    return dict(
+        (m.group(1), m.group(2)) for m in re.finditer(r"^(\w+)=(.*)$", path.read_text(), re.MULTILINE)
+    )
+
+
+def test_the_expire_orders_timer_runs_the_job_as_the_services_user() -> None:
+    job, timer = _keys(EXPIRE), _keys(TIMER)
+    assert job["Type"] == "oneshot" and job["ExecStart"] == f"{EXEC} expire-orders"
+    assert job["User"] == job["Group"] == _directives()["User"]
+    assert job["EnvironmentFile"] == _directives()["EnvironmentFile"]  # the same database
+    assert timer["Unit"] == EXPIRE.name and timer["OnCalendar"] == "*:0/15" and timer["Persistent"] == "yes"
+    assert timer["WantedBy"] == "timers.target"
+
+
+def test_the_expire_orders_command_the_job_starts_runs(tmp_path: Path) -> None:
+    """What the job's ExecStart runs, against a scratch database named the way the environment file names it."""
+    env = dict(os.environ, **_env_file())
+    env["COUNTERLINE_CENTRAL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'central.db'}"
+    program = Path(sys.executable).with_name("counterline-central")
+    args = _keys(EXPIRE)["ExecStart"].split()[1:]
+    done = subprocess.run([str(program), *args], env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.splitlines()[:1]) == (0, ["reminded 0, expired 0, failed 0"]), (
+        done.stderr
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (apt: systemd)"
+)
+def test_systemd_analyze_verifies_the_timer_and_its_job(tmp_path: Path) -> None:
+    program = tmp_path / "counterline-central"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    shutil.copy(ENV, tmp_path / "central.env")
+    for path in (EXPIRE, TIMER):
+        text = path.read_text().replace(EXEC, str(program))
+        (tmp_path / path.name).write_text(
+            text.replace("/etc/counterline/central.env", str(tmp_path / "central.env"))
+        )
+    done = _verify(tmp_path / TIMER.name)  # verifies the timer and the service it starts
+    if "Failed to setup manager" in done.stderr or "Operation not permitted" in done.stderr:
+        pytest.skip(f"systemd-analyze cannot run in this container: {done.stderr.strip()[:200]}")
+    assert (done.returncode, done.stderr.strip()) == (0, "")
+    job = _verify(tmp_path / EXPIRE.name)
+    assert (job.returncode, job.stderr.strip()) == (0, "")
+    bad = tmp_path / "bad.timer"
+    bad.write_text((tmp_path / TIMER.name).read_text().replace("OnCalendar=", "OnCalender="))
+    assert "Unknown key 'OnCalender'" in _verify(bad).stderr

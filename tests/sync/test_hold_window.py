@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.db.models import Order
 from sync import protocol
-from sync.central import cli, hold, ledger, notices, service, stock
+from sync.central import cli, hold, ledger, notices, service, status_page, stock
 from sync.central.models import FeedChange, Notice, OrderStatusHistory, StockLevel, WebOrder
 from sync.central.service.order_state import _set_status, ready_since
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from conftest import Central
 
 
-def _place(sessions: Any, fulfilment: str = "pickup", qty: str = "2") -> str:
+def _place(sessions: Any, fulfilment: str = "pickup", qty: str = "2", paid: bool | None = None) -> str:
     with sessions.begin() as s:
         stock.receive(s, "S1", [stock.StockLine("C3", Decimal(5))])
         order = service.place_order(
@@ -38,6 +38,7 @@ def _place(sessions: Any, fulfilment: str = "pickup", qty: str = "2") -> str:
                     "fulfilment": fulfilment,
                     "lines": [{"sku": "C3", "qty": qty}],
                     "customer": {"name": "Ada", "email": "ada@example.com"},
+                    **({"paid": paid} if paid is not None else {}),
                 }
             ),
         )
@@ -218,3 +219,33 @@ def test_a_till_follows_an_order_the_central_expired(hub: Hub, tmp_path: Path) -
     with till.factory() as s:
         order = s.get_one(Order, order_id)
         assert order.status == "expired" and order.external["status"] == "expired"
+
+
+@pytest.mark.parametrize("paid", [True, False])
+def test_an_expired_or_cancelled_order_owes_a_refund_only_when_it_was_paid(
+    central: Central, paid: bool
+) -> None:
+    sessions = central.sessions
+    expiring, cancelled = _place(sessions, paid=paid), _place(sessions, paid=paid)
+    ready = _move(sessions, expiring, "ready")
+    assert hold.expire_orders(sessions, _at(ready + timedelta(days=8))).expired
+    with sessions.begin() as s:
+        service.cancel_order(s, cancelled)
+    for order_id, kind in ((expiring, "expired"), (cancelled, "cancelled")):
+        with sessions() as s:
+            order = s.get_one(WebOrder, uuid.UUID(order_id))
+            # C3 is 6.40: 2 of them were paid for, and are owed back; an order to be paid at pickup owes nothing.
+            assert order.refund_due == (Decimal("12.80") if paid else None)
+            assert (order.refund_due_at is not None) is paid
+            assert service.order_payload(order).get("refund_due") == ("12.80" if paid else None)
+            notice = s.scalars(select(Notice).where(Notice.order_id == order.id, Notice.kind == kind)).one()
+            text = notices.build_message(notice, "shop@example.com").get_content()
+            page = status_page.render(s, order)
+        assert ("The 12.80 you paid is refunded" in text) is paid
+        assert ("the 12.80 you paid online is being refunded" in page) is paid
+        assert ("to be paid at the store" in page) is not paid
+        if not paid:
+            assert "refund" not in text
+        assert _feed_statuses(sessions, order_id)[-1] == kind
+    with sessions.begin() as s:  # cancelled again: nothing new is owed, the record stays as it was
+        service.cancel_order(s, cancelled)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from sync import protocol
 from sync.central import cli, ledger, routing, service, stock
-from sync.central.models import Location, Product, RoutingTrace, StockLevel, Store, WebOrder
+from sync.central.models import Base, Location, Product, RoutingTrace, StockLevel, Store, WebOrder
 
 if TYPE_CHECKING:
     from conftest import Central
@@ -345,15 +345,16 @@ def test_short_pick_is_handed_back_and_routed_again(
         0,
         f"order {pickup['number']}: line 1 handed back; no location can take it, nothing is held",
     )
-    assert _level(central, "S1", "C3") == ("1.000", "0.000")
+    # The store keeps the one it has on the line; the damaged one is a line of its own, held nowhere.
+    assert _level(central, "S1", "C3") == ("1.000", "1.000")
     assert _level(central, "S1", "C3", "quarantine") == ("1.000", "0.000")
     with central.sessions() as s:
-        [line] = service.find_order(s, pickup["number"]).lines
-        assert line.state == "unavailable"
+        kept, gone = service.find_order(s, pickup["number"]).lines
+        assert (kept.qty, kept.state, gone.qty, gone.state) == (1, "reserved", 1, "unavailable")
     assert "not available for pickup at S1" in _traces(central, pickup["number"])[-1].outcome
     with central.sessions.begin() as s:
         with pytest.raises(service.Conflict, match="nothing is held"):
-            routing.hand_back(s, pickup["number"], 1, Decimal("1"), "short")
+            routing.hand_back(s, pickup["number"], 2, Decimal("1"), "short")
     with central.sessions.begin() as s:
         service.cancel_order(s, pickup["number"])  # releases what is held: nothing for the unavailable line
     assert _level(central, "S1", "C3") == ("1.000", "0.000")
@@ -510,3 +511,122 @@ def test_reserved_never_exceeds_on_hand(central: Central) -> None:
             max_examples=10, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
         ),
     )
+
+
+def test_a_ship_plan_is_checked_again_under_the_locks_and_chosen_again_when_its_stock_went(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ship order chooses its plan without locks and locks only that plan's stores; when another order took the
+    stock between the two (simulated here in the order's own transaction, after the read), the plan is dropped,
+    its locks with it, and the order is routed again under every candidate store's lock."""
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
+    _receive(central, "S2", "A1", "4")
+    _receive(central, "S3", "A1", "4")
+    read = routing._read_for_plan
+
+    def read_then_lose_s2(session: Any, *args: Any) -> Any:
+        cands = read(session, *args)  # S2 (nearest) has 4 free as read here ...
+        levels = Base.metadata.tables["stock_levels"]
+        s2 = session.scalar(select(Store.id).where(Store.code == "S2"))
+        session.connection().execute(  # ... then "another order" reserves them all, behind the ORM's back
+            levels.update().where(levels.c.store_id == s2).values(reserved=levels.c.on_hand)
+        )
+        return cands
+
+    monkeypatch.setattr(routing, "_read_for_plan", read_then_lose_s2)
+    order = _order(central, "S1", [("A1", "2")], fulfilment="ship", ship_to=(53.40, -2.20))
+    assert order["held"] == [("A1", "2.000", "S3/floor", "reserved")]
+    [trace] = _traces(central, order["number"])
+    assert trace.outcome == (
+        "ship from S3/floor: one location has every line"
+        " (chosen again under every candidate store's lock: the first plan's stock had gone)"
+    )
+    assert _level(central, "S2", "A1") == ("4.000", "4.000")  # what the other order took
+    assert _level(central, "S3", "A1") == ("4.000", "2.000")
+    monkeypatch.setattr(routing, "_read_for_plan", read)
+    # Without the race the plan holds under its own locks: no second routing.
+    _receive(central, "S2", "A1", "3")
+    plain = _order(central, "S1", [("A1", "1")], fulfilment="ship", ship_to=(53.40, -2.20))
+    assert plain["held"] == [("A1", "1.000", "S2/floor", "reserved")]
+    assert _traces(central, plain["number"])[0].outcome == "ship from S2/floor: one location has every line"
+
+
+def test_idempotency_keys_are_each_storefront_credentials_own(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(service.STOREFRONT_KEY_ENV, "storefront-secret")
+    _receive(central, "S1", "A1", "9")
+    with central.sessions.begin() as s:
+        _, shop_b = service.create_api_key(s, "shop B", all_stores=True)
+    body = {"store": "S1", "lines": [{"sku": "A1", "qty": "1"}]}
+
+    def post(key: str, json: dict[str, Any] = body) -> Any:
+        headers = {"X-Api-Key": key, "Idempotency-Key": "cart-1"}
+        return central.client.post("/v1/orders", json=json, headers=headers)
+
+    a, b = post("storefront-secret"), post(shop_b)
+    assert a.status_code == b.status_code == 201
+    assert a.json()["number"] != b.json()["number"]  # the same key from two storefronts: two orders
+    assert "Idempotent-Replayed" not in b.headers
+    again = post(shop_b)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json()["number"] == b.json()["number"]
+    assert post(shop_b, dict(body, lines=[{"sku": "A1", "qty": "2"}])).status_code == 422
+    assert _level(central, "S1", "A1") == ("9.000", "2.000")
+
+
+def test_paid_or_to_be_paid_at_pickup_is_kept_and_sent_to_the_tills(
+    central: Central, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(service.STOREFRONT_KEY_ENV, "storefront-secret")
+    _receive(central, "S1", "A1", "9")
+    headers = {"X-Api-Key": "storefront-secret"}
+
+    def post(**extra: Any) -> Any:
+        body = {"store": "S1", "lines": [{"sku": "A1", "qty": "1"}], **extra}
+        return central.client.post("/v1/orders", json=body, headers=headers)
+
+    at_pickup, paid, unsaid = post(paid=False), post(paid=True), post()
+    assert [r.json()["paid"] for r in (at_pickup, paid, unsaid)] == [False, True, True]
+    ship = post(paid=False, fulfilment="ship")
+    assert ship.status_code == 422 and "paid cannot be false for ship" in ship.json()["detail"]
+    assert post(paid="no").status_code == 422  # a boolean, nothing else
+    feed = [c for c in central.pull_all(terminal="S1/T1")[0] if c["type"] == "order"]
+    assert {c["key"]: c["payload"]["paid"] for c in feed} == {
+        at_pickup.json()["id"]: False,
+        paid.json()["id"]: True,
+        unsaid.json()["id"]: True,
+    }
+    # The operator's place-order says it too.
+    code, number, _ = _run(
+        central.url, capsys, "place-order", "S1", "--sku", "A1", "--qty", "1", "--pay-at-pickup"
+    )
+    assert code == 0
+    with central.sessions() as s:
+        assert service.order_payload(service.find_order(s, number))["paid"] is False
+    code, _, err = _run(
+        central.url,
+        capsys,
+        "place-order",
+        "S1",
+        "--sku",
+        "A1",
+        "--qty",
+        "1",
+        "--fulfilment",
+        "ship",
+        "--pay-at-pickup",
+    )
+    assert code != 0 and "paid cannot be false for ship" in err
+
+
+def test_a_request_of_an_older_storefront_digests_as_before() -> None:
+    old = protocol.OrderRequest.model_validate({"store": "S1", "lines": [{"sku": "A1", "qty": "1"}]})
+    assert routing.request_digest(old) == routing.request_digest(
+        protocol.OrderRequest.model_validate(
+            {"store": "S1", "lines": [{"sku": "A1", "qty": "1"}], "paid": None}
+        )
+    )
+    said = protocol.OrderRequest.model_validate(
+        {"store": "S1", "lines": [{"sku": "A1", "qty": "1"}], "paid": False}
+    )
+    assert routing.request_digest(said) != routing.request_digest(old)

@@ -16,7 +16,7 @@ from uuid6 import uuid7
 from sync import protocol
 from sync.central import carriers, notices, service, stock
 from sync.central.carriers import CarrierError, CarrierShipment, ShipmentBox, ShipmentOrder
-from sync.central.models import Notice, OrderAccess, Shipment, utcnow
+from sync.central.models import Notice, OrderAccess, Shipment, StockLevel, Store, utcnow
 from sync.client import Client, Refused
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def ship(central: Central, order_id: str, boxes: list[dict[str, Any]], terminal:
     )
 
 
-def move(central: Central, order_id: str, to: str, tracking: list[str]) -> str:
+def move(central: Central, order_id: str, to: str, tracking: list[str], terminal: str = "S1/T1") -> str:
     payload = {"order_id": order_id, "from": "", "to": to, "by": "T1", "tracking": tracking}
     ev = {
         "id": str(uuid7()),
@@ -67,7 +67,7 @@ def move(central: Central, order_id: str, to: str, tracking: list[str]) -> str:
         "occurred_at": utcnow().isoformat(),
         "payload": payload,
     }
-    status: str = central.push([ev])[0]["status"]
+    status: str = central.push([ev], terminal)[0]["status"]
     return status
 
 
@@ -262,3 +262,58 @@ def test_tills_shipping_at_once_get_distinct_numbers_and_one_shipment_per_box(ce
         by_box.setdefault(shipped["sscc"], set()).add(shipped["tracking"])
     assert len(by_box) == 3 and all(len(numbers) == 1 for numbers in by_box.values())
     assert len({next(iter(n)) for n in by_box.values()}) == 3 and count_shipments(central) == 3
+
+
+def test_a_split_order_ships_in_parts_each_releasing_only_its_own_reservation(central: Central) -> None:
+    with central.sessions.begin() as s:
+        stock.receive(s, "S1", [stock.StockLine("A1", Decimal(10))])
+        stock.receive(s, "S2", [stock.StockLine("C3", Decimal(10))])
+        order = service.place_order(
+            s,
+            protocol.OrderRequest.model_validate(
+                {
+                    "store": "S1",
+                    "fulfilment": "ship",
+                    "lines": [{"sku": "A1", "qty": "3"}, {"sku": "C3", "qty": "1"}],
+                    "customer": {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"},
+                }
+            ),
+        )
+        order_id = str(order.id)
+        assert [ln.location.store.code for ln in order.lines] == ["S1", "S2"]  # two shipments, two stores
+
+    def reserved() -> dict[str, str]:
+        with central.sessions() as s:
+            levels = s.scalars(select(StockLevel).where(StockLevel.reserved != 0)).all()
+            return {f"{s.get_one(Store, lv.store_id).code}": f"{lv.reserved:.0f}" for lv in levels}
+
+    def state() -> tuple[str, list[str], int]:
+        with central.sessions() as s:
+            o = service.find_order(s, order_id)
+            shipped = s.scalar(select(func.count()).select_from(Notice).where(Notice.kind == "shipped"))
+            return o.status, [ln.state for ln in o.lines], int(shipped or 0)
+
+    # The other store holding a line sends its own part: its box, then "shipped" for its lines alone.
+    part = ship(central, order_id, [box(1, {"C3": "1"})], terminal="S2/T1")
+    assert part.status_code == 200, part.text
+    assert part.json()["shipments"][0]["ship_from"] == ["Station"]
+    assert ship(central, order_id, [box(2, {"A1": "1"})], terminal="S2/T1").status_code == 422  # not its line
+    t2 = part.json()["shipments"][0]["tracking"]
+    assert move(central, order_id, "shipped", [t2], terminal="S2/T1") == "applied"
+    assert reserved() == {"S1": "3"}  # only S2's reservation left
+    assert state() == ("new", ["reserved", "shipped"], 0)  # not shipped until every part is: no notice yet
+    assert move(central, order_id, "shipped", [t2], terminal="S2/T1") == "rejected"  # its part left already
+    s1_feed = [c for c in central.pull_all(terminal="S1/T1")[0] if c["type"] == "order"]
+    assert [ln["state"] for ln in s1_feed[-1]["payload"]["lines"]] == ["reserved", "shipped"]
+    # The order's own store sends the rest: now the order is shipped, one notice with both numbers.
+    rest = ship(central, order_id, [box(3, {"A1": "3"})])
+    assert rest.status_code == 200, rest.text
+    t1 = rest.json()["shipments"][0]["tracking"]
+    assert move(central, order_id, "shipped", [t1]) == "applied"
+    assert reserved() == {}
+    assert state() == ("shipped", ["shipped", "shipped"], 1)
+    with central.sessions() as s:
+        notice = s.scalars(select(Notice).where(Notice.kind == "shipped")).one()
+        assert sorted(notice.facts["tracking"]) == sorted([t1, t2])
+    s2_feed = [c for c in central.pull_all(terminal="S2/T1")[0] if c["type"] == "order"]
+    assert s2_feed[-1]["payload"]["status"] == "shipped"  # every store of the order hears it

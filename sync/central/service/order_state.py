@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -58,6 +59,9 @@ def order_payload(order: WebOrder) -> dict[str, Any]:
         "status": order.status,
         "fulfilment": order.fulfilment,
         "customer": order.customer,
+        # Paid online, or to be paid at the store when collected (a till's Pickup takes the payment then).
+        "paid": order.paid is not False,
+        **({"refund_due": ledger.money_text(order.refund_due)} if order.refund_due is not None else {}),
         "lines": [
             {
                 "sku": ln.sku,
@@ -119,6 +123,15 @@ def _release(session: Session, order: WebOrder) -> None:
         ledger.change_reserved(session, location, product, -ln.qty)
 
 
+# A paid order ending in these states owes its customer a refund of what was paid.
+REFUNDED_WHEN = frozenset({protocol.lifecycle.OrderState.CANCELLED, protocol.lifecycle.OrderState.EXPIRED})
+
+
+def order_value(order: WebOrder) -> Decimal:
+    """What the customer pays for the order: every line as ordered (a handed-back line keeps its quantity)."""
+    return sum((ln.qty * ln.unit_price for ln in order.lines), Decimal(0)).quantize(Decimal("0.01"))
+
+
 def _set_status(
     session: Session,
     order: WebOrder,
@@ -134,6 +147,10 @@ def _set_status(
     )
     order.status = to
     order.updated_at = utcnow()
+    if to in REFUNDED_WHEN and order.paid is not False and order.refund_due is None:
+        # Paid online and never handed over: the customer is owed what was paid (the refund-due record).
+        order.refund_due = order_value(order)
+        order.refund_due_at = order.updated_at
     notices.order_changed(session, order, to, tracking)  # the customer's notice, in this transaction
     if to in protocol.ORDER_FINAL_STATES:
         _release(session, order)

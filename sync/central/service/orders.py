@@ -13,36 +13,42 @@ from sync.central.models import (
     Price,
     Product,
     WebOrder,
+    utcnow,
 )
 from sync.central.service.access import get_store
-from sync.central.service.base import Conflict, NotFound
-from sync.central.service.catalog import current_price
+from sync.central.service.base import CentralError, Conflict, NotFound
 from sync.central.service.order_state import _number_free, _set_status, find_order, order_payload
 
 # ---------------------------------------------------------------- web orders
 
 
 def place_order(
-    session: Session, request: protocol.OrderRequest, idempotency_key: str | None = None
+    session: Session,
+    request: protocol.OrderRequest,
+    idempotency_key: str | None = None,
+    idempotency_scope: str | None = None,
 ) -> WebOrder:
     """A web order: routed by `routing` (the store chosen for pickup, the best location(s) to ship from), its
     quantities reserved there in this transaction, and it enters the feed at once. With an idempotency key, the
-    order already placed with that key and the same request is returned (another request with it is refused).
+    order already placed with that key by the same storefront credential (`idempotency_scope`, see
+    routing.idempotency_scope) and the same request is returned (another request with it is refused).
 
-    Products and prices are read before any store's lock is taken, and the stock levels in one query under it,
-    so the tills of the store wait on a large order for a few queries, not one per line."""
+    Products and their current prices are read in one query before any store's lock is taken, and the stock
+    levels in one query under it, so the tills of the store wait on a large order for a few queries."""
+    if request.paid is False and request.fulfilment == "ship":
+        raise CentralError("a shipped order is paid when it is ordered: paid cannot be false for ship")
     store = get_store(session, request.store)
     skus = sorted({line.sku for line in request.lines})
-    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    found = _products_with_prices(session, skus)
+    products: dict[str, Product] = {}
     prices: dict[str, Price] = {}
     for line in request.lines:
-        product = products.get(line.sku)
+        product, price = found.get(line.sku, (None, None))
         if product is None or not product.active:
             raise NotFound(f"no product {line.sku!r}")
-        price = prices.get(line.sku) or current_price(session, product)
         if price is None:
             raise Conflict(f"product {line.sku} has no price")
-        prices[line.sku] = price
+        products[line.sku], prices[line.sku] = product, price
     if request.number:
         try:
             _number_free(session, request.number, WebOrder)
@@ -51,12 +57,36 @@ def place_order(
     from sync.central import routing  # routing builds on this module
 
     if idempotency_key is not None:
-        placed = routing.replayed(session, idempotency_key, request)
+        placed = routing.replayed(session, idempotency_key, request, idempotency_scope)
         if placed is not None:
             return placed
-    order = routing.place(session, store, request, products, prices, idempotency_key=idempotency_key)
+    order = routing.place(
+        session,
+        store,
+        request,
+        products,
+        prices,
+        idempotency_key=idempotency_key,
+        idempotency_scope=idempotency_scope,
+    )
     notices.order_changed(session, order, order.status)  # "received" (nothing new for a replayed request)
     return order
+
+
+def _products_with_prices(session: Session, skus: list[str]) -> dict[str, tuple[Product, Price | None]]:
+    """The products of these skus, each with its price in effect now (the latest effective one), in one query."""
+    current = (
+        select(Price.id)
+        .where(Price.product_id == Product.id, Price.effective_from <= utcnow())
+        .order_by(Price.effective_from.desc(), Price.id.desc())
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Product, Price).outerjoin(Price, Price.id == current).where(Product.sku.in_(skus))
+    )
+    return {product.sku: (product, price) for product, price in rows}
 
 
 def _location_or_404(session: Session, store_id: int, code: str) -> Location:

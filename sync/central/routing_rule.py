@@ -1,0 +1,185 @@
+"""The routing rule of web orders, apart from the database: the rule and its setting, the candidate locations
+with what each has available, and the pure choice among them (rank, the fewest locations that cover the order,
+the allocation of each line). `sync.central.routing` reads and locks the rows and applies it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import combinations
+from typing import Any
+
+from sync.central import ledger, stock
+from sync.central.models import Location, Product, StockLevel, Store
+from sync.central.service.base import CentralError, Conflict
+
+RULE_ENV = "COUNTERLINE_ROUTING_RULE"
+MAX_SPLIT_CANDIDATES = 12  # locations tried for a split, in rank order (12 choose 3 = 220 sets at most)
+
+
+class Unavailable(Conflict):
+    """The order cannot be routed by the rule; `alternatives` says what could be offered instead."""
+
+    def __init__(self, message: str, alternatives: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives
+
+
+@dataclass(frozen=True)
+class Rule:
+    split: bool = True
+    max_shipments: int = 3
+
+    def describe(self) -> str:
+        split = f"split over at most {self.max_shipments} locations" if self.split else "never split"
+        return (
+            "pickup/curbside: the chosen store with every line, else name the nearest store with every line or "
+            f"offer shipping; ship: the one location with every line, nearest first (else own store, then code); "
+            f"{split}"
+        )
+
+
+def rule_from_env() -> Rule:
+    """The rule from COUNTERLINE_ROUTING_RULE, e.g. `split=no` or `max_shipments=2` (comma separated)."""
+    text = os.environ.get(RULE_ENV, "").strip()
+    values: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if name == "split" and value in ("yes", "no"):
+            values["split"] = value == "yes"
+        elif name == "max_shipments" and value.isdigit() and int(value) >= 1:
+            values["max_shipments"] = int(value)
+        else:
+            raise CentralError(f"{RULE_ENV}: {part!r} is not split=yes|no or max_shipments=N")
+    return Rule(**values)
+
+
+@dataclass
+class Candidate:
+    """A sellable location and what each product has there, read under the lock."""
+
+    store: Store
+    location: Location
+    distance_km: float | None
+    levels: dict[int, StockLevel] = field(default_factory=dict)
+    safety: dict[int, Decimal] = field(default_factory=dict)
+
+    def atp(self, product_id: int) -> Decimal:
+        level = self.levels.get(product_id)
+        if level is None:
+            return Decimal(0)
+        return stock.available_to_promise(level, self.safety.get(product_id, Decimal(0)))
+
+    def seen(self, products: dict[int, Product]) -> dict[str, Any]:
+        out: dict[str, Any] = {"store": self.store.code, "location": self.location.code}
+        if self.distance_km is not None:
+            out["distance_km"] = round(self.distance_km, 1)
+        out["stock"] = {
+            products[pid].sku: {
+                "on_hand": ledger.qty_text(lvl.on_hand),
+                "reserved": ledger.qty_text(lvl.reserved),
+                "safety": ledger.qty_text(self.safety.get(pid, Decimal(0))),
+                "available": ledger.qty_text(self.atp(pid)),
+            }
+            for pid, lvl in sorted(self.levels.items())
+        }
+        return out
+
+
+@dataclass(frozen=True)
+class Want:
+    """One line to place: its number in the order (1-based), product, quantity and unit price."""
+
+    line_no: int
+    product: Product
+    qty: Decimal
+    unit_price: Decimal
+
+
+def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
+    """Great-circle distance (haversine), or None when either point is unknown."""
+    if a is None or b is None:
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def point(store: Store) -> tuple[float, float] | None:
+    if store.latitude is None or store.longitude is None:
+        return None
+    return (store.latitude, store.longitude)
+
+
+def demand_of(wants: Sequence[Want]) -> dict[int, Decimal]:
+    out: dict[int, Decimal] = defaultdict(Decimal)
+    for w in wants:
+        out[w.product.id] += w.qty
+    return dict(out)
+
+
+def covers(cands: Sequence[Candidate], demand: dict[int, Decimal]) -> bool:
+    return all(sum((c.atp(pid) for c in cands), Decimal(0)) >= qty for pid, qty in demand.items())
+
+
+def allocate(cands: Sequence[Candidate], wants: Sequence[Want]) -> list[tuple[Want, Candidate, Decimal]]:
+    """Each line from the first candidate (in the order given) that has all of it, else split over them."""
+    left = {(id(c), pid): c.atp(pid) for c in cands for pid in {w.product.id for w in wants}}
+    out: list[tuple[Want, Candidate, Decimal]] = []
+    for w in wants:
+        pid = w.product.id
+        whole = next((c for c in cands if left[(id(c), pid)] >= w.qty), None)
+        parts = [(whole, w.qty)] if whole is not None else []
+        if whole is None:
+            need = w.qty
+            for c in cands:
+                take = min(need, left[(id(c), pid)])
+                if take > 0:
+                    parts.append((c, take))
+                    need -= take
+                if need == 0:
+                    break
+            if need > 0:
+                raise AssertionError("allocation beyond what was checked available")
+        for c, qty in parts:
+            assert c is not None
+            left[(id(c), pid)] -= qty
+            out.append((w, c, qty))
+    return out
+
+
+def rank(cands: list[Candidate], home: Store) -> list[Candidate]:
+    def key(c: Candidate) -> tuple[Any, ...]:
+        known = c.distance_km is not None
+        return (not known, c.distance_km or 0.0, c.store.id != home.id, c.store.code, c.location.id)
+
+    return sorted(cands, key=key)
+
+
+def fewest(cands: list[Candidate], demand: dict[int, Decimal], rule: Rule) -> list[Candidate] | None:
+    """The one location with everything, else (when the rule splits) the first smallest set in rank order."""
+    for c in cands:
+        if covers([c], demand):
+            return [c]
+    if not rule.split:
+        return None
+    useful = [c for c in cands if any(c.atp(pid) > 0 for pid in demand)][:MAX_SPLIT_CANDIDATES]
+    for size in range(2, min(rule.max_shipments, len(useful)) + 1):
+        for combo in combinations(useful, size):
+            if covers(combo, demand):
+                return list(combo)
+    return None
+
+
+def short_text(cands: Sequence[Candidate], demand: dict[int, Decimal], products: dict[int, Product]) -> str:
+    parts = []
+    for pid, qty in sorted(demand.items()):
+        have = sum((c.atp(pid) for c in cands), Decimal(0))
+        if have < qty:
+            parts.append(f"only {ledger.qty_text(have)} of {products[pid].sku} available")
+    return "; ".join(parts)
