@@ -159,6 +159,17 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
                 own = reports.run(s, key, "range", first, last).rows
             if _plain(per_store[till.store]) != _plain(own):
                 mismatches.append(f"{key} {till.store}: central {per_store[till.store]} != till {own}")
+    # A second till of S1 keeps the store's returns as synced, with what the first till's desk decided.
+    second = Till.enrol(hub, tmp_path / "S1-T2", "S1", "T2")
+    second.sync()
+    per_store = {
+        key: {r.code: r.rows for r in central[key].stores} for key in ("returns", "returns_disposition")
+    }
+    for key in ("returns", "returns_disposition"):
+        with second.factory() as s:
+            theirs = reports.run(s, key, "range", first, last).rows
+        if _plain(theirs) != _plain(per_store[key]["S1"]):
+            mismatches.append(f"{key} S1/T2: {theirs} != central {per_store[key]['S1']}")
     assert mismatches == []
 
     # The chain's counts are the stores' summed (per reason, per disposition, per day; pickups' "All" row).
