@@ -356,6 +356,21 @@ def test_a_gift_card_short_of_the_amount_is_refused_before_anything_is_written(d
     with db() as s:
         assert s.get(GiftCard, "GC-PICKUP-1").balance == Decimal("1.00")  # type: ignore[union-attr]
         assert s.get(Order, order_id).status == "ready"  # type: ignore[union-attr]
+    # Within its balance, the check tries the card and gives it back at once: nothing written, nothing sent.
+    gift = [payment.TenderTaken("gift_card", Decimal("1.00"), reference="gc-pickup-1")]
+    with db.begin() as s:
+        view = pickup.check_payment(s, who, order_id, code=CODE, tenders=gift)
+    assert view.remaining == total - 1 and [p.kind for p in view.payments] == ["gift_card"]
+    with db() as s:
+        assert s.get(GiftCard, "GC-PICKUP-1").balance == Decimal("1.00")  # type: ignore[union-attr]
+    assert _events(db, "balance.spent") == []
+    with db.begin() as s:
+        pickup.hand_over(
+            s, who, order_id, code=CODE, tenders=[*gift, payment.TenderTaken("cash", Decimal(20))]
+        )
+    with db() as s:
+        assert s.get(GiftCard, "GC-PICKUP-1").balance == 0  # type: ignore[union-attr]
+    assert len(_events(db, "balance.spent")) == 1  # the central hears of it once, with the hand-over
 
 
 def test_a_no_show_is_put_back_and_expires_and_one_expired_at_the_central_is_put_back_too(
