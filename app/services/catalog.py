@@ -143,7 +143,11 @@ def find_scan(session: Session, result: barcodes.ScanResult) -> Found:
     return Found(_view(p, _rate(session, p.tax_class)), qty, fixed, result.raw, needs_weight=needs_weight)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Letters and digits, as the index's tokenizer splits words (an underscore separates, as in the index).
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+RANKED = 200  # matches ranked per search: the first ones the index finds
 
 
 def search(session: Session, query: str, limit: int = 50) -> list[ProductView]:
@@ -153,13 +157,16 @@ def search(session: Session, query: str, limit: int = 50) -> list[ProductView]:
         return []
     if session.get_bind().dialect.name == "sqlite":
         match = " ".join(f'"{w}"*' for w in words)
-        # Rank only the first candidates: ranking every match of a one-letter query in a big catalog is slow.
+        # Rank only the first candidates: a short query matches thousands of names in a big catalog. The index
+        # answers the match from its prefix entries (migration 0016). Every candidate holds every word once (the
+        # index keeps no positions), so FTS5's bm25 would order them by length alone, after first counting every
+        # name each word starts (20 ms a query on 1,000,000 products): the shortest name is ranked first here.
         ids = (
             session.execute(
                 text(
-                    "SELECT p.id FROM (SELECT rowid, rank FROM product_search WHERE product_search MATCH :m "
-                    "LIMIT 1000) s JOIN products p ON p.rowid = s.rowid WHERE p.active "
-                    "ORDER BY s.rank LIMIT :n"
+                    "SELECT p.id FROM (SELECT rowid FROM product_search WHERE product_search MATCH :m "
+                    f"LIMIT {RANKED}) s JOIN products p ON p.rowid = s.rowid WHERE p.active "
+                    "ORDER BY length(p.name) + length(p.sku), p.name LIMIT :n"
                 ),
                 {"m": match, "n": limit},
             )
