@@ -69,7 +69,9 @@ def test_the_demo_path_sets_up_the_store_tests_a_printer_and_saves_the_devices(
         wizard = wizard_on(qtbot, factory, paths, worker)
         assert wizard.currentId() == STORE and wizard.store_page.demo.isChecked()
         wizard.next()  # "Set up": the demo store
-        qtbot.waitUntil(lambda: wizard.currentId() == DEVICES)
+        qtbot.waitUntil(
+            lambda: wizard.currentId() == DEVICES, timeout=120000
+        )  # the demo store: 2,400 products
         assert wizard.state.set_up and wizard.state.has_staff  # the demo's staff came with it
         assert wizard.devices_page.nextId() == -1  # so no manager page
         # The receipt printer as a folder of our choosing; its Test button prints a real test page there.
