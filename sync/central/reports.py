@@ -8,7 +8,6 @@ function over every chosen store's facts together (the pack bench's days in the 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,7 +22,7 @@ from app.domain import (
     figures,  # the one definition of each figure, shared with the tills (pure: see pyproject)
 )
 from sync import protocol
-from sync.central.models import AppliedEvent, Return, Store, WebOrder
+from sync.central.models import AppliedEvent, OrderStatusHistory, Return, Store, WebOrder
 from sync.central.service.base import CentralError, NotFound
 
 OrderState = protocol.lifecycle.OrderState
@@ -102,75 +101,57 @@ def return_items(session: Session, store: Store, start: datetime, end: datetime)
     return out
 
 
-def _status_events(
-    session: Session, store: Store, start: datetime, end: datetime, to: str
-) -> list[dict[str, Any]]:
-    q = select(AppliedEvent.payload, AppliedEvent.occurred_at).where(
-        AppliedEvent.store_id == store.id,
-        AppliedEvent.type == protocol.ORDER_STATUS,
-        AppliedEvent.occurred_at >= start - _SLACK,
-        AppliedEvent.occurred_at < end + _SLACK,
+def _status_events(session: Session, store: Store, since: datetime, to: str) -> list[dict[str, Any]]:
+    """The payloads (with their `_occurred` time) of the store's tills' changes of web orders to `to`, applied here
+    since `since` (the history's own rows point at them, so only those payloads are read)."""
+    q = (
+        select(AppliedEvent.payload, AppliedEvent.occurred_at)
+        .join(OrderStatusHistory, OrderStatusHistory.event_id == AppliedEvent.event_id)
+        .where(
+            AppliedEvent.store_id == store.id,
+            OrderStatusHistory.to_status == to,
+            OrderStatusHistory.at >= since,
+        )
     )
-    return [
-        {**p, "_occurred": occurred}
-        for p, occurred in session.execute(q)
-        if isinstance(p, dict) and p.get("to") == to
-    ]
+    return [{**p, "_occurred": occurred} for p, occurred in session.execute(q) if isinstance(p, dict)]
 
 
 def pickup_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PickupItem]:
     """The store's pickup and curbside orders made ready in [start, end), with the moments their tills sent."""
-    ready = []
-    for p in _status_events(session, store, start, end, OrderState.READY):
+    ready: dict[str, tuple[dict[str, Any], datetime]] = {}
+    for p in _status_events(session, store, start - _SLACK, OrderState.READY):
         at = _when(p.get("ready_at")) or p["_occurred"]
         if start <= at < end:
-            ready.append((p, at))
-    ids = []
-    for p, _at in ready:
-        try:
-            ids.append(uuid.UUID(str(p.get("order_id"))))
-        except ValueError:
-            continue
-    orders = {
-        str(o.id): o
-        for o in session.scalars(select(WebOrder).where(WebOrder.id.in_(ids), WebOrder.store_id == store.id))
+            ready[str(p.get("order_id"))] = (p, at)
+    if not ready:
+        return []
+    handed = {
+        str(p.get("order_id")): _when(p.get("handed_at")) or p["_occurred"]
+        for p in _status_events(session, store, start - _SLACK, OrderState.COLLECTED)
     }
-    handed: dict[str, datetime] = {}
-    if orders:
-        later = session.execute(
-            select(AppliedEvent.payload, AppliedEvent.occurred_at).where(
-                AppliedEvent.store_id == store.id,
-                AppliedEvent.type == protocol.ORDER_STATUS,
-                AppliedEvent.occurred_at >= start - _SLACK,
-            )
-        )
-        for p, occurred in later:
-            if (
-                isinstance(p, dict)
-                and p.get("to") == OrderState.COLLECTED
-                and str(p.get("order_id")) in orders
-            ):
-                handed[str(p["order_id"])] = _when(p.get("handed_at")) or occurred
+    # An order made ready in the period changed here after its start: its last change is no older.
+    q = select(
+        WebOrder.id, WebOrder.fulfilment, WebOrder.created_at, WebOrder.arrived_at, WebOrder.status
+    ).where(
+        WebOrder.store_id == store.id,
+        WebOrder.fulfilment.in_(("pickup", "curbside")),
+        WebOrder.updated_at >= start - _SLACK,
+    )
     out = []
-    for p, at in ready:
-        order = orders.get(str(p.get("order_id")))
-        if order is None or order.fulfilment not in ("pickup", "curbside"):
+    for oid, fulfilment, created_at, arrived_at, status in session.execute(q):
+        found = ready.get(str(oid))
+        if found is None:
             continue
-        promise = figures.promised(
-            order.created_at, _when(p.get("promised_at")), figures.DEFAULT_PROMISE_MINUTES
-        )
-        out.append(
-            figures.PickupItem(
-                order.fulfilment, promise, at, order.arrived_at, handed.get(str(order.id)), order.status
-            )
-        )
+        p, at = found
+        promise = figures.promised(created_at, _when(p.get("promised_at")), figures.DEFAULT_PROMISE_MINUTES)
+        out.append(figures.PickupItem(fulfilment, promise, at, arrived_at, handed.get(str(oid)), status))
     return out
 
 
 def pack_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PackItem]:
     """The store's orders packed in [start, end), with the bench's figures their `packed` change carried."""
     out = []
-    for p in _status_events(session, store, start, end, OrderState.PACKED):
+    for p in _status_events(session, store, start - _SLACK, OrderState.PACKED):
         facts = p.get("pack")
         if not isinstance(facts, dict):
             continue

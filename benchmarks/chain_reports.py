@@ -1,0 +1,205 @@
+"""The chain's fulfilment reports at the central store over a year of busy stores: the time to open each.
+
+    .venv/bin/python benchmarks/chain_reports.py [--stores 2] [--days 365] [--sales 300] [--quick] [--url URL]
+
+Builds a central database (SQLite file, or the PostgreSQL URL given) with, per store and day, the applied events a
+busy store's tills send (and the orders' status history the central keeps): 300 sales, 15 returns (with their lines' reasons and dispositions), 40 pickup and curbside
+orders made ready (most collected, half at the curb) and 30 ship orders packed (with the bench's figures). Then
+times `sync.central.reports.run` for today, the week and the whole year, all stores, in a fresh session per call.
+Goal: under 1 s.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would hide the `sync` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import insert  # noqa: E402
+
+from sync.central import reports, service  # noqa: E402
+from sync.central.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from sync.central.models import (  # noqa: E402
+    AppliedEvent,
+    OrderStatusHistory,
+    Return,
+    Terminal,
+    WebOrder,
+)
+
+
+def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> None:
+    engine = make_engine(url)
+    migrate(engine=engine)
+    factory = make_sessionmaker(engine)
+    ids = []
+    with factory.begin() as s:
+        service.set_tax_class(s, "std", "0.20", "Standard")
+        for n in range(stores):
+            store = service.create_store(s, f"S{n + 1}", f"Store {n + 1}")
+            term = Terminal(store_id=store.id, code="T1", name="till")
+            s.add(term)
+            s.flush()
+            ids.append((store.id, term.id))
+    today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    for store_id, term_id in ids:
+        for d in range(days):
+            opened = today - timedelta(days=days - 1 - d)
+            events: list[dict[str, Any]] = []
+            orders: list[dict[str, Any]] = []
+            rets: list[dict[str, Any]] = []
+
+            history: list[dict[str, Any]] = []
+
+            def event(
+                type_: str,
+                at: datetime,
+                payload: dict[str, Any],
+                events: list[dict[str, Any]] = events,
+                history: list[dict[str, Any]] = history,
+            ) -> None:
+                eid = uuid.uuid4()
+                if type_ == "order.status":  # the order's history names the event, as the central writes it
+                    history.append(
+                        {
+                            "order_id": uuid.UUID(payload["order_id"]),
+                            "from_status": None,
+                            "to_status": payload["to"],
+                            "by": "T1",
+                            "event_id": eid,
+                            "at": at,
+                        }
+                    )
+                events.append(
+                    {
+                        "event_id": eid,
+                        "store_id": store_id,  # noqa: B023 - used at once
+                        "terminal_id": term_id,  # noqa: B023
+                        "type": type_,
+                        "occurred_at": at,
+                        "applied_at": at,
+                        "payload": payload,
+                    }
+                )
+
+            for _ in range(sales):
+                event("sale.completed", opened + timedelta(seconds=rng.uniform(0, 12 * 3600)), {"n": 1})
+            for n in range(15):
+                at = opened + timedelta(seconds=rng.uniform(0, 12 * 3600))
+                lines = [
+                    {
+                        "sku": "A1",
+                        "qty": "1",
+                        "unit_price": "2.50",
+                        "amount": "2.50",
+                        "reason": rng.choice(["faulty", "changed_mind"]),
+                        "condition": "new",
+                        "disposition": rng.choice(["floor", "quarantine", "vendor"]),
+                    }
+                    for _ in range(rng.randint(1, 2))
+                ]
+                rid = uuid.uuid4()
+                doc = {"order_id": str(rid), "completed_at": at.isoformat(), "lines": lines}
+                rets.append(
+                    {
+                        "id": rid,
+                        "store_id": store_id,
+                        "terminal_id": term_id,
+                        "number": f"R-{store_id}-{d}-{n}",
+                        "document": doc,
+                        "occurred_at": at,
+                    }
+                )
+            for n in range(70):
+                oid = uuid.uuid4()
+                placed = opened + timedelta(seconds=rng.uniform(0, 11 * 3600))
+                ship = n >= 40
+                curb = not ship and rng.random() < 0.5
+                orders.append(
+                    {
+                        "id": oid,
+                        "store_id": store_id,
+                        "number": f"W-{store_id}-{d}-{n}",
+                        "fulfilment": "ship" if ship else "curbside" if curb else "pickup",
+                        "status": "shipped" if ship else "collected",
+                        "customer": {},
+                        "created_at": placed,
+                        "updated_at": placed,
+                        "arrived_at": placed + timedelta(minutes=90) if curb else None,
+                    }
+                )
+                event("order.status", placed + timedelta(minutes=5), {"order_id": str(oid), "to": "picking"})
+                done = placed + timedelta(minutes=rng.randint(10, 180))
+                if ship:
+                    facts = {
+                        "started_at": placed.isoformat(),
+                        "packed_at": done.isoformat(),
+                        "scans": 5,
+                        "errors": rng.choice([0, 1]),
+                        "approvals": 0,
+                    }
+                    event("order.status", done, {"order_id": str(oid), "to": "packed", "pack": facts})
+                else:
+                    promise = (placed + timedelta(minutes=120)).isoformat()
+                    ready = {"order_id": str(oid), "to": "ready", "ready_at": done.isoformat()}
+                    event("order.status", done, {**ready, "promised_at": promise})
+                    handed = done + timedelta(minutes=100)
+                    collected = {"order_id": str(oid), "to": "collected", "handed_at": handed.isoformat()}
+                    event("order.status", handed, collected)
+            with engine.begin() as conn:
+                conn.execute(insert(WebOrder), orders)
+                conn.execute(insert(AppliedEvent), events)
+                conn.execute(insert(OrderStatusHistory), history)
+                conn.execute(insert(Return), rets)
+    engine.dispose()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stores", type=int, default=2)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--sales", type=int, default=300)
+    ap.add_argument("--quick", action="store_true", help="30 days")
+    ap.add_argument(
+        "--url", help="an empty database to build in (default: a SQLite file in a temporary folder)"
+    )
+    args = ap.parse_args()
+    days = 30 if args.quick else args.days
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.url or f"sqlite:///{Path(tmp) / 'central.db'}"
+        t0 = time.perf_counter()
+        build(url, args.stores, days, args.sales, random.Random(5))
+        print(f"built {args.stores} stores x {days} days in {time.perf_counter() - t0:.0f} s")
+        factory = make_sessionmaker(make_engine(url))
+        today = datetime.now(UTC).date()
+        periods = {"today": (today, today), "week": (today - timedelta(days=6), today)}
+        periods["year"] = (today - timedelta(days=min(days, reports.MAX_DAYS) - 1), today)
+        slow = []
+        print(f"{'report':<20}" + "".join(f"{name:>10}" for name in periods))
+        for name in reports.NAMES:
+            times = []
+            for label, (first, last) in periods.items():
+                start = time.perf_counter()
+                with factory() as s:
+                    reports.run(s, name, first, last)
+                took = time.perf_counter() - start
+                times.append(took)
+                if took >= 1.0:
+                    slow.append(f"{name} {label} {took:.2f} s")
+            print(f"{name:<20}" + "".join(f"{t * 1000:>8.0f}ms" for t in times))
+    print("goal: under 1 s each; " + ("all met" if not slow else "over: " + "; ".join(slow)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
