@@ -5,28 +5,48 @@ wakes whoever waits on those stores (a rollback forgets them). A waiter is a cor
 so a till that waits holds no worker thread, no database connection and no transaction; it looks at the database
 itself again every `RECHECK_S`, which covers changes committed by another process (a cron job, a second server).
 
+Across processes on PostgreSQL (`serve --workers N`, or several hosts): the transaction that adds feed rows also
+sends `NOTIFY counterline_feed, '<store ids>'` (delivered at its commit, dropped at a rollback), and each process
+that has a pull waiting LISTENs on one connection of its own (`FeedNotifier.listen`) and wakes its waiters of those
+stores, so a change committed in one process reaches a till waiting in another at once, not at the next re-check.
+
 Versions: a waiter takes the store's version before it reads the feed, and waits only while the version is the
 same, so a change committed between its read and its wait is not missed."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.central.models import FeedChange
 
 RECHECK_S = 2.0
+CHANNEL = "counterline_feed"
 _TOUCHED = "feedwait_touched"
+log = logging.getLogger(__name__)
 
 
-def note_feed_rows(session: Session, store_ids: set[int]) -> None:
-    """Feed rows of these stores were written without the ORM (set-wise): the commit wakes their waiters too."""
-    session.info.setdefault(_TOUCHED, set()).update(store_ids)
+def note_feed_rows(session: Session, store_ids: Iterable[int]) -> None:
+    """Feed rows of these stores were added in this transaction: its commit wakes their waiters, in this process
+    and (PostgreSQL) in every other one that listens."""
+    touched: set[int] = session.info.setdefault(_TOUCHED, set())
+    new = set(store_ids) - touched
+    if not new:
+        return
+    touched.update(new)
+    if session.get_bind().dialect.name == "postgresql":
+        payload = ",".join(str(i) for i in sorted(new))
+        session.connection().execute(
+            text("SELECT pg_notify(:channel, :stores)"), {"channel": CHANNEL, "stores": payload}
+        )
 
 
 class FeedNotifier:
@@ -36,6 +56,8 @@ class FeedNotifier:
         self._lock = threading.Lock()
         self._versions: dict[int, int] = defaultdict(int)
         self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+        self._listener: threading.Thread | None = None
+        self._closed = threading.Event()
 
     # -- the watch (any thread)
     def watch(self, factory: sessionmaker[Session]) -> None:
@@ -47,7 +69,7 @@ class FeedNotifier:
     def _after_flush(self, session: Session, _context: Any) -> None:
         stores = {obj.store_id for obj in session.new if isinstance(obj, FeedChange)}
         if stores:
-            session.info.setdefault(_TOUCHED, set()).update(stores)
+            note_feed_rows(session, stores)
 
     def _after_commit(self, session: Session) -> None:
         stores = session.info.pop(_TOUCHED, None)
@@ -94,6 +116,44 @@ class FeedNotifier:
                     if not waiters:
                         del self._waiters[store_id]
         return self.version(store_id) != seen
+
+    # -- other processes' commits (PostgreSQL)
+    def listen(self, engine: Engine) -> None:
+        """Start (once) a thread that LISTENs for other processes' feed commits and wakes the waiters here. Only
+        on PostgreSQL; elsewhere the re-check every RECHECK_S covers other processes."""
+        if engine.dialect.name != "postgresql" or self._listener is not None or self._closed.is_set():
+            return
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listener = threading.Thread(target=self._listen, args=(dsn,), name="feed-listen", daemon=True)
+        self._listener.start()
+
+    def _listen(self, dsn: str) -> None:
+        while not self._closed.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    # What was committed while not listening: every waiter looks again.
+                    self.notify(self._stores_waited_on())
+                    while not self._closed.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self.notify([int(x) for x in note.payload.split(",") if x.isdigit()])
+            except psycopg.Error as exc:
+                log.warning(
+                    "feed listener: %s; again in %.0f s",
+                    str(exc).splitlines()[0] if str(exc) else exc,
+                    RECHECK_S,
+                )
+                self._closed.wait(RECHECK_S)
+
+    def _stores_waited_on(self) -> list[int]:
+        with self._lock:
+            return list(self._waiters)
+
+    def close(self) -> None:
+        """Stop listening (the app shuts down)."""
+        self._closed.set()
+        if self._listener is not None:
+            self._listener.join(5)
 
     def waiting(self) -> int:
         """How many waiters there are now (for tests and the status)."""

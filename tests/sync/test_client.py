@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 from uuid6 import uuid7
@@ -141,15 +142,23 @@ def test_a_terminal_sees_only_its_own_store(hub: Hub, tmp_path: Path) -> None:
 def test_sync_converges_through_lost_repeated_and_reordered_requests(
     hub: Hub, tmp_path: Path, seed: int
 ) -> None:
+    converge_through_faults(hub, tmp_path, seed, hub.transport, BASE)
+
+
+def converge_through_faults(
+    hub: Hub, tmp_path: Path, seed: int, inner: httpx.BaseTransport, base: str, rounds: int = 12
+) -> None:
+    """Three tills of two stores sell, return, receive and sync through a transport that loses, repeats and
+    reorders requests (over `inner`, to the central service at `base`), then converge exactly once."""
     rng = random.Random(seed)
     tills = []
     for n, (store, term) in enumerate([("S1", "T1"), ("S1", "T2"), ("S2", "T1")]):
-        faulty = FaultTransport(hub.transport, random.Random(seed * 10 + n), rate=0.35)
-        till = Till.enrol(hub, tmp_path / f"t{n}", store, term, transport=faulty)
+        faulty = FaultTransport(inner, random.Random(seed * 10 + n), rate=0.35)
+        till = Till.enrol(hub, tmp_path / f"t{n}", store, term, transport=faulty, base=base)
         tills.append((till, faulty))
     for till, _ in tills:
         _sync_until_done(till)
-    for _round in range(12):
+    for _round in range(rounds):
         for till, faulty in tills:
             for _ in range(rng.randint(0, 3)):
                 till.sell(rng.choice(["A1", "C3"]), rng.randint(1, 3))

@@ -88,7 +88,12 @@ def _child(tills: list[Till], seed: int) -> None:
 def test_terminals_killed_at_random_points_lose_nothing_and_apply_nothing_twice(
     served: tuple[Hub, str], tmp_path: Path
 ) -> None:
-    hub, base = served
+    kill_terminals_at_random(*served, tmp_path, KILLS)
+
+
+def kill_terminals_at_random(hub: Hub, base: str, tmp_path: Path, kills: int) -> None:
+    """Two tills sell, take returns and sync in a child process SIGKILLed at a random point, `kills` times; then
+    nothing is lost and nothing applied twice."""
     tills = [
         Till.enrol(hub, tmp_path / f"t{n}", "S1", f"T{n}", transport=httpx.HTTPTransport(), base=base)
         for n in (1, 2)
@@ -106,7 +111,7 @@ def test_terminals_killed_at_random_points_lose_nothing_and_apply_nothing_twice(
     step = time.perf_counter() - started
     finished_early = 0
     kill = 0
-    while kill < KILLS or (_sales(tills) < 5 and kill < 3 * KILLS):
+    while kill < kills or (_sales(tills) < 5 and kill < 3 * kills):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
             try:
