@@ -1,6 +1,6 @@
 """Catalog lookup at scale: barcode lookup and name search p50/p99 on a real SQLite file.
 
-    .venv/bin/python benchmarks/lookup.py [--sizes 10000 1000000] [--queries 500]
+    .venv/bin/python benchmarks/lookup.py [--sizes 10000 1000000] [--queries 500] [--db CATALOG.db ...]
 
 Builds each catalog with bulk inserts (products, barcodes and the FTS5 index through its triggers) in a temporary
 folder, then times `catalog.find_scan(parse(code))` and `catalog.search(words)` as the counter calls them.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from app import demo
 from app.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker, migrate
@@ -78,24 +79,46 @@ def build(path: Path, n: int, rng: random.Random) -> list[str]:
     return codes
 
 
-def time_to_window(data_dir: Path) -> float:
-    """Seconds from launching `counterline --data-dir DIR` (a fresh Python process) to its main window shown."""
+def reuse(source: Path, path: Path) -> list[str]:
+    """A catalog `build` made before (`--db`): copied to `path`, brought to the newest schema, and the same codes
+    to scan `build` would have returned for its size."""
+    shutil.copyfile(source, path)
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM products WHERE sku LIKE 'B-%'")).scalar() or 0
+    engine.dispose()
+    if not n:
+        raise SystemExit(f"{source} is no catalog this benchmark built")
+    return [demo.ean13(f"54{i:010d}") for i in range(0, n, max(1, n // 2000))]
+
+
+def time_to_window(data_dir: Path) -> tuple[float, float]:
+    """Seconds from launching `counterline --data-dir DIR` (a fresh Python process) to its main window shown,
+    and the most memory it held resident (MB) until then."""
     env = dict(os.environ, COUNTERLINE_EXIT_WHEN_READY="1")
     if not env.get("DISPLAY"):
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
     (data_dir / "counterline.db").unlink(missing_ok=True)
     (data_dir / "bench.db").rename(data_dir / "counterline.db")
     t = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "ui.main", "--data-dir", str(data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - t
-    if done.returncode != 0 or "window ready" not in done.stdout:
-        raise SystemExit(f"counterline did not start: {done.stderr[-1000:]}")
-    return elapsed
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ui.main", "--data-dir", str(data_dir)],
+            env=env,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+        _pid, status, usage = os.wait4(child.pid, 0)  # this child's own peak resident memory
+        elapsed = time.perf_counter() - t
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0 or "window ready" not in stdout:
+        raise SystemExit(f"counterline did not start: {stderr[-1000:]}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KB on Linux
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -107,16 +130,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
     ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument(
+        "--db", type=Path, nargs="+", help="catalogs built before, one per size, instead of building"
+    )
     args = ap.parse_args()
     rng = random.Random(1)
     print(
         f"{'products':>10} {'build s':>8} {'scan p50':>9} {'scan p99':>9} {'search p50':>11} {'search p99':>11}"
-        f" {'start':>10}  (ms; start = `counterline` launched to window shown, a new process)"
+        f" {'start':>10} {'RSS MB':>7}  (ms; start = `counterline` launched to window shown, a new process;"
+        " RSS = its peak resident memory until then)"
     )
-    for n in args.sizes:
+    for n in args.db or args.sizes:
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()
-            codes = build(Path(d) / "bench.db", n, rng)
+            codes = reuse(n, Path(d) / "bench.db") if args.db else build(Path(d) / "bench.db", n, rng)
             built = time.perf_counter() - t
             engine = make_engine(f"sqlite:///{Path(d) / 'bench.db'}")
             factory = make_read_sessionmaker(engine)
@@ -131,11 +158,14 @@ def main() -> None:
                     t = time.perf_counter()
                     catalog.search(s, q, 50)
                     search.append((time.perf_counter() - t) * 1000)
+            with factory() as s:
+                size = s.scalar(text("SELECT count(*) FROM products")) or 0
             engine.dispose()
-            start_s = time_to_window(Path(d))
+            start_s, rss = time_to_window(Path(d))
             print(
-                f"{n:>10} {built:>8.1f} {statistics.median(scan):>9.2f} {pct(scan, 0.99):>9.2f} "
+                f"{size:>10} {built:>8.1f} {statistics.median(scan):>9.2f} {pct(scan, 0.99):>9.2f} "
                 f"{statistics.median(search):>11.2f} {pct(search, 0.99):>11.2f} {start_s * 1000:>10.0f}"
+                f" {rss:>7.0f}"
             )
 
 

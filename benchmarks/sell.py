@@ -1,6 +1,6 @@
 """Selling at scale: scan-to-line latency in the real Sell window, sale completion, and cart recalculation.
 
-    .venv/bin/python benchmarks/sell.py [--quick] [--products N] [--scans N] [--sales N]
+    .venv/bin/python benchmarks/sell.py [--quick] [--products N] [--scans N] [--sales N] [--db CATALOG.db]
 
 The catalog (default 1,000,000 products, `--quick` 20,000) is built in a temporary folder by the lookup
 benchmark's builder on top of the demo store. Then:
@@ -51,7 +51,7 @@ from app.domain.pricing import CartLineIn, Discount, price_cart  # noqa: E402
 from app.ids import new_id  # noqa: E402
 from app.services import sales, shifts  # noqa: E402
 from app.services.base import Actor, here  # noqa: E402
-from benchmarks.lookup import build, pct  # noqa: E402
+from benchmarks.lookup import build, pct, reuse  # noqa: E402
 
 CASHIER, CASHIER_PIN = "cashier", "1111"  # app.demo.DEMO_USERS
 SCAN_TARGET_MS = 30.0
@@ -448,6 +448,9 @@ def main() -> None:
     ap.add_argument("--scans", type=int, help="timed scans in the window (default 1000; quick 200)")
     ap.add_argument("--sales", type=int, help="timed sale completions (default 300; quick 60)")
     ap.add_argument("--basket", type=int, default=8, help="lines per completed sale")
+    ap.add_argument(
+        "--db", type=Path, help="a catalog benchmarks/lookup.py built before, instead of building one"
+    )
     args = ap.parse_args()
     products = args.products or (20_000 if args.quick else 1_000_000)
     scans = args.scans or (200 if args.quick else 1000)
@@ -457,7 +460,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="counterline-sell-") as d:
         db_path = Path(d) / "sell.db"
         start = time.perf_counter()
-        codes = build(db_path, products, random.Random(1))
+        codes = reuse(args.db, db_path) if args.db else build(db_path, products, random.Random(1))
         built = time.perf_counter() - start
         engine = make_engine(f"sqlite:///{db_path}")
         factory = make_sessionmaker(engine)
