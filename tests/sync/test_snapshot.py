@@ -20,8 +20,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Barcode, CentralStock, Department, Order, Product, TaxClass
+from app.domain import barcodes
 from app.services import catalog
-from sync import protocol, replica, snapshot_wire
+from sync import protocol, replica, snapshot, snapshot_wire
 from sync.agent import Syncer
 from sync.central import cli, service
 from sync.central.models import FeedChange, Store
@@ -297,3 +298,53 @@ def test_a_malformed_snapshot_is_refused(lines: list[Any], message: str) -> None
 def test_a_snapshot_that_is_not_gzip_is_refused() -> None:
     with pytest.raises(snapshot_wire.BadSnapshot, match="gzip"):
         snapshot_wire.Snapshot([b"{not gzip at all}\n"])
+
+
+def _change(seq: int, kind: str, key: str, payload: dict[str, Any]) -> protocol.Change:
+    return protocol.Change(seq=seq, type=kind, key=key, payload=payload)
+
+
+def test_the_bulk_load_takes_prices_stock_and_moved_barcodes_as_the_page_applier_does(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Batches applied one after another: a price in a later batch than its product, a barcode moving to another
+    product, stock; a product naming an unknown tax class is parked, the rest applies."""
+    till = Till.enrol(hub, tmp_path / "a", "S1", "T1")
+    till.sync()
+    product = {"name": "Kiwi", "price": "0.40", "tax_class": "std", "department": "fruit", "active": True}
+    with till.factory.begin() as s, snapshot.BulkLoader(s) as loader:
+        assert not loader.fresh  # the till has its catalog: the search index is kept up row by row
+        loader.apply(
+            [
+                _change(100, protocol.CHANGE_PRODUCT, "K1", dict(product, sku="K1", barcodes=[])),
+                _change(101, protocol.CHANGE_PRICE, "C3", {"sku": "C3", "price": "6.90"}),
+            ]
+        )
+        loader.apply(
+            [
+                _change(102, protocol.CHANGE_PRICE, "K1", {"sku": "K1", "price": "0.45"}),
+                _change(
+                    103,
+                    protocol.CHANGE_PRODUCT,
+                    "K2",
+                    dict(product, sku="K2", name="Kiwi gold", barcodes=[{"code": "5012345678900"}]),
+                ),
+                _change(104, protocol.CHANGE_PRODUCT, "K3", dict(product, sku="K3", tax_class="nope")),
+                _change(
+                    105,
+                    protocol.CHANGE_STOCK,
+                    "K1@floor",
+                    {"sku": "K1", "location": "floor", "on_hand": "7.000", "reserved": "2.000"},
+                ),
+            ]
+        )
+        assert (loader.applied, loader.parked) == (5, 1)
+    with till.factory() as s:
+        prices = {sku: str(price) for sku, price in s.execute(select(Product.sku, Product.price))}
+        assert prices["K1"] == "0.45" and prices["C3"] == "6.90" and "K3" not in prices
+        found = catalog.find_scan(s, barcodes.parse("5012345678900"))
+        assert found.product.sku == "K2"  # the code moved from C3
+        level = s.get(CentralStock, ("K1", "floor"))
+        assert level is not None and level.available == Decimal("5")
+        assert [p.sku for p in catalog.search(s, "kiwi gold")] == ["K2"]
+        assert [c.seq for c in replica.parked_changes(s)] == [104]
