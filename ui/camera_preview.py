@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QImage, QPainter, QPen, QPixmap, QResizeEvent
@@ -40,6 +39,8 @@ from ui.feedback import Sounds
 from ui.widgets import enter_presses
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from devices.scanners.camera import CameraScanner
 
 # A build without OpenCV (installer/README.md: `make dist CAMERA=0`) has no camera scanner; this says so.
@@ -180,6 +181,8 @@ def camera_settings(scanner: Any) -> tuple[int | str, str | None]:
 
 def frame_to_image(frame: np.ndarray) -> QImage:
     """A BGR (H, W, 3) or grayscale (H, W) uint8 frame as a QImage that owns its pixels."""
+    import numpy as np  # here, not at the top: the Office tab that opens this dialog loads at start
+
     frame = np.ascontiguousarray(frame)
     height, width = frame.shape[:2]
     fmt = QImage.Format.Format_Grayscale8 if frame.ndim == 2 else QImage.Format.Format_BGR888
