@@ -180,7 +180,7 @@ def main() -> int:
         t0 = time.perf_counter()
         build(url, args.stores, days, args.sales, random.Random(5))
         print(f"built {args.stores} stores x {days} days in {time.perf_counter() - t0:.0f} s")
-        factory = make_sessionmaker(make_engine(url))
+        factory = make_sessionmaker(make_engine(url), readonly=True)  # as the API's readers
         today = datetime.now(UTC).date()
         periods = {"today": (today, today), "week": (today - timedelta(days=6), today)}
         periods["year"] = (today - timedelta(days=min(days, reports.MAX_DAYS) - 1), today)

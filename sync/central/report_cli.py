@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.central import office, office_web, reports
+from sync.central.db import make_sessionmaker
 from sync.central.reports import figures
 
 
@@ -72,7 +73,8 @@ def _text(report: reports.ChainReport) -> str:
 def _report(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     first = reports.parse_day(args.first, "first")
     last = reports.parse_day(args.last, "last")
-    with factory() as s:
+    readers = make_sessionmaker(factory.kw["bind"], readonly=True)  # no write lock held while it reads
+    with readers() as s:
         report = reports.run(s, args.name, first, last, args.store)
     print(json.dumps(reports.as_json(report), indent=1) if args.json else _text(report))
     return 0

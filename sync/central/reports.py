@@ -18,14 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import (
-    figures,  # the one definition of each figure, shared with the tills (pure: see pyproject)
-)
 from sync import protocol
 from sync.central.models import AppliedEvent, OrderStatusHistory, Return, Store, WebOrder
 from sync.central.service.base import CentralError, NotFound
 
 OrderState = protocol.lifecycle.OrderState
+figures = protocol.figures  # the one definition of each figure, shared with the tills (app.domain.figures)
 MAX_DAYS = 366
 NAMES = tuple(figures.FIGURES)
 _SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
@@ -64,8 +62,10 @@ def _dec(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+def _count(value: Any) -> int:
+    """A count a till sent (read as text from its payload): a whole number from 0, else 0."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 10 else 0
 
 
 def bounds(store: Store, first: date, last: date) -> tuple[datetime, datetime]:
@@ -101,33 +101,43 @@ def return_items(session: Session, store: Store, start: datetime, end: datetime)
     return out
 
 
-def _status_events(session: Session, store: Store, since: datetime, to: str) -> list[dict[str, Any]]:
-    """The payloads (with their `_occurred` time) of the store's tills' changes of web orders to `to`, applied here
-    since `since` (the history's own rows point at them, so only those payloads are read)."""
-    q = (
-        select(AppliedEvent.payload, AppliedEvent.occurred_at)
-        .join(OrderStatusHistory, OrderStatusHistory.event_id == AppliedEvent.event_id)
+def _changes(session: Session, store: Store, since: datetime, to: str, *fields: Any) -> Any:
+    """The store's tills' changes of web orders to `to` applied here since `since`, found by the orders' history
+    (which names each change's event): the order's id, the event's time and `fields` (values read from its payload by
+    the database, not the whole payload decoded here)."""
+    # Plain rows through the connection: a year of a busy chain is tens of thousands of them.
+    return session.connection().execute(
+        select(OrderStatusHistory.order_id, AppliedEvent.occurred_at, *fields)
+        .join(AppliedEvent, AppliedEvent.event_id == OrderStatusHistory.event_id)
         .where(
             AppliedEvent.store_id == store.id,
             OrderStatusHistory.to_status == to,
             OrderStatusHistory.at >= since,
         )
     )
-    return [{**p, "_occurred": occurred} for p, occurred in session.execute(q) if isinstance(p, dict)]
+
+
+def _text(*path: str) -> Any:
+    return AppliedEvent.payload[path if len(path) > 1 else path[0]].as_string()
 
 
 def pickup_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PickupItem]:
     """The store's pickup and curbside orders made ready in [start, end), with the moments their tills sent."""
-    ready: dict[str, tuple[dict[str, Any], datetime]] = {}
-    for p in _status_events(session, store, start - _SLACK, OrderState.READY):
-        at = _when(p.get("ready_at")) or p["_occurred"]
+    since = start - _SLACK
+    ready: dict[Any, tuple[datetime, str | None]] = {}
+    for oid, occurred, ready_at, promised_at in _changes(
+        session, store, since, OrderState.READY, _text("ready_at"), _text("promised_at")
+    ):
+        at = _when(ready_at) or occurred
         if start <= at < end:
-            ready[str(p.get("order_id"))] = (p, at)
+            ready[oid] = (at, promised_at)
     if not ready:
         return []
     handed = {
-        str(p.get("order_id")): _when(p.get("handed_at")) or p["_occurred"]
-        for p in _status_events(session, store, start - _SLACK, OrderState.COLLECTED)
+        oid: _when(handed_at) or occurred
+        for oid, occurred, handed_at in _changes(
+            session, store, since, OrderState.COLLECTED, _text("handed_at")
+        )
     }
     # An order made ready in the period changed here after its start: its last change is no older.
     q = select(
@@ -135,38 +145,30 @@ def pickup_items(session: Session, store: Store, start: datetime, end: datetime)
     ).where(
         WebOrder.store_id == store.id,
         WebOrder.fulfilment.in_(("pickup", "curbside")),
-        WebOrder.updated_at >= start - _SLACK,
+        WebOrder.updated_at >= since,
     )
     out = []
-    for oid, fulfilment, created_at, arrived_at, status in session.execute(q):
-        found = ready.get(str(oid))
+    for oid, fulfilment, created_at, arrived_at, status in session.connection().execute(q):
+        found = ready.get(oid)
         if found is None:
             continue
-        p, at = found
-        promise = figures.promised(created_at, _when(p.get("promised_at")), figures.DEFAULT_PROMISE_MINUTES)
-        out.append(figures.PickupItem(fulfilment, promise, at, arrived_at, handed.get(str(oid)), status))
+        at, promised_at = found
+        promise = figures.promised(created_at, _when(promised_at), figures.DEFAULT_PROMISE_MINUTES)
+        out.append(figures.PickupItem(fulfilment, promise, at, arrived_at, handed.get(oid), status))
     return out
 
 
 def pack_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PackItem]:
     """The store's orders packed in [start, end), with the bench's figures their `packed` change carried."""
     out = []
-    for p in _status_events(session, store, start - _SLACK, OrderState.PACKED):
-        facts = p.get("pack")
-        if not isinstance(facts, dict):
-            continue
-        started, packed = _when(facts.get("started_at")), _when(facts.get("packed_at"))
+    fields = [_text("pack", name) for name in ("started_at", "packed_at", "scans", "errors", "approvals")]
+    for _oid, _at, started_at, packed_at, scans, errors, approvals in _changes(
+        session, store, start - _SLACK, OrderState.PACKED, *fields
+    ):
+        started, packed = _when(started_at), _when(packed_at)
         if started is None or packed is None or not start <= packed < end:
             continue
-        out.append(
-            figures.PackItem(
-                started,
-                packed,
-                _int(facts.get("scans")),
-                _int(facts.get("errors")),
-                _int(facts.get("approvals")),
-            )
-        )
+        out.append(figures.PackItem(started, packed, _count(scans), _count(errors), _count(approvals)))
     return out
 
 
