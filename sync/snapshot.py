@@ -99,6 +99,7 @@ class BulkLoader:
         self._insert = sqlite.insert if self.sqlite else postgresql.insert
         self._set_aside: list[tuple[str, str, str]] = []  # (type, name, sql) of what a fresh load puts back
         self.fresh = False
+        self._rebuilt: list[str] = []  # search indexes (FTS, content='products') rebuilt after a fresh load
         self._cache_size: int | None = None
         self._applier = _Applier(session, park=True)
         self._departments: set[str] = set()
@@ -114,8 +115,18 @@ class BulkLoader:
             self.s.execute(text(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}"))
             if self.fresh:
                 # No products yet: the search index and the catalog's plain indexes are built once at the end, not
-                # row by row (unique ones stay: they are what a conflict is found by). SQLite's DDL is
-                # transactional, so a load that fails puts them all back as it rolls back.
+                # row by row (unique ones stay: they are what a conflict is found by). Only the triggers that feed
+                # a search index rebuilt at the end are set aside; any other trigger goes on working. SQLite's DDL
+                # is transactional, so a load that fails puts them all back as it rolls back.
+                self._rebuilt = [
+                    str(name)
+                    for (name,) in self.s.execute(
+                        text(
+                            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%VIRTUAL TABLE%' "
+                            "AND sql LIKE '%content=''products''%'"
+                        )
+                    )
+                ]
                 self._set_aside = [
                     (str(kind), str(name), str(sql))
                     for kind, name, sql in self.s.execute(
@@ -125,6 +136,7 @@ class BulkLoader:
                             "AND upper(sql) NOT LIKE 'CREATE UNIQUE%'))"
                         )
                     )
+                    if kind == "index" or any(table in str(sql) for table in self._rebuilt)
                 ]
                 for kind, name, _sql in self._set_aside:
                     self.s.execute(text(f'DROP {kind.upper()} "{name}"'))
@@ -137,12 +149,7 @@ class BulkLoader:
             for _kind, _name, sql in self._set_aside:
                 if _kind == "index":
                     self.s.execute(text(sql))
-            for (table,) in self.s.execute(
-                text(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%VIRTUAL TABLE%' "
-                    "AND sql LIKE '%content=''products''%'"
-                )
-            ).all():
+            for table in self._rebuilt:
                 self.s.execute(text(f'INSERT INTO "{table}"("{table}") VALUES (\'rebuild\')'))
             for _kind, _name, sql in self._set_aside:
                 if _kind == "trigger":

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Barcode, CentralStock, Department, Order, Product, TaxClass
@@ -99,7 +99,12 @@ def test_a_first_sync_by_snapshot_ends_where_replaying_the_feed_ends(hub: Hub, t
     _busy_store(hub, tmp_path)
     by_snapshot = Till.enrol(hub, tmp_path / "a", "S1", "T1")
     by_feed = Till.enrol(hub, tmp_path / "b", "S1", "T2")
+    schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+    with by_snapshot.factory() as a:
+        before = a.execute(text(schema)).all()
     applied = _first_sync(by_snapshot, snapshots=True)
+    with by_snapshot.factory() as a:
+        assert a.execute(text(schema)).all() == before  # the indexes and triggers set aside are all back
     replayed = _first_sync(by_feed, snapshots=False)
     with hub.sessions() as s:
         head = s.scalar(select(Store.feed_seq).where(Store.code == "S1"))
