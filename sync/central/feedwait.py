@@ -29,6 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sync.central.models import FeedChange
 
 RECHECK_S = 2.0
+# While this process LISTENs (PostgreSQL), other processes' commits wake its waiters at once: the re-check is only
+# a safety net then, and 1,000 idle tills re-reading the feed every 2 s were 500 queries a second for nothing.
+LISTENING_RECHECK_S = 15.0
 CHANNEL = "counterline_feed"
 _TOUCHED = "feedwait_touched"
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class FeedNotifier:
         self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
+        self._listening = threading.Event()
 
     # -- the watch (any thread)
     def watch(self, factory: sessionmaker[Session]) -> None:
@@ -132,18 +136,25 @@ class FeedNotifier:
             try:
                 with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self._listening.set()
                     # What was committed while not listening: every waiter looks again.
                     self.notify(self._stores_waited_on())
                     while not self._closed.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self.notify([int(x) for x in note.payload.split(",") if x.isdigit()])
             except psycopg.Error as exc:
+                self._listening.clear()
                 log.warning(
                     "feed listener: %s; again in %.0f s",
                     str(exc).splitlines()[0] if str(exc) else exc,
                     RECHECK_S,
                 )
                 self._closed.wait(RECHECK_S)
+
+    @property
+    def recheck_s(self) -> float:
+        """How long a waiter waits before it looks at the database again by itself."""
+        return LISTENING_RECHECK_S if self._listening.is_set() else RECHECK_S
 
     def _stores_waited_on(self) -> list[int]:
         with self._lock:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sync.central import feedwait
 from tests.sync.conftest import _empty_postgres
 from tests.sync.fleet import Hub, Till, serve_on_loopback
 from tests.sync.test_client import converge_through_faults
@@ -90,16 +91,20 @@ def test_a_change_committed_in_one_process_wakes_a_pull_waiting_in_another(
                 cursor = c.pull(0, limit=1000).next_cursor
             answer: list[int] = []
 
-            def wait() -> None:
+            def wait(seconds: float) -> None:
                 with httpx.Client(base_url=b, timeout=60) as http:
                     r = http.get(
                         "/v1/pull",
-                        params={"cursor": cursor, "wait": 30},
+                        params={"cursor": cursor, "wait": seconds},
                         headers={"Authorization": f"Bearer {waiter.token}"},
                     )
                     answer.append(len(r.json()["changes"]))
 
-            thread = threading.Thread(target=wait)
+            # A first wait that ends empty: process b now LISTENs, and re-checks the database by itself only every
+            # LISTENING_RECHECK_S, so the pull below is woken by a NOTIFY from process a or not soon at all.
+            wait(3)
+            assert answer == [0]
+            thread = threading.Thread(target=wait, args=(30,))
             started = time.monotonic()
             thread.start()
             time.sleep(0.5)  # the pull is waiting in process b (an early push is still a change it returns)
@@ -107,7 +112,9 @@ def test_a_change_committed_in_one_process_wakes_a_pull_waiting_in_another(
             pusher.sync()
             thread.join(60)
             waited = time.monotonic() - started
-            assert answer and answer[0] > 0, "the waiting pull got no change"
-            assert waited < 25, f"the pull in the other process was not woken by the change ({waited:.1f} s)"
+            assert answer[1:] and answer[1] > 0, "the waiting pull got no change"
+            assert waited < feedwait.LISTENING_RECHECK_S - 5, (
+                f"the pull in the other process was not woken by the change ({waited:.1f} s)"
+            )
     finally:
         hub.close()
