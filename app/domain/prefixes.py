@@ -16,6 +16,9 @@ PARKED = "PS-"
 RETURN = "RT-"
 BADGE = "BADGE-"
 LOYALTY = "LC-"
+# A web order's return label (the customer prints it from the order's status page and brings it to any desk): the
+# order number without its ORDER prefix, e.g. "RL-S001-000123" for web order "W-S001-000123" (`return_label`).
+RETURN_LABEL = "RL-"
 
 # prefix -> the kind `barcodes.parse` gives a code that starts with it
 KINDS: dict[str, str] = {
@@ -26,6 +29,7 @@ KINDS: dict[str, str] = {
     RETURN: "return",
     BADGE: "badge",
     LOYALTY: "loyalty",
+    RETURN_LABEL: "return_label",
 }
 
 
@@ -34,3 +38,8 @@ def without(prefix: str, typed: str) -> str:
     -> "S001-01-000007")."""
     value = typed.strip().upper()
     return value[len(prefix) :] if value.startswith(prefix) else value
+
+
+def return_label(order_number: str) -> str:
+    """The barcode (QR) content of web order `order_number`'s return label: "W-S001-000123" -> "RL-S001-000123"."""
+    return f"{RETURN_LABEL}{without(ORDER, order_number)}"

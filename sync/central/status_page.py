@@ -1,7 +1,8 @@
 """The customer's order status page (`GET /o/<token>`): plain HTML, no script, every value escaped.
 
 It shows the order's history as the notices recorded it (the same events the customer was written about), what is
-held where, tracking numbers, and while the order is ready the pickup QR. The pickup code is kept only as a hash,
+held where, tracking numbers, while the order is ready the pickup QR, and once it is collected or shipped its return
+label (a QR of `app.domain.prefixes.return_label`, which the Returns desk scans to find the order). The pickup code is kept only as a hash,
 so the page can draw its QR only when the link from the "ready" notice brings the code along (`?code=...`) and the
 code checks out against that hash; without it the page says the code is in the e-mail.
 """
@@ -88,6 +89,14 @@ def render(session: Session, order: WebOrder, code: str | None = None) -> str:
                 "<p class='muted'>Your pickup code is in the e-mail that told you the order is ready.</p>"
             )
 
+    if status in (protocol.lifecycle.OrderState.COLLECTED, protocol.lifecycle.OrderState.SHIPPED):
+        # The return label: its QR is what the Returns desk of any store scans to find the order.
+        label = protocol.prefixes.return_label(order.number)
+        parts.append("<h2>Return label</h2>")
+        parts.append(f"<div class='qr'>{qr_svg(label)}</div><p class='code'>{escape(label)}</p>")
+        parts.append(
+            "<p class='muted'>To return items, print this or show it at the returns desk of a store.</p>"
+        )
     parts.append("<h2>Items</h2><table><tr><th>Item</th><th>Qty</th><th>Where</th></tr>")
     for line in order.lines:
         loc = session.get(Location, line.location_id)

@@ -122,3 +122,50 @@ def test_exchange_for_a_dearer_item_takes_only_the_difference(
         ]
         assert [(p.kind, p.reference) for p in ret.payments] == [("exchange", new.id)]
     assert "Exchange done" in window.ctx.messages.label.text()
+
+
+def test_a_web_orders_return_label_scanned_at_the_desk_finds_the_order(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    from app.db.models import OrderLine
+    from app.domain import prefixes
+    from app.ids import new_id
+    from app.services.base import now
+    from tests.db.test_returns import items
+
+    sign_in(qtbot, window, "returns", "4444")
+    ((pid, _, price),) = items(db, 1)
+    with db.begin() as s:
+        line = OrderLine(
+            id=new_id(),
+            line_no=1,
+            product_id=pid,
+            sku="X",
+            name="Web item",
+            qty=D(1),
+            unit_price=price,
+            tax_class="STD",
+            tax_rate=D(0),
+            amount=price,
+            tax=D(0),
+        )
+        web = Order(
+            id=new_id(),
+            number="W-S001-000042",
+            channel="web",
+            fulfilment="ship",
+            status="shipped",
+            total=price,
+            subtotal=price,
+            completed_at=now(),
+            lines=[line],
+        )
+        s.add(web)
+        web_id = web.id
+    window.show_screen("returns")
+    screen = window.screens["returns"]
+    assert isinstance(screen, ReturnsScreen)
+    idle(qtbot, window)
+    scan(qtbot, window, prefixes.return_label("W-S001-000042"))  # the QR the customer printed
+    assert screen.original is not None and screen.original.order_id == web_id
+    assert not window.ctx.messages.error

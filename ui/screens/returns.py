@@ -105,6 +105,7 @@ class ReturnsScreen(Workstation):
         return {
             "receipt": self.on_receipt,
             "order": self.on_receipt,
+            "return_label": self.on_receipt,  # a web order's return label the customer printed
             "return": self.on_receipt,  # a return's own receipt: the service says to scan the sale's instead
             "unknown": self.on_typed,
             "product": self.on_item,

@@ -191,18 +191,22 @@ def get_original(session: Session, order_id: str, central: Central | None = None
 
 
 def find_original(session: Session, typed: str) -> OriginalView:
-    """The sale or web order a receipt or order number (typed or scanned) names, with what may still be returned."""
+    """The sale or web order a receipt or order number (typed or scanned), or a web order's return label, names,
+    with what may still be returned."""
     text = typed.strip().upper()
     if not text:
         raise UserError("Scan the receipt's barcode, or type the receipt or web order number.")
     if text.startswith(prefixes.RETURN):
         raise UserError("That is a return receipt: scan the receipt of the sale instead.")
+    channels: tuple[str, ...] = ("counter", "web")
+    if text.startswith(
+        prefixes.RETURN_LABEL
+    ):  # a web order's return label (app.domain.prefixes.return_label)
+        text, channels = f"{prefixes.ORDER}{prefixes.without(prefixes.RETURN_LABEL, text)}", ("web",)
     value = prefixes.without(prefixes.RECEIPT, text)
     candidates = {value, text, prefixes.without(prefixes.ORDER, text), f"{prefixes.ORDER}{value}"}
     orders = list(
-        session.scalars(
-            select(Order).where(Order.number.in_(candidates), Order.channel.in_(("counter", "web")))
-        )
+        session.scalars(select(Order).where(Order.number.in_(candidates), Order.channel.in_(channels)))
     )
     if orders:
         return _view(session, _original(session, orders[0].id))
