@@ -4,7 +4,6 @@ only the difference paid or refunded; worked examples, the ledger, the shift's f
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -167,45 +166,3 @@ def test_an_exchange_needs_the_new_items_and_no_sale_open_at_sell(db: Factory, c
         assert returns.begin(s, clerk).id == fresh != busy  # the empty open sale is the exchange's
     with db.begin() as s, pytest.raises(UserError, match="Scan the items"):
         returns.complete_exchange(s, clerk, original, BACK, fresh)
-
-
-def test_an_exchange_reaches_the_central_store_once_each(tmp_path: Path) -> None:
-    """The return and the new sale of an exchange at a till: the central store takes both, once, and its ledger
-    counts the item back and the new item out."""
-    from app.db.models import Product
-    from tests.sync.fleet import Hub, Till, central_ledger
-
-    hub = Hub.start(f"sqlite:///{tmp_path / 'central.db'}")
-    try:
-        t1 = Till.enrol(hub, tmp_path / "t1", "S1", "T1")
-        t1.sync()
-        number = t1.sell("A1", 2)
-        t1.sync()
-        before = central_ledger(hub, "S1")
-        with t1.factory.begin() as s:
-            found = returns.find_original(s, number)
-            sale_id = returns.begin(s, t1.actor).id
-            c3 = s.scalars(select(Product).where(Product.sku == "C3")).one().id
-            sales.add_product(s, t1.actor, sale_id, c3, D(1))
-        with t1.factory.begin() as s:
-            q = returns.quote_exchange(s, t1.actor, found.order_id, BACK, sale_id)
-            if q.to_pay:
-                returns.hold_credit(s, t1.actor, found.order_id, BACK, sale_id)
-                sales.add_tender(s, t1.actor, sale_id, "cash", D("100"))
-            done = returns.complete_exchange(s, t1.actor, found.order_id, BACK, sale_id)
-        t1.sync()
-        t1.sync()  # a second sync sends nothing again
-        assert t1.refused() == [] and t1.outbox_pending() == 0
-        after = central_ledger(hub, "S1")
-        expect = dict(before)
-        expect[("A1", "floor")] = expect.get(("A1", "floor"), D(0)) + 1
-        expect[("C3", "floor")] = expect.get(("C3", "floor"), D(0)) - 1
-        assert after == {k: v for k, v in expect.items() if v}
-        with hub.sessions() as cs:
-            from sync.central.models import Return, Sale, StockException
-
-            assert len(cs.scalars(select(Sale).where(Sale.number == done.sale.sale.number)).all()) == 1
-            assert len(cs.scalars(select(Return).where(Return.number == done.returned.number)).all()) == 1
-            assert cs.scalars(select(StockException).where(StockException.kind == "return_over")).all() == []
-    finally:
-        hub.close()
