@@ -1,6 +1,8 @@
 """The refund property at benchmark size: random split-tender sales with random partial returns at several tills,
 some offline; per-tender refunds never exceed per-tender payments, total refunds never exceed the sale, returned
-quantities never exceed sold (tests/domain/test_refunds.py runs the same check with fewer examples in CI).
+quantities never exceed sold (tests/domain/test_refunds.py runs the same check with fewer examples in CI); then the
+same sales with random exchanges among the returns (tests/domain/test_refunds_exchange.py): no tender gets back more
+than it paid, refunds and exchange credits together never pass what the sale took.
 
     .venv/bin/python benchmarks/returns_property.py [--examples 5000] [--quick]
 
@@ -22,6 +24,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests.domain.test_refunds import check_returns, sales_and_returns  # noqa: E402
+from tests.domain.test_refunds_exchange import check_exchanges  # noqa: E402
 
 
 def main() -> int:
@@ -53,6 +56,30 @@ def main() -> int:
     took = time.perf_counter() - start
     print(f"returns property: {ran} examples (split tenders, partial returns at 3 tills, some offline) held")
     print(f"  {took:.1f} s, {1000 * took / max(ran, 1):.2f} ms per example")
+
+    swapped = 0
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(sales_and_returns(), st.lists(st.integers(0, 20000), max_size=4))
+    def exchanges(case, credits):  # type: ignore[no-untyped-def]
+        nonlocal swapped
+        swapped += 1
+        check_exchanges(case[0], case[1], credits)
+
+    start = time.perf_counter()
+    try:
+        exchanges()
+    except AssertionError as exc:
+        print(f"exchange property: FAILED after {swapped} examples: {exc!r}")
+        return 1
+    took = time.perf_counter() - start
+    print(f"exchange property: {swapped} examples (returns with random exchange credits) held")
+    print(f"  {took:.1f} s, {1000 * took / max(swapped, 1):.2f} ms per example")
     return 0
 
 
