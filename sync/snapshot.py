@@ -320,13 +320,14 @@ class BulkLoader:
         sql = (
             f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) ON CONFLICT ({", ".join(keys)}) {action}'
         )
-        values = [
-            tuple(
-                v if proc is None or v is None else proc(v)
-                for v, proc in zip(row.values(), processors, strict=True)
-            )
-            for row in rows
-        ]
+        converted = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+        values: list[list[Any]] = []
+        for row in rows:
+            value = list(row.values())
+            for i, proc in converted:
+                if value[i] is not None:
+                    value[i] = proc(value[i])
+            values.append(value)
         cursor = self.s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, values)
