@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
 
 from sync import protocol
 from sync.central.models import AppliedEvent, OrderStatusHistory, Return, Store, WebOrder
@@ -101,70 +101,69 @@ def return_items(session: Session, store: Store, start: datetime, end: datetime)
     return out
 
 
-def _changes(session: Session, store: Store, since: datetime, to: str, *fields: Any) -> Any:
-    """The store's tills' changes of web orders to `to` applied here since `since`, found by the orders' history
-    (which names each change's event): the order's id, the event's time and `fields` (values read from its payload by
-    the database, not the whole payload decoded here)."""
-    # Plain rows through the connection: a year of a busy chain is tens of thousands of them.
-    return session.connection().execute(
-        select(OrderStatusHistory.order_id, AppliedEvent.occurred_at, *fields)
-        .join(AppliedEvent, AppliedEvent.event_id == OrderStatusHistory.event_id)
-        .where(
-            AppliedEvent.store_id == store.id,
-            OrderStatusHistory.to_status == to,
-            OrderStatusHistory.at >= since,
-        )
-    )
-
-
-def _text(*path: str) -> Any:
-    return AppliedEvent.payload[path if len(path) > 1 else path[0]].as_string()
+def _text(event: Any, *path: str) -> Any:
+    """A value of an applied event's payload, read by the database (not the whole payload decoded here)."""
+    return event.payload[path if len(path) > 1 else path[0]].as_string()
 
 
 def pickup_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PickupItem]:
-    """The store's pickup and curbside orders made ready in [start, end), with the moments their tills sent."""
-    since = start - _SLACK
-    ready: dict[Any, tuple[datetime, str | None]] = {}
-    for oid, occurred, ready_at, promised_at in _changes(
-        session, store, since, OrderState.READY, _text("ready_at"), _text("promised_at")
-    ):
-        at = _when(ready_at) or occurred
-        if start <= at < end:
-            ready[oid] = (at, promised_at)
-    if not ready:
-        return []
-    handed = {
-        oid: _when(handed_at) or occurred
-        for oid, occurred, handed_at in _changes(
-            session, store, since, OrderState.COLLECTED, _text("handed_at")
+    """The store's pickup and curbside orders made ready in [start, end), with the moments their tills sent: the
+    orders' history names the change that made each ready (and the one that handed it over), so one query reads
+    each order once."""
+    ready_h, ready_e = aliased(OrderStatusHistory), aliased(AppliedEvent)
+    done_h, done_e = aliased(OrderStatusHistory), aliased(AppliedEvent)
+    q = (
+        select(
+            WebOrder.fulfilment,
+            WebOrder.created_at,
+            WebOrder.arrived_at,
+            WebOrder.status,
+            ready_e.occurred_at,
+            _text(ready_e, "ready_at"),
+            _text(ready_e, "promised_at"),
+            done_e.occurred_at,
+            _text(done_e, "handed_at"),
         )
-    }
-    # An order made ready in the period changed here after its start: its last change is no older.
-    q = select(
-        WebOrder.id, WebOrder.fulfilment, WebOrder.created_at, WebOrder.arrived_at, WebOrder.status
-    ).where(
-        WebOrder.store_id == store.id,
-        WebOrder.fulfilment.in_(("pickup", "curbside")),
-        WebOrder.updated_at >= since,
+        .join(ready_h, and_(ready_h.order_id == WebOrder.id, ready_h.to_status == OrderState.READY))
+        .join(ready_e, ready_e.event_id == ready_h.event_id)
+        .outerjoin(done_h, and_(done_h.order_id == WebOrder.id, done_h.to_status == OrderState.COLLECTED))
+        .outerjoin(done_e, done_e.event_id == done_h.event_id)
+        .where(
+            WebOrder.store_id == store.id,
+            WebOrder.fulfilment.in_(("pickup", "curbside")),
+            ready_h.at >= start - _SLACK,  # applied after it happened
+        )
     )
     out = []
-    for oid, fulfilment, created_at, arrived_at, status in session.connection().execute(q):
-        found = ready.get(oid)
-        if found is None:
+    # Plain rows through the connection: a year of a busy store is tens of thousands of them.
+    for row in session.connection().execute(q):
+        fulfilment, created_at, arrived_at, status, occurred, ready_at, promised_at, done_at, handed_at = row
+        at = _when(ready_at) or occurred
+        if not start <= at < end:
             continue
-        at, promised_at = found
         promise = figures.promised(created_at, _when(promised_at), figures.DEFAULT_PROMISE_MINUTES)
-        out.append(figures.PickupItem(fulfilment, promise, at, arrived_at, handed.get(oid), status))
+        handed = _when(handed_at) or done_at
+        out.append(figures.PickupItem(fulfilment, promise, at, arrived_at, handed, status))
     return out
 
 
 def pack_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PackItem]:
     """The store's orders packed in [start, end), with the bench's figures their `packed` change carried."""
+    fields = [
+        _text(AppliedEvent, "pack", name)
+        for name in ("started_at", "packed_at", "scans", "errors", "approvals")
+    ]
+    q = (
+        select(*fields)
+        .join(OrderStatusHistory, OrderStatusHistory.event_id == AppliedEvent.event_id)
+        .where(
+            AppliedEvent.store_id == store.id,
+            OrderStatusHistory.to_status == OrderState.PACKED,
+            OrderStatusHistory.at >= start - _SLACK,
+        )
+    )
     out = []
-    fields = [_text("pack", name) for name in ("started_at", "packed_at", "scans", "errors", "approvals")]
-    for _oid, _at, started_at, packed_at, scans, errors, approvals in _changes(
-        session, store, start - _SLACK, OrderState.PACKED, *fields
-    ):
+    for started_at, packed_at, scans, errors, approvals in session.connection().execute(q):
         started, packed = _when(started_at), _when(packed_at)
         if started is None or packed is None or not start <= packed < end:
             continue
