@@ -144,6 +144,10 @@ class FeedNotifier:
                             self.notify([int(x) for x in note.payload.split(",") if x.isdigit()])
             except psycopg.Error as exc:
                 self._listening.clear()
+                with self._lock:
+                    if not self._waiters:  # nobody to wake: stop; the next waiter starts listening again
+                        self._listener = None
+                        return
                 log.warning(
                     "feed listener: %s; again in %.0f s",
                     str(exc).splitlines()[0] if str(exc) else exc,
