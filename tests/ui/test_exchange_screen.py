@@ -169,3 +169,51 @@ def test_a_web_orders_return_label_scanned_at_the_desk_finds_the_order(
     scan(qtbot, window, prefixes.return_label("W-S001-000042"))  # the QR the customer printed
     assert screen.original is not None and screen.original.order_id == web_id
     assert not window.ctx.messages.error
+
+
+def test_exchange_for_a_cheaper_item_refunds_the_difference(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    sign_in(qtbot, window, "returns", "4444")
+    assert window.ctx.user is not None
+    clerk = Actor(window.ctx.user.id)
+    with db.begin() as s:
+        shifts.open_shift(s, clerk, D("100.00"))
+    (_, cheap_code, cheap), (_, dear_code, dear) = priced(db)
+    original = sold(db, clerk, [dear_code], [("card", None)])
+    with db() as s:
+        order = s.get(Order, original)
+        assert order is not None
+        number = order.number
+    window.show_screen("returns")
+    screen = window.screens["returns"]
+    assert isinstance(screen, ReturnsScreen)
+    idle(qtbot, window)
+    scan(qtbot, window, f"R-{number}")
+    scan(qtbot, window, dear_code)
+    screen.choices[1].reason = "wrong_size"
+    seen: dict[str, object] = {}
+
+    def exchange(dlg: QWidget) -> None:
+        assert isinstance(dlg, ExchangeDialog)
+        dlg.scan.setText(cheap_code)
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: dlg.quote is not None, timeout=10_000)
+        seen["figure"] = dlg.figure.text()
+        seen["sums"] = dlg.sums.text()
+        shot(dlg, "exchange-refund-dialog")
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)  # settles: nothing to pay, the difference goes back
+
+    when_modal(qtbot, exchange, ExchangeDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: screen.original is None, timeout=15_000)
+    idle(qtbot, window)
+    assert seen["figure"] == f"Refund {screen.money(dear - cheap)}"
+    assert f"Card {screen.money(dear - cheap)}" in str(seen["sums"])
+    with db() as s:
+        ret = s.scalar(select(Order).where(Order.channel == "return"))
+        assert ret is not None
+        assert sorted((p.kind, p.amount) for p in ret.payments) == [
+            ("card", dear - cheap),
+            ("exchange", cheap),
+        ]

@@ -228,7 +228,7 @@ class ExchangeDialog(QDialog):
         elif q.to_refund > 0:
             self.figure.setText(self.tr("Refund {0}").format(self.money(q.to_refund)))
             self.figure.setStyleSheet(f"font-size: 40px; font-weight: 700; color: {GOOD_GREEN};")
-            self.settle.setText(self.tr("Make the exchange and refund (Enter)"))
+            self.settle.setText(self.tr("Refund the difference (Enter)"))
         else:
             self.figure.setText(self.tr("Even exchange"))
             self.figure.setStyleSheet(f"font-size: 40px; font-weight: 700; color: {GOOD_GREEN};")

@@ -485,10 +485,7 @@ class ReturnsScreen(Workstation):
             self.caption.setText(self.tr("Refund"))
             self.figure.setText(self.money(q.total if q else Decimal(0)))
             kind = self.tr("Web order") if o.channel == "web" else self.tr("Sale")
-            said = (
-                self.tr("checked with the central store") if self.central else self.tr("this till's records")
-            )
-            self.number.setText(f"{kind} {o.number} · {self.tr('terminal')} {o.terminal} · {said}")
+            self.number.setText(f"{kind} {o.number} · {self.tr('terminal')} {o.terminal}")
             parts = [f"{self.tr('Paid')}: {self.money(o.total)}"]
             if o.refunded:
                 back = sum((a for _k, a in o.refunded), Decimal(0))
@@ -501,6 +498,11 @@ class ReturnsScreen(Workstation):
                     parts.append(f"<b>{self.tr('Manager approves')}</b>")
             elif not self.choices:
                 parts.append(self.tr("Scan the items coming back, or choose a line and F3."))
+            parts.append(
+                self.tr("Checked with the central store")
+                if self.central
+                else self.tr("On this till's records")
+            )
             self.figures.setText("<br>".join(parts))
         if o is not None and o.customer_name:
             self.customer_label.setText(self.tr("Customer: {0}").format(o.customer_name))
