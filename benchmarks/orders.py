@@ -7,9 +7,11 @@ transaction, beside plain INSERTs of the same rows, and the 50-orders-for-10-uni
 Everything is real: a fresh `counterline_bench_<hex>` database on the local PostgreSQL (dropped at the end), migrated
 with the central store's own migrations; 20 stores with coordinates, a catalog, stock received through
 `sync.central.stock.receive` at every store. Each order is one transaction through `service.place_order` (the
-storefront API's own call, less HTTP): products and prices read, the stores locked in id order, the stock levels
-locked and read, the rule applied, the lines reserved, the trace, the history row, the customer's notice and the
-feed change written. Orders are 3-line, half for pickup at a random store, half shipped to a random point.
+storefront API's own call, less HTTP): products with their prices read in one query; a pickup locks its store, a
+ship order chooses its plan without locks and then locks only the plan's stores (id order) and checks it again
+under them; the stock levels locked and read, the rule applied, the lines reserved, the trace, the history row,
+the customer's notice and the feed changes written. Orders are 3-line, half for pickup at a random store, half
+shipped to a random point.
 
 1. Routing: N orders from T threads at once; orders per second over the wall time, and p50/p99 of one
    transaction.

@@ -162,20 +162,23 @@ def _pickup_alternatives(
 def _read_for_plan(
     session: Session, home: Store, demand: dict[int, Decimal], origin: tuple[float, float] | None
 ) -> list[Candidate]:
-    """Without locks: every sellable location with some of these products free (and the ordering store's),
-    each with its store and what it holds, in one query, and the safety stock in another."""
+    """Without locks: every sellable location with some of these products free (and the ordering store's) with
+    what it holds, their stores, and the safety stock: three queries."""
     pids = sorted(demand)
     rows = session.execute(
-        select(StockLevel, Location, Store)
+        select(StockLevel, Location)
         .join(Location, Location.id == StockLevel.location_id)
-        .join(Store, Store.id == Location.store_id)
         .where(StockLevel.product_id.in_(pids), Location.sellable.is_(True))
         .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == home.id))
         .execution_options(populate_existing=True)
     ).all()
-    safety = stock.safety_stock(session, {loc.store_id for _, loc, _ in rows}, pids)
+    ids = sorted({loc.store_id for _, loc in rows})
+    # The stores once each (not joined to every level: a store's row is rewritten at every change of its feed).
+    stores = {st.id: st for st in session.scalars(select(Store).where(Store.id.in_(ids)))}
+    safety = stock.safety_stock(session, ids, pids)
     cands: dict[int, Candidate] = {}
-    for level, loc, store in rows:
+    for level, loc in rows:
+        store = stores[loc.store_id]
         c = cands.get(loc.id)
         if c is None:
             c = cands[loc.id] = Candidate(
@@ -455,6 +458,11 @@ def replayed(
     return order
 
 
+def placed_here(session: Session, order: WebOrder) -> bool:
+    """Whether `place` made this order in the session's current transaction (not a retry's order found again)."""
+    return order.id in ledger.tx_cache(session, "placed_orders")
+
+
 def place(
     session: Session,
     store: Store,
@@ -514,6 +522,7 @@ def place(
     )
     order.store = owner
     session.add(order)
+    ledger.tx_cache(session, "placed_orders")[order.id] = order
     seen = [c.seen({w.product.id: w.product for w in wants}) for c in cands]  # before this order reserves
     _reserve(session, order, allocation)
     emit_order(session, order)

@@ -630,3 +630,33 @@ def test_a_request_of_an_older_storefront_digests_as_before() -> None:
         {"store": "S1", "lines": [{"sku": "A1", "qty": "1"}], "paid": False}
     )
     assert routing.request_digest(said) != routing.request_digest(old)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fulfilment", ["pickup", "ship"])
+def test_two_retries_at_once_with_one_key_place_one_order(central: Central, fulfilment: str) -> None:
+    """Retries racing the first request under one Idempotency-Key wait for it under the locks (a ship order's plan
+    stores, and the ordering store) and find its order: one order, reserved once."""
+    if not central.url.startswith("postgresql"):
+        pytest.skip("the concurrent case runs on PostgreSQL (SQLite has one writer at a time)")
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER})
+    _receive(central, "S2", "A1", "9")
+    if fulfilment == "pickup":
+        _receive(central, "S1", "A1", "9")
+    # A ship order ordered at S1 goes from S2 (the only stock): S1 is locked only for the key.
+    request = protocol.OrderRequest.model_validate(
+        {"store": "S1", "fulfilment": fulfilment, "lines": [{"sku": "A1", "qty": "2"}]}
+    )
+    start = threading.Barrier(6)
+
+    def one(_: int) -> str:
+        start.wait()
+        with central.sessions.begin() as s:
+            return service.place_order(s, request, "retry-key", "key:1").number
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = set(pool.map(one, range(6)))
+    assert len(numbers) == 1
+    with central.sessions() as s:
+        assert len(s.scalars(select(WebOrder)).all()) == 1
+    assert sum(Decimal(_level(central, st, "A1")[1]) for st in ("S1", "S2")) == 2

@@ -69,7 +69,8 @@ def place_order(
         idempotency_key=idempotency_key,
         idempotency_scope=idempotency_scope,
     )
-    notices.order_changed(session, order, order.status)  # "received" (nothing new for a replayed request)
+    # "received": the order's first notice (nothing new for a retry that found the first request's order).
+    notices.order_changed(session, order, order.status, new=routing.placed_here(session, order))
     return order
 
 
