@@ -317,3 +317,23 @@ def test_a_split_order_ships_in_parts_each_releasing_only_its_own_reservation(ce
         assert sorted(notice.facts["tracking"]) == sorted([t1, t2])
     s2_feed = [c for c in central.pull_all(terminal="S2/T1")[0] if c["type"] == "order"]
     assert s2_feed[-1]["payload"]["status"] == "shipped"  # every store of the order hears it
+
+
+def test_a_split_order_cancelled_after_one_part_left_refunds_only_the_rest(central: Central) -> None:
+    with central.sessions.begin() as s:
+        stock.receive(s, "S1", [stock.StockLine("A1", Decimal(10))])
+        stock.receive(s, "S2", [stock.StockLine("C3", Decimal(10))])
+        request = {
+            "store": "S1",
+            "fulfilment": "ship",
+            "lines": [{"sku": "A1", "qty": "3"}, {"sku": "C3", "qty": "1"}],
+        }
+        order_id = str(service.place_order(s, protocol.OrderRequest.model_validate(request)).id)
+    assert move(central, order_id, "shipped", [], terminal="S2/T1") == "applied"  # C3 (6.40) left from S2
+    with central.sessions.begin() as s:
+        service.cancel_order(s, order_id)
+    with central.sessions() as s:
+        order = service.find_order(s, order_id)
+        assert order.status == "cancelled" and [ln.state for ln in order.lines] == ["reserved", "shipped"]
+        assert order.refund_due == Decimal("7.50")  # 3 x A1 at 2.50: what never left
+        assert s.scalar(select(func.sum(StockLevel.reserved))) == 0  # S1's reservation released, S2's was

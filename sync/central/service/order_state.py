@@ -128,8 +128,10 @@ REFUNDED_WHEN = frozenset({protocol.lifecycle.OrderState.CANCELLED, protocol.lif
 
 
 def order_value(order: WebOrder) -> Decimal:
-    """What the customer pays for the order: every line as ordered (a handed-back line keeps its quantity)."""
-    return sum((ln.qty * ln.unit_price for ln in order.lines), Decimal(0)).quantize(Decimal("0.01"))
+    """What the customer paid for and has not received: every line as ordered (a handed-back line keeps its
+    quantity) but those already shipped (a part of a split order that left before it was cancelled)."""
+    owed = (ln.qty * ln.unit_price for ln in order.lines if ln.state != "shipped")
+    return sum(owed, Decimal(0)).quantize(Decimal("0.01"))
 
 
 def _set_status(
