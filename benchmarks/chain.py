@@ -66,6 +66,7 @@ from sync.central.models import Store, Terminal
 from sync.client import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
+IDLE_PER_STORE = 20  # idle tills per store (a change at a store reaches this many waiting tills)
 
 
 @dataclass(frozen=True)
@@ -348,9 +349,21 @@ def main() -> int:
     ap.add_argument("--idle-only", action="store_true", help="only the idle tills")
     ap.add_argument("--events", type=int, help="sales per pushing till (default 200, quick 100)")
     ap.add_argument("--idle-tills", type=int, help="idle tills (default 1,000, quick 100)")
+    ap.add_argument("--stores", help="the rows of the matrix, e.g. 1,10,30 (default 1,10,100; quick 1,2,4)")
     args = ap.parse_args()
     sizes = QUICK if args.quick else FULL
-    sizes = replace(sizes, events=args.events or sizes.events, idle_tills=args.idle_tills or sizes.idle_tills)
+    try:
+        stores = tuple(int(n) for n in args.stores.split(",")) if args.stores else sizes.stores
+    except ValueError:
+        ap.error(f"--stores is numbers separated by commas, e.g. 1,10,100 (not {args.stores!r})")
+    if any(n < 1 for n in stores):
+        ap.error("--stores: each row needs at least 1 store")
+    sizes = replace(
+        sizes,
+        stores=stores,
+        events=args.events or sizes.events,
+        idle_tills=args.idle_tills or sizes.idle_tills,
+    )
     print(
         f"chain benchmark ({'quick' if args.quick else 'full'}): stores {', '.join(map(str, sizes.stores))} x "
         f"{sizes.tills_per_store} tills x {sizes.events} sales; {sizes.idle_tills:,} idle tills; "
@@ -374,7 +387,7 @@ def main() -> int:
                     rows.append(matrix_row(factory, url, base, sizes, n, seen))
                     r = rows[-1]
                     log(f"{r.events:,} events in {r.seconds:.1f} s ({r.events / r.seconds:,.0f}/s)")
-                per_store = 10
+                per_store = IDLE_PER_STORE
                 idle_codes = [f"I{k + 1}" for k in range(max(1, sizes.idle_tills // per_store))]
                 log(f"enrolling {sizes.idle_tills:,} idle tills in {len(idle_codes)} stores")
                 idle = open_stores(factory, idle_codes, per_store, prefix="I")
@@ -409,7 +422,7 @@ def main() -> int:
         f"   tills {quiet.tills:,}: {quiet.requests / quiet.seconds:,.1f} requests/s served over {quiet.seconds:.0f} s"
     )
     print(f"   central CPU {quiet.cpu / quiet.seconds * 100:.1f}% of one core (all its processes)")
-    expected = quiet.tills // 10 * quiet.changes
+    expected = min(quiet.tills, IDLE_PER_STORE) * quiet.changes
     if quiet.arrivals:
         print(
             f"   change to tills: {len(quiet.arrivals)} of {expected} waiting tills got it; p50 "
