@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 from sync import protocol
-from sync.central import cli, ledger, routing, service, stock
+from sync.central import cli, ledger, routing, routing_plan, service, stock
 from sync.central.models import Base, Location, Product, RoutingTrace, StockLevel, Store, WebOrder
 
 if TYPE_CHECKING:
@@ -522,7 +522,7 @@ def test_a_ship_plan_is_checked_again_under_the_locks_and_chosen_again_when_its_
     _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
     _receive(central, "S2", "A1", "4")
     _receive(central, "S3", "A1", "4")
-    read = routing._read_for_plan
+    read = routing_plan.read_for_plan
 
     def read_then_lose_s2(session: Any, *args: Any) -> Any:
         cands = read(session, *args)  # S2 (nearest) has 4 free as read here ...
@@ -533,7 +533,7 @@ def test_a_ship_plan_is_checked_again_under_the_locks_and_chosen_again_when_its_
         )
         return cands
 
-    monkeypatch.setattr(routing, "_read_for_plan", read_then_lose_s2)
+    monkeypatch.setattr(routing_plan, "read_for_plan", read_then_lose_s2)
     order = _order(central, "S1", [("A1", "2")], fulfilment="ship", ship_to=(53.40, -2.20))
     assert order["held"] == [("A1", "2.000", "S3/floor", "reserved")]
     [trace] = _traces(central, order["number"])
@@ -543,7 +543,7 @@ def test_a_ship_plan_is_checked_again_under_the_locks_and_chosen_again_when_its_
     )
     assert _level(central, "S2", "A1") == ("4.000", "4.000")  # what the other order took
     assert _level(central, "S3", "A1") == ("4.000", "2.000")
-    monkeypatch.setattr(routing, "_read_for_plan", read)
+    monkeypatch.setattr(routing_plan, "read_for_plan", read)
     # Without the race the plan holds under its own locks: no second routing.
     _receive(central, "S2", "A1", "3")
     plain = _order(central, "S1", [("A1", "1")], fulfilment="ship", ship_to=(53.40, -2.20))
