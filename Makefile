@@ -12,10 +12,14 @@ DATA ?= $(CURDIR)/var/demo
 APT_PACKAGES := python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libzbar0 \
 	libusb-1.0-0 xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxcb-shape0 libxkbcommon-x11-0 libxcb-randr0 libxcb-xinerama0 poppler-utils fonts-dejavu-core
-# What the tests need beyond the app: a real browser for the central store's order status page.
-TEST_APT_PACKAGES := chromium
+# What the tests need beyond the app: a real browser for the central store's order status page, and objdump
+# (binutils), which PyInstaller needs to build the bundle (`make dist`, and the bundle test of `make test`).
+TEST_APT_PACKAGES := chromium binutils
 ifneq ($(filter test system pytest,$(or $(MAKECMDGOALS),run)),)
 APT_PACKAGES += $(TEST_APT_PACKAGES)
+endif
+ifneq ($(filter dist,$(MAKECMDGOALS)),)
+APT_PACKAGES += binutils
 endif
 export QT_QPA_PLATFORM ?= offscreen
 export ESCPOS_CAPABILITIES_PICKLE_DIR ?= $(CURDIR)/.cache/escpos
@@ -126,9 +130,10 @@ bench: venv
 
 # The till's bundle (PyInstaller, one folder: dist/counterline) and its Debian package (dist/counterline_*.deb),
 # and the central store's (dist/counterline-central_*.deb, a systemd service); installer/README.md says more.
+# `make dist CAMERA=0`: the till's bundle without OpenCV (about 170 MB less; no camera scanner in it).
 dist: packages venv
-	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
-		installer/pyinstaller/counterline.spec
+	COUNTERLINE_BUNDLE_CAMERA=$(or $(CAMERA),1) $(BIN)/python -m PyInstaller --noconfirm --log-level WARN \
+		--distpath dist --workpath build/pyinstaller installer/pyinstaller/counterline.spec
 	sh installer/debian/build-deb.sh dist/counterline dist
 	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		installer/pyinstaller/counterline-central.spec

@@ -28,6 +28,7 @@ QUICK: dict[str, list[str]] = {
     "sell": ["--quick"],
     "devices": ["--quick"],
     "sync": ["--quick"],
+    "chain": ["--quick"],
     "bundle": ["--runs", "1"],
     "returns_property": ["--quick"],
     "pack_scan": ["--quick"],

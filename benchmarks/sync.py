@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import multiprocessing
 import os
 import secrets
 import shutil
@@ -40,8 +41,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -60,6 +62,7 @@ from app.db.models import OutboxEvent, StaffUser
 from app.db.models import Product as LocalProduct
 from app.demo import ean13
 from app.ids import new_id
+from app.services import catalog as catalog_service
 from app.services import outbox, sales, shifts, staff
 from app.services.base import Actor
 from sync import protocol, replica
@@ -121,6 +124,15 @@ def free_port() -> int:
         return port
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL -> the uvicorn process serving it
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def central_server(url: str, log_path: Path) -> Iterator[str]:
     """`create_app` under uvicorn in its own process (its own GIL, as on a real server); its output goes to
@@ -135,6 +147,7 @@ def central_server(url: str, log_path: Path) -> Iterator[str]:
         cmd, env=env, cwd=Path(__file__).resolve().parents[1], stdout=log_file, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[base] = proc.pid
     try:
         wait_until_serving(base, lambda: proc.poll() is None, timeout_s=60)
         yield base
@@ -612,27 +625,146 @@ class PullFigures:
     seconds: float
     http_seconds: float  # in pull calls: the server's query and JSON, and the wire
     setup_seconds: float
+    replay: PullFigures | None = None  # the same first pull replaying the feed page by page (no snapshot)
+    rss_start_mb: float = 0.0  # the till process's resident memory before its first sync
+    rss_peak_mb: float = 0.0  # and at its highest during it
+    cpu_seconds: float = 0.0  # the till process's CPU time in the sync (its share of a busy machine aside)
+    server_cpu_seconds: float = 0.0  # the central's (uvicorn) CPU time meanwhile
 
 
 def first_pull(
-    central: sessionmaker[Session], base: str, template: Path, folder: Path, n: int
+    central: sessionmaker[Session],
+    base: str,
+    template: Path,
+    folder: Path,
+    n: int,
+    replay: bool = False,
+    expected_extra: int = SMALL_CATALOG,
 ) -> PullFigures:
+    """A fresh till of a new store syncs for the first time (a snapshot), in a process of its own so its resident
+    memory is its own; with `replay`, another fresh till replays the feed page by page, as before snapshots."""
     start = time.perf_counter()
     with central.begin() as s:
         service.create_store(s, "N1", "New store")
     bulk_catalog(central, n, "N1")
     setup_seconds = time.perf_counter() - start
-    till = enrol(central, base, template, folder / "new", "N1", "T1")
-    c = till.client()
+    runs = [True, False] if replay else [True]
+    figures: list[PullFigures] = []
+    for k, snapshots in enumerate(runs):
+        till = enrol(central, base, template, folder / f"new{k}", "N1", f"T{k + 1}")
+        path = str(till.factory.kw["bind"].url.database)
+        server_cpu = cpu_seconds_of(SERVER_PIDS[base])
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pulled, seconds, http_seconds, rss, cpu = pool.submit(
+                _till_first_sync, path, base, till.token, snapshots
+            ).result()
+        server_cpu = cpu_seconds_of(SERVER_PIDS[base]) - server_cpu
+        with till.factory() as s:
+            products = s.scalar(select(func.count()).select_from(LocalProduct)) or 0
+            found = catalog_service.search(s, "catalog item 7")
+        assert products == n + expected_extra, (products, n + expected_extra)
+        assert found, "the search index does not find the products of the first sync"
+        figures.append(
+            PullFigures(products, pulled, seconds, http_seconds, setup_seconds, None, *rss, cpu, server_cpu)
+        )
+    if replay:
+        return replace(figures[0], replay=figures[1])
+    return figures[0]
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _till_first_sync(
+    path: str, base: str, token: str, snapshots: bool
+) -> tuple[int, float, float, tuple[float, float], float]:
+    """In the till's own process: its first sync, timed, with its resident memory before and at peak."""
+    factory = make_local_sessionmaker(make_local_engine(f"sqlite:///{path}"))
+    with factory() as s:  # connect and load what the till loads anyway before the sync starts
+        s.scalar(select(func.count()).select_from(LocalProduct))
+    before = _resident_mb()
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], _resident_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    c = TimedClient(base, token, timeout=BENCH_TIMEOUT)
     with c:
-        start = time.perf_counter()
-        pulled, _cursor = Syncer(till.factory, c).pull_changes()
-        seconds = time.perf_counter() - start
-        http_seconds = sum(c.pull_seconds)
-    with till.factory() as s:
-        products = s.scalar(select(func.count()).select_from(LocalProduct)) or 0
-    assert products == n + SMALL_CATALOG, (products, n + SMALL_CATALOG)
-    return PullFigures(products, pulled, seconds, http_seconds, setup_seconds)
+        start, cpu = time.perf_counter(), time.process_time()
+        pulled, _cursor = Syncer(factory, c, snapshots=snapshots).pull_changes()
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    done.set()
+    sampler.join()
+    peak[0] = max(peak[0], _resident_mb())
+    return pulled, seconds, sum(c.pull_seconds), (before, peak[0]), cpu
+
+
+def pull_rows(pull: PullFigures) -> list[tuple[str, str, str]]:
+    rows = [
+        ("2. First pull", f"{pull.products:,} products, fresh SQLite", "snapshot, then the feed after it"),
+        ("  changes applied", f"{pull.changes:,}", ""),
+        (
+            "  time",
+            f"{pull.seconds:.2f} s ({pull.changes / pull.seconds:,.0f} changes/s)",
+            f"CPU: till {pull.cpu_seconds:.1f} s, central {pull.server_cpu_seconds:.1f} s; in pull calls {pull.http_seconds:.2f} s (snapshot streamed while applied)",
+        ),
+        (
+            "  till resident memory",
+            f"{pull.rss_peak_mb:.0f} MB peak",
+            f"{pull.rss_start_mb:.0f} MB before the sync, +{pull.rss_peak_mb - pull.rss_start_mb:.0f} MB",
+        ),
+    ]
+    if pull.replay is not None:
+        old = pull.replay
+        rows += [
+            (
+                "  replaying the feed instead",
+                f"{old.seconds:.2f} s",
+                f"CPU: till {old.cpu_seconds:.1f} s, central {old.server_cpu_seconds:.1f} s; in pull calls {old.http_seconds:.2f} s, "
+                f"applying {old.seconds - old.http_seconds:.2f} s; "
+                f"{old.rss_peak_mb:.0f} MB peak; snapshot {old.seconds / pull.seconds:.1f}x faster",
+            )
+        ]
+    rows.append(
+        ("  (central catalog set-up, not timed)", f"{pull.setup_seconds:.2f} s", "bulk insert + feed rows")
+    )
+    return rows
+
+
+def first_pull_main(n: int, replay: bool) -> int:
+    """Only the first pull of `n` products, on a fresh central (PostgreSQL, uvicorn)."""
+    print(f"sync benchmark: first pull of a {n:,}-product catalog", flush=True)
+    with tempfile.TemporaryDirectory(prefix="counterline-sync-") as tmp, postgres_database() as url:
+        folder = Path(tmp)
+        engine = make_engine(url)
+        try:
+            migrate(engine=engine)
+            central = make_sessionmaker(engine)
+            with central.begin() as s:
+                service.set_tax_class(s, TAX[0], str(TAX[1]), "Standard")
+            template = local_template(folder)
+            server_log = folder / "central.log"
+            with central_server(url, server_log) as base:
+                pull = first_pull(central, base, template, folder, n, replay, expected_extra=0)
+            errors = server_errors(server_log)
+        finally:
+            engine.dispose()
+    rows = pull_rows(pull) + [("server errors", f"{k} x", e) for e, k in errors.most_common(3)]
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print()
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:<{value_width}}  {note}".rstrip())
+    return 1 if errors else 0
 
 
 # ---------------------------------------------------------------- main
@@ -648,8 +780,23 @@ def main() -> int:
     ap.add_argument(
         "--stores", type=int, help="spread the pushing terminals over this many stores (default 1)"
     )
+    ap.add_argument(
+        "--catalog", type=int, help="products in the first pull (default 100,000, quick 10,000; try 1000000)"
+    )
+    ap.add_argument(
+        "--first-pull-only", action="store_true", help="run only the first pull (phase 2), on a fresh central"
+    )
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="also time the first pull replaying the feed page by page, as before snapshots (slow at 1,000,000)",
+    )
     args = ap.parse_args()
     sizes = QUICK if args.quick else FULL
+    if args.catalog:
+        sizes = replace(sizes, catalog=args.catalog)
+    if args.first_pull_only:
+        return first_pull_main(sizes.catalog, args.replay)
     sizes = Sizes(
         args.terminals or sizes.terminals,
         args.events or sizes.events,
@@ -700,7 +847,7 @@ def main() -> int:
                 log(
                     f"caught up in {catch.seconds:.1f} s; the {sizes.catalog:,}-product catalog and its first pull"
                 )
-                pull = first_pull(central, base, template, folder, sizes.catalog)
+                pull = first_pull(central, base, template, folder, sizes.catalog, args.replay)
             later_errors = server_errors(server_log) - push_errors
         finally:
             engine.dispose()
@@ -732,14 +879,7 @@ def main() -> int:
             f"same payloads, uuid + jsonb, executemany, 1 txn per {PUSH_BATCH}",
         ),
         ("  ratio push time / plain insert time", f"{push.seconds / plain:,.0f}x", ""),
-        ("2. First pull", f"{pull.products:,} products, fresh SQLite", ""),
-        ("  changes pulled", f"{pull.changes:,}", ""),
-        (
-            "  time",
-            f"{pull.seconds:.2f} s ({pull.changes / pull.seconds:,.0f} changes/s)",
-            f"in pull calls {pull.http_seconds:.2f} s, applying {pull.seconds - pull.http_seconds:.2f} s",
-        ),
-        ("  (central catalog set-up, not timed)", f"{pull.setup_seconds:.2f} s", "bulk insert + feed rows"),
+        *pull_rows(pull),
         (
             "3. Catch-up after a day offline",
             f"{catch.sales:,} real sales queued",

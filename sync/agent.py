@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import AuditEntry, OutboxEvent
 from app.db.types import utcnow
 from app.services import outbox
-from sync import protocol, replica
-from sync.client import Client, NotEnrolled, Refused, Retryable, SyncError
+from sync import protocol, replica, snapshot
+from sync.client import Client, NotEnrolled, Refused, Retryable, SnapshotNeeded, SyncError
 
 log = logging.getLogger("counterline.sync")
 
@@ -83,11 +83,15 @@ class Syncer:
         client: Client,
         push_batch: int = PUSH_BATCH,
         pull_page: int = PULL_PAGE,
+        snapshots: bool = True,
     ) -> None:
         self.factory = factory
         self.client = client
         self.push_batch = push_batch
         self.pull_page = pull_page
+        # A first sync (cursor 0) takes the store's snapshot instead of replaying its feed (sync.snapshot); a till
+        # whose cursor is below the compacted feed takes one whatever this says.
+        self.snapshots = snapshots
 
     def push_pending(self) -> tuple[int, int]:
         """Send every pending event, a batch at a time; returns (acknowledged, rejected).
@@ -145,8 +149,24 @@ class Syncer:
         applied = 0
         total: int | None = None
         first = True
+        taken: snapshot.SnapshotResult | None = None
+        if cursor == 0 and self.snapshots:
+            taken = snapshot.take_snapshot(self.factory, self.client, progress)
+            applied, cursor = taken.applied, taken.cursor
         while True:
-            page = self.client.pull(cursor, self.pull_page, first=first, wait=wait if first else 0)
+            try:
+                page = self.client.pull(cursor, self.pull_page, first=first, wait=wait if first else 0)
+            except SnapshotNeeded as exc:
+                if taken is not None:
+                    raise  # a snapshot was just taken: its cursor is never below the floor, so say so
+                log.info(
+                    "cursor %s is below the central store's compacted feed (%s): taking a snapshot",
+                    cursor,
+                    exc,
+                )
+                taken = snapshot.take_snapshot(self.factory, self.client, progress)
+                applied, cursor = applied + taken.applied, taken.cursor
+                continue
             if stopped():
                 return applied, cursor
             if first:

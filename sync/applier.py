@@ -29,6 +29,7 @@ from app.db.models import (
     ParkedChange,
     Payment,
     Product,
+    ReturnLine,
     StaffUser,
     Store,
     TaxClass,
@@ -38,7 +39,7 @@ from app.db.types import utcnow
 from app.domain import barcodes, money, pricing
 from app.domain.permissions import Role
 from app.ids import new_id
-from app.services import balances, counts, settings
+from app.services import balances, counts, pickup_lines, settings
 from sync import protocol
 
 log = logging.getLogger(__name__)
@@ -248,6 +249,18 @@ class _Applier:
             ],
         )
         self.s.add(order)
+        if is_return:  # what the other till's desk decided per line: this till's returns figures count it too
+            self.s.flush()
+            for line, sent in zip(order.lines, p.get("lines") or [], strict=False):
+                if sent.get("reason") and sent.get("condition") and sent.get("disposition"):
+                    self.s.add(
+                        ReturnLine(
+                            order_line_id=line.id,
+                            reason=str(sent["reason"]),
+                            condition=str(sent["condition"]),
+                            disposition=str(sent["disposition"]),
+                        )
+                    )
 
     def balance(self, change: protocol.Change) -> None:
         """A store credit or gift card balance as the central store keeps it: this till's view becomes that plus its
@@ -512,6 +525,8 @@ class _Applier:
             ):
                 order.status = central_status
         order.external = p
+        # A pickup being prepared takes the central's lines for this store (a short pick routed again).
+        pickup_lines.follow_central(self.s, order, p)
 
     def _new_order(self, p: dict[str, Any], status: str) -> Order:
         customer = p.get("customer") or {}

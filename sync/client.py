@@ -13,7 +13,8 @@ import ipaddress
 import os
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from uuid import UUID
 import httpx
 from pydantic import ValidationError
 
-from sync import protocol
+from sync import protocol, snapshot_wire
 
 # A push batch is applied event by event while other tills of the store queue on the same lock: allow for it.
 DEFAULT_TIMEOUT = httpx.Timeout(90.0, connect=5.0)
+# A snapshot streams while the till applies it: a read waits at most this long for the next bytes.
+SNAPSHOT_TIMEOUT = httpx.Timeout(300.0, connect=5.0)
 
 
 class SyncError(Exception):
@@ -47,6 +50,10 @@ class Refused(SyncError):
 
 class NotEnrolled(Refused):
     """The token is missing, unknown or replaced: the terminal must be enrolled again."""
+
+
+class SnapshotNeeded(Refused):
+    """The cursor is below the store's compacted feed: take a snapshot (`Client.snapshot`), then pull on."""
 
 
 def is_loopback(url: str) -> bool:
@@ -126,16 +133,22 @@ class Client:
             raise Retryable(f"the central store did not answer in time ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise Retryable(f"cannot reach the central store: {exc or type(exc).__name__}") from exc
-        if response.status_code == 401:
-            raise NotEnrolled(f"the central store does not know this terminal: {_detail(response)}", 401)
-        if response.status_code >= 500 or response.status_code in (408, 425, 429):
-            raise Retryable(f"the central store is unwell (HTTP {response.status_code}): {_detail(response)}")
-        if response.status_code >= 400:
-            raise Refused(f"the central store refused: {_detail(response)}", response.status_code)
+        self._check(response)
         try:
             return response.json()
         except ValueError as exc:
             raise Retryable("the central store sent an answer that is not JSON") from exc
+
+    def _check(self, response: httpx.Response) -> None:
+        """Raise what an answer other than 2xx means (NotEnrolled, Retryable, SnapshotNeeded or Refused)."""
+        if response.status_code == 401:
+            raise NotEnrolled(f"the central store does not know this terminal: {_detail(response)}", 401)
+        if response.status_code >= 500 or response.status_code in (408, 425, 429):
+            raise Retryable(f"the central store is unwell (HTTP {response.status_code}): {_detail(response)}")
+        if response.status_code == protocol.SNAPSHOT_NEEDED_STATUS:
+            raise SnapshotNeeded(_detail(response), response.status_code)
+        if response.status_code >= 400:
+            raise Refused(f"the central store refused: {_detail(response)}", response.status_code)
 
     def enroll(self, code: str, terminal_name: str) -> protocol.EnrollResponse:
         body = protocol.EnrollRequest(code=code, terminal_name=terminal_name)
@@ -177,6 +190,23 @@ class Client:
         if page.next_cursor < cursor or any(c.seq <= cursor for c in page.changes):
             raise Retryable("the central store's page goes back before the cursor")
         return page
+
+    @contextmanager
+    def snapshot(self) -> Iterator[snapshot_wire.Snapshot]:
+        """The store's snapshot as it streams in, its lines checked (`sync.snapshot_wire.Snapshot`); a stream that
+        breaks off or is malformed raises Retryable while it is read, so the reader's transaction rolls back."""
+        try:
+            with self._http.stream("GET", "/v1/snapshot", timeout=SNAPSHOT_TIMEOUT) as response:
+                if response.status_code != 200:
+                    response.read()
+                    self._check(response)
+                yield snapshot_wire.Snapshot(response.iter_raw())
+        except httpx.TimeoutException as exc:
+            raise Retryable(f"the central store's snapshot stalled ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise Retryable(f"the snapshot broke off: {exc or type(exc).__name__}") from exc
+        except snapshot_wire.BadSnapshot as exc:
+            raise Retryable(f"the central store's snapshot cannot be used: {exc}") from exc
 
     def status(self) -> protocol.StatusResponse:
         return _parse(protocol.StatusResponse, self._call("GET", "/v1/status"))

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain import lifecycle, pickup, prefixes, staff_proof, tenders  # noqa: F401  (re-exported for the central)
+from app.domain import figures, lifecycle, pickup, prefixes, staff_proof, tenders  # noqa: F401  (re-exported for the central)
 
 PROTOCOL_VERSION = 1
 
@@ -325,6 +325,13 @@ class Change(BaseModel):
     payload: dict[str, Any]
 
 
+# A catalog snapshot (GET /v1/snapshot): gzip of JSON lines, a header {"snapshot": SNAPSHOT_FORMAT, "store", "cursor"},
+# one line per change ({"seq", "type", "key", "payload"}, the latest of each key up to the cursor), then a trailer
+# {"end": true, "count": n}. A pull from a cursor below the store's compacted feed is answered SNAPSHOT_NEEDED_STATUS.
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_NEEDED_STATUS = 410
+
+
 class PullResponse(BaseModel):
     changes: list[Change]
     next_cursor: int
@@ -386,6 +393,9 @@ class OrderRequest(BaseModel):
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
     customer: OrderCustomer = Field(default_factory=OrderCustomer)
     ship_to: GeoPoint | None = None  # a shipped order's destination, for routing to the nearest location
+    # Paid online (true) or to be paid at the store when collected (false, pickup and curbside only); left out,
+    # the order is paid, as every order was before the field existed. The tills get it as the order's `paid`.
+    paid: StrictBool | None = None
 
 
 class HandBackRequest(BaseModel):
@@ -584,6 +594,10 @@ class SaleLine(_Document):
     fixed_amount: Money | None = None
     price_override: PriceOverride | None = None
     discount: LineDiscount | None = None
+    # A returned line: what the returns desk decided (the till's ReturnLine), for the chain's returns figures.
+    reason: Annotated[StrictStr, Field(max_length=40), AfterValidator(_clean)] | None = None
+    condition: Short | None = None
+    disposition: Short | None = None
 
 
 class Payment(_Document):
@@ -695,6 +709,21 @@ class OrderStatusChange(_Payload):
     movements: list[Movement] = Field(default_factory=list, max_length=MAX_LINES)
     # Carrier tracking numbers, when shipped (the customer's "shipped" notice and status page show them).
     tracking: list[Short] = Field(default_factory=list, max_length=20)
+
+
+class HandoverReceipt(BaseModel):
+    """The `receipt` of an `order.status` event to "collected": what the customer took and handed back at the till,
+    each [sku, name, qty], and what they paid there (an order placed unpaid: the total, each [tender, amount], the
+    change). The central puts it in the customer's picked-up notice; one it cannot read leaves the notice plain and
+    the hand-over stands (sync.central.service.handlers)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    taken: list[tuple[Sku, Name, Qty]] = Field(default_factory=list, max_length=MAX_LINES)
+    refused: list[tuple[Sku, Name, Qty]] = Field(default_factory=list, max_length=MAX_LINES)
+    paid: Money | None = None
+    payments: list[tuple[Short, Money]] = Field(default_factory=list, max_length=20)
+    change: Money | None = None
 
 
 class OrderHandBack(_Payload):

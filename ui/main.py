@@ -1,6 +1,8 @@
 """`counterline`: start the app, or run one of its commands.
 
-counterline [--data-dir DIR] [--database-url URL] [--demo]     the app (the demo store is created if empty)
+counterline [--data-dir DIR] [--database-url URL] [--demo]     the app (--demo: the demo store is created if
+                                                                empty; without it, an empty database starts
+                                                                the first-run wizard: ui/first_run.py)
 counterline audit verify                                        check the audit chain (exit 1 on a break, 3 if
                                                                 it could not be compared with the central store)
 counterline demo-label SKU PRICE                                print a scale label code for a weighed item
@@ -119,58 +121,22 @@ def _sync_client(factory: Any, paths: Paths) -> Any:
 
 def cmd_enrol(args: argparse.Namespace) -> int:
     import getpass
-    import socket
 
-    from app.services import settings, staff
-    from app.services.base import UserError
-    from sync import replica
-    from sync.client import Client, SyncError, save_token
+    from sync.enrol import EnrolError, check_first_admin_pin, enrol
 
     paths, factory = _open(args)
-    pin: str | None = None
-    with factory() as s:
-        if s.scalar(_any_user()) is None:
-            # Checked before the one-time code is spent: a refused PIN must not cost the store a new code.
-            pin = args.admin_pin or getpass.getpass("PIN for the first admin user (6-8 digits): ")
-            try:
-                staff.check_pin(s, "admin", pin)
-            except UserError as e:
-                print(f"cannot enrol: {e}", file=sys.stderr)
-                return 2
     try:
-        client = Client(args.url, allow_insecure=args.insecure)
-        with client:
-            enrolled = client.enroll(args.code, args.name or socket.gethostname())
-    except ValueError as e:
-        print(f"cannot enrol: {e}", file=sys.stderr)
-        return 2
-    except SyncError as e:
-        print(f"cannot enrol: {e}", file=sys.stderr)
-        return 1
-    try:
-        with factory.begin() as s:
-            notes = replica.setup_store(s, enrolled, client.base_url)
-            settings.put(s, "sync.allow_insecure", bool(args.insecure))
-            if pin is not None and staff.create_first_admin(s, pin):
-                notes.append("created user 'admin' with the PIN given; add the other staff in Office")
-    except (replica.ApplyError, UserError) as e:
-        print(f"enrolled at the central store, but this database cannot take it: {e}", file=sys.stderr)
-        return 2
-    save_token(paths.token_file, enrolled.token)
-    for note in notes:
+        pin = args.admin_pin
+        if pin is None and check_first_admin_pin(factory, None):
+            pin = getpass.getpass("PIN for the first admin user (6-8 digits): ")
+        done = enrol(factory, paths.token_file, args.url, args.code, args.name or "", args.insecure, pin)
+    except EnrolError as e:
+        print(str(e), file=sys.stderr)
+        return e.code
+    for note in done.notes:
         print(note)
-    print(
-        f"enrolled as terminal {enrolled.terminal_code} of store {enrolled.store_code}; run `counterline sync`"
-    )
+    print(f"enrolled as terminal {done.terminal_code} of store {done.store_code}; run `counterline sync`")
     return 0
-
-
-def _any_user() -> Any:
-    from sqlalchemy import select
-
-    from app.db.models import StaffUser
-
-    return select(StaffUser.id).limit(1)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -207,22 +173,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def run_app(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     paths, factory = _open(args)
-    from app import demo
     from app.services.base import UserError, here
 
     with factory.begin() as s:
         try:
             h = here(s)
         except UserError:
-            if not args.demo:
-                print(
-                    "This terminal has no store yet: start with --demo, or enrol it with a central store "
-                    "(counterline enrol URL CODE).",
-                    file=sys.stderr,
-                )
-                return 2
-            print("Creating the demo store (first start only)...")
-            demo.seed(s)
+            h = None
+            if args.demo:  # `make run`: straight into the demo store, no questions
+                print("Creating the demo store (first start only)...")
+                from app import demo  # only here: the demo's catalog is a large import
+
+                demo.seed(s)
+                h = here(s)
+    if h is None:  # no store yet: the first-run wizard (the store, the devices, the first manager)
+        from ui.first_run import run_first_run
+
+        if not run_first_run(factory, paths):
+            print(
+                "This terminal has no store yet: start again to set it up, start with --demo, or enrol it with a "
+                "central store (counterline enrol URL CODE).",
+                file=sys.stderr,
+            )
+            return 2
+        with factory() as s:
             h = here(s)
 
     from PySide6.QtWidgets import QApplication

@@ -459,9 +459,17 @@ def pack(session: Session, actor: Actor, order_id: str) -> Packed:
         unweighed = [b.box_no for b in boxes if b.weight_kg is None]
         if unweighed:
             raise UserError(f"Weigh box {unweighed[0]} (F4) before the order is packed.")
-        verification.move(session, order, lifecycle.OrderState.PACKED)
         fig = _figures(session, actor, order.id)
         fig.packed_at = now()
+        # The bench's figures travel with the change: the central's pack figures are the bench's own.
+        facts = {
+            "started_at": fig.started_at.isoformat(),
+            "packed_at": fig.packed_at.isoformat(),
+            "scans": fig.scans,
+            "errors": fig.errors,
+            "approvals": fig.approvals,
+        }
+        verification.move(session, order, lifecycle.OrderState.PACKED, {"pack": facts})
         audit.record(
             session, actor.user_id, "order.packed", "order", order.id, {"boxes": [b.sscc for b in boxes]}
         )

@@ -67,6 +67,7 @@ from app.services.pickup_queue import (  # noqa: F401  re-exported: callers impo
     _line_location,
     _live,
     _paid,
+    _promised,
     _staged,
     by_code,
     find,
@@ -256,8 +257,12 @@ def ready(session: Session, actor: Actor, order_id: str, bags: int = 1) -> Done:
         moves.append(stock.MovementIn(ln.product_id, staging.id, ln.qty, "transfer"))
     rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
     payload = stock.movement_payload(session, rows) if rows else []
-    verification.move(session, order, S.READY, {"movements": payload} if payload else None)
-    _record(session, order).ready_at = now()
+    at = now()
+    # The moment and the promise travel with the change, so the central's pickup figures are the till's own.
+    minutes = _int_setting(session, "pickup.promise_minutes", DEFAULT_PROMISE_MINUTES)
+    facts = {"ready_at": at.isoformat(), "promised_at": _promised(session, order, minutes).isoformat()}
+    verification.move(session, order, S.READY, {**facts, "movements": payload} if payload else facts)
+    _record(session, order).ready_at = at
     job = _bag_labels(session, order, bags)
     audit.record(session, actor.user_id, "pickup.ready", "order", order.id, {"bags": bags})
     return Done(order.id, order.number, order.status, f"Order {order.number} is ready: label printed.", job)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,7 @@ from sync.central import (
     feedwait,
     ledger,
     notices,
+    office_web,
     routing,
     service,
     shipments,
@@ -45,10 +46,12 @@ _STATUS_FOR = {
     service.Forbidden: 403,
     service.NotFound: 404,
     service.Conflict: 409,
+    service.SnapshotNeeded: protocol.SNAPSHOT_NEEDED_STATUS,
 }
 
 
 DOCS_ENV = "COUNTERLINE_CENTRAL_DOCS"
+FEED_DATABASE_URL_ENV = "COUNTERLINE_CENTRAL_FEED_DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,10 @@ def create_app(
         migrate(engine=engine)
     factory = make_sessionmaker(engine)
     readers = make_sessionmaker(engine, readonly=True)
+    # A chain's pulls may read a streaming replica (COUNTERLINE_CENTRAL_FEED_DATABASE_URL); all else, the primary.
+    feed_url = os.environ.get(FEED_DATABASE_URL_ENV, "").strip()
+    feed_engine = make_engine(feed_url) if feed_url else engine
+    feed_readers = make_sessionmaker(feed_engine, readonly=True) if feed_url else readers
     if docs is None:
         docs = os.environ.get(DOCS_ENV, "") == "1"
     app = FastAPI(
@@ -92,6 +99,9 @@ def create_app(
     feed = feedwait.FeedNotifier()
     feed.watch(factory)
     app.state.feed = feed
+    app.router.on_shutdown.append(feed.close)
+    if feed_engine is not engine:
+        app.router.on_shutdown.append(feed_engine.dispose)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -181,7 +191,7 @@ def create_app(
         store_id = who.store_id
 
         def page() -> protocol.PullResponse:
-            with readers.begin() as s:
+            with feed_readers.begin() as s:
                 return service.pull(s, store_id, cursor, limit, first)
 
         deadline = time.monotonic() + wait
@@ -191,7 +201,16 @@ def create_app(
             left = deadline - time.monotonic()
             if answer.changes or left <= 0:
                 return answer
-            await feed.wait(store_id, seen, min(left, feedwait.RECHECK_S))
+            feed.listen(engine)  # other processes' commits wake this one's waiters (PostgreSQL)
+            # A lagging feed replica has the change only after the primary's NOTIFY: look again soon.
+            recheck = feedwait.RECHECK_S if feed_url else feed.recheck_s
+            await feed.wait(store_id, seen, min(left, recheck))
+
+    @app.get("/v1/snapshot")
+    def snapshot(who: Annotated[Terminal, Depends(terminal)]) -> StreamingResponse:
+        """The store's catalog, stock and the rest of its feed as of a cursor, gzip-compressed JSON lines (see
+        protocol.SNAPSHOT_FORMAT): a till's first sync, or one whose cursor is below the compacted feed."""
+        return StreamingResponse(service.snapshot_stream(engine, who.store_id), media_type="application/gzip")
 
     @app.get("/v1/audit/head")
     def audit_head(s: ReadDb, who: Annotated[Caller, Depends(caller)]) -> protocol.AuditHead:
@@ -247,20 +266,23 @@ def create_app(
         body: protocol.OrderRequest,
         s: Db,
         scope: Annotated[frozenset[str], Depends(storefront)],
+        api_key: Annotated[str | None, Depends(_api_key)],
         response: Response,
         idempotency_key: Annotated[
             str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
         ] = None,
     ) -> dict[str, Any]:
-        """Place a web order; the same Idempotency-Key with the same body returns the order already placed
-        (header Idempotent-Replayed: true), with another body it is refused (422)."""
+        """Place a web order; the same Idempotency-Key from the same storefront credential with the same body
+        returns the order already placed (header Idempotent-Replayed: true), with another body it is refused
+        (422); another credential's same key is another order."""
         service.require_store_scope(scope, body.store)
+        key_scope = routing.idempotency_scope(s, api_key) if idempotency_key is not None else None
         if idempotency_key is not None:
-            placed = routing.replayed(s, idempotency_key, body)
+            placed = routing.replayed(s, idempotency_key, body, key_scope)
             if placed is not None:
                 response.headers["Idempotent-Replayed"] = "true"
                 return service.order_payload(placed)
-        return service.order_payload(service.place_order(s, body, idempotency_key))
+        return service.order_payload(service.place_order(s, body, idempotency_key, key_scope))
 
     @app.post("/v1/orders/{ident}/lines/{line_no}/handback")
     def hand_back(
@@ -340,6 +362,7 @@ def create_app(
             return Response("no such order page\n", status_code=404, media_type="text/plain")
         return Response(status_page.render(s, order, code), media_type="text/html", headers=_PAGE_HEADERS)
 
+    office_web.register(app, readers)  # the chain's reports: GET /v1/reports/{name}, /office/reports
     return app
 
 

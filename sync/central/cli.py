@@ -9,21 +9,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
-from sync.central import counts, deliveries, hold_cli, notices, routing, service, stock
-from sync.central.db import database_url, make_engine, make_sessionmaker, migrate
+from sync.central import (
+    counts,
+    deliveries,
+    hold_cli,
+    notices,
+    report_cli,
+    retention_cli,
+    routing,
+    service,
+    stock,
+)
+from sync.central.db import DATABASE_URL_ENV, database_url, make_engine, make_sessionmaker, migrate
 from sync.central.models import Location, Store, TaxClass, Terminal
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 EXIT_BAD_INPUT = 2
 
@@ -61,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--send-notices",
         action="store_true",
         help="also send customer notices in the background (SMTP from COUNTERLINE_CENTRAL_SMTP_*, else .eml files)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes sharing the port (default 1); with PostgreSQL, several hosts may serve one database",
     )
 
     send = sub.add_parser(
@@ -120,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument(
         "--ship-to", default=None, metavar="LAT,LON", help="where a shipped order goes (routing)"
     )
+    order.add_argument(
+        "--pay-at-pickup", action="store_true", help="not paid online: the store takes the payment at pickup"
+    )
 
     imp = sub.add_parser(
         "import-stock",
@@ -152,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deliveries.add_commands(sub, common)
     hold_cli.add_commands(sub, common)
+    retention_cli.add_commands(sub, common)
+    report_cli.add_commands(sub, common)
     counts.add_commands(sub, common)
 
     safety = sub.add_parser(
@@ -251,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     url = database_url(args.database_url)
     if args.command == "serve":
-        return _serve(url, args.host, args.port, args.docs or None, args.send_notices)
+        return _serve(url, args.host, args.port, args.docs or None, args.send_notices, args.workers)
     engine = make_engine(url)
     try:
         migrate(engine=engine)
@@ -260,18 +285,57 @@ def _run(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
-def _serve(url: str, host: str, port: int, docs: bool | None = None, send_notices: bool = False) -> int:
+def _serve(
+    url: str, host: str, port: int, docs: bool | None = None, send_notices: bool = False, workers: int = 1
+) -> int:
     import uvicorn
 
-    from sync.central.api import create_app, sessions_of
+    from sync.central.api import DOCS_ENV, create_app, sessions_of
 
     if not 0 < port < 65536:
         raise service.CentralError(f"port {port} is out of range")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise service.CentralError(f"--workers is 1 to {MAX_WORKERS} (it is {workers})")
+    if workers > 1:
+        # Each worker is a process of its own (uvicorn's supervisor shares the listening socket and restarts a
+        # worker that dies); the database is migrated once, here, before any of them starts.
+        engine = make_engine(url)
+        try:
+            migrate(engine=engine)
+        finally:
+            engine.dispose()
+        os.environ[DATABASE_URL_ENV] = url
+        if docs is not None:
+            os.environ[DOCS_ENV] = "1" if docs else "0"
+        if send_notices:  # one sender for all workers, in the supervisor
+            notices.start_background(make_sessionmaker(make_engine(url)), notices.transport_from_env())
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # A worker still importing on a busy machine is not hung: uvicorn's 5 s restarted them in a loop.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        )
+        return 0
     app = create_app(url, docs=docs)
     if send_notices:  # a daemon thread beside the server: it ends with the process
         notices.start_background(sessions_of(app), notices.transport_from_env())
     uvicorn.run(app, host=host, port=port)
     return 0
+
+
+MAX_WORKERS = 64
+WORKER_HEALTHCHECK_S = 60
+
+
+def worker_app() -> FastAPI:
+    """The API in one worker process of `serve --workers N` (the database URL from the environment, migrated by
+    the supervisor already)."""
+    from sync.central.api import create_app
+
+    return create_app(run_migrations=False)
 
 
 def _send_notices(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
@@ -368,7 +432,12 @@ def _place_order(factory: sessionmaker[Session], args: argparse.Namespace) -> in
         except (InvalidOperation, ValueError):
             raise service.CentralError("--ship-to is LAT,LON in degrees, e.g. 53.48,-2.24") from None
     request = protocol.OrderRequest(
-        store=args.store, number=args.number, fulfilment=args.fulfilment, lines=lines, ship_to=ship_to
+        store=args.store,
+        number=args.number,
+        fulfilment=args.fulfilment,
+        lines=lines,
+        ship_to=ship_to,
+        paid=False if args.pay_at_pickup else None,
     )
     with factory.begin() as s:
         order = service.place_order(s, request)
@@ -472,7 +541,11 @@ def _hand_back(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     with factory.begin() as s:
         order = routing.hand_back(s, args.order, args.line, missing, args.reason, by="cli")
         line = order.lines[args.line - 1]
-        if line.state != "reserved":
+        # A pickup keeps what is left on the line; the missing part, when it found no place, is the last line.
+        last = order.lines[-1]
+        if line.state != "reserved" or (
+            last is not line and last.sku == line.sku and last.state != "reserved"
+        ):
             print(
                 f"order {order.number}: line {args.line} handed back; no location can take it, nothing is held"
             )
@@ -620,6 +693,8 @@ _COMMANDS = {
     "set-return-limits": _set_return_limits,
     "audit": _audit,
     **hold_cli.COMMANDS,
+    **retention_cli.COMMANDS,
+    **report_cli.COMMANDS,
     **counts.COMMANDS,
 }
 

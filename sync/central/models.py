@@ -28,6 +28,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -117,6 +118,9 @@ class Store(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # Last seq handed out in this store's change feed; allocated under a row lock (see ledger.next_seq).
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Feed retention: entries up to this seq may have been compacted away, so a till whose cursor is below it
+    # takes a snapshot instead of pulling (see service.feed.compact_feed).
+    feed_floor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # How the store's tills tax and round (sent to them in the feed as a `store` change): "inclusive" shelf
     # prices include tax, "exclusive" add it; tax rounded per "line", per "rate" or once per "order"; cash
     # rounded to a step of 0.05 or 0.10 (0 for none).
@@ -260,7 +264,8 @@ class StockLevel(Base):
 
     __tablename__ = "stock_levels"
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    # Indexed alone too: routing reads a few products' levels at every store without a seq scan of them all.
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True, index=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     on_hand: Mapped[Decimal] = mapped_column(Qty, default=Decimal(0))
     reserved: Mapped[Decimal] = mapped_column(Qty, default=Decimal(0))
@@ -272,6 +277,9 @@ class StockLevel(Base):
 
 class WebOrder(Base):
     __tablename__ = "web_orders"
+    __table_args__ = (
+        UniqueConstraint("idempotency_scope", "idempotency_key", name="uq_web_orders_idempotency"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
@@ -280,8 +288,16 @@ class WebOrder(Base):
     customer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The storefront's Idempotency-Key and a digest of the body it came with: the same key returns this order,
     # the same key with another body is refused.
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), index=True, unique=True)
+    # Keys are each storefront credential's own (routing.idempotency_scope: "key:<api key id>", "env", "" for
+    # none): the same key from two storefronts is two orders.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), index=True)
+    idempotency_scope: Mapped[str | None] = mapped_column(String(40))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Paid online when ordered (a ship order always is), or to be paid at the store when collected; a paid order
+    # that is cancelled or expires owes the customer `refund_due` (its lines' value), noted when it happened.
+    paid: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    refund_due: Mapped[Decimal | None] = mapped_column(Money)
+    refund_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Returned at a store's desk after it was handed over: "" (no), "part" or "whole". Not a lifecycle state (a
     # collected or shipped order stays so); the returns themselves are the history (Return.web_order_id).
     returned: Mapped[str] = mapped_column(String(8), default="", server_default="")
@@ -333,7 +349,8 @@ class Sale(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
-    number: Mapped[str] = mapped_column(String(64))
+    # Indexed alone too: a push looks its numbers up chain-wide (service.order_state._number_free).
+    number: Mapped[str] = mapped_column(String(64), index=True)
     total: Mapped[Decimal | None] = mapped_column(Money)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -345,7 +362,7 @@ class Return(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
-    number: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(64), index=True)  # as sales.number
     # What it takes back from: a till's sale, or a web order (sync.central.service.returns judges it against them).
     original_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     web_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
@@ -391,6 +408,16 @@ class BalanceEntry(Base):
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
     event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BalancePending(Base):
+    """A balance that changed since a store's feed last had it: the store's next publication puts the balance (and,
+    for store credit, its customer) into that store's feed (sync.central.balances.publish_pending)."""
+
+    __tablename__ = "balance_pending"
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class CentralSetting(Base):
@@ -460,6 +487,8 @@ class RejectedEvent(Base):
 
 class FeedChange(Base):
     __tablename__ = "change_feed"
+    # The latest entry of a key (snapshots, compaction) is found by this index.
+    __table_args__ = (Index("ix_change_feed_store_type_key", "store_id", "type", "key", "seq"),)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(32))

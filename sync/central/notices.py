@@ -102,9 +102,16 @@ def _access(session: Session, order: WebOrder) -> tuple[OrderAccess, bool]:
     return access, True
 
 
-def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable[str] = ()) -> Notice | None:
-    """Record what the customer is told about `order` reaching `to`, once per (order, kind, stage)."""
-    access, first = _access(session, order)
+def order_changed(
+    session: Session, order: WebOrder, to: str, tracking: Iterable[str] = (), new: bool = False
+) -> Notice | None:
+    """Record what the customer is told about `order` reaching `to`, once per (order, kind, stage). `new`: the
+    order was made in this transaction (it has no token nor notice yet: nothing to look up)."""
+    if new:
+        access, first = OrderAccess(order_id=order.id, token=secrets.token_urlsafe(24), tracking=[]), True
+        session.add(access)
+    else:
+        access, first = _access(session, order)
     extra = [t for t in tracking if t and t not in access.tracking]
     if extra:
         access.tracking = [*access.tracking, *extra]
@@ -134,6 +141,9 @@ def order_changed(session: Session, order: WebOrder, to: str, tracking: Iterable
         "fulfilment": order.fulfilment,
         "token": access.token,
         "tracking": list(access.tracking),
+        # Paid online or at pickup; what is refunded when a paid order is cancelled or expires (None: nothing).
+        "paid": order.paid is not False,
+        "refund": f"{order.refund_due:.2f}" if order.refund_due is not None else None,
     }
     notice = Notice(
         order_id=order.id,
@@ -274,6 +284,26 @@ def message_id(notice: Notice) -> str:
     return f"<{notice.order_id.hex}.{notice.kind}.{notice.stage}@counterline.notices>"
 
 
+def _receipt_lines(receipt: Any) -> list[str]:
+    """The hand-over receipt in a picked-up notice (the till's `receipt`, checked by protocol.HandoverReceipt when
+    the hand-over arrived): what was taken, what was handed back, what was paid at the counter."""
+    if not isinstance(receipt, dict):
+        return []
+    out: list[str] = []
+    for title, key in (("You took:", "taken"), ("Handed back at the counter (not charged):", "refused")):
+        rows = [r for r in receipt.get(key) or [] if isinstance(r, list) and len(r) == 3]
+        if rows:
+            out += ["", title, *(f"  {qty} x {name}" for _sku, name, qty in rows)]
+    if receipt.get("paid") is not None:
+        out += ["", f"Paid at pickup: {receipt['paid']}"]
+        for row in receipt.get("payments") or []:
+            if isinstance(row, list) and len(row) == 2:
+                out.append(f"  {str(row[0]).replace('_', ' ')}: {row[1]}")
+        if receipt.get("change") not in (None, "0", "0.00"):
+            out.append(f"  change: {receipt['change']}")
+    return out
+
+
 def build_message(notice: Notice, sender: str, base_url: str | None = None) -> EmailMessage:
     facts = notice.facts
     url = status_url(str(facts.get("token", "")), base_url)
@@ -291,6 +321,7 @@ def build_message(notice: Notice, sender: str, base_url: str | None = None) -> E
         url = f"{url}?code={notice.secret or ''}"
     elif notice.kind == "picked_up":
         lines.append(f"your order {number} was picked up. Thank you!")
+        lines += _receipt_lines(facts.get("receipt"))
     elif notice.kind == "shipped":
         lines.append(f"your order {number} left with the carrier.")
         tracking = facts.get("tracking") or []
@@ -298,12 +329,17 @@ def build_message(notice: Notice, sender: str, base_url: str | None = None) -> E
             lines.append("Tracking: " + ", ".join(str(t) for t in tracking))
     elif notice.kind == "cancelled":
         lines.append(f"your order {number} was cancelled.")
+        if facts.get("refund"):
+            lines.append(f"The {facts['refund']} you paid is refunded: it may take a few days to show.")
     elif notice.kind == "reminder":
         lines.append(f"your order {number} is waiting for you at {facts.get('store', '')}.")
         lines.append(f"Please collect it by {facts.get('until', '')}: after that it expires.")
     elif notice.kind == "expired":
         lines.append(f"your order {number} was not collected in time, so it has expired.")
-        lines.append("If you paid for it online, your payment is refunded.")
+        if facts.get("refund"):
+            lines.append(f"The {facts['refund']} you paid is refunded: it may take a few days to show.")
+        elif "refund" not in facts:  # written before payment was known: the old wording
+            lines.append("If you paid for it online, your payment is refunded.")
     elif notice.kind == "refunded":
         items, store = facts.get("items", ""), facts.get("store", "")
         lines.append(f"we took back {items} item(s) of your order {number} at {store}")

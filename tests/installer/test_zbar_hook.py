@@ -10,14 +10,12 @@ in a private mount namespace (`unshare --mount --map-root-user`, no root needed 
 - Cheap, always: a folder standing in for the bundle's `_internal` (sys._MEIPASS) holds a copy of libzbar; with the
   runtime hook (installer/pyinstaller/rthook_zbar.py) pyzbar loads that copy and scans a picture; without the hook
   the same process cannot load zbar (which shows the system's copy is really hidden).
-- The real bundle (COUNTERLINE_BUNDLE_TEST=1 builds it, COUNTERLINE_BUNDLE=dir uses one built): its own program,
-  with COUNTERLINE_CHECK_ZBAR=1 (installer/pyinstaller/counterline_main.py), loads zbar from `_internal` with the
-  system's hidden.
+- The real bundle's own program, with COUNTERLINE_CHECK_ZBAR=1 (installer/pyinstaller/counterline_main.py), loads
+  zbar from `_internal` with the system's hidden: tests/installer/test_bundle.py, which builds the bundle once.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -82,23 +80,6 @@ def test_the_runtime_hook_loads_the_shipped_zbar_when_the_system_has_none(tmp_pa
     without = hidden([sys.executable, "-c", LOAD, str(internal), "none", str(HOOK)], lib)
     assert without.returncode != 0  # the system's copy is hidden: only the hook's path finds zbar
     assert "file too short" in without.stderr or "Unable to find zbar shared library" in without.stderr
-
-
-@pytest.mark.skipif(
-    not (os.environ.get("COUNTERLINE_BUNDLE_TEST") == "1" or os.environ.get("COUNTERLINE_BUNDLE")),
-    reason="needs the PyInstaller bundle (minutes): set COUNTERLINE_BUNDLE_TEST=1, or COUNTERLINE_BUNDLE=dir",
-)
-def test_the_bundle_loads_its_own_zbar_with_the_systems_hidden(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    from tests.installer.test_bundle import _bundle
-
-    lib = system_zbar()
-    bundle = _bundle(tmp_path_factory)
-    env = dict(os.environ, COUNTERLINE_CHECK_ZBAR="1")
-    done = hidden([str(bundle / "counterline")], lib, env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f"zbar loaded from {bundle.resolve() / '_internal' / 'libzbar.so.0'}" in done.stdout
 
 
 def test_a_camera_scanner_in_a_build_without_opencv_says_so(

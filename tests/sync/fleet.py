@@ -448,8 +448,9 @@ def check_converged(hub: Hub, tills: list[Till]) -> None:
 
 
 @contextlib.contextmanager
-def serve_on_loopback(database_url: str) -> Iterator[str]:
-    """`counterline-central serve` in its own process on a free loopback port; yields its base URL."""
+def serve_on_loopback(database_url: str, workers: int = 1) -> Iterator[str]:
+    """`counterline-central serve` in its own process (or `workers` processes) on a free loopback port; yields its
+    base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -463,6 +464,8 @@ def serve_on_loopback(database_url: str) -> Iterator[str]:
             database_url,
             "--port",
             str(port),
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -75,9 +75,8 @@ def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, st
             with till.factory.begin() as s:
                 sale_id = s.scalars(select(Order.id).where(Order.number == number)).one()
                 reason = rng.choice(["faulty", "changed_mind", "wrong_size"])
-                # Not "defective": its goods go to the till's return-to-vendor location, which the central's
-                # stores do not have (the till's own figures take it; tests/db/test_reports_fulfilment.py).
-                condition = rng.choice(["new", "opened", "damaged"])
+                # "defective" goes to the till's return-to-vendor location, which the central makes at first use.
+                condition = rng.choice(["new", "opened", "damaged", "defective"])
                 returns.take_return(s, till.actor, sale_id, [ReturnLineIn(1, Decimal(1), reason, condition)])
     # Pickup and curbside orders: prepared, made ready (one of them late), some customers at the curb.
     placed = [

@@ -39,13 +39,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen.canvas import Canvas
 
 from app.services import reports
-from devices.printers.pdf_render import document_fonts
 from ui.context import AppContext
 
 SERIES_COLOURS = ("#2563eb", "#9ca3af")
@@ -375,6 +370,14 @@ class ReportsScreen(QWidget):
 
     def pdf_bytes(self) -> bytes:
         """The report on A4 landscape: heading, the chart as shown (its grab), then the table's rows as on screen."""
+        # Imported here: reportlab and the PDF fonts take a tenth of the till's start, and few open a report.
+        from reportlab.lib.pagesizes import A4, landscape
+        from reportlab.lib.units import mm
+        from reportlab.lib.utils import ImageReader
+        from reportlab.pdfgen.canvas import Canvas
+
+        from devices.printers.pdf_render import document_fonts
+
         assert self.report is not None
         fonts = document_fonts()
         out = io.BytesIO()

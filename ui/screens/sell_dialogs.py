@@ -3,6 +3,7 @@ product search (F2) and the customer (F6). Each acts through one service call an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,22 +27,35 @@ from app.domain import barcodes, tenders
 from app.domain.money import parse_money
 from app.services import customers, sales
 from app.services.sales import Completed, LineView, SaleView
+from ui.balance_lookup import BalanceLookup
 from ui.context import AppContext
 from ui.widgets import FormDialog, ProductPicker, confirm, current_key, enter_presses, fill_choices
 
 if TYPE_CHECKING:
     from ui.screens.sell import SellScreen
+    from ui.workstation import Workstation
 
 
 class TenderDialog(QDialog):
-    """Take payments until the sale is paid, then complete it (one transaction) and close."""
+    """Take payments until the sale is paid, then complete it (one transaction) and close. `complete` closes the
+    paid sale (`sales.complete_sale` unless given: an exchange at the Returns desk takes its return with it); what
+    it returned is `result_value`."""
 
-    def __init__(self, ctx: AppContext, sale: SaleView, parent: SellScreen) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        sale: SaleView,
+        parent: Workstation,
+        complete: Callable[[Any, Any, str], Any] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.sale = sale
         self.screen_ = parent
+        self.complete = complete or sales.complete_sale
+        self.lookup = BalanceLookup(ctx, self)
         self.completed: Completed | None = None
+        self.result_value: Any = None
         self.setWindowTitle(self.tr("Payment"))
         self.setMinimumWidth(560)
         lay = QVBoxLayout(self)
@@ -177,9 +191,15 @@ class TenderDialog(QDialog):
             self.tr("Keep it (Esc)"),
         ):
             return
-        sid = self.sale.id
         self.error.clear()
-        self.ctx.ops.run(lambda s, a: sales.remove_tender(s, a, sid, pid), self.refresh, self.error.setText)
+        self._remove(pid)
+
+    def _remove(self, payment_id: str) -> None:
+        """Take the payment back (Sell: at once, in its own transaction)."""
+        sid = self.sale.id
+        self.ctx.ops.run(
+            lambda s, a: sales.remove_tender(s, a, sid, payment_id), self.refresh, self.error.setText
+        )
 
     def _quick(self, btn: QPushButton) -> None:
         self.kind.setCurrentIndex(0)
@@ -196,23 +216,34 @@ class TenderDialog(QDialog):
         last4 = self.last4.text().strip() or None
         approval = self.approval.text().strip() or None
         ref = self.reference.text().strip() or None
-        sid = self.sale.id
         self.error.clear()
+        # Store credit and gift cards: the central store's balance first, when it can be asked (ui.balance_lookup).
+        # (The Pickup screen's pay view has no customer: its store credit is spent on this till's view.)
+        account = ref if kind == "gift_card" else getattr(self.sale, "customer_id", None)
+        self.lookup.ask(kind, account, lambda: self._take(kind, amount, last4, approval, ref))
+
+    def _take(
+        self, kind: str, amount: Decimal, last4: str | None, approval: str | None, ref: str | None
+    ) -> None:
+        """Take one payment (Sell: at once, in its own transaction; the last one completes the sale). The Pickup
+        screen's Pay dialog collects them instead and pays with the hand-over (ui.screens.pickup_pay)."""
+        sid = self.sale.id
 
         def work(s: Any, a: Any) -> Any:
             sale = sales.add_tender(
                 s, a, sid, kind, amount, card_last4=last4, approval_code=approval, reference=ref
             )
             if sale.fully_paid:
-                return sales.complete_sale(s, a, sid)
+                return self.complete(s, a, sid)
             return sale
 
         def done(result: Any) -> None:
-            if isinstance(result, Completed):
-                self.completed = result
-                self.accept()
-            else:
+            if isinstance(result, SaleView):
                 self.refresh(result)
+                return
+            self.result_value = result
+            self.completed = result if isinstance(result, Completed) else None
+            self.accept()
 
         self.ctx.ops.run(work, done, self.error.setText)
 

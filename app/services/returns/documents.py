@@ -13,6 +13,7 @@ from app.db.models import (
     Order,
     OrderLine,
     Product,
+    ReturnLine,
     StaffUser,
 )
 from app.documents.model import Barcode, Block, Columns, Cut, Document, Qr, Text
@@ -31,11 +32,22 @@ from app.services.returns.views import (
 
 
 def _payload(
-    session: Session, ret: Order, original: Order | None, movements: list[dict[str, str]]
+    session: Session,
+    ret: Order,
+    original: Order | None,
+    movements: list[dict[str, str]],
+    offline: bool = True,
 ) -> dict[str, Any]:
     """`return.completed` in the `sale.completed` shape (sync.protocol.SaleCompleted): movements positive."""
     h = here(session)
     assert ret.completed_at is not None
+    # What the desk decided about each line goes with it: the chain's returns figures are the till's own.
+    decided = {
+        r.order_line_id: r
+        for r in session.scalars(
+            select(ReturnLine).where(ReturnLine.order_line_id.in_([line.id for line in ret.lines]))
+        )
+    }
     payload: dict[str, Any] = {
         "order_id": ret.id,
         "number": ret.number,
@@ -57,6 +69,11 @@ def _payload(
                 "tax": str(line.tax),
                 "tax_class": line.tax_class,
                 "tax_rate": str(line.tax_rate),
+                **(
+                    {"reason": d.reason, "condition": d.condition, "disposition": d.disposition}
+                    if (d := decided.get(line.id))
+                    else {}
+                ),
             }
             for line in ret.lines
         ],
@@ -73,7 +90,8 @@ def _payload(
         "original_order_id": original.id if original is not None else None,
         # Decided on what this till knows, without asking the central store first: its goods moved and its money
         # went back, so the central store records it and parks anything it went over for review (never refuses it).
-        "offline": True,
+        # Decided on the central store's word (asked just before): one that goes over is refused (a race of seconds).
+        "offline": offline,
     }
     if original is not None and original.channel == "web":
         payload["web_order_id"] = original.id

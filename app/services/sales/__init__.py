@@ -39,11 +39,9 @@ from app.services.sales.cart import (
     weight_warnings,
 )
 from app.services.sales.completion import complete_sale, void_sale
-from app.services.sales.figures import _cash_step as cash_step
-from app.services.sales.figures import pricing_rule
+from app.services.sales.figures import cash_step, pricing_rule
 from app.services.sales.parking import list_parked, park, park_for_switch, recall
-from app.services.sales.payments import _check_card as check_card
-from app.services.sales.payments import add_tender, remove_tender
+from app.services.sales.payments import add_tender, check_card, remove_tender
 from app.services.sales.views import (
     Completed,
     LineView,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.db.models import Order
+from app.domain import tenders
 from app.domain.permissions import Permission
 from app.services import audit, outbox, printing, receipts, staff, stock
 from app.services.base import Actor, UserError, here, now
@@ -69,6 +70,11 @@ def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
     live = [line for line in order.lines if not line.voided]
     if not live:
         raise UserError("The sale is empty: scan an item first.")
+    if any(p.kind == tenders.EXCHANGE and not p.reference for p in order.payments):
+        # Its return is not taken yet (app.services.returns.exchange writes both in one transaction).
+        raise UserError(
+            "This sale is an exchange: finish it at the Returns desk, or remove its exchange credit."
+        )
     store = _store(session)
     _reprice(session, order)
     settlement = _settle(store, order)

@@ -23,7 +23,7 @@ def _store(session: Session) -> Store:
     return store
 
 
-def _cash_step(store: Store) -> Decimal | None:
+def cash_step(store: Store) -> Decimal | None:
     return store.cash_rounding if store.cash_rounding and store.cash_rounding > 0 else None
 
 
@@ -31,7 +31,7 @@ def pricing_rule(session: Session) -> str:
     """The store's tax mode, tax rounding and cash rounding step in words, as its receipts and Z reports print
     them (set at the central store for an enrolled till)."""
     store = _store(session)
-    return pricing.rule_text(store.tax_mode, store.tax_rounding, _cash_step(store))
+    return pricing.rule_text(store.tax_mode, store.tax_rounding, cash_step(store))
 
 
 def _discount(data: Any) -> pricing.Discount | None:
@@ -96,6 +96,6 @@ def _tender_ins(order: Order) -> list[tenders.TenderIn]:
 
 def _settle(store: Store, order: Order, extra: list[tenders.TenderIn] | None = None) -> tenders.Settlement:
     try:
-        return tenders.settle(order.total, _tender_ins(order) + (extra or []), _cash_step(store))
+        return tenders.settle(order.total, _tender_ins(order) + (extra or []), cash_step(store))
     except tenders.TenderError as exc:
         raise UserError(str(exc)) from None

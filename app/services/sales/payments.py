@@ -28,7 +28,7 @@ _LAST4 = re.compile(r"[0-9]{4}", re.ASCII)
 _APPROVAL = re.compile(r"[A-Za-z0-9]{2,12}", re.ASCII)
 
 
-def _check_card(card_last4: str | None, approval_code: str | None, reference: str | None) -> None:
+def check_card(card_last4: str | None, approval_code: str | None, reference: str | None) -> None:
     last4 = (card_last4 or "").strip()
     if len(last4) > 4:
         # Never let a full card number reach the database, not even by mistake.
@@ -68,7 +68,7 @@ def add_tender(
         id=new_id(), order_id=order.id, kind=kind, amount=value, tendered=value, created_at=now()
     )
     if kind == "card":
-        _check_card(card_last4, approval_code, reference)
+        check_card(card_last4, approval_code, reference)
         assert card_last4 is not None and approval_code is not None
         payment.card_last4 = card_last4.strip()
         payment.approval_code = approval_code.strip().upper()

@@ -19,7 +19,7 @@ from app.domain.money import ZERO, quantize_money
 from app.services import catalog
 from app.services.base import Actor, here
 from app.services.sales.checks import _order
-from app.services.sales.figures import _cash_step, _override, _store, _tender_ins
+from app.services.sales.figures import _override, _store, _tender_ins, cash_step
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _view(session: Session, order: Order) -> SaleView:
         settlement = None
     else:
         try:
-            settlement = tenders.settle(order.total, _tender_ins(order), _cash_step(store))
+            settlement = tenders.settle(order.total, _tender_ins(order), cash_step(store))
         except tenders.TenderError:
             # Lines changed after a tender (a void, say) can leave a card over the new total: show what is due.
             settlement = None

@@ -68,7 +68,14 @@ from sync.central.service.catalog import (
     set_tax_class,
     tax_class_payload,
 )
-from sync.central.service.feed import pull
+from sync.central.service.feed import (
+    Compacted,
+    SnapshotNeeded,
+    compact_feed,
+    pull,
+    snapshot_lines,
+    snapshot_stream,
+)
 from sync.central.service.handlers import DISABLED_PIN_HASH, scrub_staff_feed
 from sync.central.service.order_state import find_order, hold_until, order_payload, ready_since
 from sync.central.service.orders import cancel_order, place_order
@@ -144,6 +151,11 @@ __all__ = [
     "push",
     # feed
     "pull",
+    "Compacted",
+    "SnapshotNeeded",
+    "compact_feed",
+    "snapshot_lines",
+    "snapshot_stream",
     # orders
     "cancel_order",
     "place_order",

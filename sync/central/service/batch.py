@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
-from sync.central import deliveries, ledger
+from sync.central import balances, deliveries, ledger
 from sync.central.ledger import Rejected
 from sync.central.models import (
     AppliedEvent,
@@ -286,6 +286,8 @@ def after_push(
     has the generation before: its events are marked so (its audit chain is not the new till's)."""
     # A transfer this push sent reaches the other store's feed now, under that store's lock alone.
     deliveries.publish_pending(factory)
+    # A store credit or gift card balance changed here reaches every other store's feed the same way.
+    balances.publish_pending(factory)
     with factory.begin() as session:
         terminal = session.get(Terminal, terminal_id)
         if terminal is None:

@@ -77,7 +77,7 @@ def pull(
 # The kinds a snapshot sends first (later kinds name them), then the catalog and stock; everything else follows.
 _FIRST_KINDS = (protocol.CHANGE_STORE, protocol.CHANGE_TAX_CLASS)
 _CATALOG_KINDS = (protocol.CHANGE_PRODUCT, protocol.CHANGE_PRICE, protocol.CHANGE_STOCK)
-SNAPSHOT_FETCH = 2_000  # rows fetched from the database at a time
+_SNAPSHOT_FETCH = 2_000  # rows fetched from the database at a time
 _FLUSH_BYTES = 256 * 1024  # compressed output is sent in chunks of about this size
 
 
@@ -101,7 +101,7 @@ def snapshot_lines(session: Session, store_id: int) -> Iterator[str]:
         select(FeedChange.seq, FeedChange.type, FeedChange.key, cast(FeedChange.payload, Text))
         .where(FeedChange.store_id == store_id, FeedChange.seq <= cursor, ~replaced)
         .order_by(FeedChange.seq)
-        .execution_options(yield_per=SNAPSHOT_FETCH)
+        .execution_options(yield_per=_SNAPSHOT_FETCH)
     )
     count = 0
     for where in (

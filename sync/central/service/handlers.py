@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import protocol
-from sync.central import balances, deliveries, ledger, roles, routing
+from sync.central import balances, deliveries, ledger, order_parts, roles, routing
 from sync.central.ledger import Rejected
 from sync.central.models import (
     FeedChange,
     Location,
+    Notice,
     ParkedSale,
     Product,
     Return,
@@ -30,8 +32,11 @@ from sync.central.service import returns
 from sync.central.service.base import CentralError
 from sync.central.service.order_state import _number_free, _numbers_held, _set_status, order_payload
 
-# The location a store keeps its pickup orders in once they are made ready (app.services.pickup.STAGING).
+# Locations a till makes at first use, never sellable, so the central makes them too when the till's first
+# movement into one arrives: pickup staging (app.services.pickup.STAGING), and where returns go that cannot be sold
+# (app.services.returns.views: quarantine, return to vendor).
 _STAGING = "staging"
+_MADE_AT_FIRST_USE = {_STAGING: "Pickup staging", "quarantine": "Quarantine", "rtv": "Return to vendor"}
 
 
 def _location(session: Session, store_id: int, code: str) -> Location:
@@ -39,9 +44,8 @@ def _location(session: Session, store_id: int, code: str) -> Location:
     loc: Location | None = cache.get((store_id, code))
     if loc is None:
         loc = session.scalar(select(Location).where(Location.store_id == store_id, Location.code == code))
-        if loc is None and code == _STAGING:
-            # Where a store keeps pickup orders made ready (the till makes it at first use, and so does the central).
-            loc = Location(store_id=store_id, code=_STAGING, name="Pickup staging", sellable=False)
+        if loc is None and code in _MADE_AT_FIRST_USE:
+            loc = Location(store_id=store_id, code=code, name=_MADE_AT_FIRST_USE[code], sellable=False)
             session.add(loc)
             session.flush()
         if loc is None:
@@ -59,6 +63,18 @@ def _product(session: Session, sku: str) -> Product:
             raise Rejected(f"unknown sku {sku!r}")
         cache[sku] = product
     return product
+
+
+_Payload = TypeVar("_Payload", bound=BaseModel)
+
+
+def _payload(session: Session, ev: protocol.Event, model: type[_Payload]) -> _Payload:
+    """The event's payload as `model`: the one a push parsed when it judged the event (`batch.check_event`), or
+    parsed now."""
+    parsed = ledger.tx_cache(session, "payloads").get(ev.id)
+    if type(parsed) is model:
+        return parsed
+    return model.model_validate(ev.payload)
 
 
 def _apply(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
@@ -122,7 +138,7 @@ def _known_sales(session: Session) -> dict[uuid.UUID, bool]:
 
 
 def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
-    p = protocol.SaleCompleted.model_validate(ev.payload)
+    p = _payload(session, ev, protocol.SaleCompleted)
     known = _known_sales(session)
     if p.order_id not in known:
         known[p.order_id] = session.get(Sale, p.order_id) is not None
@@ -133,17 +149,16 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         _flag_movements(session, terminal, ev, "sale_completed_twice", p.movements, {"sale": p.number})
         return
     _number_free(session, p.number, Sale)
-    session.add(
-        Sale(
-            id=p.order_id,
-            store_id=terminal.store_id,
-            terminal_id=terminal.id,
-            number=p.number,
-            total=p.totals.total,
-            document=ev.payload,
-            occurred_at=ev.occurred_at,
-        )
-    )
+    sale = {
+        "id": p.order_id,
+        "store_id": terminal.store_id,
+        "terminal_id": terminal.id,
+        "number": p.number,
+        "total": p.totals.total,
+        "document": ev.payload,
+        "occurred_at": ev.occurred_at,
+    }
+    ledger.add_row(session, Sale, sale)  # set-wise in a push's batch
     known[p.order_id] = True
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
     _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
@@ -181,7 +196,7 @@ def _emit_document(
 
 
 def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
-    p = protocol.SaleCompleted.model_validate(ev.payload)
+    p = _payload(session, ev, protocol.SaleCompleted)
     if any(m.qty < 0 for m in p.movements):
         raise Rejected("a return's movements must be positive")
     if session.get(Return, p.order_id) is not None:
@@ -196,7 +211,7 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
 
 
 def _stock_movement(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
-    m = protocol.StockMovement.model_validate(ev.payload)
+    m = _payload(session, ev, protocol.StockMovement)
     _apply_movements(session, terminal, ev, [m], str(m.id))
 
 
@@ -242,6 +257,19 @@ def _stock_count(session: Session, terminal: Terminal, ev: protocol.Event) -> No
 def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     p = protocol.OrderStatusChange.model_validate(ev.payload)
     order = session.get(WebOrder, p.order_id)
+    if order is not None and p.to == "shipped" and order_parts.in_parts(session, order, terminal.store_id):
+        # One store's part of a split ship order (sync.central.order_parts): only its lines are released.
+        moved = order  # bound for the closure
+        order_parts.ship_part(
+            session,
+            order,
+            terminal.store_id,
+            p.by,
+            ev.id,
+            p.tracking,
+            lambda: _apply_movements(session, terminal, ev, p.movements, str(moved.id)),
+        )
+        return
     if order is None or order.store_id != terminal.store_id:
         raise Rejected(f"no web order {p.order_id} in this store")
     if p.to not in protocol.ORDER_STATES:
@@ -272,8 +300,30 @@ def _order_status(session: Session, terminal: Terminal, ev: protocol.Event) -> N
     _apply_movements(session, terminal, ev, p.movements, str(order.id))
     if p.to == "ready":
         _reservation_to_staging(session, terminal, order, p.movements)
+    if p.to == "collected":
+        _handover_receipt(session, order, ev.payload.get("receipt"))
     change = protocol.CHANGE_ORDER_CANCELLED if p.to == "cancelled" else protocol.CHANGE_ORDER
     ledger.emit(session, order.store_id, change, str(order.id), order_payload(order))
+
+
+def _handover_receipt(session: Session, order: WebOrder, raw: Any) -> None:
+    """What the till handed over and was paid goes into the customer's picked-up notice (a receipt by e-mail);
+    paid at the counter, the order is paid. A receipt that does not read is left out: the hand-over stands."""
+    if raw is None:
+        return
+    try:
+        receipt = protocol.HandoverReceipt.model_validate(raw)
+    except ValidationError:
+        return
+    if receipt.paid is not None:
+        order.paid = True
+    notice = session.scalar(
+        select(Notice).where(
+            Notice.order_id == order.id, Notice.kind == "picked_up", Notice.state == "pending"
+        )
+    )
+    if notice is not None:
+        notice.facts = {**(notice.facts or {}), "receipt": receipt.model_dump(mode="json")}
 
 
 def _reservation_to_staging(

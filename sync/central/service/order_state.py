@@ -124,10 +124,10 @@ def _release(session: Session, order: WebOrder) -> None:
 
 
 # A paid order ending in these states owes its customer a refund of what was paid.
-REFUNDED_WHEN = frozenset({protocol.lifecycle.OrderState.CANCELLED, protocol.lifecycle.OrderState.EXPIRED})
+_REFUNDED_WHEN = frozenset({protocol.lifecycle.OrderState.CANCELLED, protocol.lifecycle.OrderState.EXPIRED})
 
 
-def order_value(order: WebOrder) -> Decimal:
+def _order_value(order: WebOrder) -> Decimal:
     """What the customer paid for and has not received: every line as ordered (a handed-back line keeps its
     quantity) but those already shipped (a part of a split order that left before it was cancelled)."""
     owed = (ln.qty * ln.unit_price for ln in order.lines if ln.state != "shipped")
@@ -149,9 +149,9 @@ def _set_status(
     )
     order.status = to
     order.updated_at = utcnow()
-    if to in REFUNDED_WHEN and order.paid is not False and order.refund_due is None:
+    if to in _REFUNDED_WHEN and order.paid is not False and order.refund_due is None:
         # Paid online and never handed over: the customer is owed what was paid (the refund-due record).
-        order.refund_due = order_value(order)
+        order.refund_due = _order_value(order)
         order.refund_due_at = order.updated_at
     notices.order_changed(session, order, to, tracking)  # the customer's notice, in this transaction
     if to in protocol.ORDER_FINAL_STATES:

@@ -54,7 +54,7 @@ _ZERO = Decimal(0)
 LAST_RESORT = "store_credit"
 # An exchange's credit (app.domain.refunds): on a return, the part of its refund that paid the exchange's new sale,
 # bounded with the total (it went to no one tender); on a sale, paid as cash for that sale's own returns.
-EXCHANGE = "exchange"
+_EXCHANGE = "exchange"
 NO_RECEIPT_DEFAULTS: dict[str, Any] = {
     "returns.no_receipt_items": 5,
     "returns.no_receipt_amount": "150.00",
@@ -180,8 +180,8 @@ def returnable(
         state = Returnable("sale", sale.id, sale.number)
         state.sold = _items(sale.document.get("lines") or [])
         state.paid = _tenders(sale.document.get("payments") or [])
-        if EXCHANGE in state.paid:
-            state.paid["cash"] = state.paid.get("cash", _ZERO) + state.paid.pop(EXCHANGE)
+        if _EXCHANGE in state.paid:
+            state.paid["cash"] = state.paid.get("cash", _ZERO) + state.paid.pop(_EXCHANGE)
         column = Return.original_order_id
     session.flush()
     for doc in session.scalars(select(Return.document).where(column == original_id)):
@@ -212,7 +212,7 @@ def return_overs(state: Returnable, p: protocol.SaleCompleted) -> list[dict[str,
     if state.paid is not None:
         refunds = _tenders(p.payments)
         for kind, amount in sorted(refunds.items()):
-            if kind in (LAST_RESORT, EXCHANGE):
+            if kind in (LAST_RESORT, _EXCHANGE):
                 continue
             left = state.paid.get(kind, _ZERO) - state.refunded.get(kind, _ZERO)
             if amount > left:
