@@ -166,3 +166,55 @@ def test_an_exchange_needs_the_new_items_and_no_sale_open_at_sell(db: Factory, c
         assert returns.begin(s, clerk).id == fresh != busy  # the empty open sale is the exchange's
     with db.begin() as s, pytest.raises(UserError, match="Scan the items"):
         returns.complete_exchange(s, clerk, original, BACK, fresh)
+
+
+def test_leaving_an_exchange_voids_its_sale_in_one_step_and_writes_no_return(
+    db: Factory, clerk: Actor
+) -> None:
+    """`abandon_exchange`: the held credit off and the sale voided together (the void's approval and audit entry);
+    a payment still taken refuses it plainly and changes nothing; an untouched sale stays open; nothing of the
+    return is ever written."""
+    from app.db.models import AuditEntry
+    from app.domain.permissions import Permission
+    from app.services import staff
+    from app.services.returns.exchange import ABANDONED, abandon_exchange
+
+    (_, cheap_code, cheap), (_, dear_code, dear) = priced(db)
+    original = sold(db, clerk, [cheap_code], [("card", None)])
+    with db.begin() as s:
+        empty = returns.begin(s, clerk).id
+        assert abandon_exchange(s, clerk, empty) is None  # nothing on it: it stays the user's next sale
+    sale_id = new_sale(db, clerk, [dear_code])
+    assert sale_id == empty
+    with db.begin() as s:
+        returns.hold_credit(s, clerk, original, BACK, sale_id)
+        sales.add_tender(s, clerk, sale_id, "card", D("0.50"), card_last4="4242", approval_code="OK12")
+    with db.begin() as s:
+        # Paying given up part way: settling again opens the Pay dialog on the sale as it is.
+        again = returns.hold_credit(s, clerk, original, BACK, sale_id)
+        assert sorted(p.kind for p in again.payments) == ["card", "exchange"]
+    with pytest.raises(UserError, match="remove it"), db.begin() as s:
+        abandon_exchange(s, clerk, sale_id)
+    with db.begin() as s:
+        card = next(p for p in sales.get_sale(s, sale_id).payments if p.kind == "card")
+        sales.remove_tender(s, clerk, sale_id, card.id)
+    with pytest.raises(staff.PermissionDenied), db.begin() as s:  # rolled back, as the op helper does
+        abandon_exchange(s, clerk, sale_id)  # a returns clerk may not void a sale with items alone
+    with db() as s:
+        kept = s.get(Order, sale_id)
+        assert kept is not None and kept.status == "open" and [p.kind for p in kept.payments] == ["exchange"]
+    with db.begin() as s:
+        approval = staff.approve(s, clerk.user_id, Permission.SALE_VOID, username="manager", pin="6666")
+        voided = abandon_exchange(s, clerk.with_approval(approval), sale_id)
+        assert voided is not None and voided.status == "voided"
+    with db() as s:
+        gone = s.get(Order, sale_id)
+        assert gone is not None and gone.status == "voided" and gone.payments == []
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "sale.voided"))
+        assert entry is not None and entry.record_id == sale_id
+        assert entry.details["reason"] == ABANDONED and entry.details["approval"] == approval
+        assert s.scalar(select(Order).where(Order.channel == "return")) is None
+        assert sales.current_sale(s, clerk) is None
+    with db.begin() as s:
+        assert abandon_exchange(s, clerk, sale_id) is None  # already gone: nothing to do
+    assert cheap < dear

@@ -10,18 +10,19 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Order
-from app.services import shifts
+from app.db.models import AuditEntry, Order
+from app.services import sales, shifts
 from app.services.base import Actor
 from tests.db.test_exchanges import priced
 from tests.db.test_returns import sold
 from tests.ui.contexts import idle, main_window, scan, sign_in
 from tests.ui.test_returns_screen import shot, when_modal
+from ui.approval import ApprovalDialog
 from ui.main_window import MainWindow
 from ui.screens.exchange_dialog import ExchangeDialog
 from ui.screens.returns import ReturnsScreen
@@ -217,3 +218,131 @@ def test_exchange_for_a_cheaper_item_refunds_the_difference(
             ("card", dear - cheap),
             ("exchange", cheap),
         ]
+
+
+def _at_the_desk(qtbot: QtBot, window: MainWindow, db: Factory) -> tuple[ReturnsScreen, Actor, str, str, str]:
+    """A card sale of the cheaper item, found at the Returns desk with its line chosen: (screen, clerk, original,
+    cheap code, dear code)."""
+    sign_in(qtbot, window, "returns", "4444")
+    assert window.ctx.user is not None
+    clerk = Actor(window.ctx.user.id)
+    with db.begin() as s:
+        shifts.open_shift(s, clerk, D("100.00"))
+    (_, cheap_code, _), (_, dear_code, _) = priced(db)
+    original = sold(db, clerk, [cheap_code], [("card", None)])
+    with db() as s:
+        order = s.get(Order, original)
+        assert order is not None
+        number = order.number
+    window.show_screen("returns")
+    screen = window.screens["returns"]
+    assert isinstance(screen, ReturnsScreen)
+    idle(qtbot, window)
+    scan(qtbot, window, f"R-{number}")
+    scan(qtbot, window, cheap_code)
+    screen.choices[1].reason = "wrong_size"
+    return screen, clerk, original, cheap_code, dear_code
+
+
+def _left_behind(db: Factory, original: str) -> list[Order]:
+    with db() as s:
+        return list(
+            s.scalars(
+                select(Order).where(Order.channel == "counter", Order.id != original, Order.status == "open")
+            )
+        )
+
+
+def test_back_from_an_exchange_voids_its_items_and_commits_nothing_of_the_return(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    """The defect: Back from the exchange after scanning a new item left it on an open sale, which Sell then
+    took as its own next sale. Now Back voids that sale (a manager approves, as any whole-sale void with items),
+    with the void's audit entry; no return is written, and Sell starts afresh."""
+    screen, clerk, original, _cheap, dear_code = _at_the_desk(qtbot, window, db)
+    seen: dict[str, object] = {}
+
+    def manager_approves(dlg: QWidget) -> None:
+        assert isinstance(dlg, ApprovalDialog)
+        seen["asked"] = True
+        dlg.username.setText("manager")
+        dlg.pin.setText("6666")
+        dlg._approve_pin()
+
+    def exchange(dlg: QWidget) -> None:
+        assert isinstance(dlg, ExchangeDialog)
+        dlg.finished.connect(lambda r: seen.__setitem__("finished", r))
+        dlg.scan.setText(dear_code)
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: dlg.quote is not None, timeout=10_000)
+        seen["sale"] = dlg.sale.id
+        back = next(b for b in dlg.findChildren(QPushButton) if b.text().startswith("Back"))
+        when_modal(qtbot, manager_approves, ApprovalDialog)
+        back.click()
+
+    when_modal(qtbot, exchange, ExchangeDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: "finished" in seen, timeout=15_000)
+    idle(qtbot, window)
+    assert _left_behind(db, original) == []  # the defect: the new item stayed on an open sale
+    assert seen["asked"] and seen["finished"] == 0  # rejected: the desk is back at the return
+    assert screen.original is not None and screen.original.order_id == original
+    assert screen.exchange_sale is None
+    with db() as s:
+        left = s.get(Order, str(seen["sale"]))
+        assert left is not None and left.status == "voided" and left.payments == []
+        assert s.scalar(select(Order).where(Order.channel == "return")) is None
+        voids = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "sale.voided")))
+        assert [(v.record_id, v.details["reason"]) for v in voids] == [
+            (left.id, "exchange not made at the Returns desk")
+        ]
+        assert voids[0].details["approval"]
+    with db.begin() as s:
+        fresh = sales.start_sale(s, clerk)  # the next sale at Sell: nothing of the exchange on it
+        assert fresh.id != seen["sale"] and fresh.lines == []
+
+
+def test_esc_from_an_exchange_whose_payment_was_given_up_voids_it_too(
+    qtbot: QtBot, window: MainWindow, db: Factory
+) -> None:
+    """Pay dialog opened (the return's credit held on the sale) and given up, then Esc: the credit comes off and
+    the sale is voided in the same transaction; nothing of the return is written."""
+    screen, _clerk, original, _cheap, dear_code = _at_the_desk(qtbot, window, db)
+    seen: dict[str, object] = {}
+
+    def manager_approves(dlg: QWidget) -> None:
+        assert isinstance(dlg, ApprovalDialog)
+        dlg.username.setText("manager")
+        dlg.pin.setText("6666")
+        dlg._approve_pin()
+
+    def give_up(dlg: QWidget) -> None:
+        assert isinstance(dlg, TenderDialog)
+        seen["held"] = [(p.kind, p.amount) for p in dlg.sale.payments]
+        dlg.reject()
+
+    def exchange(dlg: QWidget) -> None:
+        assert isinstance(dlg, ExchangeDialog)
+        dlg.finished.connect(lambda r: seen.__setitem__("finished", r))
+        dlg.scan.setText(dear_code)
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: dlg.quote is not None, timeout=10_000)
+        seen["sale"] = dlg.sale.id
+        when_modal(qtbot, give_up, TenderDialog)
+        qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)  # settle: the Pay dialog, given up
+        qtbot.waitUntil(lambda: "held" in seen, timeout=10_000)
+        qtbot.waitUntil(window.ctx.ops.is_idle, timeout=10_000)
+        when_modal(qtbot, manager_approves, ApprovalDialog)
+        qtbot.keyClick(dlg, Qt.Key.Key_Escape)
+
+    when_modal(qtbot, exchange, ExchangeDialog)
+    qtbot.keyClick(window.scan, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: "finished" in seen, timeout=15_000)
+    idle(qtbot, window)
+    assert _left_behind(db, original) == []
+    assert seen["held"] and seen["finished"] == 0
+    assert screen.original is not None and screen.exchange_sale is None
+    with db() as s:
+        left = s.get(Order, str(seen["sale"]))
+        assert left is not None and left.status == "voided" and left.payments == []
+        assert s.scalar(select(Order).where(Order.channel == "return")) is None

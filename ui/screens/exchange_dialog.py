@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.domain import barcodes, tenders
 from app.services import returns, sales
 from app.services.returns import Central, ExchangeDone, ExchangeQuote, ReturnLineIn
+from app.services.returns.exchange import abandon_exchange
 from app.services.sales import SaleView
 from ui.context import AppContext
 from ui.screens.sell_dialogs import TenderDialog
@@ -57,6 +58,7 @@ class ExchangeDialog(QDialog):
         self.sale = sale
         self.quote: ExchangeQuote | None = None
         self.result_value: ExchangeDone | None = None
+        self._leaving = False
         self.setWindowTitle(self.tr("Exchange"))
         self.setMinimumWidth(640)
         lay = QVBoxLayout(self)
@@ -276,10 +278,34 @@ class ExchangeDialog(QDialog):
         self.result_value = result
         self.accept()
 
+    # -- leaving without the exchange ------------------------------------------------------------------------
+    def reject(self) -> None:
+        """Back, Esc or closing the window: the exchange's sale is voided first (`abandon_exchange`: its items
+        never stay on an open sale for Sell), then the dialog closes. Refused (a payment still taken, the void not
+        approved), the dialog stays with the reason."""
+        if self._leaving:
+            return
+        if self.result_value is not None:
+            super().reject()
+            return
+        self._leaving = True
+        sid = self.sale.id
+        self.error.clear()
+
+        def left(_voided: Any) -> None:
+            self._leaving = False
+            super(ExchangeDialog, self).reject()
+
+        def kept(message: str) -> None:
+            self._leaving = False
+            self.error.setText(message)
+
+        self.ctx.ops.run(lambda s, a: abandon_exchange(s, a, sid), left, kept)
+
 
 def start_exchange(screen: ReturnsScreen, wanted: list[ReturnLineIn]) -> None:
-    """F9 at the Returns desk: the new sale (or the exchange's own, kept while the desk went back to the return),
-    then the dialog; an exchange made clears the desk."""
+    """F9 at the Returns desk: the new sale, then the dialog; an exchange made clears the desk, one left is voided
+    (`ExchangeDialog.reject`), so F9 again starts afresh."""
     original, resume, central = screen.original, screen.exchange_sale, screen.central
     assert original is not None
     ctx = screen.ctx
@@ -302,6 +328,8 @@ def start_exchange(screen: ReturnsScreen, wanted: list[ReturnLineIn]) -> None:
                     done.returned.number, done.sale.sale.number
                 )
             )
+        else:
+            screen.exchange_sale = None  # left without the exchange: its sale was voided
         dlg.deleteLater()
         screen.focus_scan()
 

@@ -18,6 +18,11 @@ disposition, its payments: the refunded tenders and the ``exchange`` credit nami
 sale (its number, its ledger movements out, its payments: the ``exchange`` credit naming the return and whatever
 the customer paid). Each goes to the central store as its own `return.completed` and `sale.completed` event, once.
 Sell refuses to complete a sale whose exchange credit names no return (the crash between the two steps).
+
+**Leaving the exchange without making it** (Back, Esc, closing the dialog): `abandon_exchange` takes the held
+credit off and voids the exchange's sale with `sales.void_sale` (its audit entry; with items on it, Sell's rule of a
+manager's approval for a whole-sale void), in one transaction, so its items never stay on an open sale for the next
+sale at Sell. Nothing of the return was written: only `complete_exchange` writes it.
 """
 
 from __future__ import annotations
@@ -118,12 +123,15 @@ def hold_credit(
     sale_id: str,
     central: Central | None = None,
 ) -> sales.SaleView:
-    """Put the return's credit on the new sale as its first payment, so the Pay dialog asks only the difference."""
+    """Put the return's credit on the new sale as its first payment, so the Pay dialog asks only the difference.
+    With payments already taken (paying given up part way) the credit held must be the same; the sale as it is."""
     order = _sale(session, actor, sale_id)
+    credit = _credit(_plan(session, order_id, lines, None, order.total, central).quote)
     others = [p for p in order.payments if p.kind != EXCHANGE]
     if others:
+        if sum((p.amount for p in _held(order)), ZERO) == credit:
+            return sales.get_sale(session, sale_id)  # paying was given up part way: the Pay dialog again
         raise UserError("Payments are already taken on this sale: remove them before the exchange credit.")
-    credit = _credit(_plan(session, order_id, lines, None, order.total, central).quote)
     for p in _held(order):
         order.payments.remove(p)
     if credit > 0:
@@ -153,6 +161,31 @@ def release_credit(session: Session, actor: Actor, sale_id: str) -> sales.SaleVi
         order.payments.remove(p)
     session.flush()
     return sales.get_sale(session, sale_id)
+
+
+ABANDONED = "exchange not made at the Returns desk"
+
+
+def abandon_exchange(session: Session, actor: Actor, sale_id: str) -> sales.SaleView | None:
+    """Leave the exchange without making it: the held credit comes off and the sale is voided (see the module), in
+    the caller's one transaction. A sale with nothing on it at all stays open (it is any user's next sale, as at
+    Sell); one already gone (completed or voided elsewhere) is left as it is. Returns the voided sale, or None."""
+    order = session.get(Order, sale_id)
+    if order is None or order.channel != "counter" or order.status != "open":
+        return None
+    if order.owner_id not in (None, actor.user_id):
+        raise UserError(f"Sale {order.number} belongs to another user.")
+    if any(p.kind != EXCHANGE for p in order.payments):
+        raise UserError(
+            "A payment is taken on the exchange's new items: give it back and remove it (Pay dialog, Remove "
+            "payment) before leaving the exchange."
+        )
+    if not order.lines and not order.payments:
+        return None
+    for p in _held(order):
+        order.payments.remove(p)
+    session.flush()
+    return sales.void_sale(session, actor, sale_id, ABANDONED)
 
 
 def complete_exchange(
