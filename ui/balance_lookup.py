@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.services import balances
-from sync.client import SyncError
 from ui.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -44,6 +43,9 @@ class BalanceLookup(QObject):
             return
 
         def work() -> None:
+            # Here, not at the top: the HTTP client is no part of the app's start (a client exists by now).
+            from sync.client import SyncError
+
             value: Decimal | None = None
             try:
                 with make_client() as client:

@@ -237,7 +237,8 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"window ready in {ready_ms:.0f} ms", flush=True)
         ctx.ops.shutdown()
         return 0
-    freeze_startup_objects()
+    # The other workstations, built while someone signs in; then what start-up made leaves every collection.
+    win.build_rest_when_idle(then=freeze_startup_objects)
     collector = IdleCollector(ctx.ops)
     worker = PrintWorker(factory, default_folder=str(paths.print_dir))
     worker.start()

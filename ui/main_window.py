@@ -13,6 +13,7 @@ of it and knows where to reprint, not only as a number in the status bar.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,17 +37,9 @@ from app.services.base import Actor, Changes
 from app.services.staff import StaffView
 from ui.approval import ask_approval
 from ui.context import AppContext
+from ui.main_window_screens import Screens, build_screen
 from ui.scan_router import ScanField
-from ui.screens.journal import JournalScreen
-from ui.screens.lookup import LookupScreen
-from ui.screens.office import OfficeScreen
-from ui.screens.pack import PackScreen
-from ui.screens.pickup import PickupScreen
-from ui.screens.reports import ReportsScreen
-from ui.screens.returns import ReturnsScreen
-from ui.screens.sell import SellScreen
 from ui.screens.signin import SignInScreen
-from ui.screens.stock import StockScreen
 
 WORKSTATIONS = [
     ("sell", "Sell"),
@@ -102,21 +95,9 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.stack, 1)
         self.signin = SignInScreen(ctx)
         self.signin.signed_in.connect(self.on_signed_in)
-        self.screens: dict[str, Any] = {
-            "signin": self.signin,
-            "sell": SellScreen(ctx),
-            "pickup": PickupScreen(ctx),
-            "pack": PackScreen(ctx),
-            "returns": ReturnsScreen(ctx),
-            "lookup": LookupScreen(ctx),
-            "office": OfficeScreen(ctx),
-            "journal": JournalScreen(ctx),
-            "reports": ReportsScreen(ctx),
-            "stock": StockScreen(ctx),
-        }
-        self.screens["lookup"].open_sale.connect(self.open_sale)
-        for w in self.screens.values():
-            self.stack.addWidget(w)
+        self.screens = Screens(self._build)
+        self.screens.add("signin", self.signin)
+        self.stack.addWidget(self.signin)
 
         sb = self.statusBar()
         sb.setSizeGripEnabled(False)  # its room goes to the status text at 1024 wide
@@ -159,6 +140,32 @@ class MainWindow(QMainWindow):
         self._announced: set[tuple[str, str]] = set()  # print problems already told: (job id, status)
         self.current = "signin"
         self.show_screen("signin")
+
+    # -- the workstations, built when first needed --------------------------------------------------------
+    def _build(self, key: str) -> QWidget:
+        w = build_screen(key, self.ctx)
+        if key == "lookup":
+            w.open_sale.connect(self.open_sale)  # type: ignore[attr-defined]
+        self.stack.addWidget(w)
+        return w
+
+    def build_rest_when_idle(self, then: Callable[[], None] | None = None) -> None:
+        """Build the workstations not built yet, one per turn of the event loop (after the window is shown, while
+        someone signs in), so that the first Ctrl+N does not wait for one; then `then()`."""
+        todo = [key for key, _label in WORKSTATIONS if key not in self.screens]
+
+        def next_one() -> None:
+            while todo:
+                key = todo.pop(0)
+                if key not in self.screens:
+                    self.screens[key]  # noqa: B018 - built on first use
+                    break
+            if todo:
+                QTimer.singleShot(0, next_one)
+            elif then is not None:
+                then()
+
+        QTimer.singleShot(0, next_one)
 
     # -- navigation ------------------------------------------------------------------------------------------
     def show_screen(self, key: str) -> None:
@@ -213,8 +220,8 @@ class MainWindow(QMainWindow):
         user = self.ctx.user
         if user is None:
             return
-        sell = self.screens["sell"]
-        sell.park_for_switch()
+        if "sell" in self.screens:  # a Sell screen never built holds no sale
+            self.screens["sell"].park_for_switch()
         self.ctx.ops.run(lambda s, a: staff.sign_out(s, a.user_id))
         self.ctx.user = None
         self.ctx.ops.actor = None
@@ -256,7 +263,7 @@ class MainWindow(QMainWindow):
         self.on_changed(Changes(orders=True, stock=True))
 
     def on_changed(self, changes: Changes) -> None:
-        for w in self.screens.values():
+        for w in self.screens.built():  # one built later reads everything when it is first shown
             if hasattr(w, "on_changed"):
                 w.on_changed(changes)
         for note in changes.notes:

@@ -27,8 +27,6 @@ from app.domain import barcodes, prefixes
 from app.services import packing, settings
 from app.services.base import Changes
 from devices import scale
-from sync import protocol
-from sync.client import Refused, SyncError
 from ui.context import AppContext
 from ui.screens.pack_dialogs import BoxDialog, ByHandDialog, CaptureDialog, WeightDialog
 from ui.theme import GOOD_GREEN
@@ -52,6 +50,10 @@ class _Carrier(QObject):
     done = Signal(str, object, str)
 
     def ask(self, make_client: Callable[[], Any], packed: packing.Packed) -> None:
+        # Here, not at the top: the wire's models (pydantic) and the HTTP client are no part of the app's start.
+        from sync import protocol
+        from sync.client import Refused, SyncError
+
         boxes = [
             protocol.ShipmentBoxRequest(
                 sscc=p.sscc,

@@ -17,7 +17,6 @@ from PySide6.QtCore import QObject, Signal
 
 from app.services import returns
 from app.services.base import UserError
-from sync.client import SyncError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,9 @@ class CentralWord(QObject):
             return
 
         def work() -> None:
+            # Here, not at the top: the HTTP client is no part of the app's start (a client exists by now).
+            from sync.client import SyncError
+
             word: returns.Central | None = None
             try:
                 with make_client() as client:
