@@ -27,9 +27,11 @@ import re
 import secrets
 import smtplib
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -40,7 +42,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
-from sync.central.models import Notice, OrderAccess, WebOrder, utcnow
+from sync.central.models import Notice, OrderAccess, Return, WebOrder, utcnow
 
 SMTP_HOST_ENV = "COUNTERLINE_CENTRAL_SMTP_HOST"
 SMTP_PORT_ENV = "COUNTERLINE_CENTRAL_SMTP_PORT"
@@ -53,6 +55,8 @@ PUBLIC_URL_ENV = "COUNTERLINE_CENTRAL_PUBLIC_URL"
 DEFAULT_OUTBOX = "notices-outbox"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8765"
 DEFAULT_FROM = "orders@counterline.invalid"
+# A return's payment that carried its refund into an exchange's new sale (app.domain.tenders.EXCHANGE): no refund.
+EXCHANGE = "exchange"
 
 S = protocol.lifecycle.OrderState
 # The notice each state change sends (its kind); the stage is the state reached.
@@ -145,6 +149,13 @@ def order_changed(
         "paid": order.paid is not False,
         "refund": f"{order.refund_due:.2f}" if order.refund_due is not None else None,
     }
+    return add_notice(session, order, kind, stage, facts, secret)
+
+
+def add_notice(
+    session: Session, order: WebOrder, kind: str, stage: str, facts: dict[str, Any], secret: str | None = None
+) -> Notice:
+    """The pending row of one notice to the order's customer (the caller checked (order, kind, stage) is new)."""
     notice = Notice(
         order_id=order.id,
         kind=kind,
@@ -166,7 +177,8 @@ def order_refunded(
     session: Session, order: WebOrder, return_id: str, items: str, refunded: str, store: str
 ) -> Notice | None:
     """Record the refund notice of one return of `order` at a store's desk, once per return (its stage is the
-    return's id without dashes)."""
+    return's id without dashes). An exchange's return tells only of what went back to the customer: its credit
+    paid the new items and is no refund, and an exchange that refunded nothing writes no notice."""
     access = access_of(session, order)
     stage = return_id.replace("-", "")[:32]
     existing = session.scalar(
@@ -174,6 +186,11 @@ def order_refunded(
     )
     if existing is not None:
         return None
+    back = _refunded_besides_exchange(session, return_id)
+    if back is not None:
+        if back == 0:
+            return None
+        refunded = f"{back:.2f}"
     facts: dict[str, Any] = {
         "number": order.number,
         "name": (order.customer or {}).get("name") or "",
@@ -182,20 +199,29 @@ def order_refunded(
         "items": items,
         "refunded": refunded,
     }
-    notice = Notice(
-        order_id=order.id,
-        kind="refunded",
-        stage=stage,
-        recipient=str((order.customer or {}).get("email") or ""),
-        facts=facts,
-        state="pending",
-        attempts=0,
-        next_attempt_at=utcnow(),
-        last_error="",
-        created_at=utcnow(),
+    return add_notice(session, order, "refunded", stage, facts)
+
+
+def _refunded_besides_exchange(session: Session, return_id: str) -> Decimal | None:
+    """What return `return_id` paid back to the customer when it carried an exchange credit (None: no exchange,
+    the caller's figure stands)."""
+    try:
+        row = session.get(Return, uuid.UUID(return_id))
+    except ValueError:
+        return None
+    payments = (row.document or {}).get("payments") if row is not None else None
+    if not isinstance(payments, list) or not any(
+        isinstance(p, dict) and p.get("kind") == EXCHANGE for p in payments
+    ):
+        return None
+    return sum(
+        (
+            abs(Decimal(str(p.get("amount") or 0)))
+            for p in payments
+            if isinstance(p, dict) and p.get("kind") != EXCHANGE
+        ),
+        Decimal(0),
     )
-    session.add(notice)
-    return notice
 
 
 def hold_reminder(session: Session, order: WebOrder, until: datetime) -> Notice | None:
