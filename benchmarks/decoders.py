@@ -63,11 +63,22 @@ def background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(base, 0, 255).astype(np.uint8)
 
 
-def place(code: np.ndarray, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
-    frame = background(height, width, rng)
+def place(
+    code: np.ndarray,
+    height: int,
+    width: int,
+    rng: np.random.Generator,
+    scene: Callable[[int, int, np.random.Generator], np.ndarray] = background,
+    anywhere: bool = False,
+) -> np.ndarray:
+    """The code on a `scene` frame: in the middle, or `anywhere` (a random spot at least 10 px in)."""
+    frame = scene(height, width, rng)
     code = code[: height - 20, : width - 20]
     y = (height - code.shape[0]) // 2
     x = (width - code.shape[1]) // 2
+    if anywhere:
+        y = int(rng.integers(10, height - code.shape[0] - 9))
+        x = int(rng.integers(10, width - code.shape[1] - 9))
     frame[y : y + code.shape[0], x : x + code.shape[1]] = np.minimum(
         frame[y : y + code.shape[0], x : x + code.shape[1]], code
     )
@@ -80,8 +91,20 @@ def rotate(frame: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.warpAffine(frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=225)
 
 
-def conditions(code: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    clean = place(code, 480, 640, rng)
+def conditions(
+    code: np.ndarray,
+    rng: np.random.Generator,
+    height: int = 480,
+    width: int = 640,
+    scene: Callable[[int, int, np.random.Generator], np.ndarray] = background,
+) -> dict[str, np.ndarray]:
+    """The code spoiled six ways (see the module's text); on a bigger `scene` it is placed anywhere in it."""
+    anywhere = scene is not background
+
+    def at(c: np.ndarray) -> np.ndarray:
+        return place(c, height, width, rng, scene, anywhere)
+
+    clean = at(code)
     noisy = np.clip(clean.astype(np.float32) + rng.normal(0, 28, clean.shape), 0, 255).astype(np.uint8)
     small_code = cv2.resize(code, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)  # 1.5 px per module
     return {
@@ -90,7 +113,7 @@ def conditions(code: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarr
         "rot 30": rotate(clean, 30),
         "blurred": cv2.GaussianBlur(clean, (0, 0), 1.6),
         "noisy": noisy,
-        "small": place(small_code, 480, 640, rng),
+        "small": at(small_code),
     }
 
 

@@ -41,7 +41,7 @@ from app.documents.receipt import (  # noqa: E402
     TenderLine,
     build_receipt,
 )
-from benchmarks.decoders import background, place, render  # noqa: E402
+from benchmarks.decoders import SYMBOLS, background, conditions, place, render  # noqa: E402
 from benchmarks.lookup import pct  # noqa: E402
 from devices.printers import render as render_document  # noqa: E402
 from devices.scanners.camera import CameraScanner  # noqa: E402
@@ -80,6 +80,50 @@ def camera_fps(
         camera.process_frame(shots[done % len(shots)])
         done += 1
     return done / elapsed
+
+
+def counter(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A counter as a till camera sees it: an uneven page with printed lines across its top, a hand's soft
+    shadow somewhere and the dark counter edge along the bottom."""
+    frame = background(height, width, rng)
+    for _ in range(int(rng.integers(3, 7))):
+        x = int(rng.integers(0, width // 2))
+        y = int(rng.integers(20, max(21, height // 5)))
+        text = f"Harbour Store  Lot {int(rng.integers(1000, 9999))}  Best before 12/2027"
+        cv2.putText(
+            frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, float(rng.uniform(0.5, 1.0)), 50, 1, cv2.LINE_AA
+        )
+    shadow = np.zeros((height, width), np.float32)
+    centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+    cv2.ellipse(shadow, centre, (width // 8, height // 5), float(rng.uniform(0, 180)), 0, 360, 60.0, -1)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 25)
+    edge = height - int(rng.integers(height // 14, height // 7))
+    frame = np.clip(frame.astype(np.float32) - shadow, 0, 255)
+    frame[edge:] = frame[edge:] * 0.35
+    return frame.astype(np.uint8)
+
+
+def scene_set(
+    variants: int, height: int, width: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, str]]:
+    """(BGR frame, expected text): each symbology of `benchmarks/decoders.py` six ways, anywhere on a counter."""
+    out = []
+    for _name, fmt, gs1, content_of, expected_of in SYMBOLS:
+        for i in range(variants):
+            content = content_of(i + 1)
+            for frame in conditions(render(content, fmt, gs1), rng, height, width, counter).values():
+                out.append((cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), expected_of(content)))
+    return out
+
+
+def read_set(decoder: Decoder, shots: list[tuple[np.ndarray, str]], fast_path: bool) -> tuple[int, float]:
+    """Codes read (exactly the expected text) from every frame of the set once, and frames per second."""
+    camera = CameraScanner(0, decoder, lambda code: None, fast_path=fast_path)
+    read = 0
+    start = time.perf_counter()
+    for frame, expected in shots:
+        read += any(r.text == expected for r in camera.decoder.decode(frame))
+    return read, len(shots) / (time.perf_counter() - start)
 
 
 def receipt_data(lines: int) -> ReceiptData:
@@ -145,9 +189,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, help="decode time per cell (default 3; quick 0.5)")
     ap.add_argument("--receipts", type=int, help="receipts built and encoded (default 300; quick 50)")
     ap.add_argument("--lines", type=int, default=40, help="lines on the receipt")
+    ap.add_argument(
+        "--variants",
+        type=int,
+        help="codes per symbology and condition in the read-rate set (default 5; quick 2)",
+    )
     args = ap.parse_args()
     seconds = args.seconds or (0.5 if args.quick else 3.0)
     runs = args.receipts or (50 if args.quick else 300)
+    args.variants = args.variants or (2 if args.quick else 5)
     rng = np.random.default_rng(7)
     decoders: list[Decoder] = [ZxingDecoder(), PyzbarDecoder()]
 
@@ -165,6 +215,22 @@ def main() -> None:
                 print(
                     f"{decoder.name:<12}{f'{width}x{height}':<12}{fps_code:>10.0f}{fps_empty:>11.0f}   {keeps}{how}"
                 )
+
+    height, width = 720, 1280
+    shots = scene_set(args.variants, height, width, np.random.default_rng(2026))
+    print(
+        f"\nRead rate and speed on {len(shots)} frames at {width}x{height}: {len(SYMBOLS)} symbologies x "
+        f"{args.variants} codes x 6 conditions (clean, rot 7, rot 30, blurred, noisy, small), on a counter"
+    )
+    print(f"{'decoder':<12}{'path':<14}{'read':>6}{'of':>5}{'fps':>7}   fast path reads / whole frame reads")
+    for decoder in decoders:
+        whole_read, whole_fps = read_set(decoder, shots, fast_path=False)
+        fast_read, fast_fps = read_set(decoder, shots, fast_path=True)
+        print(f"{decoder.name:<12}{'whole frame':<14}{whole_read:>6}{len(shots):>5}{whole_fps:>7.1f}")
+        print(
+            f"{decoder.name:<12}{'fast path':<14}{fast_read:>6}{len(shots):>5}{fast_fps:>7.1f}   "
+            f"{fast_read}/{whole_read}"
+        )
 
     data = receipt_data(args.lines)
     start = time.perf_counter()

@@ -1,16 +1,20 @@
-"""A camera's fast path: decode only the parts of a frame where a code can be, at full resolution.
+"""A camera's fast path: decode only the parts of a frame where a code can be, at the scales the whole frame gets.
 
 A full 1280x720 frame costs zxing-cpp about 50 ms (20 fps), while a camera delivers 30; most of the frame is
 counter, hand or shelf, and most frames hold no code at all. A printed code is a patch of sharp dark-light edges
-close together; a page, a hand or sensor noise is not. So the frame is made grey once, its edges found with a 3x3
-morphological gradient (a few ms), the edge pixels grouped into blobs, and the decoder runs only on each blob's box
-(with a quiet-zone margin) at full resolution. A frame with no such blob is empty and costs the edge pass alone.
+close together; a page, a hand, the counter's edge or sensor noise is not. So the frame is made grey once, its
+edges found with a 3x3 morphological gradient on a half-size copy (a millisecond), over a threshold that rises
+with the sensor's noise; the edge pixels are joined into blobs, thin ones (lines: the edge of a counter, a
+rotated frame's border) are opened away, and the decoder runs only on each blob's box (with a quiet-zone
+margin). A frame with no such blob is empty and costs the edge pass alone.
 
-Nothing is read at a lower resolution than the full frame's, so a code the full frame reads is read here as long as
-its box is found: the edge threshold is below any readable code's contrast, the blobs are joined generously, and
-where the boxes would cover most of the frame (a close-up, a busy scene) the whole frame is decoded instead.
-`benchmarks/devices.py` shows the speed; `tests/devices/test_regions.py` shows the same codes read at several sizes,
-angles and contrasts as from the whole frame.
+Each box is decoded as the whole frame would be: shrunk by 3 first (what zxing-cpp's try_downscale does to a
+frame over 500 px: it reads the noisy and blurred codes, and costs a ninth), at full size where that read nothing
+(a code of 1 to 2 px per module). Boxes start on the frame's grid of 3x3 cells and 8x8 binarizer blocks, so a
+code's pixels are what the whole frame's decode sees. Where the boxes would cover most of the frame (a
+close-up, a busy scene) or the edges are everywhere, the whole frame is decoded instead.
+`benchmarks/devices.py` shows the speed and the codes read against the whole frame's over a set of realistic
+frames; `tests/devices/test_regions.py` shows the same codes read at several sizes, angles, contrasts and noise.
 """
 
 from __future__ import annotations
@@ -33,6 +37,19 @@ MIN_SIDE = 12
 MARGIN = 40
 # Boxes covering more than this share of the frame: decode the whole frame, it is as quick and sees everything.
 WHOLE_FRAME_SHARE = 0.6
+# The edge threshold is at least this many times the frame's upper-quartile gradient, halved (see _edge_threshold).
+NOISE_FACTOR = 5
+# ... and at most this (at half size): below a code's edges even with the noise on top.
+MAX_THRESHOLD = 120
+# A frame whose upper-quartile gradient (at half size) is over this is busy through and through: decode it whole.
+BUSY_QUARTILE = 60
+_KERNEL3 = np.ones((3, 3), np.uint8)
+# A box is tried shrunk by this first (zxing-cpp's own downscale factor) ...
+DOWNSCALE = 3
+# Boxes start on a grid of this (px): zxing-cpp's 8x8 binarizer blocks, at full size and a third of it.
+GRID = 8 * DOWNSCALE
+# ... unless that leaves it narrower than this (px): too few pixels for any code.
+SMALL_MIN_SIDE = 24
 # More boxes than this: the scene is busy (a printed page of text); decode the whole frame.
 MAX_BOXES = 8
 
@@ -43,19 +60,35 @@ def candidate_boxes(gray: np.ndarray) -> list[tuple[int, int, int, int]] | None:
     # Edges on a half-size image: still two samples per bar of a code at 1 px per module (INTER_AREA averages the
     # bars into a grey that still swings), a quarter of the work.
     small = cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    edges = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    _t, mask = cv2.threshold(edges, EDGE_THRESHOLD // 2, 255, cv2.THRESH_BINARY)
+    edges = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, _KERNEL3)
+    threshold = _edge_threshold(edges)
+    if threshold is None:
+        return None
+    _t, mask = cv2.threshold(edges, threshold, 255, cv2.THRESH_BINARY)
     join = max(3, JOIN_PX // 2) | 1
     mask = cv2.dilate(mask, np.ones((join, join), np.uint8))
-    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    # The join fills a code's bars into a solid patch; a line (the edge of a counter or a shelf, a rotated
+    # frame's border) stays as thin as the join made it, and an opening wider than that removes it, also where
+    # it touches a code or other lines.
+    # Outside the frame counts as empty, so a line running off the frame's edge goes too.
+    mask = cv2.morphologyEx(
+        mask,
+        cv2.MORPH_OPEN,
+        np.ones((join + 4, join + 4), np.uint8),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    contours, _hierarchy = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     boxes: list[tuple[int, int, int, int]] = []
-    for i in range(1, count):
-        x, y, w, h, _area = (int(v) for v in stats[i])
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
         if w * 2 < MIN_SIDE or h * 2 < MIN_SIDE:
             continue
         # A big code (a close-up, a 2D code's large modules) gets a margin to match: a decoder tuned for whole
-        # frames misses a code that fills its image edge to edge.
-        margin = max(MARGIN, max(w, h) // 2)
+        # frames misses a code that fills its image edge to edge. The blob's width across (at any angle) sets
+        # it, not its length: a line of text is long and says nothing of a code's size.
+        (_cx, _cy), (side_a, side_b), _angle = cv2.minAreaRect(contour)
+        margin = max(MARGIN, int(min(side_a, side_b)) // 2)
         boxes.append(
             (
                 max(0, x * 2 - margin),
@@ -73,8 +106,28 @@ def candidate_boxes(gray: np.ndarray) -> list[tuple[int, int, int, int]] | None:
     return boxes
 
 
+def _edge_threshold(edges: np.ndarray) -> int | None:
+    """The gradient above which a pixel is an edge: EDGE_THRESHOLD (at half size, half of it), raised over a
+    noisy sensor's own swing; None where the frame is busy through and through (decode it whole).
+
+    Most of a frame is not an edge, so its upper quartile measures the noise: under 10 in a clean frame, 40 to 50
+    where a dim scene's gain is up, while a printed code's edges stay near 200 and a faded one's near 80. A frame
+    whose upper quartile is higher still is a texture, a close-up or worse noise: no box can be told apart."""
+    histogram = cv2.calcHist([edges], [0], None, [256], [0, 256]).ravel().cumsum()
+    upper_quartile = int(np.searchsorted(histogram, 0.75 * histogram[-1]))
+    if upper_quartile > BUSY_QUARTILE:
+        return None
+    return min(MAX_THRESHOLD, max(EDGE_THRESHOLD // 2, NOISE_FACTOR * upper_quartile // 2))
+
+
+def _area(box: tuple[int, int, int, int]) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
 def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Join overlapping boxes (their margins overlap: parts of one code, or codes side by side) until none do."""
+    """Join overlapping boxes (codes side by side, a code and the text under it) until none do, where the
+    joined box is no bigger than the two apart: two slanted boxes that touch at a corner stay two, since their
+    joined box would add the empty frame between them to the decode."""
     out = list(boxes)
     merged = True
     while merged:
@@ -82,8 +135,10 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
         for i in range(len(out)):
             for j in range(i + 1, len(out)):
                 a, b = out[i], out[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                if overlap and _area(union) <= _area(a) + _area(b):
+                    out[i] = union
                     del out[j]
                     merged = True
                     break
@@ -106,7 +161,25 @@ class RegionDecoder:
             return self.inner.decode(gray)
         reads: list[Read] = []
         for x0, y0, x1, y1 in boxes:
-            for read in self.inner.decode(gray[y0:y1, x0:x1]):
+            # On the whole frame's grid: of 3x3 cells, so the shrunk box is the shrunk frame's pixels exactly, and
+            # of the binarizer's 8x8 blocks at both sizes, so a code's pixels go black and white as in the frame.
+            x0, y0 = x0 - x0 % GRID, y0 - y0 % GRID
+            for read in self._decode_box(gray[y0:y1, x0:x1]):
                 if read not in reads:
                     reads.append(read)
         return reads
+
+    def _decode_box(self, crop: np.ndarray) -> list[Read]:
+        """A third of the size first, then full size where that read nothing (a code of 1 to 2 px per module, or
+        none at all): the two scales a whole-frame decode tries (zxing-cpp's try_downscale shrinks a frame over
+        500 px by 3), here on the box alone. The small one costs a ninth, and its averaging reads the noisy and
+        blurred codes."""
+        height, width = crop.shape
+        if min(height, width) >= DOWNSCALE * SMALL_MIN_SIDE:
+            # Whole cells only: INTER_AREA by an exact factor is the plain 3x3 average.
+            whole = crop[: height - height % DOWNSCALE, : width - width % DOWNSCALE]
+            small = cv2.resize(whole, (width // DOWNSCALE, height // DOWNSCALE), interpolation=cv2.INTER_AREA)
+            reads = self.inner.decode(small)
+            if reads:
+                return reads
+        return self.inner.decode(crop)

@@ -113,9 +113,50 @@ def test_two_codes_far_apart_are_both_read() -> None:
 
 
 def test_a_busy_frame_is_decoded_whole() -> None:
+    # Eighteen codes apart from each other: more boxes than are worth decoding one by one.
+    frame = np.full((720, 1280), 230, np.uint8)
+    qr = np.asarray(zxingcpp.create_barcode("https://shop.example/o/1", F.QRCode).to_image(scale=2))
+    for row in range(3):
+        for col in range(6):
+            y, x = 20 + row * 230, 20 + col * 210
+            frame[y : y + qr.shape[0], x : x + qr.shape[1]] = qr
+    assert candidate_boxes(frame) is None
+    # Edges everywhere (a texture, or noise past any code's contrast): nothing to tell apart either.
     rng = np.random.default_rng(3)
-    busy = rng.integers(0, 255, (720, 1280), np.uint8)  # edges everywhere
-    assert candidate_boxes(busy) is None
+    assert candidate_boxes(rng.integers(0, 255, (720, 1280), np.uint8)) is None
+
+
+def test_a_noisy_frame_still_has_one_box_around_its_code() -> None:
+    """A dim scene's sensor noise is edges everywhere; the threshold rises over it and the code stays a box."""
+    clean = cv2.cvtColor(scene("4006381333931", F.EAN13, False, 3, "centre", 0, 1.0), cv2.COLOR_BGR2GRAY)
+    noise = np.random.default_rng(5).normal(0, 28, clean.shape)
+    noisy = np.clip(clean.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    boxes = candidate_boxes(noisy)
+    assert boxes is not None and len(boxes) == 1
+    x0, y0, x1, y1 = boxes[0]
+    assert (x1 - x0) * (y1 - y0) < 0.15 * 1280 * 720
+    # The whole frame reads it only shrunk by 3 (the noise averages out); the box is tried that way too.
+    decoder = ZxingDecoder()
+    assert [r.text for r in decoder.decode(noisy)] == ["4006381333931"]
+    assert zxingcpp.read_barcodes(noisy, try_downscale=False) == []
+    assert [r.text for r in RegionDecoder(decoder).decode(noisy)] == ["4006381333931"]
+
+
+def test_a_code_too_fine_for_half_size_is_read_at_full_resolution() -> None:
+    """The fast path tries each box at half size first; a code at 1 px per module only reads at full size."""
+    frame = cv2.cvtColor(scene("RET-0001-02-000042", F.Code128, False, 1, "edge", 0, 1.0), cv2.COLOR_BGR2GRAY)
+    decoder = ZxingDecoder()
+    half = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
+    assert decoder.decode(half) == []
+    assert [r.text for r in RegionDecoder(decoder).decode(frame)] == ["RET-0001-02-000042"]
+
+
+def test_lines_across_the_frame_are_not_boxes() -> None:
+    """The counter's edge and a rotated frame's border are long thin edges, not codes: no box to decode."""
+    frame = np.full((720, 1280), 225, np.uint8)
+    frame[600:] = 70
+    cv2.line(frame, (0, 100), (1279, 260), 40, 2)
+    assert candidate_boxes(frame) == []
 
 
 def test_the_camera_uses_the_fast_path_unless_told_not_to() -> None:
