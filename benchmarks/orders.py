@@ -13,8 +13,10 @@ under them; the stock levels locked and read, the rule applied, the lines reserv
 the customer's notice and the feed changes written. Orders are 3-line, half for pickup at a random store, half
 shipped to a random point.
 
-1. Routing: N orders from T threads at once; orders per second over the wall time, and p50/p99 of one
-   transaction.
+1. Routing: N orders from T threads at once in this one process; orders per second over the wall time, and
+   p50/p99 of one transaction. Then N other orders from P worker processes of T threads each (`--processes`, 2 by
+   default), as `counterline-central serve --workers P` runs the API: threads of one process share its GIL, so the
+   first run measures Python as much as the central; the second measures it as deployed.
 2. Baseline: the same number of orders as plain INSERTs (an order row and its 3 line rows into plain tables, one
    transaction per order, same threads): what the database costs with no routing at all.
 3. Contention: 50 orders at once, from 50 threads, for an item with 10 available at one store: the wall time, and
@@ -30,6 +32,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import multiprocessing
 import random
 import secrets
 import statistics
@@ -154,6 +157,54 @@ def routing_run(
     return run_threads(threads, [place(r) for r in requests])
 
 
+def _process_share(
+    url: str, requests: list[protocol.OrderRequest], threads: int, ready: Any, results: Any
+) -> None:
+    """One worker process's share of the routing run (as `serve --workers N` runs the API): its own engine and
+    connections, `threads` threads, warmed up on 10 orders of its own; then it waits for every other process and
+    puts its start and end (wall clock), each transaction's time and how many raised."""
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+
+        def place(request: protocol.OrderRequest) -> Callable[[], None]:
+            def job() -> None:
+                with sessions.begin() as s:
+                    service.place_order(s, request)
+
+            return job
+
+        run_threads(threads, [place(r) for r in requests[:10]])
+        ready.wait()
+        start = time.time()
+        _, times, failures = run_threads(threads, [place(r) for r in requests[10:]])
+        results.put((start, time.time(), times, failures))
+    finally:
+        engine.dispose()
+
+
+def routing_processes(
+    db: Database, requests: list[protocol.OrderRequest], processes: int, threads: int
+) -> tuple[float, list[float], int]:
+    """The routing run split over `processes` worker processes of `threads` threads each (no GIL shared between
+    them): the wall time from the first process's start to the last one's end, each transaction's time, failures.
+    Each process warms up on 10 orders of its share first (not counted)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(processes)
+    results = ctx.Queue()
+    workers = [
+        ctx.Process(target=_process_share, args=(db.url, requests[i::processes], threads, ready, results))
+        for i in range(processes)
+    ]
+    for w in workers:
+        w.start()
+    out = [results.get() for _ in workers]
+    for w in workers:
+        w.join()
+    wall = max(end for _, end, _, _ in out) - min(start for start, _, _, _ in out)
+    return wall, [t for _, _, times, _ in out for t in times], sum(f for _, _, _, f in out)
+
+
 def baseline_run(
     db: Database, requests: list[protocol.OrderRequest], threads: int
 ) -> tuple[float, list[float], int]:
@@ -255,7 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a small run (300 orders, 500 products)")
     parser.add_argument("--orders", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads (of each process, with --processes)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="worker processes of the second routing run, as `serve --workers N` (0: that run is left out)",
+    )
     parser.add_argument("--skus", type=int, default=None)
     args = parser.parse_args(argv)
     orders = args.orders or (300 if args.quick else 3000)
@@ -280,15 +337,25 @@ def main(argv: list[str] | None = None) -> int:
         wall, times, failed = routing_run(db, requests, args.threads)
         placed = len(times)
         print(
-            f"routing: {placed} orders ({failed} refused) from {args.threads} threads in {wall:.2f} s: "
+            f"routing, 1 process: {placed} orders ({failed} refused) from {args.threads} threads in {wall:.2f} s: "
             f"{placed / wall:.0f} orders/s; one transaction p50 {statistics.median(times) * 1000:.1f} ms, "
             f"p99 {percentile(times, 99) * 1000:.1f} ms (goal: >= 300 orders/s, p99 < 100 ms)"
         )
+        pwall = None
+        if args.processes > 0:
+            more = [make_request(rng, names) for _ in range(orders + 10 * args.processes)]
+            pwall, ptimes, pfailed = routing_processes(db, more, args.processes, args.threads)
+            print(
+                f"routing, {args.processes} processes x {args.threads} threads: {len(ptimes)} orders ({pfailed} "
+                f"refused) in {pwall:.2f} s: {len(ptimes) / pwall:.0f} orders/s; one transaction p50 "
+                f"{statistics.median(ptimes) * 1000:.1f} ms, p99 {percentile(ptimes, 99) * 1000:.1f} ms"
+            )
         bwall, btimes, _ = baseline_run(db, requests, args.threads)
         print(
             f"baseline: the same {len(btimes)} orders as plain INSERTs in {bwall:.2f} s: {len(btimes) / bwall:.0f} "
             f"orders/s; p50 {statistics.median(btimes) * 1000:.1f} ms, p99 {percentile(btimes, 99) * 1000:.1f} ms; "
             f"routing costs {wall / bwall:.1f}x plain inserts"
+            + (f" ({pwall / bwall:.1f}x from {args.processes} processes)" if pwall is not None else "")
         )
         cwall, won, lost, reserved = contention_run(db)
         print(

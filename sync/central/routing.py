@@ -107,34 +107,38 @@ def _lock_and_read(
     only: Iterable[int] | None = None,
 ) -> list[Candidate]:
     """Lock the stores (id order), then their levels of these products ((location, product) order, FOR UPDATE),
-    and return their sellable locations (those of `only`, when given) as candidates with what they hold."""
+    and return their sellable locations (those of `only`, when given) holding a level of one of them as candidates
+    with what they hold (a location with none of them has nothing to offer)."""
     ids = sorted(set(store_ids))
     pids = sorted(set(product_ids))
     stores = ledger.lock_stores(session, ids)
-    query = select(Location).where(Location.store_id.in_(ids), Location.sellable.is_(True))
+    # The levels with their locations and safety stock in one statement; only the levels are locked.
+    query = (
+        select(StockLevel, Location, routing_plan.safety_of_level())
+        .join(Location, Location.id == StockLevel.location_id)
+        .where(StockLevel.store_id.in_(ids), StockLevel.product_id.in_(pids))
+        .where(Location.store_id.in_(ids), Location.sellable.is_(True))
+    )
     if only is not None:
         query = query.where(Location.id.in_(sorted(set(only))))
-    locations = session.scalars(query.order_by(Location.store_id, Location.id)).all()
-    safety = stock.safety_stock(session, ids, pids)
-    cands = {
-        loc.id: Candidate(
-            store=stores[loc.store_id],
-            location=loc,
-            distance_km=distance_km(origin, point(stores[loc.store_id])),
-            safety={pid: safety[(loc.store_id, pid)] for pid in pids},
-        )
-        for loc in locations
-    }
+    cands: dict[int, Candidate] = {}
     cache = ledger.tx_cache(session, "levels")
-    for level in session.scalars(
-        select(StockLevel)
-        .where(StockLevel.location_id.in_(sorted(cands)), StockLevel.product_id.in_(pids))
-        .order_by(StockLevel.location_id, StockLevel.product_id)
-        .with_for_update()
+    for level, loc, safety in session.execute(
+        query.order_by(StockLevel.location_id, StockLevel.product_id)
+        .with_for_update(of=StockLevel)
         .execution_options(populate_existing=True)
     ):
+        c = cands.get(loc.id)
+        if c is None:
+            c = cands[loc.id] = Candidate(
+                store=stores[loc.store_id],
+                location=loc,
+                distance_km=distance_km(origin, point(stores[loc.store_id])),
+                safety=dict.fromkeys(pids, Decimal(0)),
+            )
+        c.safety[level.product_id] = safety or Decimal(0)
         cache[(level.location_id, level.product_id)] = level
-        cands[level.location_id].levels[level.product_id] = level
+        c.levels[level.product_id] = level
     return list(cands.values())
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
-from sync.central import ledger, stock
-from sync.central.models import Location, StockLevel, Store
+from sync.central import ledger
+from sync.central.models import Location, Qty, SafetyStock, StockLevel, Store
 from sync.central.routing_rule import (
     Candidate,
     Rule,
@@ -26,36 +27,58 @@ from sync.central.routing_rule import (
     rank,
 )
 
+SAVEPOINT = "routing_plan"
+
+
+def safety_of_level() -> ColumnElement[Any]:
+    """The safety stock of a stock level's (store, product), as a column of a query of stock levels (NULL for none):
+    the most specific setting, as `stock.safety_stock` chooses it (store and product, else the product's, else the
+    store's), read in the same statement as the levels instead of one query more."""
+
+    def setting(*where: ColumnElement[bool]) -> Any:
+        return (
+            select(SafetyStock.qty)
+            .where(*where)
+            .order_by(SafetyStock.id.desc())
+            .limit(1)
+            .correlate(StockLevel)
+            .scalar_subquery()
+        )
+
+    return func.coalesce(
+        setting(SafetyStock.store_id == StockLevel.store_id, SafetyStock.product_id == StockLevel.product_id),
+        setting(SafetyStock.store_id.is_(None), SafetyStock.product_id == StockLevel.product_id),
+        setting(SafetyStock.store_id == StockLevel.store_id, SafetyStock.product_id.is_(None)),
+        type_=Qty,
+    )
+
 
 def read_for_plan(
     session: Session, home: Store, demand: dict[int, Decimal], origin: tuple[float, float] | None
 ) -> list[Candidate]:
     """Without locks: every sellable location with some of these products free (and the ordering store's) with
-    what it holds, their stores, and the safety stock: three queries."""
+    what it holds, its store and the safety stock, in one query."""
     pids = sorted(demand)
     rows = session.execute(
-        select(StockLevel, Location)
+        select(StockLevel, Location, Store, safety_of_level())
         .join(Location, Location.id == StockLevel.location_id)
+        .join(Store, Store.id == Location.store_id)
         .where(StockLevel.product_id.in_(pids), Location.sellable.is_(True))
         .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == home.id))
         .execution_options(populate_existing=True)
     ).all()
-    ids = sorted({loc.store_id for _, loc in rows})
-    # The stores once each (not joined to every level: a store's row is rewritten at every change of its feed).
-    stores = {st.id: st for st in session.scalars(select(Store).where(Store.id.in_(ids)))}
-    safety = stock.safety_stock(session, ids, pids)
     cands: dict[int, Candidate] = {}
-    for level, loc in rows:
-        store = stores[loc.store_id]
+    for level, loc, store, safety in rows:
         c = cands.get(loc.id)
         if c is None:
             c = cands[loc.id] = Candidate(
                 store=store,
                 location=loc,
                 distance_km=distance_km(origin, point(store)),
-                safety={pid: safety[(store.id, pid)] for pid in pids},
+                safety=dict.fromkeys(pids, Decimal(0)),
             )
         c.levels[level.product_id] = level
+        c.safety[level.product_id] = safety or Decimal(0)
     return list(cands.values())
 
 
@@ -78,7 +101,10 @@ def ship_planned(
     if plan is None:
         return None, False
     lock_ids = {c.store.id for c in plan} | set(extra_stores)
-    savepoint = session.begin_nested()
+    # A plain SAVEPOINT, never released when the plan holds (the transaction goes on inside it and commits it): one
+    # round trip fewer than the session's own nested transaction, whose RELEASE is one more. Nothing is pending before
+    # it (the plan's read flushed) and only locks are taken in it, so rolling back to it leaves no object stale.
+    session.execute(text(f"SAVEPOINT {SAVEPOINT}"))
     ledger.lock_stores(session, lock_ids)
     cache = ledger.tx_cache(session, "levels")
     by_location = {c.location.id: c for c in plan}
@@ -94,11 +120,10 @@ def ship_planned(
         cache[(level.location_id, level.product_id)] = level
         by_location[level.location_id].levels[level.product_id] = level
     if covers(plan, demand):
-        savepoint.commit()  # RELEASE: the locks stay with the transaction
         where = ", ".join(f"{c.store.code}/{c.location.code}" for c in plan)
         how = "one location has every line" if len(plan) == 1 else f"split over {len(plan)} locations"
         return (allocate(plan, wants), seen, f"ship from {where}: {how}"), True
-    savepoint.rollback()
+    session.execute(text(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}"))
     forget_locks(session, lock_ids)
     return None, True
 
