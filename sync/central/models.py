@@ -332,6 +332,8 @@ class WebOrderLine(Base):
 
 class OrderStatusHistory(Base):
     __tablename__ = "order_status_history"
+    # The chain reports read the changes of one kind (made ready, handed over, packed) over a period.
+    __table_args__ = (Index("ix_order_status_history_to_status_at", "to_status", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_orders.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -358,7 +360,11 @@ class Sale(Base):
 
 class Return(Base):
     __tablename__ = "returns"
-    __table_args__ = (UniqueConstraint("store_id", "number", name="uq_returns_store_number"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "number", name="uq_returns_store_number"),
+        # The chain's returns reports read a store's returns over a period.
+        Index("ix_returns_store_occurred", "store_id", "occurred_at"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import DateTime, String, and_, cast, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from sync import protocol
@@ -55,6 +55,18 @@ def _when(value: Any) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def _moment(column: Any) -> Any:
+    """A UTC column read as the driver gives it (aware on PostgreSQL, naive UTC on SQLite; see `_aware`): a year's
+    rows through the column type's own conversion to UTC cost more than the query."""
+    return type_coerce(column, DateTime(timezone=True))
+
+
+def _aware(value: Any) -> Any:
+    """A moment read by `_moment`, aware: SQLite's naive values are UTC; an aware value compares and subtracts
+    the same whatever its zone."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def _dec(value: Any) -> Decimal:
     try:
         return Decimal(str(value if value not in (None, "") else 0))
@@ -78,19 +90,27 @@ def bounds(store: Store, first: date, last: date) -> tuple[datetime, datetime]:
 
 
 def return_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.ReturnItem]:
-    """The lines of the store's returns completed (at the till, as it says) in [start, end)."""
-    q = select(Return.id, Return.document, Return.occurred_at).where(
-        Return.store_id == store.id, Return.occurred_at >= start - _SLACK, Return.occurred_at < end + _SLACK
+    """The lines of the store's returns completed (at the till, as it says) in [start, end). Only the moment and
+    the lines are read out of each return's document (not the whole document decoded here), as plain rows."""
+    doc = Return.document
+    q = select(
+        cast(Return.id, String), doc["completed_at"].as_string(), _moment(Return.occurred_at), doc["lines"]
+    ).where(
+        Return.store_id == store.id,
+        Return.occurred_at >= start - _SLACK,
+        Return.occurred_at < end + _SLACK,
     )
     out = []
-    for rid, doc, occurred in session.execute(q):
-        when = _when((doc or {}).get("completed_at")) or occurred
-        if not start <= when < end:
+    for rid, completed_at, occurred, lines in session.connection().execute(q).all():
+        when = _when(completed_at) or _aware(occurred)
+        if not start <= when < end or not isinstance(lines, list):
             continue
-        for line in (doc or {}).get("lines") or []:
+        for line in lines:
+            if not isinstance(line, dict):
+                continue
             out.append(
                 figures.ReturnItem(
-                    str(rid),
+                    rid,
                     str(line.get("reason") or ""),
                     str(line.get("condition") or ""),
                     str(line.get("disposition") or ""),
@@ -115,13 +135,13 @@ def pickup_items(session: Session, store: Store, start: datetime, end: datetime)
     q = (
         select(
             WebOrder.fulfilment,
-            WebOrder.created_at,
-            WebOrder.arrived_at,
+            _moment(WebOrder.created_at),
+            _moment(WebOrder.arrived_at),
             WebOrder.status,
-            ready_e.occurred_at,
+            _moment(ready_e.occurred_at),
             _text(ready_e, "ready_at"),
             _text(ready_e, "promised_at"),
-            done_e.occurred_at,
+            _moment(done_e.occurred_at),
             _text(done_e, "handed_at"),
         )
         .join(ready_h, and_(ready_h.order_id == WebOrder.id, ready_h.to_status == OrderState.READY))
@@ -132,18 +152,19 @@ def pickup_items(session: Session, store: Store, start: datetime, end: datetime)
             WebOrder.store_id == store.id,
             WebOrder.fulfilment.in_(("pickup", "curbside")),
             ready_h.at >= start - _SLACK,  # applied after it happened
+            ready_h.at < end + _SLACK,
         )
     )
     out = []
-    # Plain rows through the connection: a year of a busy store is tens of thousands of them.
-    for row in session.connection().execute(q):
+    # Plain rows through the connection, fetched at once: a year of a busy store is tens of thousands of them.
+    for row in session.connection().execute(q).all():
         fulfilment, created_at, arrived_at, status, occurred, ready_at, promised_at, done_at, handed_at = row
-        at = _when(ready_at) or occurred
+        at = _when(ready_at) or _aware(occurred)
         if not start <= at < end:
             continue
-        promise = figures.promised(created_at, _when(promised_at), figures.DEFAULT_PROMISE_MINUTES)
-        handed = _when(handed_at) or done_at
-        out.append(figures.PickupItem(fulfilment, promise, at, arrived_at, handed, status))
+        promise = figures.promised(_aware(created_at), _when(promised_at), figures.DEFAULT_PROMISE_MINUTES)
+        handed = _when(handed_at) or _aware(done_at)
+        out.append(figures.PickupItem(fulfilment, promise, at, _aware(arrived_at), handed, status))
     return out
 
 
@@ -160,10 +181,11 @@ def pack_items(session: Session, store: Store, start: datetime, end: datetime) -
             AppliedEvent.store_id == store.id,
             OrderStatusHistory.to_status == OrderState.PACKED,
             OrderStatusHistory.at >= start - _SLACK,
+            OrderStatusHistory.at < end + _SLACK,
         )
     )
     out = []
-    for started_at, packed_at, scans, errors, approvals in session.connection().execute(q):
+    for started_at, packed_at, scans, errors, approvals in session.connection().execute(q).all():
         started, packed = _when(started_at), _when(packed_at)
         if started is None or packed is None or not start <= packed < end:
             continue
