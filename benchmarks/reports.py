@@ -346,6 +346,8 @@ def main() -> int:
         t0 = time.perf_counter()
         if not path.exists():
             build(path, days, args.sales, args.lines, random.Random(5))
+        else:
+            migrate(make_engine(f"sqlite:///{path}"))  # a kept store gets the indexes added since
         built = time.perf_counter() - t0
         print(
             f"built {days} days x {args.sales} sales x {args.lines} lines "
@@ -362,20 +364,27 @@ def main() -> int:
             "year": ("range", today - timedelta(days=min(days, reports.MAX_RANGE_DAYS) - 1), today),
         }
         slow = []
-        print(f"{'report':<14}" + "".join(f"{name:>12}" for name in periods) + "   rows (year)")
+        # Wall time is what the screen waits; the CPU time of this process (the SQLite work is in it) is what it
+        # would wait on an idle machine, when other work shares the cores.
+        print(f"{'report':<14}" + "".join(f"{name:>12}" for name in periods) + "   cpu(year)   rows (year)")
         for key in reports.REPORTS:
             times = []
             rows = 0
+            cpu = 0.0
             for name, (kind, first, last) in periods.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 with factory() as s:
                     report = reports.run(s, key, kind, first, last)
-                took = time.perf_counter() - start
+                took, cpu = time.perf_counter() - start, time.process_time() - start_cpu
                 times.append(took)
                 rows = len(report.rows)
                 if took >= 1.0:
                     slow.append(f"{key} {name} {took:.2f} s")
-            print(f"{key:<14}" + "".join(f"{t * 1000:>10.0f}ms" for t in times) + f"   {rows}")
+            print(
+                f"{key:<14}"
+                + "".join(f"{t * 1000:>10.0f}ms" for t in times)
+                + f"{cpu * 1000:>10.0f}ms   {rows}"
+            )
         engine.dispose()
     print("goal: under 1 s each; " + ("all met" if not slow else "over: " + "; ".join(slow)))
     return 0

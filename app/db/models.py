@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -206,8 +207,11 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_status_channel", "status", "channel"),
-        # Reports over a period read completed counter sales by their completion time.
-        Index("ix_orders_channel_status_completed", "channel", "status", "completed_at"),
+        # Reports over a period read completed counter sales by their completion time, with the id (to their lines
+        # and payments) and the total in the index itself: a year of sales is read without its rows.
+        Index("ix_orders_sales_completed", "channel", "status", "completed_at", "id", "total", "shift_id"),
+        # A shift's figures (X, Z, expected cash of many shifts in the reports) read its orders.
+        Index("ix_orders_shift", "shift_id", "channel", "status"),
     )
     id: Mapped[str] = _id()
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -245,6 +249,18 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
+    __table_args__ = (
+        # What the sales reports sum per item and department, read from the index alone (a year is ~900k lines).
+        Index("ix_order_lines_sold", "order_id", "voided", "sku", "product_id", "qty", "amount", "name"),
+        # The few lines with a discount or a price override (the discounts report reads only those).
+        Index(
+            "ix_order_lines_marked",
+            "order_id",
+            "voided",
+            sqlite_where=text("discount IS NOT NULL OR price_override IS NOT NULL"),
+            postgresql_where=text("discount IS NOT NULL OR price_override IS NOT NULL"),
+        ),
+    )
     id: Mapped[str] = _id()
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     line_no: Mapped[int] = mapped_column(Integer)
@@ -334,6 +350,8 @@ class Payment(Base):
     """A tender. Card tenders keep the approval code and last four digits only: no field can hold a card number."""
 
     __tablename__ = "payments"
+    # The tenders report and expected cash read a year of payments from the index alone.
+    __table_args__ = (Index("ix_payments_order_tender", "order_id", "kind", "amount", "tendered"),)
     id: Mapped[str] = _id()
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # cash, card, store_credit, gift_card
