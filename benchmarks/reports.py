@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, cast, insert, null, select, update
 
 from app import demo
 from app.db.engine import make_engine, make_sessionmaker, migrate
@@ -227,7 +227,16 @@ def build(path: Path, days: int, per_day: int, per_sale: int, rng: random.Random
             conn.execute(insert(StockMovement), moves)
             for table, rows in fulfilment(d, opened, products, rng).items():
                 conn.execute(insert(table), rows)
+    with engine.begin() as conn:
+        as_the_till_writes(conn)
     engine.dispose()
+
+
+def as_the_till_writes(conn: Any) -> None:
+    """A line never given a discount or a price override holds SQL NULL at the till (a JSON null is one taken off
+    again); the bulk inserts wrote JSON nulls."""
+    for column in (OrderLine.discount, OrderLine.price_override):
+        conn.execute(update(OrderLine).where(cast(column, String) == "null").values({column.key: null()}))
 
 
 RETURNS_A_DAY, PICKUPS_A_DAY, PACKED_A_DAY = 15, 40, 30

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -129,7 +129,11 @@ def _sales(p: Period) -> Any:
     """The sales the Z counts (`shifts.shift_sales`: completed counter sales, and web orders paid at the pickup
     counter when handed over, the only web orders with a shift) completed within the period, by time instead of
     by shift."""
-    start, end = p.bounds()
+    return _sold_between(*p.bounds())
+
+
+def _sold_between(start: datetime, end: datetime) -> Any:
+    """`_sales` between two moments."""
     return and_(
         or_(
             and_(Order.channel == "counter", Order.status == "completed"),
@@ -204,28 +208,39 @@ def sales_by_hour(session: Session, p: Period) -> Report:
     )
 
 
-def _department_totals(session: Session, p: Period) -> dict[str, Decimal]:
-    # Summed per product by the database, then per department here: grouping a year's lines by product needs no
-    # join per line.
+def _department_totals(session: Session, p: Period) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Sold per department in the period and in the same days a week before. Summed per product by the database
+    in one pass over both (a year's range and the year a week before overlap but for a week), then per department
+    here: grouping a year's lines by product needs no join per line."""
+    start, end = p.bounds()
+    before_start, before_end = p.week_before().bounds()
+
+    def sold(a: datetime, b: datetime) -> tuple[Any, Any]:
+        """The lines sold in [a, b) and their amount (a product with lines at 0 still has a row)."""
+        within = and_(Order.completed_at >= a, Order.completed_at < b)
+        return func.count(case((within, 1))), func.sum(case((within, OrderLine.amount), else_=0))
+
     per_product = session.execute(
-        select(OrderLine.product_id, func.sum(OrderLine.amount))
+        select(OrderLine.product_id, *sold(start, end), *sold(before_start, before_end))
         .join(Order, Order.id == OrderLine.order_id)
-        .where(_sales(p), OrderLine.voided.is_(False))
+        .where(_sold_between(before_start, end), OrderLine.voided.is_(False))
         .group_by(OrderLine.product_id)
     ).all()
     names = dict(session.execute(select(Department.code, Department.name)).all())
     department = dict(session.execute(select(Product.id, Product.department)).all())
-    out: dict[str, Decimal] = {}
-    for product_id, total in per_product:
+    now_: dict[str, Decimal] = {}
+    before: dict[str, Decimal] = {}
+    for product_id, n, total, n_before, total_before in per_product:
         code = department.get(product_id) if product_id else None
         name = names.get(code, code) if code else "No department"
-        out[name] = out.get(name, ZERO) + quantize_money(Decimal(total or 0))
-    return out
+        for out, lines, value in ((now_, n, total), (before, n_before, total_before)):
+            if lines:
+                out[name] = out.get(name, ZERO) + quantize_money(Decimal(value or 0))
+    return now_, before
 
 
 def sales_by_department(session: Session, p: Period) -> Report:
-    now_ = _department_totals(session, p)
-    before = _department_totals(session, p.week_before())
+    now_, before = _department_totals(session, p)
     names = sorted(set(now_) | set(before), key=lambda n: (-now_.get(n, ZERO), n))
     rows: list[tuple[Cell, ...]] = [(n, now_.get(n, ZERO), before.get(n, ZERO)) for n in names]
     return Report(
