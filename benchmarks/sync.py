@@ -838,7 +838,9 @@ def main() -> int:
                     fill_outbox(till, sizes.events, seed=k)
                 log("pushing")
                 before = applied_count(central)
+                push_cpu = cpu_seconds_of(SERVER_PIDS[base])
                 push = concurrent_push(tills)
+                push_cpu = cpu_seconds_of(SERVER_PIDS[base]) - push_cpu
                 applied = applied_count(central) - before
                 push_errors = server_errors(server_log)
                 log(f"pushed {push.events:,} in {push.seconds:.1f} s; plain insert baseline")
@@ -864,6 +866,11 @@ def main() -> int:
             f"expected {expected:,}",
         ),
         ("  wall time", f"{push.seconds:.2f} s", ""),
+        (
+            "  central CPU (uvicorn process)",
+            f"{push_cpu * 1000 / max(push.events, 1):.2f} ms/event",
+            f"{push_cpu:.1f} s in all; PostgreSQL's own CPU not counted",
+        ),
         ("  throughput", f"{push.events / push.seconds:,.0f} events/s", ""),
         (
             f"  push call ({PUSH_BATCH} events) p50 / max",

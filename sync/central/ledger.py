@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, func, insert, or_, select, type_coerce
+from sqlalchemy import JSON, BigInteger, Table, func, insert, inspect, or_, select, text, type_coerce
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sync import protocol
 from sync.central import feedwait
@@ -138,6 +140,13 @@ def _staging(session: Session) -> dict[type[Any], list[dict[str, Any]]] | None:
     return rows
 
 
+def note_json(session: Session, value: Any, text: str) -> None:
+    """`value` (the very object, not an equal one) serialises to `text`: a staged row holding it in a JSON column
+    is written with that text, not serialised again (a pushed sale's payload goes into its sale and its applied
+    event; the push serialised it once already to check its size)."""
+    tx_cache(session, "json_texts")[id(value)] = (value, text)
+
+
 def add_row(session: Session, model: type[Any], values: dict[str, Any]) -> None:
     """Add a row of `model`: staged when this transaction stages (`start_staging`), else an ORM object."""
     staged = _staging(session)
@@ -153,15 +162,111 @@ def write_staged(session: Session) -> None:
     staged = _staging(session)
     if not staged:
         return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        _write_levels(session)
     session.flush()
     for model, rows in staged.items():
-        # One executemany of a cached statement: psycopg sends it pipelined, SQLite in one call. (A multi-row
-        # VALUES built per batch cost more to compile than the rows cost to write.)
-        session.execute(insert(model.__table__), rows)
+        if postgres:
+            _copy_rows(session, model.__table__, rows)
+        else:
+            # One executemany of a cached statement: SQLite runs it in one call.
+            session.execute(insert(model.__table__), rows)
     feed = staged.get(FeedChange)
     if feed:
         feedwait.note_feed_rows(session, {row["store_id"] for row in feed})
     staged.clear()
+
+
+_LEVEL_VALUES = frozenset({"on_hand", "reserved"})
+
+
+def _write_levels(session: Session) -> None:
+    """The stock levels this transaction changed (those it read into its cache), written with one UPDATE from
+    arrays instead of one UPDATE each at the flush; they are then clean, so the flush leaves them alone. Levels
+    made in this transaction, or changed in anything else than their quantities, are left to the flush."""
+    changed: list[StockLevel] = []
+    for level in tx_cache(session, "levels").values():
+        state: Any = inspect(level)
+        if state.persistent and state.committed_state and _LEVEL_VALUES.issuperset(state.committed_state):
+            changed.append(level)
+    if not changed:
+        return
+    dialect = session.get_bind().dialect
+    qty = StockLevel.__table__.c.on_hand.type._cached_bind_processor(dialect)
+    assert qty is not None
+
+    def raw(values: Iterable[Decimal]) -> list[int]:
+        return [qty(value) for value in values]
+
+    # Not through the flush: an autoflush here would write them one by one first.
+    result: Any = session.connection().execute(
+        text(
+            "UPDATE stock_levels AS l SET on_hand = v.on_hand, reserved = v.reserved "
+            "FROM unnest(CAST(:loc AS integer[]), CAST(:prod AS integer[]), CAST(:on_hand AS bigint[]), "
+            "CAST(:reserved AS bigint[])) AS v(location_id, product_id, on_hand, reserved) "
+            "WHERE l.location_id = v.location_id AND l.product_id = v.product_id"
+        ),
+        {
+            "loc": [level.location_id for level in changed],
+            "prod": [level.product_id for level in changed],
+            "on_hand": raw(level.on_hand for level in changed),
+            "reserved": raw(level.reserved for level in changed),
+        },
+    )
+    if result.rowcount != len(changed):
+        raise RuntimeError(f"{len(changed)} stock levels written, {result.rowcount} found")
+    for level in changed:
+        set_committed_value(level, "on_hand", level.on_hand)
+        set_committed_value(level, "reserved", level.reserved)
+
+
+def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into `table` with one PostgreSQL COPY, in this transaction: each value as the column's type binds it
+    (the JSON serialiser, UTC times, scaled numbers), Python-side defaults filled in as an INSERT would. A row per
+    INSERT, even pipelined, cost the server a parse, bind and execute each; COPY streams them. A database error is
+    raised as SQLAlchemy raises it from an INSERT (IntegrityError for a reused key)."""
+    import psycopg  # only the central on PostgreSQL has it
+
+    conn = session.connection()
+    dialect = conn.dialect
+    texts = tx_cache(session, "json_texts")
+
+    def processor(column: Any) -> Any:
+        proc = column.type._cached_bind_processor(dialect)
+        if proc is None or not isinstance(column.type, JSON):
+            return proc
+
+        def json_value(value: Any) -> Any:
+            known = texts.get(id(value))
+            return known[1] if known is not None and known[0] is value else proc(value)
+
+        return json_value
+
+    given = [(c.key, processor(c)) for c in table.columns if c.key in rows[0]]
+    defaulted = [c for c in table.columns if c.key not in rows[0] and c.default is not None]
+    fill: list[tuple[Any, bool, Any]] = []
+    for c in defaulted:
+        default: Any = c.default
+        fill.append((default.arg, default.is_callable, c.type._cached_bind_processor(dialect)))
+    prep = dialect.identifier_preparer
+    names = [prep.quote(c.name) for c in table.columns if c.key in rows[0]]
+    names += [prep.quote(c.name) for c in defaulted]
+    statement = f"COPY {prep.format_table(table)} ({', '.join(names)}) FROM STDIN"
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                if len(row) != len(given):
+                    raise ValueError(f"staged rows of {table.name} do not all give the same columns")
+                values = [row[key] if proc is None else proc(row[key]) for key, proc in given]
+                for arg, call, proc in fill:
+                    value = arg(None) if call else arg
+                    values.append(value if proc is None else proc(value))
+                copy.write_row(values)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=dialect) from exc
 
 
 def get_level(session: Session, location: Location, product: Product) -> StockLevel:

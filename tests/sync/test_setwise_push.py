@@ -1,13 +1,17 @@
-"""A push's batch is written set-wise: one INSERT per table for its sales, ledger rows, feed rows and applied
+"""A push's batch is written set-wise: one INSERT (on PostgreSQL one COPY) per table for its sales, ledger rows, feed rows and applied
 events (not one per event), with the same result as event by event, and a waiting pull woken by it."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections import Counter
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+import psycopg
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
@@ -21,7 +25,8 @@ STAGED_TABLES = ("applied_events", "sales", "stock_movements", "change_feed")
 
 
 def _inserts_while(hub: Central, fn: Any) -> Counter[str]:
-    """How many INSERT statements went to each staged table (an executemany counts once) while `fn` ran."""
+    """How many statements wrote rows to each staged table while `fn` ran: an INSERT (an executemany counts once)
+    or, on PostgreSQL, a COPY (`ledger.write_staged` streams the rows; it goes around SQLAlchemy's events)."""
     seen: Counter[str] = Counter()
     engine = hub.sessions.kw["bind"]
 
@@ -30,10 +35,20 @@ def _inserts_while(hub: Central, fn: Any) -> Counter[str]:
         if len(words) > 2 and words[0].upper() == "INSERT" and words[2] in STAGED_TABLES:
             seen[words[2]] += 1
 
+    original_copy = psycopg.Cursor.copy
+
+    def copy(self: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        words = str(statement).split()
+        if len(words) > 1 and words[0].upper() == "COPY" and words[1] in STAGED_TABLES:
+            seen[words[1]] += 1
+        return original_copy(self, statement, *args, **kwargs)
+
     sa_event.listen(engine, "before_cursor_execute", note)
+    psycopg.Cursor.copy = copy  # type: ignore[method-assign]
     try:
         fn()
     finally:
+        psycopg.Cursor.copy = original_copy  # type: ignore[method-assign]
         sa_event.remove(engine, "before_cursor_execute", note)
     return seen
 
@@ -109,3 +124,26 @@ def test_a_setwise_batch_wakes_a_waiting_pull(central: Central) -> None:
     thread.join(30)
     loop.close()
     assert woken == [True]
+
+
+def test_rows_written_set_wise_read_back_as_sent(central: Central) -> None:
+    """Each column of a streamed row holds what the event said, as the ORM would have stored it: money and
+    quantities exact, times in UTC, JSON documents whole, and the columns an INSERT fills by default filled."""
+    central.push([receipt("A1", "10")])
+    sent = event(protocol.SALE_COMPLETED, sale("S1-T1-77", "A1", "1.250", unit_price="3.20"))
+    assert [r["status"] for r in central.push([sent])] == ["applied"]
+    with central.sessions() as s:
+        row = s.scalar(select(Sale).where(Sale.number == "S1-T1-77"))
+        assert row is not None
+        assert row.total == Decimal("4.00") and row.document == sent["payload"]
+        assert row.occurred_at == datetime.fromisoformat(sent["occurred_at"])
+        applied = s.get(AppliedEvent, uuid.UUID(sent["id"]))
+        assert applied is not None and applied.generation == 1 and applied.applied_at is not None
+        assert applied.payload == sent["payload"]
+        moved = s.scalar(select(StockMovement).where(StockMovement.event_id == applied.event_id))
+        assert moved is not None and moved.qty == Decimal("-1.250") and moved.created_at is not None
+        change = s.scalar(
+            select(FeedChange).where(FeedChange.type == protocol.CHANGE_SALE, FeedChange.key == str(row.id))
+        )
+        assert change is not None and change.payload["number"] == "S1-T1-77" and change.created_at is not None
+    assert on_hand(central, "A1") == Decimal("8.750")

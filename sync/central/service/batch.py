@@ -55,7 +55,7 @@ def push(
         if terminal is None:
             raise Forbidden("unknown terminal")
         store_code = terminal.store.code
-    parsed: dict[uuid.UUID, BaseModel] = {}
+    parsed: dict[uuid.UUID, tuple[BaseModel, str]] = {}
     judged: list[protocol.Event | protocol.PushResult] = [_judge(raw, store_code, parsed) for raw in events]
     good = [ev for ev in judged if isinstance(ev, protocol.Event)]
     if len(good) == len(judged):
@@ -103,10 +103,13 @@ def _safe_text(text: str, limit: int) -> str:
 
 
 def _judge(
-    raw: protocol.Event | dict[str, Any], store_code: str, parsed: dict[uuid.UUID, BaseModel] | None = None
+    raw: protocol.Event | dict[str, Any],
+    store_code: str,
+    parsed: dict[uuid.UUID, tuple[BaseModel, str]] | None = None,
 ) -> protocol.Event | protocol.PushResult:
-    """The event, validated, or its refusal (its payload as parsed is kept in `parsed`, so applying it does not
-    parse it again). An event whose id cannot be read cannot be answered: CentralError."""
+    """The event, validated, or its refusal (its payload as parsed and as JSON text are kept in `parsed`, so
+    applying it neither parses nor serialises it again). An event whose id cannot be read cannot be answered:
+    CentralError."""
     data = raw.model_dump() if isinstance(raw, protocol.Event) else raw
     try:
         event_id = uuid.UUID(str(data.get("id")))
@@ -114,7 +117,8 @@ def _judge(
         raise CentralError("an event has no valid id (a UUID): nothing of this push was applied") from exc
     try:
         ev = raw if isinstance(raw, protocol.Event) else protocol.Event.model_validate(data)
-        payload = check_event(ev)
+        texts: list[str] = []
+        payload = check_event(ev, texts)
         named = ev.payload.get("store")
         if named is not None and (not isinstance(named, str) or named.upper() != store_code):
             # Refused alone: a batch failed whole on it would stop every later event of the till.
@@ -124,7 +128,7 @@ def _judge(
     except Rejected as exc:
         return protocol.PushResult(id=event_id, status="rejected", reason=_safe_text(exc.reason, 500))
     if parsed is not None:
-        parsed[ev.id] = payload
+        parsed[ev.id] = (payload, texts[0])
     return ev
 
 
@@ -135,14 +139,17 @@ def _validation_reason(data: dict[str, Any], exc: ValidationError) -> str:
     return _safe_text(f"invalid {kind} event: {where}: {first['msg']}", 500)
 
 
-def check_event(ev: protocol.Event) -> BaseModel:
+def check_event(ev: protocol.Event, texts: list[str] | None = None) -> BaseModel:
     """Check an event against the protocol and against itself before anything of it is applied: its payload
-    against its type's model, its size, and whether what it claims adds up. Returns the payload as parsed; raises
-    ValidationError or Rejected."""
+    against its type's model, its size, and whether what it claims adds up. Returns the payload as parsed (and
+    appends its JSON text to `texts`); raises ValidationError or Rejected."""
     model = protocol.PAYLOADS.get(ev.type)
     if model is None:
         raise Rejected(f"unknown event type {ev.type!r}")
-    if len(json.dumps(ev.payload)) > protocol.MAX_PAYLOAD_BYTES:
+    text = json.dumps(ev.payload)
+    if texts is not None:
+        texts.append(text)
+    if len(text) > protocol.MAX_PAYLOAD_BYTES:
         raise Rejected(f"{ev.type} payload is larger than {protocol.MAX_PAYLOAD_BYTES // 1024} KiB")
     payload = model.model_validate(ev.payload)
     if isinstance(payload, protocol.SaleCompleted):
@@ -364,14 +371,19 @@ def _apply_batch(
     session: Session,
     terminal_id: int,
     events: list[protocol.Event],
-    parsed: dict[uuid.UUID, BaseModel] | None = None,
+    parsed: dict[uuid.UUID, tuple[BaseModel, str]] | None = None,
 ) -> list[protocol.PushResult]:
-    """The whole batch in this transaction: the rows of its events written set-wise (one multi-row INSERT per table
-    for a run of `_SETWISE` events), its payloads used as `_judge` parsed them."""
+    """The whole batch in this transaction: the rows of its events written set-wise (one COPY or executemany INSERT
+    per table for a run of `_SETWISE` events), its payloads used as `_judge` parsed and serialised them."""
     terminal = _locked_terminal(session, terminal_id)
     ledger.start_staging(session)
     if parsed:
-        ledger.tx_cache(session, "payloads").update(parsed)
+        payloads = ledger.tx_cache(session, "payloads")
+        for ev in events:
+            if ev.id in parsed:
+                model, text = parsed[ev.id]
+                payloads[ev.id] = model
+                ledger.note_json(session, ev.payload, text)
     # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
     owners = dict(
         session.execute(
