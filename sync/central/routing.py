@@ -443,13 +443,24 @@ def place(
     _reserve(session, order, allocation)
     emit_order(session, order)
     session.flush()  # the order's row first: the trace and the history name it
-    session.execute(
-        insert(_table(RoutingTrace)), [_trace_row(order, "place", rule, outcome, seen, allocation)]
-    )
-    session.execute(
-        insert(_table(OrderStatusHistory)),
-        [{"order_id": order.id, "from_status": None, "to_status": "new", "by": "storefront", "at": utcnow()}],
-    )
+    trace = _trace_row(order, "place", rule, outcome, seen, allocation)
+    history = {
+        "order_id": order.id,
+        "from_status": None,
+        "to_status": "new",
+        "by": "storefront",
+        "at": utcnow(),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        # Both rows in one statement (the trace's INSERT as a data-modifying WITH): one round trip fewer.
+        session.execute(
+            insert(_table(OrderStatusHistory))
+            .values(history)
+            .add_cte(insert(_table(RoutingTrace)).values(trace).cte("trace"))
+        )
+    else:
+        session.execute(insert(_table(RoutingTrace)), [trace])
+        session.execute(insert(_table(OrderStatusHistory)), [history])
     return order
 
 

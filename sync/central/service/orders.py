@@ -12,10 +12,10 @@ from sync.central.models import (
     Location,
     Price,
     Product,
+    Store,
     WebOrder,
     utcnow,
 )
-from sync.central.service.access import get_store
 from sync.central.service.base import CentralError, Conflict, NotFound
 from sync.central.service.order_state import _number_free, _set_status, find_order, order_payload
 
@@ -37,9 +37,8 @@ def place_order(
     levels in one query under it, so the tills of the store wait on a large order for a few queries."""
     if request.paid is False and request.fulfilment == "ship":
         raise CentralError("a shipped order is paid when it is ordered: paid cannot be false for ship")
-    store = get_store(session, request.store)
     skus = sorted({line.sku for line in request.lines})
-    found = _products_with_prices(session, skus)
+    store, found = _store_products_with_prices(session, request.store, skus)
     products: dict[str, Product] = {}
     prices: dict[str, Price] = {}
     for line in request.lines:
@@ -74,8 +73,11 @@ def place_order(
     return order
 
 
-def _products_with_prices(session: Session, skus: list[str]) -> dict[str, tuple[Product, Price | None]]:
-    """The products of these skus, each with its price in effect now (the latest effective one), in one query."""
+def _store_products_with_prices(
+    session: Session, code: str, skus: list[str]
+) -> tuple[Store, dict[str, tuple[Product, Price | None]]]:
+    """The store of this code (as `access.get_store` finds it) and the products of these skus, each with its price
+    in effect now (the latest effective one), in one query (one round trip: the store's row beside each product)."""
     current = (
         select(Price.id)
         .where(Price.product_id == Product.id, Price.effective_from <= utcnow())
@@ -85,9 +87,16 @@ def _products_with_prices(session: Session, skus: list[str]) -> dict[str, tuple[
         .scalar_subquery()
     )
     rows = session.execute(
-        select(Product, Price).outerjoin(Price, Price.id == current).where(Product.sku.in_(skus))
-    )
-    return {product.sku: (product, price) for product, price in rows}
+        select(Store, Product, Price)
+        .select_from(Store)
+        .outerjoin(Product, Product.sku.in_(skus))
+        .outerjoin(Price, Price.id == current)
+        .where(Store.code == code.strip().upper())
+    ).all()
+    if not rows:
+        raise NotFound(f"no store {code!r}")
+    found = {product.sku: (product, price) for _, product, price in rows if product is not None}
+    return rows[0][0], found
 
 
 def _location_or_404(session: Session, store_id: int, code: str) -> Location:
