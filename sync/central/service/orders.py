@@ -95,7 +95,9 @@ def _store_products_with_prices(
     ).all()
     if not rows:
         raise NotFound(f"no store {code!r}")
-    found = {product.sku: (product, price) for _, product, price in rows if product is not None}
+    found: dict[str, tuple[Product, Price | None]] = {
+        product.sku: (product, price) for _, product, price in rows if product is not None
+    }
     return rows[0][0], found
 
 
