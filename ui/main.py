@@ -206,7 +206,6 @@ def run_app(args: argparse.Namespace) -> int:
     from ui.idle_gc import IdleCollector, freeze_startup_objects
     from ui.main_window import MainWindow
     from ui.ops import Ops
-    from ui.print_worker import PrintWorker
     from ui.scan_sources import ScanSources, router_from_settings
     from ui.theme import STYLE
 
@@ -240,6 +239,8 @@ def run_app(args: argparse.Namespace) -> int:
     # The other workstations, built while someone signs in; then what start-up made leaves every collection.
     win.build_rest_when_idle(then=freeze_startup_objects)
     collector = IdleCollector(ctx.ops)
+    from ui.print_worker import PrintWorker  # here: the printers' drivers are no part of the window's start
+
     worker = PrintWorker(factory, default_folder=str(paths.print_dir))
     worker.start()
     ctx.services["printer"] = worker
