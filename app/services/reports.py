@@ -437,28 +437,33 @@ def discounts(session: Session, p: Period) -> Report:
             )
         )
     )
-    lines = session.execute(
-        select(
-            OrderLine.order_id,
-            OrderLine.name,
-            OrderLine.qty,
-            OrderLine.unit_price,
-            OrderLine.price_override,
-            OrderLine.discount,
-            Order.number,
-            Order.completed_at,
-            Order.owner_id,
+    # Plain rows through the connection: a year holds tens of thousands of discounted lines.
+    lines = (
+        session.connection()
+        .execute(
+            select(
+                OrderLine.order_id,
+                OrderLine.name,
+                OrderLine.qty,
+                OrderLine.unit_price,
+                OrderLine.price_override,
+                OrderLine.discount,
+                Order.number,
+                Order.completed_at,
+                Order.owner_id,
+            )
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(
+                _sales(p),
+                OrderLine.voided.is_(False),
+                # The index of the lines that carry either (app.db ix_order_lines_marked), then those that still do.
+                or_(OrderLine.discount.is_not(None), OrderLine.price_override.is_not(None)),
+                or_(_holds(OrderLine.discount), _holds(OrderLine.price_override)),
+            )
+            .order_by(Order.completed_at, OrderLine.line_no)
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(
-            _sales(p),
-            OrderLine.voided.is_(False),
-            # The index of the lines that carry either (app.db ix_order_lines_marked), then those that still do.
-            or_(OrderLine.discount.is_not(None), OrderLine.price_override.is_not(None)),
-            or_(_holds(OrderLine.discount), _holds(OrderLine.price_override)),
-        )
-        .order_by(Order.completed_at, OrderLine.line_no)
-    ).all()
+        .all()
+    )
     names = dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
     approvers = dict(session.execute(select(Approval.id, Approval.approved_by)).all())
 
