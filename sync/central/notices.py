@@ -78,6 +78,7 @@ SUBJECTS: dict[str, str] = {
     "expired": "Your order {number} was not collected and has expired",
     "refunded": "Your return of order {number} was refunded",
 }
+PART_SUBJECT = "Part of your order {number} is on its way"
 
 # One plain address (the storefront's input): no display name, list, line break or header folded in.
 ADDRESS = re.compile(r"[^@\s,;:<>()\[\]\\\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -330,6 +331,37 @@ def _receipt_lines(receipt: Any) -> list[str]:
     return out
 
 
+def _shipped_lines(facts: dict[str, Any], number: str) -> list[str]:
+    """A "shipped" notice's text: the whole order, or one part of a split order (order_parts: its items, its own
+    tracking numbers, and whether it was the last part)."""
+    items = facts.get("items")
+    if not isinstance(items, list):
+        out = [f"your order {number} left with the carrier."]
+    elif not facts.get("complete"):
+        out = [
+            f"part of your order {number} left {facts.get('from', '')} with the carrier.",
+            "The rest follows in another shipment: we will write again when it leaves.",
+        ]
+    elif int(facts.get("part") or 1) > 1:
+        out = [
+            f"the last part of your order {number} left {facts.get('from', '')} with the carrier.",
+            "Your order is complete: every item is now on its way.",
+        ]
+    else:
+        out = [f"your order {number} left with the carrier."]
+    if isinstance(items, list) and items:
+        out += ["", "In this shipment:"]
+        out += [
+            f"  {i.get('qty', '')} x {i.get('name', '')} ({i.get('sku', '')})"
+            for i in items
+            if isinstance(i, dict)
+        ]
+    tracking = facts.get("tracking") or []
+    if tracking:
+        out.append("Tracking: " + ", ".join(str(t) for t in tracking))
+    return out
+
+
 def build_message(notice: Notice, sender: str, base_url: str | None = None) -> EmailMessage:
     facts = notice.facts
     url = status_url(str(facts.get("token", "")), base_url)
@@ -349,10 +381,7 @@ def build_message(notice: Notice, sender: str, base_url: str | None = None) -> E
         lines.append(f"your order {number} was picked up. Thank you!")
         lines += _receipt_lines(facts.get("receipt"))
     elif notice.kind == "shipped":
-        lines.append(f"your order {number} left with the carrier.")
-        tracking = facts.get("tracking") or []
-        if tracking:
-            lines.append("Tracking: " + ", ".join(str(t) for t in tracking))
+        lines += _shipped_lines(facts, number)
     elif notice.kind == "cancelled":
         lines.append(f"your order {number} was cancelled.")
         if facts.get("refund"):
@@ -376,7 +405,8 @@ def build_message(notice: Notice, sender: str, base_url: str | None = None) -> E
     msg["Date"] = format_datetime(notice.created_at)
     msg["From"] = sender
     msg["To"] = notice.recipient
-    msg["Subject"] = SUBJECTS[notice.kind].format(number=number)
+    part = notice.kind == "shipped" and "items" in facts and not facts.get("complete")
+    msg["Subject"] = (PART_SUBJECT if part else SUBJECTS[notice.kind]).format(number=number)
     msg["X-Counterline-Notice"] = f"{notice.order_id} {notice.kind} {notice.stage}"
     msg.set_content("\n".join(lines))
     return msg

@@ -117,6 +117,13 @@ def render(session: Session, order: WebOrder, code: str | None = None) -> str:
     parts.append("<h2>History</h2><table>")
     for ev in events:
         what = EVENT_WORDS.get(ev.kind, ev.kind)
+        if (
+            ev.kind == "shipped" and "items" in ev.facts
+        ):  # one part of a split order (sync.central.order_parts)
+            what = "Shipped, order complete" if ev.facts.get("complete") else "Part shipped"
+            what += f" from {ev.facts.get('from', '')}"
+            if ev.facts.get("tracking"):
+                what += " (tracking " + ", ".join(str(t) for t in ev.facts["tracking"]) + ")"
         parts.append(f"<tr><td>{escape(_when(ev.created_at))}</td><td>{escape(what)}</td></tr>")
     parts.append("</table></main></body></html>")
     return "".join(parts)

@@ -301,20 +301,25 @@ def test_a_split_order_ships_in_parts_each_releasing_only_its_own_reservation(ce
     t2 = part.json()["shipments"][0]["tracking"]
     assert move(central, order_id, "shipped", [t2], terminal="S2/T1") == "applied"
     assert reserved() == {"S1": "3"}  # only S2's reservation left
-    assert state() == ("new", ["reserved", "shipped"], 0)  # not shipped until every part is: no notice yet
+    assert state() == ("new", ["reserved", "shipped"], 1)  # not shipped until every part is: this part told
     assert move(central, order_id, "shipped", [t2], terminal="S2/T1") == "rejected"  # its part left already
     s1_feed = [c for c in central.pull_all(terminal="S1/T1")[0] if c["type"] == "order"]
     assert [ln["state"] for ln in s1_feed[-1]["payload"]["lines"]] == ["reserved", "shipped"]
-    # The order's own store sends the rest: now the order is shipped, one notice with both numbers.
+    assert state()[2] == 1  # the part refused again wrote no second notice
+    # The order's own store sends the rest: now the order is shipped, its last part told as complete.
     rest = ship(central, order_id, [box(3, {"A1": "3"})])
     assert rest.status_code == 200, rest.text
     t1 = rest.json()["shipments"][0]["tracking"]
     assert move(central, order_id, "shipped", [t1]) == "applied"
     assert reserved() == {}
-    assert state() == ("shipped", ["shipped", "shipped"], 1)
+    assert state() == ("shipped", ["shipped", "shipped"], 2)
     with central.sessions() as s:
-        notice = s.scalars(select(Notice).where(Notice.kind == "shipped")).one()
-        assert sorted(notice.facts["tracking"]) == sorted([t1, t2])
+        first, last = s.scalars(select(Notice).where(Notice.kind == "shipped").order_by(Notice.id)).all()
+        assert (first.stage, first.facts["tracking"], first.facts["complete"]) == ("part-S2-1", [t2], False)
+        assert [(i["sku"], i["qty"]) for i in first.facts["items"]] == [("C3", "1")]
+        assert (last.stage, last.facts["tracking"], last.facts["complete"]) == ("shipped", [t1], True)
+        assert [(i["sku"], i["qty"]) for i in last.facts["items"]] == [("A1", "3")]
+        assert sorted(last.facts["all_tracking"]) == sorted([t1, t2])
     s2_feed = [c for c in central.pull_all(terminal="S2/T1")[0] if c["type"] == "order"]
     assert s2_feed[-1]["payload"]["status"] == "shipped"  # every store of the order hears it
 
