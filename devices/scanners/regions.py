@@ -50,6 +50,13 @@ DOWNSCALE = 3
 GRID = 8 * DOWNSCALE
 # ... unless that leaves it narrower than this (px): too few pixels for any code.
 SMALL_MIN_SIDE = 24
+# A box that read nothing is not decoded at full size again while no more than STILL_PIXELS pixels of its
+# picture at a third of the size differ from the last frame's by more than STILL_DIFF (of 255: a clean sensor's
+# noise is 1 to 2 there, a dim one's 10, a code at 1 px per module coming in 100) ...
+STILL_DIFF = 24
+STILL_PIXELS = 8
+# ... for at most this many frames in a row (then it is, in case a code came into focus without moving).
+STILL_FRAMES = 5
 # More boxes than this: the scene is busy (a printed page of text); decode the whole frame.
 MAX_BOXES = 8
 
@@ -147,39 +154,78 @@ def _merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
     return out
 
 
+Box = tuple[int, int, int, int]
+
+
 class RegionDecoder:
-    """Any decoder, run on the boxes of a frame that may hold a code (see the module's text)."""
+    """Any decoder, run on the boxes of a frame that may hold a code (see the module's text).
+
+    A camera sees the same counter frame after frame: a box that read nothing, whose picture (at a third of the
+    size) has not changed since, reads nothing again, so its full-size pass is left out for up to
+    `STILL_FRAMES` frames. A code coming into view changes its box; one that only comes into focus may wait
+    those few frames. One instance per camera: it remembers the last frame's boxes."""
 
     def __init__(self, inner: Decoder) -> None:
         self.inner = inner
         self.name = inner.name
+        # box -> (its picture at a third of the size, frames its full-size pass has been left out)
+        self._unread: dict[Box, tuple[np.ndarray, int]] = {}
 
     def decode(self, frame: np.ndarray) -> list[Read]:
         gray = _to_gray(frame)
         boxes = candidate_boxes(gray)
         if boxes is None:
+            self._unread = {}
             return self.inner.decode(gray)
+        height, width = gray.shape
         reads: list[Read] = []
+        unread: dict[Box, tuple[np.ndarray, int]] = {}
         for x0, y0, x1, y1 in boxes:
             # On the whole frame's grid: of 3x3 cells, so the shrunk box is the shrunk frame's pixels exactly, and
-            # of the binarizer's 8x8 blocks at both sizes, so a code's pixels go black and white as in the frame.
-            x0, y0 = x0 - x0 % GRID, y0 - y0 % GRID
-            for read in self._decode_box(gray[y0:y1, x0:x1]):
+            # of the binarizer's 8x8 blocks at both sizes, so a code's pixels go black and white as in the frame
+            # (and a box jittering by a pixel from frame to frame stays the same box).
+            box = (
+                x0 - x0 % GRID,
+                y0 - y0 % GRID,
+                min(width, -(-x1 // GRID) * GRID),
+                min(height, -(-y1 // GRID) * GRID),
+            )
+            for read in self._decode_box(gray[box[1] : box[3], box[0] : box[2]], box, unread):
                 if read not in reads:
                     reads.append(read)
+        self._unread = unread
         return reads
 
-    def _decode_box(self, crop: np.ndarray) -> list[Read]:
+    def _decode_box(
+        self, crop: np.ndarray, box: Box, unread: dict[Box, tuple[np.ndarray, int]]
+    ) -> list[Read]:
         """A third of the size first, then full size where that read nothing (a code of 1 to 2 px per module, or
         none at all): the two scales a whole-frame decode tries (zxing-cpp's try_downscale shrinks a frame over
         500 px by 3), here on the box alone. The small one costs a ninth, and its averaging reads the noisy and
         blurred codes."""
         height, width = crop.shape
-        if min(height, width) >= DOWNSCALE * SMALL_MIN_SIDE:
-            # Whole cells only: INTER_AREA by an exact factor is the plain 3x3 average.
-            whole = crop[: height - height % DOWNSCALE, : width - width % DOWNSCALE]
-            small = cv2.resize(whole, (width // DOWNSCALE, height // DOWNSCALE), interpolation=cv2.INTER_AREA)
-            reads = self.inner.decode(small)
-            if reads:
-                return reads
-        return self.inner.decode(crop)
+        if min(height, width) < DOWNSCALE * SMALL_MIN_SIDE:
+            return self.inner.decode(crop)
+        # Whole cells only: INTER_AREA by an exact factor is the plain 3x3 average.
+        whole = crop[: height - height % DOWNSCALE, : width - width % DOWNSCALE]
+        small = cv2.resize(whole, (width // DOWNSCALE, height // DOWNSCALE), interpolation=cv2.INTER_AREA)
+        reads = self.inner.decode(small)
+        if reads:
+            return reads
+        before = self._unread.get(box)
+        if before is not None and before[1] < STILL_FRAMES and _still(before[0], small):
+            unread[box] = (small, before[1] + 1)
+            return []
+        reads = self.inner.decode(crop)
+        if not reads:
+            unread[box] = (small, 0)
+        return reads
+
+
+def _still(before: np.ndarray, now: np.ndarray) -> bool:
+    """The same picture but for sensor noise: hardly a pixel (at a third of the size) changed by more than
+    STILL_DIFF. Counted, not averaged: a small code coming into a large box changes a few pixels a lot."""
+    if before.shape != now.shape:
+        return False
+    _t, changed = cv2.threshold(cv2.absdiff(before, now), STILL_DIFF, 255, cv2.THRESH_BINARY)
+    return cv2.countNonZero(changed) <= STILL_PIXELS

@@ -8,8 +8,8 @@ import pytest
 import zxingcpp
 
 from devices.scanners.camera import CameraScanner
-from devices.scanners.decoders import PyzbarDecoder, ZxingDecoder
-from devices.scanners.regions import RegionDecoder, candidate_boxes
+from devices.scanners.decoders import PyzbarDecoder, Read, ZxingDecoder
+from devices.scanners.regions import STILL_FRAMES, RegionDecoder, candidate_boxes
 
 F = zxingcpp.BarcodeFormat
 CODES = [
@@ -166,3 +166,67 @@ def test_the_camera_uses_the_fast_path_unless_told_not_to() -> None:
     assert isinstance(plain.decoder, ZxingDecoder)
     frame = scene("4006381333931", F.EAN13, False, 3, "centre", 0, 1.0)
     assert camera.process_frame(frame) == ["4006381333931"]
+
+
+class CountingDecoder:
+    """zxing-cpp, counting the full-size decodes (pictures bigger than a third of the box)."""
+
+    def __init__(self) -> None:
+        self.inner = ZxingDecoder()
+        self.name = self.inner.name
+        self.pictures: list[tuple[int, int]] = []
+
+    def decode(self, frame: np.ndarray) -> list[Read]:
+        self.pictures.append(frame.shape[:2])
+        return self.inner.decode(frame)
+
+
+def printed_lines(rng: np.random.Generator) -> np.ndarray:
+    """A printed label: a thick border round two lines of text, one box to the fast path."""
+    frame = page(720, 1280, rng)
+    cv2.rectangle(frame, (60, 40), (900, 320), 40, 14)
+    for y in (100, 290):
+        cv2.putText(frame, "Harbour Store  Lot 4445  Best before 12/2027", (100, y), 0, 1.2, 40, 2)
+    return frame
+
+
+def test_a_still_box_that_read_nothing_waits_but_a_code_coming_into_it_is_read_at_once() -> None:
+    rng = np.random.default_rng(11)
+    decoder = CountingDecoder()
+    fast = RegionDecoder(decoder)
+    text = printed_lines(rng)
+    # A code of 1 px per module (only full size reads it) between the printed lines: inside their box.
+    code = np.asarray(zxingcpp.create_barcode("RET-0001-02-000042", F.Code128).to_image(scale=1))
+    with_code = text.copy()
+    with_code[150 : 150 + code.shape[0], 400 : 400 + code.shape[1]] = np.minimum(
+        with_code[150 : 150 + code.shape[0], 400 : 400 + code.shape[1]], code
+    )
+    assert candidate_boxes(text) == candidate_boxes(with_code)
+
+    def noisy(frame: np.ndarray) -> np.ndarray:
+        return np.clip(frame + rng.normal(0, 2, frame.shape), 0, 255).astype(np.uint8)
+
+    assert fast.decode(noisy(text)) == []
+    first = len(decoder.pictures)
+    assert fast.decode(noisy(text)) == []
+    # The same lines again: tried at a third of the size only.
+    assert len(decoder.pictures) - first < first
+    assert [r.text for r in fast.decode(noisy(with_code))] == ["RET-0001-02-000042"]
+
+
+def test_a_still_box_is_decoded_at_full_size_again_every_few_frames() -> None:
+    """In case a code changed too little to tell (came into focus without moving), a still box gets its
+    full-size pass again after STILL_FRAMES frames without one."""
+    rng = np.random.default_rng(12)
+    text = printed_lines(rng)
+    decoder = CountingDecoder()
+    fast = RegionDecoder(decoder)
+    full_size: list[int] = []
+    for _ in range(2 * (STILL_FRAMES + 1)):
+        decoder.pictures.clear()
+        assert fast.decode(np.clip(text + rng.normal(0, 2, text.shape), 0, 255).astype(np.uint8)) == []
+        largest = max(h * w for h, w in decoder.pictures)
+        full_size.append(
+            sum(h * w == largest for h, w in decoder.pictures) if len(decoder.pictures) > 1 else 0
+        )
+    assert full_size == ([1] + [0] * STILL_FRAMES) * 2
