@@ -142,12 +142,13 @@ def test_a_noisy_frame_still_has_one_box_around_its_code() -> None:
     assert [r.text for r in RegionDecoder(decoder).decode(noisy)] == ["4006381333931"]
 
 
-def test_a_code_too_fine_for_half_size_is_read_at_full_resolution() -> None:
-    """The fast path tries each box at half size first; a code at 1 px per module only reads at full size."""
+def test_a_code_too_fine_for_a_third_of_the_size_is_read_at_full_size() -> None:
+    """The fast path tries each box at a third of the size first; a code at 1 px per module only reads at
+    full size."""
     frame = cv2.cvtColor(scene("RET-0001-02-000042", F.Code128, False, 1, "edge", 0, 1.0), cv2.COLOR_BGR2GRAY)
     decoder = ZxingDecoder()
-    half = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)
-    assert decoder.decode(half) == []
+    third = cv2.resize(frame, (1280 // 3, 720 // 3), interpolation=cv2.INTER_AREA)
+    assert decoder.decode(third) == []
     assert [r.text for r in RegionDecoder(decoder).decode(frame)] == ["RET-0001-02-000042"]
 
 
