@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import outbox, printing, settings, shifts, staff
+from app.services import outbox, printing, settings, staff
 from app.services.base import Actor, Changes
 from app.services.staff import StaffView
 from ui.approval import ask_approval
@@ -275,6 +275,10 @@ class MainWindow(QMainWindow):
 
     def refresh_status(self) -> None:
         def read(s: Any) -> tuple[Any, dict[str, int], int, list[printing.JobView]]:
+            # Imported here, on the op helper's thread: the shift service (and the reports it builds) is no part of
+            # the window's start.
+            from app.services import shifts
+
             return shifts.current_shift(s), outbox.counts(s), printing.waiting(s), printing.problems(s)
 
         def show(res: tuple[Any, dict[str, int], int, list[printing.JobView]]) -> None:
