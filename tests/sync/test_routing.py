@@ -194,6 +194,32 @@ def test_safety_stock_keeps_stock_back_from_web_orders(
     assert _level(central, "S1", "C3") == ("5.000", "1.000")
 
 
+def test_a_ship_order_keeps_the_safety_stock_back_as_the_most_specific_setting_says(central: Central) -> None:
+    # The plan is read without locks and checked under them, each with its safety stock in the levels' statement.
+    _setup(central, {"S1": LONDON, "S2": MANCHESTER, "S3": BRISTOL})
+    for store in ("S1", "S2", "S3"):
+        _receive(central, store, "C3", "5")
+    near_manchester = (53.40, -2.20)
+
+    def ship() -> str:
+        order = _order(central, "S1", [("C3", "1")], fulfilment="ship", ship_to=near_manchester)
+        [(_, _, where, _)] = order["held"]
+        return str(where)
+
+    with central.sessions.begin() as s:
+        stock.set_safety_stock(s, "S2", None, Decimal(5))  # every product in S2: none of it to promise
+    assert ship() == "S3/floor"  # the nearest, S2, keeps all 5 back
+    with central.sessions.begin() as s:
+        stock.set_safety_stock(s, None, "C3", Decimal(4))  # C3 in every store: the product's setting wins
+    assert ship() == "S2/floor"  # S2: 5 - 4 = 1; S3: 5 - 1 reserved - 4 = 0
+    with central.sessions.begin() as s:
+        stock.set_safety_stock(s, "S2", "C3", Decimal(5))  # the most specific wins over both
+    assert ship() == "S1/floor"  # S2: 5 - 1 - 5 < 0; S3: 0; S1: 5 - 4 = 1
+    with pytest.raises(routing.Unavailable):
+        ship()
+    assert [_level(central, st, "C3") for st in ("S1", "S2", "S3")] == [("5.000", "1.000")] * 3
+
+
 def test_pickup_in_stock_reserves_at_the_chosen_store(central: Central) -> None:
     _setup(central, {"S1": LONDON, "S2": MANCHESTER})
     _receive(central, "S1", "A1", "2")
