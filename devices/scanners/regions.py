@@ -180,6 +180,7 @@ class RegionDecoder:
         height, width = gray.shape
         reads: list[Read] = []
         unread: dict[Box, tuple[np.ndarray, int]] = {}
+        full_size: list[tuple[Box, np.ndarray]] = []
         for x0, y0, x1, y1 in boxes:
             # On the whole frame's grid: of 3x3 cells, so the shrunk box is the shrunk frame's pixels exactly, and
             # of the binarizer's 8x8 blocks at both sizes, so a code's pixels go black and white as in the frame
@@ -190,36 +191,64 @@ class RegionDecoder:
                 min(width, -(-x1 // GRID) * GRID),
                 min(height, -(-y1 // GRID) * GRID),
             )
-            for read in self._decode_box(gray[box[1] : box[3], box[0] : box[2]], box, unread):
-                if read not in reads:
-                    reads.append(read)
+            crop = gray[box[1] : box[3], box[0] : box[2]]
+            found, small = self._decode_small(crop)
+            _add(reads, found)
+            if found:
+                continue
+            before = self._unread.get(box)
+            if (
+                small is not None
+                and before is not None
+                and before[1] < STILL_FRAMES
+                and _still(before[0], small)
+            ):
+                unread[box] = (small, before[1] + 1)
+            else:
+                full_size.append((box, small if small is not None else crop))
+        # Full size, across the whole frame's width: a 1D code's rows are read with a threshold from the whole
+        # row, as in the whole frame, and a cropped row can tip a small or blurred code either way.
+        for y0, y1, in_band in _bands(full_size):
+            found = self.inner.decode(gray[y0:y1])
+            _add(reads, found)
+            if not found:
+                for box, small in in_band:
+                    unread[box] = (small, 0)
         self._unread = unread
         return reads
 
-    def _decode_box(
-        self, crop: np.ndarray, box: Box, unread: dict[Box, tuple[np.ndarray, int]]
-    ) -> list[Read]:
-        """A third of the size first, then full size where that read nothing (a code of 1 to 2 px per module, or
-        none at all): the two scales a whole-frame decode tries (zxing-cpp's try_downscale shrinks a frame over
-        500 px by 3), here on the box alone. The small one costs a ninth, and its averaging reads the noisy and
-        blurred codes."""
+    def _decode_small(self, crop: np.ndarray) -> tuple[list[Read], np.ndarray | None]:
+        """The box at a third of the size (what zxing-cpp's try_downscale does to a frame over 500 px): a ninth
+        of the pixels, and its averaging reads the noisy and blurred codes. Returns the reads and the small
+        picture (None where the box is too small to shrink)."""
         height, width = crop.shape
         if min(height, width) < DOWNSCALE * SMALL_MIN_SIDE:
-            return self.inner.decode(crop)
+            return [], None
         # Whole cells only: INTER_AREA by an exact factor is the plain 3x3 average.
         whole = crop[: height - height % DOWNSCALE, : width - width % DOWNSCALE]
         small = cv2.resize(whole, (width // DOWNSCALE, height // DOWNSCALE), interpolation=cv2.INTER_AREA)
-        reads = self.inner.decode(small)
-        if reads:
-            return reads
-        before = self._unread.get(box)
-        if before is not None and before[1] < STILL_FRAMES and _still(before[0], small):
-            unread[box] = (small, before[1] + 1)
-            return []
-        reads = self.inner.decode(crop)
-        if not reads:
-            unread[box] = (small, 0)
-        return reads
+        return self.inner.decode(small), small
+
+
+def _add(reads: list[Read], found: list[Read]) -> None:
+    for read in found:
+        if read not in reads:
+            reads.append(read)
+
+
+def _bands(
+    boxes: list[tuple[Box, np.ndarray]],
+) -> list[tuple[int, int, list[tuple[Box, np.ndarray]]]]:
+    """The boxes' rows as bands (y0, y1, boxes in it), overlapping rows joined so no row is decoded twice."""
+    bands: list[tuple[int, int, list[tuple[Box, np.ndarray]]]] = []
+    for item in sorted(boxes, key=lambda b: b[0][1]):
+        box = item[0]
+        if bands and box[1] < bands[-1][1]:
+            y0, y1, items = bands[-1]
+            bands[-1] = (y0, max(y1, box[3]), [*items, item])
+        else:
+            bands.append((box[1], box[3], [item]))
+    return bands
 
 
 def _still(before: np.ndarray, now: np.ndarray) -> bool:
