@@ -8,13 +8,14 @@ with the sensor's noise; the edge pixels are joined into blobs, thin ones (lines
 rotated frame's border) are opened away, and the decoder runs only on each blob's box (with a quiet-zone
 margin). A frame with no such blob is empty and costs the edge pass alone.
 
-Each box is decoded as the whole frame would be: shrunk by 3 first (what zxing-cpp's try_downscale does to a
-frame over 500 px: it reads the noisy and blurred codes, and costs a ninth), and where that read nothing (a code of
-1 to 2 px per module) at full size, across the frame's whole width for the box's rows (zxing-cpp thresholds a
-1D code's row over the whole row, and a cropped row misses some small or blurred codes). Boxes start on the frame's grid of 3x3 cells and 8x8 binarizer blocks, so a
-code's pixels are what the whole frame's decode sees. A box that read nothing and has not changed since the
-last frame skips its full-size pass for a few frames (RegionDecoder). Where the boxes would cover most of the frame (a
-close-up, a busy scene) or the edges are everywhere, the whole frame is decoded instead.
+Each box is decoded as the whole frame would be: shrunk by 3 first (what zxing-cpp's try_downscale does to a frame
+over 500 px: it reads the noisy and blurred codes, and costs a ninth), and where that read nothing (a code of 1 to
+2 px per module) at full size, across the frame's whole width for the box's rows (zxing-cpp thresholds a 1D code's
+row over the whole row, and a cropped row misses some small or blurred codes). Boxes start on the frame's grid of
+3x3 cells and 8x8 binarizer blocks, so a code's pixels are what the whole frame's decode sees. A box that read
+nothing and has not changed since the last frame skips its full-size pass for a few frames (RegionDecoder). Where
+the boxes would cover most of the frame (a close-up, a busy scene) or the edges are everywhere, the whole frame is
+decoded instead.
 `benchmarks/devices.py` shows the speed and the codes read against the whole frame's over a set of realistic
 frames; `tests/devices/test_regions.py` shows the same codes read at several sizes, angles, contrasts and noise.
 """
