@@ -212,9 +212,10 @@ class RegionDecoder:
         # Full size, across the whole frame's width: a 1D code's rows are read with a threshold from the whole
         # row, as in the whole frame, and a cropped row can tip a small or blurred code either way.
         for y0, y1, in_band in _bands(full_size):
-            found = self.inner.decode(gray[y0:y1])
-            _add(reads, found)
-            if not found:
+            # A code the small pass read elsewhere in these rows is read again here; only a new one counts.
+            new = [read for read in self.inner.decode(gray[y0:y1]) if read not in reads]
+            _add(reads, new)
+            if not new:
                 for box, small in in_band:
                     unread[box] = (small, 0)
         self._unread = unread
