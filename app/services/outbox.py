@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, case, func, insert, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import OutboxEvent
@@ -18,13 +18,8 @@ def emit(session: Session, type_: str, payload: dict[str, Any], event_id: str | 
     """Add an event (UUIDv7 id, given now, unless the caller made it: a payload signed over its event id) to the
     outbox; returns its id."""
     event_id = event_id or new_id()
-    # Straight to the table, not through the unit of work: an event is never changed after it is written, and a
-    # sale writes two (the sale and its audit entry). Events of one transaction keep the order they were emitted in.
-    session.execute(_INSERT, {"id": event_id, "type": type_, "payload": payload, "created_at": utcnow()})
+    session.add(OutboxEvent(id=event_id, type=type_, payload=payload, created_at=utcnow()))
     return event_id
-
-
-_INSERT = insert(cast(Table, OutboxEvent.__table__))
 
 
 def pending(session: Session, limit: int = 200) -> list[OutboxEvent]:

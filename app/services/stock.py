@@ -24,11 +24,6 @@ from app.services.base import Actor, Changes, UserError, here
 KINDS = ("sale", "return", "receipt", "adjustment", "count", "transfer", "fulfilment", "central")
 
 
-# The ledger's tables, written with core statements: nothing reads them back as ORM rows in the same transaction.
-_MOVEMENTS = StockMovement.metadata.tables[StockMovement.__tablename__]
-_BALANCES = StockBalance.metadata.tables[StockBalance.__tablename__]
-
-
 @dataclass(frozen=True)
 class MovementIn:
     product_id: str
@@ -42,10 +37,10 @@ def _upsert_balances(session: Session, deltas: dict[tuple[str, str], Decimal]) -
     if not deltas:
         return
     dialect = session.get_bind().dialect.name
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(_BALANCES)
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(StockBalance)
     stmt = ins.on_conflict_do_update(
         index_elements=["product_id", "location_id"],
-        set_={"on_hand": ins.table.c.on_hand + ins.excluded.on_hand},
+        set_={"on_hand": StockBalance.on_hand + ins.excluded.on_hand},
     )
     session.execute(
         stmt,
@@ -80,12 +75,9 @@ def record_movements(
         key = (m.product_id, m.location_id)
         deltas[key] = deltas.get(key, Decimal(0)) + m.qty
     if values:
-        # What the caller added first (a new location, say) is written before the rows that name it.
-        session.flush()
-        # One executemany on the table, not one INSERT ... RETURNING per row through the unit of work (a sale of 8
-        # lines wrote 8 statements), nor the ORM's bulk path (a third of the cost of writing a sale's stock). The
-        # rows handed back carry every written field but their seq, which no caller reads.
-        session.execute(insert(_MOVEMENTS), values)
+        # One executemany, not one INSERT ... RETURNING per row through the unit of work (a sale of 8 lines wrote
+        # 8 statements). The rows handed back carry every written field but their seq, which no caller reads.
+        session.execute(insert(StockMovement), values)
     _upsert_balances(session, deltas)
     return [StockMovement(**v) for v in values]
 

@@ -90,10 +90,10 @@ def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
 
     # Change comes out of the last tender: only cash can over-tender, and nothing is taken after completion.
     payments = sorted(order.payments, key=lambda p: (p.created_at, p.id))
-    for i, p in enumerate(payments):
-        applied = p.tendered - (settlement.change if i == len(payments) - 1 else 0)
-        if p.amount != applied:  # an equal value set would still mark the payment changed
-            p.amount = applied
+    for p in payments:
+        p.amount = p.tendered
+    if settlement.change:
+        payments[-1].amount = payments[-1].tendered - settlement.change
     order.change_given = settlement.change
     order.rounding = settlement.rounding_adjustment
     order.status = "completed"
