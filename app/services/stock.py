@@ -200,21 +200,14 @@ def low_stock(session: Session, limit: int = 100) -> list[tuple[str, str, Decima
     return [(s, n, Decimal(q), Decimal(r)) for s, n, q, r in rows]
 
 
-def movement_payload(
-    session: Session,
-    rows: list[StockMovement],
-    skus: dict[str, str] | None = None,
-    locations: dict[str, str] | None = None,
-) -> list[dict[str, str]]:
-    """Movements as they go on the wire: by SKU and location code, never by local keys. A caller that holds them
-    already passes `skus` (product id -> SKU) and `locations` (location id -> code); whatever is missing is read."""
-    skus = dict(skus or {})
-    want = {r.product_id for r in rows} - skus.keys()
-    if want:
-        skus.update(session.execute(select(Product.id, Product.sku).where(Product.id.in_(want))).all())
-    locs = dict(locations or {})
-    if {r.location_id for r in rows} - locs.keys():
-        locs.update(session.execute(select(Location.id, Location.code)).all())
+def movement_payload(session: Session, rows: list[StockMovement]) -> list[dict[str, str]]:
+    """Movements as they go on the wire: by SKU and location code, never by local keys."""
+    skus = dict(
+        session.execute(
+            select(Product.id, Product.sku).where(Product.id.in_({r.product_id for r in rows}))
+        ).all()
+    )
+    locs = dict(session.execute(select(Location.id, Location.code)).all())
     return [
         {
             "id": r.id,

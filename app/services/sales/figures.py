@@ -71,11 +71,7 @@ def _price(store: Store, order: Order) -> pricing.CartTotals:
 
 def _reprice(session: Session, order: Order) -> pricing.CartTotals:
     """Price the cart and store every figure back: the stored figures are what the receipt and sync use."""
-    with (
-        session.no_autoflush
-    ):  # reading the store must not write a line half-priced (an INSERT, then an UPDATE)
-        store = _store(session)
-    totals = _price(store, order)
+    totals = _price(_store(session), order)
     by_id = {p.line_id: p for p in totals.lines}
     for line in order.lines:
         p = by_id[line.id]
