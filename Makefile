@@ -13,13 +13,14 @@ APT_PACKAGES := python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontco
 	libusb-1.0-0 xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 \
 	libxcb-shape0 libxkbcommon-x11-0 libxcb-randr0 libxcb-xinerama0 poppler-utils fonts-dejavu-core
 # What the tests need beyond the app: a real browser for the central store's order status page, and objdump
-# (binutils), which PyInstaller needs to build the bundle (`make dist`, and the bundle test of `make test`).
-TEST_APT_PACKAGES := chromium binutils
+# (binutils) and the shared libpython, which PyInstaller needs to build the bundle (`make dist`, and the bundle
+# test of `make test`).
+TEST_APT_PACKAGES := chromium binutils libpython3.11
 ifneq ($(filter test system pytest,$(or $(MAKECMDGOALS),run)),)
 APT_PACKAGES += $(TEST_APT_PACKAGES)
 endif
 ifneq ($(filter dist,$(MAKECMDGOALS)),)
-APT_PACKAGES += binutils
+APT_PACKAGES += binutils libpython3.11
 endif
 export QT_QPA_PLATFORM ?= offscreen
 export ESCPOS_CAPABILITIES_PICKLE_DIR ?= $(CURDIR)/.cache/escpos

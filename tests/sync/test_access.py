@@ -237,7 +237,7 @@ def test_storefront_keys_are_scoped_to_their_stores_and_revoked_at_once(
     # A key for S1 cannot cancel (nor learn of) S2's order.
     cancel = central.client.post(f"/v1/orders/{s2.json()['number']}/cancel", headers=headers)
     assert cancel.status_code == 404
-    assert central_cli(["--database-url", url, "revoke-key", key]) == 0
+    assert central_cli(["--database-url", url, "revoke-key", "--", key]) == 0
     assert "revoked" in capsys.readouterr().out
     assert central.client.post("/v1/orders", json=order, headers=headers).status_code == 401
     assert central_cli(["--database-url", url, "revoke-key", "99999"]) == 2
