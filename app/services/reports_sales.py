@@ -5,13 +5,13 @@ the discounts and price overrides with who approved them; all over the sales the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, String, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.db.models import Approval, Department, Order, OrderLine, Product, StaffUser
@@ -86,34 +86,40 @@ def sales_by_hour(session: Session, p: Period) -> Report:
 
 
 def _department_totals(session: Session, p: Period) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """Sold per department in the period and in the same days a week before. Summed per product by the database
-    in one pass over both (a year's range and the year a week before overlap but for a week), then per department
-    here: grouping a year's lines by product needs no join per line."""
-    start, end = p.bounds()
-    before_start, before_end = p.week_before().bounds()
-
-    def sold(a: datetime, b: datetime) -> tuple[Any, Any]:
-        """The lines sold in [a, b) and their amount (a product with lines at 0 still has a row)."""
-        within = and_(Order.completed_at >= a, Order.completed_at < b)
-        return func.count(case((within, 1))), func.sum(case((within, OrderLine.amount), else_=0))
-
-    per_product = session.execute(
-        select(OrderLine.product_id, *sold(start, end), *sold(before_start, before_end))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(sold_between(before_start, end), OrderLine.voided.is_(False))
-        .group_by(OrderLine.product_id)
-    ).all()
+    """Sold per department in the period and in the same days a week before. The two windows are cut where either
+    starts or ends into at most three stretches (a year's range and the year a week before share all but a week at
+    each end), each summed per product by the database once, with no test per line of which window it is in; then
+    per department here: grouping a year's lines by product needs no join per line."""
+    now_window, before_window = p.bounds(), p.week_before().bounds()
+    cuts = sorted({*now_window, *before_window})
     names = dict(session.execute(select(Department.code, Department.name)).all())
     department = dict(session.execute(select(Product.id, Product.department)).all())
-    now_: dict[str, Decimal] = {}
-    before: dict[str, Decimal] = {}
-    for product_id, n, total, n_before, total_before in per_product:
-        code = department.get(product_id) if product_id else None
-        name = names.get(code, code) if code else "No department"
-        for out, lines, value in ((now_, n, total), (before, n_before, total_before)):
-            if lines:
-                out[name] = out.get(name, ZERO) + quantize_money(Decimal(value or 0))
-    return now_, before
+    per: tuple[dict[str | None, tuple[int, Decimal]], dict[str | None, tuple[int, Decimal]]] = ({}, {})
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        into = [
+            out for out, (x, y) in zip(per, (now_window, before_window), strict=True) if x <= a and b <= y
+        ]
+        if not into:
+            continue
+        q = (
+            select(OrderLine.product_id, func.count(), func.sum(OrderLine.amount))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(sold_between(a, b), OrderLine.voided.is_(False))
+            .group_by(OrderLine.product_id)
+        )
+        for product_id, n, amount in session.execute(q):
+            for out in into:
+                lines, value = out.get(product_id, (0, ZERO))
+                out[product_id] = (lines + n, value + Decimal(amount or 0))
+    totals: tuple[dict[str, Decimal], dict[str, Decimal]] = ({}, {})
+    for by_name, sold in zip(totals, per, strict=True):
+        for product_id, (count, value) in sold.items():
+            if not count:
+                continue
+            code = department.get(product_id) if product_id else None
+            name = names.get(code, code) if code else "No department"
+            by_name[name] = by_name.get(name, ZERO) + quantize_money(value)
+    return totals
 
 
 def sales_by_department(session: Session, p: Period) -> Report:
@@ -158,115 +164,170 @@ def top_items(session: Session, p: Period) -> Report:
     )
 
 
-@dataclass(frozen=True)
-class _Sold:
-    number: str
-    completed_at: datetime
-    owner_id: str | None
-
-
 def _holds(column: Any) -> Any:
-    return cast(column, String) != "null"
+    """A JSON column that holds an object: a removed discount is a JSON null, a never-given one SQL NULL (both
+    compare false), an empty object is none either."""
+    text = cast(column, String)
+    return and_(text != "null", text != "{}")
+
+
+def _field(column: Any, name: str) -> Any:
+    """One field of a JSON column, read by the database as text (not the whole document decoded here)."""
+    return column[name].as_string()
+
+
+def _minute_text(p: Period) -> Callable[[Any], str]:
+    """A completion moment as the local minute it shows ("YYYY-MM-DD HH:MM"), from the raw value the database
+    gives (SQLite's naive UTC text, PostgreSQL's aware datetime). Worked out once per UTC hour: in an hour whose
+    offset is whole hours throughout (every hour of a zone whole hours from UTC: clocks change on the hour), the
+    local minute is the UTC one after the local hour; any other hour is worked out minute by minute."""
+    zone = ZoneInfo(p.timezone)
+    hours: dict[str, str | None] = {}
+    minutes: dict[str, str] = {}
+
+    def local(text: str) -> str:
+        at = datetime.fromisoformat(text).replace(tzinfo=UTC).astimezone(zone)
+        return at.strftime("%Y-%m-%d %H:%M")
+
+    def text(raw: Any) -> str:
+        if not isinstance(raw, str):
+            raw = raw.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        hour = raw[:13]
+        if hour not in hours:
+            start = datetime.fromisoformat(hour + ":00").replace(tzinfo=UTC)
+            first, last = start.astimezone(zone), (start + timedelta(minutes=59)).astimezone(zone)
+            whole = first.utcoffset() == last.utcoffset() and first.minute == 0
+            hours[hour] = first.strftime("%Y-%m-%d %H") if whole else None
+        prefix = hours[hour]
+        if prefix is not None:
+            return prefix + raw[13:16]
+        minute = raw[:16]
+        shown = minutes.get(minute)
+        if shown is None:
+            shown = minutes[minute] = local(minute)
+        return shown
+
+    return text
+
+
+_LAST = 1 << 30  # after every line of a sale
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value if value is not None else "0"))
 
 
 def discounts(session: Session, p: Period) -> Report:
     """Every discount and price override on the period's sales, with its reason and who approved it: the manager
-    of the approval it used (app.db Approval), or the cashier's own authority when the role allowed it."""
-    # Only rows that hold one: a removed discount is a JSON null, a never-given one SQL NULL (both compare false).
-    orders = list(
-        session.execute(
-            select(Order.id, Order.number, Order.completed_at, Order.owner_id, Order.order_discount).where(
-                sales(p), _holds(Order.order_discount)
-            )
+    of the approval it used (app.db Approval), or the cashier's own authority when the role allowed it.
+
+    A year holds tens of thousands of discounted lines: only the fields shown are read out of each discount (by
+    the database), as plain rows, and the completion moments come raw (`_minute_text`)."""
+    conn = session.connection()
+    completed = type_coerce(
+        Order.completed_at, String
+    )  # the raw value: formatted once per minute, and sorted on
+    money = OrderLine.unit_price.type
+    qty_type = OrderLine.qty.type
+    d, o = OrderLine.discount, OrderLine.price_override
+    lines = conn.execute(
+        select(
+            OrderLine.name,
+            type_coerce(OrderLine.qty, Integer),
+            type_coerce(OrderLine.unit_price, Integer),
+            _holds(o),
+            _field(o, "price"),
+            _field(o, "reason"),
+            _field(o, "approval_id"),
+            _holds(d),
+            _field(d, "amount"),
+            _field(d, "reason"),
+            _field(d, "approval_id"),
+            Order.number,
+            completed,
+            Order.owner_id,
+            OrderLine.line_no,
         )
-    )
-    # Plain rows through the connection: a year holds tens of thousands of discounted lines.
-    lines = (
-        session.connection()
-        .execute(
-            select(
-                OrderLine.order_id,
-                OrderLine.name,
-                OrderLine.qty,
-                OrderLine.unit_price,
-                OrderLine.price_override,
-                OrderLine.discount,
-                Order.number,
-                Order.completed_at,
-                Order.owner_id,
-            )
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(
-                sales(p),
-                OrderLine.voided.is_(False),
-                # The index of the lines that carry either (app.db ix_order_lines_marked), then those that still do.
-                or_(OrderLine.discount.is_not(None), OrderLine.price_override.is_not(None)),
-                or_(_holds(OrderLine.discount), _holds(OrderLine.price_override)),
-            )
-            .order_by(Order.completed_at, OrderLine.line_no)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            sales(p),
+            OrderLine.voided.is_(False),
+            # The index of the lines that carry either (app.db ix_order_lines_marked), then those that still do.
+            or_(d.is_not(None), o.is_not(None)),
+            or_(_holds(d), _holds(o)),
         )
-        .all()
-    )
+    ).all()
+    od = Order.order_discount
+    orders = conn.execute(
+        select(
+            Order.number,
+            completed,
+            Order.owner_id,
+            _field(od, "amount"),
+            _field(od, "reason"),
+            _field(od, "approval_id"),
+        ).where(sales(p), od.is_not(None), _holds(od))
+    ).all()
     names = dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
     approvers = dict(session.execute(select(Approval.id, Approval.approved_by)).all())
+    dialect = session.get_bind().dialect
 
-    def who(data: dict[str, Any], owner: str | None) -> str:
-        approval = data.get("approval_id")
+    def who(approval: str | None, owner: str | None) -> str:
         if approval and approval in approvers:
             return names.get(approvers[approval], "?")
         return f"{names.get(owner or '', '?')} (own authority)"
 
-    found: list[tuple[datetime, tuple[Cell, ...]]] = []
-    shown: dict[datetime, str] = {}  # a sale's lines share its time: written once
-    for _order_id, name, qty, unit_price, override, discount, number, completed_at, owner_id in lines:
-        o = _Sold(number, completed_at, owner_id)
-        when = shown.get(completed_at) or shown.setdefault(
-            completed_at, p.local(completed_at).strftime("%Y-%m-%d %H:%M")
-        )
-        if override:
-            off = quantize_money((unit_price - Decimal(override["price"])) * qty)
+    when = _minute_text(p)
+    # Sorted here by time and receipt, each sale's lines in order (an override before a discount of the same
+    # line) and its whole-sale discount last.
+    found: list[tuple[Any, str, int, int, tuple[Cell, ...]]] = []
+    for (
+        name,
+        qty,
+        unit_price,
+        overridden,
+        price,
+        o_reason,
+        o_approval,
+        discounted,
+        amount,
+        d_reason,
+        d_approval,
+        number,
+        completed_at,
+        owner_id,
+        line_no,
+    ) in lines:
+        shown = when(completed_at)
+        if overridden and price is not None:
+            unit = money.process_result_value(unit_price, dialect)
+            n = qty_type.process_result_value(qty, dialect)
+            off = quantize_money((unit - _amount(price)) * n)
+            row = (shown, number, name, "Price override", off, o_reason or "", who(o_approval, owner_id))
+            found.append((completed_at, number, line_no, 0, row))
+        if discounted:
             row = (
-                when,
-                o.number,
-                name,
-                "Price override",
-                off,
-                override.get("reason", ""),
-                who(override, o.owner_id),
-            )
-            found.append((o.completed_at, row))
-        if discount:
-            off = Decimal(discount.get("amount", "0"))
-            row = (
-                when,
-                o.number,
+                shown,
+                number,
                 name,
                 "Line discount",
-                off,
-                discount.get("reason", ""),
-                who(discount, o.owner_id),
+                _amount(amount),
+                d_reason or "",
+                who(d_approval, owner_id),
             )
-            found.append((o.completed_at, row))
-    for row in orders:
-        if row.order_discount:
-            d = row.order_discount
-            when = p.local(row.completed_at).strftime("%Y-%m-%d %H:%M")
-            off = Decimal(d.get("amount", "0"))
-            found.append(
-                (
-                    row.completed_at,
-                    (
-                        when,
-                        row.number,
-                        "Whole sale",
-                        "Sale discount",
-                        off,
-                        d.get("reason", ""),
-                        who(d, row.owner_id),
-                    ),
-                )
-            )
-    found.sort(key=lambda f: (f[0], str(f[1][1])))
+            found.append((completed_at, number, line_no, 1, row))
+    for number, completed_at, owner_id, amount, reason, approval in orders:
+        row = (
+            when(completed_at),
+            number,
+            "Whole sale",
+            "Sale discount",
+            _amount(amount),
+            reason or "",
+            who(approval, owner_id),
+        )
+        found.append((completed_at, number, _LAST, 0, row))
+    found.sort(key=lambda f: f[:4])
     return Report(
         "discounts",
         "Discounts and price overrides",
@@ -280,7 +341,7 @@ def discounts(session: Session, p: Period) -> Report:
             Column("Reason", "text"),
             Column("Approved by", "text"),
         ),
-        [row for _, row in found],
+        [f[4] for f in found],
         3,
         (4,),
         "A price override's amount off is the price it replaced less the new price, times the quantity.",
