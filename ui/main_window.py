@@ -15,12 +15,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -32,14 +31,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import outbox, printing, settings, staff
+from app.domain import barcodes
+from app.services import outbox, settings, staff
 from app.services.base import Actor, Changes
 from app.services.staff import StaffView
-from ui.approval import ask_approval
 from ui.context import AppContext
 from ui.main_window_screens import Screens, build_screen
 from ui.scan_router import ScanField
 from ui.screens.signin import SignInScreen
+
+if TYPE_CHECKING:
+    from app.services import printing
 
 WORKSTATIONS = [
     ("sell", "Sell"),
@@ -52,8 +54,8 @@ WORKSTATIONS = [
     ("reports", "Reports"),
     ("stock", "Stock"),
 ]
-# Nine workstation buttons leave the scan field room at 1024 wide only with narrow side padding.
-NAV_STYLE = "font-size: 13px; padding: 4px 5px;"
+# The workstation buttons are styled by one rule of ui/theme.py (QPushButton#navButton, narrow side padding: nine
+# of them leave the scan field room at 1024 wide only so); the current one has the property current=true.
 
 
 class MainWindow(QMainWindow):
@@ -83,7 +85,7 @@ class MainWindow(QMainWindow):
         self.nav: dict[str, QPushButton] = {}
         for i, (key, label) in enumerate(WORKSTATIONS):
             b = QPushButton(f"{self.tr(label)}\nCtrl+{i + 1}")
-            b.setStyleSheet(NAV_STYLE)
+            b.setObjectName("navButton")
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.clicked.connect(lambda _c=False, k=key: self.show_screen(k))
             top.addWidget(b)
@@ -121,7 +123,7 @@ class MainWindow(QMainWindow):
 
         ctx.ops.failed.connect(self._failed)
         ctx.ops.changed.connect(self.on_changed)
-        ctx.ops.ask_approval = ask_approval(ctx, self)
+        ctx.ops.ask_approval = self._ask_approval
         ctx.router.refused.connect(self._refused)
         ctx.router.accepted.connect(lambda _e: ctx.sounds.good())
         ctx.messages.acknowledged.connect(self.focus_scan)
@@ -139,7 +141,32 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
         self._announced: set[tuple[str, str]] = set()  # print problems already told: (job id, status)
         self.current = "signin"
-        self.show_screen("signin")
+        self._painted_then: Callable[[], None] | None = None
+        self._painted = False
+        # The status bar's first read waits for the first paint: it imports the shift service on the op helper's
+        # thread, which would share the interpreter with the window's start.
+        self.show_screen("signin", read_status=False)
+
+    def when_painted(self, then: Callable[[], None]) -> None:
+        """Call `then` once, just after the window's first paint (the start's "window ready")."""
+        self._painted_then = then
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self._painted:
+            return
+        self._painted = True
+        # After this paint pass (the window's children paint after it): what the start left for later.
+        then, self._painted_then = self._painted_then, None
+        if then is not None:
+            QTimer.singleShot(0, then)
+        QTimer.singleShot(0, self.refresh_status)
+
+    def _ask_approval(self, permission: str, reason: str, then: Callable[[str | None], None]) -> None:
+        """The op helper's hook (ui/approval.py): the dialog's module is imported the first time it is needed."""
+        from ui.approval import ask_approval
+
+        ask_approval(self.ctx, self)(permission, reason, then)
 
     # -- the workstations, built when first needed --------------------------------------------------------
     def _build(self, key: str) -> QWidget:
@@ -151,14 +178,21 @@ class MainWindow(QMainWindow):
 
     def build_rest_when_idle(self, then: Callable[[], None] | None = None) -> None:
         """Build the workstations not built yet, one per turn of the event loop (after the window is shown, while
-        someone signs in), so that the first Ctrl+N does not wait for one; then `then()`."""
-        todo = [key for key, _label in WORKSTATIONS if key not in self.screens]
+        someone signs in), so that the first Ctrl+N does not wait for one; then import the GS1 library (the first
+        GS1 or scale-label scan does not wait for it either) and the approval dialog; then `then()`."""
+        todo: list[str | Callable[[], object]] = [
+            key for key, _label in WORKSTATIONS if key not in self.screens
+        ]
+        todo += [barcodes.load_gs1, _import_approval]
 
         def next_one() -> None:
             while todo:
-                key = todo.pop(0)
-                if key not in self.screens:
-                    self.screens[key]  # noqa: B018 - built on first use
+                step = todo.pop(0)
+                if callable(step):
+                    step()
+                    break
+                if step not in self.screens:
+                    self.screens[step]  # noqa: B018 - built on first use
                     break
             if todo:
                 QTimer.singleShot(0, next_one)
@@ -168,7 +202,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, next_one)
 
     # -- navigation ------------------------------------------------------------------------------------------
-    def show_screen(self, key: str) -> None:
+    def show_screen(self, key: str, *, read_status: bool = True) -> None:
         if self.ctx.user is None and key != "signin":
             self.ctx.messages.show_error(self.tr("Sign in first."))
             return
@@ -181,11 +215,15 @@ class MainWindow(QMainWindow):
         for b in self.nav.values():
             b.setVisible(signed)
         for k, b in self.nav.items():
-            b.setStyleSheet(NAV_STYLE + (" background: #bfdbfe; font-weight: 600;" if k == key else ""))
+            if b.property("current") != (k == key):
+                b.setProperty("current", k == key)
+                b.style().unpolish(b)  # a dynamic property's rule applies only when polished again
+                b.style().polish(b)
         if hasattr(w, "activate"):
             w.activate()
         self.focus_scan()
-        self.refresh_status()
+        if read_status:
+            self.refresh_status()
 
     def open_sale(self, order_id: str) -> None:
         """Show one sale in the Journal (Lookup's "Open in the Journal")."""
@@ -275,9 +313,9 @@ class MainWindow(QMainWindow):
 
     def refresh_status(self) -> None:
         def read(s: Any) -> tuple[Any, dict[str, int], int, list[printing.JobView]]:
-            # Imported here, on the op helper's thread: the shift service (and the reports it builds) is no part of
-            # the window's start.
-            from app.services import shifts
+            # Imported here, on the op helper's thread: the shift service (and the reports it builds) and the print
+            # queue's (and the documents it prints) are no part of the window's start.
+            from app.services import printing, shifts
 
             return shifts.current_shift(s), outbox.counts(s), printing.waiting(s), printing.problems(s)
 
@@ -300,6 +338,8 @@ class MainWindow(QMainWindow):
     def _clock(self, moment: datetime | None) -> str:
         if moment is None:
             return "?"
+        from babel.dates import format_time  # here: babel's dates are no part of the start
+
         here = self.ctx.here
         return format_time(moment, "short", tzinfo=ZoneInfo(here.timezone), locale=here.locale)
 
@@ -375,6 +415,10 @@ class MainWindow(QMainWindow):
             if hasattr(svc, "stop"):
                 svc.stop()
         super().closeEvent(event)
+
+
+def _import_approval() -> None:
+    import ui.approval  # noqa: F401 - imported ahead, so the first approval asked for does not wait for it
 
 
 def _titles(jobs: list[printing.JobView]) -> str:

@@ -35,6 +35,12 @@ QTableView, QTableWidget { background: white; font-size: 18px; gridline-color: #
 QHeaderView::section { font-size: 15px; padding: 6px; background: #e5e7eb; border: none; }
 QStatusBar QLabel { padding: 0 4px; font-size: 13px; }
 QTabBar::tab { min-height: 40px; padding: 4px 16px; font-size: 16px; }
+QPushButton#navButton { font-size: 13px; padding: 4px 5px; }
+QPushButton#navButton[current="true"] { background: #bfdbfe; font-weight: 600; }
+QWidget#signIn QListWidget#userList::item { min-height: 48px; font-size: 20px; }
+QWidget#signIn QLineEdit#pinField { font-size: 32px; padding: 8px; }
+QWidget#signIn QPushButton { font-size: 28px; }
+QLabel#signInStatus { color: @ERROR_RED; font-size: 20px; font-weight: 600; }
 """
 for _name, _colour in (("@ERROR_RED", ERROR_RED), ("@GOOD_GREEN", GOOD_GREEN), ("@WARN_AMBER", WARN_AMBER)):
     STYLE = STYLE.replace(_name, _colour)

@@ -4,7 +4,9 @@ This module owns the answer to "what did the cashier just scan?". `parse` takes 
 wedge, serial, camera decoder) delivered and returns one of `Gtin`, `Gs1`, `Sscc`, `VariableMeasure`,
 `InternalCode` or `Unknown`; it never raises. The GS1 heavy lifting (check digits, UPC-E expansion, symbology
 identifiers, the application identifier table, dates and decimals inside element strings, Digital Link URIs)
-is done by `biip`. `biip.parse` itself returns *every* reading it can make of a string, some of them wrong
+is done by `biip`, imported on first use (it takes a tenth of a second to import, so the till's start does not pay
+for it; `load_gs1` imports it ahead, when the app is idle): a plain EAN/UPC, an SSCC or an internal code is read
+without it. `biip.parse` itself returns *every* reading it can make of a string, some of them wrong
 for a shop counter, so this module chooses the reading from the form of the scan instead:
 
 * the text is stripped of surrounding whitespace / CR / LF, must be printable ASCII (plus the GS separator
@@ -44,18 +46,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from types import MappingProxyType
-from typing import Literal, TypeAlias
-
-from biip import BiipException, ParseConfig
-from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digit
-from biip.gs1_digital_link_uris import GS1DigitalLinkURI
-from biip.gs1_element_strings import GS1ElementStrings
-from biip.gs1_messages import GS1Message
-from biip.symbology import GS1Symbology, SymbologyIdentifier
-from biip.upc import Upc
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from app.domain import prefixes
+
+if TYPE_CHECKING:
+    from biip import ParseConfig
+    from biip.gs1_element_strings import GS1ElementStrings
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -77,6 +76,7 @@ __all__ = [
     "gtin_check_digit",
     "internal_code",
     "is_valid_gtin",
+    "load_gs1",
     "make_variable_measure_code",
     "parse",
     "product_key",
@@ -104,7 +104,19 @@ _BARE_GS1_START = re.compile(r"(?:00[0-9]{18}|0[12][0-9]{14})")
 _GTIN_FORMATS: dict[int, GtinFormat] = {8: "GTIN-8", 12: "GTIN-12", 13: "GTIN-13", 14: "GTIN-14"}
 # ]E3 is an EAN/UPC with a 2- or 5-digit add-on; the total length tells which main code it carries.
 _ADD_ON_MAIN_LENGTH = {15: 13, 18: 13, 14: 12, 17: 12, 10: 8, 13: 8}
-_BIIP_CONFIG = ParseConfig()
+
+
+@cache
+def _biip_config() -> ParseConfig:
+    from biip import ParseConfig
+
+    return ParseConfig()
+
+
+def load_gs1() -> None:
+    """Import the GS1 library now (about a tenth of a second), so that the first GS1, UPC-E, scale-label or
+    symbology-prefixed scan does not wait for it. The app calls this once its window shows."""
+    _biip_config()
 
 
 # --- results -------------------------------------------------------------------------------------------------
@@ -293,14 +305,29 @@ def gtin_check_digit(body: str) -> int:
     ``isdecimal`` also accepts full-width and other scripts' digits, which a barcode never holds."""
     if not _ASCII_DIGITS.fullmatch(body):
         raise ValueError(f"expected ASCII digits, got {body!r}")
-    return gs1_standard_check_digit(body)
+    return _mod10(body)
+
+
+def _mod10(digits: str) -> int:
+    """The GS1 standard check digit (General Specifications 7.9.1) of ASCII `digits`: weights 3, 1, 3, ... from
+    the right. Here rather than biip's `gs1_standard_check_digit` (the same figure, pinned by a test) so that a
+    plain EAN/UPC scan does not import biip."""
+    odd = sum(map(int, digits[-1::-2]))
+    even = sum(map(int, digits[-2::-2]))
+    return -(3 * odd + even) % 10
+
+
+def _price_weight_check_digit(value: str) -> int:
+    from biip.checksums import gs1_price_weight_check_digit
+
+    return gs1_price_weight_check_digit(value)
 
 
 def is_valid_gtin(s: str) -> bool:
     """True for an 8, 12, 13 or 14 ASCII-digit GTIN with a correct check digit (a UPC-E is not a GTIN string)."""
     if len(s) not in _GTIN_FORMATS or not _ASCII_DIGITS.fullmatch(s):
         return False
-    return gs1_standard_check_digit(s[:-1]) == int(s[-1])
+    return _mod10(s[:-1]) == int(s[-1])
 
 
 def product_key(result: ScanResult) -> str | None:
@@ -339,6 +366,9 @@ def parse(raw: str, config: BarcodeConfig | None = None) -> ScanResult:
 
 
 def _parse_with_symbology(text: str, cfg: BarcodeConfig) -> ScanResult:
+    from biip import BiipException
+    from biip.symbology import GS1Symbology, SymbologyIdentifier
+
     try:
         sid = SymbologyIdentifier.extract(text)
     except (BiipException, ValueError, IndexError):
@@ -400,6 +430,9 @@ def _parse_plain(data: str, text: str, cfg: BarcodeConfig, *, gs1_allowed: bool)
 def _from_digits(digits: str, text: str, cfg: BarcodeConfig, *, upc_e: bool) -> ScanResult:
     """A plain numeric code of GTIN length; `upc_e` allows the UPC-E reading of 8 digits."""
     if upc_e and digits[0] in "01":
+        from biip import BiipException
+        from biip.upc import Upc
+
         try:
             upc = Upc.parse(digits)
         except BiipException:
@@ -407,7 +440,7 @@ def _from_digits(digits: str, text: str, cfg: BarcodeConfig, *, upc_e: bool) -> 
         if upc is not None:
             gtin12 = upc.as_upc_a()
             return Gtin(gtin14=gtin12.zfill(14), digits=gtin12, format="GTIN-12", raw=text)
-    expected = gs1_standard_check_digit(digits[:-1])
+    expected = _mod10(digits[:-1])
     if expected != int(digits[-1]):
         return Unknown(
             text,
@@ -437,7 +470,7 @@ def _from_variable_measure(code13: str, text: str, cfg: BarcodeConfig) -> ScanRe
             pos += 1
         value_digits = code13[pos : pos + layout.value_digits]
         if price_check is not None:
-            expected = gs1_price_weight_check_digit(value_digits)
+            expected = _price_weight_check_digit(value_digits)
             if expected != price_check:
                 return Unknown(
                     text,
@@ -452,26 +485,32 @@ def _from_variable_measure(code13: str, text: str, cfg: BarcodeConfig) -> ScanRe
 
 
 def _from_sscc(digits: str, text: str) -> ScanResult:
-    expected = gs1_standard_check_digit(digits[:-1])
+    expected = _mod10(digits[:-1])
     if expected != int(digits[-1]):
         return Unknown(text, f"bad check digit in SSCC {digits}: expected {expected}, got {digits[-1]}")
     return Sscc(sscc=digits, raw=text)
 
 
 def _from_gs1_message(data: str, text: str, *, hri: bool) -> ScanResult:
+    from biip import BiipException
+    from biip.gs1_messages import GS1Message
+
     try:
         if hri:
-            message = GS1Message.parse_hri(data, config=_BIIP_CONFIG)
+            message = GS1Message.parse_hri(data, config=_biip_config())
         else:
-            message = GS1Message.parse(data, config=_BIIP_CONFIG)
+            message = GS1Message.parse(data, config=_biip_config())
     except (BiipException, ValueError) as exc:
         return Unknown(text, f"not a barcode this store knows: GS1 data could not be read ({exc})")
     return _from_element_strings(message.element_strings, text)
 
 
 def _from_digital_link(data: str, text: str) -> ScanResult:
+    from biip import BiipException
+    from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+
     try:
-        uri = GS1DigitalLinkURI.parse(data, config=_BIIP_CONFIG)
+        uri = GS1DigitalLinkURI.parse(data, config=_biip_config())
     except (BiipException, ValueError):
         return Unknown(
             text, f"not a barcode this store knows: a web address, not a GS1 Digital Link ({_shown(data)})"
@@ -587,6 +626,6 @@ def make_variable_measure_code(
     if units >= 10**layout.value_digits:
         raise ValueError(f"{value} does not fit {layout.value_digits} digits with {layout.decimals} decimals")
     value_digits = str(units).zfill(layout.value_digits)
-    price_check = str(gs1_price_weight_check_digit(value_digits)) if layout.price_check_digit else ""
+    price_check = str(_price_weight_check_digit(value_digits)) if layout.price_check_digit else ""
     body = layout.prefix + item_ref + price_check + value_digits
     return body + str(gtin_check_digit(body))

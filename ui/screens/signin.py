@@ -35,6 +35,8 @@ class SignInScreen(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        # Styled by ui/theme.py's rules for #signIn (large keys, PIN and names): one style sheet for the app, none
+        # per widget (each of those is parsed and kept apart, and made the start slower).
         self.setObjectName("signIn")
         outer = QHBoxLayout(self)
         left = QVBoxLayout()
@@ -43,7 +45,6 @@ class SignInScreen(QWidget):
         left.addWidget(cap)
         self.users = QListWidget()
         self.users.setObjectName("userList")
-        self.users.setStyleSheet("QListWidget::item { min-height: 48px; font-size: 20px; }")
         # A tap chooses a name; the keyboard stays in the PIN field (focus on the list would make a row current).
         self.users.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.users.currentItemChanged.connect(lambda *_: self._focus_pin())
@@ -56,7 +57,6 @@ class SignInScreen(QWidget):
         self.pin.setObjectName("pinField")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setPlaceholderText(self.tr("PIN"))
-        self.pin.setStyleSheet("font-size: 32px; padding: 8px;")
         self.pin.setMaxLength(8)
         self.pin.returnPressed.connect(self.submit)
         right.addWidget(self.pin)
@@ -65,7 +65,6 @@ class SignInScreen(QWidget):
         for i, k in enumerate(keys):
             b = QPushButton(k)
             b.setMinimumSize(96, 72)
-            b.setStyleSheet("font-size: 28px;")
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             if k == "OK":
                 b.setObjectName("primary")
@@ -79,7 +78,6 @@ class SignInScreen(QWidget):
         self.status = QLabel()
         self.status.setObjectName("signInStatus")
         self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #b91c1c; font-size: 20px; font-weight: 600;")
         right.addWidget(self.status)
         right.addStretch(1)
         outer.addLayout(right, 1)
