@@ -5,8 +5,10 @@ the Pay dialog over the window at 1280x800 and 1024x768 go to $RETURNS_SHOTS (de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 import pytest
 from PySide6.QtCore import Qt
@@ -39,27 +41,63 @@ def window(qtbot: QtBot, db: Factory) -> Iterator[MainWindow]:
         yield win
 
 
+@dataclass(frozen=True)
+class Desk:
+    """A card sale of one item, found at the Returns desk by its receipt, with that item scanned back."""
+
+    screen: ReturnsScreen
+    clerk: Actor
+    original: str  # the sale's order id
+    cheap_code: str
+    cheap: Decimal
+    dear_code: str
+    dear: Decimal
+
+
+AtTheDesk = Callable[[Literal["cheap", "dear"]], Desk]
+
+
+@pytest.fixture
+def at_the_desk(qtbot: QtBot, window: MainWindow, db: Factory) -> AtTheDesk:
+    """The returns clerk signed in with a shift open, two items of different prices, and `at_the_desk(which)`: the
+    `which` of them sold by card and brought back to the desk (receipt and item scanned; no reason chosen yet)."""
+
+    def make(which: Literal["cheap", "dear"]) -> Desk:
+        sign_in(qtbot, window, "returns", "4444")
+        assert window.ctx.user is not None
+        clerk = Actor(window.ctx.user.id)
+        with db.begin() as s:
+            shifts.open_shift(s, clerk, D("100.00"))
+        (_, cheap_code, cheap), (_, dear_code, dear) = priced(db)
+        code = cheap_code if which == "cheap" else dear_code
+        original = sold(db, clerk, [code], [("card", None)])
+        with db() as s:
+            order = s.get(Order, original)
+            assert order is not None
+            number = order.number
+        window.show_screen("returns")
+        screen = window.screens["returns"]
+        assert isinstance(screen, ReturnsScreen)
+        idle(qtbot, window)
+        scan(qtbot, window, f"R-{number}")
+        scan(qtbot, window, code)
+        assert screen.choices[1].qty == 1
+        return Desk(screen, clerk, original, cheap_code, cheap, dear_code, dear)
+
+    return make
+
+
 def test_exchange_for_a_dearer_item_takes_only_the_difference(
-    qtbot: QtBot, window: MainWindow, db: Factory
+    qtbot: QtBot, window: MainWindow, db: Factory, at_the_desk: AtTheDesk
 ) -> None:
-    sign_in(qtbot, window, "returns", "4444")
-    assert window.ctx.user is not None
-    clerk = Actor(window.ctx.user.id)
-    with db.begin() as s:
-        shifts.open_shift(s, clerk, D("100.00"))
-    (_, cheap_code, cheap), (_, dear_code, dear) = priced(db)
-    original = sold(db, clerk, [cheap_code], [("card", None)])
-    with db() as s:
-        order = s.get(Order, original)
-        assert order is not None
-        number = order.number
-    window.show_screen("returns")
-    screen = window.screens["returns"]
-    assert isinstance(screen, ReturnsScreen)
-    idle(qtbot, window)
-    scan(qtbot, window, f"R-{number}")
-    scan(qtbot, window, cheap_code)
-    assert screen.choices[1].qty == 1
+    desk = at_the_desk("cheap")
+    screen, original, dear_code, cheap, dear = (
+        desk.screen,
+        desk.original,
+        desk.dear_code,
+        desk.cheap,
+        desk.dear,
+    )
 
     def choose_faulty(dlg: QWidget) -> None:
         assert isinstance(dlg, FormDialog)
@@ -173,25 +211,10 @@ def test_a_web_orders_return_label_scanned_at_the_desk_finds_the_order(
 
 
 def test_exchange_for_a_cheaper_item_refunds_the_difference(
-    qtbot: QtBot, window: MainWindow, db: Factory
+    qtbot: QtBot, window: MainWindow, db: Factory, at_the_desk: AtTheDesk
 ) -> None:
-    sign_in(qtbot, window, "returns", "4444")
-    assert window.ctx.user is not None
-    clerk = Actor(window.ctx.user.id)
-    with db.begin() as s:
-        shifts.open_shift(s, clerk, D("100.00"))
-    (_, cheap_code, cheap), (_, dear_code, dear) = priced(db)
-    original = sold(db, clerk, [dear_code], [("card", None)])
-    with db() as s:
-        order = s.get(Order, original)
-        assert order is not None
-        number = order.number
-    window.show_screen("returns")
-    screen = window.screens["returns"]
-    assert isinstance(screen, ReturnsScreen)
-    idle(qtbot, window)
-    scan(qtbot, window, f"R-{number}")
-    scan(qtbot, window, dear_code)
+    desk = at_the_desk("dear")
+    screen, cheap_code, cheap, dear = desk.screen, desk.cheap_code, desk.cheap, desk.dear
     screen.choices[1].reason = "wrong_size"
     seen: dict[str, object] = {}
 
@@ -220,30 +243,6 @@ def test_exchange_for_a_cheaper_item_refunds_the_difference(
         ]
 
 
-def _at_the_desk(qtbot: QtBot, window: MainWindow, db: Factory) -> tuple[ReturnsScreen, Actor, str, str, str]:
-    """A card sale of the cheaper item, found at the Returns desk with its line chosen: (screen, clerk, original,
-    cheap code, dear code)."""
-    sign_in(qtbot, window, "returns", "4444")
-    assert window.ctx.user is not None
-    clerk = Actor(window.ctx.user.id)
-    with db.begin() as s:
-        shifts.open_shift(s, clerk, D("100.00"))
-    (_, cheap_code, _), (_, dear_code, _) = priced(db)
-    original = sold(db, clerk, [cheap_code], [("card", None)])
-    with db() as s:
-        order = s.get(Order, original)
-        assert order is not None
-        number = order.number
-    window.show_screen("returns")
-    screen = window.screens["returns"]
-    assert isinstance(screen, ReturnsScreen)
-    idle(qtbot, window)
-    scan(qtbot, window, f"R-{number}")
-    scan(qtbot, window, cheap_code)
-    screen.choices[1].reason = "wrong_size"
-    return screen, clerk, original, cheap_code, dear_code
-
-
 def _left_behind(db: Factory, original: str) -> list[Order]:
     with db() as s:
         return list(
@@ -254,12 +253,14 @@ def _left_behind(db: Factory, original: str) -> list[Order]:
 
 
 def test_back_from_an_exchange_voids_its_items_and_commits_nothing_of_the_return(
-    qtbot: QtBot, window: MainWindow, db: Factory
+    qtbot: QtBot, window: MainWindow, db: Factory, at_the_desk: AtTheDesk
 ) -> None:
     """The defect: Back from the exchange after scanning a new item left it on an open sale, which Sell then
     took as its own next sale. Now Back voids that sale (a manager approves, as any whole-sale void with items),
     with the void's audit entry; no return is written, and Sell starts afresh."""
-    screen, clerk, original, _cheap, dear_code = _at_the_desk(qtbot, window, db)
+    desk = at_the_desk("cheap")
+    screen, clerk, original, dear_code = desk.screen, desk.clerk, desk.original, desk.dear_code
+    screen.choices[1].reason = "wrong_size"
     seen: dict[str, object] = {}
 
     def manager_approves(dlg: QWidget) -> None:
@@ -303,11 +304,13 @@ def test_back_from_an_exchange_voids_its_items_and_commits_nothing_of_the_return
 
 
 def test_esc_from_an_exchange_whose_payment_was_given_up_voids_it_too(
-    qtbot: QtBot, window: MainWindow, db: Factory
+    qtbot: QtBot, window: MainWindow, db: Factory, at_the_desk: AtTheDesk
 ) -> None:
     """Pay dialog opened (the return's credit held on the sale) and given up, then Esc: the credit comes off and
     the sale is voided in the same transaction; nothing of the return is written."""
-    screen, _clerk, original, _cheap, dear_code = _at_the_desk(qtbot, window, db)
+    desk = at_the_desk("cheap")
+    screen, original, dear_code = desk.screen, desk.original, desk.dear_code
+    screen.choices[1].reason = "wrong_size"
     seen: dict[str, object] = {}
 
     def manager_approves(dlg: QWidget) -> None:

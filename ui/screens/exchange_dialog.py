@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 from app.domain import barcodes, tenders
 from app.services import returns, sales
 from app.services.returns import Central, ExchangeDone, ExchangeQuote, ReturnLineIn
-from app.services.returns.exchange import abandon_exchange
 from app.services.sales import SaleView
 from ui.context import AppContext
 from ui.screens.sell_dialogs import TenderDialog
@@ -300,7 +299,7 @@ class ExchangeDialog(QDialog):
             self._leaving = False
             self.error.setText(message)
 
-        self.ctx.ops.run(lambda s, a: abandon_exchange(s, a, sid), left, kept)
+        self.ctx.ops.run(lambda s, a: returns.abandon_exchange(s, a, sid), left, kept)
 
 
 def start_exchange(screen: ReturnsScreen, wanted: list[ReturnLineIn]) -> None:

@@ -87,7 +87,8 @@ class ReturnsScreen(Workstation):
         # A return without a receipt: the customer (id, name) its store credit goes to, and the items scanned.
         self.customer: tuple[str, str] | None = None
         self.items: list[ItemLine] = []
-        # An exchange's new sale, kept while the desk goes back to the return.
+        # The new sale of the exchange under way, while its dialog is open. Leaving the exchange (Back, Esc) voids that
+        # sale (returns.abandon_exchange), so none is kept once the desk is back at the return.
         self.exchange_sale: str | None = None
         self.central: Central | None = None  # the central store's word on the sale on screen (None: offline)
         super().__init__(ctx, parent)
@@ -370,7 +371,8 @@ class ReturnsScreen(Workstation):
         ):
             return
         self.original, self.choices, self.quoted, self.done = None, {}, None, None
-        self.customer, self.items, self.exchange_sale = None, [], None  # new items left stay open at Sell
+        # No exchange's sale outlives its dialog (left, it was voided): nothing of one stays open for Sell.
+        self.customer, self.items, self.exchange_sale = None, [], None
         self.central = None
         self.current, self.chosen = None, False
         self._show()

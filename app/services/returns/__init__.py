@@ -27,7 +27,8 @@
   of the last N days this till knows, else the current price; always a manager's approval.
 
 **Exchange** (`app.services.returns.exchange`): the return and a new sale rung up with Sell's cart in one
-transaction, only the difference paid (through Sell's Pay dialog) or refunded (by the refund rule).
+transaction, only the difference paid (through Sell's Pay dialog) or refunded (by the refund rule); leaving it
+without making it (`abandon_exchange`) voids its sale and writes nothing of the return.
 
 A web order was paid online: its refund goes back to that payment ("online"), which the central store refunds and
 notifies the customer of; nothing is paid out at the desk.
@@ -38,6 +39,7 @@ from __future__ import annotations
 from app.services.returns.exchange import (
     ExchangeDone,
     ExchangeQuote,
+    abandon_exchange,
     begin,
     complete_exchange,
     hold_credit,
@@ -92,4 +94,5 @@ __all__ = [
     "hold_credit",
     "release_credit",
     "complete_exchange",
+    "abandon_exchange",
 ]
