@@ -10,11 +10,13 @@ with the central store's own migrations; 20 stores with coordinates, a catalog, 
 storefront API's own call, less HTTP): products with their prices read in one query; a pickup locks its store, a
 ship order chooses its plan without locks and then locks only the plan's stores (id order) and checks it again
 under them; the stock levels locked and read, the rule applied, the lines reserved, the trace, the history row,
-the customer's notice and the feed changes written. Orders are 3-line, half for pickup at a random store, half
+the customer's notice and the feed changes written (one statement, `sync.central.order_write`). Orders are 3-line, half for pickup at a random store, half
 shipped to a random point.
 
 1. Routing: N orders from T threads at once in this one process; orders per second over the wall time, and
-   p50/p99 of one transaction. Then N other orders from P worker processes of T threads each (`--processes`, 2 by
+   p50/p99 of one transaction; then this process's CPU time per order (time.process_time: the Python side, which
+   a shared machine's load inflates far less than the wall time), the statements each order sent by fulfilment
+   (BEGIN and COMMIT not counted) and the machine's load average. Then N other orders from P worker processes of T threads each (`--processes`, 2 by
    default), as `counterline-central serve --workers P` runs the API: threads of one process share its GIL, so the
    first run measures Python as much as the central; the second measures it as deployed.
 2. Baseline: the same number of orders as plain INSERTs (an order row and its 3 line rows into plain tables, one
@@ -33,6 +35,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import multiprocessing
+import os
 import random
 import secrets
 import statistics
@@ -44,7 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from uuid6 import uuid7
 
@@ -144,15 +147,42 @@ def run_threads(threads: int, jobs: list[Callable[[], None]]) -> tuple[float, li
     return time.perf_counter() - start, times, failures
 
 
+class StatementCount:
+    """Statements sent per order, by fulfilment (each thread counts its own; BEGIN and COMMIT are not counted)."""
+
+    def __init__(self, db: Database) -> None:
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.per: dict[str, list[int]] = {}
+        event.listen(db.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: Any) -> None:
+        self.local.n = getattr(self.local, "n", 0) + 1
+
+    def around(self, fulfilment: str, job: Callable[[], None]) -> None:
+        before = getattr(self.local, "n", 0)
+        job()
+        with self.lock:
+            self.per.setdefault(fulfilment, []).append(self.local.n - before)
+
+    def text(self) -> str:
+        return ", ".join(f"{k} {sum(v) / len(v):.1f}" for k, v in sorted(self.per.items()))
+
+
 def routing_run(
-    db: Database, requests: list[protocol.OrderRequest], threads: int
+    db: Database,
+    requests: list[protocol.OrderRequest],
+    threads: int,
+    counts: StatementCount | None = None,
 ) -> tuple[float, list[float], int]:
     def place(request: protocol.OrderRequest) -> Callable[[], None]:
         def job() -> None:
             with db.sessions.begin() as s:
                 service.place_order(s, request)
 
-        return job
+        if counts is None:
+            return job
+        return lambda: counts.around(request.fulfilment, job)
 
     return run_threads(threads, [place(r) for r in requests])
 
@@ -334,12 +364,19 @@ def main(argv: list[str] | None = None) -> int:
         requests = [make_request(rng, names) for _ in range(orders)]
         # Warm up: connections, plans, caches.
         routing_run(db, requests[:20], args.threads)
-        wall, times, failed = routing_run(db, requests, args.threads)
+        counts = StatementCount(db)
+        cpu0 = time.process_time()
+        wall, times, failed = routing_run(db, requests, args.threads, counts)
+        cpu = time.process_time() - cpu0
         placed = len(times)
         print(
             f"routing, 1 process: {placed} orders ({failed} refused) from {args.threads} threads in {wall:.2f} s: "
             f"{placed / wall:.0f} orders/s; one transaction p50 {statistics.median(times) * 1000:.1f} ms, "
             f"p99 {percentile(times, 99) * 1000:.1f} ms (goal: >= 300 orders/s, p99 < 100 ms)"
+        )
+        print(
+            f"routing, 1 process: {cpu / max(placed, 1) * 1000:.2f} ms of this process's CPU per order; statements "
+            f"per order: {counts.text()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
         pwall = None
         if args.processes > 0:

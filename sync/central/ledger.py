@@ -78,6 +78,11 @@ def _locked(session: Session, store_id: int) -> Store | None:
     return store
 
 
+def locked_store(session: Session, store_id: int) -> Store:
+    """The store row under this transaction's lock (taken now when it is not held yet)."""
+    return _locked(session, store_id) or lock_store(session, store_id)
+
+
 def _holds_lock(session: Session, store_id: int) -> bool:
     return _locked(session, store_id) is not None
 
@@ -85,7 +90,7 @@ def _holds_lock(session: Session, store_id: int) -> bool:
 def next_seq(session: Session, store_id: int) -> int:
     """The store's next feed seq. Under the store lock already held by this transaction it is counted in memory
     (the row is written at the next flush); otherwise the lock is taken first."""
-    store = _locked(session, store_id) or lock_store(session, store_id)
+    store = locked_store(session, store_id)
     store.feed_seq += 1
     return store.feed_seq
 

@@ -28,8 +28,10 @@ import hashlib
 import hmac
 import json
 import os
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +40,7 @@ from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
 from sync import protocol
-from sync.central import ledger, routing_plan, stock
+from sync.central import ledger, order_write, routing_plan, stock
 from sync.central.models import (
     ApiKey,
     Location,
@@ -114,7 +116,7 @@ def _lock_and_read(
     stores = ledger.lock_stores(session, ids)
     # The levels with their locations and safety stock in one statement; only the levels are locked.
     query = (
-        select(StockLevel, Location, routing_plan.safety_of_level())
+        select(*routing_plan.LEVEL_COLUMNS, Location, routing_plan.safety_of_level())
         .join(Location, Location.id == StockLevel.location_id)
         .where(StockLevel.store_id.in_(ids), StockLevel.product_id.in_(pids))
         .where(Location.store_id.in_(ids), Location.sellable.is_(True))
@@ -122,12 +124,10 @@ def _lock_and_read(
     if only is not None:
         query = query.where(Location.id.in_(sorted(set(only))))
     cands: dict[int, Candidate] = {}
-    cache = ledger.tx_cache(session, "levels")
-    for level, loc, safety in session.execute(
-        query.order_by(StockLevel.location_id, StockLevel.product_id)
-        .with_for_update(of=StockLevel)
-        .execution_options(populate_existing=True)
+    for row in session.execute(
+        query.order_by(StockLevel.location_id, StockLevel.product_id).with_for_update(of=StockLevel)
     ):
+        level, loc, safety = routing_plan.level_of(row), row[4], row[5]
         c = cands.get(loc.id)
         if c is None:
             c = cands[loc.id] = Candidate(
@@ -137,7 +137,6 @@ def _lock_and_read(
                 safety=dict.fromkeys(pids, Decimal(0)),
             )
         c.safety[level.product_id] = safety or Decimal(0)
-        cache[(level.location_id, level.product_id)] = level
         c.levels[level.product_id] = level
     return list(cands.values())
 
@@ -170,12 +169,12 @@ def _read_unlocked(
     stores = {s.id: s for s in session.scalars(select(Store).where(Store.id.in_(ids)))}
     safety = stock.safety_stock(session, ids, pids)
     cands: dict[int, Candidate] = {}
-    for level, loc in session.execute(
-        select(StockLevel, Location)
+    for row in session.execute(
+        select(*routing_plan.LEVEL_COLUMNS, Location)
         .join(Location, Location.id == StockLevel.location_id)
         .where(Location.store_id.in_(ids), Location.sellable.is_(True), StockLevel.product_id.in_(pids))
-        .execution_options(populate_existing=True)
     ):
+        level, loc = routing_plan.level_of(row), row[4]
         c = cands.get(loc.id)
         if c is None:
             store = stores[loc.store_id]
@@ -256,15 +255,16 @@ def _table(model: type[RoutingTrace] | type[OrderStatusHistory]) -> Table:
 
 
 def _trace_row(
-    order: WebOrder,
+    order_id: uuid.UUID,
     kind: str,
     rule: Rule,
     outcome: str,
     seen: list[dict[str, Any]],
     allocation: Sequence[tuple[Want, Candidate, Decimal]],
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     return {
-        "order_id": order.id,
+        "order_id": order_id,
         "kind": kind,
         "rule": rule.describe()[:300],
         "outcome": outcome[:300],
@@ -279,7 +279,7 @@ def _trace_row(
             }
             for w, c, qty in allocation
         ],
-        "at": utcnow(),
+        "at": at or utcnow(),
     }
 
 
@@ -293,7 +293,9 @@ def _trace(
     allocation: Sequence[tuple[Want, Candidate, Decimal]],
 ) -> None:
     session.flush()  # the order's row first: the trace names it
-    session.execute(insert(_table(RoutingTrace)), [_trace_row(order, kind, rule, outcome, seen, allocation)])
+    session.execute(
+        insert(_table(RoutingTrace)), [_trace_row(order.id, kind, rule, outcome, seen, allocation)]
+    )
 
 
 def _reserve(
@@ -419,48 +421,26 @@ def place(
     )
     # The owner's lock is held (routing locked it), and its next feed seq (taken by the order's change) names it.
     number = request.number or f"{protocol.ORDER_NUMBER_PREFIX}{owner.code}-{owner.feed_seq + 1:06d}"
-    if session.scalar(select(WebOrder.id).where(WebOrder.number == number)) is not None:
-        raise Conflict(f"order number {number} already exists")
     now = utcnow()
-    order = WebOrder(
-        id=uuid7(),
-        store_id=owner.id,
-        number=number,
-        fulfilment=request.fulfilment,
-        status="new",
-        customer=request.customer.model_dump(exclude_none=True),
-        paid=request.paid is not False,
-        idempotency_key=idempotency_key,
-        idempotency_scope=(idempotency_scope or "") if idempotency_key is not None else None,
-        request_hash=request_digest(request) if idempotency_key is not None else None,
-        created_at=now,
-        updated_at=now,
-    )
-    order.store = owner
-    session.add(order)
-    ledger.tx_cache(session, "placed_orders")[order.id] = order
-    seen = [c.seen({w.product.id: w.product for w in wants}) for c in cands]  # before this order reserves
-    _reserve(session, order, allocation)
-    emit_order(session, order)
-    session.flush()  # the order's row first: the trace and the history name it
-    trace = _trace_row(order, "place", rule, outcome, seen, allocation)
-    history = {
-        "order_id": order.id,
-        "from_status": None,
-        "to_status": "new",
-        "by": "storefront",
-        "at": utcnow(),
+    values: dict[str, Any] = {
+        "id": uuid7(),
+        "store_id": owner.id,
+        "number": number,
+        "fulfilment": request.fulfilment,
+        "status": "new",
+        "customer": request.customer.model_dump(exclude_none=True),
+        "paid": request.paid is not False,
+        "idempotency_key": idempotency_key,
+        "idempotency_scope": (idempotency_scope or "") if idempotency_key is not None else None,
+        "request_hash": request_digest(request) if idempotency_key is not None else None,
+        "created_at": now,
+        "updated_at": now,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        # Both rows in one statement (the trace's INSERT as a data-modifying WITH): one round trip fewer.
-        session.execute(
-            insert(_table(OrderStatusHistory))
-            .values(history)
-            .add_cte(insert(_table(RoutingTrace)).values(trace).cte("trace"))
-        )
-    else:
-        session.execute(insert(_table(RoutingTrace)), [trace])
-        session.execute(insert(_table(OrderStatusHistory)), [history])
+    seen = [c.seen({w.product.id: w.product for w in wants}) for c in cands]  # before this order reserves
+    trace = _trace_row(values["id"], "place", rule, outcome, seen, allocation, now)
+    # The order, its lines, reservations, feed changes, token, "received" notice, trace and history: one writer.
+    order = order_write.write_new_order(session, values, owner, allocation, trace)
+    ledger.tx_cache(session, "placed_orders")[order.id] = order
     return order
 
 

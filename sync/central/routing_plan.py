@@ -17,6 +17,7 @@ from sync.central import ledger
 from sync.central.models import Location, Qty, SafetyStock, StockLevel, Store
 from sync.central.routing_rule import (
     Candidate,
+    Level,
     Rule,
     Want,
     allocate,
@@ -53,6 +54,16 @@ def safety_of_level() -> ColumnElement[Any]:
     )
 
 
+# A level's quantities as plain values (no ORM object per level: routing reads many and writes few, and the
+# order's writer writes those few itself).
+LEVEL_COLUMNS = (StockLevel.location_id, StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved)
+
+
+def level_of(row: Any) -> Level:
+    """The `Level` of a row whose first columns are LEVEL_COLUMNS."""
+    return Level(row[0], row[1], row[2], row[3])
+
+
 def read_for_plan(
     session: Session, home: Store, demand: dict[int, Decimal], origin: tuple[float, float] | None
 ) -> list[Candidate]:
@@ -60,15 +71,15 @@ def read_for_plan(
     what it holds, its store and the safety stock, in one query."""
     pids = sorted(demand)
     rows = session.execute(
-        select(StockLevel, Location, Store, safety_of_level())
+        select(*LEVEL_COLUMNS, Location, Store, safety_of_level())
         .join(Location, Location.id == StockLevel.location_id)
         .join(Store, Store.id == Location.store_id)
         .where(StockLevel.product_id.in_(pids), Location.sellable.is_(True))
         .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == home.id))
-        .execution_options(populate_existing=True)
     ).all()
     cands: dict[int, Candidate] = {}
-    for level, loc, store, safety in rows:
+    for row in rows:
+        level, loc, store, safety = level_of(row), row[4], row[5], row[6]
         c = cands.get(loc.id)
         if c is None:
             c = cands[loc.id] = Candidate(
@@ -106,18 +117,16 @@ def ship_planned(
     # it (the plan's read flushed) and only locks are taken in it, so rolling back to it leaves no object stale.
     session.execute(text(f"SAVEPOINT {SAVEPOINT}"))
     ledger.lock_stores(session, lock_ids)
-    cache = ledger.tx_cache(session, "levels")
     by_location = {c.location.id: c for c in plan}
     for c in plan:
         c.levels.clear()
-    for level in session.scalars(  # the plan's levels again, now under their lock ((location, product) order)
-        select(StockLevel)
+    for row in session.execute(  # the plan's levels again, now under their lock ((location, product) order)
+        select(*LEVEL_COLUMNS)
         .where(StockLevel.location_id.in_(sorted(by_location)), StockLevel.product_id.in_(sorted(demand)))
         .order_by(StockLevel.location_id, StockLevel.product_id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     ):
-        cache[(level.location_id, level.product_id)] = level
+        level = level_of(row)
         by_location[level.location_id].levels[level.product_id] = level
     if covers(plan, demand):
         where = ", ".join(f"{c.store.code}/{c.location.code}" for c in plan)
@@ -137,4 +146,4 @@ def forget_locks(session: Session, store_ids: Iterable[int]) -> None:
         held.pop(store_id, None)
     cache = ledger.tx_cache(session, "levels")
     for key in [k for k, level in cache.items() if level.store_id in gone]:
-        del cache[key]
+        del cache[key]  # ORM levels another step of the transaction read under those locks

@@ -15,7 +15,7 @@ from itertools import combinations
 from typing import Any
 
 from sync.central import ledger, stock
-from sync.central.models import Location, Product, StockLevel, Store
+from sync.central.models import Location, Product, Store
 from sync.central.service.base import CentralError, Conflict
 
 RULE_ENV = "COUNTERLINE_ROUTING_RULE"
@@ -59,6 +59,17 @@ def rule_from_env() -> Rule:
     return Rule(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A stock level's quantities as routing read them (plain values: the order's writer, not the ORM, writes what
+    routing changes; see sync.central.order_write)."""
+
+    location_id: int
+    product_id: int
+    on_hand: Decimal
+    reserved: Decimal
+
+
 @dataclass
 class Candidate:
     """A sellable location and what each product has there, read under the lock."""
@@ -66,7 +77,7 @@ class Candidate:
     store: Store
     location: Location
     distance_km: float | None
-    levels: dict[int, StockLevel] = field(default_factory=dict)
+    levels: dict[int, Level] = field(default_factory=dict)
     safety: dict[int, Decimal] = field(default_factory=dict)
 
     def atp(self, product_id: int) -> Decimal:

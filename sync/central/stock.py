@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -295,7 +296,17 @@ def safety_stock(
     return out
 
 
-def available_to_promise(level: StockLevel, safety: Decimal) -> Decimal:
+class Quantities(Protocol):
+    """A stock level's quantities: the row itself, or as routing read them (`routing_rule.Level`)."""
+
+    @property
+    def on_hand(self) -> Decimal: ...
+
+    @property
+    def reserved(self) -> Decimal: ...
+
+
+def available_to_promise(level: Quantities, safety: Decimal) -> Decimal:
     """What a web order may still take from this level: on hand - reserved - safety stock, never below 0."""
     return max(level.on_hand - level.reserved - safety, Decimal(0))
 

@@ -68,8 +68,10 @@ def place_order(
         idempotency_key=idempotency_key,
         idempotency_scope=idempotency_scope,
     )
-    # "received": the order's first notice (nothing new for a retry that found the first request's order).
-    notices.order_changed(session, order, order.status, new=routing.placed_here(session, order))
+    if not routing.placed_here(session, order):
+        # A retry that found the first request's order: its "received" notice is there already (written with
+        # the order by sync.central.order_write); this only fills in one an older order never had.
+        notices.order_changed(session, order, order.status)
     return order
 
 

@@ -1,0 +1,342 @@
+"""The one writer of a web order that routing has just placed: the order, its lines, the reservations on the stock
+levels, the feed changes (stock and order) with the stores' feed seqs, the status-page token, the "received"
+notice, the routing trace and the first history row. They are plain values written by core statements (on
+PostgreSQL one statement, its parts as data-modifying WITHs; on SQLite one statement per table), never by the ORM's
+flush: building and flushing a unit of work per order was most of an order's Python time.
+
+The order number is checked free in the same statement (the order is inserted only when no order has its number,
+and every other part only when the order was), so a taken number writes nothing and is refused as before.
+
+The `WebOrder` returned, with its lines, is made persistent and clean as if it had been read from the database:
+what the transaction changes on it later goes through the ORM as for any other order. The stock levels and the
+stores written here are marked clean at the values written, so the flush does not write them again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from sync import protocol
+from sync.central import feedwait, ledger, notices
+from sync.central.models import (
+    FeedChange,
+    Money,
+    Notice,
+    OrderAccess,
+    OrderStatusHistory,
+    Qty,
+    RoutingTrace,
+    StockLevel,
+    Store,
+    WebOrder,
+    WebOrderLine,
+)
+from sync.central.routing_rule import Candidate, Level, Want
+from sync.central.service.base import Conflict
+from sync.central.service.order_state import order_payload
+
+_QTY, _MONEY = Qty(), Money()
+
+# Every part gated on `o` (the order's row, inserted only when its number is free). Arrays keep the text the same
+# for any number of lines, stores and changes, so PostgreSQL plans it once per connection (prepared).
+_PG_PLACE = text(
+    """
+WITH o AS (
+  INSERT INTO web_orders (id, store_id, number, fulfilment, status, customer, idempotency_key, idempotency_scope,
+                          request_hash, paid, returned, created_at, updated_at)
+  SELECT CAST(:id AS uuid), CAST(:store_id AS integer), CAST(:number AS varchar), CAST(:fulfilment AS varchar),
+         CAST(:status AS varchar), CAST(:customer AS json), CAST(:idempotency_key AS varchar),
+         CAST(:idempotency_scope AS varchar), CAST(:request_hash AS varchar), CAST(:paid AS boolean), '',
+         CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+  WHERE NOT EXISTS (SELECT 1 FROM web_orders WHERE number = CAST(:number AS varchar))
+  RETURNING id
+), lv AS (
+  UPDATE stock_levels AS l SET reserved = v.reserved
+  FROM o, unnest(CAST(:lv_loc AS integer[]), CAST(:lv_prod AS integer[]), CAST(:lv_reserved AS bigint[]))
+       AS v(location_id, product_id, reserved)
+  WHERE l.location_id = v.location_id AND l.product_id = v.product_id
+  RETURNING 1
+), st AS (
+  UPDATE stores AS s SET feed_seq = v.seq
+  FROM o, unnest(CAST(:st_id AS integer[]), CAST(:st_seq AS bigint[])) AS v(id, seq)
+  WHERE s.id = v.id
+  RETURNING 1
+), fd AS (
+  INSERT INTO change_feed (store_id, seq, type, key, payload, created_at)
+  SELECT v.store_id, v.seq, v.type, v.key, v.payload, CAST(:now AS timestamptz)
+  FROM o, unnest(CAST(:fd_store AS integer[]), CAST(:fd_seq AS bigint[]), CAST(:fd_type AS varchar[]),
+                 CAST(:fd_key AS varchar[]), CAST(:fd_payload AS json[])) AS v(store_id, seq, type, key, payload)
+  RETURNING 1
+), ac AS (
+  INSERT INTO order_access (order_id, token, tracking)
+  SELECT o.id, CAST(:token AS varchar), CAST('[]' AS json) FROM o
+  RETURNING 1
+), nt AS (
+  INSERT INTO notices (order_id, kind, stage, recipient, facts, state, attempts, next_attempt_at, last_error,
+                       created_at)
+  SELECT o.id, CAST(:n_kind AS varchar), CAST(:n_stage AS varchar), CAST(:n_recipient AS varchar),
+         CAST(:n_facts AS json), 'pending', 0, CAST(:now AS timestamptz), '', CAST(:now AS timestamptz) FROM o
+  RETURNING 1
+), tr AS (
+  INSERT INTO routing_traces (order_id, kind, rule, outcome, candidates, chosen, at)
+  SELECT o.id, CAST(:t_kind AS varchar), CAST(:t_rule AS varchar), CAST(:t_outcome AS varchar),
+         CAST(:t_candidates AS json), CAST(:t_chosen AS json), CAST(:now AS timestamptz) FROM o
+  RETURNING 1
+), hi AS (
+  INSERT INTO order_status_history (order_id, from_status, to_status, "by", at)
+  SELECT o.id, NULL, CAST(:status AS varchar), CAST(:h_by AS varchar), CAST(:now AS timestamptz) FROM o
+  RETURNING 1
+), li AS (
+  INSERT INTO web_order_lines (order_id, product_id, sku, qty, unit_price, location_id, state)
+  SELECT o.id, v.product_id, v.sku, v.qty, v.unit_price, v.location_id, 'reserved'
+  FROM o, unnest(CAST(:li_prod AS integer[]), CAST(:li_sku AS varchar[]), CAST(:li_qty AS bigint[]),
+                 CAST(:li_price AS bigint[]), CAST(:li_loc AS integer[])) WITH ORDINALITY
+       AS v(product_id, sku, qty, unit_price, location_id, n)
+  ORDER BY v.n
+  RETURNING id
+)
+SELECT ARRAY(SELECT id FROM li ORDER BY id) AS line_ids, (SELECT count(*) FROM lv) AS levels,
+       pg_notify(CAST(:channel AS text), CAST(:stores AS text)) IS NULL AS notified
+"""
+)
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class _Writes:
+    """What one placed order writes, as plain values."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.levels: dict[tuple[int, int], tuple[Level, Decimal]] = {}
+        self.stores: dict[int, tuple[Store, int]] = {}
+        self.feed: list[tuple[int, int, str, str, dict[str, Any]]] = []
+
+    def emit(self, store_id: int, change_type: str, key: str, payload: dict[str, Any]) -> None:
+        store, seq = self.stores.get(store_id) or (ledger.locked_store(self.session, store_id), -1)
+        seq = (store.feed_seq if seq < 0 else seq) + 1
+        self.stores[store_id] = (store, seq)
+        self.feed.append((store_id, seq, change_type, key, payload))
+
+    def reserve(self, want: Want, cand: Candidate, qty: Decimal) -> None:
+        location, product = cand.location, want.product
+        key = (location.id, product.id)
+        level, reserved = self.levels.get(key) or (cand.levels[product.id], cand.levels[product.id].reserved)
+        reserved += qty
+        self.levels[key] = (level, reserved)
+        payload = {
+            "sku": product.sku,
+            "location": location.code,
+            "on_hand": ledger.qty_text(level.on_hand),
+            "reserved": ledger.qty_text(reserved),
+            "available": ledger.qty_text(level.on_hand - reserved),
+        }
+        self.emit(location.store_id, protocol.CHANGE_STOCK, f"{product.sku}@{location.code}", payload)
+
+
+def write_new_order(
+    session: Session,
+    values: dict[str, Any],
+    owner: Store,
+    allocation: Sequence[tuple[Want, Candidate, Decimal]],
+    trace: dict[str, Any],
+    by: str = "storefront",
+) -> WebOrder:
+    """Write a new order (`values`: its columns, as `routing.place` decided them) with everything it brings (see
+    the module's text), in the caller's transaction; Conflict when its number is taken (nothing written)."""
+    order = WebOrder(
+        **values, refund_due=None, refund_due_at=None, returned="", arrived_at=None, arrival=None
+    )
+    lines = [
+        WebOrderLine(
+            order_id=order.id,
+            product_id=w.product.id,
+            sku=w.product.sku,
+            qty=qty,
+            unit_price=w.unit_price,
+            location_id=c.location.id,
+            state="reserved",
+        )
+        for w, c, qty in allocation
+    ]
+    set_committed_value(order, "store", owner)
+    set_committed_value(order, "lines", lines)
+    for line, (_, c, _) in zip(lines, allocation, strict=True):
+        set_committed_value(line, "location", c.location)
+        set_committed_value(line, "order", order)
+    writes = _Writes(session)
+    for w, c, qty in allocation:
+        writes.reserve(w, c, qty)
+    # Not in a session yet: the payload's pickup check reads nothing (a new order has no code nor hold window).
+    payload = order_payload(order)
+    for store_id in sorted({owner.id} | {c.location.store_id for _, c, _ in allocation}):
+        writes.emit(store_id, protocol.CHANGE_ORDER, str(order.id), payload)
+    now = values["created_at"]
+    token = notices.new_token()
+    notice = notices.received_row(order, token, now)
+    history = {"order_id": order.id, "from_status": None, "to_status": values["status"], "by": by, "at": now}
+    if session.get_bind().dialect.name == "postgresql":
+        ids = _write_postgres(session, values, lines, writes, token, notice, trace, history)
+    else:
+        ids = _write_core(session, values, lines, writes, token, notice, trace, history)
+    for line, line_id in zip(lines, ids, strict=True):
+        line.id = line_id
+        make_transient_to_detached(line)
+    make_transient_to_detached(order)
+    session.add(order)
+    # A level this session holds as an object (read by another step of the transaction) is told what was written.
+    for key, (_, reserved) in writes.levels.items():
+        held = session.identity_map.get(identity_key(StockLevel, key))
+        if held is not None:
+            set_committed_value(held, "reserved", reserved)
+    for store, seq in writes.stores.values():
+        set_committed_value(store, "feed_seq", seq)
+    return order
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _write_postgres(
+    session: Session,
+    values: dict[str, Any],
+    lines: list[WebOrderLine],
+    writes: _Writes,
+    token: str,
+    notice: dict[str, Any],
+    trace: dict[str, Any],
+    history: dict[str, Any],
+) -> list[int]:
+    dialect = session.get_bind().dialect
+    stores = sorted(writes.stores)
+    row = (
+        session.connection()
+        .execute(
+            _PG_PLACE,
+            {
+                **{k: values[k] for k in ("id", "store_id", "number", "fulfilment", "status", "paid")},
+                "customer": _dumps(values["customer"]),
+                "idempotency_key": values["idempotency_key"],
+                "idempotency_scope": values["idempotency_scope"],
+                "request_hash": values["request_hash"],
+                "now": values["created_at"],
+                "lv_loc": [key[0] for key in writes.levels],
+                "lv_prod": [key[1] for key in writes.levels],
+                "lv_reserved": [_QTY.process_bind_param(r, dialect) for _, r in writes.levels.values()],
+                "st_id": stores,
+                "st_seq": [writes.stores[s][1] for s in stores],
+                "fd_store": [f[0] for f in writes.feed],
+                "fd_seq": [f[1] for f in writes.feed],
+                "fd_type": [f[2] for f in writes.feed],
+                "fd_key": [f[3] for f in writes.feed],
+                "fd_payload": [_dumps(f[4]) for f in writes.feed],
+                "token": token,
+                "n_kind": notice["kind"],
+                "n_stage": notice["stage"],
+                "n_recipient": notice["recipient"],
+                "n_facts": _dumps(notice["facts"]),
+                "t_kind": trace["kind"],
+                "t_rule": trace["rule"],
+                "t_outcome": trace["outcome"],
+                "t_candidates": _dumps(trace["candidates"]),
+                "t_chosen": _dumps(trace["chosen"]),
+                "h_by": history["by"],
+                "li_prod": [ln.product_id for ln in lines],
+                "li_sku": [ln.sku for ln in lines],
+                "li_qty": [_QTY.process_bind_param(ln.qty, dialect) for ln in lines],
+                "li_price": [_MONEY.process_bind_param(ln.unit_price, dialect) for ln in lines],
+                "li_loc": [ln.location_id for ln in lines],
+                "channel": feedwait.CHANNEL,
+                "stores": ",".join(str(s) for s in sorted({f[0] for f in writes.feed})),
+            },
+        )
+        .one()
+    )
+    ids = list(row.line_ids or [])
+    if not ids:
+        raise Conflict(f"order number {values['number']} already exists")
+    if row.levels != len(writes.levels):
+        raise RuntimeError(f"{len(writes.levels)} stock levels written, {row.levels} found")
+    # The statement sent the NOTIFY of these stores; their waiters in this process wake at the commit.
+    session.info.setdefault(feedwait._TOUCHED, set()).update(f[0] for f in writes.feed)
+    return ids
+
+
+def _write_core(
+    session: Session,
+    values: dict[str, Any],
+    lines: list[WebOrderLine],
+    writes: _Writes,
+    token: str,
+    notice: dict[str, Any],
+    trace: dict[str, Any],
+    history: dict[str, Any],
+) -> list[int]:
+    """The same rows as one core statement per table (SQLite: one writer at a time, no round trips to save)."""
+    orders = _table(WebOrder)
+    if session.scalar(select(orders.c.id).where(orders.c.number == values["number"])) is not None:
+        raise Conflict(f"order number {values['number']} already exists")
+    session.execute(insert(orders), [{**values, "returned": "", "updated_at": values["created_at"]}])
+    line_table = _table(WebOrderLine)
+    ids = list(
+        session.execute(
+            insert(line_table).returning(line_table.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "order_id": ln.order_id,
+                    "product_id": ln.product_id,
+                    "sku": ln.sku,
+                    "qty": ln.qty,
+                    "unit_price": ln.unit_price,
+                    "location_id": ln.location_id,
+                    "state": ln.state,
+                }
+                for ln in lines
+            ],
+        ).scalars()
+    )
+    levels = _table(StockLevel)
+    session.execute(
+        update(levels)
+        .where(levels.c.location_id == bindparam("loc"), levels.c.product_id == bindparam("prod"))
+        .values(reserved=bindparam("res")),
+        [{"loc": k[0], "prod": k[1], "res": r} for k, (_, r) in writes.levels.items()],
+    )
+    stores = _table(Store)
+    session.execute(
+        update(stores).where(stores.c.id == bindparam("sid")).values(feed_seq=bindparam("seq")),
+        [{"sid": sid, "seq": seq} for sid, (_, seq) in writes.stores.items()],
+    )
+    session.execute(
+        insert(_table(FeedChange)),
+        [
+            {
+                "store_id": f[0],
+                "seq": f[1],
+                "type": f[2],
+                "key": f[3],
+                "payload": f[4],
+                "created_at": history["at"],
+            }
+            for f in writes.feed
+        ],
+    )
+    feedwait.note_feed_rows(session, {f[0] for f in writes.feed})
+    session.execute(insert(_table(OrderAccess)), [{"order_id": values["id"], "token": token, "tracking": []}])
+    session.execute(insert(_table(Notice)), [notice])
+    session.execute(insert(_table(RoutingTrace)), [trace])
+    session.execute(insert(_table(OrderStatusHistory)), [history])
+    return ids
