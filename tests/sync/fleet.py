@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -37,12 +37,16 @@ from app.services.base import Actor
 from sync import protocol, replica
 from sync.agent import Syncer
 from sync.central import ledger, service
+from sync.central import stock as central_stock
 from sync.central.api import create_app, sessions_of
 from sync.central.models import AppliedEvent, StockLevel
 from sync.central.models import Location as CLocation
 from sync.central.models import Product as CProduct
 from sync.central.models import StockMovement as CMovement
 from sync.client import Client, wait_until_serving
+
+if TYPE_CHECKING:
+    from conftest import Central
 
 BASE = "http://127.0.0.1"
 SKUS = ("A1", "C3")
@@ -486,3 +490,26 @@ def serve_on_loopback(database_url: str, workers: int = 1) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# ---------------------------------------------------------------- a split ship order
+
+SPLIT_CUSTOMER = {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"}
+
+
+def place_split_order(central: Central, customer: dict[str, str] | None = SPLIT_CUSTOMER) -> str:
+    """A ship order of S1 that routing splits over two stores (3 x A1 held at S1 only, 1 x C3 at S2 only), placed
+    through the service; its id. `customer`: None for an order without one (no notices can go out)."""
+    with central.sessions.begin() as s:
+        central_stock.receive(s, "S1", [central_stock.StockLine("A1", Decimal(10))])
+        central_stock.receive(s, "S2", [central_stock.StockLine("C3", Decimal(10))])
+        body: dict[str, Any] = {
+            "store": "S1",
+            "fulfilment": "ship",
+            "lines": [{"sku": "A1", "qty": "3"}, {"sku": "C3", "qty": "1"}],
+        }
+        if customer is not None:
+            body["customer"] = customer
+        order = service.place_order(s, protocol.OrderRequest.model_validate(body))
+        assert [ln.location.store.code for ln in order.lines] == ["S1", "S2"]  # two shipments, two stores
+        return str(order.id)

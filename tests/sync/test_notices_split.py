@@ -14,29 +14,11 @@ from sqlalchemy import select
 from sync import protocol
 from sync.central import notices, service, status_page, stock
 from sync.central.models import Notice
+from tests.sync.fleet import place_split_order
 from tests.sync.test_shipments import box, move, ship
 
 if TYPE_CHECKING:
     from conftest import Central
-
-
-def _split(central: Central) -> str:
-    with central.sessions.begin() as s:
-        stock.receive(s, "S1", [stock.StockLine("A1", Decimal(10))])
-        stock.receive(s, "S2", [stock.StockLine("C3", Decimal(10))])
-        order = service.place_order(
-            s,
-            protocol.OrderRequest.model_validate(
-                {
-                    "store": "S1",
-                    "fulfilment": "ship",
-                    "lines": [{"sku": "A1", "qty": "3"}, {"sku": "C3", "qty": "1"}],
-                    "customer": {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"},
-                }
-            ),
-        )
-        assert [ln.location.store.code for ln in order.lines] == ["S1", "S2"]
-        return str(order.id)
 
 
 def _shipped(central: Central, order_id: str) -> list[tuple[str, str, str]]:
@@ -57,7 +39,7 @@ def _shipped(central: Central, order_id: str) -> list[tuple[str, str, str]]:
 def test_each_part_is_told_with_its_own_tracking_and_items_and_the_last_says_complete(
     central: Central,
 ) -> None:
-    order_id = _split(central)
+    order_id = place_split_order(central)
     number = _number(central, order_id)
     # S2 ships its part; its till sends no tracking numbers: its boxes' numbers are told.
     first = ship(central, order_id, [box(11, {"C3": "1"})], terminal="S2/T1")

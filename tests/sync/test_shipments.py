@@ -18,6 +18,7 @@ from sync.central import carriers, notices, service, stock
 from sync.central.carriers import CarrierError, CarrierShipment, ShipmentBox, ShipmentOrder
 from sync.central.models import Notice, OrderAccess, Shipment, StockLevel, Store, utcnow
 from sync.client import Client, Refused
+from tests.sync.fleet import place_split_order
 
 if TYPE_CHECKING:
     from conftest import Central
@@ -265,22 +266,7 @@ def test_tills_shipping_at_once_get_distinct_numbers_and_one_shipment_per_box(ce
 
 
 def test_a_split_order_ships_in_parts_each_releasing_only_its_own_reservation(central: Central) -> None:
-    with central.sessions.begin() as s:
-        stock.receive(s, "S1", [stock.StockLine("A1", Decimal(10))])
-        stock.receive(s, "S2", [stock.StockLine("C3", Decimal(10))])
-        order = service.place_order(
-            s,
-            protocol.OrderRequest.model_validate(
-                {
-                    "store": "S1",
-                    "fulfilment": "ship",
-                    "lines": [{"sku": "A1", "qty": "3"}, {"sku": "C3", "qty": "1"}],
-                    "customer": {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"},
-                }
-            ),
-        )
-        order_id = str(order.id)
-        assert [ln.location.store.code for ln in order.lines] == ["S1", "S2"]  # two shipments, two stores
+    order_id = place_split_order(central)
 
     def reserved() -> dict[str, str]:
         with central.sessions() as s:
@@ -325,15 +311,7 @@ def test_a_split_order_ships_in_parts_each_releasing_only_its_own_reservation(ce
 
 
 def test_a_split_order_cancelled_after_one_part_left_refunds_only_the_rest(central: Central) -> None:
-    with central.sessions.begin() as s:
-        stock.receive(s, "S1", [stock.StockLine("A1", Decimal(10))])
-        stock.receive(s, "S2", [stock.StockLine("C3", Decimal(10))])
-        request = {
-            "store": "S1",
-            "fulfilment": "ship",
-            "lines": [{"sku": "A1", "qty": "3"}, {"sku": "C3", "qty": "1"}],
-        }
-        order_id = str(service.place_order(s, protocol.OrderRequest.model_validate(request)).id)
+    order_id = place_split_order(central, customer=None)
     assert move(central, order_id, "shipped", [], terminal="S2/T1") == "applied"  # C3 (6.40) left from S2
     with central.sessions.begin() as s:
         service.cancel_order(s, order_id)
