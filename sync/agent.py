@@ -22,7 +22,7 @@ from uuid import UUID
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import AuditEntry, OutboxEvent
+from app.db.models import AuditEntry
 from app.db.types import utcnow
 from app.services import outbox
 from sync import protocol, replica, snapshot
@@ -36,7 +36,6 @@ PULL_PAGE = 500
 LONG_POLL_S = 25.0
 # While long-polling, a full round (push, pull, push) still runs this often.
 ROUND_EVERY_S = 300.0
-_OUTBOX_WRITTEN = "agent_outbox_written"
 Progress = Callable[[int, int | None], None]  # (changes applied so far, total expected or None)
 
 
@@ -291,7 +290,7 @@ class Agent:
         self._set(running=True)
         if self.long_poll_s > 0:
             # Kept, so stop() removes exactly these (a bound method is a new object at every access).
-            self._listeners = [("after_flush", self._after_flush), ("after_commit", self._after_commit)]
+            self._listeners = [("after_commit", self._after_commit)]
             for name, fn in self._listeners:
                 event.listen(self.factory, name, fn)
             self._pusher = threading.Thread(target=self._push_loop, name="counterline-push", daemon=True)
@@ -441,13 +440,9 @@ class Agent:
             except Exception:  # noqa: BLE001 - a listener's fault must not end the sync loop
                 log.exception("telling the screens what the feed changed failed")
 
-    def _after_flush(self, session: Session, _context: Any) -> None:
-        """Remember whether the flush wrote outbox events (the commit then wakes this agent's pusher)."""
-        if any(isinstance(obj, OutboxEvent) for obj in session.new):
-            session.info[(_OUTBOX_WRITTEN, id(self))] = True
-
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop((_OUTBOX_WRITTEN, id(self)), False):
+        """A commit that wrote outbox events wakes this agent's pusher."""
+        if outbox.written(session):
             self._outbox.set()
 
     def _push_loop(self) -> None:

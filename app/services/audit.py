@@ -6,9 +6,9 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEntry, StaffUser
@@ -68,8 +68,10 @@ def record(
         hash="",
     )
     entry.hash = entry_hash(entry.prev_hash, _fields(entry))
-    session.add(entry)
-    session.flush()
+    # Straight to the table (an entry is never changed after it is written): its seq comes back from the INSERT,
+    # with no flush of the unit of work for it.
+    values = {c.key: getattr(entry, c.key) for c in _COLUMNS}
+    entry.seq = session.execute(insert(_TABLE).returning(_TABLE.c.seq), values).scalar_one()
     if terminal:
         # The central store keeps every terminal's chain, so cutting entries off the end here can be seen there.
         outbox.emit(
@@ -78,6 +80,10 @@ def record(
             {**_fields(entry), "seq": entry.seq, "prev_hash": entry.prev_hash, "hash": entry.hash},
         )
     return entry
+
+
+_TABLE = cast(Table, AuditEntry.__table__)
+_COLUMNS = [c for c in _TABLE.columns if c.key != "seq"]
 
 
 def head(session: Session) -> tuple[int | None, str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, case, event, func, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.db.models import OutboxEvent
 from app.db.types import utcnow
@@ -18,8 +18,28 @@ def emit(session: Session, type_: str, payload: dict[str, Any], event_id: str | 
     """Add an event (UUIDv7 id, given now, unless the caller made it: a payload signed over its event id) to the
     outbox; returns its id."""
     event_id = event_id or new_id()
-    session.add(OutboxEvent(id=event_id, type=type_, payload=payload, created_at=utcnow()))
+    # Straight to the table, not through the unit of work: an event is never changed after it is written, and a
+    # sale writes two (the sale and its audit entry). Events of one transaction keep the order they were emitted in.
+    session.execute(_INSERT, {"id": event_id, "type": type_, "payload": payload, "created_at": utcnow()})
+    # No ORM object goes through the flush, so whoever pushes at once (the sync agent) learns from this mark, read
+    # when the transaction commits and cleared when it ends.
+    session.info[WRITTEN] = True
     return event_id
+
+
+WRITTEN = "outbox_written"
+_INSERT = insert(cast(Table, OutboxEvent.__table__))
+
+
+def written(session: Session) -> bool:
+    """Whether the session's transaction (committing now) wrote outbox events."""
+    return bool(session.info.get(WRITTEN))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: after its commit's listeners, or rolled back
+        session.info.pop(WRITTEN, None)
 
 
 def pending(session: Session, limit: int = 200) -> list[OutboxEvent]:

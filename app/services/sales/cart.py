@@ -138,7 +138,7 @@ def add_scan(session: Session, actor: Actor, sale_id: str, scan: barcodes.ScanRe
     if found.needs_weight:
         return _ask_weight(session, order, found.product)
     line, message = _add(session, order, found.product, found.qty, found.fixed_amount)
-    session.flush()
+    # Priced before it is written: the new line goes in with its amount and tax (no INSERT then UPDATE).
     _reprice(session, order)
     warnings = tuple(_line_warnings(session, order, line, line.qty))
     return ScanOutcome(_view(session, order), line.id, message, warnings=warnings)
@@ -173,7 +173,6 @@ def add_product(
             return _ask_weight(session, order, product)
         qty = Decimal("1")
     line, message = _add(session, order, product, _decimal(qty, "quantity"), None)
-    session.flush()
     _reprice(session, order)
     warnings = tuple(_line_warnings(session, order, line, line.qty))
     return ScanOutcome(_view(session, order), line.id, message, warnings=warnings)

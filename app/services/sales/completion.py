@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db.models import Order
+from app.db.models import Order, StaffUser
 from app.domain import tenders
 from app.domain.permissions import Permission
 from app.services import audit, outbox, printing, receipts, staff, stock
@@ -65,6 +65,9 @@ def _sale_payload(session: Session, order: Order, movements: list[dict[str, str]
 
 def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
     """Close a fully paid sale: status, stock, outbox event, receipt print job and audit entry in one transaction."""
+    # Held for the whole call: the session keeps loaded rows weakly, and the receipt (cashier's name) and the audit
+    # entry (user's name) would each read the user again.
+    me = session.get(StaffUser, actor.user_id)
     staff.require(session, actor, Permission.SELL, "complete a sale")
     order = _editable(session, actor, sale_id)
     live = [line for line in order.lines if not line.voided]
@@ -83,13 +86,14 @@ def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
     shift = _open_shift(session)
     if shift is None:
         raise UserError("Open a shift first (Office > Shift)")
+    floor = stock.sellable_location(session)  # read before the writes below: no flush ahead of it
 
     # Change comes out of the last tender: only cash can over-tender, and nothing is taken after completion.
     payments = sorted(order.payments, key=lambda p: (p.created_at, p.id))
-    for p in payments:
-        p.amount = p.tendered
-    if settlement.change:
-        payments[-1].amount = payments[-1].tendered - settlement.change
+    for i, p in enumerate(payments):
+        applied = p.tendered - (settlement.change if i == len(payments) - 1 else 0)
+        if p.amount != applied:  # an equal value set would still mark the payment changed
+            p.amount = applied
     order.change_given = settlement.change
     order.rounding = settlement.rounding_adjustment
     order.status = "completed"
@@ -97,7 +101,6 @@ def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
     order.shift_id = shift.id
     order.owner_id = actor.user_id
 
-    floor = stock.sellable_location(session)
     rows = stock.record_movements(
         session,
         [stock.MovementIn(line.product_id, floor.id, -line.qty, "sale") for line in live if line.product_id],
@@ -105,9 +108,14 @@ def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
         order.id,
         actor.user_id,
     )
-    outbox.emit(
-        session, "sale.completed", _sale_payload(session, order, stock.movement_payload(session, rows))
+    # The SKUs are the lines' own and the location is the floor: nothing to read back for the event.
+    moved = stock.movement_payload(
+        session,
+        rows,
+        skus={line.product_id: line.sku for line in live if line.product_id},
+        locations={floor.id: floor.code},
     )
+    outbox.emit(session, "sale.completed", _sale_payload(session, order, moved))
     job_id = printing.enqueue(
         session,
         "receipt",
@@ -128,6 +136,7 @@ def complete_sale(session: Session, actor: Actor, sale_id: str) -> Completed:
             "change": str(order.change_given),
         },
     )
+    del me
     return Completed(
         sale=_view(session, order),
         receipt_job_id=job_id,

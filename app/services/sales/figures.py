@@ -69,23 +69,32 @@ def _price(store: Store, order: Order) -> pricing.CartTotals:
     )
 
 
+def _set(row: object, name: str, value: object) -> None:
+    # Only a figure that moved is set: setting an equal value still marks the row changed, and every read after it
+    # would flush the whole cart again (a repeat scan reprices every line; only one of them changes).
+    if getattr(row, name) != value:
+        setattr(row, name, value)
+
+
 def _reprice(session: Session, order: Order) -> pricing.CartTotals:
     """Price the cart and store every figure back: the stored figures are what the receipt and sync use."""
-    totals = _price(_store(session), order)
+    with session.no_autoflush:  # reading the store must not write a line half-priced (INSERT, then UPDATE)
+        store = _store(session)
+    totals = _price(store, order)
     by_id = {p.line_id: p for p in totals.lines}
     for line in order.lines:
         p = by_id[line.id]
-        line.amount = p.net
-        line.tax = p.tax
+        _set(line, "amount", p.net)
+        _set(line, "tax", p.tax)
         if line.discount:
             # The computed amount is kept so a reprint shows the discount as it was given.
-            line.discount = {**line.discount, "amount": str(p.line_discount)}
+            _set(line, "discount", {**line.discount, "amount": str(p.line_discount)})
     if order.order_discount:
-        order.order_discount = {**order.order_discount, "amount": str(totals.order_discount)}
-    order.subtotal = totals.subtotal
-    order.discount_total = totals.discount_total
-    order.tax_total = totals.tax_total
-    order.total = totals.total
+        _set(order, "order_discount", {**order.order_discount, "amount": str(totals.order_discount)})
+    _set(order, "subtotal", totals.subtotal)
+    _set(order, "discount_total", totals.discount_total)
+    _set(order, "tax_total", totals.tax_total)
+    _set(order, "total", totals.total)
     return totals
 
 
