@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.db.models import Setting
 
@@ -51,10 +51,13 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get(session: Session, key: str) -> Any:
-    row = session.get(Setting, key)
-    if row is not None:
-        return row.value
-    return DEFAULTS.get(key)
+    """The setting's value, else its default. Read once per transaction: a scan reads the same few settings
+    several times, and a key left at its default is not a row the session keeps (each read was a SELECT)."""
+    cache: dict[str, Any] = session.info.setdefault(_CACHE, {})
+    if key not in cache:
+        row = session.get(Setting, key)
+        cache[key] = row.value if row is not None else DEFAULTS.get(key)
+    return cache[key]
 
 
 def get_decimal(session: Session, key: str) -> Decimal:
@@ -67,6 +70,16 @@ def put(session: Session, key: str, value: Any) -> None:
         session.add(Setting(key=key, value=value))
     else:
         row.value = value
+    session.info.setdefault(_CACHE, {})[key] = value
+
+
+_CACHE = "settings_read"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, _transaction: SessionTransaction) -> None:
+    # Any transaction's end, a savepoint's too: one rolled back may have put a value that is no longer there.
+    session.info.pop(_CACHE, None)
 
 
 def all_settings(session: Session) -> dict[str, Any]:
