@@ -76,3 +76,29 @@ def test_movements_written_at_once_are_all_there_with_their_balances(db: session
         assert s.scalar(select(func.count()).where(StockMovement.cause_id == "cause-1")) == 4
         assert stock.on_hand(s, ids[0], loc.id) == before[ids[0]] - 3
         assert stock.on_hand(s, ids[1], loc.id) == before[ids[1]] - 2
+
+
+def test_a_setting_is_read_once_per_transaction_and_a_put_or_a_rolled_back_savepoint_is_seen(
+    db: sessionmaker[Session],
+) -> None:
+    from sqlalchemy import event
+
+    from app.services import settings
+
+    key = "discount.threshold_percent"
+    selects: list[str] = []
+    with db.begin() as s:
+        assert settings.get(s, key) == settings.DEFAULTS[key]
+        event.listen(s.get_bind(), "before_cursor_execute", lambda *a: selects.append(a[2]))
+        for _ in range(3):
+            settings.get(s, key)
+        assert not [q for q in selects if "settings" in q]  # read once, however often asked
+        settings.put(s, key, "15")
+        assert settings.get(s, key) == "15"
+        with s.begin_nested() as sp:
+            settings.put(s, key, "40")
+            assert settings.get(s, key) == "40"
+            sp.rollback()
+        assert settings.get(s, key) == "15"  # the savepoint's value went with it
+    with db() as s:
+        assert settings.get(s, key) == "15"  # committed, and read again in a new transaction
