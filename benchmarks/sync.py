@@ -740,6 +740,31 @@ def pull_rows(pull: PullFigures) -> list[tuple[str, str, str]]:
     return rows
 
 
+def catch_up_rows(catch: CatchUpFigures) -> list[tuple[str, str, str]]:
+    return [
+        (
+            "3. Catch-up after a day offline",
+            f"{catch.sales:,} real sales queued",
+            f"sold in {catch.sell_seconds:.1f} s",
+        ),
+        ("  events pushed / changes pulled", f"{catch.pushed:,} / {catch.pulled:,}", ""),
+        (
+            "  one sync_once round",
+            f"{catch.seconds:.2f} s",
+            f"push {catch.push_seconds:.2f} s, pull calls {catch.pull_http_seconds:.2f} s",
+        ),
+    ]
+
+
+def print_rows(rows: list[tuple[str, str, str]]) -> None:
+    """The report: one figure a line, names and values in aligned columns, a note after."""
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print()
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:<{value_width}}  {note}".rstrip())
+
+
 def first_pull_main(n: int, replay: bool) -> int:
     """Only the first pull of `n` products, on a fresh central (PostgreSQL, uvicorn)."""
     print(f"sync benchmark: first pull of a {n:,}-product catalog", flush=True)
@@ -758,12 +783,7 @@ def first_pull_main(n: int, replay: bool) -> int:
             errors = server_errors(server_log)
         finally:
             engine.dispose()
-    rows = pull_rows(pull) + [("server errors", f"{k} x", e) for e, k in errors.most_common(3)]
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print()
-    for name, value, note in rows:
-        print(f"{name:<{width}}  {value:<{value_width}}  {note}".rstrip())
+    print_rows(pull_rows(pull) + [("server errors", f"{k} x", e) for e, k in errors.most_common(3)])
     return 1 if errors else 0
 
 
@@ -785,6 +805,11 @@ def main() -> int:
     )
     ap.add_argument(
         "--first-pull-only", action="store_true", help="run only the first pull (phase 2), on a fresh central"
+    )
+    ap.add_argument(
+        "--push-only",
+        action="store_true",
+        help="run only the concurrent push and its plain INSERT baseline (phase 1), no catch-up or first pull",
     )
     ap.add_argument(
         "--replay",
@@ -838,18 +863,25 @@ def main() -> int:
                     fill_outbox(till, sizes.events, seed=k)
                 log("pushing")
                 before = applied_count(central)
-                push_cpu = cpu_seconds_of(SERVER_PIDS[base])
+                push_cpu, till_cpu = cpu_seconds_of(SERVER_PIDS[base]), time.process_time()
                 push = concurrent_push(tills)
-                push_cpu = cpu_seconds_of(SERVER_PIDS[base]) - push_cpu
+                push_cpu, till_cpu = (
+                    cpu_seconds_of(SERVER_PIDS[base]) - push_cpu,
+                    time.process_time() - till_cpu,
+                )
+                load = os.getloadavg()[0]
                 applied = applied_count(central) - before
                 push_errors = server_errors(server_log)
                 log(f"pushed {push.events:,} in {push.seconds:.1f} s; plain insert baseline")
                 plain = plain_insert(url, tills)
-                catch = catch_up(central, base, template, folder, sizes.catchup)
-                log(
-                    f"caught up in {catch.seconds:.1f} s; the {sizes.catalog:,}-product catalog and its first pull"
-                )
-                pull = first_pull(central, base, template, folder, sizes.catalog, args.replay)
+                catch, pull = None, None
+                if not args.push_only:
+                    catch = catch_up(central, base, template, folder, sizes.catchup)
+                    log(
+                        f"caught up in {catch.seconds:.1f} s; the {sizes.catalog:,}-product catalog and its "
+                        "first pull"
+                    )
+                    pull = first_pull(central, base, template, folder, sizes.catalog, args.replay)
             later_errors = server_errors(server_log) - push_errors
         finally:
             engine.dispose()
@@ -871,6 +903,11 @@ def main() -> int:
             f"{push_cpu * 1000 / max(push.events, 1):.2f} ms/event",
             f"{push_cpu:.1f} s in all; PostgreSQL's own CPU not counted",
         ),
+        (
+            "  tills' CPU (this process)",
+            f"{till_cpu * 1000 / max(push.events, 1):.2f} ms/event",
+            f"load average {load:.1f} at the end of the push (2 cores)",
+        ),
         ("  throughput", f"{push.events / push.seconds:,.0f} events/s", ""),
         (
             f"  push call ({PUSH_BATCH} events) p50 / max",
@@ -885,26 +922,14 @@ def main() -> int:
             f"{plain:.2f} s ({expected / plain:,.0f} rows/s)",
             f"same payloads, uuid + jsonb, executemany, 1 txn per {PUSH_BATCH}",
         ),
-        ("  ratio push time / plain insert time", f"{push.seconds / plain:,.0f}x", ""),
-        *pull_rows(pull),
-        (
-            "3. Catch-up after a day offline",
-            f"{catch.sales:,} real sales queued",
-            f"sold in {catch.sell_seconds:.1f} s",
-        ),
-        ("  events pushed / changes pulled", f"{catch.pushed:,} / {catch.pulled:,}", ""),
-        (
-            "  one sync_once round",
-            f"{catch.seconds:.2f} s",
-            f"push {catch.push_seconds:.2f} s, pull calls {catch.pull_http_seconds:.2f} s",
-        ),
+        ("  ratio push time / plain insert time", f"{push.seconds / plain:,.1f}x", ""),
     ]
+    if pull is not None:
+        rows += pull_rows(pull)
+    if catch is not None:
+        rows += catch_up_rows(catch)
     rows += [("server errors in phases 2-3", f"{n} x", error) for error, n in later_errors.most_common(3)]
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print()
-    for name, value, note in rows:
-        print(f"{name:<{width}}  {value:<{value_width}}  {note}".rstrip())
+    print_rows(rows)
     ok = applied == push.events == expected and push.rejected == 0
     if not ok:
         print(f"FAILED: {applied:,} applied events for {push.events:,} pushed ({expected:,} expected)")

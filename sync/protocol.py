@@ -4,21 +4,21 @@ This module owns every shape that crosses the network: the envelopes (push, pull
 terminals push and the change types they pull, and the payload models both ends validate against. Payloads travel as
 plain JSON: decimals as strings, ids as UUID strings, times as ISO 8601 with an offset. Both `sync.client` and
 `sync.central` import this module; of ours it imports only the pure order lifecycle and code prefixes (app.domain.lifecycle, app.domain.prefixes).
+
+This module holds the event and change types and the event payloads; it re-exports the rest of the wire, which lives
+in `sync.protocol_types` (limits, value types, the JSON check), `sync.protocol_sync` (push, pull, enrolment, status)
+and `sync.protocol_orders` (web orders, hand-backs, arrivals, shipments), so callers import only `sync.protocol`.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -28,8 +28,71 @@ from pydantic import (
 )
 
 from app.domain import figures, lifecycle, pickup, prefixes, staff_proof, tenders  # noqa: F401  (re-exported for the central)
-
-PROTOCOL_VERSION = 1
+from sync.protocol_orders import (  # noqa: F401  (re-exported: callers import only sync.protocol)
+    MAX_BOX_KG,
+    MAX_BOXES,
+    ArrivalRequest,
+    GeoPoint,
+    HandBackRequest,
+    OrderCustomer,
+    OrderLineRequest,
+    OrderRequest,
+    ShipmentBoxRequest,
+    ShipmentInfo,
+    ShipmentLine,
+    ShipmentRequest,
+    ShipmentResponse,
+)
+from sync.protocol_sync import (  # noqa: F401  (re-exported: callers import only sync.protocol)
+    MAX_PULL_WAIT_S,
+    PROTOCOL_VERSION,
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_NEEDED_STATUS,
+    AuditAnchor,
+    AuditHead,
+    Change,
+    EnrollRequest,
+    EnrollResponse,
+    Event,
+    PullResponse,
+    PushBatch,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    PushStatus,
+    StatusResponse,
+)
+from sync.protocol_types import (  # noqa: F401  (re-exported: callers import only sync.protocol)
+    EARLIEST,
+    LATEST,
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    MAX_EVENTS_PER_PUSH,
+    MAX_LINES,
+    MAX_MONEY,
+    MAX_ORDER_LINES,
+    MAX_PAYLOAD_BYTES,
+    MAX_QTY,
+    MAX_SEQ,
+    MONEY_PLACES,
+    QTY_PLACES,
+    RATE_PLACES,
+    Code,
+    Ident,
+    JsonObject,
+    Money,
+    Name,
+    Note,
+    Number,
+    Qty,
+    Seq,
+    Short,
+    Sku,
+    TaxRate,
+    Time,
+    _clean,
+    check_json,
+)
 
 # Events a terminal pushes. Anything else is rejected per event, never as an error of the whole batch.
 SALE_COMPLETED = "sale.completed"
@@ -129,408 +192,6 @@ may_move_order = lifecycle.may_move
 ORDER_NUMBER_PREFIX = prefixes.ORDER
 
 MovementKind = Literal["sale", "return", "receipt", "adjustment", "transfer", "count", "fulfilment"]
-PushStatus = Literal["applied", "duplicate", "rejected"]
-
-# ---------------------------------------------------------------- limits and value types
-#
-# Everything that enters the central store is checked against these before it is applied or enters a feed (a
-# value that passes them can be stored on both engines and taken by every till of the store). Decimals travel
-# as strings (or whole numbers): a JSON float is refused, since a float is not the amount the till counted.
-
-MAX_BODY_BYTES = 4 * 1024 * 1024  # one request's body, checked before it is read
-MAX_EVENTS_PER_PUSH = 500
-MAX_LINES = 500  # lines, payments or movements of one sale, return or parked sale
-MAX_ORDER_LINES = 200  # lines of one storefront order
-MAX_PAYLOAD_BYTES = 256 * 1024  # one event's payload as JSON
-MAX_DEPTH = 8  # nesting of objects and lists inside one payload
-MAX_QTY = Decimal(1_000_000_000)  # a quantity of one line or movement, either sign (a receipt may be large)
-MAX_MONEY = Decimal(100_000_000)  # an amount of one line, payment or total, either sign
-MAX_SEQ = 2**63 - 1  # feed seqs and cursors are 64-bit
-QTY_PLACES = 3  # the central keeps thousandths; a finer quantity would be stored as something else
-MONEY_PLACES = 2
-RATE_PLACES = 6
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-
-
-def _clean(value: str) -> str:
-    """No NUL and no lone surrogate: neither can be stored as text on PostgreSQL, nor encoded as UTF-8."""
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("is not valid Unicode (lone surrogate)") from exc
-    return value
-
-
-def _decimal_input(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError('give a decimal as a string, e.g. "1.50"')
-    if isinstance(value, int):
-        if abs(value) > 10**18:
-            raise ValueError("is out of range")
-        return Decimal(value)
-    if isinstance(value, str):
-        if len(value) > 40:
-            raise ValueError("is too long for a number")
-        try:
-            return Decimal(value.strip())
-        except InvalidOperation as exc:
-            raise ValueError("is not a number") from exc
-    if isinstance(value, Decimal):
-        return value
-    raise ValueError("must be a decimal number given as a string")
-
-
-def _checked(places: int, bound: Decimal) -> Any:
-    def check(value: Decimal) -> Decimal:
-        if not value.is_finite():
-            raise ValueError("must be a finite number")
-        if abs(value) > bound:
-            raise ValueError(f"is out of range (at most {bound} either way)")
-        if value != value.quantize(Decimal(1).scaleb(-places)):
-            raise ValueError(f"has more than {places} decimal places")
-        return value
-
-    return check
-
-
-def _in_time_range(value: datetime) -> datetime:
-    if not EARLIEST <= value < LATEST:
-        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year}")
-    return value
-
-
-def _time_input(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError("must be an ISO 8601 time with an offset, e.g. 2026-05-01T10:00:00+00:00")
-    return value
-
-
-Qty = Annotated[Decimal, BeforeValidator(_decimal_input), AfterValidator(_checked(QTY_PLACES, MAX_QTY))]
-Money = Annotated[Decimal, BeforeValidator(_decimal_input), AfterValidator(_checked(MONEY_PLACES, MAX_MONEY))]
-TaxRate = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_input),
-    AfterValidator(_checked(RATE_PLACES, Decimal(1))),
-    Field(ge=0, lt=1),
-]
-Time = Annotated[AwareDatetime, BeforeValidator(_time_input), AfterValidator(_in_time_range)]
-Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
-Sku = Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_clean)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=32), AfterValidator(_clean)]
-Number = Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_clean)]
-Short = Annotated[StrictStr, Field(max_length=20), AfterValidator(_clean)]
-Name = Annotated[StrictStr, Field(max_length=200), AfterValidator(_clean)]
-Note = Annotated[StrictStr, Field(max_length=500), AfterValidator(_clean)]
-Ident = Annotated[StrictStr, Field(max_length=64), AfterValidator(_clean)]
-
-
-def check_json(value: Any, what: str = "payload") -> None:
-    """Raise ValueError unless `value` is plain JSON that any store can keep: nesting at most MAX_DEPTH, every
-    string (keys too) free of NUL and lone surrogates and at most 10,000 characters, every number finite."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep")
-        if isinstance(item, str):
-            if len(item) > 10_000:
-                raise ValueError(f"{what} holds a string of more than 10,000 characters")
-            _clean(item)
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise ValueError(f"{what} holds a number that is not finite")
-        elif isinstance(item, int) and not isinstance(item, bool):
-            if abs(item) > MAX_SEQ:
-                raise ValueError(f"{what} holds a whole number out of the 64-bit range")
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if not isinstance(key, str):
-                    raise ValueError(f"{what} has a key that is not text")
-                _clean(key)
-                stack.append((sub, depth + 1))
-        elif isinstance(item, list):
-            stack.extend((sub, depth + 1) for sub in item)
-        elif item is not None and not isinstance(item, bool):
-            raise ValueError(f"{what} holds a {type(item).__name__}, which is not JSON")
-
-
-def _safe_json(value: Any) -> Any:
-    check_json(value)
-    return value
-
-
-JsonObject = Annotated[dict[str, Any], AfterValidator(_safe_json)]
-
-
-# ---------------------------------------------------------------- envelopes
-
-
-class Event(BaseModel):
-    """One fact a terminal committed locally; `id` is the UUIDv7 the terminal gave it, its identity everywhere.
-
-    The central store validates each event of a push alone against this and against its type's payload model
-    (`PAYLOADS`), so one bad event is refused with its reason and the others of its batch still apply."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: UUID
-    type: Annotated[StrictStr, Field(min_length=1, max_length=32), AfterValidator(_clean)]
-    occurred_at: Time
-    payload: JsonObject
-
-
-class AuditAnchor(BaseModel):
-    """The head of the terminal's audit chain when it sent a batch: the central store keeps the highest, so entries
-    removed at the till afterwards (even together with their unsent outbox rows) show against it."""
-
-    seq: StrictInt = Field(ge=1, le=MAX_SEQ)
-    hash: Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_clean)]
-
-
-class PushRequest(BaseModel):
-    """What a terminal sends. The central store reads `events` as plain objects and judges each one alone."""
-
-    events: list[Event] = Field(max_length=MAX_EVENTS_PER_PUSH)
-    protocol_version: int = PROTOCOL_VERSION
-    audit_head: AuditAnchor | None = None
-
-
-class PushBatch(BaseModel):
-    """A push as the central store receives it: each event is validated on its own (see `Event`)."""
-
-    events: list[dict[str, Any]] = Field(max_length=MAX_EVENTS_PER_PUSH)
-    protocol_version: StrictInt = Field(default=PROTOCOL_VERSION, ge=0, le=1000)
-    audit_head: AuditAnchor | None = None
-
-
-class PushResult(BaseModel):
-    id: UUID
-    status: PushStatus
-    reason: str | None = None
-
-
-class PushResponse(BaseModel):
-    results: list[PushResult]
-
-
-class Change(BaseModel):
-    seq: int
-    type: str
-    key: str
-    payload: dict[str, Any]
-
-
-# A catalog snapshot (GET /v1/snapshot): gzip of JSON lines, a header {"snapshot": SNAPSHOT_FORMAT, "store", "cursor"},
-# one line per change ({"seq", "type", "key", "payload"}, the latest of each key up to the cursor), then a trailer
-# {"end": true, "count": n}. A pull from a cursor below the store's compacted feed is answered SNAPSHOT_NEEDED_STATUS.
-SNAPSHOT_FORMAT = 1
-SNAPSHOT_NEEDED_STATUS = 410
-
-
-class PullResponse(BaseModel):
-    changes: list[Change]
-    next_cursor: int
-    more: bool
-    remaining_estimate: int | None = None
-
-
-class EnrollRequest(BaseModel):
-    code: Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_clean)]
-    terminal_name: Annotated[StrictStr, Field(min_length=1, max_length=100), AfterValidator(_clean)]
-
-
-class EnrollResponse(BaseModel):
-    token: str
-    store_code: str
-    terminal_code: str
-    store: dict[str, Any]
-    locations: list[dict[str, Any]]
-    # Per kind of number (receipt, return, parked, shift): a replacement till's numbers start after this.
-    numbers: dict[str, int] = Field(default_factory=dict)
-
-
-class OrderLineRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    sku: Sku
-    qty: Qty = Field(gt=0)
-
-
-class GeoPoint(BaseModel):
-    """Where a web order ships to (WGS84 degrees), so routing can choose the nearest location that has it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    latitude: Decimal = Field(ge=-90, le=90)
-    longitude: Decimal = Field(ge=-180, le=180)
-
-
-class OrderCustomer(BaseModel):
-    """Who a web order is for, as the tills show it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    email: Name | None = None
-    phone: Short | None = None
-    address: Note | None = None
-    note: Note | None = None
-
-
-class OrderRequest(BaseModel):
-    """What the storefront sends to create a web order for one store."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    store: Annotated[StrictStr, Field(min_length=1, max_length=16), AfterValidator(_clean)]
-    number: Number | None = None
-    fulfilment: Literal["pickup", "curbside", "ship"] = "pickup"
-    lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
-    customer: OrderCustomer = Field(default_factory=OrderCustomer)
-    ship_to: GeoPoint | None = None  # a shipped order's destination, for routing to the nearest location
-    # Paid online (true) or to be paid at the store when collected (false, pickup and curbside only); left out,
-    # the order is paid, as every order was before the field existed. The tills get it as the order's `paid`.
-    paid: StrictBool | None = None
-
-
-class HandBackRequest(BaseModel):
-    """A store cannot fulfil a web order line: how much is missing, and why (short pick or damaged)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    missing: Qty = Field(gt=0)
-    reason: Literal["short", "damaged"] = "short"
-
-
-def _one_line(value: str) -> str:
-    """Printable text on one line, as a till shows it in one cell: no control character, tab or line break."""
-    value = _clean(value)
-    if not value.isprintable():
-        raise ValueError("contains a control character or a line break")
-    return value.strip()
-
-
-class ArrivalRequest(BaseModel):
-    """A pickup or curbside customer says they have arrived (through the storefront): where they wait."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bay: Annotated[StrictStr, Field(max_length=20), AfterValidator(_one_line)] | None = None
-    car: Annotated[StrictStr, Field(max_length=60), AfterValidator(_one_line)] | None = None
-    note: Annotated[StrictStr, Field(max_length=200), AfterValidator(_one_line)] | None = None
-
-
-# The longest a pull may wait for the store's feed to move (GET /v1/pull?wait=...).
-MAX_PULL_WAIT_S = 30
-
-
-class AuditHead(BaseModel):
-    """What the central store holds of one terminal's audit chain: the last entry it received, and whether the
-    entries before it arrived whole (every seq, each naming the hash of the one before)."""
-
-    count: int
-    last_seq: int | None = None
-    last_hash: str | None = None
-    missing: list[int] = Field(default_factory=list)  # seqs below last_seq not received (the first 20)
-    broken_at: int | None = None  # the first seq whose prev_hash does not name the entry before
-    # The highest audit head the terminal's pushes named (see AuditAnchor): entries up to it existed there.
-    anchor_seq: int | None = None
-    anchor_hash: str | None = None
-
-
-class StatusResponse(BaseModel):
-    ok: bool
-    protocol_version: int
-    database: str
-    store: str | None = None
-    feed_head: int | None = None
-
-
-# ---------------------------------------------------------------- shipments (POST /v1/orders/{id}/shipments)
-
-MAX_BOXES = 50  # boxes of one shipments request
-MAX_BOX_KG = Decimal(1000)
-
-
-def _sscc(value: str) -> str:
-    """18 ASCII digits whose last is the GS1 mod-10 check digit of the others (as app.domain.barcodes checks)."""
-    if len(value) != 18 or not (value.isascii() and value.isdigit()):
-        raise ValueError("an SSCC is 18 digits")
-    body = [int(d) for d in reversed(value[:-1])]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
-    if (10 - total % 10) % 10 != int(value[-1]):
-        raise ValueError("the SSCC's check digit is wrong")
-    return value
-
-
-class ShipmentLine(BaseModel):
-    """How much of an order's sku is in one box."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    sku: Sku
-    qty: Qty = Field(gt=0)
-
-
-class ShipmentBoxRequest(BaseModel):
-    """One sealed box of a ship order: its SSCC, weight in kg, package type and contents."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    sscc: Annotated[StrictStr, AfterValidator(_sscc)]
-    weight: Qty = Field(gt=0, le=MAX_BOX_KG)
-    package_type: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,20}$")] = "box"
-    lines: list[ShipmentLine] = Field(min_length=1, max_length=MAX_ORDER_LINES)
-
-    @model_validator(mode="after")
-    def _one_line_per_sku(self) -> ShipmentBoxRequest:
-        skus = [line.sku for line in self.lines]
-        if len(set(skus)) != len(skus):
-            raise ValueError("a box lists each sku once")
-        return self
-
-
-class ShipmentRequest(BaseModel):
-    """The boxes a terminal hands to the carrier for one order (each SSCC once)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    boxes: list[ShipmentBoxRequest] = Field(min_length=1, max_length=MAX_BOXES)
-
-    @model_validator(mode="after")
-    def _distinct_boxes(self) -> ShipmentRequest:
-        ssccs = [box.sscc for box in self.boxes]
-        if len(set(ssccs)) != len(ssccs):
-            raise ValueError("each box (SSCC) is sent once")
-        return self
-
-
-class ShipmentInfo(BaseModel):
-    """A box as the carrier took it: what its shipping label needs. `created` is False when the box (its SSCC)
-    had been sent before: the first answer again, with the same tracking number."""
-
-    sscc: str
-    tracking: str
-    carrier: str
-    service: str
-    weight: Decimal
-    package_type: str
-    ship_from: list[str]
-    ship_to: list[str]
-    label_lines: list[str] = Field(default_factory=list)
-    created: bool = True
-
-
-class ShipmentResponse(BaseModel):
-    order_id: UUID
-    order_number: str
-    shipments: list[ShipmentInfo]
-
 
 # ---------------------------------------------------------------- event payloads
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
 from sync.central import (
+    access_cli,
     counts,
     deliveries,
     hold_cli,
@@ -96,37 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("--interval", type=float, default=10.0)
 
-    store = sub.add_parser("create-store", parents=[common], help="create a store and its locations")
-    store.add_argument("code")
-    store.add_argument("name")
-    store.add_argument("--currency", default="EUR")
-    store.add_argument("--locale", default="en")
-    store.add_argument("--timezone", default="UTC")
-
-    enrol = sub.add_parser("enroll-terminal", parents=[common], help="print a one-time enrolment code")
-    enrol.add_argument("store")
-    enrol.add_argument("terminal_code")
-    enrol.add_argument("--hours", type=float, default=24.0, help="hours the code stays valid")
+    access_cli.add_commands(sub, common)
 
     tax = sub.add_parser("set-tax-class", parents=[common], help="create or change a tax class")
     tax.add_argument("code")
     tax.add_argument("rate", help="fraction, e.g. 0.20 for 20 %%")
     tax.add_argument("--name", default="")
-
-    store_tax = sub.add_parser(
-        "set-store-tax", parents=[common], help="set how a store's tills tax and round (sent to them by sync)"
-    )
-    store_tax.add_argument("store")
-    store_tax.add_argument(
-        "--mode", choices=service.TAX_MODES, default=None, help="shelf prices include tax or not"
-    )
-    store_tax.add_argument(
-        "--rounding",
-        choices=service.TAX_ROUNDINGS,
-        default=None,
-        help="round tax per line, per rate or per order",
-    )
-    store_tax.add_argument("--cash-step", default=None, help="cash rounding step: 0.05, 0.10 or 0 for none")
 
     catalog = sub.add_parser("import-catalog", parents=[common], help="import products from a CSV file")
     catalog.add_argument("file", type=Path)
@@ -186,11 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
     safety.add_argument("--store", default=None)
     safety.add_argument("--sku", default=None)
 
-    where = sub.add_parser("set-store-coordinates", parents=[common], help="where a store is, for routing")
-    where.add_argument("store")
-    where.add_argument("latitude")
-    where.add_argument("longitude")
-
     avail = sub.add_parser(
         "availability", parents=[common], help="on hand, reserved, safety and available of a sku"
     )
@@ -209,24 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     cancel = sub.add_parser("cancel-order", parents=[common], help="cancel a web order by number or id")
     cancel.add_argument("number")
-
-    key = sub.add_parser("create-api-key", parents=[common], help="print a new storefront API key")
-    key.add_argument("--label", default="")
-    key.add_argument("--store", action="append", default=[], help="a store the key is for (repeatable)")
-    key.add_argument("--all-stores", action="store_true", help="the key is for every store of the chain")
-
-    revoke_key = sub.add_parser(
-        "revoke-key", parents=[common], help="revoke a storefront API key (by its id or the key itself)"
-    )
-    revoke_key.add_argument("key")
-
-    revoke_terminal = sub.add_parser(
-        "revoke-terminal",
-        parents=[common],
-        help="end a terminal's token (and a replaced one still in its grace) at once; enrol it again to return",
-    )
-    revoke_terminal.add_argument("store")
-    revoke_terminal.add_argument("terminal_code")
 
     sub.add_parser("status", parents=[common], help="print each store's feed head, terminals and exceptions")
 
@@ -359,24 +312,6 @@ def _send_notices(factory: sessionmaker[Session], args: argparse.Namespace) -> i
             return 0
 
 
-def _create_store(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    with factory.begin() as s:
-        store = service.create_store(s, args.code, args.name, args.currency, args.locale, args.timezone)
-        print(f"store {store.code} created with locations floor, backroom, quarantine")
-    return 0
-
-
-def _enroll_terminal(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    from datetime import timedelta
-
-    if not 0 < args.hours <= 24 * 30:
-        raise service.CentralError("--hours must be between 0 and 720")
-    with factory.begin() as s:
-        code = service.issue_enrolment_code(s, args.store, args.terminal_code, timedelta(hours=args.hours))
-    print(code)
-    return 0
-
-
 def _set_tax_class(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     with factory.begin() as s:
         code = service.set_tax_class(s, args.code, args.rate, args.name).code
@@ -385,19 +320,6 @@ def _set_tax_class(factory: sessionmaker[Session], args: argparse.Namespace) -> 
         assert tax is not None
         rate = tax.rate.normalize()
         print(f"tax class {tax.code} set to {rate:f} ({(rate * 100).normalize():f} %), kept exactly")
-    return 0
-
-
-def _set_store_tax(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    if args.mode is None and args.rounding is None and args.cash_step is None:
-        raise service.CentralError("give --mode, --rounding or --cash-step (or several)")
-    with factory.begin() as s:
-        store = service.set_store_tax(s, args.store, args.mode, args.rounding, args.cash_step)
-        step = store.cash_rounding or "none"
-        print(
-            f"store {store.code}: tax {store.tax_mode}, rounded per {store.tax_rounding}, cash rounding {step}; "
-            "its tills take it at their next sync"
-        )
     return 0
 
 
@@ -490,22 +412,6 @@ def _set_safety_stock(factory: sessionmaker[Session], args: argparse.Namespace) 
     return 0
 
 
-def _set_store_coordinates(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    try:
-        lat, lon = float(args.latitude), float(args.longitude)
-    except ValueError:
-        raise service.CentralError(
-            "latitude and longitude are numbers in degrees, e.g. 51.5072 -0.1276"
-        ) from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise service.CentralError("latitude is between -90 and 90, longitude between -180 and 180")
-    with factory.begin() as s:
-        store = service.get_store(s, args.store)
-        store.latitude, store.longitude = lat, lon
-        print(f"store {store.code} is at {lat}, {lon}")
-    return 0
-
-
 def _availability(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
     with factory() as s:
         rows = stock.availability(s, args.sku)
@@ -565,37 +471,6 @@ def _cancel_order(factory: sessionmaker[Session], args: argparse.Namespace) -> i
     with factory.begin() as s:
         order = service.cancel_order(s, args.number, by="cli")
         print(f"order {order.number} cancelled")
-    return 0
-
-
-def _create_api_key(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    """The key on stdout (for a script to keep), what it is for on stderr."""
-    with factory.begin() as s:
-        key_id, key = service.create_api_key(s, args.label, args.store, args.all_stores)
-        stores = ", ".join(sorted({c.upper() for c in args.store}))
-    scope = "every store" if args.all_stores else f"store(s) {stores}"
-    print(key)
-    print(
-        f"API key {key_id} for {scope}; revoke it with `counterline-central revoke-key {key_id}`",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _revoke_key(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    with factory.begin() as s:
-        row = service.revoke_api_key(s, args.key)
-        print(f"API key {row.id} ({row.label or 'no label'}) revoked: refused from the next request on")
-    return 0
-
-
-def _revoke_terminal(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
-    with factory.begin() as s:
-        terminal = service.revoke_terminal(s, args.store, args.terminal_code)
-        print(
-            f"terminal {terminal.code} of store {terminal.store.code} revoked: its token is refused from the next "
-            "request on; enrol it again (enroll-terminal) to bring it back"
-        )
     return 0
 
 
@@ -667,10 +542,7 @@ def _audit(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {
-    "create-store": _create_store,
-    "enroll-terminal": _enroll_terminal,
     "set-tax-class": _set_tax_class,
-    "set-store-tax": _set_store_tax,
     "import-catalog": _import_catalog,
     "place-order": _place_order,
     "send-notices": _send_notices,
@@ -681,17 +553,14 @@ _COMMANDS = {
     "expect-delivery": deliveries.run_expect,
     "delivery-differences": deliveries.run_differences,
     "set-safety-stock": _set_safety_stock,
-    "set-store-coordinates": _set_store_coordinates,
     "availability": _availability,
     "order-trace": _order_trace,
     "hand-back": _hand_back,
-    "create-api-key": _create_api_key,
-    "revoke-key": _revoke_key,
-    "revoke-terminal": _revoke_terminal,
     "status": _status,
     "exceptions": _exceptions,
     "set-return-limits": _set_return_limits,
     "audit": _audit,
+    **access_cli.COMMANDS,
     **hold_cli.COMMANDS,
     **retention_cli.COMMANDS,
     **report_cli.COMMANDS,
