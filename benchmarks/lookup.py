@@ -19,7 +19,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import start  # benchmarks/start.py: this folder is first on sys.path when run as a script
 from sqlalchemy import insert, text
 
 from app import demo
@@ -28,6 +27,11 @@ from app.db.models import Barcode, Product
 from app.domain import barcodes
 from app.ids import new_id
 from app.services import catalog
+
+try:
+    import start  # benchmarks/start.py: this folder is first on sys.path when run as a script
+except ImportError:  # imported as benchmarks.lookup (sell.py takes this folder off sys.path)
+    from benchmarks import start
 
 WORDS = [w for _c, (_n, items) in demo.DEPARTMENTS.items() for item in items for w in item.split()]
 
