@@ -1,11 +1,13 @@
-"""The chain's fulfilment reports at the central store over a year of busy stores: the time to open each.
+"""The chain's reports at the central store over a year of busy stores: the time to open each.
 
     .venv/bin/python benchmarks/chain_reports.py [--stores 2] [--days 365] [--sales 300] [--quick] [--url URL]
         [--reuse]
 
 Builds a central database (SQLite file, or the PostgreSQL URL given) with, per store and day, the applied events a
-busy store's tills send (and the orders' status history the central keeps): 300 sales, 15 returns (with their lines' reasons and dispositions), 40 pickup and curbside
-orders made ready (most collected, half at the curb) and 30 ship orders packed (with the bench's figures), then
+busy store's tills send (and the orders' status history the central keeps): 300 sales (8 lines; paid in cash, by
+card or split), 15 returns (with their lines' reasons and dispositions), 40 pickup and curbside
+orders made ready (most collected, half at the curb, a third paid at the counter when handed over) and 30 ship
+orders packed (with the bench's figures), then
 ANALYZE (as autovacuum does after a bulk load; the planner needs the tables' statistics). Then times
 `sync.central.reports.run` for today, the week and the whole year, all stores, in a fresh session per call.
 --reuse times a database this benchmark built before (brought to the newest schema) without building it again.
@@ -26,6 +28,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
+from decimal import Decimal  # noqa: E402
 from typing import Any  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
@@ -36,9 +39,49 @@ from sync.central.models import (  # noqa: E402
     AppliedEvent,
     OrderStatusHistory,
     Return,
+    Sale,
     Terminal,
     WebOrder,
 )
+
+
+def _sale(store_id: int, term_id: int, number: str, at: datetime, rng: random.Random) -> dict[str, Any]:
+    """A sale as the central keeps it: 8 lines, paid in cash, by card or split (the document its till sent)."""
+    sid = uuid.uuid4()
+    lines = [
+        {
+            "line_no": i + 1,
+            "sku": f"P{rng.randint(1, 400)}",
+            "qty": "1",
+            "unit_price": "2.50",
+            "amount": "2.50",
+        }
+        for i in range(8)
+    ]
+    total = Decimal("20.00")
+    how = rng.choice(["cash", "cash", "card", "card", "split"])
+    payments = (
+        [{"kind": "card", "amount": "10.00"}, {"kind": "cash", "amount": "10.00"}]
+        if how == "split"
+        else [{"kind": how, "amount": str(total)}]
+    )
+    document = {
+        "order_id": str(sid),
+        "number": number,
+        "completed_at": at.isoformat(),
+        "lines": lines,
+        "payments": payments,
+        "totals": {"total": str(total)},
+    }
+    return {
+        "id": sid,
+        "store_id": store_id,
+        "terminal_id": term_id,
+        "number": number,
+        "total": total,
+        "document": document,
+        "occurred_at": at,
+    }
 
 
 def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> None:
@@ -61,6 +104,7 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
             events: list[dict[str, Any]] = []
             orders: list[dict[str, Any]] = []
             rets: list[dict[str, Any]] = []
+            sold: list[dict[str, Any]] = []
 
             history: list[dict[str, Any]] = []
 
@@ -95,8 +139,11 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
                     }
                 )
 
-            for _ in range(sales):
-                event("sale.completed", opened + timedelta(seconds=rng.uniform(0, 12 * 3600)), {"n": 1})
+            for n in range(sales):
+                at = opened + timedelta(seconds=rng.uniform(0, 12 * 3600))
+                sale = _sale(store_id, term_id, f"S{store_id}-{d}-{n}", at, rng)
+                sold.append(sale)
+                event("sale.completed", at, sale["document"])
             for n in range(15):
                 at = opened + timedelta(seconds=rng.uniform(0, 12 * 3600))
                 lines = [
@@ -157,13 +204,25 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
                     ready = {"order_id": str(oid), "to": "ready", "ready_at": done.isoformat()}
                     event("order.status", done, {**ready, "promised_at": promise})
                     handed = done + timedelta(minutes=100)
-                    collected = {"order_id": str(oid), "to": "collected", "handed_at": handed.isoformat()}
+                    collected: dict[str, Any] = {
+                        "order_id": str(oid),
+                        "to": "collected",
+                        "handed_at": handed.isoformat(),
+                    }
+                    if n % 3 == 0:  # paid at the pickup counter when handed over
+                        due = Decimal(rng.randint(500, 9000)) / 100
+                        collected["receipt"] = {
+                            "paid": str(due),
+                            "payments": [["card", str(due)]] if n % 2 else [["cash", str(due)]],
+                            "change": "0.00",
+                        }
                     event("order.status", handed, collected)
             with engine.begin() as conn:
                 conn.execute(insert(WebOrder), orders)
                 conn.execute(insert(AppliedEvent), events)
                 conn.execute(insert(OrderStatusHistory), history)
                 conn.execute(insert(Return), rets)
+                conn.execute(insert(Sale), sold)
     engine.dispose()
 
 
@@ -191,7 +250,15 @@ def main() -> int:
             build(url, args.stores, days, args.sales, random.Random(5))
             print(f"built {args.stores} stores x {days} days in {time.perf_counter() - t0:.0f} s")
         with make_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("web_orders", "order_status_history", "applied_events", "returns"):
+            for table in (
+                "web_orders",
+                "order_status_history",
+                "applied_events",
+                "returns",
+                "sales",
+                "tender_facts",
+                "order_event_facts",
+            ):
                 conn.exec_driver_sql(f"ANALYZE {table}")
         factory = make_sessionmaker(make_engine(url), readonly=True)  # as the API's readers
         today = datetime.now(UTC).date()

@@ -123,7 +123,7 @@ def render(report: reports.ChainReport, link: str, store: str | None) -> str:
     f = report.figure
     options = "".join(
         f"<option value='{k}'{' selected' if k == f.key else ''}>{escape(fig.title)}</option>"
-        for k, fig in figures.FIGURES.items()
+        for k, fig in reports.FIGURES.items()
     )
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -173,7 +173,8 @@ def register(app: FastAPI, readers: sessionmaker[Session]) -> None:
         last: Annotated[str | None, Query(alias="to", max_length=10)] = None,
         store: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict[str, Any]:
-        """A fulfilment report by store and for the chain, for the chain's office (not a till, not the shop)."""
+        """A chain report (fulfilment or tenders) by store and for the chain, for the chain's office (not a till,
+        not the shop)."""
         who = by_key(s, x_office_key)
         a, b = _period(first, last)
         return reports.as_json(reports.run(s, name, a, b, _stores(s, who, store)))

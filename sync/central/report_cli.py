@@ -1,6 +1,7 @@
 """The chain reports' commands of `counterline-central` (registered by sync.central.cli):
 
-- `report NAME --from DAY --to DAY [--store CODE ...] [--json]`: a fulfilment report by store and for the chain;
+- `report NAME --from DAY --to DAY [--store CODE ...] [--json]`: a chain report (returns, pickups, pack bench,
+  tenders) by store and for the chain;
 - `create-office-key LABEL [--store CODE ...]`: a key for the chain's office (reports only; all stores unless
   named), printed once; `revoke-office-key ID`;
 - `office-link ID [--hours N] [--base URL]`: a link to the office's report page, signed for N hours.
@@ -24,7 +25,7 @@ def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     rep = sub.add_parser(
         "report",
         parents=[common],
-        help="a fulfilment report by store and for the chain (returns, pickups, pack)",
+        help="a report by store and for the chain (returns, pickups, pack, tenders)",
     )
     rep.add_argument("name", help=f"one of {', '.join(reports.NAMES)}")
     rep.add_argument("--from", dest="first", required=True, help="first local day, YYYY-MM-DD")

@@ -1,6 +1,7 @@
-"""The chain's fulfilment reports at the central store: the figures of app.domain.figures by store and for the
-chain, fed from the central's own tables with the facts the tills sent (their return lines, the moments and
-promises their order changes carry, the pack bench's figures).
+"""The chain's reports at the central store: the fulfilment figures of app.domain.figures and the tenders
+(sync.central.report_tenders) by store and for the chain, fed from the central's own tables with the facts the
+tills sent (their return lines, the moments and promises their order changes carry, the pack bench's figures, the
+payments of their sales and hand-overs: sync.central.report_facts).
 
 Each store's period is its local days (the store's time zone), as on its tills. The chain's rows are the same
 function over every chosen store's facts together (the pack bench's days in the first store's zone).
@@ -15,17 +16,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, String, and_, cast, select, type_coerce
+from sqlalchemy import DateTime, String, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from sync import protocol
-from sync.central.models import AppliedEvent, OrderStatusHistory, Return, Store, WebOrder
+from sync.central import report_tenders
+from sync.central.models import OrderStatusHistory, Return, Store, WebOrder
+from sync.central.report_facts import OrderEventFact
 from sync.central.service.base import CentralError, NotFound
 
 OrderState = protocol.lifecycle.OrderState
 figures = protocol.figures  # the one definition of each figure, shared with the tills (app.domain.figures)
 MAX_DAYS = 366
-NAMES = tuple(figures.FIGURES)
+# The fulfilment figures of app.domain.figures, and the tenders (sync.central.report_tenders).
+FIGURES: dict[str, figures.Figure] = {**figures.FIGURES, report_tenders.TENDERS.key: report_tenders.TENDERS}
+NAMES = tuple(FIGURES)
 _SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
 
 
@@ -74,12 +79,6 @@ def _dec(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def _count(value: Any) -> int:
-    """A count a till sent (read as text from its payload): a whole number from 0, else 0."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 10 else 0
-
-
 def bounds(store: Store, first: date, last: date) -> tuple[datetime, datetime]:
     zone = ZoneInfo(store.timezone)
     start = datetime.combine(first, time(), zone).astimezone(UTC)
@@ -121,33 +120,26 @@ def return_items(session: Session, store: Store, start: datetime, end: datetime)
     return out
 
 
-def _text(event: Any, *path: str) -> Any:
-    """A value of an applied event's payload, read by the database (not the whole payload decoded here)."""
-    return event.payload[path if len(path) > 1 else path[0]].as_string()
-
-
 def pickup_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PickupItem]:
     """The store's pickup and curbside orders made ready in [start, end), with the moments their tills sent: the
-    orders' history names the change that made each ready (and the one that handed it over), so one query reads
-    each order once."""
-    ready_h, ready_e = aliased(OrderStatusHistory), aliased(AppliedEvent)
-    done_h, done_e = aliased(OrderStatusHistory), aliased(AppliedEvent)
+    orders' history names the change that made each ready (and the one that handed it over), whose moments the
+    facts of that change hold (sync.central.report_facts), so one query reads each order once."""
+    ready_h, ready_f = aliased(OrderStatusHistory), aliased(OrderEventFact)
+    done_h, done_f = aliased(OrderStatusHistory), aliased(OrderEventFact)
     q = (
         select(
             WebOrder.fulfilment,
             _moment(WebOrder.created_at),
             _moment(WebOrder.arrived_at),
             WebOrder.status,
-            _moment(ready_e.occurred_at),
-            _text(ready_e, "ready_at"),
-            _text(ready_e, "promised_at"),
-            _moment(done_e.occurred_at),
-            _text(done_e, "handed_at"),
+            _moment(func.coalesce(ready_f.ready_at, ready_f.occurred_at)),
+            _moment(ready_f.promised_at),
+            _moment(func.coalesce(done_f.handed_at, done_f.occurred_at)),
         )
         .join(ready_h, and_(ready_h.order_id == WebOrder.id, ready_h.to_status == OrderState.READY))
-        .join(ready_e, ready_e.event_id == ready_h.event_id)
+        .join(ready_f, ready_f.event_id == ready_h.event_id)
         .outerjoin(done_h, and_(done_h.order_id == WebOrder.id, done_h.to_status == OrderState.COLLECTED))
-        .outerjoin(done_e, done_e.event_id == done_h.event_id)
+        .outerjoin(done_f, done_f.event_id == done_h.event_id)
         .where(
             WebOrder.store_id == store.id,
             WebOrder.fulfilment.in_(("pickup", "curbside")),
@@ -157,28 +149,26 @@ def pickup_items(session: Session, store: Store, start: datetime, end: datetime)
     )
     out = []
     # Plain rows through the connection, fetched at once: a year of a busy store is tens of thousands of them.
-    for row in session.connection().execute(q).all():
-        fulfilment, created_at, arrived_at, status, occurred, ready_at, promised_at, done_at, handed_at = row
-        at = _when(ready_at) or _aware(occurred)
+    for fulfilment, created_at, arrived_at, status, ready_at, promised_at, handed_at in (
+        session.connection().execute(q).all()
+    ):
+        at = _aware(ready_at)
         if not start <= at < end:
             continue
-        promise = figures.promised(_aware(created_at), _when(promised_at), figures.DEFAULT_PROMISE_MINUTES)
-        handed = _when(handed_at) or _aware(done_at)
-        out.append(figures.PickupItem(fulfilment, promise, at, _aware(arrived_at), handed, status))
+        promise = figures.promised(_aware(created_at), _aware(promised_at), figures.DEFAULT_PROMISE_MINUTES)
+        out.append(figures.PickupItem(fulfilment, promise, at, _aware(arrived_at), _aware(handed_at), status))
     return out
 
 
 def pack_items(session: Session, store: Store, start: datetime, end: datetime) -> list[figures.PackItem]:
-    """The store's orders packed in [start, end), with the bench's figures their `packed` change carried."""
-    fields = [
-        _text(AppliedEvent, "pack", name)
-        for name in ("started_at", "packed_at", "scans", "errors", "approvals")
-    ]
+    """The store's orders packed in [start, end), with the bench's figures their `packed` change carried (its
+    facts: sync.central.report_facts)."""
+    f = OrderEventFact
     q = (
-        select(*fields)
-        .join(OrderStatusHistory, OrderStatusHistory.event_id == AppliedEvent.event_id)
+        select(_moment(f.started_at), _moment(f.packed_at), f.scans, f.errors, f.approvals)
+        .join(OrderStatusHistory, OrderStatusHistory.event_id == f.event_id)
         .where(
-            AppliedEvent.store_id == store.id,
+            f.store_id == store.id,
             OrderStatusHistory.to_status == OrderState.PACKED,
             OrderStatusHistory.at >= start - _SLACK,
             OrderStatusHistory.at < end + _SLACK,
@@ -186,10 +176,10 @@ def pack_items(session: Session, store: Store, start: datetime, end: datetime) -
     )
     out = []
     for started_at, packed_at, scans, errors, approvals in session.connection().execute(q).all():
-        started, packed = _when(started_at), _when(packed_at)
+        started, packed = _aware(started_at), _aware(packed_at)
         if started is None or packed is None or not start <= packed < end:
             continue
-        out.append(figures.PackItem(started, packed, _count(scans), _count(errors), _count(approvals)))
+        out.append(figures.PackItem(started, packed, scans, errors, approvals))
     return out
 
 
@@ -201,6 +191,7 @@ _FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
     "returns_disposition": return_items,
     "pickups": pickup_items,
     "pack": pack_items,
+    "tenders": report_tenders.tender_sums,
 }
 
 
@@ -211,6 +202,8 @@ def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
         return figures.returns_by_disposition(items)
     if name == "pickups":
         return figures.pickups(items)
+    if name == "tenders":
+        return report_tenders.tender_rows(items)
     return figures.pack_bench(items, timezone)
 
 
@@ -227,7 +220,7 @@ def run(
     session: Session, name: str, first: date, last: date, stores: Iterable[str] | None = None
 ) -> ChainReport:
     """Report `name` over the local days first..last for the chosen stores (all when None), and for them together."""
-    if name not in figures.FIGURES:
+    if name not in FIGURES:
         raise NotFound(f"there is no report {name!r}: choose one of {', '.join(NAMES)}")
     if last < first:
         raise CentralError("the last day is before the first: swap them")
@@ -248,7 +241,7 @@ def run(
         every.extend(items)
         per.append(StoreRows(store.code, store.name, _rows(name, items, store.timezone)))
     zone = chosen[0].timezone if chosen else "UTC"
-    return ChainReport(figures.FIGURES[name], first, last, per, _rows(name, every, zone))
+    return ChainReport(FIGURES[name], first, last, per, _rows(name, every, zone))
 
 
 def as_json(report: ChainReport) -> dict[str, Any]:

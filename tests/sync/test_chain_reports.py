@@ -1,9 +1,11 @@
-"""The chain's fulfilment reports at the real central store (PostgreSQL, tests/sync/fleet.py): two stores with a
-till each sell and take returns with reasons and conditions, prepare pickup and curbside orders (one made ready
-late, customers waiting at the curb), pack ship orders with wrong scans refused, and sync. The central's figures
-per store equal each till's own Reports figures (0 mismatches) and the chain's counts are their sum; the same
-report comes from the CLI, the API (an office key; a till's token and the storefront's key are refused) and the
-office page, which headless Chromium renders with its chart."""
+"""The chain's reports at the real central store (PostgreSQL, tests/sync/fleet.py): two stores with a till each
+sell (in cash, by card, split) and take returns with reasons and conditions, prepare pickup and curbside orders
+(one made ready late, customers waiting at the curb, some paid only at the hand-over), pack ship orders with wrong
+scans refused, and sync. The central's figures per store equal each till's own Reports figures and, for the
+tenders, its Z (X) report's (0 mismatches); the chain's counts are their sum; the facts the central's reports read
+(sync.central.report_facts) equal what the pushed documents say. The same report comes from the CLI, the API (an
+office key; a till's token and the storefront's key are refused) and the office page, which headless Chromium
+renders with its chart."""
 
 from __future__ import annotations
 
@@ -21,21 +23,24 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.db.models import Order
-from app.services import packing, pickup, reports, returns
+from app.db.models import Order, Product
+from app.services import packing, pickup, reports, returns, sales, shifts
+from app.services import pickup_payment as payment
 from app.services.returns import ReturnLineIn
 from sync import protocol
 from sync.central import office, service
 from sync.central import reports as chain
 from sync.central import stock as central_stock
 from sync.central.cli import main as cli_main
+from sync.central.models import AppliedEvent, Sale, Store
+from sync.central.report_facts import OrderEventFact
 from tests.sync.conftest import _empty_postgres
 from tests.sync.fleet import Hub, Till, serve_on_loopback
 
 pytestmark = pytest.mark.postgres
 
 UNIT = {"A1": "4006381333931", "C3": "5012345678900"}  # tests.sync.fleet.CATALOG_CSV
-KEYS = ("returns", "returns_disposition", "pickups", "pack")
+KEYS = ("returns", "returns_disposition", "pickups", "pack", "tenders")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -50,7 +55,7 @@ def hub(pg_url: str) -> Iterator[Hub]:
     h.close()
 
 
-def _place(hub: Hub, store: str, fulfilment: str, sku: str, qty: int) -> str:
+def _place(hub: Hub, store: str, fulfilment: str, sku: str, qty: int, paid: bool = True) -> str:
     with hub.sessions.begin() as s:
         order = service.place_order(
             s,
@@ -60,17 +65,38 @@ def _place(hub: Hub, store: str, fulfilment: str, sku: str, qty: int) -> str:
                     "fulfilment": fulfilment,
                     "lines": [{"sku": sku, "qty": str(qty)}],
                     "customer": {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"},
+                    **({} if paid else {"paid": False}),
                 }
             ),
         )
         return str(order.id)
 
 
+CARD = {"card_last4": "4242", "approval_code": "ok12"}
+
+
+def _sell(till: Till, rng: random.Random) -> str:
+    """A counter sale paid in cash (with change), by card, or split between them."""
+    till.open_shift()
+    how = rng.choice(["cash", "card", "split"])
+    with till.factory.begin() as s:
+        sale = sales.start_sale(s, till.actor)
+        product = s.scalars(select(Product).where(Product.sku == rng.choice(list(UNIT)))).one()
+        view = sales.add_product(s, till.actor, sale.id, product.id, Decimal(rng.randint(1, 3))).sale
+        if how == "card":
+            view = sales.add_tender(s, till.actor, sale.id, "card", view.total, **CARD)
+        elif how == "split":
+            view = sales.add_tender(s, till.actor, sale.id, "card", Decimal("1.00"), **CARD)
+        if how != "card":
+            view = sales.add_tender(s, till.actor, sale.id, "cash", Decimal("100"))
+        return sales.complete_sale(s, till.actor, view.id).sale.number
+
+
 def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, str], monkeypatch: Any) -> None:
     till.sync()
     # Counter sales, and returns of some of them with the desk's reasons and conditions.
     for _ in range(rng.randint(3, 5)):
-        number = till.sell(rng.choice(list(UNIT)), rng.randint(1, 3))
+        number = _sell(till, rng)
         if rng.random() < 0.8:
             with till.factory.begin() as s:
                 sale_id = s.scalars(select(Order.id).where(Order.number == number)).one()
@@ -79,9 +105,13 @@ def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, st
                 condition = rng.choice(["new", "opened", "damaged", "defective"])
                 returns.take_return(s, till.actor, sale_id, [ReturnLineIn(1, Decimal(1), reason, condition)])
     # Pickup and curbside orders: prepared, made ready (one of them late), some customers at the curb.
+    # Some are paid online, the others at the counter when handed over (a sale of the shift, as the Z counts it).
     placed = [
-        (_place(hub, till.store, rng.choice(["pickup", "curbside"]), sku, rng.randint(1, 2)), sku)
-        for sku in rng.choices(list(UNIT), k=rng.randint(3, 5))
+        (
+            _place(hub, till.store, rng.choice(["pickup", "curbside"]), sku, rng.randint(1, 2), n % 2 == 0),
+            sku,
+        )
+        for n, sku in enumerate(rng.choices(list(UNIT), k=rng.randint(3, 5)))
     ]
     till.sync()
     for n, (order_id, sku) in enumerate(placed):
@@ -106,7 +136,18 @@ def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, st
     for order_id, _sku in placed[1:]:
         if rng.random() < 0.8:
             with till.factory.begin() as s:
-                pickup.hand_over(s, till.actor, order_id, id_name="Ann Lee")
+                order = s.get(Order, order_id)
+                assert order is not None
+                unpaid = (order.external or {}).get("paid") is False
+            till.open_shift()
+            with till.factory.begin() as s:
+                if unpaid:
+                    tenders = [payment.TenderTaken("cash", Decimal("500"))]
+                    if rng.random() < 0.5:
+                        tenders.insert(0, payment.TenderTaken("card", Decimal("1.00"), **CARD))
+                    pickup.hand_over(s, till.actor, order_id, id_name="Ann Lee", tenders=tenders)
+                else:
+                    pickup.hand_over(s, till.actor, order_id, id_name="Ann Lee")
     # Ship orders at the pack bench, a wrong scan refused now and then.
     ships = [_place(hub, till.store, "ship", "A1", rng.randint(1, 2)) for _ in range(rng.randint(2, 3))]
     till.sync()
@@ -136,6 +177,76 @@ def _plain(rows: list[Any]) -> list[list[str]]:
     return [[str(c) for c in r] for r in rows]
 
 
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _facts_against_documents(hub: Hub, first: Any, last: Any, report: chain.ChainReport) -> list[str]:
+    """The facts the central's reports read, recomputed from what the tills pushed: each store's tenders from its
+    sales' documents and its hand-overs' receipts, and each order change's moments and counts from its payload."""
+    out = []
+    with hub.sessions() as s:
+        stores = {st.id: st for st in s.scalars(select(Store))}
+        paid: dict[str, list[tuple[str, str, Decimal]]] = {}  # store: (sale, tender, amount)
+        for sale in s.scalars(select(Sale)):
+            start, end = chain.bounds(stores[sale.store_id], first, last)
+            at = _when(sale.document.get("completed_at")) or sale.occurred_at
+            if start <= at < end:
+                for p in sale.document["payments"]:
+                    paid.setdefault(stores[sale.store_id].code, []).append(
+                        (str(sale.id), p["kind"], Decimal(p["amount"]))
+                    )
+        events = s.scalars(select(AppliedEvent).where(AppliedEvent.type == "order.status")).all()
+        facts = {f.event_id: f for f in s.scalars(select(OrderEventFact))}
+        for ev in events:
+            p = ev.payload
+            if p["to"] in ("ready", "collected", "packed"):
+                fact = facts.pop(ev.event_id, None)
+                pack = p.get("pack") or {}
+                want = [p.get("ready_at"), p.get("promised_at"), p.get("handed_at")]
+                want += [pack.get("started_at"), pack.get("packed_at")]
+                got = [fact and getattr(fact, n) for n in OrderEventFact.__table__.c.keys()[4:9]]
+                counts = [int(pack.get(n, 0)) for n in ("scans", "errors", "approvals")]
+                if (
+                    fact is None
+                    or got != [_when(w) for w in want]
+                    or counts
+                    != [
+                        fact.scans,
+                        fact.errors,
+                        fact.approvals,
+                    ]
+                ):
+                    out.append(f"facts of {p['to']} event {ev.event_id}: {got} != {want}")
+            if p["to"] != "collected" or not (p.get("receipt") or {}).get("payments"):
+                continue
+            start, end = chain.bounds(stores[ev.store_id], first, last)
+            if start <= (_when(p.get("handed_at")) or ev.occurred_at) < end:
+                for kind, amount in p["receipt"]["payments"]:
+                    paid.setdefault(stores[ev.store_id].code, []).append(
+                        (p["order_id"], kind, Decimal(amount))
+                    )
+        if facts:
+            out.append(f"facts of no order change: {sorted(facts)}")
+    for st in report.stores:
+        per: dict[str, list[tuple[str, str, Decimal]]] = {}
+        for sale_id, kind, amount in paid.get(st.code, []):
+            per.setdefault(kind, []).append((sale_id, kind, amount))
+        want_rows = [
+            (
+                protocol.tenders.WORDS[k],
+                len({sale for sale, _k, _a in per[k]}),
+                len(per[k]),
+                sum((a for *_x, a in per[k]), Decimal(0)),
+            )
+            for k in protocol.tenders.KINDS
+            if k in per
+        ]
+        if _plain(want_rows) != _plain(st.rows):
+            out.append(f"tenders {st.code}: from the documents {want_rows} != the facts {st.rows}")
+    return out
+
+
 def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum(
     hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -158,6 +269,15 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
                 own = reports.run(s, key, "range", first, last).rows
             if _plain(per_store[till.store]) != _plain(own):
                 mismatches.append(f"{key} {till.store}: central {per_store[till.store]} != till {own}")
+    # The tenders are the Z's: the till's open shift holds every sale of these days (its X report is its Z so far).
+    per_store = {r.code: r.rows for r in central["tenders"].stores}
+    for till in tills:
+        with till.factory() as s:
+            z = shifts.x_report(s).by_tender
+        theirs = [(protocol.tenders.WORDS[t.kind], t.sales, t.payments, t.amount) for t in z]
+        if _plain(theirs) != _plain(per_store[till.store]):
+            mismatches.append(f"tenders {till.store}: Z {theirs} != central {per_store[till.store]}")
+    mismatches += _facts_against_documents(hub, first, last, central["tenders"])
     # A second till of S1 keeps the store's returns as synced, with what the first till's desk decided.
     second = Till.enrol(hub, tmp_path / "S1-T2", "S1", "T2")
     second.sync()
@@ -184,6 +304,7 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
         "returns_disposition": (1, 2, 3),
         "pickups": (1, 2, 3, 5, 6, 7),
         "pack": (1, 2, 3, 4),
+        "tenders": (1, 2, 3),
     }.items():
         stores = counts([r for st in central[key].stores for r in st.rows], cols)
         assert counts(central[key].chain, cols) == stores, key
@@ -194,6 +315,10 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     assert int(everything[3]) == 2 and int(everything[7]) > 0  # the two late ones; curb waits
     assert sum(int(r[3]) for r in every["pack"]) > 0  # errors caught
     assert len(every["returns"]) >= 2
+    assert {str(r[0]) for r in every["tenders"]} == {"Cash", "Card"}
+    with hub.sessions() as s:  # some were paid at the pickup counter
+        handovers = s.scalars(select(AppliedEvent.payload).where(AppliedEvent.type == "order.status")).all()
+    assert any((p.get("receipt") or {}).get("payments") for p in handovers)
 
     # The CLI prints the same report.
     url = hub.app.state.engine.url.render_as_string(hide_password=False)

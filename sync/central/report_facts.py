@@ -1,0 +1,59 @@
+"""Facts the chain reports read, kept by the database beside what the tills pushed (migration 0021).
+
+The reports over a year of a chain read these instead of the stored documents: the fields a report needs, taken
+out of each document once, when it was stored. They are not counters kept on the side: each row is written by a
+trigger in the transaction that stored its source row (a sale, an applied event), from that row alone, and never
+changed after; the tests hold them to the documents they come from.
+
+- `tender_facts`: one row per payment of a sale the tills completed (`sales.document` payments) and per payment
+  taken at a pickup counter at the hand-over (an `order.status` change to collected, its receipt's payments):
+  the store, the sale or web order paid, the tender, the amount kept and the till's moment (the sale's
+  `completed_at`, the hand-over's `handed_at`, else when the event happened).
+- `order_event_facts`: per applied `order.status` change to ready, collected or packed, the moments and the pack
+  bench's counts it carried (NULL where the till sent none, or none that reads as one), by event id: the orders'
+  history names the event of each change (sync.central.reports).
+
+Defined on the central's metadata (sync.central.models.Base), so the schema check sees them; imported by
+sync.central.reports.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sync.central.models import Base, Money, UTCDateTime
+
+
+class TenderFact(Base):
+    __tablename__ = "tender_facts"
+    # A store's payments over a period, by tender: read from the index alone.
+    __table_args__ = (Index("ix_tender_facts_store_at", "store_id", "at", "kind", "sale_id", "amount"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    # The row it was taken from: the sale (sales.id) or the applied hand-over (applied_events.event_id).
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sale_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the sale, or the web order paid at the hand-over
+    kind: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderEventFact(Base):
+    __tablename__ = "order_event_facts"
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    to_status: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the pack bench's first box
+    packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    approvals: Mapped[int] = mapped_column(Integer, default=0)
