@@ -13,6 +13,8 @@ changed after; the tests hold them to the documents they come from.
   bench's counts it carried (NULL where the till sent none, or none that reads as one), by event id: the orders'
   history names the event of each change (sync.central.reports).
 
+An index of the orders' history by order and kind is kept here too (the reports' own read).
+
 Defined on the central's metadata (sync.central.models.Base), so the schema check sees them; imported by
 sync.central.reports.
 """
@@ -26,7 +28,17 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sync.central.models import Base, Money, UTCDateTime
+from sync.central.models import Base, Money, OrderStatusHistory, UTCDateTime
+
+# The pickups report finds each order's change of one kind (handed over) by the order: without it SQLite took the
+# changes of that kind over all time for each order (by the index on kind and time), ~1.2 s for a month of two
+# stores instead of ~40 ms.
+Index(
+    "ix_order_status_history_order_to_status",
+    OrderStatusHistory.order_id,
+    OrderStatusHistory.to_status,
+    OrderStatusHistory.event_id,
+)
 
 
 class TenderFact(Base):

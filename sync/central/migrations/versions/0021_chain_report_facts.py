@@ -4,7 +4,8 @@
 `order_event_facts` (the moments and pack bench counts of each applied order change to ready, collected or
 packed), each written by a trigger in the transaction that stores its source row (`sales`, `applied_events`),
 from that row alone, so every way a row is written (an ORM flush, an executemany, COPY) keeps them; the rows
-already stored are taken over here. See sync.central.report_facts.
+already stored are taken over here. See sync.central.report_facts. The orders' history gets an index by order and
+kind (the pickups report looks up each order's hand-over by it).
 
 A moment the till sent is read as sync.central.reports `_when` reads it (ISO 8601; without an offset it is UTC;
 one that does not read is none); on SQLite it is kept to the millisecond, as SQLite's date functions read it.
@@ -212,6 +213,11 @@ _MOMENTS = ("ready_at", "promised_at", "handed_at", "started_at", "packed_at")
 
 def upgrade() -> None:
     _tables()
+    op.create_index(
+        "ix_order_status_history_order_to_status",
+        "order_status_history",
+        ["order_id", "to_status", "event_id"],
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTIONS)
         row = {"r": "NEW", "source": "", "source_only": "", "statuses": _STATUSES}
@@ -247,6 +253,7 @@ def downgrade() -> None:
         for fn in ("counterline_count(text)", "counterline_cents(text)", "counterline_array(json)"):
             op.execute(f"DROP FUNCTION IF EXISTS {fn}")
     op.drop_table("order_event_facts")
+    op.drop_index("ix_order_status_history_order_to_status", table_name="order_status_history")
     op.drop_index("ix_tender_facts_store_at", table_name="tender_facts")
     op.drop_index("ix_tender_facts_source_id", table_name="tender_facts")
     op.drop_table("tender_facts")
