@@ -1,0 +1,109 @@
+"""The facts the chain reports read (sync.central.report_facts) are written by the database with each sale and each
+applied order change, on SQLite and PostgreSQL, from that row alone: every payment of a sale at the moment its till
+completed it (an offset read, a moment that does not read falls back to when the event happened), the payments of
+a hand-over's receipt, the moments and counts of a change to ready, collected or packed. What does not read is left
+out or counted as nothing, and never stops the row it comes with from being stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from sync.central import service
+from sync.central.db import make_engine, make_sessionmaker
+from sync.central.models import AppliedEvent, Sale, Terminal
+from sync.central.report_facts import OrderEventFact, TenderFact
+
+AT = datetime(2026, 3, 29, 0, 30, 15, 250400, tzinfo=UTC)  # the night Europe's clocks go forward
+
+
+def _event(store: int, term: int, payload: dict[str, Any], type_: str = "order.status") -> AppliedEvent:
+    return AppliedEvent(
+        event_id=uuid.uuid4(),
+        store_id=store,
+        terminal_id=term,
+        type=type_,
+        occurred_at=AT + timedelta(hours=5),
+        payload=payload,
+    )
+
+
+def test_facts_are_written_with_their_rows(db_url: str) -> None:
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    order = uuid.uuid4()
+    with factory.begin() as s:
+        store = service.create_store(s, "F1", "Facts")
+        term = Terminal(store_id=store.id, code="T1", name="till")
+        s.add(term)
+        s.flush()
+        sid, tid = store.id, term.id
+        sales = {
+            # Completed at 02:30:15.25 in a zone two hours ahead: 00:30:15.25 UTC.
+            "split": [{"kind": "card", "amount": "1.00"}, {"kind": "cash", "amount": "12.35"}],
+            "bad": [{"kind": "cash", "amount": "lots"}, {"kind": "gift_card", "amount": "5"}, ["x"]],
+        }
+        rows = {}
+        for name, payments in sales.items():
+            rows[name] = uuid.uuid4()
+            completed = (AT + timedelta(hours=2)).replace(tzinfo=None).isoformat() + "+02:00"
+            s.add(
+                Sale(
+                    id=rows[name],
+                    store_id=sid,
+                    terminal_id=tid,
+                    number=f"N-{name}",
+                    total=Decimal("13.35"),
+                    document={
+                        "completed_at": completed if name == "split" else "yesterday",
+                        "payments": payments,
+                    },
+                    occurred_at=AT + timedelta(hours=1),
+                )
+            )
+        receipt = {"payments": [["card", "2.00"], ["cash", "3.10"], ["cash", None]]}
+        handed = _event(
+            sid,
+            tid,
+            {"order_id": str(order), "to": "collected", "handed_at": AT.isoformat(), "receipt": receipt},
+        )
+        ready = _event(sid, tid, {"order_id": str(order), "to": "ready", "ready_at": "not a time"})
+        pack = {"started_at": AT.isoformat(), "packed_at": "2026-03-29T03:00:00", "scans": 7, "errors": "x"}
+        packed = _event(sid, tid, {"order_id": str(order), "to": "packed", "pack": pack})
+        other = _event(sid, tid, {"order_id": str(order), "to": "picking"})
+        sale_ev = _event(sid, tid, {"payments": [{"kind": "cash", "amount": "1.00"}]}, "sale.completed")
+        s.add_all([handed, ready, packed, other, sale_ev])
+    with factory() as s:
+        tender = sorted(
+            (str(f.source_id), str(f.sale_id), f.kind, f.amount, f.at) for f in s.scalars(select(TenderFact))
+        )
+        events = {f.event_id: f for f in s.scalars(select(OrderEventFact))}
+        assert s.scalar(select(Sale.id).where(Sale.number == "N-bad")) == rows["bad"]
+    # SQLite's date functions keep the millisecond; PostgreSQL the microsecond.
+    done = AT if engine.dialect.name == "postgresql" else AT.replace(microsecond=250000)
+    fallback = AT + timedelta(hours=1)
+    assert tender == sorted(
+        [
+            (str(rows["split"]), str(rows["split"]), "card", Decimal("1.00"), done),
+            (str(rows["split"]), str(rows["split"]), "cash", Decimal("12.35"), done),
+            (str(rows["bad"]), str(rows["bad"]), "gift_card", Decimal("5.00"), fallback),
+            (str(handed.event_id), str(order), "card", Decimal("2.00"), done),
+            (str(handed.event_id), str(order), "cash", Decimal("3.10"), done),
+        ]
+    )
+    assert set(events) == {handed.event_id, ready.event_id, packed.event_id}
+    r, h, p = events[ready.event_id], events[handed.event_id], events[packed.event_id]
+    assert (r.to_status, r.ready_at, r.promised_at, r.occurred_at) == (
+        "ready",
+        None,
+        None,
+        AT + timedelta(hours=5),
+    )
+    assert (h.to_status, h.handed_at) == ("collected", done)
+    assert (p.started_at, p.packed_at) == (done, datetime(2026, 3, 29, 3, tzinfo=UTC))
+    assert (p.scans, p.errors, p.approvals) == (7, 0, 0)
+    engine.dispose()
