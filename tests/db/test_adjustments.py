@@ -59,7 +59,7 @@ def test_each_reason_moves_stock_its_way_with_an_event_and_an_audit_entry(db: Fa
 def test_above_the_threshold_a_manager_approves_and_the_setting_moves_it(db: Factory) -> None:
     associate, manager = Actor(user_id(db, "associate")), Actor(user_id(db, "manager"))
     product_id, _sku = _product(db, "20.00")
-    with db.begin() as s, pytest.raises(PermissionDenied, match="manager must approve"):
+    with pytest.raises(PermissionDenied, match="manager must approve"), db.begin() as s:
         adjustments.record(s, associate, product_id, "floor", Decimal(3), "damaged")  # 60.00 > 50.00
     with db.begin() as s:  # 40.00 is within it
         assert (
@@ -77,7 +77,7 @@ def test_above_the_threshold_a_manager_approves_and_the_setting_moves_it(db: Fac
     # The threshold is a setting: at 10.00 the 2-piece one (40.00) needs a manager too.
     with db.begin() as s:
         settings.put(s, "stock.adjust_approval_above", "10.00")
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         adjustments.record(s, associate, product_id, "floor", Decimal(2), "damaged")
 
 
@@ -89,7 +89,7 @@ def test_bad_input_is_refused_in_words(db: Factory) -> None:
         (Decimal(0), "damaged", "above zero"),
         (Decimal("1.5"), "damaged", "whole pieces"),
     ):
-        with db.begin() as s, pytest.raises(UserError, match=message):
+        with pytest.raises(UserError, match=message), db.begin() as s:
             adjustments.record(s, associate, product_id, "floor", qty, reason)
-    with db.begin() as s, pytest.raises(UserError, match="no location"):
+    with pytest.raises(UserError, match="no location"), db.begin() as s:
         adjustments.record(s, associate, product_id, "attic", Decimal(1), "found")

@@ -67,9 +67,9 @@ def test_a_count_with_sales_during_it_posts_the_exact_variance(db: Factory) -> N
     assert line.variance_value == ((7 - before) * line.price).quantize(Decimal("0.01")) and line.price > 0
 
     # Posting needs a manager and a reason, and every line counted (or posted as none there).
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         counts.post(s, associate, count.id, "cycle count")
-    with db.begin() as s, pytest.raises(UserError, match="not counted"):
+    with pytest.raises(UserError, match="not counted"), db.begin() as s:
         counts.post(s, manager, count.id, "cycle count")
     with db.begin() as s:
         posted = counts.post(s, manager, count.id, "cycle count", uncounted_as_zero=True)
@@ -100,9 +100,9 @@ def test_a_weight_label_counts_its_weight_and_out_of_scope_items_are_refused(db:
         v = counts.scan(s, manager, count.id, "(01)05399000999991(3103)001500")
         v = counts.scan(s, manager, count.id, "(01)05399000999991(3103)000250")
     assert [ln.counted for ln in v.lines] == [Decimal("1.750")]
-    with db.begin() as s, pytest.raises(UserError, match="not in this count"):
+    with pytest.raises(UserError, match="not in this count"), db.begin() as s:
         counts.scan(s, manager, count.id, other)
-    with db.begin() as s, pytest.raises(UserError, match="by weight"):
+    with pytest.raises(UserError, match="by weight"), db.begin() as s:
         counts.scan(s, manager, count.id, apples.sku)  # a SKU carries no weight
     with db.begin() as s:
         v = counts.set_counted(s, manager, count.id, apples.sku, Decimal("2.5"))
@@ -122,5 +122,5 @@ def test_a_location_count_takes_found_items_and_lists_open_counts(db: Factory) -
     with db.begin() as s:
         counts.post(s, manager, count.id, "found in quarantine")
         assert counts.open_counts(s) == []
-    with db.begin() as s, pytest.raises(UserError, match="posted"):
+    with pytest.raises(UserError, match="posted"), db.begin() as s:
         counts.scan(s, manager, count.id, found)

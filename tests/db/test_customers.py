@@ -70,9 +70,9 @@ def test_create_customer_validates_each_field(db: Factory) -> None:
         ("Sam Kelly", None, "Taylor@Example.com", "Taylor Walsh already has this e-mail"),
     ]
     for name, phone, email, message in cases:
-        with db.begin() as s, pytest.raises(UserError, match=message):
+        with pytest.raises(UserError, match=message), db.begin() as s:
             customers.create_customer(s, cashier, name, phone, email)
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         customers.create_customer(s, actor(db, "packer"), "Sam Kelly", "0851234000", None)
     with db.begin() as s:
         made = customers.create_customer(s, cashier, "  Sam   Kelly ", "085 123 4000", "sam@example.ie")

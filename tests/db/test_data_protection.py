@@ -62,9 +62,9 @@ def test_a_day_of_card_sales_leaves_no_card_number(
             sale = sales.start_sale(s, manager)
             view = sales.add_scan(s, manager, sale.id, code).sale
         # A cashier who types the whole card number is refused, and nothing of it is written.
-        with db.begin() as s, pytest.raises(UserError):
+        with pytest.raises(UserError), db.begin() as s:
             sales.add_tender(s, manager, sale.id, "card", view.total, card_last4=PAN, approval_code="A1")
-        with db.begin() as s, pytest.raises(UserError):
+        with pytest.raises(UserError), db.begin() as s:
             sales.add_tender(
                 s, manager, sale.id, "card", view.total, card_last4="1111", approval_code="A1", reference=PAN
             )

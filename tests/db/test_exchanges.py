@@ -156,7 +156,7 @@ def test_an_exchange_needs_the_new_items_and_no_sale_open_at_sell(db: Factory, c
     with db.begin() as s:
         busy = sales.start_sale(s, clerk).id
         sales.add_scan(s, clerk, busy, code)
-    with db.begin() as s, pytest.raises(UserError, match="open at Sell"):
+    with pytest.raises(UserError, match="open at Sell"), db.begin() as s:
         returns.begin(s, clerk)
     with db.begin() as s:
         sales.park(s, clerk, busy)
@@ -164,7 +164,7 @@ def test_an_exchange_needs_the_new_items_and_no_sale_open_at_sell(db: Factory, c
         fresh = returns.begin(s, clerk).id
     with db.begin() as s:
         assert returns.begin(s, clerk).id == fresh != busy  # the empty open sale is the exchange's
-    with db.begin() as s, pytest.raises(UserError, match="Scan the items"):
+    with pytest.raises(UserError, match="Scan the items"), db.begin() as s:
         returns.complete_exchange(s, clerk, original, BACK, fresh)
 
 

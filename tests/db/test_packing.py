@@ -222,7 +222,7 @@ def test_by_hand_only_with_a_second_persons_approval_and_a_reason(db: Factory) -
         call(db, packing.confirm_by_hand, packer, order_id, line_id, "label torn")
     assert denied.value.permission == Permission.PACK_BY_HAND
     # A colleague without the permission may not approve; a manager packing needs a second person too.
-    with db.begin() as s, pytest.raises(UserError, match="may not approve"):
+    with pytest.raises(UserError, match="may not approve"), db.begin() as s:
         staff.approve(s, packer.user_id, Permission.PACK_BY_HAND, badge="BADGE-0002")
     with pytest.raises(PermissionDenied):
         call(db, packing.confirm_by_hand, manager, order_id, line_id, "label torn")

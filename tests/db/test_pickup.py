@@ -152,7 +152,7 @@ def test_prepare_refuses_a_wrong_item_and_ready_moves_the_goods_to_staging(db: F
     with db.begin() as s:
         view = pickup.scan(s, who, order_id, other)
     assert view.verdict == "not_in_order" and all(ln.scanned == 0 for ln in view.lines)
-    with db.begin() as s, pytest.raises(UserError, match="still to scan"):
+    with pytest.raises(UserError, match="still to scan"), db.begin() as s:
         pickup.ready(s, who, order_id)
     view = _scan_all(db, order_id, lines)
     assert view.complete and view.left == 0 and view.status == "picking"
@@ -168,7 +168,7 @@ def test_prepare_refuses_a_wrong_item_and_ready_moves_the_goods_to_staging(db: F
         jobs = s.scalars(select(PrintJob).where(PrintJob.kind == "bag_label")).all()
         assert len(jobs) == 1 and any(b.get("data") == done.number for b in jobs[0].document["blocks"])
         assert s.get(PickupRecord, order_id).ready_at is not None  # type: ignore[union-attr]
-    with db.begin() as s, pytest.raises(UserError, match="is ready"):
+    with pytest.raises(UserError, match="is ready"), db.begin() as s:
         pickup.scan(s, who, order_id, lines[0][0])
 
 
@@ -176,9 +176,9 @@ def test_hand_over_by_code_sells_out_of_staging_once(db: Factory) -> None:
     who = actor(db, "associate")
     order_id, lines = _order(db, "pickup")
     _ready(db, order_id, lines)
-    with db.begin() as s, pytest.raises(UserError, match="Check the pickup code"):
+    with pytest.raises(UserError, match="Check the pickup code"), db.begin() as s:
         pickup.hand_over(s, who, order_id)
-    with db.begin() as s, pytest.raises(UserError, match="not the pickup code"):
+    with pytest.raises(UserError, match="not the pickup code"), db.begin() as s:
         pickup.hand_over(s, who, order_id, code="ZZZZ2345")
     with db.begin() as s:
         done = pickup.hand_over(s, who, order_id, code="pu-abcd 2345", signature=[[[1, 2], [3, 4]]])
@@ -197,7 +197,7 @@ def test_hand_over_by_code_sells_out_of_staging_once(db: Factory) -> None:
     assert len(collected) == 1 and {m["kind"] for m in collected[0]["movements"]} == {"sale"}
     # The code is used: a second hand-over (same code, or by ID) is refused and moves nothing.
     for code, name in ((CODE, None), (None, "Jordan Byrne")):
-        with db.begin() as s, pytest.raises(UserError, match="already collected"):
+        with pytest.raises(UserError, match="already collected"), db.begin() as s:
             pickup.hand_over(s, who, order_id, code=code, id_name=name)
     assert len([e for e in _events(db) if e["to"] == "collected"]) == 1
 
@@ -210,7 +210,7 @@ def test_hand_over_by_id_takes_the_customer_or_the_collector_and_a_refused_line_
     assert len(lines) == 2
     _ready(db, order_id, lines)
     _external(db, order_id, collector="Sam Byrne")
-    with db.begin() as s, pytest.raises(UserError, match="name on the ID"):
+    with pytest.raises(UserError, match="name on the ID"), db.begin() as s:
         pickup.hand_over(s, who, order_id, id_name="Someone Else")
     with db() as s:
         order = s.get(Order, order_id)
@@ -219,7 +219,7 @@ def test_hand_over_by_id_takes_the_customer_or_the_collector_and_a_refused_line_
         refused_id, kept_id = refused.id, kept.id
         refused_product, kept_product = refused.product_id, kept.product_id
         refused_qty, kept_qty = refused.qty, kept.qty
-    with db.begin() as s, pytest.raises(UserError, match="refuses every line"):
+    with pytest.raises(UserError, match="refuses every line"), db.begin() as s:
         pickup.hand_over(s, who, order_id, id_name="sam  byrne", refused=[refused_id, kept_id])
     with db.begin() as s:
         done = pickup.hand_over(s, who, order_id, id_name="sam  byrne", refused=[refused_id])
@@ -267,11 +267,11 @@ def test_an_unpaid_order_is_paid_with_sells_tenders_at_the_hand_over_and_counts_
     order_id, total, who = _unpaid_ready(db)
     with db() as s:
         before = shifts.x_report(s)
-    with db.begin() as s, pytest.raises(UserError, match="not paid yet"):
+    with pytest.raises(UserError, match="not paid yet"), db.begin() as s:
         pickup.hand_over(s, who, order_id, code=CODE)
     card = payment.TenderTaken("card", Decimal("1.00"), card_last4="4242", approval_code="ok12")
     short = [card]
-    with db.begin() as s, pytest.raises(UserError, match="still due"):
+    with pytest.raises(UserError, match="still due"), db.begin() as s:
         pickup.hand_over(s, who, order_id, code=CODE, tenders=short)
     # The Pay dialog's check: Sell's rules (a card gives no change), nothing written, the code checked first.
     with db() as s, pytest.raises(UserError, match="not the pickup code"):
@@ -309,7 +309,7 @@ def test_an_unpaid_order_is_paid_with_sells_tenders_at_the_hand_over_and_counts_
     (collected,) = [e for e in _events(db) if e["to"] == "collected"]
     assert collected["receipt"]["paid"] == str(1 + in_cash) and collected["receipt"]["refused"] == []
     # Exactly once: collected is final, so neither the hand-over nor its payment can happen again.
-    with db.begin() as s, pytest.raises(UserError, match="already collected"):
+    with pytest.raises(UserError, match="already collected"), db.begin() as s:
         pickup.hand_over(s, who, order_id, code=CODE, tenders=[cash])
     with db() as s:
         assert len(s.get(Order, order_id).payments) == 2  # type: ignore[union-attr]
@@ -338,7 +338,7 @@ def test_a_refused_line_is_not_paid_and_a_paid_order_takes_no_payment(db: Factor
         assert shifts.x_report(s).by_tender[0].amount == kept_amount
     paid_id, lines = _order(db, "pickup", 2)
     _ready(db, paid_id, lines)
-    with db.begin() as s, pytest.raises(UserError, match="paid already"):
+    with pytest.raises(UserError, match="paid already"), db.begin() as s:
         pickup.hand_over(s, who, paid_id, code=CODE, tenders=[payment.TenderTaken("cash", Decimal(5))])
 
 
@@ -349,7 +349,7 @@ def test_a_gift_card_short_of_the_amount_is_refused_before_anything_is_written(d
     gift = [payment.TenderTaken("gift_card", Decimal("2.00"), reference="gc-pickup-1")]
     with db() as s, pytest.raises(UserError, match="has 1.00 left"):
         pickup.check_payment(s, who, order_id, code=CODE, tenders=gift)
-    with db.begin() as s, pytest.raises(UserError, match="has 1.00 left"):
+    with pytest.raises(UserError, match="has 1.00 left"), db.begin() as s:
         pickup.hand_over(
             s, who, order_id, code=CODE, tenders=[*gift, payment.TenderTaken("cash", Decimal(20))]
         )
@@ -381,7 +381,7 @@ def test_a_no_show_is_put_back_and_expires_and_one_expired_at_the_central_is_put
     second, lines2 = _order(db, "pickup", 1)
     _ready(db, first, lines1)
     _ready(db, second, lines2)
-    with db.begin() as s, pytest.raises(UserError, match="within its hold window"):
+    with pytest.raises(UserError, match="within its hold window"), db.begin() as s:
         pickup.put_back(s, who, first)
     later = now() + timedelta(days=8)
     with db() as s:
@@ -404,7 +404,7 @@ def test_a_no_show_is_put_back_and_expires_and_one_expired_at_the_central_is_put
         pickup.put_back(s, who, second)
     assert _at(db, second, "staging") == {}
     assert len(_events(db, "stock.movement")) == 2 * len(lines2)
-    with db.begin() as s, pytest.raises(UserError, match="nothing to put back"):
+    with pytest.raises(UserError, match="nothing to put back"), db.begin() as s:
         pickup.put_back(s, who, second)
     with db() as s:
         assert pickup.no_shows(s, later) == []
@@ -417,7 +417,7 @@ def test_a_short_pick_is_handed_back_to_the_central(db: Factory) -> None:
         order = s.get(Order, order_id)
         assert order is not None
         line_id, line_no, qty = order.lines[1].id, order.lines[1].line_no, order.lines[1].qty
-    with db.begin() as s, pytest.raises(UserError, match="short.*or damaged"):
+    with pytest.raises(UserError, match="short.*or damaged"), db.begin() as s:
         pickup.hand_back(s, who, order_id, line_id, Decimal(1), "lost")
     with db.begin() as s:
         view = pickup.hand_back(s, who, order_id, line_id, qty, "damaged")
@@ -427,7 +427,7 @@ def test_a_short_pick_is_handed_back_to_the_central(db: Factory) -> None:
     ]
     with db() as s:
         other = s.get(Order, order_id).lines[0]  # type: ignore[union-attr]
-    with db.begin() as s, pytest.raises(UserError, match="Nothing of order"):
+    with pytest.raises(UserError, match="Nothing of order"), db.begin() as s:
         pickup.hand_back(s, who, order_id, other.id, other.qty, "short")
     _scan_all(db, order_id, lines[:1])
     with db.begin() as s:

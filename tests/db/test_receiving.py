@@ -103,7 +103,7 @@ def test_right_over_unexpected_and_a_sealed_case(db: Factory) -> None:
     assert scan(case).verdict == "case_again"
     assert scan(sscc(43)).verdict == "case_unknown"
     # B never came: closing with a short line needs a word.
-    with db.begin() as s, pytest.raises(UserError, match="short"):
+    with pytest.raises(UserError, match="short"), db.begin() as s:
         receiving.close(s, who, delivery_id, "backroom")
     with db.begin() as s:
         closed = receiving.close(s, who, delivery_id, "backroom", "B not delivered")
@@ -125,19 +125,19 @@ def test_right_over_unexpected_and_a_sealed_case(db: Factory) -> None:
         assert {ln.sku: ln.received for ln in payload.lines} == {a: 3, b: 0, c: 6, x: 1}
         assert s.get(Delivery, delivery_id).status == "received"  # type: ignore[union-attr]
         assert s.scalars(select(AuditEntry.action).where(AuditEntry.action == "delivery.take_in")).all()
-    with db.begin() as s, pytest.raises(UserError, match="already received"):
+    with pytest.raises(UserError, match="already received"), db.begin() as s:
         receiving.scan(s, who, delivery_id, a_code)
 
 
 def test_closing_needs_something_received_and_the_right_role(db: Factory) -> None:
     (a, _, a_code), *_ = goods(db, 1)
     expect(db, [{"line_no": 1, "sku": a, "qty": "1.000"}])
-    with db.begin() as s, pytest.raises(UserError, match="Nothing of delivery"):
+    with pytest.raises(UserError, match="Nothing of delivery"), db.begin() as s:
         receiving.close(s, actor(db, "manager"), DELIVERY_ID, "floor")
     cashier = actor(db, "cashier")
     with db.begin() as s:
         assert receiving.scan(s, cashier, DELIVERY_ID, a_code).verdict == "order_done"
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         receiving.close(s, cashier, DELIVERY_ID, "floor")
     with db.begin() as s:
         closed = receiving.close(s, actor(db, "manager"), DELIVERY_ID, "floor")
@@ -152,7 +152,7 @@ def test_a_transfer_out_takes_goods_out_and_sends_one_event(db: Factory) -> None
         floor = stock.location(s, "floor")
         before = {p.sku: stock.on_hand(s, p.product_id, floor.id) for p in picked}
         own = receiving.here(s).store_code
-    with db.begin() as s, pytest.raises(UserError, match="already in this store"):
+    with pytest.raises(UserError, match="already in this store"), db.begin() as s:
         receiving.transfer_out(s, who, own, [(p.product_id, p.qty) for p in picked])
     with db.begin() as s:
         sent = receiving.transfer_out(s, who, "s2", [(p.product_id, p.qty) for p in picked])
@@ -177,7 +177,7 @@ def test_a_weighed_item_is_received_by_the_weight_on_its_scale_label(db: Factory
         label = demo.demo_scale_label(s, sku, (price * Decimal("1.25")).quantize(Decimal("0.01")))
     expect(db, [{"line_no": 1, "sku": sku, "qty": "2.000"}])
     who = actor(db, "manager")
-    with db.begin() as s, pytest.raises(UserError, match="is weighed: scan its scale label"):
+    with pytest.raises(UserError, match="is weighed: scan its scale label"), db.begin() as s:
         receiving.scan(s, who, DELIVERY_ID, sku)
     with db.begin() as s:
         view = receiving.scan(s, who, DELIVERY_ID, label)
@@ -201,5 +201,5 @@ def test_a_delivery_received_at_another_till_leaves_this_ones_list(db: Factory) 
         replica.apply_page(s, at, protocol.PullResponse(changes=[change], next_cursor=at + 1, more=False))
     with db() as s:
         assert receiving.expected(s) == []
-    with db.begin() as s, pytest.raises(UserError, match="received at another till"):
+    with pytest.raises(UserError, match="received at another till"), db.begin() as s:
         receiving.scan(s, who, DELIVERY_ID, a_code)

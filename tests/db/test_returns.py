@@ -104,7 +104,7 @@ def test_one_unit_at_a_time_adds_up_and_a_fourth_is_refused(db: Factory, clerk: 
     assert sum((t.amount for d in got for t in d.tenders if t.kind == "card"), D(0)) == min(
         card_paid, line_paid
     )
-    with db.begin() as s, pytest.raises(UserError, match="already returned"):
+    with pytest.raises(UserError, match="already returned"), db.begin() as s:
         returns.take_return(s, clerk, sale_id, [ReturnLineIn(1, D(1), "changed_mind", "new")])
     with db() as s:
         view = returns.get_original(s, sale_id)
@@ -213,7 +213,7 @@ def test_cashier_needs_approval_and_exceptions_need_a_manager_recorded(db: Facto
     ((_, code, _),) = items(db, 1)
     sale_id = sold(db, cashier, [code], [("cash", None)])
     wanted = [ReturnLineIn(1, D(1), "changed_mind", "opened")]
-    with db.begin() as s, pytest.raises(PermissionDenied) as denied:
+    with pytest.raises(PermissionDenied) as denied, db.begin() as s:
         returns.take_return(s, cashier, sale_id, wanted)
     assert denied.value.permission == Permission.RETURN
     with db.begin() as s:  # the sale was 45 days ago: past the 30-day window
@@ -224,7 +224,7 @@ def test_cashier_needs_approval_and_exceptions_need_a_manager_recorded(db: Facto
     with db() as s:
         q = returns.quote(s, sale_id, wanted)
     assert q.permission == Permission.RETURN_EXCEPTION and "window is 30 days" in q.exceptions[0]
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         returns.take_return(s, clerk, sale_id, wanted)
     with db.begin() as s:
         approval = staff.approve(
@@ -254,7 +254,7 @@ def test_no_receipt_return_is_store_credit_at_the_lowest_known_price(db: Factory
         q = returns.quote_no_receipt(s, cid, wanted)
     assert q.total == price and q.permission == Permission.NO_RECEIPT_RETURN
     assert [(t.kind, t.amount) for t in q.tenders] == [("store_credit", price)]
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         returns.take_no_receipt_return(s, clerk, cid, wanted)
     with db.begin() as s:
         approval = staff.approve(
@@ -349,7 +349,7 @@ def test_two_tills_return_one_sale_through_the_central_store(tmp_path: Path) -> 
             rest = returns.take_return(
                 s, t1.actor, found.order_id, [ReturnLineIn(1, D(2), "changed_mind", "new")]
             )
-        with t1.factory.begin() as s, pytest.raises(UserError, match="already returned"):
+        with pytest.raises(UserError, match="already returned"), t1.factory.begin() as s:
             returns.take_return(s, t1.actor, found.order_id, [ReturnLineIn(1, D(1), "changed_mind", "new")])
         t1.sync()
         assert t1.refused() == [] and t2.refused() == []

@@ -86,7 +86,7 @@ def card(db: Factory, who: Actor, sale_id: str, amount: Decimal) -> sales.SaleVi
 
 def test_start_sale_needs_a_shift(db: Factory) -> None:
     a = actor(db, "cashier")
-    with db.begin() as s, pytest.raises(UserError, match="Open a shift first"):
+    with pytest.raises(UserError, match="Open a shift first"), db.begin() as s:
         sales.start_sale(s, a)
     with db.begin() as s:
         assert sales.current_sale(s, a) is None
@@ -153,7 +153,7 @@ def test_full_sale_writes_ledger_event_print_job_and_audit(db: Factory, cashier:
         assert "sale.completed" in actions
         assert audit.verify_chain(s) is None
 
-    with db.begin() as s, pytest.raises(UserError, match="completed"):
+    with pytest.raises(UserError, match="completed"), db.begin() as s:
         sales.add_scan(s, cashier, sale_id, code)
 
 
@@ -181,20 +181,20 @@ def test_scale_label_gets_its_own_line_at_the_label_price(db: Factory, cashier: 
     assert [ln.amount for ln in out.sale.lines] == [Decimal("3.47"), Decimal("1.20")]
     assert all(ln.sku == "PRD-0001" and ln.unit == "kg" for ln in out.sale.lines)
     assert out.sale.total == Decimal("4.67") and out.sale.tax_total == 0  # produce is zero rated
-    with db.begin() as s, pytest.raises(UserError, match="label"):
+    with pytest.raises(UserError, match="label"), db.begin() as s:
         sales.set_qty(s, cashier, sale_id, out.sale.lines[0].id, Decimal("2"))
 
 
 def test_unknown_code_and_quantities(db: Factory, cashier: Actor) -> None:
     ((pid, code, price),) = items(db, 1)
     sale_id = new_sale(db, cashier)
-    with db.begin() as s, pytest.raises(UserError, match="not in the catalog"):
+    with pytest.raises(UserError, match="not in the catalog"), db.begin() as s:
         sales.add_scan(s, cashier, sale_id, "5000000000005")  # a valid EAN-13 this store does not sell
     out = scan(db, cashier, sale_id, code)
     line = out.line_id
     assert line is not None
     for bad in ("0", "-1", "10000", "1.5"):
-        with db.begin() as s, pytest.raises(UserError):
+        with pytest.raises(UserError), db.begin() as s:
             sales.set_qty(s, cashier, sale_id, line, Decimal(bad))
     with db.begin() as s:
         view = sales.set_qty(s, cashier, sale_id, line, Decimal("3"))
@@ -216,10 +216,10 @@ def test_discount_above_threshold_needs_a_manager_once(db: Factory, cashier: Act
         view = sales.discount_line(s, cashier, sale_id, line1, "percent", Decimal("10"), "damaged box")
     assert view.discount_total == (price / 10).quantize(Decimal("0.01"))
 
-    with db.begin() as s, pytest.raises(PermissionDenied) as denied:
+    with pytest.raises(PermissionDenied) as denied, db.begin() as s:
         sales.discount_line(s, cashier, sale_id, line1, "percent", Decimal("50"), "damaged box")
     assert denied.value.permission == Permission.DISCOUNT_ABOVE_THRESHOLD
-    with db.begin() as s, pytest.raises(UserError, match="reason"):
+    with pytest.raises(UserError, match="reason"), db.begin() as s:
         sales.discount_line(s, cashier, sale_id, line1, "percent", Decimal("50"), "  ")
 
     with db.begin() as s:
@@ -242,10 +242,10 @@ def test_discount_above_threshold_needs_a_manager_once(db: Factory, cashier: Act
         assert used is not None and used.used_at is not None
 
     # Single use: the same approval does not pass a second time.
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         sales.discount_line(s, approved, sale_id, line2, "percent", Decimal("50"), "again")
     # An order discount above the threshold is refused the same way.
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         sales.discount_order(s, cashier, sale_id, "amount", Decimal("25"), "loyal customer")
 
 
@@ -254,7 +254,7 @@ def test_price_override_and_voids_need_their_permissions(db: Factory, cashier: A
     sale_id = new_sale(db, cashier)
     line = scan(db, cashier, sale_id, code).line_id
     assert line
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         sales.override_price(s, cashier, sale_id, line, Decimal("0.50"), "price match")
     with db.begin() as s:
         appr = staff.approve(s, cashier.user_id, Permission.PRICE_OVERRIDE, "supervisor", "5555")
@@ -265,7 +265,7 @@ def test_price_override_and_voids_need_their_permissions(db: Factory, cashier: A
     assert view.total == Decimal("0.50") and view.lines[0].unit_price == price
     assert view.lines[0].override_text is not None
 
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         sales.void_sale(s, cashier, sale_id, "customer left")
     with db.begin() as s:
         view = sales.void_line(s, cashier, sale_id, line)  # cashiers may void a line
@@ -287,9 +287,9 @@ def test_card_number_is_never_stored(db: Factory, cashier: Actor) -> None:
         ("1234", "X"),
         ("1234", "TOOLONGCODE123"),
     ):
-        with db.begin() as s, pytest.raises(UserError):
+        with pytest.raises(UserError), db.begin() as s:
             sales.add_tender(s, cashier, sale_id, "card", price, card_last4=last4, approval_code=appr)
-    with db.begin() as s, pytest.raises(UserError, match="card number"):
+    with pytest.raises(UserError, match="card number"), db.begin() as s:
         sales.add_tender(
             s,
             cashier,
@@ -300,7 +300,7 @@ def test_card_number_is_never_stored(db: Factory, cashier: Actor) -> None:
             approval_code="AB12",
             reference="4111 1111 1111 1111",
         )
-    with db.begin() as s, pytest.raises(UserError, match="no change"):  # card never over-tenders
+    with pytest.raises(UserError, match="no change"), db.begin() as s:  # card never over-tenders
         sales.add_tender(s, cashier, sale_id, "card", price + 1, card_last4="1111", approval_code="AB12")
     with db() as s:
         assert s.scalar(select(func.count()).select_from(Payment)) == 0
@@ -320,17 +320,17 @@ def test_gift_card_store_credit_and_split_tender(db: Factory, cashier: Actor) ->
         for _, code, _ in picks:
             total = scan(db, cashier, sale_id, code).sale.total
 
-    with db.begin() as s, pytest.raises(UserError, match="Attach the customer"):
+    with pytest.raises(UserError, match="Attach the customer"), db.begin() as s:
         sales.add_tender(s, cashier, sale_id, "store_credit", Decimal("5.00"))
     out = scan(db, cashier, sale_id, "LC-100001")  # a loyalty card scanned at the till attaches the customer
     assert out.sale.customer_id == customer_id and out.sale.customer_name == "Jordan Byrne"
-    with db.begin() as s, pytest.raises(UserError, match="15.00"):
+    with pytest.raises(UserError, match="15.00"), db.begin() as s:
         sales.add_tender(s, cashier, sale_id, "store_credit", Decimal("15.01"))
     pay(db, cashier, sale_id, "store_credit", "10.00")
 
-    with db.begin() as s, pytest.raises(UserError, match="not known"):
+    with pytest.raises(UserError, match="not known"), db.begin() as s:
         sales.add_tender(s, cashier, sale_id, "gift_card", Decimal("1.00"), reference="GC-9999")
-    with db.begin() as s, pytest.raises(UserError, match="10.00 left"):
+    with pytest.raises(UserError, match="10.00 left"), db.begin() as s:
         sales.add_tender(s, cashier, sale_id, "gift_card", Decimal("10.01"), reference="GC-1000-0002")
     view = pay(db, cashier, sale_id, "gift_card", "4.00", reference="gc-1000-0002")
     with db() as s:
@@ -343,7 +343,7 @@ def test_gift_card_store_credit_and_split_tender(db: Factory, cashier: Actor) ->
         view = sales.remove_tender(s, cashier, sale_id, gift.id)
     with db() as s:
         assert s.get(GiftCard, "GC-1000-0002").balance == Decimal("10.00")  # type: ignore[union-attr]
-    with db.begin() as s, pytest.raises(UserError, match="store credit"):
+    with pytest.raises(UserError, match="store credit"), db.begin() as s:
         sales.detach_customer(s, cashier, sale_id)
 
     view = pay(db, cashier, sale_id, "gift_card", "4.00", reference="GC-1000-0002")
@@ -364,9 +364,9 @@ def test_cash_rounding_and_change(db: Factory, cashier: Actor) -> None:
     assert view.total == price
     rounded = (price / Decimal("0.05")).quantize(Decimal("1")) * Decimal("0.05")
     assert view.remaining_in_cash == rounded
-    with db.begin() as s, pytest.raises(UserError, match="steps of 0.05"):
+    with pytest.raises(UserError, match="steps of 0.05"), db.begin() as s:
         sales.add_tender(s, cashier, sale_id, "cash", Decimal("0.03"))
-    with db.begin() as s, pytest.raises(UserError):
+    with pytest.raises(UserError), db.begin() as s:
         sales.complete_sale(s, cashier, sale_id)  # nothing paid yet
     pay(db, cashier, sale_id, "cash", "50.00")
     with db.begin() as s:
@@ -387,11 +387,11 @@ def test_cash_rounding_and_change(db: Factory, cashier: Actor) -> None:
 def test_complete_refuses_unpaid_or_empty(db: Factory, cashier: Actor) -> None:
     ((_, code, price),) = items(db, 1)
     sale_id = new_sale(db, cashier)
-    with db.begin() as s, pytest.raises(UserError, match="empty"):
+    with pytest.raises(UserError, match="empty"), db.begin() as s:
         sales.complete_sale(s, cashier, sale_id)
     scan(db, cashier, sale_id, code)
     card(db, cashier, sale_id, price - Decimal("0.01"))
-    with db.begin() as s, pytest.raises(UserError, match="0.01 is still due"):
+    with pytest.raises(UserError, match="0.01 is still due"), db.begin() as s:
         sales.complete_sale(s, cashier, sale_id)
     with db() as s:
         assert s.get(Order, sale_id).status == "open"  # type: ignore[union-attr]
@@ -458,9 +458,9 @@ def test_park_on_one_session_recall_on_another(db: Factory, cashier: Actor) -> N
     with db() as s:
         assert sales.current_sale(s, supervisor) is not None
         assert s.scalar(select(OutboxEvent).where(OutboxEvent.type == "sale.recalled")) is not None
-    with db.begin() as s, pytest.raises(UserError, match="already recalled"):
+    with pytest.raises(UserError, match="already recalled"), db.begin() as s:
         sales.recall(s, cashier, number)
-    with db.begin() as s, pytest.raises(UserError, match="another user"):
+    with pytest.raises(UserError, match="another user"), db.begin() as s:
         sales.add_scan(s, cashier, sale_id, code)
 
 
@@ -504,7 +504,7 @@ def test_reprint_uses_stored_figures_and_says_copy(db: Factory, cashier: Actor) 
         assert s.scalar(select(AuditEntry).where(AuditEntry.action == "receipt.reprinted")) is not None
     assert Text("COPY", align="center", bold=True, size=2) in doc.blocks
     assert data.total == price and data.lines[0].amount == price and data.lines[0].unit_price == price
-    with db.begin() as s, pytest.raises(UserError):
+    with pytest.raises(UserError), db.begin() as s:
         receipts.reprint_receipt(s, packer, "S001-01-999999")
 
 

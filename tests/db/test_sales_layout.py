@@ -42,13 +42,13 @@ def test_gift_card_and_store_credit_balances_taken_and_given_back(db: Factory) -
         assert s.get(Customer, customer_id).store_credit == credit - Decimal("1.00")  # type: ignore[union-attr]
         assert s.get(GiftCard, "GC-1000-0002").balance == balance - Decimal("2.00")  # type: ignore[union-attr]
 
-    with db.begin() as s, pytest.raises(UserError, match="of store credit: enter that or less"):
+    with pytest.raises(UserError, match="of store credit: enter that or less"), db.begin() as s:
         balances.take_store_credit(s, customer_id, credit)
-    with db.begin() as s, pytest.raises(UserError, match="Attach the customer first"):
+    with pytest.raises(UserError, match="Attach the customer first"), db.begin() as s:
         balances.take_store_credit(s, None, Decimal("1.00"))
-    with db.begin() as s, pytest.raises(UserError, match="left: enter that or less"):
+    with pytest.raises(UserError, match="left: enter that or less"), db.begin() as s:
         balances.take_gift_card(s, "GC-1000-0002", balance)
-    with db.begin() as s, pytest.raises(UserError, match="not known or not active"):
+    with pytest.raises(UserError, match="not known or not active"), db.begin() as s:
         balances.take_gift_card(s, "GC-0000-0000", Decimal("1.00"))
 
     with db.begin() as s:

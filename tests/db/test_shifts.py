@@ -55,9 +55,9 @@ def test_open_shift_once_per_terminal(db: Factory) -> None:
     packer = actor(db, "packer")
     with db() as s:
         assert shifts.current_shift(s) is None
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         shifts.open_shift(s, packer, Decimal("100.00"))
-    with db.begin() as s, pytest.raises(UserError):
+    with pytest.raises(UserError), db.begin() as s:
         shifts.open_shift(s, cashier, Decimal("-1.00"))
     with db.begin() as s:
         view = shifts.open_shift(s, cashier, Decimal("150.00"))
@@ -66,7 +66,7 @@ def test_open_shift_once_per_terminal(db: Factory) -> None:
         and view.number.startswith("S001-01-")
         and view.opened_by_name == "Casey Cashier"
     )
-    with db.begin() as s, pytest.raises(UserError, match="already open"):
+    with pytest.raises(UserError, match="already open"), db.begin() as s:
         shifts.open_shift(s, cashier, Decimal("100.00"))
     with db() as s:
         current = shifts.current_shift(s)
@@ -78,23 +78,23 @@ def test_open_shift_once_per_terminal(db: Factory) -> None:
 def test_cash_movements_need_their_permissions(db: Factory) -> None:
     cashier = actor(db, "cashier")
     supervisor = actor(db, "supervisor")
-    with db.begin() as s, pytest.raises(UserError, match="No shift"):
+    with pytest.raises(UserError, match="No shift"), db.begin() as s:
         shifts.paid_in(s, cashier, Decimal("10.00"), "float top-up")
     with db.begin() as s:
         shifts.open_shift(s, cashier, Decimal("100.00"))
     with db.begin() as s:
         moved = shifts.paid_in(s, cashier, Decimal("20.00"), "coins from the safe")
     assert moved.kind == "paid_in" and moved.open_drawer
-    with db.begin() as s, pytest.raises(PermissionDenied) as denied:
+    with pytest.raises(PermissionDenied) as denied, db.begin() as s:
         shifts.paid_out(s, cashier, Decimal("5.00"), "window cleaner")
     assert denied.value.permission == Permission.PAID_OUT
-    with db.begin() as s, pytest.raises(UserError, match="reason"):
+    with pytest.raises(UserError, match="reason"), db.begin() as s:
         shifts.paid_out(s, supervisor, Decimal("5.00"), " ")
-    with db.begin() as s, pytest.raises(UserError):
+    with pytest.raises(UserError), db.begin() as s:
         shifts.paid_out(s, supervisor, Decimal("0"), "nothing")
     with db.begin() as s:
         shifts.paid_out(s, supervisor, Decimal("5.00"), "window cleaner")
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         shifts.no_sale(s, cashier, "check a note")
     with db.begin() as s:
         shifts.no_sale(s, supervisor, "check a note")
@@ -136,9 +136,9 @@ def test_close_with_over_short_matches_the_sales(db: Factory) -> None:
     with db.begin() as s:
         pending = sales.start_sale(s, cashier)
         sales.add_scan(s, cashier, pending.id, code)
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         shifts.close_shift(s, cashier, {Decimal("50"): 2})
-    with db.begin() as s, pytest.raises(UserError, match=pending.number):
+    with pytest.raises(UserError, match=pending.number), db.begin() as s:
         shifts.close_shift(s, supervisor, {Decimal("50"): 2})
     with db.begin() as s:
         sales.void_line(s, cashier, pending.id, sales.get_sale(s, pending.id).lines[0].id)
@@ -167,5 +167,5 @@ def test_close_with_over_short_matches_the_sales(db: Factory) -> None:
         assert any(isinstance(b, Columns) and b.left == "Short" for b in doc.blocks)
         event = s.scalar(select(OutboxEvent).where(OutboxEvent.type == "shift.closed"))
         assert event is not None and event.payload["counted_cash"] == str(short)
-    with db.begin() as s, pytest.raises(UserError, match="Open a shift first"):
+    with pytest.raises(UserError, match="Open a shift first"), db.begin() as s:
         sales.start_sale(s, cashier)

@@ -53,19 +53,19 @@ def test_the_stored_role_counts_not_a_claim(db: sessionmaker[Session]) -> None:
     cashier = uid(db, "cashier")
     with db.begin() as s:
         s.execute(update(StaffUser).where(StaffUser.id == cashier).values(active=False))
-    with db.begin() as s, pytest.raises(UserError):
+    with pytest.raises(UserError), db.begin() as s:
         staff.require(s, Actor(cashier), Permission.SELL)
 
 
 def test_lockout_after_five_wrong_pins_then_unlock(db: sessionmaker[Session]) -> None:
     for _ in range(4):
-        with db.begin() as s, pytest.raises(UserError, match="Wrong PIN"):
+        with pytest.raises(UserError, match="Wrong PIN"), db.begin() as s:
             staff.sign_in(s, "cashier", "0000")
-    with db.begin() as s, pytest.raises(staff.LockedOut) as locked:
+    with pytest.raises(staff.LockedOut) as locked, db.begin() as s:
         staff.sign_in(s, "cashier", "0000")
     assert 290 <= locked.value.seconds <= 300
     # Even the right PIN is refused while locked.
-    with db.begin() as s, pytest.raises(staff.LockedOut):
+    with pytest.raises(staff.LockedOut), db.begin() as s:
         staff.sign_in(s, "cashier", "1111")
     with db.begin() as s:
         s.execute(
@@ -82,15 +82,15 @@ def test_an_approval_is_single_use_for_one_permission_and_never_self_given(db: s
     manager = uid(db, "manager")
     with db.begin() as s:
         appr = staff.approve(s, cashier, Permission.PAID_OUT, badge="BADGE-0006")
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         staff.require(s, Actor(cashier, appr), Permission.SALE_VOID)  # another permission
     with db.begin() as s:
         assert staff.require(s, Actor(cashier, appr), Permission.PAID_OUT, "float top-up") == appr
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         staff.require(s, Actor(cashier, appr), Permission.PAID_OUT)  # used up
-    with db.begin() as s, pytest.raises(UserError, match="your own"):
+    with pytest.raises(UserError, match="your own"), db.begin() as s:
         staff.approve(s, manager, Permission.PAID_OUT, username="manager", pin="6666")
-    with db.begin() as s, pytest.raises(UserError, match="may not approve"):
+    with pytest.raises(UserError, match="may not approve"), db.begin() as s:
         staff.approve(s, cashier, Permission.PAID_OUT, username="associate", pin="2222")
     with db() as s:
         given = s.scalars(select(AuditEntry).where(AuditEntry.action == "approval.used")).one()
@@ -127,7 +127,7 @@ def chain(db: sessionmaker[Session]) -> sessionmaker[Session]:
 
 
 def test_the_trail_refuses_edits_while_its_triggers_stand(chain: sessionmaker[Session]) -> None:
-    with chain.begin() as s, pytest.raises(Exception, match="append-only"):
+    with pytest.raises(Exception, match="append-only"), chain.begin() as s:
         s.execute(text("DELETE FROM audit_log WHERE record_id = 'T2'"))
 
 
@@ -265,7 +265,7 @@ def test_the_store_minimum_pin_length_per_role_takes_effect_when_a_pin_is_set(
         counter = set().union(*(MATRIX[r] for r in Role if RANK[r] == 1))
         for role in Role:
             assert staff.min_pin_length(s, role) == (6 if MATRIX[role] - counter else 4)
-    with db.begin() as s, pytest.raises(UserError, match="supervisor's PIN must be at least 6 digits"):
+    with pytest.raises(UserError, match="supervisor's PIN must be at least 6 digits"), db.begin() as s:
         staff.create_user(s, admin, "sue", "Sue", "supervisor", "1234")
     with db.begin() as s:
         staff.create_user(s, admin, "sue", "Sue", "supervisor", "123456")
@@ -275,7 +275,7 @@ def test_the_store_minimum_pin_length_per_role_takes_effect_when_a_pin_is_set(
     # flagged.
     with db.begin() as s:
         settings.put(s, "staff.pin_min_length", {**settings.get(s, "staff.pin_min_length"), "cashier": 5})
-    with db.begin() as s, pytest.raises(UserError, match="cashier's PIN must be at least 5 digits"):
+    with pytest.raises(UserError, match="cashier's PIN must be at least 5 digits"), db.begin() as s:
         staff.update_user(s, admin, cal, pin="4321")
     with db.begin() as s:
         assert staff.sign_in(s, "cal", "1234").pin_too_short
@@ -291,13 +291,13 @@ def test_the_store_minimum_pin_length_per_role_takes_effect_when_a_pin_is_set(
         ).first()
         assert last is not None and last.details == {"short_pin": True}
     # A role raised to one that approves: the new PIN must be long enough for the new role.
-    with db.begin() as s, pytest.raises(UserError, match="manager's PIN must be at least 6 digits"):
+    with pytest.raises(UserError, match="manager's PIN must be at least 6 digits"), db.begin() as s:
         staff.update_user(s, admin, cal, role="manager", pin="54321")
     assert sue
 
 
 def test_the_first_admin_of_an_enrolled_till_follows_the_minimum(empty_db: sessionmaker[Session]) -> None:
-    with empty_db.begin() as s, pytest.raises(UserError, match="admin's PIN must be at least 6 digits"):
+    with pytest.raises(UserError, match="admin's PIN must be at least 6 digits"), empty_db.begin() as s:
         staff.create_first_admin(s, "1234")
     with empty_db.begin() as s:
         assert staff.create_first_admin(s, "123456")

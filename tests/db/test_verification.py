@@ -76,7 +76,7 @@ def test_a_wrong_item_is_refused_and_an_unknown_code_says_why(db: Factory) -> No
         view = verification.scan(s, who, order_id, other[1:])
     assert view.verdict == "not_in_order" and "not in this order" in view.message
     assert all(line.scanned == 0 for line in view.lines)
-    with db.begin() as s, pytest.raises(UserError, match="not in the catalog"):
+    with pytest.raises(UserError, match="not in the catalog"), db.begin() as s:
         verification.scan(s, who, order_id, "4006381333986")
 
 
@@ -85,9 +85,9 @@ def test_roles_the_packer_packs_shipments_the_cashier_verifies_nothing(db: Facto
     pickup_id, pickup_lines = _order(db, "pickup")
     with db.begin() as s:
         assert verification.scan(s, actor(db, "packer"), ship_id, ship_lines[0][0]).verdict != "not_in_order"
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         verification.scan(s, actor(db, "packer"), pickup_id, pickup_lines[0][0])
-    with db.begin() as s, pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), db.begin() as s:
         verification.scan(s, actor(db, "cashier"), ship_id, ship_lines[0][0])
 
 
@@ -96,7 +96,7 @@ def test_a_recount_starts_from_zero_with_a_reason(db: Factory) -> None:
     order_id, lines = _order(db, "pickup")
     with db.begin() as s:
         verification.scan(s, who, order_id, lines[0][0])
-    with db.begin() as s, pytest.raises(UserError, match="Say why"):
+    with pytest.raises(UserError, match="Say why"), db.begin() as s:
         verification.restart(s, who, order_id, " ")
     with db.begin() as s:
         view = verification.restart(s, who, order_id, "bag dropped")

@@ -81,7 +81,7 @@ def test_the_card_reference_field_refuses_card_numbers_whatever_separates_their_
         sale = sales.start_sale(s, manager)
         view = sales.add_scan(s, manager, sale.id, code).sale
     for written in SEPARATED:
-        with db.begin() as s, pytest.raises(UserError, match="looks like a card number"):
+        with pytest.raises(UserError, match="looks like a card number"), db.begin() as s:
             sales.add_tender(
                 s,
                 manager,

@@ -181,12 +181,12 @@ def test_curbside_order_from_the_storefront_to_the_customer_with_the_central_out
     wire.offline = True
     with pytest.raises(Exception, match="network is down|cannot reach"):
         till.sync()
-    with till.factory.begin() as s, pytest.raises(UserError, match="not the pickup code"):
+    with pytest.raises(UserError, match="not the pickup code"), till.factory.begin() as s:
         pickup.hand_over(s, till.actor, order_id, code="ABCDEFGH")
     with till.factory.begin() as s:
         done = pickup.hand_over(s, till.actor, order_id, code=code)
     assert done.status == "collected"
-    with till.factory.begin() as s, pytest.raises(UserError, match="already collected"):
+    with pytest.raises(UserError, match="already collected"), till.factory.begin() as s:
         pickup.hand_over(s, till.actor, order_id, code=code)  # the code is used
     assert _central_status(hub, order_id) == "ready"
 
@@ -311,7 +311,7 @@ def test_an_order_placed_unpaid_is_paid_at_the_till_offline_and_the_central_mail
     till.sync()
     code = _code(hub, order_id)
     wire.offline = True
-    with till.factory.begin() as s, pytest.raises(UserError, match="not paid yet"):
+    with pytest.raises(UserError, match="not paid yet"), till.factory.begin() as s:
         pickup.hand_over(s, till.actor, order_id, code=code)
     cash = payment.TenderTaken("cash", Decimal(50))
     with till.factory.begin() as s:
