@@ -13,7 +13,19 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Table, func, insert, inspect, or_, select, text, type_coerce
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Table,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -51,18 +63,21 @@ def lock_store(session: Session, store_id: int) -> Store:
     return store
 
 
+# Built once: a statement object keeps its cache key (routing locks stores for every web order).
+_LOCK_STORES = (
+    select(Store)
+    .where(Store.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Store.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_stores(session: Session, store_ids: Iterable[int]) -> dict[int, Store]:
     """Several stores' row locks in one statement, taken in id order (PostgreSQL locks the rows as the sorted scan
     returns them), so two transactions locking overlapping sets wait for each other instead of deadlocking."""
     ids = sorted(set(store_ids))
-    stmt = (
-        select(Store)
-        .where(Store.id.in_(ids))
-        .order_by(Store.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    stores = {store.id: store for store in session.execute(stmt).scalars()}
+    stores = {store.id: store for store in session.execute(_LOCK_STORES, {"ids": ids}).scalars()}
     held = session.info.setdefault("locked_stores", {})
     for store_id, store in stores.items():
         held[store_id] = (session.get_transaction(), store)

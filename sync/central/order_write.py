@@ -1,8 +1,9 @@
-"""The one writer of a web order that routing has just placed: the order, its lines, the reservations on the stock
+"""The one writer of the rows of a web order that routing places: the order, its lines, the reservations on the stock
 levels, the feed changes (stock and order) with the stores' feed seqs, the status-page token, the "received"
 notice, the routing trace and the first history row. They are plain values written by core statements (on
 PostgreSQL one statement, its parts as data-modifying WITHs; on SQLite one statement per table), never by the ORM's
-flush: building and flushing a unit of work per order was most of an order's Python time.
+flush: building and flushing a unit of work per order was most of an order's Python time. The lines a hand-back
+adds (`add_lines`) are inserted here too, so an order's lines have this one inserter.
 
 The order number is checked free in the same statement (the order is inserted only when no order has its number,
 and every other part only when the order was), so a taken number writes nothing and is refused as before.
@@ -28,10 +29,12 @@ from sync import protocol
 from sync.central import feedwait, ledger, notices
 from sync.central.models import (
     FeedChange,
+    Location,
     Money,
     Notice,
     OrderAccess,
     OrderStatusHistory,
+    Product,
     Qty,
     RoutingTrace,
     StockLevel,
@@ -45,8 +48,9 @@ from sync.central.service.order_state import order_payload
 
 _QTY, _MONEY = Qty(), Money()
 
-# Every part gated on `o` (the order's row, inserted only when its number is free). Arrays keep the text the same
-# for any number of lines, stores and changes, so PostgreSQL plans it once per connection (prepared).
+# Every part gated on `o` (the order's row, inserted only when its number is free). The rows of each table come as
+# one JSON array (json_to_recordset): the text is the same for any number of lines, stores and changes, so
+# PostgreSQL plans it once per connection (prepared), and one JSON text costs the driver far less than arrays.
 _PG_PLACE = text(
     """
 WITH o AS (
@@ -60,20 +64,19 @@ WITH o AS (
   RETURNING id
 ), lv AS (
   UPDATE stock_levels AS l SET reserved = v.reserved
-  FROM o, unnest(CAST(:lv_loc AS integer[]), CAST(:lv_prod AS integer[]), CAST(:lv_reserved AS bigint[]))
-       AS v(location_id, product_id, reserved)
+  FROM o, json_to_recordset(CAST(:levels AS json)) AS v(location_id integer, product_id integer, reserved bigint)
   WHERE l.location_id = v.location_id AND l.product_id = v.product_id
   RETURNING 1
 ), st AS (
   UPDATE stores AS s SET feed_seq = v.seq
-  FROM o, unnest(CAST(:st_id AS integer[]), CAST(:st_seq AS bigint[])) AS v(id, seq)
+  FROM o, json_to_recordset(CAST(:seqs AS json)) AS v(id integer, seq bigint)
   WHERE s.id = v.id
   RETURNING 1
 ), fd AS (
   INSERT INTO change_feed (store_id, seq, type, key, payload, created_at)
   SELECT v.store_id, v.seq, v.type, v.key, v.payload, CAST(:now AS timestamptz)
-  FROM o, unnest(CAST(:fd_store AS integer[]), CAST(:fd_seq AS bigint[]), CAST(:fd_type AS varchar[]),
-                 CAST(:fd_key AS varchar[]), CAST(:fd_payload AS json[])) AS v(store_id, seq, type, key, payload)
+  FROM o, json_to_recordset(CAST(:feed AS json))
+       AS v(store_id integer, seq bigint, type varchar, key varchar, payload json)
   RETURNING 1
 ), ac AS (
   INSERT INTO order_access (order_id, token, tracking)
@@ -97,9 +100,8 @@ WITH o AS (
 ), li AS (
   INSERT INTO web_order_lines (order_id, product_id, sku, qty, unit_price, location_id, state)
   SELECT o.id, v.product_id, v.sku, v.qty, v.unit_price, v.location_id, 'reserved'
-  FROM o, unnest(CAST(:li_prod AS integer[]), CAST(:li_sku AS varchar[]), CAST(:li_qty AS bigint[]),
-                 CAST(:li_price AS bigint[]), CAST(:li_loc AS integer[])) WITH ORDINALITY
-       AS v(product_id, sku, qty, unit_price, location_id, n)
+  FROM o, json_to_recordset(CAST(:lines AS json))
+       AS v(n integer, product_id integer, sku varchar, qty bigint, unit_price bigint, location_id integer)
   ORDER BY v.n
   RETURNING id
 )
@@ -221,7 +223,6 @@ def _write_postgres(
     history: dict[str, Any],
 ) -> list[int]:
     dialect = session.get_bind().dialect
-    stores = sorted(writes.stores)
     row = (
         session.connection()
         .execute(
@@ -233,16 +234,23 @@ def _write_postgres(
                 "idempotency_scope": values["idempotency_scope"],
                 "request_hash": values["request_hash"],
                 "now": values["created_at"],
-                "lv_loc": [key[0] for key in writes.levels],
-                "lv_prod": [key[1] for key in writes.levels],
-                "lv_reserved": [_QTY.process_bind_param(r, dialect) for _, r in writes.levels.values()],
-                "st_id": stores,
-                "st_seq": [writes.stores[s][1] for s in stores],
-                "fd_store": [f[0] for f in writes.feed],
-                "fd_seq": [f[1] for f in writes.feed],
-                "fd_type": [f[2] for f in writes.feed],
-                "fd_key": [f[3] for f in writes.feed],
-                "fd_payload": [_dumps(f[4]) for f in writes.feed],
+                "levels": _dumps(
+                    [
+                        {
+                            "location_id": k[0],
+                            "product_id": k[1],
+                            "reserved": _QTY.process_bind_param(r, dialect),
+                        }
+                        for k, (_, r) in writes.levels.items()
+                    ]
+                ),
+                "seqs": _dumps([{"id": sid, "seq": seq} for sid, (_, seq) in writes.stores.items()]),
+                "feed": _dumps(
+                    [
+                        {"store_id": f[0], "seq": f[1], "type": f[2], "key": f[3], "payload": f[4]}
+                        for f in writes.feed
+                    ]
+                ),
                 "token": token,
                 "n_kind": notice["kind"],
                 "n_stage": notice["stage"],
@@ -254,11 +262,19 @@ def _write_postgres(
                 "t_candidates": _dumps(trace["candidates"]),
                 "t_chosen": _dumps(trace["chosen"]),
                 "h_by": history["by"],
-                "li_prod": [ln.product_id for ln in lines],
-                "li_sku": [ln.sku for ln in lines],
-                "li_qty": [_QTY.process_bind_param(ln.qty, dialect) for ln in lines],
-                "li_price": [_MONEY.process_bind_param(ln.unit_price, dialect) for ln in lines],
-                "li_loc": [ln.location_id for ln in lines],
+                "lines": _dumps(
+                    [
+                        {
+                            "n": n,
+                            "product_id": ln.product_id,
+                            "sku": ln.sku,
+                            "qty": _QTY.process_bind_param(ln.qty, dialect),
+                            "unit_price": _MONEY.process_bind_param(ln.unit_price, dialect),
+                            "location_id": ln.location_id,
+                        }
+                        for n, ln in enumerate(lines)
+                    ]
+                ),
                 "channel": feedwait.CHANNEL,
                 "stores": ",".join(str(s) for s in sorted({f[0] for f in writes.feed})),
             },
@@ -340,3 +356,51 @@ def _write_core(
     session.execute(insert(_table(RoutingTrace)), [trace])
     session.execute(insert(_table(OrderStatusHistory)), [history])
     return ids
+
+
+def add_lines(
+    session: Session,
+    order: WebOrder,
+    rows: Sequence[tuple[Product, Decimal, Decimal, Location, str]],
+) -> list[WebOrderLine]:
+    """Lines added to an order written before (a hand-back routed again: `rows` of product, quantity, unit price,
+    location and state), inserted here as well, in one statement, and joined to the order's lines as if read. The
+    reservations they bring are the caller's (`ledger.change_reserved`)."""
+    table = _table(WebOrderLine)
+    lines = [
+        WebOrderLine(
+            order_id=order.id,
+            product_id=product.id,
+            sku=product.sku,
+            qty=qty,
+            unit_price=unit_price,
+            location_id=location.id,
+            state=state,
+        )
+        for product, qty, unit_price, location, state in rows
+    ]
+    if not lines:
+        return []
+    ids = session.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "order_id": ln.order_id,
+                "product_id": ln.product_id,
+                "sku": ln.sku,
+                "qty": ln.qty,
+                "unit_price": ln.unit_price,
+                "location_id": ln.location_id,
+                "state": ln.state,
+            }
+            for ln in lines
+        ],
+    ).scalars()
+    for line, line_id, row in zip(lines, ids, rows, strict=True):
+        line.id = line_id
+        set_committed_value(line, "location", row[3])
+        set_committed_value(line, "order", order)
+        make_transient_to_detached(line)
+        session.add(line)
+    set_committed_value(order, "lines", [*order.lines, *lines])
+    return lines

@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
@@ -101,6 +101,27 @@ def _stores_holding(session: Session, product_ids: Iterable[int]) -> set[int]:
     return set(rows)
 
 
+# Built once (a statement object keeps its cache key): the levels of these stores and products with their
+# locations and safety stock, locked in (location, product) order; only the levels are locked.
+_LOCK_QUERY = (
+    select(*routing_plan.LEVEL_COLUMNS, Location, routing_plan.safety_of_level())
+    .join(Location, Location.id == StockLevel.location_id)
+    .where(
+        StockLevel.store_id.in_(bindparam("ids", expanding=True)),
+        StockLevel.product_id.in_(bindparam("pids", expanding=True)),
+    )
+    .where(Location.store_id.in_(bindparam("ids", expanding=True)), Location.sellable.is_(True))
+)
+_LOCK_READ = _LOCK_QUERY.order_by(StockLevel.location_id, StockLevel.product_id).with_for_update(
+    of=StockLevel
+)
+_LOCK_READ_ONLY = (
+    _LOCK_QUERY.where(Location.id.in_(bindparam("only", expanding=True)))
+    .order_by(StockLevel.location_id, StockLevel.product_id)
+    .with_for_update(of=StockLevel)
+)
+
+
 def _lock_and_read(
     session: Session,
     store_ids: Iterable[int],
@@ -114,19 +135,11 @@ def _lock_and_read(
     ids = sorted(set(store_ids))
     pids = sorted(set(product_ids))
     stores = ledger.lock_stores(session, ids)
-    # The levels with their locations and safety stock in one statement; only the levels are locked.
-    query = (
-        select(*routing_plan.LEVEL_COLUMNS, Location, routing_plan.safety_of_level())
-        .join(Location, Location.id == StockLevel.location_id)
-        .where(StockLevel.store_id.in_(ids), StockLevel.product_id.in_(pids))
-        .where(Location.store_id.in_(ids), Location.sellable.is_(True))
-    )
+    params: dict[str, Any] = {"ids": ids, "pids": pids}
     if only is not None:
-        query = query.where(Location.id.in_(sorted(set(only))))
+        params["only"] = sorted(set(only))
     cands: dict[int, Candidate] = {}
-    for row in session.execute(
-        query.order_by(StockLevel.location_id, StockLevel.product_id).with_for_update(of=StockLevel)
-    ):
+    for row in session.execute(_LOCK_READ if only is None else _LOCK_READ_ONLY, params):
         level, loc, safety = routing_plan.level_of(row), row[4], row[5]
         c = cands.get(loc.id)
         if c is None:
@@ -301,20 +314,11 @@ def _trace(
 def _reserve(
     session: Session, order: WebOrder, allocation: Sequence[tuple[Want, Candidate, Decimal]]
 ) -> list[WebOrderLine]:
-    lines = []
+    """A hand-back's new lines, reserved where routing put them (the lines written by sync.central.order_write)."""
+    rows = [(w.product, qty, w.unit_price, c.location, "reserved") for w, c, qty in allocation]
+    lines = order_write.add_lines(session, order, rows)
     for w, c, qty in allocation:
-        line = WebOrderLine(
-            product_id=w.product.id,
-            sku=w.product.sku,
-            qty=qty,
-            unit_price=w.unit_price,
-            location_id=c.location.id,
-            state="reserved",
-        )
-        line.location = c.location  # known already: the order's payload names it before the flush
-        order.lines.append(line)
         ledger.change_reserved(session, c.location, w.product, qty)
-        lines.append(line)
     return lines
 
 
@@ -541,16 +545,7 @@ def hand_back(
         )
     except Unavailable as exc:
         if keep > 0:
-            order.lines.append(
-                WebOrderLine(
-                    product_id=product.id,
-                    sku=product.sku,
-                    qty=missing,
-                    unit_price=line.unit_price,
-                    location_id=at.id,
-                    state="unavailable",
-                )
-            )
+            order_write.add_lines(session, order, [(product, missing, line.unit_price, at, "unavailable")])
         else:
             line.state = "unavailable"
         seen = [c.seen(products) for c in cands_before]

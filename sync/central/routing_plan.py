@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from sync.central import ledger
@@ -70,13 +70,7 @@ def read_for_plan(
     """Without locks: every sellable location with some of these products free (and the ordering store's) with
     what it holds, its store and the safety stock, in one query."""
     pids = sorted(demand)
-    rows = session.execute(
-        select(*LEVEL_COLUMNS, Location, Store, safety_of_level())
-        .join(Location, Location.id == StockLevel.location_id)
-        .join(Store, Store.id == Location.store_id)
-        .where(StockLevel.product_id.in_(pids), Location.sellable.is_(True))
-        .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == home.id))
-    ).all()
+    rows = session.execute(_PLAN_READ, {"pids": pids, "home": home.id}).all()
     cands: dict[int, Candidate] = {}
     for row in rows:
         level, loc, store, safety = level_of(row), row[4], row[5], row[6]
@@ -91,6 +85,25 @@ def read_for_plan(
         c.levels[level.product_id] = level
         c.safety[level.product_id] = safety or Decimal(0)
     return list(cands.values())
+
+
+# Built once: a statement object keeps its cache key, so executing it again skips building and keying it.
+_PLAN_READ = (
+    select(*LEVEL_COLUMNS, Location, Store, safety_of_level())
+    .join(Location, Location.id == StockLevel.location_id)
+    .join(Store, Store.id == Location.store_id)
+    .where(StockLevel.product_id.in_(bindparam("pids", expanding=True)), Location.sellable.is_(True))
+    .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == bindparam("home")))
+)
+_PLAN_LOCK = (
+    select(*LEVEL_COLUMNS)
+    .where(
+        StockLevel.location_id.in_(bindparam("locs", expanding=True)),
+        StockLevel.product_id.in_(bindparam("pids", expanding=True)),
+    )
+    .order_by(StockLevel.location_id, StockLevel.product_id)
+    .with_for_update()
+)
 
 
 def ship_planned(
@@ -120,12 +133,8 @@ def ship_planned(
     by_location = {c.location.id: c for c in plan}
     for c in plan:
         c.levels.clear()
-    for row in session.execute(  # the plan's levels again, now under their lock ((location, product) order)
-        select(*LEVEL_COLUMNS)
-        .where(StockLevel.location_id.in_(sorted(by_location)), StockLevel.product_id.in_(sorted(demand)))
-        .order_by(StockLevel.location_id, StockLevel.product_id)
-        .with_for_update()
-    ):
+    # The plan's levels again, now under their lock ((location, product) order).
+    for row in session.execute(_PLAN_LOCK, {"locs": sorted(by_location), "pids": sorted(demand)}):
         level = level_of(row)
         by_location[level.location_id].levels[level.product_id] = level
     if covers(plan, demand):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from sync import protocol
@@ -75,25 +75,31 @@ def place_order(
     return order
 
 
+# Built once (a statement object keeps its cache key): the store beside each product with its price in effect.
+_CURRENT_PRICE = (
+    select(Price.id)
+    .where(Price.product_id == Product.id, Price.effective_from <= bindparam("now"))
+    .order_by(Price.effective_from.desc(), Price.id.desc())
+    .limit(1)
+    .correlate(Product)
+    .scalar_subquery()
+)
+_STORE_PRODUCTS_PRICES = (
+    select(Store, Product, Price)
+    .select_from(Store)
+    .outerjoin(Product, Product.sku.in_(bindparam("skus", expanding=True)))
+    .outerjoin(Price, Price.id == _CURRENT_PRICE)
+    .where(Store.code == bindparam("code"))
+)
+
+
 def _store_products_with_prices(
     session: Session, code: str, skus: list[str]
 ) -> tuple[Store, dict[str, tuple[Product, Price | None]]]:
     """The store of this code (as `access.get_store` finds it) and the products of these skus, each with its price
     in effect now (the latest effective one), in one query (one round trip: the store's row beside each product)."""
-    current = (
-        select(Price.id)
-        .where(Price.product_id == Product.id, Price.effective_from <= utcnow())
-        .order_by(Price.effective_from.desc(), Price.id.desc())
-        .limit(1)
-        .correlate(Product)
-        .scalar_subquery()
-    )
     rows = session.execute(
-        select(Store, Product, Price)
-        .select_from(Store)
-        .outerjoin(Product, Product.sku.in_(skus))
-        .outerjoin(Price, Price.id == current)
-        .where(Store.code == code.strip().upper())
+        _STORE_PRODUCTS_PRICES, {"skus": skus, "now": utcnow(), "code": code.strip().upper()}
     ).all()
     if not rows:
         raise NotFound(f"no store {code!r}")
