@@ -326,6 +326,11 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     assert cli_main(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == chain.as_json(central["pickups"])
+    assert (
+        cli_main(["--database-url", url, "report", "tenders", "--from", str(first), "--to", str(last)]) == 0
+    )
+    printed_text = capsys.readouterr().out
+    assert printed_text.startswith("Tenders, ") and "Chain" in printed_text and "Card" in printed_text
     assert cli_main(["--database-url", url, "report", "sales", "--from", str(first), "--to", str(last)]) == 2
     assert "there is no report" in capsys.readouterr().err
 
@@ -337,6 +342,8 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     ok = hub.testclient.get(path, headers={"X-Office-Key": key})
     assert ok.status_code == 200, ok.text
     assert ok.json() == chain.as_json(central["pack"])
+    tend = hub.testclient.get(f"/v1/reports/tenders?from={first}&to={last}", headers={"X-Office-Key": key})
+    assert tend.status_code == 200 and tend.json() == chain.as_json(central["tenders"])
     assert hub.testclient.get(path).status_code == 401
     assert hub.testclient.get(path, headers={"X-Office-Key": shop}).status_code == 401
     assert hub.testclient.get(path, headers={"Authorization": f"Bearer {tills[0].token}"}).status_code == 401
@@ -387,6 +394,10 @@ def test_the_office_page_in_headless_chromium(
             capture_output=True,
             timeout=60,
         )
+        tenders_link = link.replace("name=pickups", "name=tenders")
+        tenders_dom = subprocess.run(
+            [*flags, "--dump-dom", tenders_link], capture_output=True, text=True, timeout=60
+        ).stdout
         refused = subprocess.run(
             [*flags, "--dump-dom", link.replace(token, token[:-1] + ("1" if token.endswith("0") else "0"))],
             capture_output=True,
@@ -396,6 +407,7 @@ def test_the_office_page_in_headless_chromium(
     assert "<script" not in dom and "<svg" in dom and 'class="bar"' in dom
     assert "The chain" in dom and "S1 · Store S1" in dom and "Wait median (min)" in dom
     assert "expired or was revoked" in refused and "<svg" not in refused
+    assert "<h1>Tenders</h1>" in tenders_dom and 'class="bar"' in tenders_dom and "Cash" in tenders_dom
     assert shot.exists() and shot.stat().st_size > 5000
     if os.environ.get("COUNTERLINE_SHOTS"):
         shutil.copy(shot, Path(os.environ["COUNTERLINE_SHOTS"]) / "office-reports.png")
