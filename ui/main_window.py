@@ -55,7 +55,8 @@ WORKSTATIONS = [
     ("stock", "Stock"),
 ]
 # The workstation buttons are styled by one rule of ui/theme.py (QPushButton#navButton, narrow side padding: nine
-# of them leave the scan field room at 1024 wide only so); the current one has the property current=true.
+# of them leave the scan field room at 1024 wide only so); the current one has the property current=true, marked by
+# colour and not by bold type, which would widen it and move the row at every switch.
 
 
 class MainWindow(QMainWindow):
@@ -78,9 +79,12 @@ class MainWindow(QMainWindow):
         top = QHBoxLayout()
         self.title = QLabel()
         self.title.setObjectName("screenTitle")
-        self.title.setMinimumWidth(150)
+        # Room for the longest title (Returns, Reports: 106 px at 24 px bold), so the scan field keeps its place; no
+        # more, as at 1024 wide every pixel left goes to the scan field.
+        self.title.setMinimumWidth(116)
         top.addWidget(self.title)
         self.scan = ScanField(ctx.router)
+        self._scan_hints = (self.scan.placeholderText(), self.tr("Scan, or type a code"))
         top.addWidget(self.scan, 1)
         self.nav: dict[str, QPushButton] = {}
         for i, (key, label) in enumerate(WORKSTATIONS):
@@ -217,8 +221,7 @@ class MainWindow(QMainWindow):
         for k, b in self.nav.items():
             if b.property("current") != (k == key):
                 b.setProperty("current", k == key)
-                b.style().unpolish(b)  # a dynamic property's rule applies only when polished again
-                b.style().polish(b)
+                _repolish(b)
         if hasattr(w, "activate"):
             w.activate()
         self.focus_scan()
@@ -273,7 +276,20 @@ class MainWindow(QMainWindow):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
             self._last_input = time.monotonic()
+        elif event.type() == QEvent.Type.Resize and obj is self.scan:
+            self._fit_scan_hint()
         return False
+
+    def _fit_scan_hint(self) -> None:
+        """The scan field's hint whole: at 1024 wide the nine workstation buttons leave it too little room for
+        "Scan, or type a code + Enter", which would show cut off ("Scan, or type a co..."); the short form then."""
+        full, short = self._scan_hints
+        room = (
+            self.scan.width() - 32
+        )  # its border, padding and text margins (ui/theme.py: 3 px and 8 px a side)
+        hint = full if self.scan.fontMetrics().horizontalAdvance(full) <= room else short
+        if self.scan.placeholderText() != hint:
+            self.scan.setPlaceholderText(hint)
 
     def _check_idle(self) -> None:
         if self.ctx.user is None:
@@ -415,6 +431,12 @@ class MainWindow(QMainWindow):
             if hasattr(svc, "stop"):
                 svc.stop()
         super().closeEvent(event)
+
+
+def _repolish(w: QWidget) -> None:
+    """Apply the style sheet again after a dynamic property its rules select on changed."""
+    w.style().unpolish(w)
+    w.style().polish(w)
 
 
 def _import_approval() -> None:

@@ -36,7 +36,7 @@ QHeaderView::section { font-size: 15px; padding: 6px; background: #e5e7eb; borde
 QStatusBar QLabel { padding: 0 4px; font-size: 13px; }
 QTabBar::tab { min-height: 40px; padding: 4px 16px; font-size: 16px; }
 QPushButton#navButton { font-size: 13px; padding: 4px 5px; }
-QPushButton#navButton[current="true"] { background: #bfdbfe; font-weight: 600; }
+QPushButton#navButton[current="true"] { background: #bfdbfe; border: 1px solid #2563eb; color: #1e3a8a; }
 QWidget#signIn QListWidget#userList::item { min-height: 48px; font-size: 20px; }
 QWidget#signIn QLineEdit#pinField { font-size: 32px; padding: 8px; }
 QWidget#signIn QPushButton { font-size: 28px; }

@@ -12,7 +12,7 @@ from typing import Literal
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -225,6 +225,7 @@ def test_exchange_for_a_cheaper_item_refunds_the_difference(
         qtbot.waitUntil(lambda: dlg.quote is not None, timeout=10_000)
         seen["figure"] = dlg.figure.text()
         seen["sums"] = dlg.sums.text()
+        seen["head"] = " ".join(w.text() for w in dlg.findChildren(QLabel))
         shot(dlg, "exchange-refund-dialog")
         qtbot.keyClick(dlg.scan, Qt.Key.Key_Return)  # settles: nothing to pay, the difference goes back
 
@@ -234,6 +235,7 @@ def test_exchange_for_a_cheaper_item_refunds_the_difference(
     idle(qtbot, window)
     assert seen["figure"] == f"Refund {screen.money(dear - cheap)}"
     assert f"Card {screen.money(dear - cheap)}" in str(seen["sums"])
+    assert "1 item comes back" in str(seen["head"])
     with db() as s:
         ret = s.scalar(select(Order).where(Order.channel == "return"))
         assert ret is not None
@@ -293,6 +295,11 @@ def test_back_from_an_exchange_voids_its_items_and_commits_nothing_of_the_return
         left = s.get(Order, str(seen["sale"]))
         assert left is not None and left.status == "voided" and left.payments == []
         assert s.scalar(select(Order).where(Order.channel == "return")) is None
+        # The clerk is told where the scanned items went.
+        assert (
+            f"No exchange made: sale {left.number} with its new items was voided"
+            in window.ctx.messages.text()
+        )
         voids = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "sale.voided")))
         assert [(v.record_id, v.details["reason"]) for v in voids] == [
             (left.id, "exchange not made at the Returns desk")

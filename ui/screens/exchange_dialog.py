@@ -58,13 +58,18 @@ class ExchangeDialog(QDialog):
         self.quote: ExchangeQuote | None = None
         self.result_value: ExchangeDone | None = None
         self._leaving = False
+        self.voided: SaleView | None = None  # the exchange's sale, voided when it was left with items on it
         self.setWindowTitle(self.tr("Exchange"))
         self.setMinimumWidth(640)
         lay = QVBoxLayout(self)
         count = f"{sum((ln.qty for ln in lines), Decimal(0)).normalize():f}"
         head = QLabel(
-            self.tr(
-                "Exchange for sale {0}: {1} item(s) come back. Scan what the customer takes instead."
+            (
+                self.tr("Exchange for sale {0}: 1 item comes back. Scan what the customer takes instead.")
+                if count == "1"
+                else self.tr(
+                    "Exchange for sale {0}: {1} items come back. Scan what the customer takes instead."
+                )
             ).format(original_number, count)
         )
         head.setWordWrap(True)
@@ -291,8 +296,9 @@ class ExchangeDialog(QDialog):
         sid = self.sale.id
         self.error.clear()
 
-        def left(_voided: Any) -> None:
+        def left(voided: SaleView | None) -> None:
             self._leaving = False
+            self.voided = voided
             super(ExchangeDialog, self).reject()
 
         def kept(message: str) -> None:
@@ -329,6 +335,13 @@ def start_exchange(screen: ReturnsScreen, wanted: list[ReturnLineIn]) -> None:
             )
         else:
             screen.exchange_sale = None  # left without the exchange: its sale was voided
+            if dlg.voided is not None:  # say so: the clerk scanned items and may wonder where they went
+                ctx.messages.show_notice(
+                    screen.tr(
+                        "No exchange made: sale {0} with its new items was voided. The return is as it was."
+                    ).format(dlg.voided.number),
+                    tone=False,
+                )
         dlg.deleteLater()
         screen.focus_scan()
 

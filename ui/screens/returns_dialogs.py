@@ -152,10 +152,17 @@ class RefundDialog(QDialog):
         lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         money = self._money
         count = f"{sum((ln.qty for ln in quote.lines), Decimal(0)).normalize():f}"
+        one = count == "1"
         head = QLabel(
-            self.tr("Refund for sale {0}: {1} item(s)").format(quote.original_number, count)
+            (
+                self.tr("Refund for sale {0}: 1 item") if one else self.tr("Refund for sale {0}: {1} items")
+            ).format(quote.original_number, count)
             if quote.original_number
-            else self.tr("Return without a receipt: {0} item(s), as store credit").format(count)
+            else (
+                self.tr("Return without a receipt: 1 item, as store credit")
+                if one
+                else self.tr("Return without a receipt: {0} items, as store credit")
+            ).format(count)
         )
         head.setStyleSheet("font-size: 18px; font-weight: 600;")
         head.setWordWrap(True)
