@@ -42,7 +42,7 @@ from sync.central.models import (
     WebOrder,
     WebOrderLine,
 )
-from sync.central.routing_rule import Candidate, Level, Want
+from sync.central.routing_rule import Candidate, Level, Want, location_row
 from sync.central.service.base import Conflict
 from sync.central.service.order_state import order_payload
 
@@ -176,7 +176,7 @@ def write_new_order(
     set_committed_value(order, "store", owner)
     set_committed_value(order, "lines", lines)
     for line, (_, c, _) in zip(lines, allocation, strict=True):
-        set_committed_value(line, "location", c.location)
+        set_committed_value(line, "location", location_row(c.location))
         set_committed_value(line, "order", order)
     writes = _Writes(session)
     for w, c, qty in allocation:

@@ -65,6 +65,7 @@ from sync.central.routing_rule import (
     demand_of,
     distance_km,
     fewest,
+    location_row,
     point,
     rank,
     rule_from_env,
@@ -315,10 +316,10 @@ def _reserve(
     session: Session, order: WebOrder, allocation: Sequence[tuple[Want, Candidate, Decimal]]
 ) -> list[WebOrderLine]:
     """A hand-back's new lines, reserved where routing put them (the lines written by sync.central.order_write)."""
-    rows = [(w.product, qty, w.unit_price, c.location, "reserved") for w, c, qty in allocation]
+    rows = [(w.product, qty, w.unit_price, location_row(c.location), "reserved") for w, c, qty in allocation]
     lines = order_write.add_lines(session, order, rows)
     for w, c, qty in allocation:
-        ledger.change_reserved(session, c.location, w.product, qty)
+        ledger.change_reserved(session, location_row(c.location), w.product, qty)
     return lines
 
 
@@ -416,12 +417,12 @@ def place(
             return placed
     # A shipped order belongs to the store that sends the most of it (its tills pick and pack it).
     counts: dict[int, int] = defaultdict(int)
-    owners: dict[int, Store] = {store.id: store}
     for _, c, _ in allocation:
         counts[c.store.id] += 1
-        owners[c.store.id] = c.store
     owner = (
-        store if request.fulfilment != "ship" else owners[max(counts, key=lambda sid: (counts[sid], -sid))]
+        store
+        if request.fulfilment != "ship"
+        else ledger.locked_store(session, max(counts, key=lambda sid: (counts[sid], -sid)))
     )
     # The owner's lock is held (routing locked it), and its next feed seq (taken by the order's change) names it.
     number = request.number or f"{protocol.ORDER_NUMBER_PREFIX}{owner.code}-{owner.feed_seq + 1:06d}"
@@ -557,7 +558,7 @@ def hand_back(
             rest = allocation
         else:
             line.qty, line.location_id = first[2], first[1].location.id
-            ledger.change_reserved(session, first[1].location, product, first[2])
+            ledger.change_reserved(session, location_row(first[1].location), product, first[2])
         _reserve(session, order, rest)
         _trace(session, order, "handback", rule, f"line {line_no} {reason}: {outcome}", seen, allocation)
     session.flush()

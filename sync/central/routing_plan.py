@@ -18,6 +18,8 @@ from sync.central.models import Location, Qty, SafetyStock, StockLevel, Store
 from sync.central.routing_rule import (
     Candidate,
     Level,
+    PlanLocation,
+    PlanStore,
     Rule,
     Want,
     allocate,
@@ -72,37 +74,51 @@ def read_for_plan(
     pids = sorted(demand)
     rows = session.execute(_PLAN_READ, {"pids": pids, "home": home.id}).all()
     cands: dict[int, Candidate] = {}
+    stores: dict[int, PlanStore] = {}
     for row in rows:
-        level, loc, store, safety = level_of(row), row[4], row[5], row[6]
-        c = cands.get(loc.id)
+        level = level_of(row)
+        c = cands.get(level.location_id)
         if c is None:
-            c = cands[loc.id] = Candidate(
+            store = stores.get(row[6])
+            if store is None:
+                store = stores[row[6]] = PlanStore(row[6], row[7], row[8], row[9])
+            c = cands[level.location_id] = Candidate(
                 store=store,
-                location=loc,
+                location=PlanLocation(level.location_id, row[4], row[5]),
                 distance_km=distance_km(origin, point(store)),
                 safety=dict.fromkeys(pids, Decimal(0)),
             )
         c.levels[level.product_id] = level
-        c.safety[level.product_id] = safety or Decimal(0)
+        c.safety[level.product_id] = row[10] or Decimal(0)
     return list(cands.values())
 
 
 # Built once: a statement object keeps its cache key, so executing it again skips building and keying it.
 _PLAN_READ = (
-    select(*LEVEL_COLUMNS, Location, Store, safety_of_level())
+    select(
+        *LEVEL_COLUMNS,
+        Location.code,
+        Location.store_id,
+        Store.id,
+        Store.code,
+        Store.latitude,
+        Store.longitude,
+        safety_of_level(),
+    )
     .join(Location, Location.id == StockLevel.location_id)
     .join(Store, Store.id == Location.store_id)
     .where(StockLevel.product_id.in_(bindparam("pids", expanding=True)), Location.sellable.is_(True))
     .where((StockLevel.on_hand > StockLevel.reserved) | (Location.store_id == bindparam("home")))
 )
 _PLAN_LOCK = (
-    select(*LEVEL_COLUMNS)
+    select(*LEVEL_COLUMNS, Location)
+    .join(Location, Location.id == StockLevel.location_id)
     .where(
         StockLevel.location_id.in_(bindparam("locs", expanding=True)),
         StockLevel.product_id.in_(bindparam("pids", expanding=True)),
     )
     .order_by(StockLevel.location_id, StockLevel.product_id)
-    .with_for_update()
+    .with_for_update(of=StockLevel)
 )
 
 
@@ -129,15 +145,21 @@ def ship_planned(
     # round trip fewer than the session's own nested transaction, whose RELEASE is one more. Nothing is pending before
     # it (the plan's read flushed) and only locks are taken in it, so rolling back to it leaves no object stale.
     session.execute(text(f"SAVEPOINT {SAVEPOINT}"))
-    ledger.lock_stores(session, lock_ids)
+    stores = ledger.lock_stores(session, lock_ids)
     by_location = {c.location.id: c for c in plan}
-    for c in plan:
-        c.levels.clear()
-    # The plan's levels again, now under their lock ((location, product) order).
+    # The plan's levels again, now under their lock ((location, product) order), with their locations as rows: the
+    # plan's candidates from now on hold the rows of their store and location (the order's writer names them).
+    locked: dict[int, Candidate] = {}
     for row in session.execute(_PLAN_LOCK, {"locs": sorted(by_location), "pids": sorted(demand)}):
-        level = level_of(row)
-        by_location[level.location_id].levels[level.product_id] = level
-    if covers(plan, demand):
+        level, loc = level_of(row), row[4]
+        c = locked.get(loc.id)
+        if c is None:
+            was = by_location[loc.id]
+            c = locked[loc.id] = Candidate(stores[loc.store_id], loc, was.distance_km, safety=was.safety)
+        c.levels[level.product_id] = level
+    plan = [locked.get(c.location.id) or Candidate(c.store, c.location, c.distance_km) for c in plan]
+    seen = [locked.get(c.location.id, c) for c in seen]
+    if len(locked) == len(by_location) and covers(plan, demand):
         where = ", ".join(f"{c.store.code}/{c.location.code}" for c in plan)
         how = "one location has every line" if len(plan) == 1 else f"split over {len(plan)} locations"
         return (allocate(plan, wants), seen, f"ship from {where}: {how}"), True

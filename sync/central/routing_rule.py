@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
-from typing import Any
+from typing import Any, Protocol
 
 from sync.central import ledger, stock
-from sync.central.models import Location, Product, Store
+from sync.central.models import Location, Product
 from sync.central.service.base import CentralError, Conflict
 
 RULE_ENV = "COUNTERLINE_ROUTING_RULE"
@@ -59,6 +59,13 @@ def rule_from_env() -> Rule:
     return Rule(**values)
 
 
+def location_row(ref: LocationRef) -> Location:
+    """The row of a candidate's location: what routing allocates from was read under its lock, as a row."""
+    if not isinstance(ref, Location):
+        raise AssertionError(f"location {ref.code} of an allocation was not read under its lock")
+    return ref
+
+
 @dataclass(frozen=True, slots=True)
 class Level:
     """A stock level's quantities as routing read them (plain values: the order's writer, not the ORM, writes what
@@ -70,12 +77,59 @@ class Level:
     reserved: Decimal
 
 
+class StoreRef(Protocol):
+    """What routing's choice reads of a store: a `Store` row, or a plan's plain read of one (`PlanStore`)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def latitude(self) -> float | None: ...
+
+    @property
+    def longitude(self) -> float | None: ...
+
+
+class LocationRef(Protocol):
+    """What routing's choice reads of a location: a `Location` row, or a plan's plain read of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def store_id(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStore:
+    """A store as a ship order's plan reads it without locks (no ORM object for each of the chain's stores)."""
+
+    id: int
+    code: str
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLocation:
+    id: int
+    code: str
+    store_id: int
+
+
 @dataclass
 class Candidate:
-    """A sellable location and what each product has there, read under the lock."""
+    """A sellable location and what each product has there, read under the lock (or, for a ship order's plan,
+    without locks: then its store and location are plain values until the plan's are locked and read as rows)."""
 
-    store: Store
-    location: Location
+    store: StoreRef
+    location: LocationRef
     distance_km: float | None
     levels: dict[int, Level] = field(default_factory=dict)
     safety: dict[int, Decimal] = field(default_factory=dict)
@@ -121,7 +175,7 @@ def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, h)))
 
 
-def point(store: Store) -> tuple[float, float] | None:
+def point(store: StoreRef) -> tuple[float, float] | None:
     if store.latitude is None or store.longitude is None:
         return None
     return (store.latitude, store.longitude)
@@ -164,7 +218,7 @@ def allocate(cands: Sequence[Candidate], wants: Sequence[Want]) -> list[tuple[Wa
     return out
 
 
-def rank(cands: list[Candidate], home: Store) -> list[Candidate]:
+def rank(cands: list[Candidate], home: StoreRef) -> list[Candidate]:
     def key(c: Candidate) -> tuple[Any, ...]:
         known = c.distance_km is not None
         return (not known, c.distance_km or 0.0, c.store.id != home.id, c.store.code, c.location.id)
