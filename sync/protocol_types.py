@@ -64,12 +64,17 @@ def _decimal_input(value: Any) -> Any:
 
 
 def _checked(places: int, bound: Decimal) -> Any:
-    def check(value: Decimal) -> Decimal:
+    """The decimal as sent (`_decimal_input`), finite, within `bound` either way and with at most `places` decimal
+    places: one validator per value (a push checks some twenty of them per sale)."""
+    step = Decimal(1).scaleb(-places)
+
+    def check(value: Any) -> Decimal:
+        value = value if type(value) is Decimal else _decimal_input(value)
         if not value.is_finite():
             raise ValueError("must be a finite number")
         if abs(value) > bound:
             raise ValueError(f"is out of range (at most {bound} either way)")
-        if value != value.quantize(Decimal(1).scaleb(-places)):
+        if value != value.quantize(step):
             raise ValueError(f"has more than {places} decimal places")
         return value
 
@@ -90,14 +95,9 @@ def _time_input(value: Any) -> Any:
     return value
 
 
-Qty = Annotated[Decimal, BeforeValidator(_decimal_input), AfterValidator(_checked(QTY_PLACES, MAX_QTY))]
-Money = Annotated[Decimal, BeforeValidator(_decimal_input), AfterValidator(_checked(MONEY_PLACES, MAX_MONEY))]
-TaxRate = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_input),
-    AfterValidator(_checked(RATE_PLACES, Decimal(1))),
-    Field(ge=0, lt=1),
-]
+Qty = Annotated[Decimal, BeforeValidator(_checked(QTY_PLACES, MAX_QTY))]
+Money = Annotated[Decimal, BeforeValidator(_checked(MONEY_PLACES, MAX_MONEY))]
+TaxRate = Annotated[Decimal, BeforeValidator(_checked(RATE_PLACES, Decimal(1))), Field(ge=0, lt=1)]
 Time = Annotated[AwareDatetime, BeforeValidator(_time_input), AfterValidator(_in_time_range)]
 Seq = Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
 Sku = Annotated[StrictStr, Field(min_length=1, max_length=40), AfterValidator(_clean)]
@@ -111,32 +111,70 @@ Ident = Annotated[StrictStr, Field(max_length=64), AfterValidator(_clean)]
 
 def check_json(value: Any, what: str = "payload") -> None:
     """Raise ValueError unless `value` is plain JSON that any store can keep: nesting at most MAX_DEPTH, every
-    string (keys too) free of NUL and lone surrogates and at most 10,000 characters, every number finite."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
+    string (keys too) free of NUL and lone surrogates and at most 10,000 characters, every number finite.
+
+    Every event of every push passes here, so the walk only sorts the values by kind, level by level; the strings
+    are then checked together (joined once: one search for NUL, one UTF-8 encoding for lone surrogates) and the
+    numbers by their extremes."""
+    texts: list[Any] = []  # every string and key
+    ints: list[int] = []
+    floats: list[float] = []
+    level: list[Any] = [value]
+    depth = 0
+    while level:
         if depth > MAX_DEPTH:
             raise ValueError(f"{what} is nested more than {MAX_DEPTH} deep")
-        if isinstance(item, str):
-            if len(item) > 10_000:
-                raise ValueError(f"{what} holds a string of more than 10,000 characters")
-            _clean(item)
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise ValueError(f"{what} holds a number that is not finite")
-        elif isinstance(item, int) and not isinstance(item, bool):
-            if abs(item) > MAX_SEQ:
-                raise ValueError(f"{what} holds a whole number out of the 64-bit range")
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if not isinstance(key, str):
-                    raise ValueError(f"{what} has a key that is not text")
-                _clean(key)
-                stack.append((sub, depth + 1))
-        elif isinstance(item, list):
-            stack.extend((sub, depth + 1) for sub in item)
-        elif item is not None and not isinstance(item, bool):
-            raise ValueError(f"{what} holds a {type(item).__name__}, which is not JSON")
+        deeper: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                texts.append(item)
+            elif kind is dict:
+                texts.extend(item)
+                deeper.extend(item.values())
+            elif kind is list:
+                deeper.extend(item)
+            elif kind is int:
+                ints.append(item)
+            elif kind is float:
+                floats.append(item)
+            elif item is not None and kind is not bool:
+                _check_other(item, what, texts, ints, floats, deeper)
+        level = deeper
+        depth += 1
+    try:
+        joined = "".join(texts)
+    except TypeError:
+        raise ValueError(f"{what} has a key that is not text") from None
+    _clean(joined)
+    if texts and max(map(len, texts)) > 10_000:
+        raise ValueError(f"{what} holds a string of more than 10,000 characters")
+    if ints and (max(ints) > MAX_SEQ or min(ints) < -MAX_SEQ):
+        raise ValueError(f"{what} holds a whole number out of the 64-bit range")
+    if floats and not all(map(math.isfinite, floats)):
+        raise ValueError(f"{what} holds a number that is not finite")
+
+
+def _check_other(
+    item: Any, what: str, texts: list[Any], ints: list[int], floats: list[float], deeper: list[Any]
+) -> None:
+    """A value of a subclass of a JSON kind (an OrderedDict, an IntEnum) is sorted as its kind; anything else is
+    refused."""
+    if isinstance(item, str):
+        texts.append(item)
+    elif isinstance(item, dict):
+        texts.extend(item)
+        deeper.extend(item.values())
+    elif isinstance(item, list):
+        deeper.extend(item)
+    elif isinstance(item, bool):
+        pass
+    elif isinstance(item, int):
+        ints.append(item)
+    elif isinstance(item, float):
+        floats.append(item)
+    else:
+        raise ValueError(f"{what} holds a {type(item).__name__}, which is not JSON")
 
 
 def _safe_json(value: Any) -> Any:

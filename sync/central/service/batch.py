@@ -1,8 +1,9 @@
 """Push: a till's batch judged event by event, applied exactly once (one transaction per batch, one per event
-when the batch fails), refusals recorded, and the till's audit head and numbers noted after."""
+when the batch fails), refusals recorded, and the till's audit head and numbers noted in the same transaction."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import JSON, select
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +29,14 @@ from sync.central.models import (
     Terminal,
 )
 from sync.central.service.base import CentralError, Forbidden
-from sync.central.service.handlers import _apply, _known_sales, _prefetch_numbers
+from sync.central.service.handlers import (
+    _among,
+    _apply,
+    _chunks,
+    _kept_whole,
+    _known_sales,
+    _prefetch_numbers,
+)
 
 # ---------------------------------------------------------------- push
 
@@ -37,6 +45,8 @@ def push(
     factory: sessionmaker[Session],
     terminal_id: int,
     events: Sequence[protocol.Event | dict[str, Any]],
+    generation: int | None = None,
+    anchor: protocol.AuditAnchor | None = None,
 ) -> list[protocol.PushResult]:
     """Apply each event exactly once, in the order given; each applied event's id is written with its effects, so
     a batch sent again answers "duplicate".
@@ -48,7 +58,11 @@ def push(
     its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
     locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
     An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
-    applying anything) when an event has no id to answer for. (The API calls `after_push` after it.)
+    applying anything) when an event has no id to answer for.
+
+    `generation` is the enrolment generation the push came with (the terminal's current one when None) and
+    `anchor` the audit head it named: what `_note_push` keeps of them is written in the batch's own transaction
+    (the API then calls `after_push`, which publishes what the batch left for other stores).
     """
     with factory() as session:
         terminal = session.get(Terminal, terminal_id)
@@ -61,7 +75,9 @@ def push(
     if len(good) == len(judged):
         try:
             with factory.begin() as session:
-                return _apply_batch(session, terminal_id, good, parsed)
+                results = _apply_batch(session, terminal_id, good, parsed, generation)
+                _note_push(session, terminal_id, generation, anchor, results)
+                return results
         except _UNAPPLIABLE:
             pass
     # One by one, in the order sent, so what is parked for review reads in the till's order.
@@ -71,7 +87,9 @@ def push(
             _record_refusal(factory, terminal_id, ev, *_raw_of(events, ev.id))
             results.append(ev)
         else:
-            results.append(_push_alone(factory, terminal_id, ev))
+            results.append(_push_alone(factory, terminal_id, ev, generation))
+    with factory.begin() as session:
+        _note_push(session, terminal_id, generation, anchor, results)
     return results
 
 
@@ -266,53 +284,52 @@ def _locked_terminal(session: Session, terminal_id: int) -> Terminal:
     return terminal
 
 
-def _applied(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+def _applied(
+    session: Session, terminal: Terminal, ev: protocol.Event, generation: int | None, numbers: dict[str, int]
+) -> None:
     _apply(session, terminal, ev)
-    _note_number(terminal, ev)
+    _note_number(terminal, ev, numbers)
     applied = {
         "event_id": ev.id,
         "store_id": terminal.store_id,
         "terminal_id": terminal.id,
         "type": ev.type,
         "occurred_at": ev.occurred_at,
-        "payload": ev.payload,
-        "generation": terminal.generation,
+        # A sale's or return's payload is its document (sales.document, returns.document): stored once, not again
+        # here (JSON null; the column stays NOT NULL). A second completion of a recorded sale keeps its own.
+        "payload": JSON.NULL if ev.id in _kept_whole(session) else ev.payload,
+        "generation": terminal.generation if generation is None else generation,
     }
     ledger.add_row(session, AppliedEvent, applied)  # set-wise in a batch (`_apply_batch`)
 
 
-def after_push(
-    factory: sessionmaker[Session],
+def _note_push(
+    session: Session,
     terminal_id: int,
-    generation: int,
+    generation: int | None,
     anchor: protocol.AuditAnchor | None,
     results: list[protocol.PushResult],
 ) -> None:
-    """After a push: close the first-admin window of a just enrolled terminal, and keep the audit head the push
-    named (the highest, of the current generation only). A replaced till delivering its unsent work in its grace
-    has the generation before: its events are marked so (its audit chain is not the new till's)."""
-    # A transfer this push sent reaches the other store's feed now, under that store's lock alone.
+    """What a push tells of its terminal, in the transaction given (the batch's own): the first-admin window of a
+    just enrolled terminal closes, and the audit head the push named is kept (the highest, of the current
+    generation only). A replaced till delivering its unsent work in its grace has the generation before: its
+    events were written with it (`_applied`), and its audit chain is not the new till's."""
+    terminal = session.get(Terminal, terminal_id)
+    if terminal is None or (generation is not None and generation != terminal.generation):
+        return
+    if terminal.bootstrap_open:
+        terminal.bootstrap_open = False
+    if anchor is not None and (terminal.anchor_seq is None or anchor.seq > terminal.anchor_seq):
+        terminal.anchor_seq = anchor.seq
+        terminal.anchor_hash = anchor.hash
+
+
+def after_push(factory: sessionmaker[Session]) -> None:
+    """After a push has committed: a transfer it sent reaches the other store's feed, and a store credit or gift
+    card balance it changed every other store's, each under that store's lock alone (never while holding the
+    pushing store's: two stores pushing to each other would deadlock)."""
     deliveries.publish_pending(factory)
-    # A store credit or gift card balance changed here reaches every other store's feed the same way.
     balances.publish_pending(factory)
-    with factory.begin() as session:
-        terminal = session.get(Terminal, terminal_id)
-        if terminal is None:
-            return
-        applied = [r.id for r in results if r.status == "applied"]
-        if generation != terminal.generation:
-            if applied:
-                session.execute(
-                    update(AppliedEvent)
-                    .where(AppliedEvent.terminal_id == terminal_id, AppliedEvent.event_id.in_(applied))
-                    .values(generation=generation)
-                )
-            return
-        if terminal.bootstrap_open:
-            terminal.bootstrap_open = False
-        if anchor is not None and (terminal.anchor_seq is None or anchor.seq > terminal.anchor_seq):
-            terminal.anchor_seq = anchor.seq
-            terminal.anchor_hash = anchor.hash
 
 
 def _seen(session: Session, terminal: Terminal, event_id: uuid.UUID) -> bool:
@@ -335,20 +352,29 @@ _NUMBERED = {
 }
 
 
-def _note_number(terminal: Terminal, ev: protocol.Event) -> None:
-    """Keep the highest number of each kind this terminal used, so a replacement till goes on after it."""
+def _note_number(terminal: Terminal, ev: protocol.Event, numbers: dict[str, int]) -> None:
+    """Keep the highest number of each kind this terminal used (in `numbers`, the terminal's `last_numbers` as
+    this transaction goes; `_keep_numbers` stores it), so a replacement till goes on after it."""
     for field_name, kind in _NUMBERED.get(ev.type, ()):
         value = ev.payload.get(field_name)
         if not isinstance(value, str):
             continue
-        match = re.search(rf"(?:^|-){re.escape(terminal.code)}-\D*(\d{{1,12}})$", value)
+        match = _number_pattern(terminal.code).search(value)
         if match is None:
             continue
         seq = int(match.group(1))
-        seen = dict(terminal.last_numbers or {})
-        if seq > int(seen.get(kind, 0)):
-            seen[kind] = seq
-            terminal.last_numbers = seen  # a new dict: the JSON column sees the change
+        if seq > int(numbers.get(kind, 0)):
+            numbers[kind] = seq
+
+
+@functools.lru_cache(maxsize=1024)
+def _number_pattern(terminal_code: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:^|-){re.escape(terminal_code)}-\D*(\d{{1,12}})$")
+
+
+def _keep_numbers(terminal: Terminal, numbers: dict[str, int]) -> None:
+    if numbers != (terminal.last_numbers or {}):
+        terminal.last_numbers = numbers  # a new dict: the JSON column sees the change
 
 
 # The kinds of event applied with their rows staged and written set-wise at the end of the batch: their handlers
@@ -372,6 +398,7 @@ def _apply_batch(
     terminal_id: int,
     events: list[protocol.Event],
     parsed: dict[uuid.UUID, tuple[BaseModel, str]] | None = None,
+    generation: int | None = None,
 ) -> list[protocol.PushResult]:
     """The whole batch in this transaction: the rows of its events written set-wise (one COPY or executemany INSERT
     per table for a run of `_SETWISE` events), its payloads used as `_judge` parsed and serialised them."""
@@ -385,13 +412,15 @@ def _apply_batch(
                 payloads[ev.id] = model
                 ledger.note_json(session, ev.payload, text)
     # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
-    owners = dict(
-        session.execute(
-            select(AppliedEvent.event_id, AppliedEvent.store_id).where(
-                AppliedEvent.event_id.in_([e.id for e in events])
-            )
-        ).all()
-    )
+    owners: dict[uuid.UUID, int] = {}
+    for ids in _chunks(session, [e.id for e in events]):
+        owners.update(
+            session.execute(
+                select(AppliedEvent.event_id, AppliedEvent.store_id).where(
+                    _among(session, AppliedEvent.event_id, ids)
+                )
+            ).all()
+        )
     if any(owner != terminal.store_id for owner in owners.values()):
         # An id another store used is refused, never "duplicate": the batch goes one event at a time.
         raise Rejected("an event id of this batch was used in another store")
@@ -404,8 +433,11 @@ def _apply_batch(
         if e.type == protocol.SALE_COMPLETED and _is_uuid(e.payload.get("order_id"))
     }
     if sale_ids:
-        recorded = set(session.scalars(select(Sale.id).where(Sale.id.in_(sale_ids))))
+        recorded: set[uuid.UUID] = set()
+        for ids in _chunks(session, list(sale_ids)):
+            recorded.update(session.scalars(select(Sale.id).where(_among(session, Sale.id, ids))))
         _known_sales(session).update({i: i in recorded for i in sale_ids})
+    numbers = dict(terminal.last_numbers or {})
     results = []
     for ev in events:
         if ev.id in done:
@@ -413,9 +445,10 @@ def _apply_batch(
             continue
         if ev.type not in _SETWISE:
             ledger.write_staged(session)
-        _applied(session, terminal, ev)
+        _applied(session, terminal, ev, generation, numbers)
         done.add(ev.id)  # the same event twice in one batch
         results.append(protocol.PushResult(id=ev.id, status="applied"))
+    _keep_numbers(terminal, numbers)
     ledger.write_staged(session)
     return results
 
@@ -433,18 +466,18 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
         return
     products = ledger.tx_cache(session, "products")
     wanted = sorted(skus)
-    for i in range(0, len(wanted), 500):
-        for product in session.scalars(select(Product).where(Product.sku.in_(wanted[i : i + 500]))):
+    for chunk in _chunks(session, wanted):
+        for product in session.scalars(select(Product).where(_among(session, Product.sku, chunk))):
             products[product.sku] = product
     locations = ledger.tx_cache(session, "locations")
     for loc in session.scalars(select(Location).where(Location.store_id == store_id)):
         locations[(store_id, loc.code)] = loc
     levels = ledger.tx_cache(session, "levels")
     ids = [products[sku].id for sku in wanted if sku in products]
-    for i in range(0, len(ids), 500):
+    for chunk in _chunks(session, ids):
         for level in session.scalars(
             select(StockLevel)
-            .where(StockLevel.store_id == store_id, StockLevel.product_id.in_(ids[i : i + 500]))
+            .where(StockLevel.store_id == store_id, _among(session, StockLevel.product_id, chunk))
             .execution_options(populate_existing=True)
         ):
             levels[(level.location_id, level.product_id)] = level
@@ -458,13 +491,17 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-def _push_alone(factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event) -> protocol.PushResult:
+def _push_alone(
+    factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event, generation: int | None = None
+) -> protocol.PushResult:
     try:
         with factory.begin() as session:
             terminal = _locked_terminal(session, terminal_id)
             if _seen(session, terminal, ev.id):
                 return protocol.PushResult(id=ev.id, status="duplicate")
-            _applied(session, terminal, ev)
+            numbers = dict(terminal.last_numbers or {})
+            _applied(session, terminal, ev, generation, numbers)
+            _keep_numbers(terminal, numbers)
         return protocol.PushResult(id=ev.id, status="applied")
     except Rejected as exc:
         reason = exc.reason

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, any_, bindparam, literal, select, union_all
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from sync import protocol
@@ -159,12 +160,21 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         "occurred_at": ev.occurred_at,
     }
     ledger.add_row(session, Sale, sale)  # set-wise in a push's batch
+    _kept_whole(session).add(ev.id)
     known[p.order_id] = True
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
     _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
 
 
+def _kept_whole(session: Session) -> set[uuid.UUID]:
+    """The events of this transaction whose whole payload a handler stored as a document (a sale's or a return's):
+    their applied event does not keep it again (`batch._applied`)."""
+    kept: set[uuid.UUID] = ledger.tx_cache(session, "_kept_whole").setdefault("ids", set())
+    return kept
+
+
 def _prefetch_numbers(session: Session, events: list[protocol.Event]) -> None:
+    """Which sale and return numbers of a batch a sale, return or web order holds already: one query for all."""
     numbers = {
         str(e.payload["number"])
         for e in events
@@ -176,11 +186,31 @@ def _prefetch_numbers(session: Session, events: list[protocol.Event]) -> None:
     holders = _numbers_held(session)
     for number in numbers:
         holders.setdefault(number, set())
-    wanted = sorted(numbers)
-    for other in (Sale, Return, WebOrder):
-        for i in range(0, len(wanted), 500):
-            for number in session.scalars(select(other.number).where(other.number.in_(wanted[i : i + 500]))):
-                holders[number].add(other.__name__)
+    for chunk in _chunks(session, sorted(numbers)):
+        held = union_all(
+            *(
+                select(other.number, literal(other.__name__)).where(_among(session, other.number, chunk))
+                for other in (Sale, Return, WebOrder)
+            )
+        )
+        for number, holder in session.execute(held).all():
+            holders[number].add(holder)
+
+
+def _among(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as one array parameter (`= ANY(...)`), so the statement's text is the same
+    for any number of values and is compiled and parsed once per process, not once per batch (a batch's IN of a
+    few hundred values cost more to compile and parse than to run)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
+def _chunks(session: Session, values: list[Any]) -> list[list[Any]]:
+    """`values` in parts small enough for an IN on SQLite (whole on PostgreSQL: one array parameter)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [values] if values else []
+    return [values[i : i + 500] for i in range(0, len(values), 500)]
 
 
 def _emit_document(
@@ -206,6 +236,7 @@ def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     # offline, it stands and what it went over is parked for review.
     problems = returns.judge_return(session, terminal, p)
     returns.record_return(session, terminal, ev, p, problems)
+    _kept_whole(session).add(ev.id)
     _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
     _emit_document(session, terminal, ev, protocol.CHANGE_RETURN, str(p.order_id))
 
