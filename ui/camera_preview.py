@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QImage, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
@@ -114,6 +113,8 @@ def breakable(text: str, every: int = 8) -> str:
 
 
 def _ai_title(ai: str) -> str:
+    from biip.gs1_application_identifiers import GS1ApplicationIdentifier  # biip is imported on first use
+
     try:
         return GS1ApplicationIdentifier.extract(ai).data_title
     except Exception:  # an AI biip does not know: its number alone still says something

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.services import settings
 from devices.scanners.serial_scanner import SerialScanner
 from devices.scanners.worker import ScannerThread
-from ui.camera_preview import camera_parts, camera_settings
 from ui.scan_router import ScanRouter
 
 # What a serial scanner ends each code with, as the settings name it.
@@ -82,6 +81,8 @@ class ScanSources(QObject):
                     )
                 )
             elif kind == "camera":
+                from ui.camera_preview import camera_parts, camera_settings  # a camera's parts: not at start
+
                 source, decoder = camera_settings(cfg)
                 camera_scanner, make_decoder = camera_parts()  # ValueError in a build without OpenCV
                 self.workers.append(
