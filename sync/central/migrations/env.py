@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from sync.central import report_facts  # noqa: F401  (its tables and index are on the same metadata)
 from sync.central.models import Base
 
 config = context.config
