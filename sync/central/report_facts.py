@@ -1,4 +1,4 @@
-"""Facts the chain reports read, kept by the database beside what the tills pushed (migration 0021).
+"""Facts the chain reports read, kept by the database beside what the tills pushed (migration 0020).
 
 The reports over a year of a chain read these instead of the stored documents: the fields a report needs, taken
 out of each document once, when it was stored. They are not counters kept on the side: each row is written by a

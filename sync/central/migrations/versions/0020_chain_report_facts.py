@@ -10,15 +10,15 @@ kind (the pickups report looks up each order's hand-over by it).
 A moment the till sent is read as sync.central.reports `_when` reads it (ISO 8601; without an offset it is UTC;
 one that does not read is none); on SQLite it is kept to the millisecond, as SQLite's date functions read it.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0020
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
