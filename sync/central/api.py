@@ -5,6 +5,7 @@ the storefront authenticates with an API key in `X-Api-Key`. Handlers are plain 
 them on its worker threads, each with its own session.
 """
 
+import logging
 import os
 import time
 import uuid
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,6 +62,9 @@ class Caller:
 
     terminal: Terminal
     generation: int
+
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -115,6 +120,16 @@ def create_app(
             for e in exc.errors()[:20]
         ]
         return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    def _database_unavailable(_request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database's fault, not the request's (a lost connection, no connection left, a deadlock after the
+        # push's own retries): 503, which a till sends again later; the connection to it stays open.
+        log.warning("database unavailable: %s", (str(exc.orig or exc).splitlines() or ["?"])[0])
+        return JSONResponse(
+            {"detail": "the central store's database is unavailable; try again"}, status_code=503
+        )
 
     @app.exception_handler(service.CentralError)
     def _central_error(_request: Request, exc: service.CentralError) -> JSONResponse:

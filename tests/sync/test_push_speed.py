@@ -14,11 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from sync import protocol
 from sync.central import service
-from sync.central.models import AppliedEvent, Sale, Terminal
+from sync.central.models import AppliedEvent, RejectedEvent, Sale, Terminal
+from sync.central.service import batch
 from tests.sync.conftest import Central
 from tests.sync.test_central import event, receipt, sale
 
@@ -181,3 +183,59 @@ def test_a_sale_is_stored_once_but_a_second_completion_keeps_its_own_payload(cen
         }
     # The second completion of the same sale (recalled at two tills) is stored nowhere else: its event keeps it.
     assert kept == {first["id"]: None, again["id"]: again["payload"]}
+
+
+def test_a_database_fault_fails_the_push_and_refuses_nothing(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lost connection, a deadlock or no connection left is the database's fault, not the event's: the push
+    fails (the API answers 500 and the till sends it again), and no event is parked as refused."""
+    central.push([receipt("A1", "10")])
+    events = [event(protocol.SALE_COMPLETED, sale(f"S1-T1-{n}", "A1", "1")) for n in (600, 601)]
+    real = batch._apply
+
+    def lost_connection(session: Any, terminal: Any, ev: protocol.Event) -> None:
+        if str(ev.id) == events[1]["id"]:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
+        real(session, terminal, ev)
+
+    with central.sessions() as s:
+        tid = s.scalar(select(Terminal.id).where(Terminal.code == "T1", Terminal.store_id == 1))
+    assert tid is not None
+    monkeypatch.setattr(batch, "_apply", lost_connection)
+    with pytest.raises(OperationalError):
+        service.push(central.sessions, tid, events)
+    # Through the API: 503, which the till's client sends again later.
+    answer = central.client.post("/v1/push", json={"events": events}, headers=central.auth())
+    assert answer.status_code == 503, answer.text
+    monkeypatch.undo()
+    with central.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RejectedEvent)) == 0
+        assert s.scalar(select(func.count()).select_from(Sale)) == 0
+    assert [r["status"] for r in central.push(events)] == ["applied", "applied"]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_batch_the_database_rolled_back_for_a_deadlock_is_applied_on_its_next_attempt(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    central.push([receipt("A1", "10")])
+    events = [event(protocol.SALE_COMPLETED, sale(f"S1-T1-{n}", "A1", "1")) for n in (700, 701)]
+    real = batch._apply
+    failures = [1]
+
+    def deadlocked_once(session: Any, terminal: Any, ev: protocol.Event) -> None:
+        if str(ev.id) == events[1]["id"] and failures:
+            failures.pop()
+            raise OperationalError("INSERT", {}, _Deadlock("deadlock detected"))
+        real(session, terminal, ev)
+
+    monkeypatch.setattr(batch, "_apply", deadlocked_once)
+    assert [r["status"] for r in central.push(events)] == ["applied", "applied"]
+    assert failures == []
+    with central.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Sale)) == 2
+        assert s.scalar(select(func.count()).select_from(RejectedEvent)) == 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import JSON, select
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync import protocol
@@ -72,14 +72,18 @@ def push(
     parsed: dict[uuid.UUID, tuple[BaseModel, str]] = {}
     judged: list[protocol.Event | protocol.PushResult] = [_judge(raw, store_code, parsed) for raw in events]
     good = [ev for ev in judged if isinstance(ev, protocol.Event)]
-    if len(good) == len(judged):
+    for attempt in range(_ATTEMPTS if len(good) == len(judged) else 0):
         try:
             with factory.begin() as session:
                 results = _apply_batch(session, terminal_id, good, parsed, generation)
                 _note_push(session, terminal_id, generation, anchor, results)
                 return results
-        except _UNAPPLIABLE:
-            pass
+        except _UNAPPLIABLE as exc:
+            if _transient(exc) and attempt + 1 < _ATTEMPTS:
+                continue
+            if _database_fault(exc):
+                raise
+            break
     # One by one, in the order sent, so what is parked for review reads in the till's order.
     results = []
     for ev in judged:
@@ -104,6 +108,24 @@ _UNAPPLIABLE = (
     ArithmeticError,
     OverflowError,
 )
+
+
+# A batch the database rolled back for a deadlock or a serialization failure is tried again this many times in all.
+_ATTEMPTS = 3
+
+
+def _transient(exc: BaseException) -> bool:
+    """A deadlock or a serialization failure (SQLSTATE class 40): the database rolled the transaction back, and the
+    same work may simply be done again (two stores sending each other goods at once can deadlock on PostgreSQL)."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and isinstance(code, str) and code.startswith("40")
+
+
+def _database_fault(exc: BaseException) -> bool:
+    """An error of the database or of the way to it (a lost connection, a deadlock, no connection left, a server
+    error), not of the event: the push fails (HTTP 500) and the till sends it again; it is never refused. Only a
+    reused key (IntegrityError) or a value the column cannot hold (DataError) is the event's."""
+    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError | DataError)
 
 
 def _raw_of(events: Sequence[protocol.Event | dict[str, Any]], event_id: uuid.UUID) -> tuple[Any, Any]:
@@ -495,14 +517,20 @@ def _push_alone(
     factory: sessionmaker[Session], terminal_id: int, ev: protocol.Event, generation: int | None = None
 ) -> protocol.PushResult:
     try:
-        with factory.begin() as session:
-            terminal = _locked_terminal(session, terminal_id)
-            if _seen(session, terminal, ev.id):
-                return protocol.PushResult(id=ev.id, status="duplicate")
-            numbers = dict(terminal.last_numbers or {})
-            _applied(session, terminal, ev, generation, numbers)
-            _keep_numbers(terminal, numbers)
-        return protocol.PushResult(id=ev.id, status="applied")
+        for attempt in range(_ATTEMPTS):
+            try:
+                with factory.begin() as session:
+                    terminal = _locked_terminal(session, terminal_id)
+                    if _seen(session, terminal, ev.id):
+                        return protocol.PushResult(id=ev.id, status="duplicate")
+                    numbers = dict(terminal.last_numbers or {})
+                    _applied(session, terminal, ev, generation, numbers)
+                    _keep_numbers(terminal, numbers)
+                return protocol.PushResult(id=ev.id, status="applied")
+            except DBAPIError as exc:
+                if not (_transient(exc) and attempt + 1 < _ATTEMPTS):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
     except Rejected as exc:
         reason = exc.reason
     except ValidationError as exc:
@@ -512,6 +540,8 @@ def _push_alone(
     except IntegrityError:
         reason = "conflicts with a record already stored (reused id or number)"
     except _UNAPPLIABLE as exc:
+        if _database_fault(exc):
+            raise
         reason = f"cannot be stored as sent ({type(exc).__name__})"
     reason = _safe_text(reason, 500)
     with factory.begin() as session:
