@@ -37,6 +37,12 @@ _TOUCHED = "feedwait_touched"
 log = logging.getLogger(__name__)
 
 
+def note_notified(session: Session, store_ids: Iterable[int]) -> None:
+    """Feed rows of these stores were added by a statement that sent their NOTIFY itself (sync.central.order_write):
+    the commit wakes their waiters in this process."""
+    session.info.setdefault(_TOUCHED, set()).update(store_ids)
+
+
 def note_feed_rows(session: Session, store_ids: Iterable[int]) -> None:
     """Feed rows of these stores were added in this transaction: its commit wakes their waiters, in this process
     and (PostgreSQL) in every other one that listens."""

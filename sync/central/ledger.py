@@ -53,8 +53,14 @@ class Rejected(Exception):
 
 def lock_store(session: Session, store_id: int) -> Store:
     """Take the store's row lock for the rest of the transaction and return it with fresh values."""
+    # FOR NO KEY UPDATE: pushes to one store still wait for each other, but a row that only points at the store (a
+    # transfer's delivery from another store's push) does not wait for its lock: two stores sending each other
+    # transfers deadlocked on it.
     stmt = (
-        select(Store).where(Store.id == store_id).with_for_update().execution_options(populate_existing=True)
+        select(Store)
+        .where(Store.id == store_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     store = session.execute(stmt).scalar_one()
     # The row is kept here too: the session's identity map holds clean objects weakly, and a store dropped from
@@ -68,7 +74,7 @@ _LOCK_STORES = (
     select(Store)
     .where(Store.id.in_(bindparam("ids", expanding=True)))
     .order_by(Store.id)
-    .with_for_update()
+    .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
 

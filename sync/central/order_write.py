@@ -287,7 +287,7 @@ def _write_postgres(
     if row.levels != len(writes.levels):
         raise RuntimeError(f"{len(writes.levels)} stock levels written, {row.levels} found")
     # The statement sent the NOTIFY of these stores; their waiters in this process wake at the commit.
-    session.info.setdefault(feedwait._TOUCHED, set()).update(f[0] for f in writes.feed)
+    feedwait.note_notified(session, (f[0] for f in writes.feed))
     return ids
 
 
