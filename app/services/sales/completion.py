@@ -156,7 +156,8 @@ def void_sale(session: Session, actor: Actor, sale_id: str, reason: str) -> Sale
         raise UserError("Payments are taken: give them back and remove them before voiding the sale.")
     if has_lines:
         why = _reason(reason, "void")
-        approval = staff.require(session, actor, Permission.SALE_VOID, f"void sale {order.number}")
+        # The manager called over reads why (an exchange given up at the Returns desk is a void too).
+        approval = staff.require(session, actor, Permission.SALE_VOID, f"void sale {order.number}: {why}")
     order.status = "voided"
     audit.record(
         session,
