@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QHeaderView
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -149,6 +149,11 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     screen.choose("department", "today")
     settle(qtbot, context)
     shoot(window, "reports-department-1280x800")
+    # The spare width goes to the names: each figure stays beside its header, not pushed to the far edge.
+    header = screen.table.horizontalHeader()
+    assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.Stretch and not header.stretchLastSection()
+    last = screen.table.columnCount() - 1
+    assert header.sectionSize(last) < header.sectionSize(0)
     target["name"] = str(tmp_path / "department.pdf")
     qtbot.mouseClick(screen.pdf_btn, Qt.MouseButton.LeftButton)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -165,6 +170,9 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     settle(qtbot, context)
     assert [r[5] for r in screen.report.rows] == [D("-1.50"), D("-1.50")]  # type: ignore[union-attr]
     shoot(window, "reports-cash-1024x768")
+    # A wide table keeps its names whole and scrolls: its shift numbers are not squeezed to nothing.
+    assert screen.table.horizontalHeader().stretchLastSection()
+    assert screen.table.columnWidth(0) >= screen.table.fontMetrics().horizontalAdvance("S001-01-0000")
 
     # A range the wrong way round: said in the message bar, nothing else changes.
     before = screen.report

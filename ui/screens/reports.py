@@ -308,8 +308,22 @@ class ReportsScreen(QWidget):
         self.body.setStretch(1, 1 if wide else 2)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        if report.columns:
-            header.setStretchLastSection(True)
+        # In a narrow table the spare width goes to the names (the chart's labels), so each figure stays under its
+        # header. A wide one (it may scroll at 1024 px) and a table of figures alone stretch their last column: a
+        # stretched name would be squeezed to nothing there.
+        texts = [i for i, col in enumerate(report.columns) if col.kind == "text"]
+        stretch = (
+            None
+            if wide
+            else report.chart_label
+            if report.chart_label in texts
+            else texts[0]
+            if texts
+            else None
+        )
+        header.setStretchLastSection(stretch is None and bool(report.columns))
+        if stretch is not None:
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         money = report.columns[report.chart_values[0]].kind if report.chart_values else "money"
         self.chart.set_data(
             [str(row[report.chart_label]) for row in report.rows],
