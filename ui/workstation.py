@@ -299,6 +299,12 @@ class Workstation(QWidget):
         return format_money(amount, self.ctx.here.currency, self.ctx.here.locale)
 
     # -- the work list and its current line ------------------------------------------------------------------
+    def set_figure(self, text: str) -> None:
+        """The big figure under its caption; both hidden while there is none (no empty gap where it would be)."""
+        self.figure.setText(text)
+        self.figure.setVisible(bool(text))
+        self.caption.setVisible(bool(text))
+
     def show_rows(self, rows: Sequence[Row]) -> None:
         """Show the work: the current line stays where it is; when it is gone or no longer live, the last live
         line becomes current. A line set in `highlight` is lit for a moment."""

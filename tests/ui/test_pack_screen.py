@@ -63,10 +63,12 @@ def test_an_order_scanned_boxed_refused_approved_and_packed(
     sign_in(qtbot, window, "packer", "3333")
     assert window.current == "pack"  # a packer starts at the bench
     pack = bench(window)
+    # No order on the bench: no "Left to scan" over an empty gap where its figure would be.
+    assert pack.caption.isHidden() and pack.figure.isHidden()
     window.focus_scan()
     scan(qtbot, window, "W-900001")
     assert pack.bench is not None and pack.bench.order.order_id == order_id
-    assert pack.figure.text() == "3"
+    assert pack.figure.text() == "3" and pack.figure.isVisible() and pack.caption.isVisible()
     scan(qtbot, window, unit)  # no box yet: refused, the bench stops
     assert window.ctx.messages.error and "Start a box" in window.ctx.messages.text()
     qtbot.keyClick(window.scan, Qt.Key.Key_Return)  # Enter acknowledges

@@ -179,7 +179,7 @@ class PackScreen(Workstation):
         self.bench = bench
         if bench is None:
             self.number.setText("")
-            self.figure.setText("")
+            self.set_figure("")
             self.figure.setStyleSheet("")
             self.figures.setText(self.tr("Scan an order's number, or F2 for the next in the queue."))
             self.boxes_label.setText("")
@@ -196,7 +196,7 @@ class PackScreen(Workstation):
             head += "  ·  " + self.tr("Box {0} ({1})").format(box.box_no, packing.words(box.package_type))
         self.number.setText(head)
         left = bench.left
-        self.figure.setText(f"{left.normalize():f}")
+        self.set_figure(f"{left.normalize():f}")
         self.figure.setStyleSheet(f"color: {GOOD_GREEN};" if left == 0 else "")
         status = bench.order.status
         if status == "packed":

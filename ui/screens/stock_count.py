@@ -105,7 +105,7 @@ class CountPanel(Workstation):
         self.view = view
         if view is None:
             self.number.setText(self.tr("No open count: a manager sets one up (F2)."))
-            self.figure.setText("")
+            self.set_figure("")
             self.figures.setText("")
             self.show_rows([])
             return
@@ -113,7 +113,7 @@ class CountPanel(Workstation):
         at = self.picker.findData(view.id)
         if at >= 0:  # the list's figures follow the scans
             self.picker.setItemText(at, f"{view.title} ({view.counted_lines}/{len(view.lines)})")
-        self.figure.setText(str(view.left))
+        self.set_figure(str(view.left))
         var = sum((ln.variance for ln in view.lines if ln.variance is not None), Decimal(0))
         value = sum((ln.variance_value for ln in view.lines), Decimal(0))
         self.figures.setText(
@@ -371,7 +371,7 @@ class AdjustPanel(Workstation):
         self.number.setText(self.tr("Scan an item, then its reason key."))
         self.current = self.highlight = done.movement_id
         total = sum((d.value for d in self.done), Decimal(0))
-        self.figure.setText(str(len(self.done)))
+        self.set_figure(str(len(self.done)))
         self.figures.setText(self.tr("Value {0}").format(self.money(total)))
         self.show_rows(
             [
@@ -423,7 +423,7 @@ class LabelsPanel(Workstation):
         self._redraw()
 
     def _redraw(self) -> None:
-        self.figure.setText(str(len(self.items)))
+        self.set_figure(str(len(self.items)))
         self.show_rows([Row(pid, cells) for pid, cells in self.items.items()])
 
     def price_changes(self) -> None:

@@ -115,14 +115,14 @@ class ReceivePanel(Workstation):
             self.number.setText(
                 self.tr("No delivery expected: the central store sends them at the next sync.")
             )
-            self.figure.setText("")
+            self.set_figure("")
             self.figures.setText("")
             self.differences.setText("")
             self.show_rows([])
             return
         source = self.tr("transfer from {0}") if view.kind == "transfer" else self.tr("from {0}")
         self.number.setText(f"{view.number} · {source.format(view.source)}")
-        self.figure.setText(_qty(view.left))
+        self.set_figure(_qty(view.left))
         received = sum((ln.received for ln in view.lines), Decimal(0))
         expected = sum((ln.expected for ln in view.lines), Decimal(0))
         self.figures.setText(self.tr("Received {0} of {1}").format(_qty(received), _qty(expected)))
@@ -291,7 +291,7 @@ class TransferPanel(Workstation):
         super().__init__(ctx, parent)
         self.table.setObjectName("transferList")
         self.caption.setText(self.tr("Items to send"))
-        self.figure.setText("0")
+        self.set_figure("0")
         self.where = QLabel()
         self.where.setObjectName("transferWhere")
         self.where.setWordWrap(True)
@@ -323,7 +323,7 @@ class TransferPanel(Workstation):
 
     def _redraw(self) -> None:
         units = sum((p.qty for p in self.picked.values()), Decimal(0))
-        self.figure.setText(_qty(units))
+        self.set_figure(_qty(units))
         self.figures.setText(self.tr("{0} line(s)").format(len(self.picked)))
         self.show_rows([Row(p.product_id, (p.sku, p.name, _qty(p.qty))) for p in self.picked.values()])
 
