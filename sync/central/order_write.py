@@ -306,24 +306,7 @@ def _write_core(
     if session.scalar(select(orders.c.id).where(orders.c.number == values["number"])) is not None:
         raise Conflict(f"order number {values['number']} already exists")
     session.execute(insert(orders), [{**values, "returned": "", "updated_at": values["created_at"]}])
-    line_table = _table(WebOrderLine)
-    ids = list(
-        session.execute(
-            insert(line_table).returning(line_table.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "order_id": ln.order_id,
-                    "product_id": ln.product_id,
-                    "sku": ln.sku,
-                    "qty": ln.qty,
-                    "unit_price": ln.unit_price,
-                    "location_id": ln.location_id,
-                    "state": ln.state,
-                }
-                for ln in lines
-            ],
-        ).scalars()
-    )
+    ids = _insert_lines(session, lines)
     levels = _table(StockLevel)
     session.execute(
         update(levels)
@@ -366,7 +349,6 @@ def add_lines(
     """Lines added to an order written before (a hand-back routed again: `rows` of product, quantity, unit price,
     location and state), inserted here as well, in one statement, and joined to the order's lines as if read. The
     reservations they bring are the caller's (`ledger.change_reserved`)."""
-    table = _table(WebOrderLine)
     lines = [
         WebOrderLine(
             order_id=order.id,
@@ -381,21 +363,7 @@ def add_lines(
     ]
     if not lines:
         return []
-    ids = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True),
-        [
-            {
-                "order_id": ln.order_id,
-                "product_id": ln.product_id,
-                "sku": ln.sku,
-                "qty": ln.qty,
-                "unit_price": ln.unit_price,
-                "location_id": ln.location_id,
-                "state": ln.state,
-            }
-            for ln in lines
-        ],
-    ).scalars()
+    ids = _insert_lines(session, lines)
     for line, line_id, row in zip(lines, ids, rows, strict=True):
         line.id = line_id
         set_committed_value(line, "location", row[3])
@@ -404,3 +372,25 @@ def add_lines(
         session.add(line)
     set_committed_value(order, "lines", [*order.lines, *lines])
     return lines
+
+
+def _insert_lines(session: Session, lines: Sequence[WebOrderLine]) -> list[int]:
+    """Order lines (built, not yet in the session) in one INSERT; their ids, in the order given."""
+    table = _table(WebOrderLine)
+    return list(
+        session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "order_id": ln.order_id,
+                    "product_id": ln.product_id,
+                    "sku": ln.sku,
+                    "qty": ln.qty,
+                    "unit_price": ln.unit_price,
+                    "location_id": ln.location_id,
+                    "state": ln.state,
+                }
+                for ln in lines
+            ],
+        ).scalars()
+    )
