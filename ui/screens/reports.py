@@ -418,14 +418,21 @@ class ReportsScreen(QWidget):
         for wdt in widths[:-1]:
             xs.append(xs[-1] + (page_w - 2 * margin) * wdt / total)
 
+        # Figures end at their column's right edge (as on screen), so their digits line up; names start at its left.
+        ends = [*xs[1:], page_w - margin]
+        figures = [col.kind != "text" for col in self.report.columns]
+
         def draw_row(cells: list[str], font: str) -> None:
             nonlocal y
             if y < margin:
                 c.showPage()
                 y = page_h - margin
             c.setFont(font, 9)
-            for x, text in zip(xs, cells, strict=True):
-                c.drawString(x, y, text)
+            for x, end, figure, text in zip(xs, ends, figures, cells, strict=True):
+                if figure:
+                    c.drawRightString(end - 3 * mm, y, text)
+                else:
+                    c.drawString(x, y, text)
             y -= 13
 
         draw_row(headers, fonts.bold)
