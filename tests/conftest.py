@@ -70,3 +70,62 @@ def user_id(factory: sessionmaker[Session], username: str) -> str:
         uid = s.scalar(select(StaffUser.id).where(StaffUser.username == username))
         assert uid is not None
         return uid
+
+
+MODAL_LIMIT_S = 30.0  # no test leaves a dialog up this long on purpose
+
+
+@pytest.fixture(autouse=True)
+def _qt_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Around every test that uses Qt (set up before its `qtbot`, so torn down after it):
+
+    - a watchdog closes any modal dialog left up for `MODAL_LIMIT_S` and fails the test, naming the dialog. A modal
+      nobody answers (a test's timer that looked for it too early, or failed while filling it in) would otherwise
+      block the run for ever;
+    - whatever the test left of Qt in reference cycles is collected here, on the GUI thread. Left for later, a
+      collection started on some other test's worker thread destroyed a widget there, and Qt waited for the GUI
+      thread, which was waiting for that worker: the run hung;
+    - the collector's settings come back as they were (the till's `IdleCollector` changes them)."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import gc
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    request.getfixturevalue("qapp")
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
+    seen: dict[int, float] = {}
+    closed: list[str] = []
+
+    def look() -> None:
+        modal = QApplication.activeModalWidget()
+        if modal is None:
+            seen.clear()
+            return
+        since = seen.setdefault(id(modal), time.monotonic())
+        if time.monotonic() - since < MODAL_LIMIT_S:
+            return
+        text = modal.text() if isinstance(modal, QMessageBox) else ""
+        closed.append(f"{type(modal).__name__} {modal.windowTitle()!r} {text!r}".strip())
+        seen.pop(id(modal), None)
+        if isinstance(modal, QDialog):
+            modal.reject()
+        else:
+            modal.close()
+
+    timer = QTimer()
+    timer.timeout.connect(look)
+    timer.start(500)
+    yield
+    timer.stop()
+    gc.collect()
+    gc.set_threshold(*threshold)
+    if enabled:
+        gc.enable()
+    if closed:
+        pytest.fail(
+            f"a modal dialog was left open for {MODAL_LIMIT_S:.0f} s and closed: " + "; ".join(closed)
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from decimal import Decimal
 
 import pytest
@@ -352,7 +350,8 @@ def test_allocate_cents_sums_exactly_and_stays_within_a_cent(total: int, weights
         assert share in (exact_floor, exact_floor + (1 if rem else 0))
 
 
-def test_200_line_cart_is_fast() -> None:
+def test_a_200_line_cart_prices_consistently() -> None:
+    # How fast is `benchmarks/sell.py`'s cart recalculation figure, not a timed test (a loaded runner fails those).
     # Mixed cart: weights, discounts, two tax classes, a few voids, an order discount, order rounding.
     cart = [
         line(
@@ -367,12 +366,6 @@ def test_200_line_cart_is_fast() -> None:
         for i in range(200)
     ]
     order = Discount("amount", D("25.00"), "voucher")
-    timings = []
-    for _ in range(30):
-        start = time.perf_counter()
-        totals = price_cart(cart, order, "exclusive", "rate")
-        timings.append(time.perf_counter() - start)
+    totals = price_cart(cart, order, "exclusive", "rate")
     assert_consistent(totals)
-    median_ms = statistics.median(timings) * 1000
-    print(f"200-line cart priced in {median_ms:.2f} ms (median of 30)")
-    assert median_ms < 5.0
+    assert len(totals.lines) == 200

@@ -24,9 +24,11 @@ class Node:
 @pytest.fixture
 def gc_state() -> Iterator[None]:
     """Whatever a test does to the collector, the next test gets it back as it was."""
-    threshold = gc.get_threshold()
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
     yield
     gc.set_threshold(*threshold)
+    if enabled:
+        gc.enable()
     gc.unfreeze()
 
 
@@ -76,3 +78,44 @@ def test_full_collection_waits_for_the_till_to_rest(qtbot: QtBot, ops: Ops, gc_s
         assert not collector.collect_if_idle()
     finally:
         collector.stop()
+
+
+def test_collections_run_on_the_gui_thread_whatever_thread_allocates(
+    qtbot: QtBot, ops: Ops, gc_state: None
+) -> None:
+    """A worker that makes garbage never collects it itself: a Qt widget freed there would be destroyed off the GUI
+    thread (the hang this guards against: a worker's collection destroyed a widget and Qt waited for the GUI thread,
+    which was waiting for that worker). The GUI thread's timer collects instead, so nothing piles up."""
+    threads: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            threads.append(threading.get_ident())
+
+    collector = IdleCollector(ops, idle_s=60)  # no full collection for rest in this test: young ones only
+    gc.callbacks.append(seen)
+    try:
+        assert not gc.isenabled()
+        made = threading.Event()
+        cycles: list[weakref.ref[Node]] = []
+
+        def allocate() -> None:
+            for _ in range(20_000):  # far over the youngest generation's threshold
+                cycles.append(weakref.ref(Node()))
+            made.set()
+
+        worker = threading.Thread(target=allocate)
+        worker.start()
+        worker.join(10)
+        assert made.is_set()
+        assert (
+            gc.get_count()[0] > gc.get_threshold()[0]
+        )  # the worker crossed the threshold and did not collect
+        assert threads == []
+        # The GUI thread's timer collects them: every collection ran here, and the cycles are gone.
+        qtbot.waitUntil(lambda: all(ref() is None for ref in cycles), timeout=5000)
+        assert threads and set(threads) == {threading.get_ident()}
+    finally:
+        gc.callbacks.remove(seen)
+        collector.stop()
+    assert gc.isenabled()  # stopped: the interpreter collects by itself again
