@@ -86,7 +86,7 @@ def _qt_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
       collection started on some other test's worker thread destroyed a widget there, and Qt waited for the GUI
       thread, which was waiting for that worker: the run hung;
     - the collector's settings come back as they were (the till's `IdleCollector` changes them)."""
-    if "qtbot" not in request.fixturenames:
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
         yield
         return
     import gc
