@@ -110,6 +110,7 @@ def test_receiving_by_scan_with_a_difference_a_sealed_case_and_closing(
     assert isinstance(panel, ReceivePanel)
     assert panel.view is not None and panel.view.number == "PO-2040"
     assert panel.figure.text() == "15"
+    assert panel.primary_button is not None and panel.primary_button.isEnabled()
     scan(qtbot, win, "PO-9999")  # neither an item nor a delivery: said so, in red
     assert ctx.messages.error and "no delivery PO-9999 is expected here" in ctx.messages.text()
     ctx.messages.clear()
@@ -155,6 +156,11 @@ def test_receiving_by_scan_with_a_difference_a_sealed_case_and_closing(
         assert len(s.scalars(select(StockMovement).where(StockMovement.cause_type == "delivery")).all()) == 3
         assert s.scalars(select(OutboxEvent.type).where(OutboxEvent.type == "delivery.received")).one()
     assert panel.view is None and panel.picker.count() == 0
+    # Nothing left to receive: "Close receipt" is off, and its key says why instead of doing nothing.
+    assert panel.primary_button is not None and not panel.primary_button.isEnabled()
+    assert not panel.buttons["take_in"].isEnabled() and not panel.buttons["recount"].isEnabled()
+    key(qtbot, win, Qt.Key.Key_F10)
+    assert ctx.messages.error and "Choose a delivery first" in ctx.messages.text()
 
 
 def test_a_transfer_is_picked_and_sent(

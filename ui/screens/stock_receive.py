@@ -111,6 +111,13 @@ class ReceivePanel(Workstation):
 
     def show_delivery(self, view: receiving.ReceiveView | None) -> None:
         self.view = view
+        # With no delivery open, closing a receipt, counting again or taking in has nothing to act on: their
+        # buttons say so by being off (the keys still answer, with a message).
+        receiving_one = view is not None and view.status == "expected"
+        for name in ("take_in", "recount"):
+            self.buttons[name].setEnabled(receiving_one)
+        if self.primary_button is not None:
+            self.primary_button.setEnabled(receiving_one)
         if view is None:
             self.number.setText(
                 self.tr("No delivery expected: the central store sends them at the next sync.")
