@@ -118,6 +118,13 @@ def test_open_shift_paid_out_and_blind_close(office: Make, qtbot: QtBot, db: ses
     assert "150.00" in screen.shift_figures.text()
     assert "Expected" not in screen.shift_figures.text()  # blind until the count
 
+    # On the smallest screen a till has, the reason's hint is whole (it was cut off beside the buttons).
+    screen.resize(1024, 768)
+    qtbot.wait(50)
+    hint = screen.cash_reason.placeholderText()
+    room = screen.cash_reason.contentsRect().width() - 2 * screen.cash_reason.textMargins().left()
+    assert screen.cash_reason.fontMetrics().horizontalAdvance(hint) < room - 8, (hint, room)
+    screen.resize(1280, 800)
     type_into(qtbot, screen.cash_amount, "7.50")
     type_into(qtbot, screen.cash_reason, "window cleaner")
     click(qtbot, ctx, screen.paid_out_btn)

@@ -102,7 +102,13 @@ class ShiftTab(OfficeTab):
         self.open_box = open_box
 
         cash_box = QGroupBox(self.tr("Paid in / paid out"))
-        cl = QHBoxLayout(cash_box)
+        # The amount and the reason on one row, the buttons under them: on 1024x768 a single row left the reason
+        # too narrow for its own hint.
+        cv = QVBoxLayout(cash_box)
+        cl = QHBoxLayout()
+        buttons = QHBoxLayout()
+        cv.addLayout(cl)
+        cv.addLayout(buttons)
         self.cash_amount = QLineEdit()
         self.cash_amount.setPlaceholderText(self.tr("Amount"))
         self.cash_amount.setMinimumHeight(48)
@@ -114,8 +120,8 @@ class ShiftTab(OfficeTab):
         self.paid_out_btn = button(self.tr("Paid out"), lambda: self.cash_movement("out"))
         for w in (self.cash_amount, self.cash_reason):
             cl.addWidget(w, 1 if w is self.cash_reason else 0)
-        cl.addWidget(self.paid_in_btn)
-        cl.addWidget(self.paid_out_btn)
+        buttons.addWidget(self.paid_in_btn)
+        buttons.addWidget(self.paid_out_btn)
         left.addWidget(cash_box)
         self.cash_box = cash_box
 
