@@ -82,10 +82,11 @@ def _qt_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
     - a watchdog closes any modal dialog left up for `MODAL_LIMIT_S` and fails the test, naming the dialog. A modal
       nobody answers (a test's timer that looked for it too early, or failed while filling it in) would otherwise
       block the run for ever;
-    - whatever the test left of Qt in reference cycles is collected here, on the GUI thread. Left for later, a
-      collection started on some other test's worker thread destroyed a widget there, and Qt waited for the GUI
-      thread, which was waiting for that worker: the run hung;
-    - the collector's settings come back as they were (the till's `IdleCollector` changes them)."""
+    - the garbage collector runs on the GUI thread only, as in the till (`ui.idle_gc`): automatic collection is
+      off and a timer collects what is due. A collection started on a worker thread (the central's test client)
+      once freed a widget a UI test had left in a reference cycle; Qt's destructor waited for the GUI thread,
+      which was waiting for that worker, and the run hung. What the test left is collected at its end, here;
+    - the collector's settings come back as they were (the till's `IdleCollector` changes them too)."""
     if not {"qtbot", "qapp"} & set(request.fixturenames):
         yield
         return
@@ -95,8 +96,11 @@ def _qt_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
+    from ui.idle_gc import collect_due
+
     request.getfixturevalue("qapp")
     threshold, enabled = gc.get_threshold(), gc.isenabled()
+    gc.disable()
     seen: dict[int, float] = {}
     closed: list[str] = []
 
@@ -116,15 +120,18 @@ def _qt_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
         else:
             modal.close()
 
+    def tick() -> None:
+        collect_due()
+        look()
+
     timer = QTimer()
-    timer.timeout.connect(look)
-    timer.start(500)
+    timer.timeout.connect(tick)
+    timer.start(250)
     yield
     timer.stop()
     gc.collect()
     gc.set_threshold(*threshold)
-    if enabled:
-        gc.enable()
+    (gc.enable if enabled else gc.disable)()
     if closed:
         pytest.fail(
             f"a modal dialog was left open for {MODAL_LIMIT_S:.0f} s and closed: " + "; ".join(closed)

@@ -39,6 +39,18 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def collect_due() -> int:
+    """The collection the interpreter would have run by now, run on the calling thread, by its own rule: when the
+    youngest generation is over its threshold, the oldest generation over its own is collected (with those
+    younger). Returns the generation collected, -1 for none."""
+    thresholds, counts = gc.get_threshold(), gc.get_count()
+    if counts[0] <= thresholds[0]:
+        return -1
+    generation = next(g for g in (2, 1, 0) if g == 0 or counts[g] > thresholds[g])
+    gc.collect(generation)
+    return generation
+
+
 class IdleCollector(QObject):
     def __init__(self, ops: Ops, idle_s: float = 1.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -65,15 +77,8 @@ class IdleCollector(QObject):
         self._last_busy = time.monotonic()
 
     def collect_young(self) -> int:
-        """The collection the interpreter would have run by now, run here, by its own rule: when the youngest
-        generation is over its threshold, the oldest generation over its own is collected (with those younger).
-        Returns the generation collected, -1 for none. The oldest waits for `collect_if_idle`, unless the till has
-        not rested for `DEFERRED_FULL_COLLECTION` young collections."""
-        thresholds, counts = gc.get_threshold(), gc.get_count()
-        if counts[0] <= thresholds[0]:
-            return -1
-        generation = next(g for g in (2, 1, 0) if g == 0 or counts[g] > thresholds[g])
-        gc.collect(generation)
+        """`collect_due` on the GUI thread's timer; a full collection it ran counts among `collections`."""
+        generation = collect_due()
         if generation == 2:
             self.collections += 1
         return generation

@@ -27,8 +27,7 @@ def gc_state() -> Iterator[None]:
     threshold, enabled = gc.get_threshold(), gc.isenabled()
     yield
     gc.set_threshold(*threshold)
-    if enabled:
-        gc.enable()
+    (gc.enable if enabled else gc.disable)()
     gc.unfreeze()
 
 
@@ -92,6 +91,7 @@ def test_collections_run_on_the_gui_thread_whatever_thread_allocates(
         if phase == "start":
             threads.append(threading.get_ident())
 
+    gc.enable()  # as in a till before its window is up
     collector = IdleCollector(ops, idle_s=60)  # no full collection for rest in this test: young ones only
     gc.callbacks.append(seen)
     try:
