@@ -30,7 +30,7 @@ import json
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -45,7 +45,6 @@ from sync.central.models import (
     ApiKey,
     Location,
     OrderStatusHistory,
-    Price,
     Product,
     RoutingTrace,
     StockLevel,
@@ -57,6 +56,7 @@ from sync.central.models import (
 from sync.central.routing_rule import (
     RULE_ENV,
     Candidate,
+    ProductRef,
     Rule,
     Unavailable,
     Want,
@@ -217,7 +217,7 @@ def _decide(
     Unavailable when the rule finds no place (nothing reserved). `exclude`: a location not to choose (a hand-back's:
     it just came up short)."""
     demand = demand_of(wants)
-    products = {w.product.id: w.product for w in wants}
+    products: dict[int, ProductRef] = {w.product.id: w.product for w in wants}
     if fulfilment in ("pickup", "curbside"):
         cands = _lock_and_read(session, {home.id, *extra_stores}, demand, point(home))
         own = [c for c in cands if c.store.id == home.id and c.location.id != exclude]
@@ -313,13 +313,13 @@ def _trace(
 
 
 def _reserve(
-    session: Session, order: WebOrder, allocation: Sequence[tuple[Want, Candidate, Decimal]]
+    session: Session, order: WebOrder, product: Product, allocation: Sequence[tuple[Want, Candidate, Decimal]]
 ) -> list[WebOrderLine]:
-    """A hand-back's new lines, reserved where routing put them (the lines written by sync.central.order_write)."""
-    rows = [(w.product, qty, w.unit_price, location_row(c.location), "reserved") for w, c, qty in allocation]
+    """A hand-back's new lines of its product, reserved where routing put them (the lines written by sync.central.order_write)."""
+    rows = [(product, qty, w.unit_price, location_row(c.location), "reserved") for w, c, qty in allocation]
     lines = order_write.add_lines(session, order, rows)
-    for w, c, qty in allocation:
-        ledger.change_reserved(session, location_row(c.location), w.product, qty)
+    for _, c, qty in allocation:
+        ledger.change_reserved(session, location_row(c.location), product, qty)
     return lines
 
 
@@ -390,8 +390,8 @@ def place(
     session: Session,
     store: Store,
     request: protocol.OrderRequest,
-    products: dict[str, Product],
-    prices: dict[str, Price],
+    products: Mapping[str, ProductRef],
+    prices: dict[str, Decimal],
     rule: Rule | None = None,
     idempotency_key: str | None = None,
     idempotency_scope: str | None = None,
@@ -402,8 +402,7 @@ def place(
     the trace and the history row as plain INSERTs."""
     rule = rule or rule_from_env()
     wants = [
-        Want(n, products[line.sku], line.qty, prices[line.sku].price)
-        for n, line in enumerate(request.lines, 1)
+        Want(n, products[line.sku], line.qty, prices[line.sku]) for n, line in enumerate(request.lines, 1)
     ]
     ship_to = getattr(request, "ship_to", None)
     destination = (float(ship_to.latitude), float(ship_to.longitude)) if ship_to is not None else None
@@ -441,7 +440,10 @@ def place(
         "created_at": now,
         "updated_at": now,
     }
-    seen = [c.seen({w.product.id: w.product for w in wants}) for c in cands]  # before this order reserves
+    # Before this order reserves: in full for the locations chosen, the availability of the others.
+    by_id: dict[int, ProductRef] = {w.product.id: w.product for w in wants}
+    used = {c.location.id for _, c, _ in allocation}
+    seen = [c.seen(by_id, full=c.location.id in used) for c in cands]
     trace = _trace_row(values["id"], "place", rule, outcome, seen, allocation, now)
     # The order, its lines, reservations, feed changes, token, "received" notice, trace and history: one writer.
     order = order_write.write_new_order(session, values, owner, allocation, trace)
@@ -530,7 +532,7 @@ def hand_back(
         line.qty = keep
         ledger.change_reserved(session, at, product, keep)
     want = Want(line_no, product, missing if partial else line.qty, line.unit_price)
-    products = {product.id: product}
+    products: dict[int, ProductRef] = {product.id: product}
     destination = point(home) if order.fulfilment == "ship" else None
     try:
         allocation, cands, outcome = _decide(
@@ -559,7 +561,7 @@ def hand_back(
         else:
             line.qty, line.location_id = first[2], first[1].location.id
             ledger.change_reserved(session, location_row(first[1].location), product, first[2])
-        _reserve(session, order, rest)
+        _reserve(session, order, product, rest)
         _trace(session, order, "handback", rule, f"line {line_no} {reason}: {outcome}", seen, allocation)
     session.flush()
     emit_order(session, order)

@@ -15,7 +15,7 @@ from itertools import combinations
 from typing import Any, Protocol
 
 from sync.central import ledger, stock
-from sync.central.models import Location, Product
+from sync.central.models import Location
 from sync.central.service.base import CentralError, Conflict
 
 RULE_ENV = "COUNTERLINE_ROUTING_RULE"
@@ -106,6 +106,16 @@ class LocationRef(Protocol):
     def store_id(self) -> int: ...
 
 
+class ProductRef(Protocol):
+    """What routing reads of a product: a `Product` row (a hand-back's), or a placed order's plain read of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def sku(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PlanStore:
     """A store as a ship order's plan reads it without locks (no ORM object for each of the chain's stores)."""
@@ -140,20 +150,37 @@ class Candidate:
             return Decimal(0)
         return stock.available_to_promise(level, self.safety.get(product_id, Decimal(0)))
 
-    def seen(self, products: dict[int, Product]) -> dict[str, Any]:
+    def seen(self, products: dict[int, ProductRef], full: bool = True) -> dict[str, Any]:
+        """What the trace keeps of this candidate: where it is, and for each product what was available to promise
+        there, with the on-hand, reserved and safety stock behind it when `full` (a new order's trace keeps those
+        for the locations it chose only: the others' availability is what the rule compared)."""
         out: dict[str, Any] = {"store": self.store.code, "location": self.location.code}
         if self.distance_km is not None:
             out["distance_km"] = round(self.distance_km, 1)
-        out["stock"] = {
-            products[pid].sku: {
-                "on_hand": ledger.qty_text(lvl.on_hand),
-                "reserved": ledger.qty_text(lvl.reserved),
-                "safety": ledger.qty_text(self.safety.get(pid, Decimal(0))),
-                "available": ledger.qty_text(self.atp(pid)),
-            }
-            for pid, lvl in sorted(self.levels.items())
-        }
+        stock_seen: dict[str, Any] = {}
+        for pid, lvl in sorted(self.levels.items()):
+            safety = self.safety.get(pid, _ZERO)
+            available = stock.available_to_promise(lvl, safety)
+            if full:
+                stock_seen[products[pid].sku] = {
+                    "on_hand": _qty_text(lvl.on_hand),
+                    "reserved": _qty_text(lvl.reserved),
+                    "safety": _qty_text(safety),
+                    "available": _qty_text(available),
+                }
+            else:
+                stock_seen[products[pid].sku] = {"available": _qty_text(available)}
+        out["stock"] = stock_seen
         return out
+
+
+_ZERO = Decimal(0)
+_MILLI = Decimal("0.001")
+
+
+def _qty_text(value: Decimal) -> str:
+    """`ledger.qty_text` of a Decimal (the trace formats many): 3 places."""
+    return str(value.quantize(_MILLI))
 
 
 @dataclass(frozen=True)
@@ -161,7 +188,7 @@ class Want:
     """One line to place: its number in the order (1-based), product, quantity and unit price."""
 
     line_no: int
-    product: Product
+    product: ProductRef
     qty: Decimal
     unit_price: Decimal
 
@@ -241,7 +268,9 @@ def fewest(cands: list[Candidate], demand: dict[int, Decimal], rule: Rule) -> li
     return None
 
 
-def short_text(cands: Sequence[Candidate], demand: dict[int, Decimal], products: dict[int, Product]) -> str:
+def short_text(
+    cands: Sequence[Candidate], demand: dict[int, Decimal], products: dict[int, ProductRef]
+) -> str:
     parts = []
     for pid, qty in sorted(demand.items()):
         have = sum((c.atp(pid) for c in cands), Decimal(0))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +25,16 @@ from sync.central.service.order_state import _number_free, _set_status, find_ord
 # ---------------------------------------------------------------- web orders
 
 
+@dataclass(frozen=True, slots=True)
+class PlainProduct:
+    """A product as a new order reads it: plain values (building ORM objects for the products and prices was a
+    fifth of an order's Python time); routing reads its id and sku (`routing_rule.ProductRef`)."""
+
+    id: int
+    sku: str
+    active: bool
+
+
 def place_order(
     session: Session,
     request: protocol.OrderRequest,
@@ -39,8 +52,8 @@ def place_order(
         raise CentralError("a shipped order is paid when it is ordered: paid cannot be false for ship")
     skus = sorted({line.sku for line in request.lines})
     store, found = _store_products_with_prices(session, request.store, skus)
-    products: dict[str, Product] = {}
-    prices: dict[str, Price] = {}
+    products: dict[str, PlainProduct] = {}
+    prices: dict[str, Decimal] = {}
     for line in request.lines:
         product, price = found.get(line.sku, (None, None))
         if product is None or not product.active:
@@ -84,8 +97,9 @@ _CURRENT_PRICE = (
     .correlate(Product)
     .scalar_subquery()
 )
+# Products and prices as plain columns (no ORM object for each: only the store is a row).
 _STORE_PRODUCTS_PRICES = (
-    select(Store, Product, Price)
+    select(Store, Product.id, Product.sku, Product.active, Price.id, Price.price)
     .select_from(Store)
     .outerjoin(Product, Product.sku.in_(bindparam("skus", expanding=True)))
     .outerjoin(Price, Price.id == _CURRENT_PRICE)
@@ -95,16 +109,19 @@ _STORE_PRODUCTS_PRICES = (
 
 def _store_products_with_prices(
     session: Session, code: str, skus: list[str]
-) -> tuple[Store, dict[str, tuple[Product, Price | None]]]:
-    """The store of this code (as `access.get_store` finds it) and the products of these skus, each with its price
-    in effect now (the latest effective one), in one query (one round trip: the store's row beside each product)."""
+) -> tuple[Store, dict[str, tuple[PlainProduct, Decimal | None]]]:
+    """The store of this code (as `access.get_store` finds it) and the products of these skus (plain values), each
+    with its price in effect now (the latest effective one), in one query (one round trip: the store's row beside
+    each product)."""
     rows = session.execute(
         _STORE_PRODUCTS_PRICES, {"skus": skus, "now": utcnow(), "code": code.strip().upper()}
     ).all()
     if not rows:
         raise NotFound(f"no store {code!r}")
-    found: dict[str, tuple[Product, Price | None]] = {
-        product.sku: (product, price) for _, product, price in rows if product is not None
+    found: dict[str, tuple[PlainProduct, Decimal | None]] = {
+        sku: (PlainProduct(pid, sku, active), price if price_id is not None else None)
+        for _, pid, sku, active, price_id, price in rows
+        if pid is not None
     }
     return rows[0][0], found
 
