@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, instrumentation, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -158,26 +158,38 @@ def write_new_order(
 ) -> WebOrder:
     """Write a new order (`values`: its columns, as `routing.place` decided them) with everything it brings (see
     the module's text), in the caller's transaction; Conflict when its number is taken (nothing written)."""
-    order = WebOrder(
-        **values, refund_due=None, refund_due_at=None, returned="", arrived_at=None, arrival=None
+    # Built as if loaded (values straight into the instances, no attribute events: constructing them through
+    # __init__ and set_committed_value was most of building the returned order); made persistent below.
+    order: WebOrder = _as_loaded(
+        _ORDER,
+        {
+            **values,
+            "refund_due": None,
+            "refund_due_at": None,
+            "returned": "",
+            "arrived_at": None,
+            "arrival": None,
+        },
     )
-    lines = [
-        WebOrderLine(
-            order_id=order.id,
-            product_id=w.product.id,
-            sku=w.product.sku,
-            qty=qty,
-            unit_price=w.unit_price,
-            location_id=c.location.id,
-            state="reserved",
+    lines: list[WebOrderLine] = [
+        _as_loaded(
+            _LINE,
+            {
+                "order_id": order.id,
+                "product_id": w.product.id,
+                "sku": w.product.sku,
+                "qty": qty,
+                "unit_price": w.unit_price,
+                "location_id": c.location.id,
+                "state": "reserved",
+                "location": location_row(c.location),
+                "order": order,
+            },
         )
         for w, c, qty in allocation
     ]
-    set_committed_value(order, "store", owner)
-    set_committed_value(order, "lines", lines)
-    for line, (_, c, _) in zip(lines, allocation, strict=True):
-        set_committed_value(line, "location", location_row(c.location))
-        set_committed_value(line, "order", order)
+    order.__dict__["store"] = owner
+    set_committed_value(order, "lines", lines)  # a collection: the ORM's own list
     writes = _Writes(session)
     for w, c, qty in allocation:
         writes.reserve(w, c, qty)
@@ -194,7 +206,7 @@ def write_new_order(
     else:
         ids = _write_core(session, values, lines, writes, token, notice, trace, history)
     for line, line_id in zip(lines, ids, strict=True):
-        line.id = line_id
+        line.__dict__["id"] = line_id
         make_transient_to_detached(line)
     make_transient_to_detached(order)
     session.add(order)
@@ -206,6 +218,18 @@ def write_new_order(
     for store, seq in writes.stores.values():
         set_committed_value(store, "feed_seq", seq)
     return order
+
+
+_ORDER = instrumentation.manager_of_class(WebOrder)
+_LINE = instrumentation.manager_of_class(WebOrderLine)
+
+
+def _as_loaded(manager: Any, values: dict[str, Any]) -> Any:
+    """A new instance of a mapped class holding these values as a row read from the database would (nothing
+    pending on it); `make_transient_to_detached` then commits them with its identity."""
+    obj = manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
 
 
 def _dumps(value: Any) -> str:
