@@ -26,7 +26,7 @@ from sync.central.service.order_state import _number_free, _set_status, find_ord
 
 
 @dataclass(frozen=True, slots=True)
-class PlainProduct:
+class _PlainProduct:
     """A product as a new order reads it: plain values (building ORM objects for the products and prices was a
     fifth of an order's Python time); routing reads its id and sku (`routing_rule.ProductRef`)."""
 
@@ -52,7 +52,7 @@ def place_order(
         raise CentralError("a shipped order is paid when it is ordered: paid cannot be false for ship")
     skus = sorted({line.sku for line in request.lines})
     store, found = _store_products_with_prices(session, request.store, skus)
-    products: dict[str, PlainProduct] = {}
+    products: dict[str, _PlainProduct] = {}
     prices: dict[str, Decimal] = {}
     for line in request.lines:
         product, price = found.get(line.sku, (None, None))
@@ -109,7 +109,7 @@ _STORE_PRODUCTS_PRICES = (
 
 def _store_products_with_prices(
     session: Session, code: str, skus: list[str]
-) -> tuple[Store, dict[str, tuple[PlainProduct, Decimal | None]]]:
+) -> tuple[Store, dict[str, tuple[_PlainProduct, Decimal | None]]]:
     """The store of this code (as `access.get_store` finds it) and the products of these skus (plain values), each
     with its price in effect now (the latest effective one), in one query (one round trip: the store's row beside
     each product)."""
@@ -118,8 +118,8 @@ def _store_products_with_prices(
     ).all()
     if not rows:
         raise NotFound(f"no store {code!r}")
-    found: dict[str, tuple[PlainProduct, Decimal | None]] = {
-        sku: (PlainProduct(pid, sku, active), price if price_id is not None else None)
+    found: dict[str, tuple[_PlainProduct, Decimal | None]] = {
+        sku: (_PlainProduct(pid, sku, active), price if price_id is not None else None)
         for _, pid, sku, active, price_id, price in rows
         if pid is not None
     }
