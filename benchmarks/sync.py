@@ -133,6 +133,23 @@ def cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds(url: str) -> float:
+    """CPU time the PostgreSQL backends serving the benchmark's database have used so far (the server is local;
+    a backend that ended in the meantime is not counted)."""
+    dbname = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        pids = [
+            row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,))
+        ]
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds_of(pid)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return total
+
+
 @contextmanager
 def central_server(url: str, log_path: Path) -> Iterator[str]:
     """`create_app` under uvicorn in its own process (its own GIL, as on a real server); its output goes to
@@ -864,11 +881,13 @@ def main() -> int:
                 log("pushing")
                 before = applied_count(central)
                 push_cpu, till_cpu = cpu_seconds_of(SERVER_PIDS[base]), time.process_time()
+                pg_cpu = postgres_cpu_seconds(url)
                 push = concurrent_push(tills)
                 push_cpu, till_cpu = (
                     cpu_seconds_of(SERVER_PIDS[base]) - push_cpu,
                     time.process_time() - till_cpu,
                 )
+                pg_cpu = postgres_cpu_seconds(url) - pg_cpu
                 load = os.getloadavg()[0]
                 applied = applied_count(central) - before
                 push_errors = server_errors(server_log)
@@ -902,6 +921,11 @@ def main() -> int:
             "  central CPU (uvicorn process)",
             f"{push_cpu * 1000 / max(push.events, 1):.2f} ms/event",
             f"{push_cpu:.1f} s in all; PostgreSQL's own CPU not counted",
+        ),
+        (
+            "  PostgreSQL CPU (its backends)",
+            f"{pg_cpu * 1000 / max(push.events, 1):.2f} ms/event",
+            f"{pg_cpu:.1f} s in all, the backends of the benchmark's database",
         ),
         (
             "  tills' CPU (this process)",

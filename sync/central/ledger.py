@@ -8,8 +8,10 @@ transaction as the ledger row, and every change of a level is published as a `st
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -148,22 +150,35 @@ def tx_cache(session: Session, name: str) -> dict[Any, Any]:
 _STAGED = "staged_rows"
 
 
+class _Staged:
+    """What a staging transaction holds until `write_staged`: the rows per table, in the order given, and the stock
+    change of each key of the feed staged so far (its row, and what its payload is made of)."""
+
+    __slots__ = ("tx", "rows", "stock")
+
+    def __init__(self, tx: Any) -> None:
+        self.tx = tx
+        self.rows: dict[type[Any], list[dict[str, Any]]] = {}
+        self.stock: dict[tuple[int, str], tuple[dict[str, Any], Location, Product, StockLevel]] = {}
+
+
 def start_staging(session: Session) -> None:
     """From now to the end of this transaction, the rows `add_row` is given are kept as plain values, to be written
     by `write_staged` with one INSERT per table (executemany) (a push's batch), instead of one ORM object each.
 
     Only for the append-only tables (the feed, the ledger, sales, applied events): nothing reads a row of them back
     in the transaction it was written in, except through a query, and the caller writes the staged rows before any
-    step that may query them (a push writes them before every event its fast path does not cover)."""
-    session.info[_STAGED] = (session.get_transaction(), {})
+    step that may query them (a push writes them before every event its fast path does not cover).
+
+    The stock changes of one key between two writes are one feed row (`emit_stock`)."""
+    session.info[_STAGED] = _Staged(session.get_transaction())
 
 
-def _staging(session: Session) -> dict[type[Any], list[dict[str, Any]]] | None:
-    entry = session.info.get(_STAGED)
-    if entry is None or entry[0] is not session.get_transaction():
+def _staging(session: Session) -> _Staged | None:
+    staged: _Staged | None = session.info.get(_STAGED)
+    if staged is None or staged.tx is not session.get_transaction():
         return None
-    rows: dict[type[Any], list[dict[str, Any]]] = entry[1]
-    return rows
+    return staged
 
 
 def note_json(session: Session, value: Any, text: str) -> None:
@@ -179,29 +194,33 @@ def add_row(session: Session, model: type[Any], values: dict[str, Any]) -> None:
     if staged is None:
         session.add(model(**values))
     else:
-        staged.setdefault(model, []).append(values)
+        staged.rows.setdefault(model, []).append(values)
 
 
 def write_staged(session: Session) -> None:
     """Write the staged rows: what the ORM has pending first (levels, locations, the store's feed seq), then one
     INSERT per table. A reused key fails here (IntegrityError), as a flush would have."""
     staged = _staging(session)
-    if not staged:
+    if staged is None or not staged.rows:
         return
+    # Each staged stock change carries its level as it stands now: after the last movement of its key.
+    for row, location, product, level in staged.stock.values():
+        row["payload"] = stock_payload(location, product, level)
+    staged.stock.clear()
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         _write_levels(session)
     session.flush()
-    for model, rows in staged.items():
+    for model, rows in staged.rows.items():
         if postgres:
             _copy_rows(session, model.__table__, rows)
         else:
             # One executemany of a cached statement: SQLite runs it in one call.
             session.execute(insert(model.__table__), rows)
-    feed = staged.get(FeedChange)
+    feed = staged.rows.get(FeedChange)
     if feed:
         feedwait.note_feed_rows(session, {row["store_id"] for row in feed})
-    staged.clear()
+    staged.rows.clear()
 
 
 _LEVEL_VALUES = frozenset({"on_hand", "reserved"})
@@ -247,50 +266,99 @@ def _write_levels(session: Session) -> None:
         set_committed_value(level, "reserved", level.reserved)
 
 
+# COPY's text format: a value's text with backslash, tab, newline and carriage return escaped; NULL is \N.
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_text(value: str) -> str:
+    for plain, escaped in _COPY_ESCAPES:
+        if plain in value:
+            value = value.replace(plain, escaped)
+    return value
+
+
+# How a bound value of each plain type reads in COPY's text format, as PostgreSQL parses it for its column (an
+# aware time in ISO 8601 keeps its offset); a value of any other type goes through psycopg's own adaptation.
+_COPY_FORMATS: dict[type[Any], Callable[[Any], str]] = {
+    str: _copy_text,
+    int: int.__repr__,
+    uuid.UUID: uuid.UUID.__str__,
+    datetime: datetime.isoformat,
+    bool: lambda value: "t" if value else "f",
+}
+
+
 def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Rows into `table` with one PostgreSQL COPY, in this transaction: each value as the column's type binds it
-    (the JSON serialiser, UTC times, scaled numbers), Python-side defaults filled in as an INSERT would. A row per
-    INSERT, even pipelined, cost the server a parse, bind and execute each; COPY streams them. A database error is
-    raised as SQLAlchemy raises it from an INSERT (IntegrityError for a reused key)."""
+    (the JSON serialiser, UTC times, scaled numbers), Python-side defaults filled in as an INSERT would (a default
+    called once for the statement: its rows share one `created_at`, as with a server's now()). A row per INSERT,
+    even pipelined, cost the server a parse, bind and execute each; COPY streams them, written here as text in one
+    piece. A database error is raised as SQLAlchemy raises it from an INSERT (IntegrityError for a reused key)."""
     import psycopg  # only the central on PostgreSQL has it
+    from psycopg.types.json import Json, Jsonb
 
     conn = session.connection()
     dialect = conn.dialect
     texts = tx_cache(session, "json_texts")
 
-    def processor(column: Any) -> Any:
-        proc = column.type._cached_bind_processor(dialect)
-        if proc is None or not isinstance(column.type, JSON):
-            return proc
-
-        def json_value(value: Any) -> Any:
+    def json_text(proc: Any) -> Any:
+        def text_of(value: Any) -> Any:
             known = texts.get(id(value))
-            return known[1] if known is not None and known[0] is value else proc(value)
+            if known is not None and known[0] is value:
+                return known[1]
+            bound = proc(value)
+            if isinstance(bound, Json | Jsonb):
+                return (bound.dumps or json.dumps)(bound.obj)
+            return bound
 
-        return json_value
+        return text_of
 
-    given = [(c.key, processor(c)) for c in table.columns if c.key in rows[0]]
+    given: list[tuple[str, Any]] = []
+    for c in table.columns:
+        if c.key in rows[0]:
+            proc = c.type._cached_bind_processor(dialect)
+            given.append((c.key, json_text(proc) if isinstance(c.type, JSON) and proc is not None else proc))
     defaulted = [c for c in table.columns if c.key not in rows[0] and c.default is not None]
-    fill: list[tuple[Any, bool, Any]] = []
+    filled: list[Any] = []
     for c in defaulted:
         default: Any = c.default
-        fill.append((default.arg, default.is_callable, c.type._cached_bind_processor(dialect)))
+        value = default.arg(None) if default.is_callable else default.arg
+        proc = c.type._cached_bind_processor(dialect)
+        filled.append(value if proc is None else proc(value))
     prep = dialect.identifier_preparer
     names = [prep.quote(c.name) for c in table.columns if c.key in rows[0]]
     names += [prep.quote(c.name) for c in defaulted]
     statement = f"COPY {prep.format_table(table)} ({', '.join(names)}) FROM STDIN"
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
+    formats = _COPY_FORMATS
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            lines: list[str] = []
             for row in rows:
                 if len(row) != len(given):
                     raise ValueError(f"staged rows of {table.name} do not all give the same columns")
                 values = [row[key] if proc is None else proc(row[key]) for key, proc in given]
-                for arg, call, proc in fill:
-                    value = arg(None) if call else arg
-                    values.append(value if proc is None else proc(value))
+                values += filled
+                fields: list[str] = []
+                for value in values:
+                    if value is None:
+                        fields.append("\\N")
+                        continue
+                    fmt = formats.get(type(value))
+                    if fmt is None:
+                        break
+                    fields.append(fmt(value))
+                else:
+                    lines.append("\t".join(fields))
+                    continue
+                # A value of another type: psycopg writes this row as it adapts it.
+                if lines:
+                    copy.write("\n".join(lines) + "\n")
+                    lines = []
                 copy.write_row(values)
+            if lines:
+                copy.write("\n".join(lines) + "\n")
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=dialect) from exc
 
@@ -338,10 +406,32 @@ def stock_payload(location: Location, product: Product, level: StockLevel) -> di
 
 
 def emit_stock(session: Session, location: Location, product: Product, level: StockLevel) -> int:
+    """Publish the level as a `stock` change and return its seq. While a transaction stages (a push's batch), a
+    key's changes between two writes are one feed row, at the place of the first, carrying the level as it stands
+    at the write (after the last): a till applies a level as it is sent, so the rows before the last of a key in
+    one transaction only told it what the last one overwrites, and no reader sees the transaction half done. Every
+    movement of the key in that span takes the row's seq, which is the first seq at which a till has seen it (a
+    count's baseline, `count_baseline`)."""
     key = f"{product.sku}@{location.code}"
-    return emit(
-        session, location.store_id, protocol.CHANGE_STOCK, key, stock_payload(location, product, level)
-    )
+    staged = _staging(session)
+    if staged is None:
+        payload = stock_payload(location, product, level)
+        return emit(session, location.store_id, protocol.CHANGE_STOCK, key, payload)
+    pending = staged.stock.get((location.store_id, key))
+    if pending is not None and pending[3] is level:
+        seq: int = pending[0]["seq"]
+        return seq
+    seq = next_seq(session, location.store_id)
+    row = {
+        "store_id": location.store_id,
+        "seq": seq,
+        "type": protocol.CHANGE_STOCK,
+        "key": key,
+        "payload": None,
+    }
+    staged.rows.setdefault(FeedChange, []).append(row)
+    staged.stock[(location.store_id, key)] = (row, location, product, level)
+    return seq
 
 
 def record_movement(
