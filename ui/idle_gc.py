@@ -9,7 +9,7 @@ and 40-60 ms on a till, in the middle of a scan as easily as anywhere. So, once 
 
 - the objects made at start-up (Qt wrappers, SQLAlchemy mappers, modules) are frozen: no collection walks them
   again;
-- automatic collection is off: `IdleCollector`'s timer on the GUI thread runs the young collections the
+- automatic collection is off: `IdleCollector`'s timer on the GUI thread runs the collections the
   interpreter would have run (by the same thresholds, so no garbage piles up), whatever thread allocated;
 - a full collection is put off until the till has been idle for a moment (no call running in the op helper and none
   finished for `idle_s`); a till that never rests still gets one after `DEFERRED_FULL_COLLECTION` young ones.
@@ -30,7 +30,7 @@ from ui.ops import Ops
 # Full collections put off: one per this many young (generation 1) collections, which is some 7,000,000
 # allocations at the default thresholds, against 70,000 by default.
 DEFERRED_FULL_COLLECTION = 1000
-YOUNG_CHECK_MS = 250  # how often the GUI thread looks at the young generations' counts
+CHECK_MS = 250  # how often the GUI thread looks at the generations' counts and whether the till rests
 
 
 def freeze_startup_objects() -> None:
@@ -64,17 +64,17 @@ class IdleCollector(QObject):
         young, middle, _old = self._threshold
         gc.set_threshold(young, middle, DEFERRED_FULL_COLLECTION)
         gc.disable()  # every collection from here on runs on this (the GUI) thread
-        self._young = QTimer(self)
-        self._young.setInterval(YOUNG_CHECK_MS)
-        self._young.timeout.connect(self.collect_young)
-        self._young.start()
         self._timer = QTimer(self)
-        self._timer.setInterval(max(100, int(idle_s * 500)))
-        self._timer.timeout.connect(self.collect_if_idle)
+        self._timer.setInterval(CHECK_MS)
+        self._timer.timeout.connect(self._tick)
         self._timer.start()
 
     def _busy(self, busy: bool) -> None:
         self._last_busy = time.monotonic()
+
+    def _tick(self) -> None:
+        if not self.collect_if_idle():
+            self.collect_young()
 
     def collect_young(self) -> int:
         """`collect_due` on the GUI thread's timer; a full collection it ran counts among `collections`."""
@@ -94,8 +94,7 @@ class IdleCollector(QObject):
         return True
 
     def stop(self) -> None:
-        """Timers off; the interpreter collects by itself again, as before this collector."""
-        self._young.stop()
+        """Timer off; the interpreter collects by itself again, as before this collector."""
         self._timer.stop()
         gc.set_threshold(*self._threshold)
         if self._was_enabled:

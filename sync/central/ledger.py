@@ -8,10 +8,8 @@ transaction as the ledger row, and every change of a level is published as a `st
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -120,13 +118,24 @@ def next_seq(session: Session, store_id: int) -> int:
 
 def emit(session: Session, store_id: int, change_type: str, key: str, payload: dict[str, Any]) -> int:
     """Append one change to the store's feed and return its seq."""
-    seq = next_seq(session, store_id)
-    add_row(
-        session,
-        FeedChange,
-        {"store_id": store_id, "seq": seq, "type": change_type, "key": key, "payload": payload},
-    )
+    seq: int = _feed_row(session, store_id, change_type, key, payload)["seq"]
     return seq
+
+
+def _feed_row(
+    session: Session, store_id: int, change_type: str, key: str, payload: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The feed row of one change, added (`add_row`); while the transaction stages, the staged values themselves."""
+    seq = next_seq(session, store_id)
+    row: dict[str, Any] = {
+        "store_id": store_id,
+        "seq": seq,
+        "type": change_type,
+        "key": key,
+        "payload": payload,
+    }
+    add_row(session, FeedChange, row)
+    return row
 
 
 def emit_to_all_stores(session: Session, change_type: str, key: str, payload: dict[str, Any]) -> None:
@@ -266,99 +275,50 @@ def _write_levels(session: Session) -> None:
         set_committed_value(level, "reserved", level.reserved)
 
 
-# COPY's text format: a value's text with backslash, tab, newline and carriage return escaped; NULL is \N.
-_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
-
-
-def _copy_text(value: str) -> str:
-    for plain, escaped in _COPY_ESCAPES:
-        if plain in value:
-            value = value.replace(plain, escaped)
-    return value
-
-
-# How a bound value of each plain type reads in COPY's text format, as PostgreSQL parses it for its column (an
-# aware time in ISO 8601 keeps its offset); a value of any other type goes through psycopg's own adaptation.
-_COPY_FORMATS: dict[type[Any], Callable[[Any], str]] = {
-    str: _copy_text,
-    int: int.__repr__,
-    uuid.UUID: uuid.UUID.__str__,
-    datetime: datetime.isoformat,
-    bool: lambda value: "t" if value else "f",
-}
-
-
 def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Rows into `table` with one PostgreSQL COPY, in this transaction: each value as the column's type binds it
-    (the JSON serialiser, UTC times, scaled numbers), Python-side defaults filled in as an INSERT would (a default
-    called once for the statement: its rows share one `created_at`, as with a server's now()). A row per INSERT,
-    even pipelined, cost the server a parse, bind and execute each; COPY streams them, written here as text in one
-    piece. A database error is raised as SQLAlchemy raises it from an INSERT (IntegrityError for a reused key)."""
+    (the JSON serialiser, UTC times, scaled numbers), Python-side defaults filled in as an INSERT would. A row per
+    INSERT, even pipelined, cost the server a parse, bind and execute each; COPY streams them. A database error is
+    raised as SQLAlchemy raises it from an INSERT (IntegrityError for a reused key)."""
     import psycopg  # only the central on PostgreSQL has it
-    from psycopg.types.json import Json, Jsonb
 
     conn = session.connection()
     dialect = conn.dialect
     texts = tx_cache(session, "json_texts")
 
-    def json_text(proc: Any) -> Any:
-        def text_of(value: Any) -> Any:
+    def processor(column: Any) -> Any:
+        proc = column.type._cached_bind_processor(dialect)
+        if proc is None or not isinstance(column.type, JSON):
+            return proc
+
+        def json_value(value: Any) -> Any:
             known = texts.get(id(value))
-            if known is not None and known[0] is value:
-                return known[1]
-            bound = proc(value)
-            if isinstance(bound, Json | Jsonb):
-                return (bound.dumps or json.dumps)(bound.obj)
-            return bound
+            return known[1] if known is not None and known[0] is value else proc(value)
 
-        return text_of
+        return json_value
 
-    given: list[tuple[str, Any]] = []
-    for c in table.columns:
-        if c.key in rows[0]:
-            proc = c.type._cached_bind_processor(dialect)
-            given.append((c.key, json_text(proc) if isinstance(c.type, JSON) and proc is not None else proc))
+    given = [(c.key, processor(c)) for c in table.columns if c.key in rows[0]]
     defaulted = [c for c in table.columns if c.key not in rows[0] and c.default is not None]
-    filled: list[Any] = []
+    fill: list[tuple[Any, bool, Any]] = []
     for c in defaulted:
         default: Any = c.default
-        value = default.arg(None) if default.is_callable else default.arg
-        proc = c.type._cached_bind_processor(dialect)
-        filled.append(value if proc is None else proc(value))
+        fill.append((default.arg, default.is_callable, c.type._cached_bind_processor(dialect)))
     prep = dialect.identifier_preparer
     names = [prep.quote(c.name) for c in table.columns if c.key in rows[0]]
     names += [prep.quote(c.name) for c in defaulted]
     statement = f"COPY {prep.format_table(table)} ({', '.join(names)}) FROM STDIN"
     driver = conn.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
-    formats = _COPY_FORMATS
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            lines: list[str] = []
             for row in rows:
                 if len(row) != len(given):
                     raise ValueError(f"staged rows of {table.name} do not all give the same columns")
                 values = [row[key] if proc is None else proc(row[key]) for key, proc in given]
-                values += filled
-                fields: list[str] = []
-                for value in values:
-                    if value is None:
-                        fields.append("\\N")
-                        continue
-                    fmt = formats.get(type(value))
-                    if fmt is None:
-                        break
-                    fields.append(fmt(value))
-                else:
-                    lines.append("\t".join(fields))
-                    continue
-                # A value of another type: psycopg writes this row as it adapts it.
-                if lines:
-                    copy.write("\n".join(lines) + "\n")
-                    lines = []
+                for arg, call, proc in fill:
+                    value = arg(None) if call else arg
+                    values.append(value if proc is None else proc(value))
                 copy.write_row(values)
-            if lines:
-                copy.write("\n".join(lines) + "\n")
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=dialect) from exc
 
@@ -421,17 +381,9 @@ def emit_stock(session: Session, location: Location, product: Product, level: St
     if pending is not None and pending[3] is level:
         seq: int = pending[0]["seq"]
         return seq
-    seq = next_seq(session, location.store_id)
-    row = {
-        "store_id": location.store_id,
-        "seq": seq,
-        "type": protocol.CHANGE_STOCK,
-        "key": key,
-        "payload": None,
-    }
-    staged.rows.setdefault(FeedChange, []).append(row)
+    row = _feed_row(session, location.store_id, protocol.CHANGE_STOCK, key, None)  # its payload at the write
     staged.stock[(location.store_id, key)] = (row, location, product, level)
-    return seq
+    return int(row["seq"])
 
 
 def record_movement(
