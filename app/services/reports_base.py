@@ -101,20 +101,20 @@ def period(session: Session, kind: str, first: date | None = None, last: date | 
 
 
 # -- what a sale is: the Z report's definition ----------------------------------------------------------------
-def sales(p: Period) -> Any:
+def sales(p: Period, of: Any = Order) -> Any:
     """The sales the Z counts (`shifts.shift_sales`: completed counter sales, and web orders paid at the pickup
     counter when handed over, the only web orders with a shift) completed within the period, by time instead of
-    by shift."""
-    return sold_between(*p.bounds())
+    by shift. `of` is the orders' entity the condition is on (`Order`, or an alias of it over a subquery)."""
+    return sold_between(*p.bounds(), of=of)
 
 
-def sold_between(start: datetime, end: datetime) -> Any:
+def sold_between(start: datetime, end: datetime, of: Any = Order) -> Any:
     """`sales` between two moments."""
     return and_(
         or_(
-            and_(Order.channel == "counter", Order.status == "completed"),
-            and_(Order.channel == "web", Order.status == "collected", Order.shift_id.is_not(None)),
+            and_(of.channel == "counter", of.status == "completed"),
+            and_(of.channel == "web", of.status == "collected", of.shift_id.is_not(None)),
         ),
-        Order.completed_at >= start,
-        Order.completed_at < end,
+        of.completed_at >= start,
+        of.completed_at < end,
     )
