@@ -152,11 +152,12 @@ def postgres_cpu_seconds(url: str) -> float:
 
 @contextmanager
 def central_server(url: str, log_path: Path) -> Iterator[str]:
-    """`create_app` under uvicorn in its own process (its own GIL, as on a real server); its output goes to
+    """The API under uvicorn in its own process (its own GIL, as on a real server), made as `serve --workers`
+    makes each worker (`worker_app`: the database migrated before, the start-up heap settled); its output goes to
     `log_path` so `server_errors` can count what went wrong."""
     port = free_port()
     env = dict(os.environ, COUNTERLINE_CENTRAL_DATABASE_URL=url)
-    cmd = [sys.executable, "-m", "uvicorn", "sync.central.api:create_app", "--factory"]
+    cmd = [sys.executable, "-m", "uvicorn", "sync.central.cli:worker_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     # From the repo root: `-m` puts the working folder first on sys.path, and benchmarks/ would hide `sync`.
     log_file = log_path.open("w")

@@ -3,11 +3,14 @@ test_two_processes.py)."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sync.central import cli
+from sync.central.db import DATABASE_URL_ENV, make_engine, migrate
 
 
 @pytest.mark.parametrize("workers", ["0", "-1", str(cli.MAX_WORKERS + 1)])
@@ -19,3 +22,39 @@ def test_a_bad_worker_count_is_refused(
     err = capsys.readouterr().err
     assert code == cli.EXIT_BAD_INPUT
     assert "--workers is 1 to" in err and "Traceback" not in err
+
+
+@pytest.fixture
+def frozen_heap_restored() -> Iterator[None]:
+    """These tests freeze this process's heap as the server would its own: it goes back to the collector after."""
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def test_a_single_process_server_settles_its_start_up_heap_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen_heap_restored: None
+) -> None:
+    import uvicorn
+
+    served: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(gc.get_freeze_count()))
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    assert cli.main(["--database-url", url, "serve", "--port", "18999"]) == 0
+    # What start-up made is out of the generations a full collection walks when the first request comes.
+    assert served and served[0] > 10_000
+
+
+def test_each_worker_process_settles_its_start_up_heap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen_heap_restored: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'central.db'}"
+    engine = make_engine(url)
+    migrate(engine=engine)
+    engine.dispose()
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    assert gc.get_freeze_count() == 0
+    app = cli.worker_app()
+    assert app.routes and gc.get_freeze_count() > 10_000
