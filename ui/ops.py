@@ -36,7 +36,7 @@ Work = Callable[[Session, Actor], Any]
 class Ops(QObject):
     changed = Signal(object)  # Changes
     failed = Signal(str)  # a message for the message bar
-    _done = Signal(object, object, object)  # callback, result, error
+    _done = Signal()  # one outcome more waits in _outcomes
     busy_changed = Signal(bool)
 
     def __init__(self, factory: sessionmaker[Session], parent: QObject | None = None) -> None:
@@ -49,6 +49,12 @@ class Ops(QObject):
         self._queue: queue.Queue[
             tuple[Callable[[], Any], Callable[[Any, BaseException | None], None]] | None
         ] = queue.Queue()
+        # What a job leaves (the job, the screen's callback, the result or the error) goes to the GUI thread through
+        # this queue, and is dropped there: a job's closure may hold the last reference to a screen, and a QObject
+        # freed on the worker thread is undefined in Qt (a crash, or a till whose GUI waits on this very thread).
+        self._outcomes: queue.SimpleQueue[
+            tuple[Any, Callable[[Any, BaseException | None], None], Any, Any]
+        ] = queue.SimpleQueue()
         self._pending = 0
         self._lock = threading.Lock()
         self._idle = threading.Event()
@@ -149,15 +155,20 @@ class Ops(QObject):
             if item is None:
                 return
             job, finish = item
+            del item
             try:
                 result, error = job(), None
             except BaseException as exc:  # noqa: BLE001 - delivered to the GUI thread as a message
                 result, error = None, exc
-            self._done.emit(finish, result, error)
+            # The queue takes a reference before this thread lets go of its own, so the last one is always the
+            # GUI thread's (an emitted signal's copies could be dropped there first, leaving this thread the last).
+            self._outcomes.put((job, finish, result, error))
+            del job, finish, result, error
+            self._done.emit()
 
-    def _deliver(
-        self, finish: Callable[[Any, BaseException | None], None], result: Any, error: BaseException | None
-    ) -> None:
+    def _deliver(self) -> None:
+        job, finish, result, error = self._outcomes.get_nowait()
+        del job  # here, on the GUI thread
         try:
             finish(result, error)
         except Exception as exc:  # noqa: BLE001 - a screen's bug: the work is committed, say so plainly
