@@ -287,7 +287,7 @@ def discounts(session: Session, p: Period) -> Report:
     def who(approval: str | None, owner: str | None) -> str:
         if approval and approval in approvers:
             return names.get(approvers[approval], "?")
-        return own.get(owner) or "? (own authority)"
+        return own.get(owner or "") or "? (own authority)"
 
     when = _minute_text(p)
     # Sorted here by time and receipt, each sale's lines in order (an override before a discount of the same
