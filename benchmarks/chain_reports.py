@@ -19,6 +19,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import _machine  # this folder's own helper, imported while the folder is still on sys.path
+
 # Run as a script, this file's folder comes first on sys.path and its name would hide the `sync` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
@@ -237,6 +239,7 @@ def main() -> int:
     )
     ap.add_argument("--reuse", action="store_true", help="time the database at --url built by an earlier run")
     args = ap.parse_args()
+    print(_machine.speed_line(), flush=True)
     if args.reuse and not args.url:
         ap.error("--reuse needs the --url of the database an earlier run built")
     days = 30 if args.quick else args.days

@@ -30,6 +30,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import _machine  # this folder's own helper, imported while the folder is still on sys.path
+
 # Run as a script, this file's folder comes first on sys.path and its name would hide the `sync` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
@@ -345,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skus", type=int, default=None)
     args = parser.parse_args(argv)
+    print(_machine.speed_line(), flush=True)
     orders = args.orders or (300 if args.quick else 3000)
     skus = args.skus or (500 if args.quick else 5000)
     rng = random.Random(7)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import _machine  # this folder's own helper (run as a script, the folder is on sys.path)
 from sqlalchemy import String, cast, insert, null, select, update
 
 from app import demo
@@ -349,6 +350,7 @@ def main() -> int:
         "--keep", type=Path, help="build the store in this file (kept), or time it again if it exists"
     )
     args = ap.parse_args()
+    print(_machine.speed_line(), flush=True)
     days = 30 if args.quick else args.days
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "year.db"

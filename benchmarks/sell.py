@@ -35,6 +35,8 @@ from typing import Any
 
 # Run as a script, this folder comes first on sys.path, and its sync.py would hide the `sync` package.
 _HERE = Path(__file__).resolve().parent
+import _machine  # noqa: E402 - this folder's own helper, imported while the folder is still on sys.path
+
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -474,6 +476,7 @@ def main() -> None:
         "--db", type=Path, help="a catalog benchmarks/lookup.py built before, instead of building one"
     )
     args = ap.parse_args()
+    print(_machine.speed_line(), flush=True)
     products = args.products or (20_000 if args.quick else 1_000_000)
     scans = args.scans or (200 if args.quick else 1000)
     n_sales = args.sales or (60 if args.quick else 300)

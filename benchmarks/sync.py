@@ -25,6 +25,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import _machine  # this folder's own helper, imported while the folder is still on sys.path
+
 # Run as a script, this file's folder comes first on sys.path and its name would hide the `sync` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
@@ -835,6 +837,7 @@ def main() -> int:
         help="also time the first pull replaying the feed page by page, as before snapshots (slow at 1,000,000)",
     )
     args = ap.parse_args()
+    print(_machine.speed_line(), flush=True)
     sizes = QUICK if args.quick else FULL
     if args.catalog:
         sizes = replace(sizes, catalog=args.catalog)
