@@ -19,7 +19,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import _machine  # this folder's own helper, imported while the folder is still on sys.path
+# This folder's own helper, when run as a script (a worker process it spawns imports this file without the folder
+# on sys.path, and never calls main).
+if __name__ == "__main__":
+    import _machine
 
 # Run as a script, this file's folder comes first on sys.path and its name would hide the `sync` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]

@@ -30,7 +30,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import _machine  # this folder's own helper, imported while the folder is still on sys.path
+# This folder's own helper, when run as a script (a worker process it spawns imports this file without the folder
+# on sys.path, and never calls main).
+if __name__ == "__main__":
+    import _machine
 
 # Run as a script, this file's folder comes first on sys.path and its name would hide the `sync` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -38,6 +41,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse
 import multiprocessing
 import os
+import queue
 import random
 import secrets
 import statistics
@@ -230,7 +234,16 @@ def routing_processes(
     ]
     for w in workers:
         w.start()
-    out = [results.get() for _ in workers]
+    out = []
+    while len(out) < len(
+        workers
+    ):  # a worker that died (its traceback is on stderr) fails the run, not hangs it
+        try:
+            out.append(results.get(timeout=5))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a routing worker process ended with exit code {dead[0]}") from None
     for w in workers:
         w.join()
     wall = max(end for _, end, _, _ in out) - min(start for start, _, _, _ in out)

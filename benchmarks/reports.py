@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import _machine  # this folder's own helper (run as a script, the folder is on sys.path)
+# This folder's own helper, when run as a script (a worker process it spawns imports this file without the folder
+# on sys.path, and never calls main).
+if __name__ == "__main__":
+    import _machine
 from sqlalchemy import String, cast, insert, null, select, update
 
 from app import demo

@@ -35,7 +35,10 @@ from typing import Any
 
 # Run as a script, this folder comes first on sys.path, and its sync.py would hide the `sync` package.
 _HERE = Path(__file__).resolve().parent
-import _machine  # noqa: E402 - this folder's own helper, imported while the folder is still on sys.path
+# This folder's own helper, when run as a script (a worker process it spawns imports this file without the folder
+# on sys.path, and never calls main).
+if __name__ == "__main__":
+    import _machine
 
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):

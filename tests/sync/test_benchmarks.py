@@ -30,12 +30,7 @@ def load(name: str) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
-    sys.path.insert(0, str(BENCHMARKS))  # as when run as a script: the folder's own helpers (_machine) import
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if str(BENCHMARKS) in sys.path:  # the script takes it off itself (its sync.py would hide the package)
-            sys.path.remove(str(BENCHMARKS))
+    spec.loader.exec_module(module)
     return module
 
 
