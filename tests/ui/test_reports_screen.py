@@ -33,7 +33,7 @@ from tests.db.test_reports import _ring
 from tests.ui.contexts import signed_in
 from ui.context import AppContext
 from ui.main_window import MainWindow
-from ui.screens.reports import ReportsScreen
+from ui.screens.reports import BarChart, ReportsScreen
 
 Factory = sessionmaker[Session]
 D = Decimal
@@ -248,3 +248,24 @@ def test_the_range_boxes_show_days_in_the_store_format(
     qtbot.addWidget(screen)
     screen.first.setDate(QDate(2026, 11, 24))
     assert screen.first.text() == shown and screen.last.displayFormat() == screen.first.displayFormat()
+
+
+def test_chart_labels_are_whole_when_they_fit_and_keep_both_ends_when_not(qtbot: QtBot) -> None:
+    """The top items' names are read off the chart: whole when half the chart holds them (they were cut at 150 px
+    with room to spare), else shortened in the middle so brand and size both stay; the bars keep their room."""
+    chart = BarChart()
+    qtbot.addWidget(chart)
+    labels = ["Northstar Batteries AA Small", "Bluebell Hammer Small"]
+    chart.set_data(labels, [("Sold", [D("55.54"), D("89.94")])], str)
+    chart.resize(420, 300)
+    width, texts = chart.label_texts()
+    assert texts == labels and width <= 420 * 0.45
+    chart.resize(280, 300)  # the chart's narrowest
+    assert chart.width() == 280
+    width, texts = chart.label_texts()
+    assert texts[0] != labels[0] and "…" in texts[0]
+    assert texts[0].startswith("North") and texts[0].endswith("Small")
+    # With a negative value, the values need room on both sides of the axis: the bars still keep some between.
+    width, _texts = chart.label_texts(negative=True)
+    bars = (280 - BarChart.VALUE_W - 8) - (width + 8 + BarChart.VALUE_W)
+    assert bars >= 0.1 * 280

@@ -22,7 +22,7 @@ from babel import UnknownLocaleError
 from babel.dates import format_date, get_date_format
 from babel.numbers import format_currency, format_decimal
 from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -80,13 +80,34 @@ class BarChart(QWidget):
         self.labels, self.series, self.value_text = labels, series, value_text
         self.update()
 
+    def _font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPixelSize(12)
+        return font
+
+    VALUE_W = 80.0  # room for a bar's value beside it
+
+    def label_texts(self, negative: bool = False) -> tuple[float, list[str]]:
+        """The width the row labels get and each label as drawn. They take what the widest needs, up to 45% of
+        the chart, leaving the bars at least 30% of it beside the values' room (on both sides of the axis when a
+        value is negative); a label still too long loses its middle, so an item keeps both its brand and its size
+        ("Northstar Batt…AA Small")."""
+        metrics = QFontMetrics(self._font())
+        widest = max((metrics.horizontalAdvance(label) for label in self.labels), default=0)
+        w = float(self.width())
+        values_room = self.VALUE_W * (2 if negative else 1) + 16
+        limit = max(60.0, min(w * 0.45, w * 0.7 - values_room))
+        label_w = float(min(widest + 2, limit))
+        shown = [
+            metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, int(label_w)) for label in self.labels
+        ]
+        return label_w, shown
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("white"))
-        font = QFont(self.font())
-        font.setPixelSize(12)
-        p.setFont(font)
+        p.setFont(self._font())
         w, h = self.width(), self.height()
         if not self.labels:
             p.setPen(QColor("#6b7280"))
@@ -104,18 +125,17 @@ class BarChart(QWidget):
         high = max([*values, Decimal(0)])
         low = min([*values, Decimal(0)])
         span = float(high - low) or 1.0
-        label_w = min(150.0, w * 0.35)
-        value_w = 80.0
+        label_w, texts = self.label_texts(negative=low < 0)
+        value_w = self.VALUE_W
         left = label_w + 8 + (value_w if low < 0 else 0)  # room for a negative bar's value
         right = w - value_w - 8
         zero_x = left + (right - left) * float(-low) / span
         row_h = min(48.0, (h - legend_h - 4) / len(self.labels))  # few rows stay together at the top
         bar_h = max(3.0, min(22.0, (row_h - 4) / max(1, len(self.series))))
         metrics = p.fontMetrics()
-        for r, label in enumerate(self.labels):
+        for r, shown in enumerate(texts):
             top = legend_h + r * row_h
             p.setPen(QColor("#111827"))
-            shown = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(label_w))
             p.drawText(
                 QRectF(4, top, label_w, row_h),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
