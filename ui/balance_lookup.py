@@ -10,7 +10,6 @@ limit (setting `balances.offline_limit`, the rule of app.services.balances).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.services import balances
+from ui import threads
 from ui.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class BalanceLookup(QObject):
                 log.exception("balance lookup failed")
             self._answered.emit((kind, key, value), then)
 
-        threading.Thread(target=work, name="counterline-balance", daemon=True).start()
+        threads.start(work, "counterline-balance")
 
     def _note(self, said: Any, then: Any) -> None:
         kind, key, value = said

@@ -11,7 +11,6 @@ adding a first manager to a till that has staff is never offered: that needs a n
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QWidget, QWizard
 from app.config import Paths
 from app.services import first_run
 from app.services.base import Actor, UserError
+from ui import threads
 from ui.first_run_pages import DEVICES, MANAGER, STORE, DevicesPage, ManagerPage, StorePage
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class Background(QObject):
                 return
             self._finished.emit(ticket, ("ok", result))
 
-        threading.Thread(target=job, name="counterline-first-run", daemon=True).start()
+        threads.start(job, "counterline-first-run")
 
     def _deliver(self, ticket: Any, outcome: Any) -> None:
         self.busy -= 1

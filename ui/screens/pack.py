@@ -15,7 +15,6 @@ runs on its own thread (the counter never waits on the network).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -27,6 +26,7 @@ from app.domain import barcodes, prefixes
 from app.services import packing, settings
 from app.services.base import Changes
 from devices import scale
+from ui import threads
 from ui.context import AppContext
 from ui.screens.pack_dialogs import BoxDialog, ByHandDialog, CaptureDialog, WeightDialog
 from ui.theme import GOOD_GREEN
@@ -89,7 +89,7 @@ class _Carrier(QObject):
                 log.exception("asking the carrier failed")
                 self.done.emit(packed.order_id, None, self.tr("the carrier could not be asked"))
 
-        threading.Thread(target=work, name="counterline-carrier", daemon=True).start()
+        threads.start(work, "counterline-carrier")
 
 
 class _Scale(QObject):
@@ -108,7 +108,7 @@ class _Scale(QObject):
             except scale.ScaleError as e:
                 self.done.emit(None, str(e), then)
 
-        threading.Thread(target=work, name="counterline-scale", daemon=True).start()
+        threads.start(work, "counterline-scale")
 
 
 class PackScreen(Workstation):

@@ -9,7 +9,6 @@ on it, other tills' returns counted. Out of reach, not synced there yet, or an a
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.services import returns
 from app.services.base import UserError
+from ui import threads
 
 log = logging.getLogger(__name__)
 
@@ -43,4 +43,4 @@ class CentralWord(QObject):
                 log.exception("asking the central store about a return failed")
             self.answered.emit(order_id, word)
 
-        threading.Thread(target=work, name="counterline-returnable", daemon=True).start()
+        threads.start(work, "counterline-returnable")
