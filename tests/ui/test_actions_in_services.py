@@ -8,8 +8,6 @@ each opening the drawer (real ESC/POS bytes in a print file) and counted on the 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +24,7 @@ from app.db.models import AuditEntry, CashMovement, PrintJob, Product, StaffUser
 from app.services import drawer, printing, sales, settings, shifts
 from app.services.base import Actor, UserError, here
 from tests.ui.contexts import context_for
+from tests.ui.shots import shots_dir
 from tests.waiting import wait_for
 from ui.context import AppContext
 from ui.feedback import MessageBar, Sounds
@@ -39,7 +38,7 @@ from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
 D = Decimal
-SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
+SHOTS = shots_dir()
 PINS = {"manager": "6666", "cashier": "1111", "admin": "9999", "supervisor": "5555"}
 
 

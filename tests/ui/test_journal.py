@@ -5,12 +5,9 @@ Screenshots go to $SHOTS (default: counterline-shots in the temp folder) for a p
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +22,7 @@ from app.documents.model import Document, Text
 from app.services import printing, sales, shifts
 from app.services.base import Actor
 from tests.ui.contexts import signed_in
+from tests.ui.shots import shots_dir
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.screens.journal import JournalScreen
@@ -32,7 +30,7 @@ from ui.screens.lookup import LookupScreen
 
 Factory = sessionmaker[Session]
 D = Decimal
-SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
+SHOTS = shots_dir()
 
 
 def shoot(widget: object, name: str) -> None:

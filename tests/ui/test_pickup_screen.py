@@ -6,8 +6,6 @@ the central shown at once."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -29,13 +27,14 @@ from app.services.base import now
 from tests.db.test_sales import actor
 from tests.ui import contexts
 from tests.ui.contexts import main_window
+from tests.ui.shots import shots_dir
 from ui.main_window import MainWindow
 from ui.screens.pickup import PickupScreen
 from ui.screens.pickup_dialogs import HandoverDialog, ShortDialog
 from ui.screens.pickup_pay import PickupPayDialog
 
 Factory = sessionmaker[Session]
-SHOTS = Path(os.environ.get("SHOTS") or tempfile.gettempdir())
+SHOTS = shots_dir()
 
 
 @pytest.fixture

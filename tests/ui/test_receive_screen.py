@@ -5,11 +5,8 @@ Screenshots of receiving mid-delivery with a difference at 1280x800 and 1024x768
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Delivery, OutboxEvent, StockMovement
 from tests.db.test_receiving import DELIVERY_ID, expect, goods, sscc
 from tests.ui.contexts import signed_in
+from tests.ui.shots import shots_dir
 from ui.context import AppContext
 from ui.scan_router import ScanField
 from ui.screens.stock_receive import ReceivePanel, TransferPanel
 from ui.theme import STYLE
 
-SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
+SHOTS = shots_dir()
 Factory = sessionmaker[Session]
 HOSTS: list[QWidget] = []  # kept alive until the test's context goes: a window holds the borrowed message bar
 

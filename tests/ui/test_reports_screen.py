@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 import random
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -31,13 +29,14 @@ from app.services.sales import completion as sale_completion
 from app.services.sales import payments as sale_payments
 from tests.db.test_reports import _ring
 from tests.ui.contexts import signed_in
+from tests.ui.shots import shots_dir
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.screens.reports import BarChart, ReportsScreen
 
 Factory = sessionmaker[Session]
 D = Decimal
-SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
+SHOTS = shots_dir()
 
 
 def shoot(widget: object, name: str) -> Path:

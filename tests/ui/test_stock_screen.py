@@ -4,11 +4,8 @@ posted with a reason, shelf labels queued; screenshots of the count screen at 12
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -21,6 +18,7 @@ from app.db.models import Barcode, PrintJob, Product, StockMovement
 from app.services import counts
 from app.services.base import Actor
 from tests.ui.contexts import signed_in
+from tests.ui.shots import shots_dir
 from tests.ui.test_counter_day import form_answer, when_shown
 from ui.context import AppContext
 from ui.main_window import WORKSTATIONS, MainWindow
@@ -31,7 +29,7 @@ from ui.screens.stock_receive import ReceivePanel
 from ui.theme import STYLE
 
 Factory = sessionmaker[Session]
-SHOTS = Path(os.environ.get("SHOTS", Path(tempfile.gettempdir()) / "counterline-shots"))
+SHOTS = shots_dir()
 
 
 class Host(QWidget):
