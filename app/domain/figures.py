@@ -158,7 +158,7 @@ def _pickup_row(label: str, items: list[PickupItem]) -> Row:
             collected += 1
         elif it.status == OrderState.EXPIRED:
             expired += 1
-        if it.fulfilment == "curbside" and (wait := curb_wait_s(it)) is not None:
+        if (wait := curb_wait_s(it)) is not None:
             waits.append(wait)
     pct = (Decimal(100 * on_time) / len(items)).quantize(TENTH) if items else ZERO
     return (
