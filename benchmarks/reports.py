@@ -5,8 +5,9 @@
 Builds the demo store on a real SQLite file, then writes a year of closed shifts (one a day) with 300 completed
 sales a day of 8 lines each (some discounted or overridden, one in twenty voided), their payments (cash, card,
 split), paid in/out, and a stock movement per line, with bulk inserts; and each day 15 returns with their reasons and dispositions, 40 pickup and curbside orders made
-ready and 30 orders packed at the bench. Then times `reports.run` in a fresh session
-per call, as the Reports screen calls it, and prints one line per report and period. Goal: under 1 s.
+ready and 30 orders packed at the bench. Then times the first opening of a year (which sums and keeps every ended
+day, app.services.report_days), and `reports.run` in a fresh transaction per call, as the Reports screen calls it,
+one line per report and period. Goal: under 1 s.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 # on sys.path, and never calls main).
 if __name__ == "__main__":
     import _machine
-from sqlalchemy import String, cast, insert, null, select, update
+from sqlalchemy import String, cast, delete, insert, null, select, update
 
 from app import demo
 from app.db.engine import make_engine, make_sessionmaker, migrate
@@ -39,6 +40,7 @@ from app.db.models import (
     Payment,
     PickupRecord,
     Product,
+    ReportDay,
     ReturnLine,
     Shift,
     StaffUser,
@@ -377,6 +379,19 @@ def main() -> int:
             "week": ("week", None, None),
             "year": ("range", today - timedelta(days=min(days, reports.MAX_RANGE_DAYS) - 1), today),
         }
+        # The closed days' sums are kept by the first report that needs them (app.services.report_days), in its
+        # transaction: a year's first opening pays for every day once; each later one reads them. Forgotten first,
+        # so a kept store is timed as a new one.
+        with factory.begin() as s:
+            s.execute(delete(ReportDay))
+        kind, first, last = periods["year"]
+        start, start_cpu = time.perf_counter(), time.process_time()
+        with factory.begin() as s:
+            reports.run(s, "top_items", kind, first, last)
+        print(
+            f"first opening of a year (its {days + 7} ended days summed and kept, once): "
+            f"{(time.perf_counter() - start) * 1000:.0f} ms, cpu {(time.process_time() - start_cpu) * 1000:.0f} ms"
+        )
         slow = []
         # Wall time is what the screen waits; the CPU time of this process (the SQLite work is in it) is what it
         # would wait on an idle machine, when other work shares the cores.
@@ -387,7 +402,7 @@ def main() -> int:
             cpu = 0.0
             for name, (kind, first, last) in periods.items():
                 start, start_cpu = time.perf_counter(), time.process_time()
-                with factory() as s:
+                with factory.begin() as s:  # as the screen's op helper runs it
                     report = reports.run(s, key, kind, first, last)
                 took, cpu = time.perf_counter() - start, time.process_time() - start_cpu
                 times.append(took)

@@ -500,7 +500,8 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-# The stock records live in their own module; imported last (they need Base) and re-exported here.
+# The stock records and the reports' roll-ups live in their own modules; imported last (they need Base) and
+# re-exported here.
 from app.db.models_stock import (  # noqa: E402, I001 - one block, each name re-exported
     CentralStock as CentralStock,
     CountLine as CountLine,
@@ -509,4 +510,9 @@ from app.db.models_stock import (  # noqa: E402, I001 - one block, each name re-
     DeliveryLine as DeliveryLine,
     StockBalance as StockBalance,
     StockMovement as StockMovement,
+)
+from app.db.models_reports import (  # noqa: E402, I001 - one block, each name re-exported
+    ReportDay as ReportDay,
+    ReportDayHour as ReportDayHour,
+    ReportDayItem as ReportDayItem,
 )

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import and_, or_
+from sqlalchemy import BindParameter, and_, or_
 from sqlalchemy.orm import Session
 
 from app.db.models import Order
@@ -108,8 +108,10 @@ def sales(p: Period, of: Any = Order) -> Any:
     return sold_between(*p.bounds(), of=of)
 
 
-def sold_between(start: datetime, end: datetime, of: Any = Order) -> Any:
-    """`sales` between two moments."""
+def sold_between(
+    start: datetime | BindParameter[datetime], end: datetime | BindParameter[datetime], of: Any = Order
+) -> Any:
+    """`sales` between two moments (or parameters that will give them)."""
     return and_(
         or_(
             and_(of.channel == "counter", of.status == "completed"),

@@ -11,57 +11,20 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import Integer, String, and_, cast, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Approval, Department, Order, OrderLine, Product, StaffUser
 from app.domain.money import ZERO, quantize_money
-from app.services.reports_base import Cell, Column, Period, Report, sales, sold_between
+from app.services import report_days
+from app.services.reports_base import Cell, Column, Period, Report, sales
 
 TOP_ITEMS = 20
 
 
-def _utc_hour(session: Session) -> Any:
-    """The UTC hour a sale was completed in, as text 'YYYY-MM-DD HH', computed by the database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", Order.completed_at), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", Order.completed_at)  # SQLite keeps UTC moments as naive text
-
-
-def _hour_totals(session: Session, p: Period) -> dict[int, tuple[int, Decimal]]:
-    """Sales and net sales per local hour. The database sums them per UTC hour (a year is ~9k hours, not ~110k
-    sales); a UTC hour that falls in one local hour (a zone whole hours from UTC) counts there, any other (a
-    zone at a half or quarter hour) is read sale by sale."""
-    zone = ZoneInfo(p.timezone)
-    out: dict[int, tuple[int, Decimal]] = {}
-
-    def add(hour: int, n: int, amount: Decimal) -> None:
-        n0, amount0 = out.get(hour, (0, ZERO))
-        out[hour] = (n0 + n, amount0 + amount)
-
-    bucket = _utc_hour(session)
-    split = []
-    for text, n, amount in session.execute(
-        select(bucket, func.count(), func.sum(Order.total)).where(sales(p)).group_by(bucket)
-    ):
-        start = datetime.strptime(text, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        first, last = start.astimezone(zone), (start + timedelta(hours=1, microseconds=-1)).astimezone(zone)
-        if first.hour == last.hour and first.utcoffset() == last.utcoffset():
-            add(first.hour, n, amount or ZERO)
-        else:
-            split.append(start)
-    for start in split:
-        q = select(Order.completed_at, Order.total).where(
-            sales(p), Order.completed_at >= start, Order.completed_at < start + timedelta(hours=1)
-        )
-        for completed_at, total in session.execute(q):
-            add(p.local(completed_at).hour, 1, total)
-    return out
-
-
 def sales_by_hour(session: Session, p: Period) -> Report:
-    now_ = _hour_totals(session, p)
-    before = _hour_totals(session, p.week_before())
+    now_ = report_days.hour_sums(session, p)
+    before = report_days.hour_sums(session, p.week_before())
     rows: list[tuple[Cell, ...]] = []
     for hour in sorted(set(now_) | set(before)):
         n, amount = now_.get(hour, (0, ZERO))
@@ -86,34 +49,18 @@ def sales_by_hour(session: Session, p: Period) -> Report:
 
 
 def _department_totals(session: Session, p: Period) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
-    """Sold per department in the period and in the same days a week before. The two windows are cut where either
-    starts or ends into at most three stretches (a year's range and the year a week before share all but a week at
-    each end), each summed per product by the database once, with no test per line of which window it is in; then
-    per department here: grouping a year's lines by product needs no join per line."""
-    now_window, before_window = p.bounds(), p.week_before().bounds()
-    cuts = sorted({*now_window, *before_window})
+    """Sold per department in the period and in the same days a week before, from the sums per product
+    (app.services.report_days: the closed days' kept, the open days' from the orders), each product in the
+    department it is in now."""
     names = dict(session.execute(select(Department.code, Department.name)).all())
     department = dict(session.execute(select(Product.id, Product.department)).all())
-    per: tuple[dict[str | None, tuple[int, Decimal]], dict[str | None, tuple[int, Decimal]]] = ({}, {})
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        into = [
-            out for out, (x, y) in zip(per, (now_window, before_window), strict=True) if x <= a and b <= y
-        ]
-        if not into:
-            continue
-        q = (
-            select(OrderLine.product_id, func.count(), func.sum(OrderLine.amount))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(sold_between(a, b), OrderLine.voided.is_(False))
-            .group_by(OrderLine.product_id)
-        )
-        for product_id, n, amount in session.execute(q):
-            for out in into:
-                lines, value = out.get(product_id, (0, ZERO))
-                out[product_id] = (lines + n, value + Decimal(amount or 0))
     totals: tuple[dict[str, Decimal], dict[str, Decimal]] = ({}, {})
-    for by_name, sold in zip(totals, per, strict=True):
-        for product_id, (count, value) in sold.items():
+    for by_name, window in zip(totals, (p, p.week_before()), strict=True):
+        per_product: dict[str, tuple[int, Decimal]] = {}
+        for (product_id, _sku), (_name, n, _qty, amount) in report_days.item_sums(session, window).items():
+            lines, value = per_product.get(product_id, (0, ZERO))
+            per_product[product_id] = (lines + n, value + amount)
+        for product_id, (count, value) in per_product.items():
             if not count:
                 continue
             code = department.get(product_id) if product_id else None
@@ -139,18 +86,16 @@ def sales_by_department(session: Session, p: Period) -> Report:
 
 
 def top_items(session: Session, p: Period) -> Report:
-    amount = func.sum(OrderLine.amount)
-    q = (
-        select(OrderLine.sku, func.max(OrderLine.name), func.sum(OrderLine.qty), amount)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(sales(p), OrderLine.voided.is_(False))
-        .group_by(OrderLine.sku)
-        .order_by(amount.desc(), OrderLine.sku)
-        .limit(TOP_ITEMS)
-    )
+    per_sku: dict[str, list[Any]] = {}
+    for (_product_id, sku), (name, _n, qty, amount) in report_days.item_sums(session, p).items():
+        cell = per_sku.get(sku)
+        if cell is None:
+            per_sku[sku] = [name, qty, amount]
+        else:
+            cell[0], cell[1], cell[2] = max(cell[0], name), cell[1] + qty, cell[2] + amount
+    best = sorted(per_sku.items(), key=lambda kv: (-kv[1][2], kv[0]))[:TOP_ITEMS]
     rows: list[tuple[Cell, ...]] = [
-        (sku, name, Decimal(qty).normalize(), quantize_money(Decimal(total or 0)))
-        for sku, name, qty, total in session.execute(q)
+        (sku, name, Decimal(qty).normalize(), quantize_money(amount)) for sku, (name, qty, amount) in best
     ]
     return Report(
         "top_items",

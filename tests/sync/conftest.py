@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+@contextmanager
+def _pg_database(make: Callable[[str], None]) -> Iterator[str]:
+    """A fresh database of the tests' role, made by `make(url)`, dropped at the end."""
     if os.environ.get("COUNTERLINE_SKIP_POSTGRES") == "1":
         pytest.skip("COUNTERLINE_SKIP_POSTGRES=1: PostgreSQL tests not run on this machine")
     try:
@@ -62,11 +64,36 @@ def pg_url() -> Iterator[str]:
     admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://{PG_ROLE}@127.0.0.1:5432/{name}"
     try:
-        migrate(url)
+        make(url)
         yield url
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A central store's database on PostgreSQL, migrated."""
+    with _pg_database(migrate) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def till_pg_url() -> Iterator[str]:
+    """A till's database on PostgreSQL (any SQLAlchemy URL works for a till), migrated and seeded as the demo."""
+    from app import demo
+    from app.db.engine import make_engine, make_sessionmaker
+    from app.db.engine import migrate as migrate_till
+
+    def make(url: str) -> None:
+        engine = make_engine(url)
+        migrate_till(engine)
+        with make_sessionmaker(engine).begin() as s:
+            demo.seed(s, products=60)
+        engine.dispose()
+
+    with _pg_database(make) as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> None:
