@@ -288,7 +288,16 @@ def scan_latency(
 
 # ----------------------------------------------------------------------------------------- sale completion
 
-LEDGER_TABLES = ["orders", "stock_movements", "stock_balances", "outbox", "print_jobs", "audit_log"]
+# With their indexes and triggers; the orders' triggers look into report_days (the reports' kept days, left empty).
+LEDGER_TABLES = [
+    "orders",
+    "stock_movements",
+    "stock_balances",
+    "outbox",
+    "print_jobs",
+    "audit_log",
+    "report_days",
+]
 
 
 @dataclass
