@@ -97,6 +97,11 @@ def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
+def reads_only(session: Session) -> bool:
+    """Whether a session is one of `make_read_sessionmaker`'s: a write in it may fail (SQLite began DEFERRED)."""
+    return bool(session.get_bind().get_execution_options().get("sqlite_begin") == "DEFERRED")
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, String, and_, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from app.db.engine import reads_only
 from app.db.models import Order, OrderLine, ReportDay, ReportDayHour, ReportDayItem
 from app.db.types import UTCDateTime
 from app.domain.money import ZERO
@@ -60,7 +61,7 @@ _ITEM_COLUMNS = ("zone", "day", "product_id", "sku", "name", "lines", "qty", "am
 _KEEP_ITEMS = insert(ReportDayItem).from_select(  # run on the connection: a Core statement
     _ITEM_COLUMNS,
     _items(bindparam("zone", type_=String), bindparam("day", type_=Date)).where(
-        sold_between(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+        sold_between(bindparam("start_at", type_=UTCDateTime()), bindparam("end_at", type_=UTCDateTime()))
     ),
 )
 
@@ -136,11 +137,6 @@ def _runs(days: Iterable[date]) -> Iterator[tuple[date, date]]:
         yield first, last
 
 
-def _keeps(session: Session) -> bool:
-    """Whether this session may keep days: not a read-only SQLite session (it began DEFERRED)."""
-    return session.get_bind().get_execution_options().get("sqlite_begin", "IMMEDIATE") != "DEFERRED"
-
-
 def _kept(session: Session, zone: str, first: date, last: date) -> set[date]:
     q = select(ReportDay.day).where(ReportDay.zone == zone, ReportDay.day >= first, ReportDay.day <= last)
     return set(session.scalars(q))
@@ -164,16 +160,20 @@ def keep(session: Session, zone: str, days: Iterable[date]) -> set[date]:
             return kept
     now = datetime.now(UTC)
     for first, last in _runs(missing):
-        run = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        run = [d for d in run if _bounds(zone, d)[1] <= now]  # an open day is never kept
-        if not run:
+        marks: list[dict[str, Any]] = [
+            {"zone": zone, "day": day, "start_at": start, "end_at": end}
+            for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+            for start, end in (_bounds(zone, day),)
+            if end <= now  # an open day is never kept
+        ]
+        if not marks:
             continue
+        run = [m["day"] for m in marks]
         for table in (ReportDayItem, ReportDayHour):  # what an earlier keeping of these days left
             session.execute(
                 delete(table).where(table.zone == zone, table.day >= run[0], table.day <= run[-1])
             )
-        start, end = _bounds(zone, run[0])[0], _bounds(zone, run[-1])[1]
-        hours = hours_between(session, start, end, zone)
+        hours = hours_between(session, marks[0]["start_at"], marks[-1]["end_at"], zone)
         if hours:
             session.execute(
                 insert(ReportDayHour),
@@ -182,15 +182,9 @@ def keep(session: Session, zone: str, days: Iterable[date]) -> set[date]:
                     for (day, hour), (n, net) in hours.items()
                 ],
             )
-        marks = []
-        for day in run:
-            day_start, day_end = _bounds(zone, day)
-            marks.append({"zone": zone, "day": day, "start_at": day_start, "end_at": day_end})
         # Each day by the open day's query, its rows written by the database as they come (nothing goes through
         # Python): one statement, run once per day.
-        session.connection().execute(
-            _KEEP_ITEMS, [{**m, "start": m["start_at"], "end": m["end_at"]} for m in marks]
-        )
+        session.connection().execute(_KEEP_ITEMS, marks)
         session.execute(insert(ReportDay), marks)
         kept.update(run)
     return kept
@@ -203,7 +197,9 @@ def _split(session: Session, p: Period) -> tuple[set[date], list[tuple[datetime,
     now = datetime.now(UTC)
     ended = [d for d in days if _bounds(p.timezone, d)[1] <= now]
     kept = (
-        keep(session, p.timezone, ended) if _keeps(session) else _kept(session, p.timezone, p.first, p.last)
+        _kept(session, p.timezone, p.first, p.last)
+        if reads_only(session)
+        else keep(session, p.timezone, ended)
     )
     kept &= set(days)
     windows = [

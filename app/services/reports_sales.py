@@ -56,13 +56,10 @@ def _department_totals(session: Session, p: Period) -> tuple[dict[str, Decimal],
     department = dict(session.execute(select(Product.id, Product.department)).all())
     totals: tuple[dict[str, Decimal], dict[str, Decimal]] = ({}, {})
     for by_name, window in zip(totals, (p, p.week_before()), strict=True):
-        per_product: dict[str, tuple[int, Decimal]] = {}
-        for (product_id, _sku), (_name, n, _qty, amount) in report_days.item_sums(session, window).items():
-            lines, value = per_product.get(product_id, (0, ZERO))
-            per_product[product_id] = (lines + n, value + amount)
-        for product_id, (count, value) in per_product.items():
-            if not count:
-                continue
+        per_product: dict[str, Decimal] = {}
+        for (product_id, _sku), (_name, _n, _qty, amount) in report_days.item_sums(session, window).items():
+            per_product[product_id] = per_product.get(product_id, ZERO) + amount
+        for product_id, value in per_product.items():
             code = department.get(product_id) if product_id else None
             name = names.get(code, code) if code else "No department"
             by_name[name] = by_name.get(name, ZERO) + quantize_money(value)
