@@ -28,7 +28,8 @@ from app.db.engine import reads_only
 from app.db.models import Order, OrderLine, ReportDay, ReportDayHour, ReportDayItem
 from app.db.types import UTCDateTime
 from app.domain.money import ZERO
-from app.services.reports_base import Period, sold_between
+from app.services.base import here
+from app.services.reports_base import MAX_RANGE_DAYS, Period, sold_between
 
 ItemKey = tuple[str, str]  # product id ('' for a line without one), SKU
 Items = dict[ItemKey, list[Any]]  # name (the greatest), lines, quantity, amount
@@ -188,6 +189,19 @@ def keep(session: Session, zone: str, days: Iterable[date]) -> set[date]:
         session.execute(insert(ReportDay), marks)
         kept.update(run)
     return kept
+
+
+def keep_recent(session: Session, most: int = 31) -> int:
+    """Keep up to `most` of the ended days a report may ask for (the longest range and the week before it), the
+    newest first; how many are left. The Reports screen runs it in steps while it is shown, so a year's first
+    opening finds its days kept and no step holds the database for long."""
+    zone = here(session).timezone
+    today = datetime.now(ZoneInfo(zone)).date()
+    days = [today - timedelta(days=n) for n in range(1, MAX_RANGE_DAYS + 8)]
+    kept = _kept(session, zone, days[-1], days[0])
+    missing = [d for d in days if d not in kept]
+    keep(session, zone, missing[:most])
+    return max(0, len(missing) - most)
 
 
 def _split(session: Session, p: Period) -> tuple[set[date], list[tuple[datetime, datetime]]]:

@@ -21,9 +21,9 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Product
-from app.services import shifts, staff
-from app.services.base import Actor, here
+from app.db.models import Product, ReportDay
+from app.services import report_days, reports, shifts, staff
+from app.services.base import Actor, Changes, here
 from app.services.sales import cart as sale_cart
 from app.services.sales import completion as sale_completion
 from app.services.sales import payments as sale_payments
@@ -268,3 +268,35 @@ def test_chart_labels_are_whole_when_they_fit_and_keep_both_ends_when_not(qtbot:
     width, _texts = chart.label_texts(negative=True)
     bars = (280 - BarChart.VALUE_W - 8) - (width + 8 + BarChart.VALUE_W)
     assert bars >= 0.1 * 280
+
+
+def test_the_screen_keeps_the_ended_days_in_steps_while_shown_and_redraws_for_what_it_counts(
+    db: Factory, context: AppContext, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert context.user is not None
+    today = busy_days(db, monkeypatch, Actor(context.user.id))
+    screen = ReportsScreen(context)
+    qtbot.addWidget(screen)
+    screen.show()
+    asked: list[str] = []
+    real = reports.open_report
+    monkeypatch.setattr(reports, "open_report", lambda *a, **k: asked.append(a[2]) or real(*a, **k))
+    screen.activate()
+    settle(qtbot, context)
+    with db() as s:
+        kept = set(s.scalars(select(ReportDay.day)))
+    assert len(kept) == reports.MAX_RANGE_DAYS + 7  # every day a range may ask for, in steps
+    assert today - timedelta(days=7) in kept and today not in kept
+    assert len(asked) == 1 and not screen.busy.isVisible()  # the steps' writes redraw nothing
+
+    screen.on_changed(Changes(print_queue=True))
+    screen.on_changed(Changes(sale=True))
+    settle(qtbot, context)
+    assert len(asked) == 2  # a sale redraws; a print job does not
+
+    steps: list[int] = []
+    monkeypatch.setattr(report_days, "keep_recent", lambda _s, most=31: steps.append(most) or 5)
+    screen.activate()
+    screen.hide()  # before the first step is back: no other one follows
+    settle(qtbot, context)
+    assert steps == [31]

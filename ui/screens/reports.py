@@ -40,7 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import reports
+from app.services import report_days, reports
+from app.services.base import Changes
 from ui.context import AppContext
 
 SERIES_COLOURS = ("#2563eb", "#9ca3af")
@@ -179,6 +180,7 @@ class ReportsScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.report: reports.Report | None = None
+        self._keeping = False  # a step of keeping the ended days is queued (_keep_days)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
 
@@ -251,9 +253,29 @@ class ReportsScreen(QWidget):
     # -- choosing ---------------------------------------------------------------------------------------------
     def activate(self) -> None:
         self.refresh()
+        if not self._keeping:
+            self._keep_days()
 
-    def on_changed(self, _changes: Any) -> None:
-        if self.isVisible():
+    def _keep_days(self) -> None:
+        """The ended days a report may ask for are summed and kept in steps of a month while the screen is shown
+        (app.services.report_days), each its own short transaction after what was asked: a year's first opening
+        then finds them kept instead of summing a year while the person waits."""
+        self._keeping = True
+
+        def done(left: int) -> None:
+            self._keeping = False
+            if left and self.isVisible():
+                self._keep_days()
+
+        def failed(message: str) -> None:  # the reports sum the days themselves when they need them
+            self._keeping = False
+
+        self.ctx.ops.run(lambda s, _a: report_days.keep_recent(s), done, failed)
+
+    def on_changed(self, changes: Changes) -> None:
+        # What the reports count changed: not a write that concerns no screen (the kept days themselves).
+        touched = changes.sale or changes.orders or changes.stock or changes.shift or changes.catalog
+        if self.isVisible() and (touched or changes.staff or changes.settings):
             self.refresh()
 
     def _period_changed(self, load: bool = True) -> None:
@@ -305,6 +327,7 @@ class ReportsScreen(QWidget):
 
     def _show(self, report: reports.Report) -> None:
         self.report = report
+        self.busy.hide()  # shown; what the op helper runs after it (days being kept) is not this report
         self.heading.setText(f"{self.tr(report.title)} · {self.period_text(report.period)}")
         self.note.setText(self.tr(report.note))
         self.table.clear()
