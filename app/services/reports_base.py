@@ -71,6 +71,7 @@ class Report:
     chart_label: int = 0
     chart_values: tuple[int, ...] = ()
     note: str = ""
+    chart_sums: bool = False  # a list: the chart draws a bar per label, its rows' values summed
 
 
 def period(session: Session, kind: str, first: date | None = None, last: date | None = None) -> Period:

@@ -299,4 +299,5 @@ def discounts(session: Session, p: Period) -> Report:
         3,
         (4,),
         "A price override's amount off is the price it replaced less the new price, times the quantity.",
+        chart_sums=True,  # a bar per kind (override, line or sale discount), not one per row
     )

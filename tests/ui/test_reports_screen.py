@@ -151,7 +151,7 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     # The spare width goes to the names: each figure stays beside its header, not pushed to the far edge.
     header = screen.table.horizontalHeader()
     assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.Stretch and not header.stretchLastSection()
-    last = screen.table.columnCount() - 1
+    last = screen.rows.columnCount() - 1
     assert header.sectionSize(last) < header.sectionSize(0)
     target["name"] = str(tmp_path / "department.pdf")
     qtbot.mouseClick(screen.pdf_btn, Qt.MouseButton.LeftButton)
@@ -300,3 +300,30 @@ def test_the_screen_keeps_the_ended_days_in_steps_while_shown_and_redraws_for_wh
     screen.hide()  # before the first step is back: no other one follows
     settle(qtbot, context)
     assert steps == [31]
+
+
+def test_a_long_list_is_formatted_as_it_is_drawn_and_charted_by_its_labels(
+    context: AppContext, qtbot: QtBot
+) -> None:
+    """A year's discounts are ~57,000 rows: the table formats the rows it draws (the screen took 5 s to make an
+    item of every cell, and its chart drew a bar per row), the exports still carry every row."""
+    screen = ReportsScreen(context)
+    qtbot.addWidget(screen)
+    screen.resize(1280, 800)
+    screen.show()
+    kinds = ("Price override", "Line discount", "Sale discount")
+    rows: list[tuple[reports.Cell, ...]] = [
+        ("2026-01-01 10:00", f"R-{n}", "Tea", kinds[n % 3], D(n % 7) + D("0.25"), "damaged", "A. Manager")
+        for n in range(20_000)
+    ]
+    with context.factory() as s:  # the real report's columns, its rows made up
+        real = reports.run(s, "discounts", "today")
+    screen._show(dataclasses.replace(real, rows=rows))
+    qtbot.wait(50)
+    assert screen.rows.rowCount() == 20_000
+    assert 0 < len(screen.rows._texts) <= 1_100  # what was drawn (and sized: Qt measures 1,000 rows)
+    assert screen.chart.labels == list(kinds)
+    want = [sum((r[4] for r in rows if r[3] == k), D(0)) for k in kinds]
+    assert screen.chart.series[0][1] == want
+    shown = screen.shown_rows()
+    assert len(shown) == 20_000 and shown[-1][1] == "R-19999" and shown[-1][4].endswith("0.25")

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import textwrap
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,17 @@ from typing import Any
 from babel import UnknownLocaleError
 from babel.dates import format_date, get_date_format
 from babel.numbers import format_currency, format_decimal
-from PySide6.QtCore import QBuffer, QByteArray, QDate, QIODevice, QRectF, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QBuffer,
+    QByteArray,
+    QDate,
+    QIODevice,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    Qt,
+)
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,8 +45,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -64,6 +74,55 @@ def qt_date_format(locale: str) -> str:
         elif not any(ch.isalpha() for ch in run):
             out.append(run)
     return "".join(out) or "yyyy-MM-dd"
+
+
+class ReportModel(QAbstractTableModel):
+    """A report's rows as its table shows them, each row formatted when it is first drawn or read: a year's
+    discounts are ~57,000 rows, and formatting them all (items made for every cell) took the screen seconds."""
+
+    def __init__(self, text: Callable[[str, reports.Cell], str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = text
+        self.report: reports.Report | None = None
+        self.titles: list[str] = []
+        self._texts: dict[int, list[str]] = {}
+
+    def set_report(self, report: reports.Report, titles: list[str]) -> None:
+        self.beginResetModel()
+        self.report, self.titles, self._texts = report, titles, {}
+        self.endResetModel()
+
+    def row_texts(self, row: int) -> list[str]:
+        assert self.report is not None
+        texts = self._texts.get(row)
+        if texts is None:
+            cells = zip(self.report.columns, self.report.rows[row], strict=True)
+            texts = self._texts[row] = [self.text(c.kind, v) for c, v in cells]
+        return texts
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() or self.report is None else len(self.report.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() or self.report is None else len(self.report.columns)
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if self.report is None or not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.row_texts(index.row())[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.report.columns[index.column()].kind != "text":
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        return None
+
+    def headerData(  # noqa: N802 - Qt's name
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.titles[section] if section < len(self.titles) else None
+        return None
 
 
 class BarChart(QWidget):
@@ -228,7 +287,9 @@ class ReportsScreen(QWidget):
         top.addWidget(self.busy)
         lay.addLayout(top)
         self.body = body = QHBoxLayout()
-        self.table = QTableWidget(0, 0)
+        self.rows = ReportModel(self.cell_text, self)
+        self.table = QTableView()
+        self.table.setModel(self.rows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
@@ -330,21 +391,12 @@ class ReportsScreen(QWidget):
         self.busy.hide()  # shown; what the op helper runs after it (days being kept) is not this report
         self.heading.setText(f"{self.tr(report.title)} · {self.period_text(report.period)}")
         self.note.setText(self.tr(report.note))
-        self.table.clear()
-        self.table.setColumnCount(len(report.columns))
-        self.table.setRowCount(len(report.rows))
         titles = [self.tr(c.title) for c in report.columns]
         widest = len(titles) > 8  # pickups' ten columns fit at 1024 px with titles on two or three lines
         if widest:
             titles = [textwrap.fill(t, 6, break_long_words=False) for t in titles]
         self.chart.setMinimumWidth(160 if widest else 280)
-        self.table.setHorizontalHeaderLabels(titles)
-        for r, row in enumerate(report.rows):
-            for c, (col, value) in enumerate(zip(report.columns, row, strict=True)):
-                item = QTableWidgetItem(self.cell_text(col.kind, value))
-                if col.kind != "text":
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(r, c, item)
+        self.rows.set_report(report, titles)
         # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px.
         wide = len(report.columns) > 5
         self.body.setStretch(0, 6 if widest else 4 if wide else 3)
@@ -368,24 +420,23 @@ class ReportsScreen(QWidget):
         if stretch is not None:
             header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         money = report.columns[report.chart_values[0]].kind if report.chart_values else "money"
+        labels = [str(row[report.chart_label]) for row in report.rows]
+        values = [[Decimal(row[i]) for row in report.rows] for i in report.chart_values]
+        if report.chart_sums:  # a list (a year's discounts): a bar per label, its rows summed
+            bars: dict[str, list[Decimal]] = {}
+            for n, label in enumerate(labels):
+                summed = bars.setdefault(label, [Decimal(0)] * len(values))
+                summed[:] = [total + column[n] for total, column in zip(summed, values, strict=True)]
+            labels, values = list(bars), [[sums[k] for sums in bars.values()] for k in range(len(values))]
         self.chart.set_data(
-            [str(row[report.chart_label]) for row in report.rows],
-            [
-                (self.tr(report.columns[i].title), [Decimal(row[i]) for row in report.rows])
-                for i in report.chart_values
-            ],
+            labels,
+            [(self.tr(report.columns[i].title), v) for i, v in zip(report.chart_values, values, strict=True)],
             lambda v: self.cell_text(money, v),
         )
 
     def shown_rows(self) -> list[list[str]]:
         """The table as it is on screen: what the exports carry."""
-        return [
-            [
-                (item.text() if (item := self.table.item(r, c)) else "")
-                for c in range(self.table.columnCount())
-            ]
-            for r in range(self.table.rowCount())
-        ]
+        return [list(self.rows.row_texts(r)) for r in range(self.rows.rowCount())]
 
     # -- exports ----------------------------------------------------------------------------------------------
     def _ask_export(self, kind: str) -> None:
