@@ -32,6 +32,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QRectF,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
@@ -52,6 +53,7 @@ from PySide6.QtWidgets import (
 
 from app.services import report_days, reports
 from app.services.base import Changes
+from ui import threads
 from ui.context import AppContext
 
 SERIES_COLOURS = ("#2563eb", "#9ca3af")
@@ -234,6 +236,7 @@ class BarChart(QWidget):
 
 class ReportsScreen(QWidget):
     title = "Reports"
+    pdf_saved = Signal(str, str)  # the file's name, and why it could not be saved ('' when it was)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -295,6 +298,8 @@ class ReportsScreen(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(32)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Columns sized to the rows drawn and the first 200 (Qt measures 1,000: a fifth of a year's discounts' opening).
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
         self.chart = BarChart()
         body.addWidget(self.table, 3)
         body.addWidget(self.chart, 2)
@@ -309,6 +314,7 @@ class ReportsScreen(QWidget):
         self.show_btn.clicked.connect(lambda _c=False: self.refresh())
         self.csv_btn.clicked.connect(lambda _c=False: self._ask_export("csv"))
         self.pdf_btn.clicked.connect(lambda _c=False: self._ask_export("pdf"))
+        self.pdf_saved.connect(self._saved)
         self._period_changed(load=False)
 
     # -- choosing ---------------------------------------------------------------------------------------------
@@ -449,19 +455,40 @@ class ReportsScreen(QWidget):
         )
         if not name:
             return
-        try:
-            if kind == "csv":
-                self.export_csv(Path(name))
-            else:
-                self.export_pdf(Path(name))
-        except OSError as exc:
-            self.ctx.messages.show_error(
-                self.tr("The report could not be saved ({0}): choose another folder.").format(
-                    exc.strerror or exc
-                )
-            )
+        if kind == "pdf":
+            self.save_pdf(Path(name))
             return
-        self.ctx.messages.show_notice(self.tr("Report saved to {0}.").format(name))
+        try:
+            self.export_csv(Path(name))
+        except OSError as exc:
+            self._saved(name, exc.strerror or str(exc))
+            return
+        self._saved(name, "")
+
+    def _saved(self, name: str, error: str) -> None:
+        self.pdf_btn.setEnabled(True)
+        if error:
+            msg = self.tr("The report could not be saved ({0}): choose another folder.").format(error)
+            self.ctx.messages.show_error(msg)
+        else:
+            self.ctx.messages.show_notice(self.tr("Report saved to {0}.").format(name))
+
+    def save_pdf(self, path: Path) -> None:
+        """Export the PDF off the GUI thread: a year's discounts are ~1,500 pages (seconds of drawing); what is on
+        screen (the chart's picture among it) is taken here, the rest drawn and written by the job."""
+        make = self._pdf_maker()
+        self.pdf_btn.setEnabled(False)
+        self.ctx.messages.show_notice(self.tr("Saving the report to {0}…").format(path))
+
+        def work() -> None:
+            try:
+                path.write_bytes(make())
+                error = ""
+            except OSError as exc:
+                error = exc.strerror or str(exc)
+            self.pdf_saved.emit(str(path), error)
+
+        threads.start(work, "counterline-report-pdf")
 
     def csv_text(self) -> str:
         """The rows on screen, one per line, with plain numbers (money as 1234.50) so a spreadsheet can add them."""
@@ -478,6 +505,11 @@ class ReportsScreen(QWidget):
 
     def pdf_bytes(self) -> bytes:
         """The report on A4 landscape: heading, the chart as shown (its grab), then the table's rows as on screen."""
+        return self._pdf_maker()()
+
+    def _pdf_maker(self) -> Callable[[], bytes]:
+        """What the PDF shows, taken from the screen here (on the GUI thread), and the drawing of it, which may run
+        on any thread."""
         # Imported here: reportlab and the PDF fonts take a tenth of the till's start, and few open a report.
         from reportlab.lib.pagesizes import A4, landscape
         from reportlab.lib.units import mm
@@ -486,56 +518,65 @@ class ReportsScreen(QWidget):
 
         from devices.printers.pdf_render import document_fonts
 
-        assert self.report is not None
-        fonts = document_fonts()
-        out = io.BytesIO()
-        page_w, page_h = landscape(A4)
-        c = Canvas(out, pagesize=(page_w, page_h))
-        c.setTitle(f"{self.report.title} {self.report.period.first} {self.report.period.last}")
-        margin = 15 * mm
-        c.setFont(fonts.bold, 14)
-        c.drawString(margin, page_h - margin, f"{self.report.title} · {self.period_text(self.report.period)}")
-        c.setFont(fonts.regular, 9)
-        c.drawString(margin, page_h - margin - 14, self.report.note)
-        image = ImageReader(io.BytesIO(self.chart.png()))
-        iw, ih = image.getSize()
-        chart_h = 70 * mm
-        chart_w = min(page_w - 2 * margin, chart_h * iw / max(1, ih))
-        y = page_h - margin - 24 - chart_h
-        c.drawImage(image, margin, y, chart_w, chart_h)
-        y -= 10 * mm
-        headers = [col.title for col in self.report.columns]
-        rows = self.shown_rows()
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-        total = sum(widths) or 1
-        xs = [margin]
-        for wdt in widths[:-1]:
-            xs.append(xs[-1] + (page_w - 2 * margin) * wdt / total)
+        report = self.report
+        assert report is not None
+        heading = f"{report.title} · {self.period_text(report.period)}"
+        chart = self.chart.png()
+        text = self.cell_text
 
-        # Figures end at their column's right edge (as on screen), so their digits line up; names start at its left.
-        ends = [*xs[1:], page_w - margin]
-        figures = [col.kind != "text" for col in self.report.columns]
+        def make() -> bytes:
+            fonts = document_fonts()
+            out = io.BytesIO()
+            page_w, page_h = landscape(A4)
+            c = Canvas(out, pagesize=(page_w, page_h))
+            c.setTitle(f"{report.title} {report.period.first} {report.period.last}")
+            margin = 15 * mm
+            c.setFont(fonts.bold, 14)
+            c.drawString(margin, page_h - margin, heading)
+            c.setFont(fonts.regular, 9)
+            c.drawString(margin, page_h - margin - 14, report.note)
+            image = ImageReader(io.BytesIO(chart))
+            iw, ih = image.getSize()
+            chart_h = 70 * mm
+            chart_w = min(page_w - 2 * margin, chart_h * iw / max(1, ih))
+            y = page_h - margin - 24 - chart_h
+            c.drawImage(image, margin, y, chart_w, chart_h)
+            y -= 10 * mm
+            headers = [col.title for col in report.columns]
+            rows = [
+                [text(col.kind, v) for col, v in zip(report.columns, row, strict=True)] for row in report.rows
+            ]
+            widths = [
+                max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+            ]
+            total = sum(widths) or 1
+            xs = [margin]
+            for wdt in widths[:-1]:
+                xs.append(xs[-1] + (page_w - 2 * margin) * wdt / total)
 
-        def draw_row(cells: list[str], font: str) -> None:
-            nonlocal y
-            if y < margin:
-                c.showPage()
-                y = page_h - margin
-            c.setFont(font, 9)
-            for x, end, figure, text in zip(xs, ends, figures, cells, strict=True):
-                if figure:
-                    c.drawRightString(end - 3 * mm, y, text)
-                else:
-                    c.drawString(x, y, text)
-            y -= 13
+            # Figures end at their column's right edge (as on screen), so their digits line up; names at its left.
+            ends = [*xs[1:], page_w - margin]
+            figures = [col.kind != "text" for col in report.columns]
 
-        draw_row(headers, fonts.bold)
-        for row in rows:
-            draw_row(row, fonts.regular)
-        if not rows:
-            draw_row(["Nothing in this period.", *[""] * (len(headers) - 1)], fonts.regular)
-        c.save()
-        return out.getvalue()
+            def draw_row(cells: list[str], font: str) -> None:
+                nonlocal y
+                if y < margin:
+                    c.showPage()
+                    y = page_h - margin
+                c.setFont(font, 9)
+                for x, end, figure, cell in zip(xs, ends, figures, cells, strict=True):
+                    if figure:
+                        c.drawRightString(end - 3 * mm, y, cell)
+                    else:
+                        c.drawString(x, y, cell)
+                y -= 13
 
-    def export_pdf(self, path: Path) -> None:
-        path.write_bytes(self.pdf_bytes())
+            draw_row(headers, fonts.bold)
+            for row in rows:
+                draw_row(row, fonts.regular)
+            if not rows:
+                draw_row(["Nothing in this period.", *[""] * (len(headers) - 1)], fonts.regular)
+            c.save()
+            return out.getvalue()
+
+        return make
