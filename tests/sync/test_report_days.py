@@ -97,26 +97,29 @@ def test_kept_days_give_what_the_orders_give_and_a_write_forgets_its_day(till: s
         today = datetime.now(zone).date()
         products = list(s.scalars(select(Product).order_by(Product.sku).limit(6)))
         days = [today - timedelta(days=n) for n in (12, 11, 10, 5)]
+        # The sales' hours, none of them the hour of the sale made now (which counts in its own row).
+        now_hour = datetime.now(zone).hour
+        morning, noon, evening = (h + 1 if h == now_hour else h for h in (9, 13, 18))
 
         def at(day: date, hour: int) -> datetime:
             return datetime.combine(day, time(hour, 15), zone)
 
         sales = {}
         for i, day in enumerate(days):
-            for hour in (9, 13, 18):
+            for hour in (morning, noon, evening):
                 sales[day, hour] = _sale(
                     s, at(day, hour), [(products[i], 1 + hour % 3), (products[i + 1], 2)]
                 )
         # A sale voided, a line voided and a parked sale: none counts.
         _sale(s, at(days[0], 10), [(products[5], 9)], status="voided")
         _sale(s, at(days[0], 11), [(products[5], 9)], status="parked")
-        sales[days[0], 13].lines[1].voided = True
-        sales[days[0], 13].total -= sales[days[0], 13].lines[1].amount
+        sales[days[0], noon].lines[1].voided = True
+        sales[days[0], noon].total -= sales[days[0], noon].lines[1].amount
         _sale(s, datetime.now(zone), [(products[0], 1)])  # today: open, never kept
     first, last = days[0] - timedelta(days=1), today
 
     want = _live(till, first, last)
-    assert want["department"] and want["top_items"] and len(want["hour"]) == 4  # 09, 13, 18 and now's hour
+    assert want["department"] and want["top_items"] and len(want["hour"]) == 4  # the three hours and now's
     got = _rows(till, first, last)
     assert got == want
     kept = _kept_days(till)
@@ -127,7 +130,7 @@ def test_kept_days_give_what_the_orders_give_and_a_write_forgets_its_day(till: s
 
     # A line added to a sale of a kept day: that day is forgotten, the others stay, the figures follow.
     with till.begin() as s:
-        order = s.get(Order, sales[days[1], 9].id)
+        order = s.get(Order, sales[days[1], morning].id)
         assert order is not None
         order.lines.append(
             OrderLine(
@@ -153,24 +156,24 @@ def test_kept_days_give_what_the_orders_give_and_a_write_forgets_its_day(till: s
     with till.begin() as s:
         s.execute(
             update(Order)
-            .where(Order.id == sales[days[2], 18].id)
-            .values(completed_at=at(days[3], 18) + timedelta(minutes=1))
+            .where(Order.id == sales[days[2], evening].id)
+            .values(completed_at=at(days[3], evening) + timedelta(minutes=1))
         )
     assert _kept_days(till) == kept - {days[2], days[3]}
     got = _rows(till, first, last)
     assert got == _live(till, first, last)
-    hour_18 = next(r for r in got["hour"] if r[0] == "18:00")
-    assert hour_18[1] == 4  # the sale still counts, once
+    evening_row = next(r for r in got["hour"] if r[0] == f"{evening:02d}:00")
+    assert evening_row[1] == 4  # the sale still counts, once
 
     # A line voided after the day was kept, and a sale deleted: each forgets its day.
     _rows(till, first, last)
     with till.begin() as s:
-        s.execute(update(OrderLine).where(OrderLine.order_id == sales[days[0], 9].id).values(voided=True))
+        s.execute(update(OrderLine).where(OrderLine.order_id == sales[days[0], morning].id).values(voided=True))
     assert days[0] not in _kept_days(till)
     _rows(till, first, last)
     with till.begin() as s:
-        s.execute(delete(OrderLine).where(OrderLine.order_id == sales[days[3], 9].id))
-        s.execute(delete(Order).where(Order.id == sales[days[3], 9].id))
+        s.execute(delete(OrderLine).where(OrderLine.order_id == sales[days[3], morning].id))
+        s.execute(delete(Order).where(Order.id == sales[days[3], morning].id))
     assert days[3] not in _kept_days(till)
     assert _rows(till, first, last) == _live(till, first, last)
 
