@@ -513,6 +513,7 @@ from app.db.models_stock import (  # noqa: E402, I001 - one block, each name re-
 )
 from app.db.models_reports import (  # noqa: E402, I001 - one block, each name re-exported
     ReportDay as ReportDay,
+    ReportDayDiscount as ReportDayDiscount,
     ReportDayHour as ReportDayHour,
     ReportDayItem as ReportDayItem,
 )

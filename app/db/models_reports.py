@@ -9,6 +9,8 @@ derived by the very queries that sum an open day (`app.services.report_days`):
   put back, a correction. A day without its row is summed again from the orders the next time a report asks.
 - `ReportDayItem`: per product and SKU, the lines sold, their quantity and their amount (voided lines left out).
 - `ReportDayHour`: per local hour, the sales and their net (the Z report's sales, at their totals).
+- `ReportDayDiscount`: per kind, reason and approver, the discounts and price overrides given and their amount off
+  (app.services.discount_lines, which the list of discounts shows one by one).
 
 The rows of a day whose `ReportDay` is gone are stale until the day is summed again; they are read only through it.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Index, Integer, String
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models import Base
@@ -58,3 +60,16 @@ class ReportDayHour(Base):
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)  # the local hour, 0-23
     sales: Mapped[int] = mapped_column(Integer)
     net: Mapped[Decimal] = mapped_column(Money)
+
+
+class ReportDayDiscount(Base):
+    __tablename__ = "report_day_discounts"
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)  # the row's number within its day
+    kind: Mapped[str] = mapped_column(String(20))  # discount_lines.KINDS
+    reason: Mapped[str] = mapped_column(Text)  # as given (a synced sale's may be longer than the till allows)
+    approver_id: Mapped[str] = mapped_column(String(36))  # the staff member ('' for a sale without an owner)
+    own: Mapped[bool] = mapped_column(Boolean)  # the cashier's own authority, not an approval
+    given: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Money)

@@ -15,6 +15,7 @@ session (SQLite's DEFERRED reads) keeps nothing: it sums what is not kept from t
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -25,15 +26,18 @@ from sqlalchemy import Date, String, and_, bindparam, delete, func, insert, sele
 from sqlalchemy.orm import Session
 
 from app.db.engine import reads_only
-from app.db.models import Order, OrderLine, ReportDay, ReportDayHour, ReportDayItem
+from app.db.models import Order, OrderLine, ReportDay, ReportDayDiscount, ReportDayHour, ReportDayItem
 from app.db.types import UTCDateTime
 from app.domain.money import ZERO
+from app.services import discount_lines
 from app.services.base import here
 from app.services.reports_base import MAX_RANGE_DAYS, Period, sold_between
 
 ItemKey = tuple[str, str]  # product id ('' for a line without one), SKU
 Items = dict[ItemKey, list[Any]]  # name (the greatest), lines, quantity, amount
 Hours = dict[int, tuple[int, Decimal]]  # local hour: sales, net
+DiscountKey = tuple[str, str, str, bool]  # kind, reason, approver (a staff id), the cashier's own authority
+Discounts = dict[DiscountKey, list[Any]]  # given, amount off
 
 
 # -- the sums, from the orders ---------------------------------------------------------------------------------
@@ -119,6 +123,46 @@ def hours_between(
     return out
 
 
+def discounts_between(session: Session, start: datetime, end: datetime) -> Discounts:
+    """The discounts and price overrides given between two moments, counted and summed per kind, reason and
+    approver (app.services.discount_lines: what the list of discounts shows one by one)."""
+    by_approval = discount_lines.approvers(session)
+    out: Discounts = {}
+    for e in discount_lines.entries(session, start, end):
+        cell = out.setdefault((e.kind, e.reason, *discount_lines.approver(e, by_approval)), [0, ZERO])
+        cell[0] += 1
+        cell[1] += e.amount
+    return out
+
+
+def _discounts_by_day(session: Session, marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows to keep of a run of consecutive days' discounts: read over the run at once (the discounted lines'
+    index is walked once, not once per day) and parted by the days' bounds."""
+    by_approval = discount_lines.approvers(session)
+    starts = [discount_lines.utc_text(m["start_at"]) for m in marks]
+    days: list[Discounts] = [{} for _ in marks]
+    for e in discount_lines.entries(session, marks[0]["start_at"], marks[-1]["end_at"]):
+        sums = days[bisect_right(starts, discount_lines.utc_text(e.completed_at)) - 1]
+        cell = sums.setdefault((e.kind, e.reason, *discount_lines.approver(e, by_approval)), [0, ZERO])
+        cell[0] += 1
+        cell[1] += e.amount
+    return [
+        {
+            "zone": mark["zone"],
+            "day": mark["day"],
+            "n": n,
+            "kind": kind,
+            "reason": reason,
+            "approver_id": who,
+            "own": own,
+            "given": given,
+            "amount": amount,
+        }
+        for mark, sums in zip(marks, days, strict=True)
+        for n, ((kind, reason, who, own), (given, amount)) in enumerate(sums.items())
+    ]
+
+
 # -- the period: kept days and open stretches ------------------------------------------------------------------
 def _bounds(zone: str, day: date) -> tuple[datetime, datetime]:
     return Period("range", day, day, zone).bounds()
@@ -170,7 +214,7 @@ def keep(session: Session, zone: str, days: Iterable[date]) -> set[date]:
         if not marks:
             continue
         run = [m["day"] for m in marks]
-        for table in (ReportDayItem, ReportDayHour):  # what an earlier keeping of these days left
+        for table in (ReportDayItem, ReportDayHour, ReportDayDiscount):  # what an earlier keeping left
             session.execute(
                 delete(table).where(table.zone == zone, table.day >= run[0], table.day <= run[-1])
             )
@@ -186,6 +230,9 @@ def keep(session: Session, zone: str, days: Iterable[date]) -> set[date]:
         # Each day by the open day's query, its rows written by the database as they come (nothing goes through
         # Python): one statement, run once per day.
         session.connection().execute(_KEEP_ITEMS, marks)
+        discounts = _discounts_by_day(session, marks)
+        if discounts:
+            session.execute(insert(ReportDayDiscount), discounts)
         session.execute(insert(ReportDay), marks)
         kept.update(run)
     return kept
@@ -286,3 +333,25 @@ def hour_sums(session: Session, p: Period) -> Hours:
         for (_, hour), (n, net) in hours_between(session, start, end, p.timezone).items():
             add(hour, n, net)
     return {hour: (n, net) for hour, (n, net) in out.items()}
+
+
+def discount_sums(session: Session, p: Period) -> Discounts:
+    """The discounts and price overrides given over the period, per kind, reason and approver."""
+    kept, windows = _split(session, p)
+    out: Discounts = {}
+
+    def add(key: DiscountKey, given: int, amount: Decimal) -> None:
+        cell = out.setdefault(key, [0, ZERO])
+        cell[0] += given
+        cell[1] += amount
+
+    if kept:
+        t = ReportDayDiscount
+        columns = (t.kind, t.reason, t.approver_id, t.own, func.sum(t.given), func.sum(t.amount))
+        q = _kept_rows(session, t, columns, p.timezone, kept).group_by(t.kind, t.reason, t.approver_id, t.own)
+        for kind, reason, who, own, given, amount in session.execute(q):
+            add((kind, reason, who, bool(own)), given, amount)
+    for start, end in windows:
+        for key, (given, amount) in discounts_between(session, start, end).items():
+            add(key, given, amount)
+    return out

@@ -5,7 +5,8 @@ this week (from the locale's first day of the week) or a range (app.services.rep
 what the Z report counts). This module is the list of reports the Reports screen opens and the one door to them
 (`run`, `open_report`); the reports themselves live by what they are about:
 
-- app.services.reports_sales: sales by hour and by department, top items, discounts and price overrides;
+- app.services.reports_sales: sales by hour and by department, top items, discounts and price overrides (each,
+  and summed by reason and approver);
 - app.services.reports_cash: tenders (the Z's figures), cash over and short per shift and per cashier;
 - here: returns, pickups and the pack bench (figures of app.domain.figures, fed from the till's rows by
   app.services.reports_fulfilment, and at the central store from its own: one definition for both), and stock
@@ -52,6 +53,7 @@ from app.services.reports_cash import (
 )
 from app.services.reports_sales import (
     TOP_ITEMS,
+    discount_reasons,
     discounts,
     sales_by_department,
     sales_by_hour,
@@ -72,6 +74,7 @@ __all__ = [
     "UserError",
     "cash_by_cashier",
     "cash_by_shift",
+    "discount_reasons",
     "discounts",
     "open_report",
     "pack_report",
@@ -173,6 +176,7 @@ REPORTS: dict[str, tuple[str, Callable[[Session, Period], Report]]] = {
     "cash_cashier": ("Cash over/short by cashier", cash_by_cashier),
     "top_items": ("Top items", top_items),
     "discounts": ("Discounts and price overrides", discounts),
+    "discount_reasons": ("Discounts by reason and approver", discount_reasons),
     "returns": ("Returns by reason", returns_by_reason),
     "returns_disposition": ("Returns by disposition", returns_by_disposition),
     "pickups": ("Pickups", pickup_report),

@@ -11,13 +11,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, cast, or_, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.db.models import Approval, Department, Order, OrderLine, Product, StaffUser
+from app.db.models import Department, Product, StaffUser
 from app.domain.money import ZERO, quantize_money
-from app.services import report_days
-from app.services.reports_base import Cell, Column, Period, Report, sales
+from app.services import discount_lines, report_days
+from app.services.reports_base import Cell, Column, Period, Report
 
 TOP_ITEMS = 20
 
@@ -106,18 +106,6 @@ def top_items(session: Session, p: Period) -> Report:
     )
 
 
-def _holds(column: Any) -> Any:
-    """A JSON column that holds an object: a removed discount is a JSON null, a never-given one SQL NULL (both
-    compare false), an empty object is none either."""
-    text = cast(column, String)
-    return and_(text != "null", text != "{}")
-
-
-def _field(column: Any, name: str) -> Any:
-    """One field of a JSON column, read by the database as text (not the whole document decoded here)."""
-    return column[name].as_string()
-
-
 def _minute_text(p: Period) -> Callable[[Any], str]:
     """A completion moment as the local minute it shows ("YYYY-MM-DD HH:MM"), from the raw value the database
     gives (SQLite's naive UTC text, PostgreSQL's aware datetime). Worked out once per UTC hour: in an hour whose
@@ -152,136 +140,30 @@ def _minute_text(p: Period) -> Callable[[Any], str]:
     return text
 
 
-_LAST = 1 << 30  # after every line of a sale
+def _staff_names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """Staff names as an approver is shown: by their id, and as the cashier's own authority."""
+    names = dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
+    return names, {owner: f"{name} (own authority)" for owner, name in names.items()}
 
 
-def _amount(value: Any) -> Decimal:
-    return Decimal(str(value if value is not None else "0"))
+def _approved_by(names: dict[str, str], own: dict[str, str], who: str, own_authority: bool) -> str:
+    if not own_authority:
+        return names.get(who, "?")
+    return own.get(who) or "? (own authority)"
 
 
 def discounts(session: Session, p: Period) -> Report:
     """Every discount and price override on the period's sales, with its reason and who approved it: the manager
-    of the approval it used (app.db Approval), or the cashier's own authority when the role allowed it.
-
-    A year holds tens of thousands of discounted lines: only the fields shown are read out of each discount (by
-    the database), as plain rows, and the completion moments come raw (`_minute_text`)."""
-    conn = session.connection()
-    completed = type_coerce(
-        Order.completed_at, String
-    )  # the raw value: formatted once per minute, and sorted on
-    money = OrderLine.unit_price.type
-    qty_type = OrderLine.qty.type
-    d, o = OrderLine.discount, OrderLine.price_override
-    lines = conn.execute(
-        select(
-            OrderLine.name,
-            type_coerce(OrderLine.qty, Integer),
-            type_coerce(OrderLine.unit_price, Integer),
-            _holds(o),
-            _field(o, "price"),
-            _field(o, "reason"),
-            _field(o, "approval_id"),
-            _holds(d),
-            _field(d, "amount"),
-            _field(d, "reason"),
-            _field(d, "approval_id"),
-            Order.number,
-            completed,
-            Order.owner_id,
-            OrderLine.line_no,
-        )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(
-            sales(p),
-            OrderLine.voided.is_(False),
-            # The index of the lines that carry either (app.db ix_order_lines_marked), then those that still do.
-            or_(d.is_not(None), o.is_not(None)),
-            or_(_holds(d), _holds(o)),
-        )
-    ).all()
-    # The few sales with a whole-sale discount, found by their own index (app.db ix_orders_discounted) first: asked
-    # in one statement with what a sale is, SQLite's planner walks every sale of the period instead.
-    start, end = p.bounds()
-    od = Order.order_discount
-    whole = aliased(
-        Order,
-        select(Order)
-        .where(od.is_not(None), _holds(od), Order.completed_at >= start, Order.completed_at < end)
-        .cte("discounted")
-        .prefix_with("MATERIALIZED"),
-    )
-    orders = conn.execute(
-        select(
-            whole.number,
-            type_coerce(whole.completed_at, String),
-            whole.owner_id,
-            _field(whole.order_discount, "amount"),
-            _field(whole.order_discount, "reason"),
-            _field(whole.order_discount, "approval_id"),
-        ).where(sales(p, of=whole))
-    ).all()
-    names = dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
-    approvers = dict(session.execute(select(Approval.id, Approval.approved_by)).all())
-    dialect = session.get_bind().dialect
-
-    own = {owner: f"{name} (own authority)" for owner, name in names.items()}
-
-    def who(approval: str | None, owner: str | None) -> str:
-        if approval and approval in approvers:
-            return names.get(approvers[approval], "?")
-        return own.get(owner or "") or "? (own authority)"
-
+    of the approval it used (app.db Approval), or the cashier's own authority when the role allowed it
+    (app.services.discount_lines, which the summary by reason sums too)."""
+    found = discount_lines.entries(session, *p.bounds())
+    by_approval = discount_lines.approvers(session)
+    names, own = _staff_names(session)
     when = _minute_text(p)
-    # Sorted here by time and receipt, each sale's lines in order (an override before a discount of the same
-    # line) and its whole-sale discount last.
-    found: list[tuple[Any, str, int, int, tuple[Cell, ...]]] = []
-    for (
-        name,
-        qty,
-        unit_price,
-        overridden,
-        price,
-        o_reason,
-        o_approval,
-        discounted,
-        amount,
-        d_reason,
-        d_approval,
-        number,
-        completed_at,
-        owner_id,
-        line_no,
-    ) in lines:
-        shown = when(completed_at)
-        if overridden and price is not None:
-            unit = money.process_result_value(unit_price, dialect)
-            n = qty_type.process_result_value(qty, dialect)
-            off = quantize_money((unit - _amount(price)) * n)
-            row = (shown, number, name, "Price override", off, o_reason or "", who(o_approval, owner_id))
-            found.append((completed_at, number, line_no, 0, row))
-        if discounted:
-            row = (
-                shown,
-                number,
-                name,
-                "Line discount",
-                _amount(amount),
-                d_reason or "",
-                who(d_approval, owner_id),
-            )
-            found.append((completed_at, number, line_no, 1, row))
-    for number, completed_at, owner_id, amount, reason, approval in orders:
-        row = (
-            when(completed_at),
-            number,
-            "Whole sale",
-            "Sale discount",
-            _amount(amount),
-            reason or "",
-            who(approval, owner_id),
-        )
-        found.append((completed_at, number, _LAST, 0, row))
-    found.sort()  # by those four: no two entries share them, so the rows themselves are never compared
+    rows: list[tuple[Cell, ...]] = []
+    for e in found:
+        approved = _approved_by(names, own, *discount_lines.approver(e, by_approval))
+        rows.append((when(e.completed_at), e.number, e.item, e.kind, e.amount, e.reason, approved))
     return Report(
         "discounts",
         "Discounts and price overrides",
@@ -295,9 +177,47 @@ def discounts(session: Session, p: Period) -> Report:
             Column("Reason", "text"),
             Column("Approved by", "text"),
         ),
-        [f[4] for f in found],
+        rows,
         3,
         (4,),
         "A price override's amount off is the price it replaced less the new price, times the quantity.",
         chart_sums=True,  # a bar per kind (override, line or sale discount), not one per row
+    )
+
+
+def discount_reasons(session: Session, p: Period) -> Report:
+    """The discounts and price overrides of the period summed by kind, reason and who approved them: the list's
+    entries (`discounts`) counted and added up, the closed days' from what was kept of them
+    (app.services.report_days), so a year opens at once where its list is tens of thousands of rows."""
+    names, own = _staff_names(session)
+    sums: dict[tuple[str, str, str], list[Any]] = {}
+    for (kind, reason, who, own_authority), (n, amount) in report_days.discount_sums(session, p).items():
+        key = (kind, reason, _approved_by(names, own, who, own_authority))
+        cell = sums.setdefault(key, [0, ZERO])
+        cell[0] += n
+        cell[1] += amount
+    order = {kind: i for i, kind in enumerate(discount_lines.KINDS)}
+    rows: list[tuple[Cell, ...]] = [
+        (kind, reason, who, n, amount)
+        for (kind, reason, who), (n, amount) in sorted(
+            sums.items(), key=lambda kv: (order[kv[0][0]], -kv[1][1], kv[0][1], kv[0][2])
+        )
+    ]
+    return Report(
+        "discount_reasons",
+        "Discounts by reason and approver",
+        p,
+        (
+            Column("What", "text"),
+            Column("Reason", "text"),
+            Column("Approved by", "text"),
+            Column("Given", "count"),
+            Column("Amount off", "money"),
+        ),
+        rows,
+        1,
+        (4,),
+        "Each discount and price override of the period (the list of discounts), counted and added up by kind, "
+        "reason and who approved it.",
+        chart_sums=True,  # a bar per reason, whoever approved it
     )

@@ -375,6 +375,17 @@ def _discounts(s: Session, days: Days, first: date, last: date) -> Rows:
     return found
 
 
+def _discount_reasons(s: Session, days: Days, first: date, last: date) -> Rows:
+    """The list's rows counted and summed by what, reason and who approved."""
+    sums: dict[tuple[str, str, str], tuple[int, D]] = {}
+    for _when, _number, _item, what, off, reason, who in _discounts(s, days, first, last):
+        n, total = sums.get((what, reason, who), (0, ZERO))
+        sums[what, reason, who] = (n + 1, total + off)
+    kinds = ["Price override", "Line discount", "Sale discount"]
+    ranked = sorted(sums.items(), key=lambda kv: (kinds.index(kv[0][0]), -kv[1][1], kv[0][1], kv[0][2]))
+    return [(what, reason, who, n, total) for (what, reason, who), (n, total) in ranked]
+
+
 def _returned(s: Session, days: Days, first: date, last: date, field: str) -> Rows:
     """Per reason (or disposition) of the returned lines: distinct returns, units and amount."""
     a, b = _window(days, first, last)
@@ -510,6 +521,7 @@ EXPECTED = {
     "cash_cashier": _cash_cashier,
     "top_items": _top_items,
     "discounts": _discounts,
+    "discount_reasons": _discount_reasons,
     "returns": _returns,
     "returns_disposition": _returns_disposition,
     "pickups": _pickups,

@@ -23,7 +23,7 @@ from app.services import report_days, reports
 from app.services.base import here
 
 D = Decimal
-REPORTS = ("hour", "department", "top_items")
+REPORTS = ("hour", "department", "top_items", "discount_reasons")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -115,11 +115,23 @@ def test_kept_days_give_what_the_orders_give_and_a_write_forgets_its_day(till: s
         _sale(s, at(days[0], 11), [(products[5], 9)], status="parked")
         sales[days[0], noon].lines[1].voided = True
         sales[days[0], noon].total -= sales[days[0], noon].lines[1].amount
+        # Discounts and an override, summed by reason (twice the same one, on two days) and by who approved.
+        damaged = {"kind": "amount", "value": "0.50", "amount": "0.50", "reason": "damaged box"}
+        sales[days[0], morning].lines[0].discount = damaged
+        sales[days[3], noon].lines[1].discount = damaged
+        line = sales[days[1], noon].lines[0]
+        line.price_override = {"price": str(line.unit_price - D("0.25")), "reason": "price match"}
+        sales[days[2], evening].order_discount = {"amount": "1.00", "reason": "regular customer"}
         _sale(s, datetime.now(zone), [(products[0], 1)])  # today: open, never kept
     first, last = days[0] - timedelta(days=1), today
 
     want = _live(till, first, last)
     assert want["department"] and want["top_items"] and len(want["hour"]) == 4  # the three hours and now's
+    assert [r[:4] for r in want["discount_reasons"]] == [
+        ("Price override", "price match", "? (own authority)", 1),
+        ("Line discount", "damaged box", "? (own authority)", 2),
+        ("Sale discount", "regular customer", "? (own authority)", 1),
+    ]
     got = _rows(till, first, last)
     assert got == want
     kept = _kept_days(till)
@@ -168,7 +180,9 @@ def test_kept_days_give_what_the_orders_give_and_a_write_forgets_its_day(till: s
     # A line voided after the day was kept, and a sale deleted: each forgets its day.
     _rows(till, first, last)
     with till.begin() as s:
-        s.execute(update(OrderLine).where(OrderLine.order_id == sales[days[0], morning].id).values(voided=True))
+        s.execute(
+            update(OrderLine).where(OrderLine.order_id == sales[days[0], morning].id).values(voided=True)
+        )
     assert days[0] not in _kept_days(till)
     _rows(till, first, last)
     with till.begin() as s:

@@ -122,7 +122,7 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     # Exports by the buttons: the dialog is answered with a file name; the files hold the rows on screen.
     target = {"name": ""}
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (target["name"], ""))
-    for key in ("department", "tenders", "cash_shift", "top_items", "discounts", "stock"):
+    for key in ("department", "tenders", "cash_shift", "top_items", "discounts", "discount_reasons", "stock"):
         screen.choose(key, "today")
         settle(qtbot, context)
         assert screen.report is not None and screen.report.key == key
@@ -146,6 +146,20 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
             assert all(cell in text for cell in row), (key, row)
         assert "saved to" in context.messages.text()
     assert screen.report is not None and screen.report.rows  # stock: the demo has items below their minimum
+
+    # The discounts summed by reason over both days, kept and open: a bar per reason, the rows' sums.
+    screen.choose("discount_reasons", "range", today - timedelta(days=7), today)
+    settle(qtbot, context)
+    summed = screen.report
+    assert summed is not None and summed.key == "discount_reasons" and summed.rows
+    screen.choose("discounts", "range", today - timedelta(days=7), today)
+    settle(qtbot, context)
+    assert screen.report is not None and sum(int(r[3]) for r in summed.rows) == len(screen.report.rows)
+    screen.choose("discount_reasons", "range", today - timedelta(days=7), today)
+    settle(qtbot, context)
+    labels = screen.chart.labels
+    assert len(labels) == len(set(labels)) and set(labels) == {str(r[1]) for r in summed.rows}
+    shoot(window, "reports-discount-reasons-1280x800")
 
     screen.choose("department", "today")
     settle(qtbot, context)

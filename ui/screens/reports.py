@@ -403,10 +403,11 @@ class ReportsScreen(QWidget):
             titles = [textwrap.fill(t, 6, break_long_words=False) for t in titles]
         self.chart.setMinimumWidth(160 if widest else 280)
         self.rows.set_report(report, titles)
-        # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px.
+        # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px;
+        # a list charted by its labels' sums (the discounts by reason: three columns of names, a few bars) some.
         wide = len(report.columns) > 5
-        self.body.setStretch(0, 6 if widest else 4 if wide else 3)
-        self.body.setStretch(1, 1 if wide else 2)
+        self.body.setStretch(0, 6 if widest else 4 if wide else 2 if report.chart_sums else 3)
+        self.body.setStretch(1, 1 if wide or report.chart_sums else 2)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # In a narrow table the spare width goes to the names (the chart's labels), so each figure stays under its
