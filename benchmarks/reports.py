@@ -408,7 +408,8 @@ def main() -> int:
         slow = []
         # Wall time is what the screen waits; the CPU time of this process (the SQLite work is in it) is what it
         # would wait on an idle machine, when other work shares the cores.
-        print(f"{'report':<14}" + "".join(f"{name:>12}" for name in periods) + "   cpu(year)   rows (year)")
+        width = max(len(key) for key in reports.REPORTS) + 2
+        print(f"{'report':<{width}}" + "".join(f"{name:>12}" for name in periods) + "   cpu(year)   rows (year)")
         for key in reports.REPORTS:
             times = []
             rows = 0
@@ -423,7 +424,7 @@ def main() -> int:
                 if took >= 1.0:
                     slow.append(f"{key} {name} {took:.2f} s")
             print(
-                f"{key:<14}"
+                f"{key:<{width}}"
                 + "".join(f"{t * 1000:>10.0f}ms" for t in times)
                 + f"{cpu * 1000:>10.0f}ms   {rows}"
             )
