@@ -409,7 +409,9 @@ def main() -> int:
         # Wall time is what the screen waits; the CPU time of this process (the SQLite work is in it) is what it
         # would wait on an idle machine, when other work shares the cores.
         width = max(len(key) for key in reports.REPORTS) + 2
-        print(f"{'report':<{width}}" + "".join(f"{name:>12}" for name in periods) + "   cpu(year)   rows (year)")
+        print(
+            f"{'report':<{width}}" + "".join(f"{name:>12}" for name in periods) + "   cpu(year)   rows (year)"
+        )
         for key in reports.REPORTS:
             times = []
             rows = 0
