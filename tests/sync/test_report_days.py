@@ -13,10 +13,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from alembic import command
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.db.engine import alembic_config, make_engine, make_read_sessionmaker, make_sessionmaker, migrate
 from app.db.models import Order, OrderLine, Product, ReportDay, ReportDayItem
 from app.ids import new_id
 from app.services import report_days, reports
@@ -267,3 +268,24 @@ def test_days_kept_across_the_clock_changes_give_what_the_stretch_gives(
                 n0, net0 = per_hour.get(hour, (0, D(0)))
                 per_hour[hour] = (n0 + n, net0 + net)
             assert report_days.hour_sums(s, p) == per_hour and len(per_hour) == 24
+
+
+def test_days_kept_before_the_discounts_were_kept_are_summed_again(tmp_path: Path) -> None:
+    """Till migration 0020 keeps the discounts per day: the days kept before it (without their discounts) are
+    forgotten by it, so the next report sums them again, discounts and all."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0019")
+        conn.execute(
+            text(
+                "INSERT INTO report_days (zone, day, start_at, end_at) "
+                "VALUES ('Europe/Dublin', '2026-01-05', '2026-01-05 00:00:00', '2026-01-06 00:00:00')"
+            )
+        )
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM report_days")) == 0
+    engine.dispose()
