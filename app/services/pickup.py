@@ -424,6 +424,11 @@ def hand_over(
     rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
     payload = stock.movement_payload(session, rows) if rows else []
     receipt = _receipt_facts(live, refused_ids, paid_now, order.change_given)
+    for ln in live:
+        # Not taken, so not sold: the reports count only what was (the order's total already leaves it out), and
+        # the returns desk cannot refund what the customer never had.
+        if ln.id in refused_ids:
+            ln.voided = True
     extra: dict[str, Any] = {"receipt": receipt}
     if payload:
         extra["movements"] = payload
