@@ -214,6 +214,38 @@ def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(centra
     assert third["status"] == "rejected"
 
 
+def test_what_the_customer_refused_at_the_pickup_counter_is_not_taken_back(central: Central) -> None:
+    """The hand-over's receipt says the customer refused one of the two units: only the one taken may come back,
+    at any till that asks the central store."""
+    with central.sessions.begin() as s:
+        shop = service.get_store(s, "S1")
+        s.add(
+            StockLevel(location_id=shop.locations[0].id, product_id=1, store_id=shop.id, on_hand=Decimal(5))
+        )
+    placed = central.client.post(
+        "/v1/orders",
+        json={"store": "S1", "lines": [{"sku": "A1", "qty": "2"}], "customer": {"email": "ann@example.org"}},
+        headers={"X-Api-Key": _storefront_key(central)},
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    with central.sessions.begin() as s:
+        order = s.get(WebOrder, uuid.UUID(order_id))
+        assert order is not None
+        order.status = "ready"
+    receipt = {"taken": [["A1", "Apple juice", "1"]], "refused": [["A1", "Apple juice", "1"]]}
+    handed = {"order_id": order_id, "from": "ready", "to": "collected", "by": "T1", "receipt": receipt}
+    assert central.push([event("order.status", handed)])[0]["status"] == "applied"
+    with central.sessions() as s:
+        state = service.returnable(s, uuid.UUID(order_id), web_order=True)
+        assert state is not None and state.sold == {"A1": Decimal(1)}
+    both = a_return(None, qty="2", web_order_id=order_id, refunds=[("online", "5.00")])
+    over = central.push([event("return.completed", both)])[0]
+    assert over["status"] == "rejected" and "A1" in over["reason"]
+    one = a_return(None, qty="1", web_order_id=order_id, refunds=[("online", "2.50")])
+    assert central.push([event("return.completed", one)])[0]["status"] == "applied"
+
+
 def _storefront_key(central: Central) -> str:
     with central.sessions.begin() as s:
         _, key = service.create_api_key(s, "test", stores=["S1"])

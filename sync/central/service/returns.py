@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,9 @@ from sync import protocol
 from sync.central import ledger, notices
 from sync.central.ledger import Rejected
 from sync.central.models import (
+    AppliedEvent,
     CentralSetting,
+    OrderStatusHistory,
     Return,
     Sale,
     StockException,
@@ -172,6 +175,8 @@ def returnable(
         for line in order.lines:
             if line.state != "unavailable":
                 _add(state.sold, {line.sku: line.qty})
+        for sku, qty in _refused(session, order.id).items():  # never taken: never to be taken back
+            state.sold[sku] = max(_ZERO, state.sold.get(sku, _ZERO) - qty)
         column = Return.web_order_id
     else:
         sale = session.scalar(_maybe_locked(select(Sale).where(Sale.id == original_id), lock))
@@ -188,6 +193,28 @@ def returnable(
         _add(state.returned, _items(doc.get("lines") or []))
         _add(state.refunded, _tenders(doc.get("payments") or []))
     return state
+
+
+def _refused(session: Session, order_id: uuid.UUID) -> dict[str, Decimal]:
+    """What the customer refused at the pickup counter, per item: the hand-over's receipt (protocol.HandoverReceipt,
+    in the `order.status` change to collected that the order's history names). One that does not read refuses
+    nothing."""
+    payload = session.scalar(
+        select(AppliedEvent.payload)
+        .join(OrderStatusHistory, OrderStatusHistory.event_id == AppliedEvent.event_id)
+        .where(OrderStatusHistory.order_id == order_id, OrderStatusHistory.to_status == "collected")
+        .limit(1)
+    )
+    if not isinstance(payload, dict) or payload.get("receipt") is None:
+        return {}
+    try:
+        receipt = protocol.HandoverReceipt.model_validate(payload["receipt"])
+    except ValidationError:
+        return {}
+    out: dict[str, Decimal] = {}
+    for sku, _name, qty in receipt.refused:
+        _add(out, {sku: qty})
+    return out
 
 
 def return_overs(state: Returnable, p: protocol.SaleCompleted) -> list[dict[str, Any]]:
