@@ -375,7 +375,7 @@ class OrderStatusChange(_Payload):
 class HandoverReceipt(BaseModel):
     """The `receipt` of an `order.status` event to "collected": what the customer took and handed back at the till,
     each [sku, name, qty], and what they paid there (an order placed unpaid: the total, each [tender, amount], the
-    change). The central puts it in the customer's picked-up notice; one it cannot read leaves the notice plain and
+    change, and the sale it made there). The central puts it in the customer's picked-up notice; one it cannot read leaves the notice plain and
     the hand-over stands (sync.central.service.handlers)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -385,6 +385,10 @@ class HandoverReceipt(BaseModel):
     paid: Money | None = None
     payments: list[tuple[Short, Money]] = Field(default_factory=list, max_length=20)
     change: Money | None = None
+    # Paid at the counter, the order is a sale of that till: its total and its lines taken, each [sku, name, qty,
+    # amount], as the till's Z and reports count them (the chain's sales reports count the same).
+    total: Money | None = None
+    sold: list[tuple[Sku, Name, Qty, Money]] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class OrderHandBack(_Payload):

@@ -423,7 +423,7 @@ def hand_over(
         moves.append(stock.MovementIn(ln.product_id, src, -ln.qty, "sale"))
     rows = stock.record_movements(session, moves, CAUSE, order.id, actor.user_id)
     payload = stock.movement_payload(session, rows) if rows else []
-    receipt = _receipt_facts(live, refused_ids, paid_now, order.change_given)
+    receipt = _receipt_facts(live, refused_ids, paid_now, order.change_given, order.total)
     for ln in live:
         # Not taken, so not sold: the reports count only what was (the order's total already leaves it out), and
         # the returns desk cannot refund what the customer never had.
@@ -490,17 +490,27 @@ def hand_over(
 
 
 def _receipt_facts(
-    live: Sequence[OrderLine], refused: set[str], paid: Sequence[Payment], change: Decimal
+    live: Sequence[OrderLine], refused: set[str], paid: Sequence[Payment], change: Decimal, total: Decimal
 ) -> dict[str, Any]:
     """What the customer's picked-up notice says, as a receipt would: the lines taken and refused, and what was
-    paid at the counter (sync.central.notices)."""
-    return {
+    paid at the counter (sync.central.notices). Paid at the counter, the order is a sale of this till (the Z and
+    the reports count it at its total, its lines taken at their amounts): the central's chain reports count what
+    this till counted (`total`, `sold`: sync.central.report_sales)."""
+    facts: dict[str, Any] = {
         "taken": [[ln.sku, ln.name, f"{ln.qty.normalize():f}"] for ln in live if ln.id not in refused],
         "refused": [[ln.sku, ln.name, f"{ln.qty.normalize():f}"] for ln in live if ln.id in refused],
         "paid": str(sum((p.amount for p in paid), Decimal(0))) if paid else None,
         "payments": [[p.kind, str(p.amount)] for p in paid],
         "change": str(change) if paid else None,
     }
+    if paid:
+        facts["total"] = str(total)
+        facts["sold"] = [
+            [ln.sku, ln.name, f"{ln.qty.normalize():f}", str(ln.amount)]
+            for ln in live
+            if ln.id not in refused
+        ]
+    return facts
 
 
 # ---------------------------------------------------------------- no-shows and put back

@@ -9,6 +9,10 @@ changed after; the tests hold them to the documents they come from.
   taken at a pickup counter at the hand-over (an `order.status` change to collected, its receipt's payments):
   the store, the sale or web order paid, the tender, the amount kept and the till's moment (the sale's
   `completed_at`, the hand-over's `handed_at`, else when the event happened).
+- `sale_facts` and `sale_line_facts` (migration 0021): per sale the tills count (what their Z counts: a sale
+  completed at a till, and a web order paid at the pickup counter when handed over), its total and its lines taken
+  (sku, name, quantity, amount) with the till's moment: from the sale's document, and from the hand-over's receipt
+  (`total` and `sold`, which a till sends when it took the payment).
 - `order_event_facts`: per applied `order.status` change to ready, collected or packed, the moments and the pack
   bench's counts it carried (NULL where the till sent none, or none that reads as one), by event id: the orders'
   history names the event of each change (sync.central.reports).
@@ -28,7 +32,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sync.central.models import Base, Money, OrderStatusHistory, UTCDateTime
+from sync.central.models import Base, Money, OrderStatusHistory, Qty, UTCDateTime
 
 # The pickups report finds each order's change of one kind (handed over) by the order: without it SQLite took the
 # changes of that kind over all time for each order (by the index on kind and time), ~1.2 s for a month of two
@@ -69,3 +73,29 @@ class OrderEventFact(Base):
     scans: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     approvals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SaleFact(Base):
+    __tablename__ = "sale_facts"
+    # A store's sales over a period, by the hour: read from the index alone.
+    __table_args__ = (Index("ix_sale_facts_store_at", "store_id", "at", "total"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    # The row it was taken from: the sale (sales.id) or the applied hand-over (applied_events.event_id).
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    total: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SaleLineFact(Base):
+    __tablename__ = "sale_line_facts"
+    # A store's lines over a period, per item: read from the index alone.
+    __table_args__ = (Index("ix_sale_line_facts_store_at", "store_id", "at", "sku", "qty", "amount", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    qty: Mapped[Decimal] = mapped_column(Qty)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,5 +1,5 @@
-"""The chain's reports at the central store: the fulfilment figures of app.domain.figures and the tenders
-(sync.central.report_tenders) by store and for the chain, fed from the central's own tables with the facts the
+"""The chain's reports at the central store: the sales by hour and the top items (sync.central.report_sales), the
+fulfilment figures of app.domain.figures and the tenders (sync.central.report_tenders) by store and for the chain, fed from the central's own tables with the facts the
 tills sent (their return lines, the moments and promises their order changes carry, the pack bench's figures, the
 payments of their sales and hand-overs: sync.central.report_facts).
 
@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, String, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from sync import protocol
-from sync.central import report_tenders
+from sync.central import report_sales, report_tenders
 from sync.central.models import OrderStatusHistory, Return, Store, WebOrder
 from sync.central.report_facts import OrderEventFact
 from sync.central.service.base import CentralError, NotFound
@@ -28,8 +28,14 @@ from sync.central.service.base import CentralError, NotFound
 OrderState = protocol.lifecycle.OrderState
 figures = protocol.figures  # the one definition of each figure, shared with the tills (app.domain.figures)
 MAX_DAYS = 366
-# The fulfilment figures of app.domain.figures, and the tenders (sync.central.report_tenders).
-FIGURES: dict[str, figures.Figure] = {**figures.FIGURES, report_tenders.TENDERS.key: report_tenders.TENDERS}
+# The sales (sync.central.report_sales), the fulfilment figures of app.domain.figures, and the tenders
+# (sync.central.report_tenders).
+FIGURES: dict[str, figures.Figure] = {
+    report_sales.HOUR.key: report_sales.HOUR,
+    report_sales.TOP_ITEMS.key: report_sales.TOP_ITEMS,
+    **figures.FIGURES,
+    report_tenders.TENDERS.key: report_tenders.TENDERS,
+}
 NAMES = tuple(FIGURES)
 _SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
 
@@ -195,7 +201,17 @@ _FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
 }
 
 
+# The sales reports read the period and the same days a week before (each store's local days).
+_SALES_FEED: dict[
+    str, Callable[[Session, Store, tuple[datetime, datetime], tuple[datetime, datetime]], list[Any]]
+] = {"hour": report_sales.hour_sums, "top_items": report_sales.item_sums}
+
+
 def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
+    if name == "hour":
+        return report_sales.hour_rows(items)
+    if name == "top_items":
+        return report_sales.top_rows(items)
     if name == "returns":
         return figures.returns_by_reason(items)
     if name == "returns_disposition":
@@ -237,7 +253,13 @@ def run(
     per: list[StoreRows] = []
     every: list[Any] = []
     for store in chosen:
-        items = _FEED[name](session, store, *bounds(store, first, last))
+        if name in _SALES_FEED:
+            week = timedelta(days=7)
+            items = _SALES_FEED[name](
+                session, store, bounds(store, first, last), bounds(store, first - week, last - week)
+            )
+        else:
+            items = _FEED[name](session, store, *bounds(store, first, last))
         every.extend(items)
         per.append(StoreRows(store.code, store.name, _rows(name, items, store.timezone)))
     zone = chosen[0].timezone if chosen else "UTC"

@@ -40,7 +40,7 @@ from tests.sync.fleet import Hub, Till, serve_on_loopback
 pytestmark = pytest.mark.postgres
 
 UNIT = {"A1": "4006381333931", "C3": "5012345678900"}  # tests.sync.fleet.CATALOG_CSV
-KEYS = ("returns", "returns_disposition", "pickups", "pack", "tenders")
+KEYS = ("hour", "top_items", "returns", "returns_disposition", "pickups", "pack", "tenders")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -55,7 +55,9 @@ def hub(pg_url: str) -> Iterator[Hub]:
     h.close()
 
 
-def _place(hub: Hub, store: str, fulfilment: str, sku: str, qty: int, paid: bool = True) -> str:
+def _place(
+    hub: Hub, store: str, fulfilment: str, sku: str, qty: int, paid: bool = True, also: str | None = None
+) -> str:
     with hub.sessions.begin() as s:
         order = service.place_order(
             s,
@@ -63,7 +65,7 @@ def _place(hub: Hub, store: str, fulfilment: str, sku: str, qty: int, paid: bool
                 {
                     "store": store,
                     "fulfilment": fulfilment,
-                    "lines": [{"sku": sku, "qty": str(qty)}],
+                    "lines": [{"sku": sku, "qty": str(qty)}, *([{"sku": also, "qty": "1"}] if also else [])],
                     "customer": {"name": "Ann Lee", "email": "ann@example.test", "address": "1 Elm St"},
                     **({} if paid else {"paid": False}),
                 }
@@ -148,6 +150,27 @@ def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, st
                     pickup.hand_over(s, till.actor, order_id, id_name="Ann Lee", tenders=tenders)
                 else:
                     pickup.hand_over(s, till.actor, order_id, id_name="Ann Lee")
+    # An order of two items paid at the counter, the customer refusing one: what they took is what was sold.
+    both = _place(hub, till.store, "pickup", "A1", 1, paid=False, also="C3")
+    till.sync()
+    for sku in ("A1", "C3"):
+        with till.factory.begin() as s:
+            pickup.scan(s, till.actor, both, UNIT[sku])
+    with till.factory.begin() as s:
+        pickup.ready(s, till.actor, both)
+    till.open_shift()
+    with till.factory.begin() as s:
+        order = s.get(Order, both)
+        assert order is not None
+        refused = next(ln.id for ln in order.lines if ln.sku == "C3")
+        pickup.hand_over(
+            s,
+            till.actor,
+            both,
+            id_name="Ann Lee",
+            refused=[refused],
+            tenders=[payment.TenderTaken("cash", Decimal("500"))],
+        )
     # Ship orders at the pack bench, a wrong scan refused now and then.
     ships = [_place(hub, till.store, "ship", "A1", rng.randint(1, 2)) for _ in range(rng.randint(2, 3))]
     till.sync()
@@ -300,6 +323,7 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
         return out
 
     for key, cols in {
+        "hour": (1, 2, 3, 4),
         "returns": (1, 2, 3),
         "returns_disposition": (1, 2, 3),
         "pickups": (1, 2, 3, 5, 6, 7),
@@ -308,6 +332,9 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     }.items():
         stores = counts([r for st in central[key].stores for r in st.rows], cols)
         assert counts(central[key].chain, cols) == stores, key
+    # Fewer items than the top's 20 sold: the chain's top items are the stores', summed per item.
+    stores = counts([r for st in central["top_items"].stores for r in st.rows], (2, 3))
+    assert len(stores) < 20 and counts(central["top_items"].chain, (2, 3)) == stores
 
     # The days held what the figures are about.
     every = {k: central[k].chain for k in KEYS}

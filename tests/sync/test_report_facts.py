@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sync.central import service
 from sync.central.db import make_engine, make_sessionmaker
 from sync.central.models import AppliedEvent, Sale, Terminal
-from sync.central.report_facts import OrderEventFact, TenderFact
+from sync.central.report_facts import OrderEventFact, SaleFact, SaleLineFact, TenderFact
 
 AT = datetime(2026, 3, 29, 0, 30, 15, 250400, tzinfo=UTC)  # the night Europe's clocks go forward
 
@@ -106,4 +106,72 @@ def test_facts_are_written_with_their_rows(db_url: str) -> None:
     assert (h.to_status, h.handed_at) == ("collected", done)
     assert (p.started_at, p.packed_at) == (done, datetime(2026, 3, 29, 3, tzinfo=UTC))
     assert (p.scans, p.errors, p.approvals) == (7, 0, 0)
+    engine.dispose()
+
+
+def test_sale_facts_are_the_sales_the_tills_count_and_what_does_not_read_is_left_out(db_url: str) -> None:
+    """Migration 0021: per sale its total and lines taken, from the sale's document and from a hand-over paid at
+    the counter (its receipt's `total` and `sold`); a hand-over paid online, or one whose receipt does not read,
+    is no sale; a line that does not read is left out, and the row it came with is stored all the same."""
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    order, online = uuid.uuid4(), uuid.uuid4()
+    completed = (AT + timedelta(hours=2)).replace(tzinfo=None).isoformat() + "+02:00"
+    lines = [
+        {"sku": "A1", "name": "Apple juice", "qty": "2", "amount": "4.98"},
+        {"sku": "K9", "name": "Flour", "qty": "0.755", "amount": "1.51"},
+        {"sku": "B2", "qty": "lots", "amount": "1.00"},  # does not read: left out
+        {"name": "no sku", "qty": "1", "amount": "1.00"},
+        ["A1", 1],
+    ]
+    with factory.begin() as s:
+        store = service.create_store(s, "F2", "Facts")
+        term = Terminal(store_id=store.id, code="T1", name="till")
+        s.add(term)
+        s.flush()
+        sid, tid = store.id, term.id
+        sale, untotalled = uuid.uuid4(), uuid.uuid4()
+        for row, total in ((sale, Decimal("6.49")), (untotalled, None)):
+            s.add(
+                Sale(
+                    id=row,
+                    store_id=sid,
+                    terminal_id=tid,
+                    number=f"N-{row}",
+                    total=total,
+                    document={"completed_at": completed, "lines": lines},
+                    occurred_at=AT + timedelta(hours=1),
+                )
+            )
+        receipt = {"taken": [["A1", "Apple juice", "1"]], "refused": [["C3", "Coffee", "1"]], "total": "2.49"}
+        receipt["sold"] = [["A1", "Apple juice", "1", "2.49"], ["C3", None, "x", "1.00"], "A1"]
+        paid_here = _event(
+            sid,
+            tid,
+            {"order_id": str(order), "to": "collected", "handed_at": AT.isoformat(), "receipt": receipt},
+        )
+        paid_online = _event(
+            sid, tid, {"order_id": str(online), "to": "collected", "receipt": {"taken": [["A1", "A", "1"]]}}
+        )
+        unreadable = _event(
+            sid, tid, {"order_id": str(online), "to": "collected", "receipt": ["total", "9.99"]}
+        )
+        s.add_all([paid_here, paid_online, unreadable])
+    with factory() as s:
+        totals = sorted((str(f.source_id), f.total, f.at) for f in s.scalars(select(SaleFact)))
+        got = sorted(
+            (str(f.source_id), f.sku, f.name, f.qty, f.amount, f.at) for f in s.scalars(select(SaleLineFact))
+        )
+        assert s.scalar(select(Sale.id).where(Sale.number == f"N-{untotalled}")) == untotalled
+    done = AT if engine.dialect.name == "postgresql" else AT.replace(microsecond=250000)
+    assert totals == sorted(
+        [(str(sale), Decimal("6.49"), done), (str(paid_here.event_id), Decimal("2.49"), done)]
+    )
+    assert got == sorted(
+        [
+            (str(sale), "A1", "Apple juice", Decimal("2.000"), Decimal("4.98"), done),
+            (str(sale), "K9", "Flour", Decimal("0.755"), Decimal("1.51"), done),
+            (str(paid_here.event_id), "A1", "Apple juice", Decimal("1.000"), Decimal("2.49"), done),
+        ]
+    )
     engine.dispose()
