@@ -220,6 +220,8 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
                             "paid": str(due),
                             "payments": [["card", str(due)]] if n % 2 else [["cash", str(due)]],
                             "change": "0.00",
+                            "total": str(due),  # the sale it made at that till, which the sales reports count
+                            "sold": [["SKU-PICKUP", "Picked up", "1", str(due)]],
                         }
                     event("order.status", handed, collected)
             with engine.begin() as conn:

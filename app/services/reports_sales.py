@@ -44,7 +44,8 @@ def sales_by_hour(session: Session, p: Period) -> Report:
         rows,
         0,
         (2, 4),
-        "Net sales: completed counter sales at their totals, as the Z report counts them.",
+        "Net sales: the sales the Z report counts (completed at the till, and web orders paid at the pickup counter), "
+        "at their totals.",
     )
 
 

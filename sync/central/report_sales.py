@@ -42,7 +42,8 @@ HOUR = figures.Figure(
     ),
     0,
     (2, 4),
-    "Net sales: completed counter sales at their totals, as the Z report counts them.",
+    "Net sales: the sales the Z report counts (completed at the till, and web orders paid at the pickup counter), "
+    "at their totals.",
 )
 TOP_ITEMS = figures.Figure(
     "top_items",

@@ -425,6 +425,16 @@ def test_the_office_page_in_headless_chromium(
         tenders_dom = subprocess.run(
             [*flags, "--dump-dom", tenders_link], capture_output=True, text=True, timeout=60
         ).stdout
+        sales_link = link.replace("name=pickups", "name=hour")
+        sales_dom = subprocess.run(
+            [*flags, "--dump-dom", sales_link], capture_output=True, text=True, timeout=60
+        ).stdout
+        subprocess.run(
+            [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={tmp_path / 'hour.png'}"]
+            + [sales_link],
+            capture_output=True,
+            timeout=60,
+        )
         refused = subprocess.run(
             [*flags, "--dump-dom", link.replace(token, token[:-1] + ("1" if token.endswith("0") else "0"))],
             capture_output=True,
@@ -435,6 +445,12 @@ def test_the_office_page_in_headless_chromium(
     assert "The chain" in dom and "S1 · Store S1" in dom and "Wait median (min)" in dom
     assert "expired or was revoked" in refused and "<svg" not in refused
     assert "<h1>Tenders</h1>" in tenders_dom and 'class="bar"' in tenders_dom and "Cash" in tenders_dom
+    assert (
+        "<h1>Sales by hour</h1>" in sales_dom
+        and 'class="bar"' in sales_dom
+        and "Net a week before" in sales_dom
+    )
     assert shot.exists() and shot.stat().st_size > 5000
     if os.environ.get("COUNTERLINE_SHOTS"):
         shutil.copy(shot, Path(os.environ["COUNTERLINE_SHOTS"]) / "office-reports.png")
+        shutil.copy(tmp_path / "hour.png", Path(os.environ["COUNTERLINE_SHOTS"]) / "office-hour.png")
