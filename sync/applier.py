@@ -308,7 +308,7 @@ class _Applier(DocumentChanges):
             self.tax_classes.add(tax)
         dept = p.get("department") or None
         if dept and dept not in self.departments:
-            self.s.add(Department(code=dept, name=dept.replace("_", " ").capitalize()))
+            self.s.add(Department(code=dept, name=protocol.department_name(dept)))
             self.s.flush()
             self.departments.add(dept)
         product = self.products.get(sku)

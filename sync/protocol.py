@@ -141,7 +141,14 @@ EVENT_TYPES: frozenset[str] = frozenset(
     }
 )
 
+
 # Changes a terminal pulls. `key` identifies the thing changed so a client can keep only the latest per key.
+def department_name(code: str) -> str:
+    """How a department the catalog names by its code is shown (a till that first hears of it names it so; the
+    chain's sales by department show the same): "home_garden" -> "Home garden"."""
+    return code.replace("_", " ").capitalize()
+
+
 CHANGE_PRODUCT = "product"
 CHANGE_PRICE = "price"
 CHANGE_STOCK = "stock"

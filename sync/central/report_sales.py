@@ -1,5 +1,5 @@
-"""The chain's sales at the central store: sales by hour (beside the same days a week before) and the top items,
-by store and for the chain, as each till's Reports screen counts them (app.services.reports_sales).
+"""The chain's sales at the central store: sales by hour and by department (each beside the same days a week
+before) and the top items, by store and for the chain, as each till's Reports screen counts them (app.services.reports_sales).
 
 What a till counts as a sale is what its Z counts: a sale completed at the till, at its total, with its lines
 (voided lines left out: a till does not send them), and a web order paid at its pickup counter when handed over,
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync import protocol
-from sync.central.models import Store
+from sync.central.models import Product, Store
 from sync.central.report_facts import SaleFact, SaleLineFact
 
 figures = protocol.figures
@@ -45,6 +45,14 @@ HOUR = figures.Figure(
     "Net sales: the sales the Z report counts (completed at the till, and web orders paid at the pickup counter), "
     "at their totals.",
 )
+DEPARTMENT = figures.Figure(
+    "department",
+    "Sales by department",
+    (("Department", "text"), ("Sold", "money"), ("A week before", "money")),
+    0,
+    (1, 2),
+    "Sold: the lines' amounts after discounts, voided lines left out.",
+)
 TOP_ITEMS = figures.Figure(
     "top_items",
     "Top items",
@@ -64,6 +72,13 @@ class HourSum:
     hour: int
     sales: int
     net: Decimal
+
+
+@dataclass(frozen=True)
+class DepartmentSum:
+    before: bool
+    department: str
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -133,14 +148,48 @@ def hour_rows(sums: Iterable[HourSum]) -> list[figures.Row]:
     return [(f"{hour:02d}:00", *per[hour]) for hour in sorted(per)]
 
 
-def item_sums(session: Session, store: Store, period: Window, _week_before: Window) -> list[ItemSum]:
+def _items(session: Session, store: Store, window: Window) -> list[ItemSum]:
     f = SaleLineFact
     q = (
         select(f.sku, func.max(f.name), func.sum(f.qty), func.sum(f.amount))
-        .where(f.store_id == store.id, f.at >= period[0], f.at < period[1])
+        .where(f.store_id == store.id, f.at >= window[0], f.at < window[1])
         .group_by(f.sku)
     )
     return [ItemSum(sku, name, qty, amount) for sku, name, qty, amount in session.execute(q)]
+
+
+def item_sums(session: Session, store: Store, period: Window, _week_before: Window) -> list[ItemSum]:
+    return _items(session, store, period)
+
+
+def department_sums(
+    session: Session, store: Store, period: Window, week_before: Window
+) -> list[DepartmentSum]:
+    """Sold per department, each item in the department the catalog puts it in now (as the till counts it:
+    app.services.reports_sales `sales_by_department`); an item the catalog does not know is in none."""
+    sums = [(before, _items(session, store, w)) for before, w in ((False, period), (True, week_before))]
+    skus = sorted({it.sku for _b, items in sums for it in items})
+    department = dict(
+        session.execute(select(Product.sku, Product.department).where(Product.sku.in_(skus))).all()
+    )
+    out: dict[tuple[bool, str], Decimal] = {}
+    for before, items in sums:
+        for it in items:
+            code = department.get(it.sku) or ""
+            name = protocol.department_name(code) if code else "No department"
+            out[before, name] = out.get((before, name), _ZERO) + it.amount
+    return [DepartmentSum(before, name, amount) for (before, name), amount in out.items()]
+
+
+def department_rows(sums: Iterable[DepartmentSum]) -> list[figures.Row]:
+    """Per department: sold in the period and in the same days a week before, the most sold first."""
+    now: dict[str, Decimal] = {}
+    before: dict[str, Decimal] = {}
+    for s in sums:
+        into = before if s.before else now
+        into[s.department] = into.get(s.department, _ZERO) + s.amount
+    names = sorted(set(now) | set(before), key=lambda n: (-now.get(n, _ZERO), n))
+    return [(n, now.get(n, _ZERO), before.get(n, _ZERO)) for n in names]
 
 
 def top_rows(sums: Iterable[ItemSum]) -> list[figures.Row]:

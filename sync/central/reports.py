@@ -1,4 +1,5 @@
-"""The chain's reports at the central store: the sales by hour and the top items (sync.central.report_sales), the
+"""The chain's reports at the central store: the sales by hour and by department and the top items
+(sync.central.report_sales), the
 fulfilment figures of app.domain.figures and the tenders (sync.central.report_tenders) by store and for the chain, fed from the central's own tables with the facts the
 tills sent (their return lines, the moments and promises their order changes carry, the pack bench's figures, the
 payments of their sales and hand-overs: sync.central.report_facts).
@@ -32,6 +33,7 @@ MAX_DAYS = 366
 # (sync.central.report_tenders).
 FIGURES: dict[str, figures.Figure] = {
     report_sales.HOUR.key: report_sales.HOUR,
+    report_sales.DEPARTMENT.key: report_sales.DEPARTMENT,
     report_sales.TOP_ITEMS.key: report_sales.TOP_ITEMS,
     **figures.FIGURES,
     report_tenders.TENDERS.key: report_tenders.TENDERS,
@@ -204,12 +206,18 @@ _FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
 # The sales reports read the period and the same days a week before (each store's local days).
 _SALES_FEED: dict[
     str, Callable[[Session, Store, tuple[datetime, datetime], tuple[datetime, datetime]], list[Any]]
-] = {"hour": report_sales.hour_sums, "top_items": report_sales.item_sums}
+] = {
+    "hour": report_sales.hour_sums,
+    "department": report_sales.department_sums,
+    "top_items": report_sales.item_sums,
+}
 
 
 def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
     if name == "hour":
         return report_sales.hour_rows(items)
+    if name == "department":
+        return report_sales.department_rows(items)
     if name == "top_items":
         return report_sales.top_rows(items)
     if name == "returns":

@@ -40,7 +40,7 @@ from tests.sync.fleet import Hub, Till, serve_on_loopback
 pytestmark = pytest.mark.postgres
 
 UNIT = {"A1": "4006381333931", "C3": "5012345678900"}  # tests.sync.fleet.CATALOG_CSV
-KEYS = ("hour", "top_items", "returns", "returns_disposition", "pickups", "pack", "tenders")
+KEYS = ("hour", "department", "top_items", "returns", "returns_disposition", "pickups", "pack", "tenders")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -324,6 +324,7 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
 
     for key, cols in {
         "hour": (1, 2, 3, 4),
+        "department": (1, 2),
         "returns": (1, 2, 3),
         "returns_disposition": (1, 2, 3),
         "pickups": (1, 2, 3, 5, 6, 7),
