@@ -266,6 +266,8 @@ def main() -> int:
                 "sales",
                 "tender_facts",
                 "order_event_facts",
+                "sale_facts",
+                "sale_line_facts",
             ):
                 conn.exec_driver_sql(f"ANALYZE {table}")
         factory = make_sessionmaker(make_engine(url), readonly=True)  # as the API's readers
