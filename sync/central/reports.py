@@ -1,8 +1,9 @@
 """The chain's reports at the central store: the sales by hour and by department and the top items
-(sync.central.report_sales), the
-fulfilment figures of app.domain.figures and the tenders (sync.central.report_tenders) by store and for the chain, fed from the central's own tables with the facts the
-tills sent (their return lines, the moments and promises their order changes carry, the pack bench's figures, the
-payments of their sales and hand-overs: sync.central.report_facts).
+(sync.central.report_sales), the tenders (sync.central.report_tenders), the cash over and short per shift and per
+cashier (sync.central.report_cash) and the fulfilment figures of app.domain.figures, by store and for the chain, fed
+from the central's own tables with the facts the tills sent (their sales' totals and lines, their return lines, the
+moments and promises their order changes carry, the pack bench's figures, the payments of their sales and
+hand-overs: sync.central.report_facts; their shifts as they sent them).
 
 Each store's period is its local days (the store's time zone), as on its tills. The chain's rows are the same
 function over every chosen store's facts together (the pack bench's days in the first store's zone).
@@ -21,7 +22,7 @@ from sqlalchemy import DateTime, String, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from sync import protocol
-from sync.central import report_sales, report_tenders
+from sync.central import report_cash, report_sales, report_tenders
 from sync.central.models import OrderStatusHistory, Return, Store, WebOrder
 from sync.central.report_facts import OrderEventFact
 from sync.central.service.base import CentralError, NotFound
@@ -29,7 +30,7 @@ from sync.central.service.base import CentralError, NotFound
 OrderState = protocol.lifecycle.OrderState
 figures = protocol.figures  # the one definition of each figure, shared with the tills (app.domain.figures)
 MAX_DAYS = 366
-# The sales (sync.central.report_sales), the fulfilment figures of app.domain.figures, and the tenders
+# The sales (sync.central.report_sales), the cash over and short per shift and per cashier (sync.central.report_cash), the fulfilment figures of app.domain.figures, and the tenders
 # (sync.central.report_tenders).
 FIGURES: dict[str, figures.Figure] = {
     report_sales.HOUR.key: report_sales.HOUR,
@@ -37,6 +38,8 @@ FIGURES: dict[str, figures.Figure] = {
     report_sales.TOP_ITEMS.key: report_sales.TOP_ITEMS,
     **figures.FIGURES,
     report_tenders.TENDERS.key: report_tenders.TENDERS,
+    report_cash.CASH_SHIFT.key: report_cash.CASH_SHIFT,
+    report_cash.CASH_CASHIER.key: report_cash.CASH_CASHIER,
 }
 NAMES = tuple(FIGURES)
 _SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
@@ -200,6 +203,8 @@ _FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
     "pickups": pickup_items,
     "pack": pack_items,
     "tenders": report_tenders.tender_sums,
+    "cash_shift": report_cash.shift_items,
+    "cash_cashier": report_cash.shift_items,
 }
 
 
@@ -228,6 +233,10 @@ def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
         return figures.pickups(items)
     if name == "tenders":
         return report_tenders.tender_rows(items)
+    if name == "cash_shift":
+        return report_cash.shift_rows(items)
+    if name == "cash_cashier":
+        return report_cash.cashier_rows(items)
     return figures.pack_bench(items, timezone)
 
 

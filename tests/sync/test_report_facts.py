@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from sync.central import service
+from sync.central import report_cash, service
 from sync.central.db import make_engine, make_sessionmaker
-from sync.central.models import AppliedEvent, Sale, Terminal
+from sync.central.models import AppliedEvent, Sale, Store, Terminal
 from sync.central.report_facts import OrderEventFact, SaleFact, SaleLineFact, TenderFact
 
 AT = datetime(2026, 3, 29, 0, 30, 15, 250400, tzinfo=UTC)  # the night Europe's clocks go forward
@@ -174,4 +174,63 @@ def test_sale_facts_are_the_sales_the_tills_count_and_what_does_not_read_is_left
             (str(paid_here.event_id), "A1", "Apple juice", Decimal("1.000"), Decimal("2.49"), done),
         ]
     )
+    engine.dispose()
+
+
+def test_shifts_are_read_as_their_tills_sent_them_and_what_does_not_read_is_left_out(db_url: str) -> None:
+    """The chain's cash over and short (sync.central.report_cash): a shift closed in the period, its cashier the
+    one who opened it by their latest name; a close whose figures do not read, or closed outside the period, is
+    left out; a cashier the central never heard of shows as "?"."""
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    who, stranger = uuid.uuid4(), uuid.uuid4()
+    shifts = [uuid.uuid4() for _ in range(4)]
+    with factory.begin() as s:
+        store = service.create_store(s, "F3", "Facts")
+        store.timezone = "Europe/Dublin"
+        term = Terminal(store_id=store.id, code="T1", name="till")
+        s.add(term)
+        s.flush()
+        sid, tid = store.id, term.id
+
+        def ev(kind: str, payload: dict[str, Any], hours: int = 5) -> AppliedEvent:
+            e = _event(sid, tid, payload, kind)
+            e.occurred_at = AT + timedelta(hours=hours)
+            return e
+
+        staff_a = ev("staff.saved", {"id": str(who), "display_name": "Ann"}, 1)
+        staff_b = ev("staff.saved", {"id": str(who), "display_name": "Ann Lee"}, 2)  # renamed since
+        events = [staff_a, staff_b]
+        for n, sh in enumerate(shifts):
+            events.append(
+                ev("shift.opened", {"shift_id": str(sh), "opened_by": str(stranger if n == 1 else who)})
+            )
+        closes = [
+            {
+                "expected_cash": "100.00",
+                "counted_cash": "98.50",
+                "closed_at": (AT + timedelta(hours=3)).isoformat(),
+            },
+            {"expected_cash": "50.00", "counted_cash": "50.20"},  # no moment: when it arrived
+            {"expected_cash": "lots", "counted_cash": "1.00"},
+            {
+                "expected_cash": "1.00",
+                "counted_cash": "1.00",
+                "closed_at": (AT - timedelta(days=3)).isoformat(),
+            },
+        ]
+        for n, (sh, close) in enumerate(zip(shifts, closes, strict=True)):
+            events.append(ev("shift.closed", {"shift_id": str(sh), "number": f"S-{n}", **close}, 6))
+        s.add_all(events)
+    with factory() as s:
+        shop = s.scalars(select(Store).where(Store.code == "F3")).one()
+        items = report_cash.shift_items(s, shop, AT - timedelta(days=1), AT + timedelta(days=1))
+    assert report_cash.shift_rows(items) == [
+        ("S-0", "Ann Lee", "2026-03-29 04:30", Decimal("100.00"), Decimal("98.50"), Decimal("-1.50")),
+        ("S-1", "?", "2026-03-29 07:30", Decimal("50.00"), Decimal("50.20"), Decimal("0.20")),
+    ]
+    assert report_cash.cashier_rows(items) == [
+        ("?", 1, Decimal("50.00"), Decimal("50.20"), Decimal("0.20")),
+        ("Ann Lee", 1, Decimal("100.00"), Decimal("98.50"), Decimal("-1.50")),
+    ]
     engine.dispose()

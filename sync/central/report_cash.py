@@ -1,0 +1,172 @@
+"""The chain's cash over and short at the central store, per shift and per cashier, by store and for the chain, as
+each till's Reports screen and Z report count them (app.services.reports_cash).
+
+A till sends each shift it opens (`shift.opened`: who opened it) and closes (`shift.closed`: its Z's figures, the
+expected cash and the blind count among them); the central keeps them as they came (applied_events). A shift counts
+in the period its till closed it in (the moment it sent; the arrival when that does not read), its cashier is who
+opened it, by the name the store's tills gave them (`staff.saved`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync import protocol
+from sync.central.models import AppliedEvent, Store
+
+figures = protocol.figures
+_SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
+_CENT = Decimal("0.01")
+
+CASH_SHIFT = figures.Figure(
+    "cash_shift",
+    "Cash over/short by shift",
+    (
+        ("Shift", "text"),
+        ("Cashier", "text"),
+        ("Closed", "text"),
+        ("Expected cash", "money"),
+        ("Counted", "money"),
+        ("Over/short", "money"),
+    ),
+    0,
+    (5,),
+    "Shifts closed in the period; over is positive, short negative.",
+)
+CASH_CASHIER = figures.Figure(
+    "cash_cashier",
+    "Cash over/short by cashier",
+    (
+        ("Cashier", "text"),
+        ("Shifts", "count"),
+        ("Expected cash", "money"),
+        ("Counted", "money"),
+        ("Over/short", "money"),
+    ),
+    0,
+    (4,),
+    "The cashier who opened each shift closed in the period.",
+)
+
+
+@dataclass(frozen=True)
+class ShiftCash:
+    number: str
+    cashier: str
+    closed_at: datetime
+    closed: str  # the local minute, in its store's zone
+    expected: Decimal
+    counted: Decimal
+    over_short: Decimal
+
+
+def _money(value: Any) -> Decimal | None:
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return d.quantize(_CENT, rounding=ROUND_HALF_UP) if d.is_finite() else None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _uid(value: Any) -> str:
+    """A user id as one text, however a till wrote it."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value or "")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _payloads(
+    session: Session, store: Store, kind: str, *where: Any
+) -> list[tuple[dict[str, Any], datetime]]:
+    q = select(AppliedEvent.payload, AppliedEvent.occurred_at).where(
+        AppliedEvent.store_id == store.id, AppliedEvent.type == kind, *where
+    )
+    return [(p, _aware(at)) for p, at in session.execute(q) if isinstance(p, dict)]
+
+
+def shift_items(session: Session, store: Store, start: datetime, end: datetime) -> list[ShiftCash]:
+    """The store's shifts closed in [start, end): the Z's expected cash, the count, counted minus expected."""
+    e = AppliedEvent.occurred_at
+    closed = []
+    for p, occurred in _payloads(
+        session, store, protocol.SHIFT_CLOSED, e >= start - _SLACK, e < end + _SLACK
+    ):
+        at = _moment(p.get("closed_at")) or occurred
+        expected, counted = _money(p.get("expected_cash")), _money(p.get("counted_cash"))
+        if start <= at < end and expected is not None and counted is not None:
+            closed.append((at, str(p.get("shift_id") or ""), str(p.get("number") or ""), expected, counted))
+    if not closed:
+        return []
+    opened = {
+        str(p.get("shift_id")): _uid(p.get("opened_by"))
+        for p, _at in _payloads(
+            session,
+            store,
+            protocol.SHIFT_OPENED,
+            AppliedEvent.payload["shift_id"].as_string().in_(sorted({c[1] for c in closed})),
+        )
+    }
+    names: dict[str, tuple[datetime, str]] = {}  # the latest name each user was given
+    for p, at in _payloads(session, store, protocol.STAFF_SAVED):
+        who, name = _uid(p.get("id")), p.get("display_name")
+        if isinstance(name, str) and (who not in names or names[who][0] <= at):
+            names[who] = (at, name)
+    zone = ZoneInfo(store.timezone)
+    out = []
+    for at, shift_id, number, expected, counted in sorted(closed, key=lambda c: c[0]):
+        cashier = names.get(opened.get(shift_id, ""), (at, "?"))[1]
+        local = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        out.append(
+            ShiftCash(number, cashier, at, local, expected, counted, (counted - expected).quantize(_CENT))
+        )
+    return out
+
+
+def shift_rows(items: Iterable[ShiftCash]) -> list[figures.Row]:
+    """Per shift, in the order they closed (app.services.reports_cash `cash_by_shift`)."""
+    return [
+        (c.number, c.cashier, c.closed, c.expected, c.counted, c.over_short)
+        for c in sorted(items, key=lambda c: c.closed_at)
+    ]
+
+
+def cashier_rows(items: Iterable[ShiftCash]) -> list[figures.Row]:
+    """Per cashier, by name: their shifts, and the cash expected, counted and over or short (`cash_by_cashier`)."""
+    by: dict[str, list[ShiftCash]] = {}
+    for c in items:
+        by.setdefault(c.cashier, []).append(c)
+    zero = Decimal("0.00")
+    return [
+        (
+            name,
+            len(cs),
+            sum((c.expected for c in cs), zero),
+            sum((c.counted for c in cs), zero),
+            sum((c.over_short for c in cs), zero),
+        )
+        for name, cs in sorted(by.items())
+    ]
