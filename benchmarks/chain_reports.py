@@ -7,7 +7,7 @@ Builds a central database (SQLite file, or the PostgreSQL URL given) with, per s
 busy store's tills send (and the orders' status history the central keeps): 300 sales (8 lines; paid in cash, by
 card or split), 15 returns (with their lines' reasons and dispositions), 40 pickup and curbside
 orders made ready (most collected, half at the curb, a third paid at the counter when handed over) and 30 ship
-orders packed (with the bench's figures), then
+orders packed (with the bench's figures), and a shift opened and closed (with its Z's cash), then
 ANALYZE (as autovacuum does after a bulk load; the planner needs the tables' statistics). Then times
 `sync.central.reports.run` for today, the week and the whole year, all stores, in a fresh session per call.
 --reuse times a database this benchmark built before (brought to the newest schema) without building it again.
@@ -144,6 +144,25 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
                     }
                 )
 
+            if d == 0:  # the store's cashier, as its till sent them
+                event(
+                    "staff.saved", opened, {"id": str(uuid.UUID(int=store_id)), "display_name": "Store admin"}
+                )
+            shift = str(uuid.uuid4())  # a shift a day: opened, and closed with its Z's cash
+            event("shift.opened", opened, {"shift_id": shift, "opened_by": str(uuid.UUID(int=store_id))})
+            closed = opened + timedelta(hours=12, minutes=30)
+            expected = Decimal(rng.randint(50_000, 150_000)) / 100
+            event(
+                "shift.closed",
+                closed,
+                {
+                    "shift_id": shift,
+                    "number": f"S{store_id}-{d}",
+                    "closed_at": closed.isoformat(),
+                    "expected_cash": str(expected),
+                    "counted_cash": str(expected + Decimal(rng.randint(-300, 300)) / 100),
+                },
+            )
             for n in range(sales):
                 at = opened + timedelta(seconds=rng.uniform(0, 12 * 3600))
                 sale = _sale(store_id, term_id, f"S{store_id}-{d}-{n}", at, rng)
