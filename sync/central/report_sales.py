@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from sync import protocol
@@ -96,44 +96,54 @@ def _utc_hour(session: Session) -> Any:
     return func.strftime("%Y-%m-%d %H", SaleFact.at)  # SQLite keeps UTC moments as naive text
 
 
-def _hours(session: Session, store: Store, start: datetime, end: datetime) -> dict[int, list[Any]]:
-    """Sales and net per local hour between two moments: the database sums them per UTC hour (a year is ~9k
-    hours, not ~110k sales); a UTC hour that falls within one local hour counts there, any other (a zone at a half
-    hour, a clock change) is read sale by sale (as the till does: app.services.report_days.hours_between)."""
+def hour_sums(session: Session, store: Store, period: Window, week_before: Window) -> list[HourSum]:
+    """Sales and net per local hour, of the period and of the same days a week before, read in one pass: the
+    database sums them per UTC hour (a year is ~9k hours, not ~110k sales); a UTC hour that lies within one local
+    hour and within its windows counts there, any other (a zone at a half hour, a clock change, a window's edge in
+    such a zone) is read sale by sale (as the till does: app.services.report_days.hours_between)."""
     tz = ZoneInfo(store.timezone)
-    out: dict[int, list[Any]] = {}
+    windows = ((False, period), (True, week_before))
+    out: dict[tuple[bool, int], list[Any]] = {}
 
-    def add(hour: int, n: int, net: Decimal) -> None:
-        cell = out.setdefault(hour, [0, _ZERO])
-        cell[0] += n
-        cell[1] += net
+    def add(at: datetime, n: int, net: Decimal, wanted: Iterable[bool]) -> None:
+        for before in wanted:
+            cell = out.setdefault((before, at.hour), [0, _ZERO])
+            cell[0] += n
+            cell[1] += net
 
     f = SaleFact
-    window = (f.store_id == store.id, f.at >= start, f.at < end)
+    span = (
+        f.store_id == store.id,
+        f.at >= min(period[0], week_before[0]),
+        f.at < max(period[1], week_before[1]),
+    )
     bucket = _utc_hour(session)
     split = []
+    one_hour = timedelta(hours=1)
     for stamp, n, net in session.execute(
-        select(bucket, func.count(), func.sum(f.total)).where(*window).group_by(bucket)
+        select(bucket, func.count(), func.sum(f.total)).where(*span).group_by(bucket)
     ):
         hour = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        first, last = hour.astimezone(tz), (hour + timedelta(hours=1, microseconds=-1)).astimezone(tz)
-        if first.hour == last.hour and first.date() == last.date() and first.utcoffset() == last.utcoffset():
-            add(first.hour, n, net or _ZERO)
+        first, last = hour.astimezone(tz), (hour + one_hour - timedelta(microseconds=1)).astimezone(tz)
+        whole = (
+            first.hour == last.hour and first.date() == last.date() and first.utcoffset() == last.utcoffset()
+        )
+        # Each window holds the hour whole, or none of it; an hour at a window's edge is read sale by sale.
+        spans = [
+            (b, start <= hour and hour + one_hour <= end, start < hour + one_hour and hour < end)
+            for b, (start, end) in windows
+        ]
+        edge = any(touches and not whole_in for _b, whole_in, touches in spans)
+        inside = [b for b, whole_in, _touches in spans if whole_in]
+        if whole and not edge:
+            add(first, n, net or _ZERO, inside)
         else:
             split.append(hour)
     for hour in split:
-        q = select(f.at, f.total).where(*window, f.at >= hour, f.at < hour + timedelta(hours=1))
+        q = select(f.at, f.total).where(*span, f.at >= hour, f.at < hour + one_hour)
         for at, total in session.execute(q):
-            add(at.astimezone(tz).hour, 1, total)
-    return out
-
-
-def hour_sums(session: Session, store: Store, period: Window, week_before: Window) -> list[HourSum]:
-    return [
-        HourSum(before, hour, n, net)
-        for before, (start, end) in ((False, period), (True, week_before))
-        for hour, (n, net) in _hours(session, store, start, end).items()
-    ]
+            add(at.astimezone(tz), 1, total, [b for b, (start, end) in windows if start <= at < end])
+    return [HourSum(before, hour, n, net) for (before, hour), (n, net) in out.items()]
 
 
 def hour_rows(sums: Iterable[HourSum]) -> list[figures.Row]:
@@ -148,18 +158,39 @@ def hour_rows(sums: Iterable[HourSum]) -> list[figures.Row]:
     return [(f"{hour:02d}:00", *per[hour]) for hour in sorted(per)]
 
 
-def _items(session: Session, store: Store, window: Window) -> list[ItemSum]:
+def _items(session: Session, store: Store, *windows: Window) -> list[list[ItemSum]]:
+    """Per item, its lines' quantity and amount in each window, read in one pass over them all."""
     f = SaleLineFact
+    sums = []
+    for start, end in windows:
+        inside = and_(f.at >= start, f.at < end)
+        sums += [
+            func.sum(case((inside, f.qty))),
+            func.sum(case((inside, f.amount))),
+            func.count(case((inside, 1))),
+        ]
     q = (
-        select(f.sku, func.max(f.name), func.sum(f.qty), func.sum(f.amount))
-        .where(f.store_id == store.id, f.at >= window[0], f.at < window[1])
+        select(f.sku, func.max(f.name), *sums)
+        .where(
+            f.store_id == store.id,
+            f.at >= min(w[0] for w in windows),
+            f.at < max(w[1] for w in windows),
+        )
         .group_by(f.sku)
     )
-    return [ItemSum(sku, name, qty, amount) for sku, name, qty, amount in session.execute(q)]
+    out: list[list[ItemSum]] = [[] for _ in windows]
+    for sku, name, *values in session.execute(
+        q
+    ):  # the sums come as the columns' types: Decimal quantities, money
+        for k in range(len(windows)):
+            qty, amount, n = values[3 * k : 3 * k + 3]
+            if n:
+                out[k].append(ItemSum(sku, name, qty, amount))
+    return out
 
 
 def item_sums(session: Session, store: Store, period: Window, _week_before: Window) -> list[ItemSum]:
-    return _items(session, store, period)
+    return _items(session, store, period)[0]
 
 
 def department_sums(
@@ -167,18 +198,19 @@ def department_sums(
 ) -> list[DepartmentSum]:
     """Sold per department, each item in the department the catalog puts it in now (as the till counts it:
     app.services.reports_sales `sales_by_department`); an item the catalog does not know is in none."""
-    sums = [(before, _items(session, store, w)) for before, w in ((False, period), (True, week_before))]
+    now, before = _items(session, store, period, week_before)
+    sums = [(False, now), (True, before)]
     skus = sorted({it.sku for _b, items in sums for it in items})
     department = dict(
         session.execute(select(Product.sku, Product.department).where(Product.sku.in_(skus))).all()
     )
     out: dict[tuple[bool, str], Decimal] = {}
-    for before, items in sums:
+    for was, items in sums:
         for it in items:
             code = department.get(it.sku) or ""
             name = protocol.department_name(code) if code else "No department"
-            out[before, name] = out.get((before, name), _ZERO) + it.amount
-    return [DepartmentSum(before, name, amount) for (before, name), amount in out.items()]
+            out[was, name] = out.get((was, name), _ZERO) + it.amount
+    return [DepartmentSum(was, name, amount) for (was, name), amount in out.items()]
 
 
 def department_rows(sums: Iterable[DepartmentSum]) -> list[figures.Row]:

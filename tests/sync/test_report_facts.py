@@ -6,14 +6,18 @@ out or counted as nothing, and never stops the row it comes with from being stor
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from sync.central import report_cash, service
+from sync.central import reports as chain
 from sync.central.db import make_engine, make_sessionmaker
 from sync.central.models import AppliedEvent, Sale, Store, Terminal
 from sync.central.report_facts import OrderEventFact, SaleFact, SaleLineFact, TenderFact
@@ -233,4 +237,75 @@ def test_shifts_are_read_as_their_tills_sent_them_and_what_does_not_read_is_left
         ("?", 1, Decimal("50.00"), Decimal("50.20"), Decimal("0.20")),
         ("Ann Lee", 1, Decimal("100.00"), Decimal("98.50"), Decimal("-1.50")),
     ]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Europe/Dublin"])
+def test_chain_sales_by_hour_and_department_are_what_the_facts_give(db_url: str, zone: str) -> None:
+    """The chain's sales by hour and by department (sync.central.report_sales) over random sales around a week,
+    in a zone at a half hour from UTC and in one whose clocks go forward that week: each hour and department of
+    the period and of the week before equal what the facts give, summed one by one."""
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    rng = random.Random(zone)
+    first = AT.date() - timedelta(days=1)
+    last = first + timedelta(days=2)
+    with factory.begin() as s:
+        service.set_tax_class(s, "std", "0.20", "Standard")
+        store = service.create_store(s, "F4", "Facts")
+        store.timezone = zone
+        service.import_catalog(
+            s,
+            "sku,name,price,tax_class,department,barcodes,weighed\nA1,A,1.00,std,drinks,,no\nB2,B,1.00,std,,,no\n",
+        )
+        s.flush()
+        facts = []
+        for _ in range(300):
+            at = datetime.combine(first - timedelta(days=8), datetime.min.time(), UTC) + timedelta(
+                minutes=rng.randint(0, 12 * 24 * 60)
+            )
+            source = uuid.uuid4()
+            total = Decimal(rng.randint(1, 5000)) / 100
+            s.add(SaleFact(store_id=store.id, source_id=source, total=total, at=at))
+            sku = rng.choice(["A1", "B2", "Z9"])
+            s.add(
+                SaleLineFact(
+                    store_id=store.id,
+                    source_id=source,
+                    sku=sku,
+                    name=sku,
+                    qty=Decimal(1),
+                    amount=total,
+                    at=at,
+                )
+            )
+            facts.append((at, total, sku))
+    tz = ZoneInfo(zone)
+
+    def window(a: Any, b: Any) -> tuple[datetime, datetime]:
+        start = datetime.combine(a, datetime.min.time(), tz)
+        return start, datetime.combine(b + timedelta(days=1), datetime.min.time(), tz)
+
+    windows = [
+        (False, window(first, last)),
+        (True, window(first - timedelta(days=7), last - timedelta(days=7))),
+    ]
+    hours: dict[int, list[Any]] = {}
+    departments: dict[str, list[Decimal]] = {}
+    names = {"A1": "Drinks", "B2": "No department", "Z9": "No department"}
+    for at, total, sku in facts:
+        for before, (start, end) in windows:
+            if start <= at < end:
+                cell = hours.setdefault(at.astimezone(tz).hour, [0, Decimal("0.00"), 0, Decimal("0.00")])
+                cell[2 if before else 0] += 1
+                cell[3 if before else 1] += total
+                dept = departments.setdefault(names[sku], [Decimal("0.00"), Decimal("0.00")])
+                dept[1 if before else 0] += total
+    with factory() as s:
+        by_hour = chain.run(s, "hour", first, last, ["F4"]).stores[0].rows
+        by_department = chain.run(s, "department", first, last, ["F4"]).stores[0].rows
+    assert [tuple(r) for r in by_hour] == [(f"{h:02d}:00", *hours[h]) for h in sorted(hours)]
+    want = sorted(departments.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    assert [tuple(r) for r in by_department] == [(name, *sums) for name, sums in want]
+    assert len(by_hour) > 12 and any(r[3] for r in by_hour)  # both weeks held sales
     engine.dispose()

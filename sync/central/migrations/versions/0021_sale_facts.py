@@ -5,7 +5,8 @@ What a till's Z counts as a sale: a sale completed at a till (`sales`: its `tota
 order paid at the pickup counter when handed over (the `order.status` change to collected whose receipt carries
 the `total` and the lines `sold` that the till counted; a till sends them when it took the payment). Each written
 by a trigger in the transaction that stores its source row, from that row alone (see migration 0020); the rows
-already stored are taken over here. A moment, an amount or a line that does not read is left out, as in 0020.
+already stored are taken over here. A moment, an amount or a line that does not read is left out, as in 0020. And
+a partial index of the shift and staff events, which the chain's cash reports read (sync.central.report_cash).
 
 Revision ID: 0021
 Revises: 0020
@@ -188,6 +189,14 @@ def _tables() -> None:
 
 def upgrade() -> None:
     _tables()
+    shifts = sa.text("type IN ('shift.opened', 'shift.closed', 'staff.saved')")
+    op.create_index(
+        "ix_applied_events_shifts",
+        "applied_events",
+        ["store_id", "type", "occurred_at"],
+        postgresql_where=shifts,
+        sqlite_where=shifts,
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_MILLI)
         new = {"r": "NEW", "source": "", "source_only": ""}
@@ -230,5 +239,6 @@ def downgrade() -> None:
             "counterline_milli(text)",
         ):
             op.execute(f"DROP FUNCTION IF EXISTS {fn}")
+    op.drop_index("ix_applied_events_shifts", table_name="applied_events")
     for table in ("sale_line_facts", "sale_facts"):
         op.drop_table(table)
