@@ -78,7 +78,8 @@ def _money(value: Any) -> Decimal | None:
     return d.quantize(_CENT, rounding=ROUND_HALF_UP) if d.is_finite() else None
 
 
-def _moment(value: Any) -> datetime | None:
+def moment(value: Any) -> datetime | None:
+    """A moment a till sent: ISO 8601, UTC when it has no offset; None when it does not read."""
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -119,7 +120,7 @@ def shift_items(session: Session, store: Store, start: datetime, end: datetime) 
     for p, occurred in _payloads(
         session, store, protocol.SHIFT_CLOSED, e >= start - _SLACK, e < end + _SLACK
     ):
-        at = _moment(p.get("closed_at")) or occurred
+        at = moment(p.get("closed_at")) or occurred
         expected, counted = _money(p.get("expected_cash")), _money(p.get("counted_cash"))
         if start <= at < end and expected is not None and counted is not None:
             closed.append((at, str(p.get("shift_id") or ""), str(p.get("number") or ""), expected, counted))

@@ -61,14 +61,7 @@ class ChainReport:
     chain: list[figures.Row]
 
 
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+_when = report_cash.moment  # a moment a till sent: ISO 8601, UTC without an offset; None when it does not read
 
 
 def _moment(column: Any) -> Any:

@@ -172,18 +172,7 @@ def test_a_return_of_a_sale_not_synced_yet(central: Central) -> None:
 
 
 def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(central: Central) -> None:
-    with central.sessions.begin() as s:
-        shop = service.get_store(s, "S1")
-        s.add(
-            StockLevel(location_id=shop.locations[0].id, product_id=1, store_id=shop.id, on_hand=Decimal(5))
-        )
-    placed = central.client.post(
-        "/v1/orders",
-        json={"store": "S1", "lines": [{"sku": "A1", "qty": "2"}], "customer": {"email": "ann@example.org"}},
-        headers={"X-Api-Key": _storefront_key(central)},
-    )
-    assert placed.status_code == 201, placed.text
-    order_id = placed.json()["id"]
+    order_id = _web_order(central)
     # Not handed over yet: nothing to take back.
     early = central.push([event("return.completed", a_return(None, web_order_id=order_id))])[0]
     assert early["status"] == "rejected" and "nothing was handed over" in early["reason"]
@@ -217,18 +206,7 @@ def test_a_web_order_returned_at_the_desk_is_marked_and_the_customer_told(centra
 def test_what_the_customer_refused_at_the_pickup_counter_is_not_taken_back(central: Central) -> None:
     """The hand-over's receipt says the customer refused one of the two units: only the one taken may come back,
     at any till that asks the central store."""
-    with central.sessions.begin() as s:
-        shop = service.get_store(s, "S1")
-        s.add(
-            StockLevel(location_id=shop.locations[0].id, product_id=1, store_id=shop.id, on_hand=Decimal(5))
-        )
-    placed = central.client.post(
-        "/v1/orders",
-        json={"store": "S1", "lines": [{"sku": "A1", "qty": "2"}], "customer": {"email": "ann@example.org"}},
-        headers={"X-Api-Key": _storefront_key(central)},
-    )
-    assert placed.status_code == 201, placed.text
-    order_id = placed.json()["id"]
+    order_id = _web_order(central)
     with central.sessions.begin() as s:
         order = s.get(WebOrder, uuid.UUID(order_id))
         assert order is not None
@@ -244,6 +222,22 @@ def test_what_the_customer_refused_at_the_pickup_counter_is_not_taken_back(centr
     assert over["status"] == "rejected" and "A1" in over["reason"]
     one = a_return(None, qty="1", web_order_id=order_id, refunds=[("online", "2.50")])
     assert central.push([event("return.completed", one)])[0]["status"] == "applied"
+
+
+def _web_order(central: Central) -> str:
+    """A web order of two A1 placed by a storefront at S1, with the stock for it; its id."""
+    with central.sessions.begin() as s:
+        shop = service.get_store(s, "S1")
+        s.add(
+            StockLevel(location_id=shop.locations[0].id, product_id=1, store_id=shop.id, on_hand=Decimal(5))
+        )
+    placed = central.client.post(
+        "/v1/orders",
+        json={"store": "S1", "lines": [{"sku": "A1", "qty": "2"}], "customer": {"email": "ann@example.org"}},
+        headers={"X-Api-Key": _storefront_key(central)},
+    )
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["id"])
 
 
 def _storefront_key(central: Central) -> str:
