@@ -61,7 +61,8 @@ class ChainReport:
     chain: list[figures.Row]
 
 
-_when = report_cash.moment  # a moment a till sent: ISO 8601, UTC without an offset; None when it does not read
+# A moment a till sent: ISO 8601, UTC without an offset; None when it does not read.
+_when = report_cash.moment
 
 
 def _moment(column: Any) -> Any:
