@@ -1,4 +1,4 @@
-"""Fulfilment figures, each defined once over plain rows: the till's Reports screen and the central store's chain
+"""Store figures, each defined once over plain rows: the till's Reports screen and the central store's chain
 reports feed the same function the same facts, so a store's figure is the same number on both.
 
 - Returns by reason and by disposition: the returned lines (their reason code, condition and where they went).
@@ -7,6 +7,9 @@ reports feed the same function the same facts, so a store's figure is the same n
   no-shows (orders that expired uncollected).
 - The pack bench: orders packed, errors caught (wrong scans refused), approvals used and the time per order, by
   the local day they were packed.
+- Sales by hour and by department (beside the same days a week before), the top items, and the cash over and
+  short per shift and per cashier: their rows from sums each side reads its own way (the till from its orders and
+  shifts, the central from the facts and events the tills sent).
 
 Pure standard library (the central store imports it); a figure's rows are tuples of str, int and Decimal.
 """
@@ -17,9 +20,10 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from app.domain import tenders
 from app.domain.lifecycle import OrderState
 
 Cell = str | int | Decimal
@@ -269,3 +273,159 @@ PACK = Figure(
 )
 
 FIGURES: dict[str, Figure] = {f.key: f for f in (RETURNS_REASON, RETURNS_DISPOSITION, PICKUPS, PACK)}
+
+
+# ---------------------------------------------------------------- sales and cash
+
+MONEY_ZERO = Decimal("0.00")  # a money figure with nothing in it, as the reports show one
+TOP_ITEMS_SHOWN = 20
+
+
+def whole_local_hour(utc_hour: datetime, zone: ZoneInfo) -> datetime | None:
+    """Where a UTC hour (aware, on the hour) falls in a zone: its local start when the whole hour lies in one local
+    hour (a zone whole hours from UTC, away from a clock change), else None: its sales are placed one by one. A
+    period's bounds are local midnights, so a whole hour is either inside a period or outside it."""
+    first = utc_hour.astimezone(zone)
+    last = (utc_hour + timedelta(hours=1, microseconds=-1)).astimezone(zone)
+    if first.hour == last.hour and first.date() == last.date() and first.utcoffset() == last.utcoffset():
+        return first
+    return None
+
+
+def hour_rows(now: dict[int, tuple[int, Decimal]], before: dict[int, tuple[int, Decimal]]) -> list[Row]:
+    """Per local hour: the sales and their net, beside the same days a week before."""
+    return [
+        (f"{hour:02d}:00", *now.get(hour, (0, MONEY_ZERO)), *before.get(hour, (0, MONEY_ZERO)))
+        for hour in sorted(set(now) | set(before))
+    ]
+
+
+def department_rows(now: dict[str, Decimal], before: dict[str, Decimal]) -> list[Row]:
+    """Per department: sold in the period and a week before, the most sold first."""
+    names = sorted(set(now) | set(before), key=lambda n: (-now.get(n, MONEY_ZERO), n))
+    return [(n, now.get(n, MONEY_ZERO), before.get(n, MONEY_ZERO)) for n in names]
+
+
+def top_item_rows(items: Iterable[tuple[str, str, Decimal, Decimal]]) -> list[Row]:
+    """The items that sold for most, from (sku, name, quantity, amount) sums in any grouping: per SKU, the greatest
+    name and the sums, ranked by amount (then SKU)."""
+    per: dict[str, tuple[str, Decimal, Decimal]] = {}
+    for sku, name, qty, amount in items:
+        had = per.get(sku)
+        per[sku] = (name, qty, amount) if had is None else (max(had[0], name), had[1] + qty, had[2] + amount)
+    best = sorted(per.items(), key=lambda kv: (-kv[1][2], kv[0]))[:TOP_ITEMS_SHOWN]
+    cent = Decimal("0.01")
+    return [
+        (sku, name, Decimal(qty).normalize(), Decimal(amount).quantize(cent, ROUND_HALF_UP))
+        for sku, (name, qty, amount) in best
+    ]
+
+
+@dataclass(frozen=True)
+class ShiftCash:
+    """A shift closed: its Z's expected cash, the blind count, and counted minus expected."""
+
+    number: str
+    cashier: str  # who opened it
+    closed_at: datetime
+    expected: Decimal
+    counted: Decimal
+
+    @property
+    def over_short(self) -> Decimal:
+        return tenders.over_short(self.expected, self.counted)
+
+
+def shift_rows(shifts: Iterable[ShiftCash], timezone: str) -> list[Row]:
+    """Per shift, in the order they closed, its closing in the store's local minute."""
+    zone = ZoneInfo(timezone)
+    return [
+        (
+            c.number,
+            c.cashier,
+            c.closed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            c.expected,
+            c.counted,
+            c.over_short,
+        )
+        for c in sorted(shifts, key=lambda c: c.closed_at)
+    ]
+
+
+def cashier_rows(shifts: Iterable[ShiftCash]) -> list[Row]:
+    """Per cashier, by name: their shifts, and the cash expected, counted and over or short."""
+    by: dict[str, list[ShiftCash]] = {}
+    for c in shifts:
+        by.setdefault(c.cashier, []).append(c)
+    return [
+        (
+            name,
+            len(cs),
+            sum((c.expected for c in cs), MONEY_ZERO),
+            sum((c.counted for c in cs), MONEY_ZERO),
+            sum((c.over_short for c in cs), MONEY_ZERO),
+        )
+        for name, cs in sorted(by.items())
+    ]
+
+
+HOUR = Figure(
+    "hour",
+    "Sales by hour",
+    (
+        ("Hour", "text"),
+        ("Sales", "count"),
+        ("Net sales", "money"),
+        ("Sales a week before", "count"),
+        ("Net a week before", "money"),
+    ),
+    0,
+    (2, 4),
+    "Net sales: the sales the Z report counts (completed at the till, and web orders paid at the pickup counter), "
+    "at their totals.",
+)
+DEPARTMENT = Figure(
+    "department",
+    "Sales by department",
+    (("Department", "text"), ("Sold", "money"), ("A week before", "money")),
+    0,
+    (1, 2),
+    "Sold: the lines' amounts after discounts, voided lines left out.",
+)
+TOP_ITEMS = Figure(
+    "top_items",
+    "Top items",
+    (("SKU", "text"), ("Item", "text"), ("Quantity", "qty"), ("Sold", "money")),
+    1,
+    (3,),
+    f"The {TOP_ITEMS_SHOWN} items that sold for most, after discounts.",
+)
+CASH_SHIFT = Figure(
+    "cash_shift",
+    "Cash over/short by shift",
+    (
+        ("Shift", "text"),
+        ("Cashier", "text"),
+        ("Closed", "text"),
+        ("Expected cash", "money"),
+        ("Counted", "money"),
+        ("Over/short", "money"),
+    ),
+    0,
+    (5,),
+    "Shifts closed in the period; over is positive, short negative.",
+)
+CASH_CASHIER = Figure(
+    "cash_cashier",
+    "Cash over/short by cashier",
+    (
+        ("Cashier", "text"),
+        ("Shifts", "count"),
+        ("Expected cash", "money"),
+        ("Counted", "money"),
+        ("Over/short", "money"),
+    ),
+    0,
+    (4,),
+    "The cashier who opened each shift closed in the period.",
+)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.db.engine import reads_only
 from app.db.models import Order, OrderLine, ReportDay, ReportDayDiscount, ReportDayHour, ReportDayItem
 from app.db.types import UTCDateTime
+from app.domain import figures
 from app.domain.money import ZERO
 from app.services import discount_lines
 from app.services.base import here
@@ -108,9 +109,9 @@ def hours_between(
         select(bucket, func.count(), func.sum(Order.total)).where(in_window).group_by(bucket)
     ):
         hour = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        first, last = hour.astimezone(tz), (hour + timedelta(hours=1, microseconds=-1)).astimezone(tz)
-        if first.hour == last.hour and first.date() == last.date() and first.utcoffset() == last.utcoffset():
-            add(first, n, amount or ZERO)
+        local = figures.whole_local_hour(hour, tz)
+        if local is not None:
+            add(local, n, amount or ZERO)
         else:
             split.append(hour)
     for hour in split:

@@ -39,6 +39,7 @@ from app.services.reports_base import (
     Column,
     Period,
     Report,
+    figure_report,
     period,
     sales,
     sold_between,
@@ -95,37 +96,23 @@ __all__ = [
 ]
 
 
-def _figure_report(fig: figures.Figure, p: Period, rows: list[figures.Row]) -> Report:
-    """A report of a figure defined in app.domain.figures (the central store shows the same rows)."""
-    return Report(
-        fig.key,
-        fig.title,
-        p,
-        tuple(Column(title, kind) for title, kind in fig.columns),
-        list(rows),
-        fig.chart_label,
-        fig.chart_values,
-        fig.note,
-    )
-
-
 def returns_by_reason(session: Session, p: Period) -> Report:
     items = fulfilment.return_items(session, *p.bounds())
-    return _figure_report(figures.RETURNS_REASON, p, figures.returns_by_reason(items))
+    return figure_report(figures.RETURNS_REASON, p, figures.returns_by_reason(items))
 
 
 def returns_by_disposition(session: Session, p: Period) -> Report:
     items = fulfilment.return_items(session, *p.bounds())
-    return _figure_report(figures.RETURNS_DISPOSITION, p, figures.returns_by_disposition(items))
+    return figure_report(figures.RETURNS_DISPOSITION, p, figures.returns_by_disposition(items))
 
 
 def pickup_report(session: Session, p: Period) -> Report:
-    return _figure_report(figures.PICKUPS, p, figures.pickups(fulfilment.pickup_items(session, *p.bounds())))
+    return figure_report(figures.PICKUPS, p, figures.pickups(fulfilment.pickup_items(session, *p.bounds())))
 
 
 def pack_report(session: Session, p: Period) -> Report:
     items = fulfilment.pack_items(session, *p.bounds())
-    return _figure_report(figures.PACK, p, figures.pack_bench(items, p.timezone))
+    return figure_report(figures.PACK, p, figures.pack_bench(items, p.timezone))
 
 
 def stock_watch(session: Session, p: Period) -> Report:

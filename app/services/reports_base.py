@@ -18,6 +18,7 @@ from sqlalchemy import BindParameter, and_, or_
 from sqlalchemy.orm import Session
 
 from app.db.models import Order
+from app.domain import figures
 from app.services.base import UserError, here
 
 Cell = str | int | Decimal
@@ -72,6 +73,23 @@ class Report:
     chart_values: tuple[int, ...] = ()
     note: str = ""
     chart_sums: bool = False  # a list: the chart draws a bar per label, its rows' values summed
+
+
+def figure_report(
+    fig: figures.Figure, p: Period, rows: list[figures.Row], chart_sums: bool = False
+) -> Report:
+    """A report of a figure defined in app.domain.figures (the central store shows the same rows)."""
+    return Report(
+        fig.key,
+        fig.title,
+        p,
+        tuple(Column(title, kind) for title, kind in fig.columns),
+        list(rows),
+        fig.chart_label,
+        fig.chart_values,
+        fig.note,
+        chart_sums,
+    )
 
 
 def period(session: Session, kind: str, first: date | None = None, last: date | None = None) -> Period:

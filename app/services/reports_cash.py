@@ -8,18 +8,16 @@ it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Order, Payment, Shift, StaffUser
-from app.domain import tenders
+from app.domain import figures, tenders
 from app.domain.money import ZERO
 from app.services import shifts
-from app.services.reports_base import Cell, Column, Period, Report, sales
+from app.services.reports_base import Cell, Column, Period, Report, figure_report, sales
 
 
 def tender_totals(session: Session, p: Period) -> tuple[list[shifts.TenderFigure], Decimal]:
@@ -67,18 +65,12 @@ def tender_report(session: Session, p: Period) -> Report:
     )
 
 
-@dataclass(frozen=True)
-class ShiftCash:
-    number: str
-    cashier: str
-    closed_at: datetime
-    expected: Decimal
-    counted: Decimal
-    over_short: Decimal
+ShiftCash = figures.ShiftCash
 
 
 def shift_cash(session: Session, p: Period) -> list[ShiftCash]:
-    """Closed shifts closed within the period: the Z's expected cash, the blind count, and counted minus expected."""
+    """Closed shifts closed within the period: the Z's expected cash, the blind count (over/short: counted minus
+    expected)."""
     start, end = p.bounds()
     closed = list(
         session.execute(
@@ -93,77 +85,13 @@ def shift_cash(session: Session, p: Period) -> list[ShiftCash]:
     for shift_id, number, closed_at, counted_json, cashier in closed:
         cash = (counted_json or {}).get("cash") or {}
         counted = tenders.denomination_total({Decimal(d): int(n) for d, n in cash.items()})
-        out.append(
-            ShiftCash(
-                number,
-                cashier,
-                closed_at,
-                expected[shift_id],
-                counted,
-                tenders.over_short(expected[shift_id], counted),
-            )
-        )
+        out.append(ShiftCash(number, cashier, closed_at, expected[shift_id], counted))
     return out
 
 
 def cash_by_shift(session: Session, p: Period) -> Report:
-    rows: list[tuple[Cell, ...]] = [
-        (
-            c.number,
-            c.cashier,
-            p.local(c.closed_at).strftime("%Y-%m-%d %H:%M"),
-            c.expected,
-            c.counted,
-            c.over_short,
-        )
-        for c in shift_cash(session, p)
-    ]
-    return Report(
-        "cash_shift",
-        "Cash over/short by shift",
-        p,
-        (
-            Column("Shift", "text"),
-            Column("Cashier", "text"),
-            Column("Closed", "text"),
-            Column("Expected cash", "money"),
-            Column("Counted", "money"),
-            Column("Over/short", "money"),
-        ),
-        rows,
-        0,
-        (5,),
-        "Shifts closed in the period; over is positive, short negative.",
-    )
+    return figure_report(figures.CASH_SHIFT, p, figures.shift_rows(shift_cash(session, p), p.timezone))
 
 
 def cash_by_cashier(session: Session, p: Period) -> Report:
-    by: dict[str, list[ShiftCash]] = {}
-    for c in shift_cash(session, p):
-        by.setdefault(c.cashier, []).append(c)
-    rows: list[tuple[Cell, ...]] = [
-        (
-            name,
-            len(cs),
-            sum((c.expected for c in cs), ZERO),
-            sum((c.counted for c in cs), ZERO),
-            sum((c.over_short for c in cs), ZERO),
-        )
-        for name, cs in sorted(by.items())
-    ]
-    return Report(
-        "cash_cashier",
-        "Cash over/short by cashier",
-        p,
-        (
-            Column("Cashier", "text"),
-            Column("Shifts", "count"),
-            Column("Expected cash", "money"),
-            Column("Counted", "money"),
-            Column("Over/short", "money"),
-        ),
-        rows,
-        0,
-        (4,),
-        "The cashier who opened each shift closed in the period.",
-    )
+    return figure_report(figures.CASH_CASHIER, p, figures.cashier_rows(shift_cash(session, p)))

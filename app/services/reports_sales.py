@@ -15,38 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Department, Product, StaffUser
+from app.domain import figures
 from app.domain.money import ZERO, quantize_money
 from app.services import discount_lines, report_days
-from app.services.reports_base import Cell, Column, Period, Report
+from app.services.reports_base import Cell, Column, Period, Report, figure_report
 
-TOP_ITEMS = 20
+TOP_ITEMS = figures.TOP_ITEMS_SHOWN
 
 
 def sales_by_hour(session: Session, p: Period) -> Report:
-    now_ = report_days.hour_sums(session, p)
-    before = report_days.hour_sums(session, p.week_before())
-    rows: list[tuple[Cell, ...]] = []
-    for hour in sorted(set(now_) | set(before)):
-        n, amount = now_.get(hour, (0, ZERO))
-        n0, amount0 = before.get(hour, (0, ZERO))
-        rows.append((f"{hour:02d}:00", n, amount, n0, amount0))
-    return Report(
-        "hour",
-        "Sales by hour",
-        p,
-        (
-            Column("Hour", "text"),
-            Column("Sales", "count"),
-            Column("Net sales", "money"),
-            Column("Sales a week before", "count"),
-            Column("Net a week before", "money"),
-        ),
-        rows,
-        0,
-        (2, 4),
-        "Net sales: the sales the Z report counts (completed at the till, and web orders paid at the pickup counter), "
-        "at their totals.",
+    rows = figures.hour_rows(
+        report_days.hour_sums(session, p), report_days.hour_sums(session, p.week_before())
     )
+    return figure_report(figures.HOUR, p, rows)
 
 
 def _department_totals(session: Session, p: Period) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -68,43 +49,15 @@ def _department_totals(session: Session, p: Period) -> tuple[dict[str, Decimal],
 
 
 def sales_by_department(session: Session, p: Period) -> Report:
-    now_, before = _department_totals(session, p)
-    names = sorted(set(now_) | set(before), key=lambda n: (-now_.get(n, ZERO), n))
-    rows: list[tuple[Cell, ...]] = [(n, now_.get(n, ZERO), before.get(n, ZERO)) for n in names]
-    return Report(
-        "department",
-        "Sales by department",
-        p,
-        (Column("Department", "text"), Column("Sold", "money"), Column("A week before", "money")),
-        rows,
-        0,
-        (1, 2),
-        "Sold: the lines' amounts after discounts, voided lines left out.",
-    )
+    return figure_report(figures.DEPARTMENT, p, figures.department_rows(*_department_totals(session, p)))
 
 
 def top_items(session: Session, p: Period) -> Report:
-    per_sku: dict[str, list[Any]] = {}
-    for (_product_id, sku), (name, _n, qty, amount) in report_days.item_sums(session, p).items():
-        cell = per_sku.get(sku)
-        if cell is None:
-            per_sku[sku] = [name, qty, amount]
-        else:
-            cell[0], cell[1], cell[2] = max(cell[0], name), cell[1] + qty, cell[2] + amount
-    best = sorted(per_sku.items(), key=lambda kv: (-kv[1][2], kv[0]))[:TOP_ITEMS]
-    rows: list[tuple[Cell, ...]] = [
-        (sku, name, Decimal(qty).normalize(), quantize_money(amount)) for sku, (name, qty, amount) in best
-    ]
-    return Report(
-        "top_items",
-        "Top items",
-        p,
-        (Column("SKU", "text"), Column("Item", "text"), Column("Quantity", "qty"), Column("Sold", "money")),
-        rows,
-        1,
-        (3,),
-        f"The {TOP_ITEMS} items that sold for most, after discounts.",
+    sums = report_days.item_sums(session, p)
+    rows = figures.top_item_rows(
+        (sku, name, qty, amount) for (_id, sku), (name, _n, qty, amount) in sums.items()
     )
+    return figure_report(figures.TOP_ITEMS, p, rows)
 
 
 def _minute_text(p: Period) -> Callable[[Any], str]:

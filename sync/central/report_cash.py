@@ -10,12 +10,9 @@ opened it, by the name the store's tills gave them (`staff.saved`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -28,46 +25,8 @@ _SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries 
 _CENT = Decimal("0.01")
 _SHIFT_EVENTS = text("applied_events.type IN ('shift.opened', 'shift.closed', 'staff.saved')")
 
-CASH_SHIFT = figures.Figure(
-    "cash_shift",
-    "Cash over/short by shift",
-    (
-        ("Shift", "text"),
-        ("Cashier", "text"),
-        ("Closed", "text"),
-        ("Expected cash", "money"),
-        ("Counted", "money"),
-        ("Over/short", "money"),
-    ),
-    0,
-    (5,),
-    "Shifts closed in the period; over is positive, short negative.",
-)
-CASH_CASHIER = figures.Figure(
-    "cash_cashier",
-    "Cash over/short by cashier",
-    (
-        ("Cashier", "text"),
-        ("Shifts", "count"),
-        ("Expected cash", "money"),
-        ("Counted", "money"),
-        ("Over/short", "money"),
-    ),
-    0,
-    (4,),
-    "The cashier who opened each shift closed in the period.",
-)
-
-
-@dataclass(frozen=True)
-class ShiftCash:
-    number: str
-    cashier: str
-    closed_at: datetime
-    closed: str  # the local minute, in its store's zone
-    expected: Decimal
-    counted: Decimal
-    over_short: Decimal
+CASH_SHIFT, CASH_CASHIER = figures.CASH_SHIFT, figures.CASH_CASHIER
+ShiftCash = figures.ShiftCash
 
 
 def _money(value: Any) -> Decimal | None:
@@ -97,8 +56,9 @@ def _uid(value: Any) -> str:
         return str(value or "")
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def aware(value: Any) -> Any:
+    """A moment read from a UTC column as the driver gives it, aware (SQLite's are naive UTC)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _payloads(
@@ -110,7 +70,7 @@ def _payloads(
         _SHIFT_EVENTS,  # as the partial index says it (sync.central.report_facts), so SQLite uses it too
         *where,
     )
-    return [(p, _aware(at)) for p, at in session.execute(q) if isinstance(p, dict)]
+    return [(p, aware(at)) for p, at in session.execute(q) if isinstance(p, dict)]
 
 
 def shift_items(session: Session, store: Store, start: datetime, end: datetime) -> list[ShiftCash]:
@@ -140,38 +100,7 @@ def shift_items(session: Session, store: Store, start: datetime, end: datetime) 
         who, name = _uid(p.get("id")), p.get("display_name")
         if isinstance(name, str) and (who not in names or names[who][0] <= at):
             names[who] = (at, name)
-    zone = ZoneInfo(store.timezone)
-    out = []
-    for at, shift_id, number, expected, counted in sorted(closed, key=lambda c: c[0]):
-        cashier = names.get(opened.get(shift_id, ""), (at, "?"))[1]
-        local = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        out.append(
-            ShiftCash(number, cashier, at, local, expected, counted, (counted - expected).quantize(_CENT))
-        )
-    return out
-
-
-def shift_rows(items: Iterable[ShiftCash]) -> list[figures.Row]:
-    """Per shift, in the order they closed (app.services.reports_cash `cash_by_shift`)."""
     return [
-        (c.number, c.cashier, c.closed, c.expected, c.counted, c.over_short)
-        for c in sorted(items, key=lambda c: c.closed_at)
-    ]
-
-
-def cashier_rows(items: Iterable[ShiftCash]) -> list[figures.Row]:
-    """Per cashier, by name: their shifts, and the cash expected, counted and over or short (`cash_by_cashier`)."""
-    by: dict[str, list[ShiftCash]] = {}
-    for c in items:
-        by.setdefault(c.cashier, []).append(c)
-    zero = Decimal("0.00")
-    return [
-        (
-            name,
-            len(cs),
-            sum((c.expected for c in cs), zero),
-            sum((c.counted for c in cs), zero),
-            sum((c.over_short for c in cs), zero),
-        )
-        for name, cs in sorted(by.items())
+        ShiftCash(number, names.get(opened.get(shift_id, ""), (at, "?"))[1], at, expected, counted)
+        for at, shift_id, number, expected, counted in sorted(closed, key=lambda c: c[0])
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,41 +26,9 @@ from sync.central.models import Product, Store
 from sync.central.report_facts import SaleFact, SaleLineFact
 
 figures = protocol.figures
-TOP = 20
-_ZERO = Decimal("0.00")  # as the till shows an hour without sales
+_ZERO = figures.MONEY_ZERO
 Window = tuple[datetime, datetime]
-
-HOUR = figures.Figure(
-    "hour",
-    "Sales by hour",
-    (
-        ("Hour", "text"),
-        ("Sales", "count"),
-        ("Net sales", "money"),
-        ("Sales a week before", "count"),
-        ("Net a week before", "money"),
-    ),
-    0,
-    (2, 4),
-    "Net sales: the sales the Z report counts (completed at the till, and web orders paid at the pickup counter), "
-    "at their totals.",
-)
-DEPARTMENT = figures.Figure(
-    "department",
-    "Sales by department",
-    (("Department", "text"), ("Sold", "money"), ("A week before", "money")),
-    0,
-    (1, 2),
-    "Sold: the lines' amounts after discounts, voided lines left out.",
-)
-TOP_ITEMS = figures.Figure(
-    "top_items",
-    "Top items",
-    (("SKU", "text"), ("Item", "text"), ("Quantity", "qty"), ("Sold", "money")),
-    1,
-    (3,),
-    f"The {TOP} items that sold for most, after discounts.",
-)
+HOUR, DEPARTMENT, TOP_ITEMS = figures.HOUR, figures.DEPARTMENT, figures.TOP_ITEMS
 
 
 @dataclass(frozen=True)
@@ -119,43 +87,30 @@ def hour_sums(session: Session, store: Store, period: Window, week_before: Windo
     )
     bucket = _utc_hour(session)
     split = []
-    one_hour = timedelta(hours=1)
     for stamp, n, net in session.execute(
         select(bucket, func.count(), func.sum(f.total)).where(*span).group_by(bucket)
     ):
         hour = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        first, last = hour.astimezone(tz), (hour + one_hour - timedelta(microseconds=1)).astimezone(tz)
-        whole = (
-            first.hour == last.hour and first.date() == last.date() and first.utcoffset() == last.utcoffset()
-        )
-        # Each window holds the hour whole, or none of it; an hour at a window's edge is read sale by sale.
-        spans = [
-            (b, start <= hour and hour + one_hour <= end, start < hour + one_hour and hour < end)
-            for b, (start, end) in windows
-        ]
-        edge = any(touches and not whole_in for _b, whole_in, touches in spans)
-        inside = [b for b, whole_in, _touches in spans if whole_in]
-        if whole and not edge:
-            add(first, n, net or _ZERO, inside)
+        local = figures.whole_local_hour(hour, tz)
+        if local is not None:  # inside a window whole, or outside it
+            add(local, n, net or _ZERO, [b for b, (start, end) in windows if start <= hour < end])
         else:
             split.append(hour)
     for hour in split:
-        q = select(f.at, f.total).where(*span, f.at >= hour, f.at < hour + one_hour)
+        q = select(f.at, f.total).where(*span, f.at >= hour, f.at < hour + timedelta(hours=1))
         for at, total in session.execute(q):
             add(at.astimezone(tz), 1, total, [b for b, (start, end) in windows if start <= at < end])
     return [HourSum(before, hour, n, net) for (before, hour), (n, net) in out.items()]
 
 
 def hour_rows(sums: Iterable[HourSum]) -> list[figures.Row]:
-    """Per local hour: the sales and their net, beside the same days a week before (app.services.reports_sales
-    `sales_by_hour`)."""
-    per: dict[int, list[Any]] = {}
+    """Per local hour, beside the same days a week before (figures.hour_rows, as the till shows them)."""
+    windows: tuple[dict[int, tuple[int, Decimal]], dict[int, tuple[int, Decimal]]] = ({}, {})
     for s in sums:
-        cell = per.setdefault(s.hour, [0, _ZERO, 0, _ZERO])
-        k = 2 if s.before else 0
-        cell[k] += s.sales
-        cell[k + 1] += s.net
-    return [(f"{hour:02d}:00", *per[hour]) for hour in sorted(per)]
+        into = windows[s.before]
+        n, net = into.get(s.hour, (0, _ZERO))
+        into[s.hour] = (n + s.sales, net + s.net)
+    return figures.hour_rows(*windows)
 
 
 def _items(session: Session, store: Store, *windows: Window) -> list[list[ItemSum]]:
@@ -214,28 +169,14 @@ def department_sums(
 
 
 def department_rows(sums: Iterable[DepartmentSum]) -> list[figures.Row]:
-    """Per department: sold in the period and in the same days a week before, the most sold first."""
-    now: dict[str, Decimal] = {}
-    before: dict[str, Decimal] = {}
+    """Per department, beside the same days a week before (figures.department_rows, as the till shows them)."""
+    windows: tuple[dict[str, Decimal], dict[str, Decimal]] = ({}, {})
     for s in sums:
-        into = before if s.before else now
+        into = windows[s.before]
         into[s.department] = into.get(s.department, _ZERO) + s.amount
-    names = sorted(set(now) | set(before), key=lambda n: (-now.get(n, _ZERO), n))
-    return [(n, now.get(n, _ZERO), before.get(n, _ZERO)) for n in names]
+    return figures.department_rows(*windows)
 
 
 def top_rows(sums: Iterable[ItemSum]) -> list[figures.Row]:
-    """The items that sold for most, after discounts (app.services.reports_sales `top_items`)."""
-    per: dict[str, list[Any]] = {}
-    for s in sums:
-        cell = per.get(s.sku)
-        if cell is None:
-            per[s.sku] = [s.name, s.qty, s.amount]
-        else:
-            cell[0], cell[1], cell[2] = max(cell[0], s.name), cell[1] + s.qty, cell[2] + s.amount
-    best = sorted(per.items(), key=lambda kv: (-kv[1][2], kv[0]))[:TOP]
-    cent = Decimal("0.01")
-    return [
-        (sku, name, Decimal(qty).normalize(), Decimal(amount).quantize(cent, rounding=ROUND_HALF_UP))
-        for sku, (name, qty, amount) in best
-    ]
+    """The items that sold for most (figures.top_item_rows, as the till shows them)."""
+    return figures.top_item_rows((s.sku, s.name, s.qty, s.amount) for s in sums)

@@ -71,10 +71,7 @@ def _moment(column: Any) -> Any:
     return type_coerce(column, DateTime(timezone=True))
 
 
-def _aware(value: Any) -> Any:
-    """A moment read by `_moment`, aware: SQLite's naive values are UTC; an aware value compares and subtracts
-    the same whatever its zone."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+_aware = report_cash.aware
 
 
 def _dec(value: Any) -> Decimal:
@@ -228,9 +225,9 @@ def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
     if name == "tenders":
         return report_tenders.tender_rows(items)
     if name == "cash_shift":
-        return report_cash.shift_rows(items)
+        return figures.shift_rows(items, timezone)
     if name == "cash_cashier":
-        return report_cash.cashier_rows(items)
+        return figures.cashier_rows(items)
     return figures.pack_bench(items, timezone)
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from app.domain import figures
 from sync.central import report_cash, service
 from sync.central import reports as chain
 from sync.central.db import make_engine, make_sessionmaker
@@ -229,11 +230,11 @@ def test_shifts_are_read_as_their_tills_sent_them_and_what_does_not_read_is_left
     with factory() as s:
         shop = s.scalars(select(Store).where(Store.code == "F3")).one()
         items = report_cash.shift_items(s, shop, AT - timedelta(days=1), AT + timedelta(days=1))
-    assert report_cash.shift_rows(items) == [
+    assert figures.shift_rows(items, "Europe/Dublin") == [
         ("S-0", "Ann Lee", "2026-03-29 04:30", Decimal("100.00"), Decimal("98.50"), Decimal("-1.50")),
         ("S-1", "?", "2026-03-29 07:30", Decimal("50.00"), Decimal("50.20"), Decimal("0.20")),
     ]
-    assert report_cash.cashier_rows(items) == [
+    assert figures.cashier_rows(items) == [
         ("?", 1, Decimal("50.00"), Decimal("50.20"), Decimal("0.20")),
         ("Ann Lee", 1, Decimal("100.00"), Decimal("98.50"), Decimal("-1.50")),
     ]
