@@ -23,6 +23,7 @@ from app.db.models import (
     OrderLine,
     Product,
     StaffUser,
+    StockMinimum,
     Store,
     TaxClass,
     Terminal,
@@ -188,7 +189,6 @@ def seed(
             price=price,
             tax_class=DEPT_TAX[code],
             department=code,
-            reorder_level=Decimal(3),
         )
         unit_code = ean13(f"5399{len(made) + 1:08d}") if len(made) % 3 else ean13(f"0{len(made) + 1:011d}")
         p.barcodes.append(Barcode(code=gtin14(unit_code), pack_qty=1))
@@ -213,6 +213,9 @@ def seed(
         )
         made.append(p)
     session.add_all(made)
+    # The store's minimum stock: 3 of every item; none of the loose produce (weighed, bought in daily).
+    session.add(StockMinimum(sku="*", qty=Decimal(3)))
+    session.add_all(StockMinimum(sku=p.sku, qty=Decimal(0)) for p in made if p.weighed)
     session.flush()
 
     moves = []

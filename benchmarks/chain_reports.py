@@ -7,7 +7,7 @@ Builds a central database (SQLite file, or the PostgreSQL URL given) with, per s
 busy store's tills send (and the orders' status history the central keeps): 300 sales (8 lines; paid in cash, by
 card or split), 15 returns (with their lines' reasons and dispositions), 40 pickup and curbside
 orders made ready (most collected, half at the curb, a third paid at the counter when handed over) and 30 ship
-orders packed (with the bench's figures), and a shift opened and closed (with its Z's cash), then
+orders packed (with the bench's figures), discounts on about one sale in two, and a shift opened and closed (with its Z's cash), then
 ANALYZE (as autovacuum does after a bulk load; the planner needs the tables' statistics). Then times
 `sync.central.reports.run` for today, the week and the whole year, all stores, in a fresh session per call.
 --reuse times a database this benchmark built before (brought to the newest schema) without building it again.
@@ -50,10 +50,18 @@ from sync.central.models import (  # noqa: E402
 )
 
 
+def CASHIER(store_id: int) -> uuid.UUID:  # noqa: N802 - a constant per store
+    return uuid.UUID(int=store_id)
+
+
+def MANAGER(store_id: int) -> uuid.UUID:  # noqa: N802
+    return uuid.UUID(int=1000 + store_id)
+
+
 def _sale(store_id: int, term_id: int, number: str, at: datetime, rng: random.Random) -> dict[str, Any]:
     """A sale as the central keeps it: 8 lines, paid in cash, by card or split (the document its till sent)."""
     sid = uuid.uuid4()
-    lines = [
+    lines: list[dict[str, Any]] = [
         {
             "line_no": i + 1,
             "sku": f"P{rng.randint(1, 400)}",
@@ -63,6 +71,18 @@ def _sale(store_id: int, term_id: int, number: str, at: datetime, rng: random.Ra
         }
         for i in range(8)
     ]
+    # Discounts as a busy till gives them (benchmarks/reports.py: about one sale in two has one): a line's on the
+    # cashier's own authority, a price override the manager approved, now and then a whole-sale discount.
+    for line in lines:
+        if rng.random() < 0.05:
+            reason = rng.choice(["damaged box", "loyalty", "short dated"])
+            line["discount"] = {"kind": "amount", "value": "0.25", "reason": reason, "amount": "0.25"}
+        elif rng.random() < 0.015:
+            approved = {"approved_by": str(MANAGER(store_id)), "approval_id": str(uuid.uuid4())}
+            line["price_override"] = {"price": "2.00", "reason": "price match", "amount": "0.50", **approved}
+    whole = None
+    if rng.random() < 0.08:
+        whole = {"kind": "percent", "value": "5", "reason": "regular customer", "amount": "1.00"}
     total = Decimal("20.00")
     how = rng.choice(["cash", "cash", "card", "card", "split"])
     payments = (
@@ -74,6 +94,8 @@ def _sale(store_id: int, term_id: int, number: str, at: datetime, rng: random.Ra
         "order_id": str(sid),
         "number": number,
         "completed_at": at.isoformat(),
+        "owner_id": str(CASHIER(store_id)),
+        "order_discount": whole,
         "lines": lines,
         "payments": payments,
         "totals": {"total": str(total)},
@@ -144,12 +166,11 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
                     }
                 )
 
-            if d == 0:  # the store's cashier, as its till sent them
-                event(
-                    "staff.saved", opened, {"id": str(uuid.UUID(int=store_id)), "display_name": "Store admin"}
-                )
+            if d == 0:  # the store's cashier and manager, as its till sent them
+                event("staff.saved", opened, {"id": str(CASHIER(store_id)), "display_name": "Store admin"})
+                event("staff.saved", opened, {"id": str(MANAGER(store_id)), "display_name": "Store manager"})
             shift = str(uuid.uuid4())  # a shift a day: opened, and closed with its Z's cash
-            event("shift.opened", opened, {"shift_id": shift, "opened_by": str(uuid.UUID(int=store_id))})
+            event("shift.opened", opened, {"shift_id": shift, "opened_by": str(CASHIER(store_id))})
             closed = opened + timedelta(hours=12, minutes=30)
             expected = Decimal(rng.randint(50_000, 150_000)) / 100
             event(
@@ -287,6 +308,7 @@ def main() -> int:
                 "order_event_facts",
                 "sale_facts",
                 "sale_line_facts",
+                "discount_facts",
             ):
                 conn.exec_driver_sql(f"ANALYZE {table}")
         factory = make_sessionmaker(make_engine(url), readonly=True)  # as the API's readers

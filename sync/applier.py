@@ -29,6 +29,7 @@ from app.db.models import (
     ParkedChange,
     Product,
     StaffUser,
+    StockMinimum,
     Store,
     TaxClass,
 )
@@ -74,6 +75,7 @@ class _Applier(DocumentChanges):
             protocol.CHANGE_BALANCE: self.balance,
             protocol.CHANGE_DELIVERY: self.delivery,
             protocol.CHANGE_COUNT: self.count,
+            protocol.CHANGE_MINIMUM: self.minimum,
         }
         self.products: dict[str, Product] = {}
         self.barcodes: dict[str, Barcode] = {}
@@ -235,6 +237,15 @@ class _Applier(DocumentChanges):
                 )
             }
         return self.unsent_staff
+
+    def minimum(self, change: protocol.Change) -> None:
+        """The store's minimum stock of a product ("*": of every product without one of its own)."""
+        qty = Decimal(str(change.payload.get("qty") or "0"))
+        row = self.s.get(StockMinimum, change.key)
+        if row is None:
+            self.s.add(StockMinimum(sku=change.key, qty=qty))
+        else:
+            row.qty = qty
 
     def count(self, change: protocol.Change) -> None:
         """A cycle count the central store set up for this store: added to its open counts (once)."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Customer, Order, OrderLine, Payment, Product, ReturnLine, Terminal
+from app.db.models import Customer, Order, OrderLine, Payment, Product, ReturnLine, StaffUser, Terminal
 from app.db.types import utcnow
 from app.ids import new_id
 from app.services import settings
@@ -82,6 +82,9 @@ class DocumentChanges:
         customer_id = p.get("customer_id")
         if customer_id and self.s.get(Customer, customer_id) is None:
             customer_id = None  # not known here (yet): the name is kept
+        owner_id = p.get("owner_id")
+        if owner_id and self.s.get(StaffUser, owner_id) is None:
+            owner_id = None  # staff of the store reach every till; one not here (yet) is left out
         order = Order(
             id=str(change.key),
             number=str(p["number"]),
@@ -90,6 +93,8 @@ class DocumentChanges:
             terminal_code=str(p.get("terminal") or ""),
             customer_id=customer_id,
             customer_name=p.get("customer_name"),
+            owner_id=owner_id,
+            order_discount=p.get("order_discount"),
             original_order_id=str(p["original_order_id"]) if p.get("original_order_id") else None,
             subtotal=_money(totals.get("subtotal")),
             discount_total=_money(totals.get("discount_total")),

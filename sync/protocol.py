@@ -170,11 +170,15 @@ CHANGE_BALANCE = "balance"
 CHANGE_DELIVERY = "delivery"
 # A cycle count the central store set up for the store (payload: CountSetup); its tills count it.
 CHANGE_COUNT = "count"
+# The store's minimum stock of a product (key: its SKU), or of every product without one of its own (key "*"):
+# the central's safety stock there (sync.central.stock), which the tills' stock report holds stock against.
+CHANGE_MINIMUM = "minimum"
 CHANGE_TYPES: frozenset[str] = frozenset(
     {
         CHANGE_STORE,
         CHANGE_DELIVERY,
         CHANGE_COUNT,
+        CHANGE_MINIMUM,
         CHANGE_PRODUCT,
         CHANGE_PRICE,
         CHANGE_STOCK,
@@ -229,6 +233,10 @@ class PriceOverride(_Payload):
     price: Money = Field(ge=0)
     reason: Name = ""
     approval_id: Ident | None = None
+    # On a completed sale: the amount off (the price replaced less `price`, times the quantity) and the manager
+    # whose approval it used (app.services.sales.completion), for the chain's discount figures.
+    amount: Money | None = None
+    approved_by: UUID | None = None
 
 
 class LineDiscount(_Payload):
@@ -237,6 +245,7 @@ class LineDiscount(_Payload):
     reason: Name = ""
     approval_id: Ident | None = None
     amount: Money | None = None
+    approved_by: UUID | None = None  # on a completed sale, as on a price override
 
     @model_validator(mode="after")
     def _percent_at_most_100(self) -> LineDiscount:
@@ -293,6 +302,8 @@ class SaleCompleted(_Document):
     completed_at: Time | None = None
     customer_id: UUID | None = None
     customer_name: Name | None = None
+    owner_id: UUID | None = None  # the cashier who completed it
+    order_discount: LineDiscount | None = None  # the whole-sale discount
     lines: list[SaleLine] = Field(min_length=1, max_length=MAX_LINES)
     payments: list[Payment] = Field(default_factory=list, max_length=MAX_LINES)
     totals: Totals = Field(default_factory=Totals)

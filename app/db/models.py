@@ -124,6 +124,7 @@ class Product(Base):
         String(10), nullable=True, index=True
     )  # scale-label item reference
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Retired (migration 0022): the store's minimum stock is app.db StockMinimum, sent by the central store.
     reorder_level: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     barcodes: Mapped[list[Barcode]] = relationship(back_populates="product", cascade="all, delete-orphan")
@@ -509,6 +510,7 @@ from app.db.models_stock import (  # noqa: E402, I001 - one block, each name re-
     Delivery as Delivery,
     DeliveryLine as DeliveryLine,
     StockBalance as StockBalance,
+    StockMinimum as StockMinimum,
     StockMovement as StockMovement,
 )
 from app.db.models_reports import (  # noqa: E402, I001 - one block, each name re-exported

@@ -1,5 +1,5 @@
 """The terminal's stock records (models of `app.db.models`, split from it by subject): the append-only stock
-ledger with its per-location balance, the central store's view of the store's stock, cycle counts, and the
+ledger with its per-location balance, the store's minimum stock, the central store's view of the store's stock, cycle counts, and the
 deliveries the store expects and receives. `app.db.models` re-exports every class here.
 """
 
@@ -35,6 +35,16 @@ class StockMovement(Base):
     cause_id: Mapped[str] = mapped_column(String(36), index=True)
     user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockMinimum(Base):
+    """The store's minimum stock of a product (the central store's safety stock there, `sync.central.stock`): what
+    the stock report holds its stock against. Sent by the central store (a `minimum` change); the row of SKU "*"
+    is the store's own for every product without one of its own."""
+
+    __tablename__ = "stock_minimums"
+    sku: Mapped[str] = mapped_column(String(40), primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(Qty, default=Decimal("0"))
 
 
 class StockBalance(Base):

@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.domain import tenders
 from app.domain.lifecycle import OrderState
+from app.domain.money import quantize_money
 
 Cell = str | int | Decimal
 Row = tuple[Cell, ...]
@@ -33,6 +35,13 @@ TENTH = Decimal("0.1")
 DEFAULT_PROMISE_MINUTES = (
     120  # a pickup order is promised this long after it was placed, unless the store says
 )
+
+
+def plain_qty(value: Decimal | int | str) -> Decimal:
+    """A quantity without trailing zeros and never in exponent form (200, not 2E+2; 1.25, not 1.250): as every
+    export writes it (str)."""
+    d = Decimal(value).normalize()
+    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ def _returns_by(items: Iterable[ReturnItem], key: Callable[[ReturnItem], str]) -
         ids, qty, amount = per.get(label, (set(), ZERO, ZERO))
         ids.add(it.return_id)
         per[label] = (ids, qty + it.qty, amount + it.amount)
-    return [(label, len(ids), qty.normalize(), amount) for label, (ids, qty, amount) in sorted(per.items())]
+    return [(label, len(ids), plain_qty(qty), amount) for label, (ids, qty, amount) in sorted(per.items())]
 
 
 def returns_by_reason(items: Iterable[ReturnItem]) -> list[Row]:
@@ -316,7 +325,7 @@ def top_item_rows(items: Iterable[tuple[str, str, Decimal, Decimal]]) -> list[Ro
     best = sorted(per.items(), key=lambda kv: (-kv[1][2], kv[0]))[:TOP_ITEMS_SHOWN]
     cent = Decimal("0.01")
     return [
-        (sku, name, Decimal(qty).normalize(), Decimal(amount).quantize(cent, ROUND_HALF_UP))
+        (sku, name, plain_qty(qty), Decimal(amount).quantize(cent, ROUND_HALF_UP))
         for sku, (name, qty, amount) in best
     ]
 
@@ -428,4 +437,120 @@ CASH_CASHIER = Figure(
     0,
     (4,),
     "The cashier who opened each shift closed in the period.",
+)
+
+
+# ---------------------------------------------------------------- discounts
+
+OVERRIDE, LINE_DISCOUNT, SALE_DISCOUNT = "Price override", "Line discount", "Sale discount"
+DISCOUNT_KINDS = (OVERRIDE, LINE_DISCOUNT, SALE_DISCOUNT)  # in the order the reports list them
+# How a till's document and the central's facts name each kind (sync.central.report_discounts).
+DISCOUNT_KIND_CODES = {"override": OVERRIDE, "line": LINE_DISCOUNT, "sale": SALE_DISCOUNT}
+
+
+def override_off(unit_price: Decimal, price: Decimal, qty: Decimal) -> Decimal:
+    """A price override's amount off: the price it replaced less the new price, times the quantity, in cents."""
+    return quantize_money((unit_price - price) * qty)
+
+
+def approved_by(names: dict[str, str], who: str, own_authority: bool) -> str:
+    """Who approved a discount, as the reports show it: the manager whose approval it used, or the cashier who gave
+    it on their own authority (their role allowed it); '?' for someone the store does not know (any more)."""
+    if not own_authority:
+        return names.get(who, "?")
+    name = names.get(who)
+    return f"{name} (own authority)" if name else "? (own authority)"
+
+
+@dataclass(frozen=True)
+class DiscountSum:
+    """Discounts of one kind and reason approved by one person (as shown: figures.approved_by), counted and summed.
+    Sums of days or stores apart add up."""
+
+    kind: str  # one of DISCOUNT_KINDS
+    reason: str
+    approver: str
+    given: int
+    amount: Decimal
+
+
+def discount_rows(sums: Iterable[DiscountSum]) -> list[Row]:
+    """Per kind, reason and approver: how many were given and the amount off; by kind, then the most off first."""
+    per: dict[tuple[str, str, str], list[Any]] = {}
+    for s in sums:
+        cell = per.setdefault((s.kind, s.reason, s.approver), [0, MONEY_ZERO])
+        cell[0] += s.given
+        cell[1] += s.amount
+    rank = {kind: i for i, kind in enumerate(DISCOUNT_KINDS)}
+    ordered = sorted(per.items(), key=lambda kv: (rank.get(kv[0][0], 9), -kv[1][1], kv[0][1], kv[0][2]))
+    return [(kind, reason, who, n, amount) for (kind, reason, who), (n, amount) in ordered]
+
+
+DISCOUNT_REASONS = Figure(
+    "discount_reasons",
+    "Discounts by reason and approver",
+    (
+        ("What", "text"),
+        ("Reason", "text"),
+        ("Approved by", "text"),
+        ("Given", "count"),
+        ("Amount off", "money"),
+    ),
+    1,
+    (4,),
+    "Each discount and price override of the period's sales, counted and added up by kind, reason and who "
+    "approved it (a manager's approval, or the cashier's own authority where the role allowed it). A price "
+    "override's amount off is the price it replaced less the new price, times the quantity.",
+)
+
+
+# ---------------------------------------------------------------- stock
+
+
+@dataclass(frozen=True)
+class StockItem:
+    """A product's stock at a store now (the store's every location) and its minimum there."""
+
+    sku: str
+    name: str
+    on_hand: Decimal
+    minimum: Decimal
+
+
+NEGATIVE, BELOW_MINIMUM = "Negative", "Below minimum"
+
+
+def stock_rows(items: Iterable[StockItem]) -> list[Row]:
+    """The products whose stock is negative or below their minimum (sums of stores add up: a chain's on hand and
+    minimum are its stores'), the negative first, then the least in stock."""
+    per: dict[str, tuple[str, Decimal, Decimal]] = {}
+    for it in items:
+        had = per.get(it.sku)
+        per[it.sku] = (
+            (it.name, it.on_hand, it.minimum)
+            if had is None
+            else (max(had[0], it.name), had[1] + it.on_hand, had[2] + it.minimum)
+        )
+    rows: list[Row] = []
+    for sku, (name, have, minimum) in per.items():
+        if have < 0:
+            state = NEGATIVE
+        elif have < minimum:
+            state = BELOW_MINIMUM
+        else:
+            continue
+        rows.append((sku, name, plain_qty(have), plain_qty(minimum), state))
+    rows.sort(key=lambda r: (r[4] != NEGATIVE, Decimal(r[2]), str(r[0])))
+    return rows
+
+
+STOCK = Figure(
+    "stock",
+    "Stock below minimum and negative",
+    (("SKU", "text"), ("Item", "text"), ("On hand", "qty"), ("Minimum", "qty"), ("State", "text")),
+    1,
+    (2,),
+    "On hand now at every location of the store (at a till: as the central store last said, with the till's "
+    "movements not sent yet); the minimum is the stock the store keeps back from web orders (its safety stock, "
+    "set at the central store). The period does not apply.",
 )

@@ -17,11 +17,11 @@ from sqlalchemy import Integer, String, and_, cast, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Approval, Order, OrderLine
-from app.domain.money import quantize_money
+from app.domain import figures
 from app.services.reports_base import sold_between
 
-OVERRIDE, LINE, SALE = "Price override", "Line discount", "Sale discount"
-KINDS = (OVERRIDE, LINE, SALE)
+OVERRIDE, LINE, SALE = figures.OVERRIDE, figures.LINE_DISCOUNT, figures.SALE_DISCOUNT
+KINDS = figures.DISCOUNT_KINDS
 _LAST = 1 << 30  # after every line of a sale
 
 
@@ -39,6 +39,7 @@ class Entry(NamedTuple):
     reason: str
     approval_id: str | None
     owner_id: str | None
+    approved_by: str | None  # who approved it, as the till that gave it sent it (a sale of another till)
 
 
 def utc_text(raw: Any) -> str:
@@ -81,10 +82,12 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
             _field(o, "price"),
             _field(o, "reason"),
             _field(o, "approval_id"),
+            _field(o, "approved_by"),
             _holds(d),
             _field(d, "amount"),
             _field(d, "reason"),
             _field(d, "approval_id"),
+            _field(d, "approved_by"),
             Order.number,
             completed,
             Order.owner_id,
@@ -117,6 +120,7 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
             _field(whole.order_discount, "amount"),
             _field(whole.order_discount, "reason"),
             _field(whole.order_discount, "approval_id"),
+            _field(whole.order_discount, "approved_by"),
         ).where(sold_between(start, end, of=whole))
     ).all()
     dialect = session.get_bind().dialect
@@ -129,10 +133,12 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
         price,
         o_reason,
         o_approval,
+        o_approver,
         discounted,
         amount,
         d_reason,
         d_approval,
+        d_approver,
         number,
         completed_at,
         owner_id,
@@ -141,7 +147,7 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
         if overridden and price is not None:
             unit = money.process_result_value(unit_price, dialect)
             n = qty_type.process_result_value(qty, dialect)
-            off = quantize_money((unit - _amount(price)) * n)
+            off = figures.override_off(unit, _amount(price), n)
             found.append(
                 Entry(
                     completed_at,
@@ -154,6 +160,7 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
                     o_reason or "",
                     o_approval,
                     owner_id,
+                    o_approver,
                 )
             )
         if discounted:
@@ -169,9 +176,10 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
                     d_reason or "",
                     d_approval,
                     owner_id,
+                    d_approver,
                 )
             )
-    for number, completed_at, owner_id, amount, reason, approval in orders:
+    for number, completed_at, owner_id, amount, reason, approval, approver_id in orders:
         found.append(
             Entry(
                 completed_at,
@@ -184,6 +192,7 @@ def entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
                 reason or "",
                 approval,
                 owner_id,
+                approver_id,
             )
         )
     found.sort()  # by the first four fields: no two entries share them, so the rest are never compared
@@ -197,7 +206,10 @@ def approvers(session: Session) -> dict[str, str]:
 
 def approver(entry: Entry, by_approval: dict[str, str]) -> tuple[str, bool]:
     """Who approved an entry, and whether it was the cashier's own authority: the manager of the approval it used
-    (app.db Approval), or else the sale's owner, whose role allowed it ('' when the sale has none)."""
+    (app.db Approval; for a sale of another till, the manager its till named), or else the sale's owner, whose
+    role allowed it ('' when the sale has none)."""
+    if entry.approved_by:
+        return entry.approved_by, False
     if entry.approval_id and entry.approval_id in by_approval:
         return by_approval[entry.approval_id], False
     return entry.owner_id or "", True

@@ -20,16 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Product, StockMovement
 from app.domain import figures
 from app.domain.permissions import Permission
 from app.services import reports_fulfilment as fulfilment
-from app.services import staff
+from app.services import staff, stock
 from app.services.base import Actor, UserError
 from app.services.reports_base import (
     MAX_RANGE_DAYS,
@@ -116,43 +113,10 @@ def pack_report(session: Session, p: Period) -> Report:
 
 
 def stock_watch(session: Session, p: Period) -> Report:
-    """Products whose on-hand (the sum of their ledger movements, all locations) is negative or below the
-    product's minimum (its reorder level). Stock is as of now, whatever the period."""
-    on_hand = func.coalesce(func.sum(StockMovement.qty), 0)
-    q = (
-        select(Product.sku, Product.name, Product.reorder_level, on_hand)
-        .select_from(Product)
-        .outerjoin(StockMovement, StockMovement.product_id == Product.id)
-        .where(Product.active.is_(True))
-        .group_by(Product.id, Product.sku, Product.name, Product.reorder_level)
-    )
-    rows: list[tuple[Cell, ...]] = []
-    for sku, name, minimum, qty in session.execute(q):
-        have = Decimal(qty)
-        if have < 0:
-            state = "Negative"
-        elif minimum and have < minimum:
-            state = "Below minimum"
-        else:
-            continue
-        rows.append((sku, name, have.normalize(), Decimal(minimum).normalize(), state))
-    rows.sort(key=lambda r: (r[4] != "Negative", Decimal(r[2]), str(r[0])))
-    return Report(
-        "stock",
-        "Stock below minimum and negative",
-        p,
-        (
-            Column("SKU", "text"),
-            Column("Item", "text"),
-            Column("On hand", "qty"),
-            Column("Minimum", "qty"),
-            Column("State", "text"),
-        ),
-        rows,
-        1,
-        (2,),
-        "On hand now, from the stock ledger; the period does not apply.",
-    )
+    """Products whose stock at the store is negative or below their minimum (app.services.stock.below_minimum).
+    Stock is as of now, whatever the period."""
+    items = (figures.StockItem(*row) for row in stock.below_minimum(session))
+    return figure_report(figures.STOCK, p, figures.stock_rows(items))
 
 
 REPORTS: dict[str, tuple[str, Callable[[Session, Period], Report]]] = {

@@ -94,16 +94,8 @@ def _minute_text(p: Period) -> Callable[[Any], str]:
     return text
 
 
-def _staff_names(session: Session) -> tuple[dict[str, str], dict[str, str]]:
-    """Staff names as an approver is shown: by their id, and as the cashier's own authority."""
-    names = dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
-    return names, {owner: f"{name} (own authority)" for owner, name in names.items()}
-
-
-def _approved_by(names: dict[str, str], own: dict[str, str], who: str, own_authority: bool) -> str:
-    if not own_authority:
-        return names.get(who, "?")
-    return own.get(who) or "? (own authority)"
+def _staff_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(StaffUser.id, StaffUser.display_name)).all())
 
 
 def discounts(session: Session, p: Period) -> Report:
@@ -112,11 +104,11 @@ def discounts(session: Session, p: Period) -> Report:
     (app.services.discount_lines, which the summary by reason sums too)."""
     found = discount_lines.entries(session, *p.bounds())
     by_approval = discount_lines.approvers(session)
-    names, own = _staff_names(session)
+    names = _staff_names(session)
     when = _minute_text(p)
     rows: list[tuple[Cell, ...]] = []
     for e in found:
-        approved = _approved_by(names, own, *discount_lines.approver(e, by_approval))
+        approved = figures.approved_by(names, *discount_lines.approver(e, by_approval))
         rows.append((when(e.completed_at), e.number, e.item, e.kind, e.amount, e.reason, approved))
     return Report(
         "discounts",
@@ -143,35 +135,10 @@ def discount_reasons(session: Session, p: Period) -> Report:
     """The discounts and price overrides of the period summed by kind, reason and who approved them: the list's
     entries (`discounts`) counted and added up, the closed days' from what was kept of them
     (app.services.report_days), so a year opens at once where its list is tens of thousands of rows."""
-    names, own = _staff_names(session)
-    sums: dict[tuple[str, str, str], list[Any]] = {}
-    for (kind, reason, who, own_authority), (n, amount) in report_days.discount_sums(session, p).items():
-        key = (kind, reason, _approved_by(names, own, who, own_authority))
-        cell = sums.setdefault(key, [0, ZERO])
-        cell[0] += n
-        cell[1] += amount
-    order = {kind: i for i, kind in enumerate(discount_lines.KINDS)}
-    rows: list[tuple[Cell, ...]] = [
-        (kind, reason, who, n, amount)
-        for (kind, reason, who), (n, amount) in sorted(
-            sums.items(), key=lambda kv: (order[kv[0][0]], -kv[1][1], kv[0][1], kv[0][2])
-        )
+    names = _staff_names(session)
+    sums = [
+        figures.DiscountSum(kind, reason, figures.approved_by(names, who, own), n, amount)
+        for (kind, reason, who, own), (n, amount) in report_days.discount_sums(session, p).items()
     ]
-    return Report(
-        "discount_reasons",
-        "Discounts by reason and approver",
-        p,
-        (
-            Column("What", "text"),
-            Column("Reason", "text"),
-            Column("Approved by", "text"),
-            Column("Given", "count"),
-            Column("Amount off", "money"),
-        ),
-        rows,
-        1,
-        (4,),
-        "Each discount and price override of the period (the list of discounts), counted and added up by kind, "
-        "reason and who approved it.",
-        chart_sums=True,  # a bar per reason, whoever approved it
-    )
+    # A bar per reason, whoever approved it.
+    return figure_report(figures.DISCOUNT_REASONS, p, figures.discount_rows(sums), chart_sums=True)

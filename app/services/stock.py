@@ -9,12 +9,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, func, insert, select
+from sqlalchemy import String, cast, func, insert, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.db.models import CentralStock, Location, OutboxEvent, Product, StockBalance, StockMovement
+from app.db.models import (
+    CentralStock,
+    Location,
+    OutboxEvent,
+    Product,
+    StockBalance,
+    StockMinimum,
+    StockMovement,
+)
 from app.db.types import utcnow
 from app.domain.permissions import Permission
 from app.ids import new_id
@@ -140,6 +148,26 @@ def on_hand_by_location(session: Session, product_id: str) -> list[tuple[str, st
     return [(c, n, Decimal(q)) for c, n, q in rows]
 
 
+def _unsent(session: Session, sku: str | None = None) -> dict[tuple[str, str], Decimal]:
+    """This till's movements not sent to the central store yet, summed per (SKU, location): of one SKU, or all."""
+    q = select(OutboxEvent.payload).where(
+        OutboxEvent.status == "pending", OutboxEvent.type.in_(_MOVING_EVENTS)
+    )
+    if sku is not None:
+        # Only the unsent events that name this SKU are read and parsed (a till offline for a day holds hundreds,
+        # and the Sell screen asks on every scan); the exact match is made below.
+        q = q.where(cast(OutboxEvent.payload, String).contains(f'"{sku}"', autoescape=True))
+    unsent: dict[tuple[str, str], Decimal] = {}
+    for payload in session.scalars(q):
+        payload = payload or {}
+        moves = payload.get("movements") if "movements" in payload else [payload]
+        for m in moves or []:
+            if isinstance(m, dict) and "qty" in m and (sku is None or m.get("sku") == sku):
+                key = (str(m.get("sku")), str(m.get("location")))
+                unsent[key] = unsent.get(key, Decimal(0)) + Decimal(str(m["qty"]))
+    return unsent
+
+
 def store_view(session: Session, product_id: str) -> list[tuple[str, str, Decimal, Decimal]] | None:
     """(code, name, on hand, reserved for web orders) per location from the central store's last word plus this
     till's unsent movements; None where the terminal is not enrolled with a central store."""
@@ -152,27 +180,56 @@ def store_view(session: Session, product_id: str) -> list[tuple[str, str, Decima
         row.location: row
         for row in session.scalars(select(CentralStock).where(CentralStock.sku == product.sku))
     }
-    unsent: dict[str, Decimal] = {}
-    # Only the unsent events that name this SKU are read and parsed (a till offline for a day holds hundreds, and
-    # the Sell screen asks on every scan); the exact match is made below.
-    for event in session.scalars(
-        select(OutboxEvent).where(
-            OutboxEvent.status == "pending",
-            OutboxEvent.type.in_(_MOVING_EVENTS),
-            cast(OutboxEvent.payload, String).contains(f'"{product.sku}"', autoescape=True),
-        )
-    ):
-        payload = event.payload or {}
-        moves = payload.get("movements") if "movements" in payload else [payload]
-        for m in moves or []:
-            if isinstance(m, dict) and m.get("sku") == product.sku and "qty" in m:
-                unsent[m["location"]] = unsent.get(m["location"], Decimal(0)) + Decimal(str(m["qty"]))
+    unsent = {location: qty for (_sku, location), qty in _unsent(session, product.sku).items()}
     out = []
     for code, name in session.execute(select(Location.code, Location.name).order_by(Location.code)).all():
         row = central.get(code)
         on_hand = (row.on_hand if row else Decimal(0)) + unsent.get(code, Decimal(0))
         out.append((code, name, on_hand, row.reserved if row else Decimal(0)))
     return out
+
+
+def below_minimum(session: Session) -> list[tuple[str, str, Decimal, Decimal]]:
+    """(SKU, name, on hand, minimum) of the active products whose stock at the store (every location) is negative
+    or below their minimum (app.db StockMinimum: the product's own, else the store's for every product). The stock
+    is the store's as the central store last said plus this till's unsent movements (as Lookup shows it), or, on a
+    terminal not enrolled with a central store, its own ledger. The database gives the few that qualify; the
+    products whose unsent movements may change that are read too, and judged here (app.domain.figures.stock_rows)."""
+    default = session.scalar(select(StockMinimum.qty).where(StockMinimum.sku == "*")) or Decimal(0)
+    unsent: dict[str, Decimal] = {}
+    if settings.get(session, "sync.central_url"):
+        for (sku, _location), qty in _unsent(session).items():
+            unsent[sku] = unsent.get(sku, Decimal(0)) + qty
+        have = (
+            select(CentralStock.sku.label("sku"), func.sum(CentralStock.on_hand).label("qty"))
+            .group_by(CentralStock.sku)
+            .subquery()
+        )
+        joined = have.c.sku == Product.sku
+    else:
+        have = (
+            select(StockMovement.product_id.label("product_id"), func.sum(StockMovement.qty).label("qty"))
+            .group_by(StockMovement.product_id)
+            .subquery()
+        )
+        joined = have.c.product_id == Product.id
+    on_hand = func.coalesce(have.c.qty, 0)
+    minimum = func.coalesce(StockMinimum.qty, type_coerce(default, StockMinimum.qty.type))
+    q = (
+        select(
+            Product.sku,
+            Product.name,
+            type_coerce(on_hand, have.c.qty.type),
+            type_coerce(minimum, StockMinimum.qty.type),
+        )
+        .outerjoin(have, joined)
+        .outerjoin(StockMinimum, StockMinimum.sku == Product.sku)
+        .where(Product.active.is_(True), or_(on_hand < 0, on_hand < minimum, Product.sku.in_(sorted(unsent))))
+    )
+    return [
+        (sku, name, Decimal(qty or 0) + unsent.get(sku, Decimal(0)), Decimal(least or 0))
+        for sku, name, qty, least in session.execute(q)
+    ]
 
 
 # Outbox events whose payload carries stock movements (a list under "movements", or one movement itself).
@@ -192,20 +249,6 @@ def ledger_on_hand(session: Session, product_id: str, location_id: str) -> Decim
         StockMovement.product_id == product_id, StockMovement.location_id == location_id
     )
     return Decimal(session.scalar(q) or 0)
-
-
-def low_stock(session: Session, limit: int = 100) -> list[tuple[str, str, Decimal, Decimal]]:
-    total = func.coalesce(func.sum(StockBalance.on_hand), 0)
-    rows = session.execute(
-        select(Product.sku, Product.name, total, Product.reorder_level)
-        .join(StockBalance, StockBalance.product_id == Product.id, isouter=True)
-        .where(Product.active.is_(True), Product.reorder_level > 0)
-        .group_by(Product.id)
-        .having(total <= Product.reorder_level)
-        .order_by(Product.sku)
-        .limit(limit)
-    ).all()
-    return [(s, n, Decimal(q), Decimal(r)) for s, n, q, r in rows]
 
 
 def movement_payload(

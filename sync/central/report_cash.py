@@ -48,7 +48,7 @@ def moment(value: Any) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def _uid(value: Any) -> str:
+def uid(value: Any) -> str:
     """A user id as one text, however a till wrote it."""
     try:
         return str(uuid.UUID(str(value)))
@@ -87,7 +87,7 @@ def shift_items(session: Session, store: Store, start: datetime, end: datetime) 
     if not closed:
         return []
     opened = {
-        str(p.get("shift_id")): _uid(p.get("opened_by"))
+        str(p.get("shift_id")): uid(p.get("opened_by"))
         for p, _at in _payloads(
             session,
             store,
@@ -95,12 +95,18 @@ def shift_items(session: Session, store: Store, start: datetime, end: datetime) 
             AppliedEvent.payload["shift_id"].as_string().in_(sorted({c[1] for c in closed})),
         )
     }
-    names: dict[str, tuple[datetime, str]] = {}  # the latest name each user was given
-    for p, at in _payloads(session, store, protocol.STAFF_SAVED):
-        who, name = _uid(p.get("id")), p.get("display_name")
-        if isinstance(name, str) and (who not in names or names[who][0] <= at):
-            names[who] = (at, name)
+    names = staff_names(session, store)
     return [
-        ShiftCash(number, names.get(opened.get(shift_id, ""), (at, "?"))[1], at, expected, counted)
+        ShiftCash(number, names.get(opened.get(shift_id, ""), "?"), at, expected, counted)
         for at, shift_id, number, expected, counted in sorted(closed, key=lambda c: c[0])
     ]
+
+
+def staff_names(session: Session, store: Store) -> dict[str, str]:
+    """The store's staff by id (as `uid` writes it): the latest name its tills gave each (`staff.saved`)."""
+    names: dict[str, tuple[datetime, str]] = {}
+    for p, at in _payloads(session, store, protocol.STAFF_SAVED):
+        who, name = uid(p.get("id")), p.get("display_name")
+        if isinstance(name, str) and (who not in names or names[who][0] <= at):
+            names[who] = (at, name)
+    return {who: name for who, (_at, name) in names.items()}

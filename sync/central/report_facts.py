@@ -13,6 +13,9 @@ changed after; the tests hold them to the documents they come from.
   completed at a till, and a web order paid at the pickup counter when handed over), its total and its lines taken
   (sku, name, quantity, amount) with the till's moment: from the sale's document, and from the hand-over's receipt
   (`total` and `sold`, which a till sends when it took the payment).
+- `discount_facts` (migration 0022): per price override, line discount and whole-sale discount of a sale the
+  tills completed, its kind (override, line, sale), reason, who approved it (the manager whose approval it used,
+  else the cashier on their own authority: `own`) and the amount off, with the till's moment.
 - `order_event_facts`: per applied `order.status` change to ready, collected or packed, the moments and the pack
   bench's counts it carried (NULL where the till sent none, or none that reads as one), by event id: the orders'
   history names the event of each change (sync.central.reports).
@@ -29,7 +32,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sync.central.models import AppliedEvent, Base, Money, OrderStatusHistory, Qty, UTCDateTime
@@ -110,5 +113,21 @@ class SaleLineFact(Base):
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     qty: Mapped[Decimal] = mapped_column(Qty)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DiscountFact(Base):
+    __tablename__ = "discount_facts"
+    __table_args__ = (Index("ix_discount_facts_store_at", "store_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)  # the sale (sales.id)
+    kind: Mapped[str] = mapped_column(String(16))  # app.domain.figures.DISCOUNT_KIND_CODES
+    reason: Mapped[str] = mapped_column(String(200))
+    approver: Mapped[str] = mapped_column(String(64))  # a staff id ('' when the sale named no cashier)
+    own: Mapped[bool] = mapped_column(
+        Boolean
+    )  # on the cashier's own authority: `approver` completed the sale
     amount: Mapped[Decimal] = mapped_column(Money)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,5 +1,6 @@
 """The chain's reports at the central store: the sales by hour and by department and the top items
-(sync.central.report_sales), the tenders (sync.central.report_tenders), the cash over and short per shift and per
+(sync.central.report_sales), the discounts by reason and approver (sync.central.report_discounts), the stock
+below its minimum and negative (sync.central.report_stock), the tenders (sync.central.report_tenders), the cash over and short per shift and per
 cashier (sync.central.report_cash) and the fulfilment figures of app.domain.figures, by store and for the chain, fed
 from the central's own tables with the facts the tills sent (their sales' totals and lines, their return lines, the
 moments and promises their order changes carry, the pack bench's figures, the payments of their sales and
@@ -22,7 +23,7 @@ from sqlalchemy import DateTime, String, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from sync import protocol
-from sync.central import report_cash, report_sales, report_tenders
+from sync.central import report_cash, report_discounts, report_sales, report_stock, report_tenders
 from sync.central.models import OrderStatusHistory, Return, Store, WebOrder
 from sync.central.report_facts import OrderEventFact
 from sync.central.service.base import CentralError, NotFound
@@ -30,16 +31,19 @@ from sync.central.service.base import CentralError, NotFound
 OrderState = protocol.lifecycle.OrderState
 figures = protocol.figures  # the one definition of each figure, shared with the tills (app.domain.figures)
 MAX_DAYS = 366
-# The sales (sync.central.report_sales), the cash over and short per shift and per cashier (sync.central.report_cash), the fulfilment figures of app.domain.figures, and the tenders
-# (sync.central.report_tenders).
+# The sales (sync.central.report_sales), the discounts (sync.central.report_discounts), the cash over and short
+# per shift and per cashier (sync.central.report_cash), the fulfilment figures of app.domain.figures, and the
+# tenders (sync.central.report_tenders).
 FIGURES: dict[str, figures.Figure] = {
     report_sales.HOUR.key: report_sales.HOUR,
     report_sales.DEPARTMENT.key: report_sales.DEPARTMENT,
     report_sales.TOP_ITEMS.key: report_sales.TOP_ITEMS,
+    report_discounts.DISCOUNT_REASONS.key: report_discounts.DISCOUNT_REASONS,
     **figures.FIGURES,
     report_tenders.TENDERS.key: report_tenders.TENDERS,
     report_cash.CASH_SHIFT.key: report_cash.CASH_SHIFT,
     report_cash.CASH_CASHIER.key: report_cash.CASH_CASHIER,
+    report_stock.STOCK.key: report_stock.STOCK,
 }
 NAMES = tuple(FIGURES)
 _SLACK = timedelta(days=2)  # an event's arrival time and the moment it carries differ by less than this
@@ -196,6 +200,8 @@ _FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
     "tenders": report_tenders.tender_sums,
     "cash_shift": report_cash.shift_items,
     "cash_cashier": report_cash.shift_items,
+    "discount_reasons": report_discounts.discount_sums,
+    "stock": report_stock.stock_items,
 }
 
 
@@ -228,6 +234,10 @@ def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
         return figures.shift_rows(items, timezone)
     if name == "cash_cashier":
         return figures.cashier_rows(items)
+    if name == "discount_reasons":
+        return figures.discount_rows(items)
+    if name == "stock":
+        return figures.stock_rows(items)
     return figures.pack_bench(items, timezone)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
+from sync import protocol
 from sync.central import ledger
 from sync.central.models import (
     Location,
@@ -269,7 +270,35 @@ def set_safety_stock(session: Session, store_code: str | None, sku: str | None, 
     row.qty = qty
     row.updated_at = utcnow()
     session.flush()
+    _send_minimum(session, row)
     return row
+
+
+def minimum_payload(sku: str, qty: Decimal) -> dict[str, str]:
+    return {"sku": sku, "qty": ledger.qty_text(qty)}
+
+
+def _send_minimum(session: Session, row: SafetyStock) -> None:
+    """Tell the tills of the stores a setting applies to their minimum stock (the stock report's minimum): a
+    store's own for every product ("*"), or a product's in one store, or in every store without one of its own
+    for it (the most specific setting applies, as for the web orders)."""
+    if row.product_id is None:
+        assert row.store_id is not None
+        ledger.emit(session, row.store_id, protocol.CHANGE_MINIMUM, "*", minimum_payload("*", row.qty))
+        return
+    product = session.get(Product, row.product_id)
+    assert product is not None
+    if row.store_id is not None:
+        stores = [row.store_id]
+    else:
+        own = select(SafetyStock.store_id).where(
+            SafetyStock.product_id == row.product_id, SafetyStock.store_id.is_not(None)
+        )
+        stores = list(session.scalars(select(Store.id).where(Store.id.not_in(own)).order_by(Store.id)))
+    for store_id in stores:
+        ledger.emit(
+            session, store_id, protocol.CHANGE_MINIMUM, product.sku, minimum_payload(product.sku, row.qty)
+        )
 
 
 def safety_stock(

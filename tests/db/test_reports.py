@@ -40,6 +40,7 @@ from app.db.models import (
     ReturnLine,
     Shift,
     StaffUser,
+    StockMinimum,
     StockMovement,
 )
 from app.domain import tenders
@@ -340,7 +341,7 @@ def _top_items(s: Session, days: Days, first: date, last: date) -> Rows:
                 _n, q, t = per.get(line.sku, (line.name, ZERO, ZERO))
                 per[line.sku] = (line.name, q + line.qty, t + line.amount)
     ranked = sorted(per.items(), key=lambda kv: (-kv[1][2], kv[0]))[: reports.TOP_ITEMS]
-    return [(sku, n, q.normalize(), t) for sku, (n, q, t) in ranked]
+    return [(sku, n, _plain(q), t) for sku, (n, q, t) in ranked]
 
 
 def _discounts(s: Session, days: Days, first: date, last: date) -> Rows:
@@ -401,7 +402,7 @@ def _returned(s: Session, days: Days, first: date, last: date, field: str) -> Ro
             key = (getattr(r, field) if r else "") or "not recorded"
             ids, q, t = per.get(key, (set(), ZERO, ZERO))
             per[key] = (ids | {o.id}, q + line.qty, t + line.amount)
-    return [(k, len(ids), q.normalize(), t) for k, (ids, q, t) in sorted(per.items())]
+    return [(k, len(ids), _plain(q), t) for k, (ids, q, t) in sorted(per.items())]
 
 
 def _returns(s: Session, days: Days, first: date, last: date) -> Rows:
@@ -499,17 +500,24 @@ def _pack(s: Session, days: Days, first: date, last: date) -> Rows:
     return rows
 
 
+def _plain(q: D) -> D:
+    """A quantity as the reports write it: no trailing zeros, no exponent (10, not 1E+1)."""
+    return D(f"{q.normalize():f}")
+
+
 def _stock(s: Session, days: Days, first: date, last: date) -> Rows:
     have: dict[str, D] = {}
     for m in s.scalars(select(StockMovement)):
         have[m.product_id] = have.get(m.product_id, ZERO) + m.qty
+    least = {m.sku: m.qty for m in s.scalars(select(StockMinimum))}
     rows: Rows = []
     for p in s.scalars(select(Product).where(Product.active.is_(True))):
         q = have.get(p.id, ZERO)
+        minimum = least.get(p.sku, least.get("*", ZERO))
         if q < 0:
-            rows.append((p.sku, p.name, q.normalize(), p.reorder_level.normalize(), "Negative"))
-        elif p.reorder_level and q < p.reorder_level:
-            rows.append((p.sku, p.name, q.normalize(), p.reorder_level.normalize(), "Below minimum"))
+            rows.append((p.sku, p.name, _plain(q), _plain(minimum), "Negative"))
+        elif q < minimum:
+            rows.append((p.sku, p.name, _plain(q), _plain(minimum), "Below minimum"))
     return sorted(rows, key=lambda r: (r[4] != "Negative", r[2], r[0]))
 
 

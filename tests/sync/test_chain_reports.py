@@ -23,9 +23,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.db.models import Order, Product
-from app.services import packing, pickup, reports, returns, sales, shifts
+from app.db.models import Order, Product, StaffUser
+from app.domain.permissions import Permission
+from app.services import packing, pickup, reports, returns, sales, shifts, staff
 from app.services import pickup_payment as payment
+from app.services.base import Actor
 from app.services.returns import ReturnLineIn
 from sync import protocol
 from sync.central import office, service
@@ -40,7 +42,18 @@ from tests.sync.fleet import Hub, Till, serve_on_loopback
 pytestmark = pytest.mark.postgres
 
 UNIT = {"A1": "4006381333931", "C3": "5012345678900"}  # tests.sync.fleet.CATALOG_CSV
-KEYS = ("hour", "department", "top_items", "returns", "returns_disposition", "pickups", "pack", "tenders")
+KEYS = (
+    "hour",
+    "department",
+    "top_items",
+    "discount_reasons",
+    "returns",
+    "returns_disposition",
+    "pickups",
+    "pack",
+    "tenders",
+    "stock",
+)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -94,8 +107,48 @@ def _sell(till: Till, rng: random.Random) -> str:
         return sales.complete_sale(s, till.actor, view.id).sale.number
 
 
+def _discounted_sales(till: Till, rng: random.Random) -> None:
+    """A cashier's sales with discounts: a line's within the limit (their own authority), a price override and a
+    discount above the limit each approved by the manager, a whole-sale one, and one given then taken back."""
+    with till.factory.begin() as s:
+        staff.create_user(s, till.actor, "casey", f"Casey {till.store}", "cashier", "482916")
+        staff.create_user(s, till.actor, "morgan", f"Morgan {till.store}", "manager", "739251")
+    with till.factory() as s:
+        who = Actor(s.scalars(select(StaffUser.id).where(StaffUser.username == "casey")).one())
+    for n in range(3):
+        with till.factory.begin() as s:
+            sale = sales.start_sale(s, who)
+            a1, c3 = (s.scalars(select(Product.id).where(Product.sku == sku)).one() for sku in ("A1", "C3"))
+            first = sales.add_product(s, who, sale.id, a1, Decimal(rng.randint(2, 3))).line_id
+            second = sales.add_product(s, who, sale.id, c3, Decimal(1)).line_id
+            assert first is not None and second is not None
+            sales.discount_line(s, who, sale.id, first, "percent", Decimal(5), "damaged box")
+        with till.factory.begin() as s:
+            ok = staff.approve(s, who.user_id, Permission.PRICE_OVERRIDE, "morgan", "739251")
+        with till.factory.begin() as s:
+            sales.override_price(s, who.with_approval(ok), sale.id, second, Decimal("0.50"), "price match")
+        with till.factory.begin() as s:
+            big = staff.approve(s, who.user_id, Permission.DISCOUNT_ABOVE_THRESHOLD, "morgan", "739251")
+        with till.factory.begin() as s:
+            if n == 1:
+                sales.discount_order(s, who.with_approval(big), sale.id, "percent", Decimal(40), "staff sale")
+            else:
+                sales.discount_line(
+                    s, who.with_approval(big), sale.id, second, "amount", Decimal("0.10"), "end"
+                )
+                sales.discount_order(s, who, sale.id, "percent", Decimal(5), "regular customer")
+                if n == 2:  # taken back: none left
+                    sales.discount_order(s, who, sale.id, "percent", Decimal(0), "")
+            view = sales.current_sale(s, who)
+            assert view is not None
+            sales.add_tender(s, who, sale.id, "card", view.total, **CARD)
+            sales.complete_sale(s, who, sale.id)
+
+
 def _busy_store(hub: Hub, till: Till, rng: random.Random, shop_key: dict[str, str], monkeypatch: Any) -> None:
     till.sync()
+    till.open_shift()
+    _discounted_sales(till, rng)
     # Counter sales, and returns of some of them with the desk's reasons and conditions.
     for _ in range(rng.randint(3, 5)):
         number = _sell(till, rng)
@@ -279,6 +332,21 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     tills = [Till.enrol(hub, tmp_path / code, code, "T1") for code in ("S1", "S2")]
     for till in tills:
         _busy_store(hub, till, rng, {"X-Api-Key": shop}, monkeypatch)
+    # Stock: loose bananas sold at S1 that it never received (negative), and the minimums the central sets: coffee
+    # in every store, but S1's own is lower; everything at S2.
+    s1 = tills[0]
+    with s1.factory.begin() as s:
+        sale = sales.start_sale(s, s1.actor)
+        bananas = s.scalars(select(Product.id).where(Product.sku == "B2")).one()
+        sales.add_product(s, s1.actor, sale.id, bananas, Decimal("1.25"))
+        sales.add_tender(s, s1.actor, sale.id, "cash", Decimal("10"))
+        sales.complete_sale(s, s1.actor, sale.id)
+    with hub.sessions.begin() as s:
+        central_stock.set_safety_stock(s, None, "C3", Decimal(250))
+        central_stock.set_safety_stock(s, "S1", "C3", Decimal(2))
+        central_stock.set_safety_stock(s, "S2", None, Decimal(199))
+    for till in tills:
+        till.sync()
     today = datetime.now(UTC).date()
     first, last = today - timedelta(days=1), today + timedelta(days=1)
 
@@ -323,10 +391,10 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     # A second till of S1 keeps the store's returns as synced, with what the first till's desk decided.
     second = Till.enrol(hub, tmp_path / "S1-T2", "S1", "T2")
     second.sync()
-    per_store = {
-        key: {r.code: r.rows for r in central[key].stores} for key in ("returns", "returns_disposition")
-    }
-    for key in ("returns", "returns_disposition"):
+    # And the discounts of the first till's sales, with who approved them.
+    kept = ("returns", "returns_disposition", "discount_reasons", "stock")
+    per_store = {key: {r.code: r.rows for r in central[key].stores} for key in kept}
+    for key in kept:
         with second.factory() as s:
             theirs = reports.run(s, key, "range", first, last).rows
         if _plain(theirs) != _plain(per_store[key]["S1"]):
@@ -344,6 +412,7 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     for key, cols in {
         "hour": (1, 2, 3, 4),
         "department": (1, 2),
+        "discount_reasons": (3, 4),
         "returns": (1, 2, 3),
         "returns_disposition": (1, 2, 3),
         "pickups": (1, 2, 3, 5, 6, 7),
@@ -363,6 +432,13 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     assert sum(int(r[3]) for r in every["pack"]) > 0  # errors caught
     assert len(every["returns"]) >= 2
     assert {str(r[0]) for r in every["tenders"]} == {"Cash", "Card"}
+    stock = {st.code: {r[0]: r[4] for r in st.rows} for st in central["stock"].stores}
+    assert stock["S1"] == {"B2": "Negative"}
+    assert stock["S2"] == {"A1": "Below minimum", "C3": "Below minimum", "B2": "Below minimum"}
+    given = {(r[0], r[1], r[2]) for r in every["discount_reasons"]}
+    assert ("Price override", "price match", "Morgan S1") in given
+    assert ("Line discount", "damaged box", "Casey S2 (own authority)") in given
+    assert ("Sale discount", "staff sale", "Morgan S2") in given
     with hub.sessions() as s:  # some were paid at the pickup counter
         handovers = s.scalars(select(AppliedEvent.payload).where(AppliedEvent.type == "order.status")).all()
     assert any((p.get("receipt") or {}).get("payments") for p in handovers)

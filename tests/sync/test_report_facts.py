@@ -21,7 +21,7 @@ from sync.central import report_cash, service
 from sync.central import reports as chain
 from sync.central.db import make_engine, make_sessionmaker
 from sync.central.models import AppliedEvent, Sale, Store, Terminal
-from sync.central.report_facts import OrderEventFact, SaleFact, SaleLineFact, TenderFact
+from sync.central.report_facts import DiscountFact, OrderEventFact, SaleFact, SaleLineFact, TenderFact
 
 AT = datetime(2026, 3, 29, 0, 30, 15, 250400, tzinfo=UTC)  # the night Europe's clocks go forward
 
@@ -179,6 +179,107 @@ def test_sale_facts_are_the_sales_the_tills_count_and_what_does_not_read_is_left
             (str(paid_here.event_id), "A1", "Apple juice", Decimal("1.000"), Decimal("2.49"), done),
         ]
     )
+    engine.dispose()
+
+
+def test_discount_facts_are_the_discounts_of_the_sales_and_what_does_not_read_is_left_out(
+    db_url: str,
+) -> None:
+    """Migration 0022: per price override, line discount and whole-sale discount of a sale, its kind, reason,
+    approver and amount off; one without an approver was the cashier's own (the sale's owner). A discount that is
+    no object, an override without a price, an amount that does not read are left out; the sale is stored all
+    the same. The chain's report names who approved by the name the store's tills gave them, "?" for a stranger."""
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    cashier, manager, stranger = (str(uuid.uuid4()) for _ in range(3))
+    completed = (AT + timedelta(hours=2)).replace(tzinfo=None).isoformat() + "+02:00"
+    lines: list[Any] = [
+        {
+            "sku": "A1",
+            "price_override": {
+                "price": "1.00",
+                "reason": "price match",
+                "amount": "2.98",
+                "approved_by": manager,
+            },
+            "discount": {"kind": "percent", "value": "5", "reason": "damaged box", "amount": "0.10"},
+        },
+        {"sku": "B2", "discount": {"kind": "amount", "value": "1", "reason": "end", "approved_by": stranger}},
+        {"sku": "C3", "price_override": {"reason": "no price"}, "discount": "ten percent"},
+        {"sku": "D4", "discount": {"kind": "amount", "reason": "odd", "amount": "lots"}},
+        {"sku": "E5", "discount": None, "price_override": None},
+        ["A1", {"discount": {"amount": "9.00"}}],
+    ]
+    order_discount = {"kind": "percent", "value": "5", "reason": "regular customer", "amount": "0.38"}
+    with factory.begin() as s:
+        store = service.create_store(s, "F9", "Facts")
+        term = Terminal(store_id=store.id, code="T1", name="till")
+        s.add(term)
+        s.flush()
+        sid, tid = store.id, term.id
+        sale, odd, plain = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        documents = {
+            sale: {
+                "completed_at": completed,
+                "owner_id": cashier,
+                "order_discount": order_discount,
+                "lines": lines,
+            },
+            odd: {"completed_at": completed, "order_discount": [1], "lines": "none"},  # the sale has no owner
+            plain: {"completed_at": completed, "lines": [{"sku": "A1"}]},
+        }
+        for row, document in documents.items():
+            s.add(
+                Sale(
+                    id=row,
+                    store_id=sid,
+                    terminal_id=tid,
+                    number=f"N-{row}",
+                    total=Decimal("1.00"),
+                    document=document,
+                    occurred_at=AT + timedelta(hours=1),
+                )
+            )
+        s.add(
+            Sale(
+                id=uuid.uuid4(),
+                store_id=sid,
+                terminal_id=tid,
+                number="N-unowned",
+                total=Decimal("1.00"),
+                document={"completed_at": completed, "lines": [{"sku": "A1", "discount": {"reason": "x"}}]},
+                occurred_at=AT + timedelta(hours=1),
+            )
+        )
+        for who, name in ((cashier, "Casey"), (manager, "Morgan")):
+            s.add(_event(sid, tid, {"id": who, "display_name": name}, "staff.saved"))
+    with factory() as s:
+        got = sorted(
+            (str(f.source_id), f.kind, f.reason, f.approver, f.own, f.amount, f.at)
+            for f in s.scalars(select(DiscountFact))
+        )
+        assert {s.scalar(select(Sale.id).where(Sale.number == f"N-{row}")) for row in documents} == set(
+            documents
+        )
+    done = AT if engine.dialect.name == "postgresql" else AT.replace(microsecond=250000)
+    want = [
+        (str(sale), "override", "price match", manager, False, Decimal("2.98"), done),
+        (str(sale), "line", "damaged box", cashier, True, Decimal("0.10"), done),
+        (str(sale), "line", "end", stranger, False, Decimal("0.00"), done),
+        (str(sale), "sale", "regular customer", cashier, True, Decimal("0.38"), done),
+    ]
+    assert [g for g in got if g[0] == str(sale)] == sorted(want)
+    (unowned,) = [g for g in got if g[0] != str(sale)]
+    assert unowned[1:5] == ("line", "x", "", True)
+    with factory() as s:
+        report = chain.run(s, "discount_reasons", AT.date(), AT.date())
+    assert [list(r) for r in report.chain] == [
+        ["Price override", "price match", "Morgan", 1, Decimal("2.98")],
+        ["Line discount", "damaged box", "Casey (own authority)", 1, Decimal("0.10")],
+        ["Line discount", "end", "?", 1, Decimal("0.00")],
+        ["Line discount", "x", "? (own authority)", 1, Decimal("0.00")],
+        ["Sale discount", "regular customer", "Casey (own authority)", 1, Decimal("0.38")],
+    ]
     engine.dispose()
 
 

@@ -5,12 +5,14 @@ manager's approval once it has lines, and only after its payments are removed).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Order, StaffUser
-from app.domain import tenders
+from app.db.models import Approval, Order, OrderLine, StaffUser
+from app.domain import figures, tenders
 from app.domain.permissions import Permission
 from app.services import audit, outbox, printing, receipts, staff, stock
 from app.services.base import Actor, UserError, here, now
@@ -19,9 +21,50 @@ from app.services.sales.figures import _reprice, _settle, _store
 from app.services.sales.views import Completed, SaleView, _view
 
 
+def _given(discount: Any, approvers: dict[str, str], **more: str) -> dict[str, Any] | None:
+    """A discount or price override as the event carries it: as kept on the sale, with who approved it (the
+    manager of its approval: the other tills and the central store do not hold this till's approvals)."""
+    if not isinstance(discount, dict) or not discount:
+        return None
+    sent = {**discount, **more}
+    if approvers.get(discount.get("approval_id") or ""):
+        sent["approved_by"] = approvers[discount["approval_id"]]
+    return sent
+
+
+def _discounts(
+    session: Session, order: Order, live: list[OrderLine]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Each live line's price override and discount (None where it has none), and the whole-sale discount, as
+    sent: the chain's discount figures count them (sync.central.report_discounts), another till keeps them."""
+    held = [line.price_override for line in live] + [line.discount for line in live] + [order.order_discount]
+    ids = {d["approval_id"] for d in held if isinstance(d, dict) and d.get("approval_id")}
+    approvers: dict[str, str] = {}
+    if ids:  # most sales have none: nothing read
+        q = select(Approval.id, Approval.approved_by).where(Approval.id.in_(ids))
+        approvers = dict(session.execute(q).all())
+    lines = []
+    for line in live:
+        o = line.price_override
+        price = o.get("price") if isinstance(o, dict) else None
+        override = None
+        if price is not None:  # with its amount off, as the till's reports count it
+            off = figures.override_off(line.unit_price, Decimal(str(price)), line.qty)
+            override = _given(o, approvers, amount=str(off))
+        lines.append(
+            {
+                "price_override": override,
+                "discount": _given(line.discount, approvers),
+            }
+        )
+    return lines, _given(order.order_discount, approvers)
+
+
 def _sale_payload(session: Session, order: Order, movements: list[dict[str, str]]) -> dict[str, Any]:
     h = here(session)
     assert order.completed_at is not None
+    live = [line for line in order.lines if not line.voided]
+    discounts, order_discount = _discounts(session, order, live)
     return {
         "order_id": order.id,
         "number": order.number,
@@ -31,6 +74,8 @@ def _sale_payload(session: Session, order: Order, movements: list[dict[str, str]
         "completed_at": order.completed_at.isoformat(),
         "customer_id": order.customer_id,
         "customer_name": order.customer_name,
+        "owner_id": order.owner_id,
+        "order_discount": order_discount,
         "lines": [
             {
                 "line_no": line.line_no,
@@ -43,9 +88,9 @@ def _sale_payload(session: Session, order: Order, movements: list[dict[str, str]
                 "tax": str(line.tax),
                 "tax_class": line.tax_class,
                 "tax_rate": str(line.tax_rate),
+                **{k: v for k, v in given.items() if v is not None},
             }
-            for line in order.lines
-            if not line.voided
+            for line, given in zip(live, discounts, strict=True)
         ],
         "payments": [
             {"kind": p.kind, "amount": str(p.amount)}

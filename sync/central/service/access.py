@@ -21,6 +21,7 @@ from sync.central.models import (
     ApiKey,
     Location,
     Product,
+    SafetyStock,
     Store,
     TaxClass,
     Terminal,
@@ -81,6 +82,17 @@ def create_store(
     for product in session.scalars(select(Product).order_by(Product.id)):
         ledger.emit(
             session, store.id, protocol.CHANGE_PRODUCT, product.sku, product_payload(session, product)
+        )
+    # The products' minimum stock set for every store (sync.central.stock `set_safety_stock`).
+    chain_wide = (
+        select(Product.sku, SafetyStock.qty)
+        .join(SafetyStock, SafetyStock.product_id == Product.id)
+        .where(SafetyStock.store_id.is_(None))
+        .order_by(Product.sku)
+    )
+    for sku, qty in session.execute(chain_wide):
+        ledger.emit(
+            session, store.id, protocol.CHANGE_MINIMUM, sku, {"sku": sku, "qty": ledger.qty_text(qty)}
         )
     session.flush()
     return store
