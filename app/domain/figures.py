@@ -55,6 +55,7 @@ class Figure:
     chart_label: int
     chart_values: tuple[int, ...]
     note: str
+    chart_sums: bool = False  # the chart draws one bar per label, its rows summed (rows share labels)
 
 
 # ---------------------------------------------------------------- returns
@@ -501,6 +502,7 @@ DISCOUNT_REASONS = Figure(
     "Each discount and price override of the period's sales, counted and added up by kind, reason and who "
     "approved it (a manager's approval, or the cashier's own authority where the role allowed it). A price "
     "override's amount off is the price it replaced less the new price, times the quantity.",
+    chart_sums=True,  # a bar per reason, whoever approved it
 )
 
 
@@ -552,5 +554,6 @@ STOCK = Figure(
     (2,),
     "On hand now at every location of the store (at a till: as the central store last said, with the till's "
     "movements not sent yet); the minimum is the stock the store keeps back from web orders (its safety stock, "
-    "set at the central store). The period does not apply.",
+    "set at the central store). The period does not apply. For the chain: each product short at some store, its "
+    "stock and minimum summed over those stores.",
 )

@@ -88,7 +88,7 @@ def figure_report(
         fig.chart_label,
         fig.chart_values,
         fig.note,
-        chart_sums,
+        chart_sums or fig.chart_sums,
     )
 
 

@@ -140,5 +140,4 @@ def discount_reasons(session: Session, p: Period) -> Report:
         figures.DiscountSum(kind, reason, figures.approved_by(names, who, own), n, amount)
         for (kind, reason, who, own), (n, amount) in report_days.discount_sums(session, p).items()
     ]
-    # A bar per reason, whoever approved it.
-    return figure_report(figures.DISCOUNT_REASONS, p, figures.discount_rows(sums), chart_sums=True)
+    return figure_report(figures.DISCOUNT_REASONS, p, figures.discount_rows(sums))

@@ -88,6 +88,16 @@ def bar_chart(f: figures.Figure, rows: list[figures.Row], width: int = 720) -> s
     """Horizontal bars, one group per row, one bar per chart column: an inline SVG, nothing fetched."""
     if not rows or not f.chart_values:
         return ""
+    if f.chart_sums:  # one bar per label, its rows summed (as the till's screen draws it)
+        summed: dict[str, list[Decimal]] = {}
+        for row in rows:
+            cell = summed.setdefault(str(row[f.chart_label]), [Decimal(0)] * len(f.columns))
+            for i in f.chart_values:
+                cell[i] += Decimal(str(row[i] or 0))
+        rows = [
+            tuple(label if i == f.chart_label else v for i, v in enumerate(values))
+            for label, values in summed.items()
+        ]
     series = [(f.columns[i][0], [Decimal(str(r[i] or 0)) for r in rows]) for i in f.chart_values]
     high = max([Decimal(1), *(v for _n, vs in series for v in vs)])
     label_w, bar_h, gap = 170, 16, 10

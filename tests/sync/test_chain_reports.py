@@ -500,6 +500,7 @@ def test_the_office_page_in_headless_chromium(
     _busy_store(hub, till, rng, {"X-Api-Key": shop}, monkeypatch)
     with hub.sessions.begin() as s:
         token = office.sign_link(s, ident, 2)
+        central_stock.set_safety_stock(s, "S1", None, Decimal(199))
     today = datetime.now(UTC).date()
     shot = tmp_path / "office-reports.png"
     flags = [
@@ -531,6 +532,18 @@ def test_the_office_page_in_headless_chromium(
             capture_output=True,
             timeout=60,
         )
+        pages = {}
+        for name in ("discount_reasons", "stock"):
+            page = link.replace("name=pickups", f"name={name}")
+            pages[name] = subprocess.run(
+                [*flags, "--dump-dom", page], capture_output=True, text=True, timeout=60
+            ).stdout
+            subprocess.run(
+                [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={tmp_path / name}.png"]
+                + [page],
+                capture_output=True,
+                timeout=60,
+            )
         refused = subprocess.run(
             [*flags, "--dump-dom", link.replace(token, token[:-1] + ("1" if token.endswith("0") else "0"))],
             capture_output=True,
@@ -546,7 +559,15 @@ def test_the_office_page_in_headless_chromium(
         and 'class="bar"' in sales_dom
         and "Net a week before" in sales_dom
     )
+    discounts = pages["discount_reasons"]
+    assert "<h1>Discounts by reason and approver</h1>" in discounts and 'class="bar"' in discounts
+    assert "Morgan S1" in discounts and "Casey S1 (own authority)" in discounts and "price match" in discounts
+    assert "<h1>Stock below minimum and negative</h1>" in pages["stock"] and "Below minimum" in pages["stock"]
     assert shot.exists() and shot.stat().st_size > 5000
     if os.environ.get("COUNTERLINE_SHOTS"):
+        for name in pages:
+            shutil.copy(
+                tmp_path / f"{name}.png", Path(os.environ["COUNTERLINE_SHOTS"]) / f"office-{name}.png"
+            )
         shutil.copy(shot, Path(os.environ["COUNTERLINE_SHOTS"]) / "office-reports.png")
         shutil.copy(tmp_path / "hour.png", Path(os.environ["COUNTERLINE_SHOTS"]) / "office-hour.png")

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.domain import figures
-from sync.central import report_cash, service
+from sync.central import office_web, report_cash, service
 from sync.central import reports as chain
 from sync.central.db import make_engine, make_sessionmaker
 from sync.central.models import AppliedEvent, Sale, Store, Terminal
@@ -411,3 +411,17 @@ def test_chain_sales_by_hour_and_department_are_what_the_facts_give(db_url: str,
     assert [tuple(r) for r in by_department] == [(name, *sums) for name, sums in want]
     assert len(by_hour) > 12 and any(r[3] for r in by_hour)  # both weeks held sales
     engine.dispose()
+
+
+def test_the_office_chart_draws_a_bar_per_reason_whoever_approved_it() -> None:
+    """As the till's screen does (its chart sums a list's rows per label): two approvers of one reason are one
+    bar, at their sum; a figure without sums draws a bar per row."""
+    rows: list[figures.Row] = [
+        ("Line discount", "damaged box", "Morgan", 2, Decimal("1.50")),
+        ("Line discount", "damaged box", "Casey (own authority)", 1, Decimal("0.25")),
+        ("Sale discount", "regular customer", "Casey (own authority)", 1, Decimal("0.40")),
+    ]
+    svg = office_web.bar_chart(figures.DISCOUNT_REASONS, rows)
+    assert svg.count("class='bar'") == 2 and ">1.75<" in svg and ">0.40<" in svg
+    plain = office_web.bar_chart(figures.RETURNS_REASON, [("faulty", 1, Decimal(1), Decimal("2.00"))] * 2)
+    assert plain.count("class='bar'") == 2
