@@ -1,13 +1,14 @@
 """The chain's reports at the central store over a year of busy stores: the time to open each.
 
-    .venv/bin/python benchmarks/chain_reports.py [--stores 2] [--days 365] [--sales 300] [--quick] [--url URL]
-        [--reuse]
+    .venv/bin/python benchmarks/chain_reports.py [--stores 2] [--days 365] [--sales 300] [--products 100000]
+        [--quick] [--url URL] [--reuse]
 
-Builds a central database (SQLite file, or the PostgreSQL URL given) with, per store and day, the applied events a
-busy store's tills send (and the orders' status history the central keeps): 300 sales (8 lines; paid in cash, by
-card or split), 15 returns (with their lines' reasons and dispositions), 40 pickup and curbside
-orders made ready (most collected, half at the curb, a third paid at the counter when handed over) and 30 ship
-orders packed (with the bench's figures), discounts on about one sale in two, and a shift opened and closed (with its Z's cash), then
+Builds a central database (SQLite file, or the PostgreSQL URL given) with a catalog of 100,000 products stocked at
+every store (with minimums: the stock report reads them all) and, per store and day, the applied events a busy
+store's tills send (and the orders' status history the central keeps): 300 sales (8 lines; paid in cash, by card
+or split; discounts on about one sale in two), 15 returns (with their lines' reasons and dispositions), 40 pickup
+and curbside orders made ready (most collected, half at the curb, a third paid at the counter when handed over)
+and 30 ship orders packed (with the bench's figures), and a shift opened and closed (with its Z's cash), then
 ANALYZE (as autovacuum does after a bulk load; the planner needs the tables' statistics). Then times
 `sync.central.reports.run` for today, the week and the whole year, all stores, in a fresh session per call.
 --reuse times a database this benchmark built before (brought to the newest schema) without building it again.
@@ -36,15 +37,19 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 from decimal import Decimal  # noqa: E402
 from typing import Any  # noqa: E402
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 from sync.central import reports, service  # noqa: E402
 from sync.central.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from sync.central.models import (  # noqa: E402
     AppliedEvent,
+    Location,
     OrderStatusHistory,
+    Product,
     Return,
+    SafetyStock,
     Sale,
+    StockLevel,
     Terminal,
     WebOrder,
 )
@@ -111,7 +116,50 @@ def _sale(store_id: int, term_id: int, number: str, at: datetime, rng: random.Ra
     }
 
 
-def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> None:
+def _catalog(engine: Any, factory: Any, products: int, stores: list[int], rng: random.Random) -> None:
+    """The chain's catalog (P1.., the SKUs the sales sell), each product's stock on every store's floor (now and
+    then below zero), and the minimums (safety stock): 5 of everything at the first store, 10 of one product in a
+    hundred in every store. The stock report reads them all."""
+    with engine.begin() as conn:
+        for start in range(0, products, 10_000):
+            chunk = range(start + 1, min(products, start + 10_000) + 1)
+            conn.execute(
+                insert(Product),
+                [
+                    {"id": n, "sku": f"P{n}", "name": f"Product {n}", "tax_class": "std", "department": ""}
+                    for n in chunk
+                ],
+            )
+    with factory() as s:
+        where = (Location.code == "floor", Location.store_id.in_(stores))
+        floors = {
+            store: loc for store, loc in s.execute(select(Location.store_id, Location.id).where(*where))
+        }
+    with engine.begin() as conn:
+        for store_id in stores:
+            for start in range(0, products, 10_000):
+                chunk = range(start + 1, min(products, start + 10_000) + 1)
+                conn.execute(
+                    insert(StockLevel),
+                    [
+                        {
+                            "location_id": floors[store_id],
+                            "product_id": n,
+                            "store_id": store_id,
+                            "on_hand": Decimal(rng.randint(-1, 40)),
+                            "reserved": Decimal(0),
+                        }
+                        for n in chunk
+                    ],
+                )
+        rules = [{"store_id": stores[0], "product_id": None, "qty": Decimal(5)}]
+        rules += [
+            {"store_id": None, "product_id": n, "qty": Decimal(10)} for n in range(1, products + 1, 100)
+        ]
+        conn.execute(insert(SafetyStock), rules)
+
+
+def build(url: str, stores: int, days: int, sales: int, rng: random.Random, products: int) -> None:
     engine = make_engine(url)
     migrate(engine=engine)
     factory = make_sessionmaker(engine)
@@ -124,6 +172,7 @@ def build(url: str, stores: int, days: int, sales: int, rng: random.Random) -> N
             s.add(term)
             s.flush()
             ids.append((store.id, term.id))
+    _catalog(engine, factory, products, [store_id for store_id, _term in ids], rng)
     today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
     for store_id, term_id in ids:
         for d in range(days):
@@ -278,6 +327,9 @@ def main() -> int:
     ap.add_argument("--stores", type=int, default=2)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--sales", type=int, default=300)
+    ap.add_argument(
+        "--products", type=int, default=100_000, help="the chain's catalog, stocked at every store"
+    )
     ap.add_argument("--quick", action="store_true", help="30 days")
     ap.add_argument(
         "--url", help="an empty database to build in (default: a SQLite file in a temporary folder)"
@@ -295,7 +347,7 @@ def main() -> int:
             migrate(engine=make_engine(url))
             print("reusing the database built before")
         else:
-            build(url, args.stores, days, args.sales, random.Random(5))
+            build(url, args.stores, days, args.sales, random.Random(5), args.products)
             print(f"built {args.stores} stores x {days} days in {time.perf_counter() - t0:.0f} s")
         with make_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in (
@@ -309,6 +361,9 @@ def main() -> int:
                 "sale_facts",
                 "sale_line_facts",
                 "discount_facts",
+                "products",
+                "stock_levels",
+                "safety_stock",
             ):
                 conn.exec_driver_sql(f"ANALYZE {table}")
         factory = make_sessionmaker(make_engine(url), readonly=True)  # as the API's readers
