@@ -487,6 +487,61 @@ def discount_rows(sums: Iterable[DiscountSum]) -> list[Row]:
     return [(kind, reason, who, n, amount) for (kind, reason, who), (n, amount) in ordered]
 
 
+@dataclass(frozen=True)
+class DiscountEntry:
+    """One discount or price override given: its sale's completion, number, the line's place in it (a whole-sale
+    discount after every line) and item, the kind (DISCOUNT_KINDS), amount off, reason and approver as shown."""
+
+    at: datetime
+    number: str
+    line_no: int
+    kind: str
+    item: str
+    amount: Decimal
+    reason: str
+    approver: str
+
+
+WHOLE_SALE_LINE = 1 << 30  # a whole-sale discount's place: after every line of its sale
+
+
+def discount_list_rows(entries: Iterable[DiscountEntry], timezone: str) -> list[Row]:
+    """Each discount in the order given: by time, receipt and line (a price override before a discount of the same
+    line), at the local minute."""
+    zone = ZoneInfo(timezone)
+    rank = {kind: i for i, kind in enumerate(DISCOUNT_KINDS)}
+    ordered = sorted(entries, key=lambda e: (e.at, e.number, e.line_no, rank.get(e.kind, 9)))
+    return [
+        (
+            e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            e.number,
+            e.item,
+            e.kind,
+            e.amount,
+            e.reason,
+            e.approver,
+        )
+        for e in ordered
+    ]
+
+
+DISCOUNTS = Figure(
+    "discounts",
+    "Discounts and price overrides",
+    (
+        ("Time", "text"),
+        ("Receipt", "text"),
+        ("Item", "text"),
+        ("What", "text"),
+        ("Amount off", "money"),
+        ("Reason", "text"),
+        ("Approved by", "text"),
+    ),
+    3,
+    (4,),
+    "A price override's amount off is the price it replaced less the new price, times the quantity.",
+    chart_sums=True,  # a bar per kind (override, line or sale discount), not one per row
+)
 DISCOUNT_REASONS = Figure(
     "discount_reasons",
     "Discounts by reason and approver",

@@ -22,7 +22,7 @@ from app.services.reports_base import sold_between
 
 OVERRIDE, LINE, SALE = figures.OVERRIDE, figures.LINE_DISCOUNT, figures.SALE_DISCOUNT
 KINDS = figures.DISCOUNT_KINDS
-_LAST = 1 << 30  # after every line of a sale
+_LAST = figures.WHOLE_SALE_LINE
 
 
 class Entry(NamedTuple):

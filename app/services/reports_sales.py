@@ -18,7 +18,7 @@ from app.db.models import Department, Product, StaffUser
 from app.domain import figures
 from app.domain.money import ZERO, quantize_money
 from app.services import discount_lines, report_days
-from app.services.reports_base import Cell, Column, Period, Report, figure_report
+from app.services.reports_base import Cell, Period, Report, figure_report
 
 TOP_ITEMS = figures.TOP_ITEMS_SHOWN
 
@@ -110,25 +110,7 @@ def discounts(session: Session, p: Period) -> Report:
     for e in found:
         approved = figures.approved_by(names, *discount_lines.approver(e, by_approval))
         rows.append((when(e.completed_at), e.number, e.item, e.kind, e.amount, e.reason, approved))
-    return Report(
-        "discounts",
-        "Discounts and price overrides",
-        p,
-        (
-            Column("Time", "text"),
-            Column("Receipt", "text"),
-            Column("Item", "text"),
-            Column("What", "text"),
-            Column("Amount off", "money"),
-            Column("Reason", "text"),
-            Column("Approved by", "text"),
-        ),
-        rows,
-        3,
-        (4,),
-        "A price override's amount off is the price it replaced less the new price, times the quantity.",
-        chart_sums=True,  # a bar per kind (override, line or sale discount), not one per row
-    )
+    return figure_report(figures.DISCOUNTS, p, rows)
 
 
 def discount_reasons(session: Session, p: Period) -> Report:

@@ -1,5 +1,6 @@
-"""The chain's discounts and price overrides at the central store, by kind, reason and who approved them, by store
-and for the chain, as each till's Reports screen counts them (app.services.reports_sales `discount_reasons`).
+"""The chain's discounts and price overrides at the central store, by kind, reason and who approved them, and one by
+one (for up to a month), by store and for the chain, as each till's Reports screen shows them
+(app.services.reports_sales `discount_reasons` and `discounts`).
 
 A till sends with each completed sale its lines' price overrides (with their amount off) and discounts, and its
 whole-sale discount, each with the manager whose approval it used, and the cashier who completed the sale: one
@@ -12,6 +13,7 @@ them (`staff.saved`, sync.central.report_cash).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,7 +24,8 @@ from sync.central.models import Store
 from sync.central.report_facts import DiscountFact
 
 figures = protocol.figures
-DISCOUNT_REASONS = figures.DISCOUNT_REASONS
+DISCOUNT_REASONS, DISCOUNTS = figures.DISCOUNT_REASONS, figures.DISCOUNTS
+MAX_LIST_DAYS = 31  # the list, one row per discount; the summary by reason covers a year
 
 
 def discount_sums(
@@ -43,9 +46,38 @@ def discount_sums(
         figures.DiscountSum(
             figures.DISCOUNT_KIND_CODES.get(kind, kind),
             reason,
-            figures.approved_by(names, report_cash.uid(who) if who else "", bool(own)),
+            _approver(names, who, own),
             n,
             amount,
         )
         for kind, reason, who, own, n, amount in found
+    ]
+
+
+def _approver(names: dict[str, str], who: Any, own: Any) -> str:
+    return figures.approved_by(names, report_cash.uid(who) if who else "", bool(own))
+
+
+def discount_entries(
+    session: Session, store: Store, start: datetime, end: datetime
+) -> list[figures.DiscountEntry]:
+    """The store's discounts given in [start, end), one by one."""
+    f = DiscountFact
+    q = select(f.at, f.number, f.line_no, f.kind, f.item, f.amount, f.reason, f.approver, f.own).where(
+        f.store_id == store.id, f.at >= start, f.at < end
+    )
+    found = session.execute(q).all()
+    names = report_cash.staff_names(session, store) if found else {}
+    return [
+        figures.DiscountEntry(
+            report_cash.aware(at),
+            number,
+            line_no,
+            figures.DISCOUNT_KIND_CODES.get(kind, kind),
+            item,
+            amount,
+            reason,
+            _approver(names, who, own),
+        )
+        for at, number, line_no, kind, item, amount, reason, who, own in found
     ]

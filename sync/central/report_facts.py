@@ -14,7 +14,7 @@ changed after; the tests hold them to the documents they come from.
   (sku, name, quantity, amount) with the till's moment: from the sale's document, and from the hand-over's receipt
   (`total` and `sold`, which a till sends when it took the payment).
 - `discount_facts` (migration 0022): per price override, line discount and whole-sale discount of a sale the
-  tills completed, its kind (override, line, sale), reason, who approved it (the manager whose approval it used,
+  tills completed, its sale's number, its line's place and item, its kind (override, line, sale), reason, who approved it (the manager whose approval it used,
   else the cashier on their own authority: `own`) and the amount off, with the till's moment.
 - `order_event_facts`: per applied `order.status` change to ready, collected or packed, the moments and the pack
   bench's counts it carried (NULL where the till sent none, or none that reads as one), by event id: the orders'
@@ -123,6 +123,11 @@ class DiscountFact(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     source_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)  # the sale (sales.id)
+    number: Mapped[str] = mapped_column(String(64))  # the sale's
+    line_no: Mapped[int] = mapped_column(
+        Integer
+    )  # the line's place in the sale (a whole-sale one: after them all)
+    item: Mapped[str] = mapped_column(String(200))  # the line's name, or "Whole sale"
     kind: Mapped[str] = mapped_column(String(16))  # app.domain.figures.DISCOUNT_KIND_CODES
     reason: Mapped[str] = mapped_column(String(200))
     approver: Mapped[str] = mapped_column(String(64))  # a staff id ('' when the sale named no cashier)

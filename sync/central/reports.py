@@ -39,6 +39,7 @@ FIGURES: dict[str, figures.Figure] = {
     report_sales.DEPARTMENT.key: report_sales.DEPARTMENT,
     report_sales.TOP_ITEMS.key: report_sales.TOP_ITEMS,
     report_discounts.DISCOUNT_REASONS.key: report_discounts.DISCOUNT_REASONS,
+    report_discounts.DISCOUNTS.key: report_discounts.DISCOUNTS,
     **figures.FIGURES,
     report_tenders.TENDERS.key: report_tenders.TENDERS,
     report_cash.CASH_SHIFT.key: report_cash.CASH_SHIFT,
@@ -201,6 +202,7 @@ _FEED: dict[str, Callable[[Session, Store, datetime, datetime], list[Any]]] = {
     "cash_shift": report_cash.shift_items,
     "cash_cashier": report_cash.shift_items,
     "discount_reasons": report_discounts.discount_sums,
+    "discounts": report_discounts.discount_entries,
     "stock": report_stock.stock_items,
 }
 
@@ -236,6 +238,8 @@ def _rows(name: str, items: Iterable[Any], timezone: str) -> list[figures.Row]:
         return figures.cashier_rows(items)
     if name == "discount_reasons":
         return figures.discount_rows(items)
+    if name == "discounts":
+        return figures.discount_list_rows(items, timezone)
     if name == "stock":
         return figures.stock_rows(items)
     return figures.pack_bench(items, timezone)
@@ -260,6 +264,11 @@ def run(
         raise CentralError("the last day is before the first: swap them")
     if (last - first).days >= MAX_DAYS:
         raise CentralError(f"a report covers at most {MAX_DAYS} days: choose a shorter range")
+    if name == "discounts" and (last - first).days >= report_discounts.MAX_LIST_DAYS:
+        raise CentralError(
+            f"the list of discounts covers at most {report_discounts.MAX_LIST_DAYS} days (one row each): "
+            "choose a shorter range, or the discounts by reason and approver"
+        )
     q = select(Store).order_by(Store.code)
     wanted = None if stores is None else sorted({c.strip().upper() for c in stores})
     if wanted is not None:

@@ -46,6 +46,7 @@ KEYS = (
     "hour",
     "department",
     "top_items",
+    "discounts",
     "discount_reasons",
     "returns",
     "returns_disposition",
@@ -392,7 +393,7 @@ def test_the_central_figures_per_store_are_each_tills_and_the_chain_is_their_sum
     second = Till.enrol(hub, tmp_path / "S1-T2", "S1", "T2")
     second.sync()
     # And the discounts of the first till's sales, with who approved them.
-    kept = ("returns", "returns_disposition", "discount_reasons", "stock")
+    kept = ("returns", "returns_disposition", "discounts", "discount_reasons", "stock")
     per_store = {key: {r.code: r.rows for r in central[key].stores} for key in kept}
     for key in kept:
         with second.factory() as s:
@@ -533,7 +534,7 @@ def test_the_office_page_in_headless_chromium(
             timeout=60,
         )
         pages = {}
-        for name in ("discount_reasons", "stock"):
+        for name in ("discount_reasons", "discounts", "stock"):
             page = link.replace("name=pickups", f"name={name}")
             pages[name] = subprocess.run(
                 [*flags, "--dump-dom", page], capture_output=True, text=True, timeout=60
@@ -562,6 +563,8 @@ def test_the_office_page_in_headless_chromium(
     discounts = pages["discount_reasons"]
     assert "<h1>Discounts by reason and approver</h1>" in discounts and 'class="bar"' in discounts
     assert "Morgan S1" in discounts and "Casey S1 (own authority)" in discounts and "price match" in discounts
+    listed = pages["discounts"]
+    assert "<h1>Discounts and price overrides</h1>" in listed and listed.count("price match") >= 6  # 3 and 3
     assert "<h1>Stock below minimum and negative</h1>" in pages["stock"] and "Below minimum" in pages["stock"]
     assert shot.exists() and shot.stat().st_size > 5000
     if os.environ.get("COUNTERLINE_SHOTS"):

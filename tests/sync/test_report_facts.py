@@ -272,7 +272,27 @@ def test_discount_facts_are_the_discounts_of_the_sales_and_what_does_not_read_is
     (unowned,) = [g for g in got if g[0] != str(sale)]
     assert unowned[1:5] == ("line", "x", "", True)
     with factory() as s:
+        places = sorted((f.number, f.line_no, f.item, f.kind) for f in s.scalars(select(DiscountFact)))
+        one_by_one = chain.run(s, "discounts", AT.date(), AT.date())
         report = chain.run(s, "discount_reasons", AT.date(), AT.date())
+        with pytest.raises(chain.CentralError, match="at most 31 days"):
+            chain.run(s, "discounts", AT.date(), AT.date() + timedelta(days=31))
+    assert places == [
+        (f"N-{sale}", 1, "A1", "line"),
+        (f"N-{sale}", 1, "A1", "override"),
+        (f"N-{sale}", 2, "B2", "line"),
+        (f"N-{sale}", 1 << 30, "Whole sale", "sale"),
+        ("N-unowned", 1, "A1", "line"),
+    ]
+    # In the order of the receipt: an override before the line's discount, the whole-sale one last; at the local
+    # minute (the store's zone is UTC).
+    assert [r[1:4] for r in one_by_one.chain if r[1] == f"N-{sale}"] == [
+        (f"N-{sale}", "A1", "Price override"),
+        (f"N-{sale}", "A1", "Line discount"),
+        (f"N-{sale}", "B2", "Line discount"),
+        (f"N-{sale}", "Whole sale", "Sale discount"),
+    ]
+    assert {r[0] for r in one_by_one.chain} == {"2026-03-29 00:30"}
     assert [list(r) for r in report.chain] == [
         ["Price override", "price match", "Morgan", 1, Decimal("2.98")],
         ["Line discount", "damaged box", "Casey (own authority)", 1, Decimal("0.10")],

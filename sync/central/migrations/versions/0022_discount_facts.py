@@ -1,5 +1,5 @@
-"""Chain discount facts (issue 24): per discount and price override on a sale the tills completed, its kind, reason,
-who approved it and the amount off, taken out of the sale's document once, so the chain's discounts by reason and
+"""Chain discount facts (issue 24): per discount and price override on a sale the tills completed, its sale's number,
+its line (its place in the sale, and the item) and kind, reason, who approved it and the amount off, taken out of the sale's document once, so the chain's discounts by reason and
 approver (sync.central.report_discounts) read a year as rows of facts.
 
 A till sends on each line of a completed sale its price override (with its amount off) and its discount, and on
@@ -29,13 +29,16 @@ _lite_moment, _lite_cents, _j = _0020._lite_moment, _0020._lite_cents, _0020._j
 # Where each kind of discount is in a sale's document: on a line (its field) or on the sale.
 _KINDS = (("override", "price_override"), ("line", "discount"), ("sale", "order_discount"))
 
-_COLUMNS = "store_id, source_id, kind, reason, approver, own, amount, at"
+_COLUMNS = "store_id, source_id, number, line_no, item, kind, reason, approver, own, amount, at"
+_WHOLE_SALE = (
+    1 << 30
+)  # a whole-sale discount's place: after every line of its sale (app.domain.figures.WHOLE_SALE_LINE)
 
 # ---------------------------------------------------------------- PostgreSQL ({r} is the source row, d the discount)
 
 _PG = """
 INSERT INTO discount_facts ({columns})
-SELECT {r}.store_id, {r}.id, '{kind}', left(coalesce(d->>'reason', ''), 200),
+SELECT {r}.store_id, {r}.id, left({r}.number, 64), {line_no}, {item}, '{kind}', left(coalesce(d->>'reason', ''), 200),
        left(coalesce(d->>'approved_by', {r}.document->>'owner_id', ''), 64), d->>'approved_by' IS NULL,
        coalesce(counterline_cents(d->>'amount'), 0),
        coalesce(counterline_moment({r}.document->>'completed_at'), {r}.occurred_at)
@@ -48,13 +51,24 @@ WHERE json_typeof(d) = 'object' {more}
 def _pg(r: str, source: str, kind: str, field: str) -> str:
     if kind == "sale":
         discounts = f"json_extract_path({r}.document, '{field}') d"
+        line_no, item = str(_WHOLE_SALE), "'Whole sale'"
     else:
         discounts = (
-            f"json_array_elements(counterline_array({r}.document->'lines')) l, "
-            f"json_extract_path(CASE WHEN json_typeof(l) = 'object' THEN l END, '{field}') d"
+            f"json_array_elements(counterline_array({r}.document->'lines')) WITH ORDINALITY AS l(v, n), "
+            f"json_extract_path(CASE WHEN json_typeof(l.v) = 'object' THEN l.v END, '{field}') d"
         )
+        line_no, item = "l.n", "left(coalesce(l.v->>'name', l.v->>'sku', ''), 200)"
     more = "AND d->>'price' IS NOT NULL" if kind == "override" else ""
-    return _PG.format(columns=_COLUMNS, r=r, kind=kind, source=source, discounts=discounts, more=more)
+    return _PG.format(
+        columns=_COLUMNS,
+        r=r,
+        kind=kind,
+        source=source,
+        discounts=discounts,
+        more=more,
+        line_no=line_no,
+        item=item,
+    )
 
 
 _PG_TRIGGER = """
@@ -74,8 +88,11 @@ def _lite(r: str, source: str, kind: str, field: str) -> str:
     if kind == "sale":
         doc, path, rows = f"{r}.document", f"$.{field}", ""
         each = f"WHERE json_valid({r}.document)"
+        line_no, item = str(_WHOLE_SALE), "'Whole sale'"
     else:
         doc, path = "l.value", f"$.{field}"
+        line_no = "l.key + 1"
+        item = "substr(coalesce(json_extract(l.value, '$.name'), json_extract(l.value, '$.sku'), ''), 1, 200)"
         rows = f"json_each({r}.document, '$.lines') l"
         each = f"WHERE json_valid({r}.document) AND json_type({r}.document, '$.lines') = 'array' AND l.type = 'object'"
 
@@ -87,7 +104,8 @@ def _lite(r: str, source: str, kind: str, field: str) -> str:
     source = (source + " " + rows).strip().rstrip(",")
     return f"""
 INSERT INTO discount_facts ({_COLUMNS})
-SELECT {r}.store_id, {r}.id, '{kind}', substr(coalesce({get("reason")}, ''), 1, 200),
+SELECT {r}.store_id, {r}.id, substr({r}.number, 1, 64), {line_no}, {item}, '{kind}',
+       substr(coalesce({get("reason")}, ''), 1, 200),
        substr(coalesce({get("approved_by")}, {_j(r, "document", "$.owner_id")}, ''), 1, 64),
        {get("approved_by")} IS NULL,
        coalesce({amount}, 0),
@@ -104,6 +122,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("store_id", sa.Integer(), sa.ForeignKey("stores.id"), nullable=False),
         sa.Column("source_id", sa.Uuid(), nullable=False),
+        sa.Column("number", sa.String(64), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("item", sa.String(200), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(200), nullable=False),
         sa.Column("approver", sa.String(64), nullable=False),
