@@ -39,7 +39,7 @@ from typing import Any  # noqa: E402
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from sync.central import reports, service  # noqa: E402
+from sync.central import report_discounts, reports, service  # noqa: E402
 from sync.central.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from sync.central.models import (  # noqa: E402
     AppliedEvent,
@@ -378,6 +378,8 @@ def main() -> int:
             times = []
             cpu = 0.0
             for label, (first, last) in periods.items():
+                if name == "discounts" and label == "year":  # a list of one row per discount: a month at most
+                    first = last - timedelta(days=report_discounts.MAX_LIST_DAYS - 1)
                 start, start_cpu = time.perf_counter(), time.process_time()
                 with factory() as s:
                     reports.run(s, name, first, last)
@@ -386,6 +388,7 @@ def main() -> int:
                 if took >= 1.0:
                     slow.append(f"{name} {label} {took:.2f} s")
             print(f"{name:<20}" + "".join(f"{t * 1000:>8.0f}ms" for t in times) + f"{cpu * 1000:>9.0f}ms")
+    print("(the list of discounts: the last 31 days in the year's column)")
     print("goal: under 1 s each; " + ("all met" if not slow else "over: " + "; ".join(slow)))
     return 0
 
