@@ -10,6 +10,8 @@ reports feed the same function the same facts, so a store's figure is the same n
 - Sales by hour and by department (beside the same days a week before), the top items, and the cash over and
   short per shift and per cashier: their rows from sums each side reads its own way (the till from its orders and
   shifts, the central from the facts and events the tills sent).
+- The discounts and price overrides one by one, and summed by kind, reason and who approved them.
+- Stock below its minimum and negative (the minimum: the store's safety stock, set at the central store).
 
 Pure standard library (the central store imports it); a figure's rows are tuples of str, int and Decimal.
 """
