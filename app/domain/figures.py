@@ -425,7 +425,8 @@ CASH_SHIFT = Figure(
     ),
     0,
     (5,),
-    "Shifts closed in the period; over is positive, short negative.",
+    "Shifts closed in the period (at a till, its own; at the central store, every till's of the store); over is "
+    "positive, short negative.",
 )
 CASH_CASHIER = Figure(
     "cash_cashier",
@@ -439,7 +440,8 @@ CASH_CASHIER = Figure(
     ),
     0,
     (4,),
-    "The cashier who opened each shift closed in the period.",
+    "The cashier who opened each shift closed in the period (at a till, its own shifts; at the central store, every "
+    "till's of the store).",
 )
 
 

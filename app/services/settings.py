@@ -51,13 +51,14 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get(session: Session, key: str) -> Any:
-    """The setting's value, else its default. Read once per transaction: a scan reads the same few settings
-    several times, and a key left at its default is not a row the session keeps (each read was a SELECT)."""
-    cache: dict[str, Any] = session.info.setdefault(_CACHE, {})
-    if key not in cache:
-        row = session.get(Setting, key)
-        cache[key] = row.value if row is not None else DEFAULTS.get(key)
-    return cache[key]
+    """The setting's value, else its default. All of them are read at once, once per transaction: a scan reads
+    three or four settings, most of them left at their defaults (no row), and each was a SELECT of its own."""
+    cache: dict[str, Any] | None = session.info.get(_CACHE)
+    if cache is None:
+        cache = dict(DEFAULTS)
+        cache.update(session.execute(select(Setting.key, Setting.value)).all())
+        session.info[_CACHE] = cache
+    return cache.get(key)
 
 
 def get_decimal(session: Session, key: str) -> Decimal:
@@ -70,7 +71,9 @@ def put(session: Session, key: str, value: Any) -> None:
         session.add(Setting(key=key, value=value))
     else:
         row.value = value
-    session.info.setdefault(_CACHE, {})[key] = value
+    cache = session.info.get(_CACHE)
+    if cache is not None:
+        cache[key] = value
 
 
 _CACHE = "settings_read"
