@@ -93,7 +93,8 @@ def test_a_setting_is_read_once_per_transaction_and_a_put_or_a_rolled_back_savep
         for _ in range(3):
             settings.get(s, key)
             settings.get(s, "sale.confirm_qty_above")  # another, never read in this transaction before
-        assert not [q for q in selects if "settings" in q]  # all read at once, however often and whichever asked
+        # All read at once, however often and whichever is asked.
+        assert not [q for q in selects if "settings" in q]
         settings.put(s, key, "15")
         assert settings.get(s, key) == "15"
         with s.begin_nested() as sp:
