@@ -89,20 +89,16 @@ def bar_chart(f: figures.Figure, rows: list[figures.Row], width: int = 720) -> s
     if not rows or not f.chart_values:
         return ""
     if f.chart_sums:  # one bar per label, its rows summed (as the till's screen draws it)
-        summed: dict[str, list[Decimal]] = {}
-        for row in rows:
-            cell = summed.setdefault(str(row[f.chart_label]), [Decimal(0)] * len(f.columns))
-            for i in f.chart_values:
-                cell[i] += Decimal(str(row[i] or 0))
-        rows = [
-            tuple(label if i == f.chart_label else v for i, v in enumerate(values))
-            for label, values in summed.items()
-        ]
-    series = [(f.columns[i][0], [Decimal(str(r[i] or 0)) for r in rows]) for i in f.chart_values]
+        bars = figures.summed_by_label(rows, f.chart_label, f.chart_values)
+        labels = [label for label, _sums in bars]
+        series = [(f.columns[i][0], [sums[k] for _label, sums in bars]) for k, i in enumerate(f.chart_values)]
+    else:
+        labels = [str(r[f.chart_label]) for r in rows]
+        series = [(f.columns[i][0], [Decimal(str(r[i] or 0)) for r in rows]) for i in f.chart_values]
     high = max([Decimal(1), *(v for _n, vs in series for v in vs)])
     label_w, bar_h, gap = 170, 16, 10
     group = bar_h * len(series) + gap
-    height = 30 + group * len(rows)
+    height = 30 + group * len(labels)
     span = width - label_w - 90
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
@@ -113,9 +109,9 @@ def bar_chart(f: figures.Figure, rows: list[figures.Row], width: int = 720) -> s
         out.append(f"<rect x='{x}' y='6' width='12' height='12' fill='{_COLOURS[i % 2]}'/>")
         out.append(f"<text x='{x + 16}' y='16'>{escape(name)}</text>")
         x += 40 + 7 * len(name)
-    for r, row in enumerate(rows):
+    for r, text in enumerate(labels):
         top = 28 + r * group
-        label = escape(str(row[f.chart_label]))[:30]
+        label = escape(text)[:30]
         out.append(f"<text x='{label_w - 6}' y='{top + group / 2}' text-anchor='end'>{label}</text>")
         for i, (_name, vs) in enumerate(series):
             w = max(0, int(span * vs[r] / high))

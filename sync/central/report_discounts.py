@@ -55,7 +55,7 @@ def discount_sums(
 
 
 def _approver(names: dict[str, str], who: Any, own: Any) -> str:
-    return figures.approved_by(names, report_cash.uid(who) if who else "", bool(own))
+    return figures.approved_by(names, report_cash.uid(who), bool(own))
 
 
 def discount_entries(

@@ -511,48 +511,26 @@ def test_the_office_page_in_headless_chromium(
         "--disable-gpu",
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
+
+    def dom(url: str) -> str:
+        return subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=60).stdout
+
+    def screenshot(url: str, path: Path) -> None:
+        args = [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={path}", url]
+        subprocess.run(args, capture_output=True, timeout=60)
+
     with serve_on_loopback(pg_url) as base:
         link = f"{base}/office/reports?name=pickups&from={today - timedelta(days=1)}&to={today}&link={token}"
-        dom = subprocess.run([*flags, "--dump-dom", link], capture_output=True, text=True, timeout=60).stdout
-        subprocess.run(
-            [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={shot}", link],
-            capture_output=True,
-            timeout=60,
-        )
-        tenders_link = link.replace("name=pickups", "name=tenders")
-        tenders_dom = subprocess.run(
-            [*flags, "--dump-dom", tenders_link], capture_output=True, text=True, timeout=60
-        ).stdout
-        sales_link = link.replace("name=pickups", "name=hour")
-        sales_dom = subprocess.run(
-            [*flags, "--dump-dom", sales_link], capture_output=True, text=True, timeout=60
-        ).stdout
-        subprocess.run(
-            [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={tmp_path / 'hour.png'}"]
-            + [sales_link],
-            capture_output=True,
-            timeout=60,
-        )
         pages = {}
-        for name in ("discount_reasons", "discounts", "stock"):
+        for name in ("pickups", "tenders", "hour", "discount_reasons", "discounts", "stock"):
             page = link.replace("name=pickups", f"name={name}")
-            pages[name] = subprocess.run(
-                [*flags, "--dump-dom", page], capture_output=True, text=True, timeout=60
-            ).stdout
-            subprocess.run(
-                [*flags, "--window-size=1280,900", "--hide-scrollbars", f"--screenshot={tmp_path / name}.png"]
-                + [page],
-                capture_output=True,
-                timeout=60,
-            )
-        refused = subprocess.run(
-            [*flags, "--dump-dom", link.replace(token, token[:-1] + ("1" if token.endswith("0") else "0"))],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-    assert "<script" not in dom and "<svg" in dom and 'class="bar"' in dom
-    assert "The chain" in dom and "S1 · Store S1" in dom and "Wait median (min)" in dom
+            pages[name] = dom(page)
+            if name != "tenders":
+                screenshot(page, shot if name == "pickups" else tmp_path / f"{name}.png")
+        refused = dom(link.replace(token, token[:-1] + ("1" if token.endswith("0") else "0")))
+    dom_, tenders_dom, sales_dom = pages["pickups"], pages["tenders"], pages["hour"]
+    assert "<script" not in dom_ and "<svg" in dom_ and 'class="bar"' in dom_
+    assert "The chain" in dom_ and "S1 · Store S1" in dom_ and "Wait median (min)" in dom_
     assert "expired or was revoked" in refused and "<svg" not in refused
     assert "<h1>Tenders</h1>" in tenders_dom and 'class="bar"' in tenders_dom and "Cash" in tenders_dom
     assert (
@@ -568,9 +546,7 @@ def test_the_office_page_in_headless_chromium(
     assert "<h1>Stock below minimum and negative</h1>" in pages["stock"] and "Below minimum" in pages["stock"]
     assert shot.exists() and shot.stat().st_size > 5000
     if os.environ.get("COUNTERLINE_SHOTS"):
-        for name in pages:
-            shutil.copy(
-                tmp_path / f"{name}.png", Path(os.environ["COUNTERLINE_SHOTS"]) / f"office-{name}.png"
-            )
-        shutil.copy(shot, Path(os.environ["COUNTERLINE_SHOTS"]) / "office-reports.png")
-        shutil.copy(tmp_path / "hour.png", Path(os.environ["COUNTERLINE_SHOTS"]) / "office-hour.png")
+        shots = Path(os.environ["COUNTERLINE_SHOTS"])
+        shutil.copy(shot, shots / "office-reports.png")
+        for name in ("hour", "discount_reasons", "discounts", "stock"):
+            shutil.copy(tmp_path / f"{name}.png", shots / f"office-{name}.png")

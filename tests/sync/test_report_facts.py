@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.domain import figures
 from sync.central import office_web, report_cash, service
@@ -24,6 +25,16 @@ from sync.central.models import AppliedEvent, Sale, Store, Terminal
 from sync.central.report_facts import DiscountFact, OrderEventFact, SaleFact, SaleLineFact, TenderFact
 
 AT = datetime(2026, 3, 29, 0, 30, 15, 250400, tzinfo=UTC)  # the night Europe's clocks go forward
+
+
+def _store_and_till(s: Session, code: str, zone: str = "UTC") -> tuple[int, int]:
+    """A store (in `zone`) and a till of it: their ids."""
+    store = service.create_store(s, code, "Facts")
+    store.timezone = zone
+    term = Terminal(store_id=store.id, code="T1", name="till")
+    s.add(term)
+    s.flush()
+    return store.id, term.id
 
 
 def _event(store: int, term: int, payload: dict[str, Any], type_: str = "order.status") -> AppliedEvent:
@@ -42,11 +53,7 @@ def test_facts_are_written_with_their_rows(db_url: str) -> None:
     factory = make_sessionmaker(engine)
     order = uuid.uuid4()
     with factory.begin() as s:
-        store = service.create_store(s, "F1", "Facts")
-        term = Terminal(store_id=store.id, code="T1", name="till")
-        s.add(term)
-        s.flush()
-        sid, tid = store.id, term.id
+        sid, tid = _store_and_till(s, "F1")
         sales = {
             # Completed at 02:30:15.25 in a zone two hours ahead: 00:30:15.25 UTC.
             "split": [{"kind": "card", "amount": "1.00"}, {"kind": "cash", "amount": "12.35"}],
@@ -130,11 +137,7 @@ def test_sale_facts_are_the_sales_the_tills_count_and_what_does_not_read_is_left
         ["A1", 1],
     ]
     with factory.begin() as s:
-        store = service.create_store(s, "F2", "Facts")
-        term = Terminal(store_id=store.id, code="T1", name="till")
-        s.add(term)
-        s.flush()
-        sid, tid = store.id, term.id
+        sid, tid = _store_and_till(s, "F2")
         sale, untotalled = uuid.uuid4(), uuid.uuid4()
         for row, total in ((sale, Decimal("6.49")), (untotalled, None)):
             s.add(
@@ -212,11 +215,7 @@ def test_discount_facts_are_the_discounts_of_the_sales_and_what_does_not_read_is
     ]
     order_discount = {"kind": "percent", "value": "5", "reason": "regular customer", "amount": "0.38"}
     with factory.begin() as s:
-        store = service.create_store(s, "F9", "Facts")
-        term = Terminal(store_id=store.id, code="T1", name="till")
-        s.add(term)
-        s.flush()
-        sid, tid = store.id, term.id
+        sid, tid = _store_and_till(s, "F9")
         sale, odd, plain = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         documents = {
             sale: {
@@ -312,12 +311,7 @@ def test_shifts_are_read_as_their_tills_sent_them_and_what_does_not_read_is_left
     who, stranger = uuid.uuid4(), uuid.uuid4()
     shifts = [uuid.uuid4() for _ in range(4)]
     with factory.begin() as s:
-        store = service.create_store(s, "F3", "Facts")
-        store.timezone = "Europe/Dublin"
-        term = Terminal(store_id=store.id, code="T1", name="till")
-        s.add(term)
-        s.flush()
-        sid, tid = store.id, term.id
+        sid, tid = _store_and_till(s, "F3", "Europe/Dublin")
 
         def ev(kind: str, payload: dict[str, Any], hours: int = 5) -> AppliedEvent:
             e = _event(sid, tid, payload, kind)

@@ -146,6 +146,22 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
             assert all(cell in text for cell in row), (key, row)
         assert "saved to" in context.messages.text()
     assert screen.report is not None and screen.report.rows  # stock: the demo has items below their minimum
+    shoot(window, "reports-stock-1280x800")
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "90",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            target["name"],
+            str(SHOTS / "reports-stock-pdf"),
+        ],
+        check=True,
+    )
 
     # The discounts summed by reason over both days, kept and open: a bar per reason, the rows' sums.
     screen.choose("discount_reasons", "range", today - timedelta(days=7), today)
@@ -155,6 +171,7 @@ def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     screen.choose("discounts", "range", today - timedelta(days=7), today)
     settle(qtbot, context)
     assert screen.report is not None and sum(int(r[3]) for r in summed.rows) == len(screen.report.rows)
+    shoot(window, "reports-discounts-1280x800")
     screen.choose("discount_reasons", "range", today - timedelta(days=7), today)
     settle(qtbot, context)
     labels = screen.chart.labels

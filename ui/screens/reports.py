@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain import figures
 from app.services import report_days, reports
 from app.services.base import Changes
 from ui import threads
@@ -429,17 +430,9 @@ class ReportsScreen(QWidget):
         money = report.columns[report.chart_values[0]].kind if report.chart_values else "money"
         at = report.chart_label
         if report.chart_sums:  # a list (a year's discounts: ~57,000 rows): a bar per label, its rows summed
-            bars: dict[str, list[Decimal]] = {}
-            for row in report.rows:
-                label = str(row[at])
-                summed = bars.get(label)
-                if summed is None:
-                    bars[label] = [Decimal(row[i]) for i in report.chart_values]
-                else:
-                    for k, i in enumerate(report.chart_values):
-                        summed[k] += Decimal(row[i])
-            labels = list(bars)
-            values = [[sums[k] for sums in bars.values()] for k in range(len(report.chart_values))]
+            bars = figures.summed_by_label(report.rows, at, report.chart_values)
+            labels = [label for label, _sums in bars]
+            values = [[sums[k] for _label, sums in bars] for k in range(len(report.chart_values))]
         else:
             labels = [str(row[at]) for row in report.rows]
             values = [[Decimal(row[i]) for row in report.rows] for i in report.chart_values]
@@ -522,7 +515,7 @@ class ReportsScreen(QWidget):
         # Imported here: reportlab and the PDF fonts take a tenth of the till's start, and few open a report.
         from reportlab.lib.pagesizes import A4, landscape
         from reportlab.lib.units import mm
-        from reportlab.lib.utils import ImageReader
+        from reportlab.lib.utils import ImageReader, simpleSplit
         from reportlab.pdfgen.canvas import Canvas
 
         from devices.printers.pdf_render import document_fonts
@@ -543,12 +536,16 @@ class ReportsScreen(QWidget):
             c.setFont(fonts.bold, 14)
             c.drawString(margin, page_h - margin, heading)
             c.setFont(fonts.regular, 9)
-            c.drawString(margin, page_h - margin - 14, report.note)
+            # The note wrapped to the page (a long one ran off its edge), the chart under its last line.
+            y = page_h - margin - 14
+            for line in simpleSplit(report.note, fonts.regular, 9, page_w - 2 * margin):
+                c.drawString(margin, y, line)
+                y -= 11
             image = ImageReader(io.BytesIO(chart))
             iw, ih = image.getSize()
             chart_h = 70 * mm
             chart_w = min(page_w - 2 * margin, chart_h * iw / max(1, ih))
-            y = page_h - margin - 24 - chart_h
+            y -= chart_h
             c.drawImage(image, margin, y, chart_w, chart_h)
             y -= 10 * mm
             headers = [col.title for col in report.columns]
@@ -565,7 +562,7 @@ class ReportsScreen(QWidget):
 
             # Figures end at their column's right edge (as on screen), so their digits line up; names at its left.
             ends = [*xs[1:], page_w - margin]
-            figures = [col.kind != "text" for col in report.columns]
+            numeric = [col.kind != "text" for col in report.columns]
 
             def draw_row(cells: list[str], font: str) -> None:
                 nonlocal y
@@ -573,7 +570,7 @@ class ReportsScreen(QWidget):
                     c.showPage()
                     y = page_h - margin
                 c.setFont(font, 9)
-                for x, end, figure, cell in zip(xs, ends, figures, cells, strict=True):
+                for x, end, figure, cell in zip(xs, ends, numeric, cells, strict=True):
                     if figure:
                         c.drawRightString(end - 3 * mm, y, cell)
                     else:
