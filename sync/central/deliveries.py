@@ -160,26 +160,28 @@ def transfer(
         raise stock.StockError("a transfer goes from one store to another")
     out_of = stock._location(session, source, from_location)
     products = stock._products(session, (ln.sku for ln in lines))
-    stock._lock_stores(session, [source, target])
+    stock._lock_stores(session, [source, target], products.values())
     doc = stock._document(session, "transfer", source, reference, "", len(lines), to=target)
-    for ln in lines:
-        product = products[ln.sku]
-        level = ledger.get_level(session, out_of, product)
-        if level.available < ln.qty:
-            raise stock.StockError(
-                f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} {out_of.code} "
-                f"({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} reserved)"
+    with ledger.set_wise(session):
+        for ln in lines:
+            product = products[ln.sku]
+            level = ledger.get_level(session, out_of, product)
+            if level.available < ln.qty:
+                raise stock.StockError(
+                    f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} "
+                    f"{out_of.code} ({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} "
+                    "reserved)"
+                )
+            ledger.record_movement(
+                session,
+                movement_id=uuid7(),
+                location=out_of,
+                product=product,
+                qty=-ln.qty,
+                kind="transfer",
+                cause_type="transfer",
+                cause_id=str(doc.id),
             )
-        ledger.record_movement(
-            session,
-            movement_id=uuid7(),
-            location=out_of,
-            product=product,
-            qty=-ln.qty,
-            kind="transfer",
-            cause_type="transfer",
-            cause_id=str(doc.id),
-        )
     number = reference.strip() or f"TR-{source.code}-{str(doc.id)[-8:]}"
     delivery = _new(
         session,

@@ -9,14 +9,17 @@ transaction as the ledger row, and every change of a level is published as a `st
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     Table,
+    any_,
     bindparam,
     func,
     insert,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -143,6 +147,22 @@ def emit_to_all_stores(session: Session, change_type: str, key: str, payload: di
         emit(session, store_id, change_type, key, payload)
 
 
+def among(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as one array parameter (`= ANY(...)`), so the statement's text is the same
+    for any number of values and is compiled and parsed once per process, not once per batch (a batch's IN of a
+    few hundred values cost more to compile and parse than to run)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
+def chunks(session: Session, values: list[Any]) -> list[list[Any]]:
+    """`values` in parts small enough for an IN on SQLite (whole on PostgreSQL: one array parameter)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [values] if values else []
+    return [values[i : i + 500] for i in range(0, len(values), 500)]
+
+
 def tx_cache(session: Session, name: str) -> dict[Any, Any]:
     """A dict that lives as long as the session's current transaction (caches of rows read under the lock)."""
     tx = session.get_transaction()
@@ -181,6 +201,23 @@ def start_staging(session: Session) -> None:
 
     The stock changes of one key between two writes are one feed row (`emit_stock`)."""
     session.info[_STAGED] = _Staged(session.get_transaction())
+
+
+@contextmanager
+def set_wise(session: Session) -> Iterator[None]:
+    """Stage what the block adds (`start_staging`) and write it when the block ends: the movements and feed rows of
+    a receipt, a count or a catalog of thousands of lines go out as one COPY (one INSERT on SQLite) per table, not
+    one flush each. Inside a transaction that stages already (a push's batch), its owner writes them. On an error
+    the staged rows are dropped with the transaction the error rolls back."""
+    if _staging(session) is not None:
+        yield
+        return
+    start_staging(session)
+    try:
+        yield
+        write_staged(session)
+    finally:
+        session.info.pop(_STAGED, None)
 
 
 def _staging(session: Session) -> _Staged | None:
@@ -323,6 +360,24 @@ def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> No
         raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=dialect) from exc
 
 
+def prefetch_levels(session: Session, store_id: int, product_ids: list[int]) -> None:
+    """Read the store's levels of these products in a few queries into the transaction's cache, where `get_level`
+    finds them (the store's lock must be held: only this transaction changes them then). One by one, each level
+    was a query, and each query flushed the movement before it first."""
+    if not _holds_lock(session, store_id):
+        raise RuntimeError("levels are read ahead only under the store's lock")
+    levels = tx_cache(session, "levels")
+    wanted = sorted(set(product_ids))
+    tx_cache(session, "levels_read").update(dict.fromkeys((store_id, product_id) for product_id in wanted))
+    for chunk in chunks(session, wanted):
+        for level in session.scalars(
+            select(StockLevel)
+            .where(StockLevel.store_id == store_id, among(session, StockLevel.product_id, chunk))
+            .execution_options(populate_existing=True)
+        ):
+            levels[(level.location_id, level.product_id)] = level
+
+
 def get_level(session: Session, location: Location, product: Product) -> StockLevel:
     key = (location.id, product.id)
     locked = _holds_lock(session, location.store_id)
@@ -330,7 +385,10 @@ def get_level(session: Session, location: Location, product: Product) -> StockLe
     level: StockLevel | None = cache.get(key)
     if level is not None:
         return level  # only this transaction changes the store's levels while it holds the lock
-    level = session.get(StockLevel, key, populate_existing=True)
+    if locked and (location.store_id, product.id) in tx_cache(session, "levels_read"):
+        level = None  # read ahead under the lock and not there: none yet
+    else:
+        level = session.get(StockLevel, key, populate_existing=True)
     if level is None:
         level = StockLevel(
             location_id=location.id,

@@ -51,6 +51,9 @@ _QTY, _MONEY = Qty(), Money()
 # Every part gated on `o` (the order's row, inserted only when its number is free). The rows of each table come as
 # one JSON array (json_to_recordset): the text is the same for any number of lines, stores and changes, so
 # PostgreSQL plans it once per connection (prepared), and one JSON text costs the driver far less than arrays.
+# The levels alone come as arrays (unnest): the planner takes a JSON set for 100 rows, and with fewer than about
+# 15,000 levels in the chain it then updated the order's three through a hash join over a scan of every level
+# (1.3 ms of the statement's 2.9 at 10,000 levels); an array's length it knows, and it looks each one up by key.
 _PG_PLACE = text(
     """
 WITH o AS (
@@ -64,7 +67,8 @@ WITH o AS (
   RETURNING id
 ), lv AS (
   UPDATE stock_levels AS l SET reserved = v.reserved
-  FROM o, json_to_recordset(CAST(:levels AS json)) AS v(location_id integer, product_id integer, reserved bigint)
+  FROM o, unnest(CAST(:lv_loc AS integer[]), CAST(:lv_prod AS integer[]), CAST(:lv_res AS bigint[]))
+       AS v(location_id, product_id, reserved)
   WHERE l.location_id = v.location_id AND l.product_id = v.product_id
   RETURNING 1
 ), st AS (
@@ -258,16 +262,9 @@ def _write_postgres(
                 "idempotency_scope": values["idempotency_scope"],
                 "request_hash": values["request_hash"],
                 "now": values["created_at"],
-                "levels": _dumps(
-                    [
-                        {
-                            "location_id": k[0],
-                            "product_id": k[1],
-                            "reserved": _QTY.process_bind_param(r, dialect),
-                        }
-                        for k, (_, r) in writes.levels.items()
-                    ]
-                ),
+                "lv_loc": [k[0] for k in writes.levels],
+                "lv_prod": [k[1] for k in writes.levels],
+                "lv_res": [_QTY.process_bind_param(r, dialect) for _, r in writes.levels.values()],
                 "seqs": _dumps([{"id": sid, "seq": seq} for sid, (_, seq) in writes.stores.items()]),
                 "feed": _dumps(
                     [

@@ -85,16 +85,25 @@ def _location(session: Session, store: Store, code: str) -> Location:
 
 def _products(session: Session, skus: Iterable[str]) -> dict[str, Product]:
     wanted = sorted(set(skus))
-    found = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(wanted)))}
+    found = {
+        p.sku: p
+        for chunk in ledger.chunks(session, wanted)
+        for p in session.scalars(select(Product).where(ledger.among(session, Product.sku, chunk)))
+    }
     missing = [sku for sku in wanted if sku not in found]
     if missing:
         raise StockError(f"unknown sku {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
     return found
 
 
-def _lock_stores(session: Session, stores: Sequence[Store]) -> None:
-    """Store locks in id order: two operations over the same stores wait for each other, never deadlock."""
+def _lock_stores(session: Session, stores: Sequence[Store], products: Iterable[Product] = ()) -> None:
+    """Store locks in id order: two operations over the same stores wait for each other, never deadlock. The
+    stores' levels of `products` are then read ahead, in a few queries (`ledger.prefetch_levels`)."""
     ledger.lock_stores(session, (s.id for s in stores))
+    ids = [p.id for p in products]
+    if ids:
+        for store in stores:
+            ledger.prefetch_levels(session, store.id, ids)
 
 
 def _document(
@@ -153,21 +162,22 @@ def import_on_hand(
         raise StockError("the file has no rows")
     products = _products(session, (sku for _, sku, _, _ in rows))
     locations = {code: _location(session, store, code) for code in sorted({loc for _, _, loc, _ in rows})}
-    _lock_stores(session, [store])
+    _lock_stores(session, [store], products.values())
     doc = _document(session, "import", store, reference, reason, len(rows))
-    for _, sku, loc, counted in rows:
-        location, product = locations[loc], products[sku]
-        level = ledger.get_level(session, location, product)
-        ledger.record_movement(
-            session,
-            movement_id=uuid7(),
-            location=location,
-            product=product,
-            qty=counted - level.on_hand,
-            kind="count",
-            cause_type="stock_import",
-            cause_id=str(doc.id),
-        )
+    with ledger.set_wise(session):
+        for _, sku, loc, counted in rows:
+            location, product = locations[loc], products[sku]
+            level = ledger.get_level(session, location, product)
+            ledger.record_movement(
+                session,
+                movement_id=uuid7(),
+                location=location,
+                product=product,
+                qty=counted - level.on_hand,
+                kind="count",
+                cause_type="stock_import",
+                cause_id=str(doc.id),
+            )
     return doc
 
 
@@ -189,19 +199,20 @@ def receive(
     store = _store(session, store_code)
     to = _location(session, store, location)
     products = _products(session, (ln.sku for ln in lines))
-    _lock_stores(session, [store])
+    _lock_stores(session, [store], products.values())
     doc = _document(session, "receipt", store, reference, source, len(lines))
-    for ln in lines:
-        ledger.record_movement(
-            session,
-            movement_id=uuid7(),
-            location=to,
-            product=products[ln.sku],
-            qty=ln.qty,
-            kind="receipt",
-            cause_type="receipt",
-            cause_id=str(doc.id),
-        )
+    with ledger.set_wise(session):
+        for ln in lines:
+            ledger.record_movement(
+                session,
+                movement_id=uuid7(),
+                location=to,
+                product=products[ln.sku],
+                qty=ln.qty,
+                kind="receipt",
+                cause_type="receipt",
+                cause_id=str(doc.id),
+            )
     return doc
 
 
@@ -224,27 +235,28 @@ def transfer(
         raise StockError("a transfer goes from one store to another")
     out_of, into = _location(session, source, from_location), _location(session, target, to_location)
     products = _products(session, (ln.sku for ln in lines))
-    _lock_stores(session, [source, target])
+    _lock_stores(session, [source, target], products.values())
     doc = _document(session, "transfer", source, reference, "", len(lines), to=target)
-    for ln in lines:
-        product = products[ln.sku]
-        level = ledger.get_level(session, out_of, product)
-        if level.available < ln.qty:
-            raise StockError(
-                f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} {out_of.code} "
-                f"({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} reserved)"
-            )
-        for loc, qty in ((out_of, -ln.qty), (into, ln.qty)):
-            ledger.record_movement(
-                session,
-                movement_id=uuid7(),
-                location=loc,
-                product=product,
-                qty=qty,
-                kind="transfer",
-                cause_type="transfer",
-                cause_id=str(doc.id),
-            )
+    with ledger.set_wise(session):
+        for ln in lines:
+            product = products[ln.sku]
+            level = ledger.get_level(session, out_of, product)
+            if level.available < ln.qty:
+                raise StockError(
+                    f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} {out_of.code} "
+                    f"({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} reserved)"
+                )
+            for loc, qty in ((out_of, -ln.qty), (into, ln.qty)):
+                ledger.record_movement(
+                    session,
+                    movement_id=uuid7(),
+                    location=loc,
+                    product=product,
+                    qty=qty,
+                    kind="transfer",
+                    cause_type="transfer",
+                    cause_id=str(doc.id),
+                )
     return doc
 
 

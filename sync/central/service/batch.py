@@ -25,14 +25,11 @@ from sync.central.models import (
     Product,
     RejectedEvent,
     Sale,
-    StockLevel,
     Terminal,
 )
 from sync.central.service.base import CentralError, Forbidden
 from sync.central.service.handlers import (
-    _among,
     _apply,
-    _chunks,
     _kept_whole,
     _known_sales,
     _prefetch_numbers,
@@ -435,11 +432,11 @@ def _apply_batch(
                 ledger.note_json(session, ev.payload, text)
     # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
     owners: dict[uuid.UUID, int] = {}
-    for ids in _chunks(session, [e.id for e in events]):
+    for ids in ledger.chunks(session, [e.id for e in events]):
         owners.update(
             session.execute(
                 select(AppliedEvent.event_id, AppliedEvent.store_id).where(
-                    _among(session, AppliedEvent.event_id, ids)
+                    ledger.among(session, AppliedEvent.event_id, ids)
                 )
             ).all()
         )
@@ -456,8 +453,8 @@ def _apply_batch(
     }
     if sale_ids:
         recorded: set[uuid.UUID] = set()
-        for ids in _chunks(session, list(sale_ids)):
-            recorded.update(session.scalars(select(Sale.id).where(_among(session, Sale.id, ids))))
+        for ids in ledger.chunks(session, list(sale_ids)):
+            recorded.update(session.scalars(select(Sale.id).where(ledger.among(session, Sale.id, ids))))
         _known_sales(session).update({i: i in recorded for i in sale_ids})
     numbers = dict(terminal.last_numbers or {})
     results = []
@@ -488,21 +485,13 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
         return
     products = ledger.tx_cache(session, "products")
     wanted = sorted(skus)
-    for chunk in _chunks(session, wanted):
-        for product in session.scalars(select(Product).where(_among(session, Product.sku, chunk))):
+    for chunk in ledger.chunks(session, wanted):
+        for product in session.scalars(select(Product).where(ledger.among(session, Product.sku, chunk))):
             products[product.sku] = product
     locations = ledger.tx_cache(session, "locations")
     for loc in session.scalars(select(Location).where(Location.store_id == store_id)):
         locations[(store_id, loc.code)] = loc
-    levels = ledger.tx_cache(session, "levels")
-    ids = [products[sku].id for sku in wanted if sku in products]
-    for chunk in _chunks(session, ids):
-        for level in session.scalars(
-            select(StockLevel)
-            .where(StockLevel.store_id == store_id, _among(session, StockLevel.product_id, chunk))
-            .execution_options(populate_existing=True)
-        ):
-            levels[(level.location_id, level.product_id)] = level
+    ledger.prefetch_levels(session, store_id, [products[sku].id for sku in wanted if sku in products])
 
 
 def _is_uuid(value: Any) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from sync import protocol
 from sync.central import ledger
@@ -18,6 +20,7 @@ from sync.central.models import (
     Barcode,
     Price,
     Product,
+    Store,
     TaxClass,
     utcnow,
 )
@@ -115,25 +118,55 @@ def import_catalog(session: Session, text: str) -> int:
     item the item code its scale prints on price-embedded labels (digits, e.g. 00003); empty clears it.
     A changed price takes effect now and is
     published as a `price` change; every product touched goes to every store's feed as a `product` change.
+
+    Written set-wise: the file is read and checked whole, what it touches is read in a few queries, and each table
+    is written with a statement per kind of change (the feed as one COPY on PostgreSQL). A barcode or scale code
+    may move between two products of the same file, in either order. The first error by line is reported.
     """
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in CATALOG_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise CentralError(f"catalog header lacks column(s): {', '.join(missing)}")
     now = utcnow()
-    seen: dict[str, str] = {}  # "sku:X" and "barcode:Y" already met in this file
-    count = 0
+    taxes = set(session.scalars(select(TaxClass.code)))
+    seen: dict[str, str] = {}  # "sku:X", "barcode:Y" and "scale:Z" already met in this file
+    rows: list[_Row] = []
+    failed: tuple[int, str] | None = None
     for row in reader:
-        line = reader.line_num
         try:
-            _import_row(session, row, now, seen)
+            rows.append(_parse_row(row, reader.line_num, taxes, seen))
         except CentralError as exc:
-            raise CentralError(f"line {line}: {exc}") from exc
-        count += 1
-    return count
+            failed = (reader.line_num, str(exc))
+            break
+    # What the database holds against the rows read so far (a later line's fault cannot come before them).
+    clash = _clashes(session, rows)
+    if clash is not None and (failed is None or clash[0] < failed[0]):
+        failed = clash
+    if failed is not None:
+        raise CentralError(f"line {failed[0]}: {failed[1]}")
+    if rows:
+        _write_catalog(session, rows, now)
+    return len(rows)
 
 
-def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict[str, str]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One checked line of a catalog file."""
+
+    line: int
+    sku: str
+    name: str
+    price: Decimal
+    tax_class: str
+    department: str
+    weighed: bool
+    codes: tuple[tuple[str, int], ...]  # barcode and pack quantity, as the file lists them
+    scale_code: str | None
+    sets_scale: bool  # the file has the scale_code column (without it, a product's code is left as it is)
+
+
+def _parse_row(row: dict[str, str], line: int, taxes: set[str], seen: dict[str, str]) -> _Row:
+    """A line checked on its own and against the lines before it (nothing read from the database)."""
     sku = (row.get("sku") or "").strip()
     name = (row.get("name") or "").strip()
     if not sku or not name:
@@ -144,7 +177,7 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
     if price < 0 or price != price.quantize(Decimal("0.01")):
         raise CentralError(f"price {price} must be positive with at most 2 decimals")
     tax_code = (row.get("tax_class") or "").strip()
-    if session.get(TaxClass, tax_code) is None:
+    if tax_code not in taxes:
         raise CentralError(f"unknown tax class {tax_code!r} (create it with set-tax-class)")
     weighed_text = (row.get("weighed") or "").strip().lower()
     if weighed_text not in _BOOL:
@@ -158,51 +191,193 @@ def _import_row(session: Session, row: dict[str, str], now: datetime, seen: dict
             codes.append((code, int(pack)))
         else:
             raise CentralError(f"barcode {token!r}: pack quantity must be a positive whole number")
-    scale_code = _scale_code(session, row, sku, seen)
+    scale_code = _scale_code(row, sku, seen)
     for code, _ in codes:
         if f"barcode:{code}" in seen:
             raise CentralError(f"barcode {code} is given twice in this file")
         seen[f"barcode:{code}"] = sku
-        owner = session.scalar(select(Product.sku).join(Barcode).where(Barcode.code == code))
-        if owner is not None and owner != sku:
-            raise CentralError(f"barcode {code} already belongs to {owner}")
     seen[f"sku:{sku}"] = sku
-
-    product = session.scalar(select(Product).where(Product.sku == sku))
-    if product is None:
-        product = Product(sku=sku, name=name, tax_class=tax_code, active=True)
-        session.add(product)
-    product.name = name
-    product.tax_class = tax_code
-    product.department = (row.get("department") or "").strip()
-    product.weighed = _BOOL[weighed_text]
-    if "scale_code" in row:
-        product.scale_code = scale_code
-    product.active = True
-    product.updated_at = now
-    session.flush()
-    wanted = dict(codes)
-    for barcode in list(product.barcodes):
-        if barcode.code not in wanted:
-            product.barcodes.remove(barcode)
-    existing = {b.code: b for b in product.barcodes}
-    for barcode_code, pack_qty in codes:
-        if barcode_code in existing:
-            existing[barcode_code].pack_qty = pack_qty
-        else:
-            product.barcodes.append(Barcode(code=barcode_code, pack_qty=pack_qty))
-    old = current_price(session, product, now)
-    if old is None or old.price != price:
-        session.add(Price(product_id=product.id, price=price, effective_from=now))
-        session.flush()
-        payload = {"sku": sku, "price": ledger.money_text(price), "effective_from": now.isoformat()}
-        ledger.emit_to_all_stores(session, protocol.CHANGE_PRICE, sku, payload)
-    session.flush()
-    session.refresh(product, ["barcodes"])
-    ledger.emit_to_all_stores(session, protocol.CHANGE_PRODUCT, sku, product_payload(session, product))
+    return _Row(
+        line=line,
+        sku=sku,
+        name=name,
+        price=price,
+        tax_class=tax_code,
+        department=(row.get("department") or "").strip(),
+        weighed=_BOOL[weighed_text],
+        codes=tuple(dict(codes).items()),  # a code listed twice on one line keeps its last pack quantity
+        scale_code=scale_code,
+        sets_scale="scale_code" in row,
+    )
 
 
-def _scale_code(session: Session, row: dict[str, str], sku: str, seen: dict[str, str]) -> str | None:
+def _clashes(session: Session, rows: list[_Row]) -> tuple[int, str] | None:
+    """The first line giving a barcode or scale code that a product outside the file holds (a product of the file
+    gives up what its own line no longer lists)."""
+    in_file = {r.sku for r in rows}
+    found: list[tuple[int, str]] = []
+    codes = {code: r for r in rows for code, _ in r.codes}
+    for chunk in ledger.chunks(session, sorted(codes)):
+        for code, owner in session.execute(
+            select(Barcode.code, Product.sku).join(Product).where(ledger.among(session, Barcode.code, chunk))
+        ):
+            r = codes[code]
+            if owner != r.sku and owner not in in_file:
+                found.append((r.line, f"barcode {code} already belongs to {owner}"))
+    scales = {r.scale_code: r for r in rows if r.scale_code is not None}
+    for chunk in ledger.chunks(session, sorted(scales)):
+        for scale, owner in session.execute(
+            select(Product.scale_code, Product.sku).where(ledger.among(session, Product.scale_code, chunk))
+        ):
+            r = scales[str(scale)]
+            if owner != r.sku and owner not in in_file:
+                found.append((r.line, f"scale code {scale} already belongs to {owner}"))
+    return min(found) if found else None
+
+
+def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
+    products, barcodes = _table(Product), _table(Barcode)
+    session.flush()  # what the caller has pending goes first: the statements below go around the ORM
+    ids: dict[str, int] = {}
+    old_scale: dict[str, str | None] = {}
+    for chunk in ledger.chunks(session, [r.sku for r in rows]):
+        for pid, sku, scale in session.execute(
+            select(products.c.id, products.c.sku, products.c.scale_code).where(
+                ledger.among(session, products.c.sku, chunk)
+            )
+        ):
+            ids[sku], old_scale[sku] = pid, scale
+    prices: dict[int, Decimal | None] = {}
+    for chunk in ledger.chunks(session, sorted(ids.values())):
+        for pid, price in session.execute(
+            _CURRENT_PRICES.where(ledger.among(session, Product.id, chunk)), {"now": now}
+        ):
+            prices[pid] = price
+    held: dict[int, dict[str, int]] = {}  # the barcodes each product of the file has now
+    for chunk in ledger.chunks(session, sorted(ids.values())):
+        for code, pid, pack in session.execute(
+            select(barcodes.c.code, barcodes.c.product_id, barcodes.c.pack_qty).where(
+                ledger.among(session, barcodes.c.product_id, chunk)
+            )
+        ):
+            held.setdefault(pid, {})[code] = pack
+
+    def values(r: _Row) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "name": r.name,
+            "tax_class": r.tax_class,
+            "department": r.department,
+            "weighed": r.weighed,
+            "active": True,
+            "updated_at": now,
+        }
+        if r.sets_scale:
+            row["scale_code"] = r.scale_code
+        return row
+
+    # Codes given up first, so a code moving from one product of the file to another is free when it is taken.
+    dropped = [
+        code for r in rows if r.sku in ids for code in held.get(ids[r.sku], {}) if code not in dict(r.codes)
+    ]
+    for chunk in ledger.chunks(session, dropped):
+        session.execute(delete(barcodes).where(ledger.among(session, barcodes.c.code, chunk)))
+    moving = [ids[r.sku] for r in rows if r.sku in ids and r.sets_scale and old_scale[r.sku] != r.scale_code]
+    for chunk in ledger.chunks(session, moving):
+        session.execute(update(products).where(products.c.id.in_(chunk)).values(scale_code=None))
+    new = [r for r in rows if r.sku not in ids]
+    if new:
+        created = session.execute(
+            insert(products).returning(products.c.id, products.c.sku),
+            [{"sku": r.sku, "scale_code": None, **values(r)} for r in new],
+        )
+        ids.update({sku: pid for pid, sku in created})
+    # One UPDATE per shape of row (with or without the scale code), each an executemany.
+    for shaped in ([r for r in rows if r.sets_scale], [r for r in rows if not r.sets_scale]):
+        if shaped:
+            session.execute(
+                update(products).where(products.c.id == bindparam("pid")),
+                [{"pid": ids[r.sku], **values(r)} for r in shaped],
+            )
+    repack = [
+        {"c": code, "pack": pack}
+        for r in rows
+        for code, pack in r.codes
+        if code in held.get(ids[r.sku], {}) and held[ids[r.sku]][code] != pack
+    ]
+    if repack:
+        session.execute(
+            update(barcodes).where(barcodes.c.code == bindparam("c")).values(pack_qty=bindparam("pack")),
+            repack,
+        )
+    added = [
+        {"code": code, "product_id": ids[r.sku], "pack_qty": pack}
+        for r in rows
+        for code, pack in r.codes
+        if code not in held.get(ids[r.sku], {})
+    ]
+    if added:
+        session.execute(insert(barcodes), added)
+    repriced = [r for r in rows if prices.get(ids[r.sku]) != r.price]
+    if repriced:
+        session.execute(
+            insert(_table(Price)),
+            [
+                {"product_id": ids[r.sku], "price": r.price, "effective_from": now, "created_at": now}
+                for r in repriced
+            ],
+        )
+    # Objects of these products the session holds were read before: read again when next used.
+    for r in rows:
+        held_product = session.identity_map.get(identity_key(Product, ids[r.sku]))
+        if held_product is not None:
+            session.expire(held_product)
+    changed_price = {r.sku for r in repriced}
+    stores = list(ledger.lock_stores(session, session.scalars(select(Store.id))))
+    with ledger.set_wise(session):
+        for r in rows:
+            if r.sku in changed_price:
+                payload = {
+                    "sku": r.sku,
+                    "price": ledger.money_text(r.price),
+                    "effective_from": now.isoformat(),
+                }
+                for store_id in stores:
+                    ledger.emit(session, store_id, protocol.CHANGE_PRICE, r.sku, payload)
+            scale = r.scale_code if r.sets_scale else old_scale.get(r.sku)
+            product = {
+                "sku": r.sku,
+                "name": r.name,
+                "price": ledger.money_text(r.price),
+                "tax_class": r.tax_class,
+                "department": r.department,
+                "barcodes": [{"code": code, "pack_qty": pack} for code, pack in sorted(r.codes)],
+                "weighed": r.weighed,
+                "scale_code": scale,
+                "active": True,
+            }
+            for store_id in stores:
+                ledger.emit(session, store_id, protocol.CHANGE_PRODUCT, r.sku, product)
+
+
+# The price in effect now of each product (NULL: none yet), looked up through the product's index.
+_CURRENT_PRICES = select(
+    Product.id,
+    select(Price.price)
+    .where(Price.product_id == Product.id, Price.effective_from <= bindparam("now"))
+    .order_by(Price.effective_from.desc(), Price.id.desc())
+    .limit(1)
+    .correlate(Product)
+    .scalar_subquery(),
+)
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _scale_code(row: dict[str, str], sku: str, seen: dict[str, str]) -> str | None:
     code = (row.get("scale_code") or "").strip()
     if not code:
         return None
@@ -213,7 +388,4 @@ def _scale_code(session: Session, row: dict[str, str], sku: str, seen: dict[str,
     if f"scale:{code}" in seen:
         raise CentralError(f"scale code {code} is given twice in this file")
     seen[f"scale:{code}"] = sku
-    owner = session.scalar(select(Product.sku).where(Product.scale_code == code))
-    if owner is not None and owner != sku:
-        raise CentralError(f"scale code {code} already belongs to {owner}")
     return code

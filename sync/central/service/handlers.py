@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, any_, bindparam, literal, select, union_all
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from sync import protocol
@@ -186,31 +185,17 @@ def _prefetch_numbers(session: Session, events: list[protocol.Event]) -> None:
     holders = _numbers_held(session)
     for number in numbers:
         holders.setdefault(number, set())
-    for chunk in _chunks(session, sorted(numbers)):
+    for chunk in ledger.chunks(session, sorted(numbers)):
         held = union_all(
             *(
-                select(other.number, literal(other.__name__)).where(_among(session, other.number, chunk))
+                select(other.number, literal(other.__name__)).where(
+                    ledger.among(session, other.number, chunk)
+                )
                 for other in (Sale, Return, WebOrder)
             )
         )
         for number, holder in session.execute(held).all():
             holders[number].add(holder)
-
-
-def _among(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL as one array parameter (`= ANY(...)`), so the statement's text is the same
-    for any number of values and is compiled and parsed once per process, not once per batch (a batch's IN of a
-    few hundred values cost more to compile and parse than to run)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)  # type: ignore[no-any-return]
-
-
-def _chunks(session: Session, values: list[Any]) -> list[list[Any]]:
-    """`values` in parts small enough for an IN on SQLite (whole on PostgreSQL: one array parameter)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return [values] if values else []
-    return [values[i : i + 500] for i in range(0, len(values), 500)]
 
 
 def _emit_document(

@@ -89,8 +89,11 @@ def place_order(
 
 
 # Built once (a statement object keeps its cache key): the store beside each product with its price in effect.
+# The price in effect now: the latest effective one, looked up per product through its index. (Joining prices on
+# the id this chose made PostgreSQL hash every price of the catalog at each order.) A price is never NULL, so NULL
+# here is a product with no price yet.
 _CURRENT_PRICE = (
-    select(Price.id)
+    select(Price.price)
     .where(Price.product_id == Product.id, Price.effective_from <= bindparam("now"))
     .order_by(Price.effective_from.desc(), Price.id.desc())
     .limit(1)
@@ -99,10 +102,9 @@ _CURRENT_PRICE = (
 )
 # Products and prices as plain columns (no ORM object for each: only the store is a row).
 _STORE_PRODUCTS_PRICES = (
-    select(Store, Product.id, Product.sku, Product.active, Price.id, Price.price)
+    select(Store, Product.id, Product.sku, Product.active, _CURRENT_PRICE)
     .select_from(Store)
     .outerjoin(Product, Product.sku.in_(bindparam("skus", expanding=True)))
-    .outerjoin(Price, Price.id == _CURRENT_PRICE)
     .where(Store.code == bindparam("code"))
 )
 
@@ -119,8 +121,8 @@ def _store_products_with_prices(
     if not rows:
         raise NotFound(f"no store {code!r}")
     found: dict[str, tuple[_PlainProduct, Decimal | None]] = {
-        sku: (_PlainProduct(pid, sku, active), price if price_id is not None else None)
-        for _, pid, sku, active, price_id, price in rows
+        sku: (_PlainProduct(pid, sku, active), price)
+        for _, pid, sku, active, price in rows
         if pid is not None
     }
     return rows[0][0], found
