@@ -217,3 +217,23 @@ def test_the_facts_of_a_batch_are_taken_once_per_statement_on_postgres(pg_url: s
     finally:
         engine.dispose()
     assert sorted(kinds) == [("applied_events", False), ("sales", False)]  # (table, per row)
+
+
+def test_a_new_store_gets_the_whole_catalog_in_as_many_statements_for_600_products_as_for_60(
+    central: Central,
+) -> None:
+    with central.sessions.begin() as s:
+        service.import_catalog(s, catalog(60))
+    small = len(run(central, lambda s: service.create_store(s, "S3", "Third")))
+    with central.sessions.begin() as s:
+        service.import_catalog(s, catalog(600, start=60))
+        stock.set_safety_stock(s, None, "K00007", Decimal(2))
+    large = len(run(central, lambda s: service.create_store(s, "S4", "Fourth")))
+    assert small <= 25 and large <= small + 6, (small, large)
+    with central.sessions() as s:
+        expected = {p.sku: service.product_payload(s, p) for p in s.scalars(select(Product))}
+    published = {c.key: c.payload for c in feed(central, "S4", 0, protocol.CHANGE_PRODUCT)}
+    assert published == expected  # A1's barcodes, B2 weighed, prices as they are now
+    assert [(c.key, c.payload) for c in feed(central, "S4", 0, protocol.CHANGE_MINIMUM)] == [
+        ("K00007", {"sku": "K00007", "qty": "2.000"})
+    ]

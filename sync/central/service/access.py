@@ -43,7 +43,7 @@ from sync.central.service.base import (
     _printable,
     sha256,
 )
-from sync.central.service.catalog import _decimal, product_payload, tax_class_payload
+from sync.central.service.catalog import _decimal, catalog_payloads, tax_class_payload
 
 # ---------------------------------------------------------------- stores, terminals, keys
 
@@ -77,12 +77,8 @@ def create_store(
     session.flush()
     for loc_code, loc_name, sellable in DEFAULT_LOCATIONS:
         session.add(Location(store_id=store.id, code=loc_code, name=loc_name, sellable=sellable))
-    for tax in session.scalars(select(TaxClass).order_by(TaxClass.code)):
-        ledger.emit(session, store.id, protocol.CHANGE_TAX_CLASS, tax.code, tax_class_payload(tax))
-    for product in session.scalars(select(Product).order_by(Product.id)):
-        ledger.emit(
-            session, store.id, protocol.CHANGE_PRODUCT, product.sku, product_payload(session, product)
-        )
+    session.flush()
+    ledger.lock_store(session, store.id)  # the feed's seqs are counted in memory under it
     # The products' minimum stock set for every store (sync.central.stock `set_safety_stock`).
     chain_wide = (
         select(Product.sku, SafetyStock.qty)
@@ -90,10 +86,15 @@ def create_store(
         .where(SafetyStock.store_id.is_(None))
         .order_by(Product.sku)
     )
-    for sku, qty in session.execute(chain_wide):
-        ledger.emit(
-            session, store.id, protocol.CHANGE_MINIMUM, sku, {"sku": sku, "qty": ledger.qty_text(qty)}
-        )
+    with ledger.set_wise(session):  # a catalog of 100,000 products is one COPY, not a flush per product
+        for tax in session.scalars(select(TaxClass).order_by(TaxClass.code)):
+            ledger.emit(session, store.id, protocol.CHANGE_TAX_CLASS, tax.code, tax_class_payload(tax))
+        for sku, payload in catalog_payloads(session):
+            ledger.emit(session, store.id, protocol.CHANGE_PRODUCT, sku, payload)
+        for sku, qty in session.execute(chain_wide):
+            ledger.emit(
+                session, store.id, protocol.CHANGE_MINIMUM, sku, {"sku": sku, "qty": ledger.qty_text(qty)}
+            )
     session.flush()
     return store
 

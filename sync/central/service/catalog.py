@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -55,6 +56,36 @@ def product_payload(session: Session, product: Product) -> dict[str, Any]:
         "scale_code": product.scale_code,
         "active": product.active,
     }
+
+
+def catalog_payloads(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every product's sku and `product_payload`, in id order, read in three queries (the products with their
+    prices in effect now, then their barcodes), not two per product: a new store's feed starts with all of them."""
+    barcodes: dict[int, list[dict[str, Any]]] = {}
+    for code, pid, pack in session.execute(
+        select(Barcode.code, Barcode.product_id, Barcode.pack_qty).order_by(Barcode.code)
+    ):
+        barcodes.setdefault(pid, []).append({"code": code, "pack_qty": pack})
+    columns = (Product.sku, Product.name, Product.tax_class, Product.department, Product.weighed)
+    rows = session.execute(
+        _CURRENT_PRICES.add_columns(*columns, Product.scale_code, Product.active).order_by(Product.id),
+        {"now": utcnow()},
+    )
+    for pid, price, sku, name, tax_class, department, weighed, scale_code, active in rows:
+        yield (
+            sku,
+            {
+                "sku": sku,
+                "name": name,
+                "price": ledger.money_text(price) if price is not None else None,
+                "tax_class": tax_class,
+                "department": department,
+                "barcodes": barcodes.get(pid, []),
+                "weighed": weighed,
+                "scale_code": scale_code,
+                "active": active,
+            },
+        )
 
 
 RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more are refused, never rounded
