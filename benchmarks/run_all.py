@@ -34,6 +34,7 @@ QUICK: dict[str, list[str]] = {
     "pack_scan": ["--quick"],
     "curbside": ["--quick"],
     "orders": ["--quick"],
+    "central_bulk": ["--quick"],
 }
 
 # name -> (what it measures that must be built first, how to build it): without it the benchmark is skipped.
