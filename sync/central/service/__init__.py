@@ -61,6 +61,7 @@ from sync.central.service.batch import after_push, check_event, push
 from sync.central.service.catalog import (
     CATALOG_COLUMNS,
     CATALOG_OPTIONAL_COLUMNS,
+    CURRENT_PRICE,
     RATE_PLACES,
     catalog_payloads,
     current_price,
@@ -132,6 +133,7 @@ __all__ = [
     # catalog
     "CATALOG_COLUMNS",
     "CATALOG_OPTIONAL_COLUMNS",
+    "CURRENT_PRICE",
     "RATE_PLACES",
     "catalog_payloads",
     "current_price",

@@ -390,16 +390,18 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
                 ledger.emit(session, store_id, protocol.CHANGE_PRODUCT, r.sku, product)
 
 
-# The price in effect now of each product (NULL: none yet), looked up through the product's index.
-_CURRENT_PRICES = select(
-    Product.id,
+# The price in effect at `now` of the product of the enclosing query (the latest effective one; NULL: none yet),
+# looked up through the product's index. Joining prices on the id of this price instead made PostgreSQL hash every
+# price of the catalog at each web order.
+CURRENT_PRICE = (
     select(Price.price)
     .where(Price.product_id == Product.id, Price.effective_from <= bindparam("now"))
     .order_by(Price.effective_from.desc(), Price.id.desc())
     .limit(1)
     .correlate(Product)
-    .scalar_subquery(),
+    .scalar_subquery()
 )
+_CURRENT_PRICES = select(Product.id, CURRENT_PRICE)
 
 
 def _table(model: type[Any]) -> Table:

@@ -13,13 +13,13 @@ from sync.central import ledger, notices
 from sync.central.ledger import Rejected
 from sync.central.models import (
     Location,
-    Price,
     Product,
     Store,
     WebOrder,
     utcnow,
 )
 from sync.central.service.base import CentralError, Conflict, NotFound
+from sync.central.service.catalog import CURRENT_PRICE
 from sync.central.service.order_state import _number_free, _set_status, find_order, order_payload
 
 # ---------------------------------------------------------------- web orders
@@ -89,20 +89,9 @@ def place_order(
 
 
 # Built once (a statement object keeps its cache key): the store beside each product with its price in effect.
-# The price in effect now: the latest effective one, looked up per product through its index. (Joining prices on
-# the id this chose made PostgreSQL hash every price of the catalog at each order.) A price is never NULL, so NULL
-# here is a product with no price yet.
-_CURRENT_PRICE = (
-    select(Price.price)
-    .where(Price.product_id == Product.id, Price.effective_from <= bindparam("now"))
-    .order_by(Price.effective_from.desc(), Price.id.desc())
-    .limit(1)
-    .correlate(Product)
-    .scalar_subquery()
-)
 # Products and prices as plain columns (no ORM object for each: only the store is a row).
 _STORE_PRODUCTS_PRICES = (
-    select(Store, Product.id, Product.sku, Product.active, _CURRENT_PRICE)
+    select(Store, Product.id, Product.sku, Product.active, CURRENT_PRICE)
     .select_from(Store)
     .outerjoin(Product, Product.sku.in_(bindparam("skus", expanding=True)))
     .where(Store.code == bindparam("code"))
