@@ -165,13 +165,7 @@ def transfer(
     with ledger.set_wise(session):
         for ln in lines:
             product = products[ln.sku]
-            level = ledger.get_level(session, out_of, product)
-            if level.available < ln.qty:
-                raise stock.StockError(
-                    f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} "
-                    f"{out_of.code} ({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} "
-                    "reserved)"
-                )
+            stock.leaving(session, source, out_of, product, ln.qty)
             ledger.record_movement(
                 session,
                 movement_id=uuid7(),

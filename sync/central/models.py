@@ -24,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     UniqueConstraint,
     Uuid,
 )
@@ -106,6 +107,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for plain statements (no unit of work: one statement, nothing tracked)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Store(Base):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, instrumentation, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -41,6 +41,7 @@ from sync.central.models import (
     Store,
     WebOrder,
     WebOrderLine,
+    table_of,
 )
 from sync.central.routing_rule import Candidate, Level, Want, location_row
 from sync.central.service.base import Conflict
@@ -113,12 +114,6 @@ SELECT ARRAY(SELECT id FROM li ORDER BY id) AS line_ids, (SELECT count(*) FROM l
        pg_notify(CAST(:channel AS text), CAST(:stores AS text)) IS NULL AS notified
 """
 )
-
-
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 class _Writes:
@@ -323,25 +318,25 @@ def _write_core(
     history: dict[str, Any],
 ) -> list[int]:
     """The same rows as one core statement per table (SQLite: one writer at a time, no round trips to save)."""
-    orders = _table(WebOrder)
+    orders = table_of(WebOrder)
     if session.scalar(select(orders.c.id).where(orders.c.number == values["number"])) is not None:
         raise Conflict(f"order number {values['number']} already exists")
     session.execute(insert(orders), [{**values, "returned": "", "updated_at": values["created_at"]}])
     ids = _insert_lines(session, lines)
-    levels = _table(StockLevel)
+    levels = table_of(StockLevel)
     session.execute(
         update(levels)
         .where(levels.c.location_id == bindparam("loc"), levels.c.product_id == bindparam("prod"))
         .values(reserved=bindparam("res")),
         [{"loc": k[0], "prod": k[1], "res": r} for k, (_, r) in writes.levels.items()],
     )
-    stores = _table(Store)
+    stores = table_of(Store)
     session.execute(
         update(stores).where(stores.c.id == bindparam("sid")).values(feed_seq=bindparam("seq")),
         [{"sid": sid, "seq": seq} for sid, (_, seq) in writes.stores.items()],
     )
     session.execute(
-        insert(_table(FeedChange)),
+        insert(table_of(FeedChange)),
         [
             {
                 "store_id": f[0],
@@ -355,10 +350,12 @@ def _write_core(
         ],
     )
     feedwait.note_feed_rows(session, {f[0] for f in writes.feed})
-    session.execute(insert(_table(OrderAccess)), [{"order_id": values["id"], "token": token, "tracking": []}])
-    session.execute(insert(_table(Notice)), [notice])
-    session.execute(insert(_table(RoutingTrace)), [trace])
-    session.execute(insert(_table(OrderStatusHistory)), [history])
+    session.execute(
+        insert(table_of(OrderAccess)), [{"order_id": values["id"], "token": token, "tracking": []}]
+    )
+    session.execute(insert(table_of(Notice)), [notice])
+    session.execute(insert(table_of(RoutingTrace)), [trace])
+    session.execute(insert(table_of(OrderStatusHistory)), [history])
     return ids
 
 
@@ -397,7 +394,7 @@ def add_lines(
 
 def _insert_lines(session: Session, lines: Sequence[WebOrderLine]) -> list[int]:
     """Order lines (built, not yet in the session) in one INSERT; their ids, in the order given."""
-    table = _table(WebOrderLine)
+    table = table_of(WebOrderLine)
     return list(
         session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),

@@ -35,7 +35,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 from uuid6 import uuid7
 
@@ -51,6 +51,7 @@ from sync.central.models import (
     Store,
     WebOrder,
     WebOrderLine,
+    table_of,
     utcnow,
 )
 from sync.central.routing_rule import (
@@ -261,13 +262,6 @@ def _decide(
     return allocate(chosen, wants), cands, f"ship from {where}: {how}{again}"
 
 
-def _table(model: type[RoutingTrace] | type[OrderStatusHistory]) -> Table:
-    """A model's table, for plain INSERTs (no unit of work: one statement, nothing tracked)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def _trace_row(
     order_id: uuid.UUID,
     kind: str,
@@ -308,7 +302,7 @@ def _trace(
 ) -> None:
     session.flush()  # the order's row first: the trace names it
     session.execute(
-        insert(_table(RoutingTrace)), [_trace_row(order.id, kind, rule, outcome, seen, allocation)]
+        insert(table_of(RoutingTrace)), [_trace_row(order.id, kind, rule, outcome, seen, allocation)]
     )
 
 

@@ -106,6 +106,16 @@ def _lock_stores(session: Session, stores: Sequence[Store], products: Iterable[P
             ledger.prefetch_levels(session, store.id, ids)
 
 
+def leaving(session: Session, store: Store, location: Location, product: Product, qty: Decimal) -> None:
+    """Refuse `qty` of the product leaving the location unless it is on hand and not reserved for web orders."""
+    level = ledger.get_level(session, location, product)
+    if level.available < qty:
+        raise StockError(
+            f"only {ledger.qty_text(level.available)} of {product.sku} can leave {store.code} {location.code} "
+            f"({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} reserved)"
+        )
+
+
 def _document(
     session: Session,
     kind: str,
@@ -240,12 +250,7 @@ def transfer(
     with ledger.set_wise(session):
         for ln in lines:
             product = products[ln.sku]
-            level = ledger.get_level(session, out_of, product)
-            if level.available < ln.qty:
-                raise StockError(
-                    f"only {ledger.qty_text(level.available)} of {ln.sku} can leave {source.code} {out_of.code} "
-                    f"({ledger.qty_text(level.on_hand)} on hand, {ledger.qty_text(level.reserved)} reserved)"
-                )
+            leaving(session, source, out_of, product, ln.qty)
             for loc, qty in ((out_of, -ln.qty), (into, ln.qty)):
                 ledger.record_movement(
                     session,

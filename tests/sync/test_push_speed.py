@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -22,6 +21,7 @@ from sync.central import service
 from sync.central.models import AppliedEvent, RejectedEvent, Sale, Terminal
 from sync.central.service import batch
 from tests.sync.conftest import Central
+from tests.sync.test_bulk_central import statements
 from tests.sync.test_central import event, receipt, sale
 
 
@@ -118,17 +118,8 @@ def test_the_json_check_names_what_is_wrong() -> None:
 def _selects_for(central: Central, n: int, start: int) -> int:
     central.push([receipt("A1", "1000")])
     events = [event(protocol.SALE_COMPLETED, sale(f"S1-T1-{start + k}", "A1", "1")) for k in range(n)]
-    seen: list[str] = []
-    engine = central.sessions.kw["bind"]
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa_event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements(central) as seen:
         assert {r["status"] for r in central.push(events)} == {"applied"}
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", note)
     return sum(1 for s in seen if s.lstrip().upper().startswith("SELECT"))
 
 

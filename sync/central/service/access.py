@@ -77,8 +77,6 @@ def create_store(
     session.flush()
     for loc_code, loc_name, sellable in DEFAULT_LOCATIONS:
         session.add(Location(store_id=store.id, code=loc_code, name=loc_name, sellable=sellable))
-    session.flush()
-    ledger.lock_store(session, store.id)  # the feed's seqs are counted in memory under it
     # The products' minimum stock set for every store (sync.central.stock `set_safety_stock`).
     chain_wide = (
         select(Product.sku, SafetyStock.qty)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -23,6 +23,7 @@ from sync.central.models import (
     Product,
     Store,
     TaxClass,
+    table_of,
     utcnow,
 )
 from sync.central.service.base import CentralError
@@ -43,49 +44,51 @@ def current_price(session: Session, product: Product, at: datetime | None = None
     )
 
 
+# What a product's `product` change carries besides its price and barcodes, in this order (`_payload`).
+_PAYLOAD_COLUMNS = (
+    Product.sku,
+    Product.name,
+    Product.tax_class,
+    Product.department,
+    Product.weighed,
+    Product.scale_code,
+    Product.active,
+)
+
+
+def _payload(
+    columns: Sequence[Any], price: Decimal | None, barcodes: Iterable[tuple[str, int]]
+) -> dict[str, Any]:
+    """A product's `product` change: `columns` are the values of _PAYLOAD_COLUMNS, `barcodes` (code, pack quantity)
+    in code order."""
+    payload = {c.key: value for c, value in zip(_PAYLOAD_COLUMNS, columns, strict=True)}
+    payload["price"] = ledger.money_text(price) if price is not None else None
+    payload["barcodes"] = [{"code": code, "pack_qty": pack} for code, pack in barcodes]
+    return payload
+
+
 def product_payload(session: Session, product: Product) -> dict[str, Any]:
     price = current_price(session, product)
-    return {
-        "sku": product.sku,
-        "name": product.name,
-        "price": ledger.money_text(price.price) if price else None,
-        "tax_class": product.tax_class,
-        "department": product.department,
-        "barcodes": [{"code": b.code, "pack_qty": b.pack_qty} for b in product.barcodes],
-        "weighed": product.weighed,
-        "scale_code": product.scale_code,
-        "active": product.active,
-    }
+    return _payload(
+        [getattr(product, c.key) for c in _PAYLOAD_COLUMNS],
+        price.price if price else None,
+        [(b.code, b.pack_qty) for b in product.barcodes],
+    )
 
 
 def catalog_payloads(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every product's sku and `product_payload`, in id order, read in three queries (the products with their
-    prices in effect now, then their barcodes), not two per product: a new store's feed starts with all of them."""
-    barcodes: dict[int, list[dict[str, Any]]] = {}
+    """Every product's sku and `product_payload`, in id order, read in two queries (the products with their prices
+    in effect now, and every barcode), not two per product: a new store's feed starts with all of them."""
+    barcodes: dict[int, list[tuple[str, int]]] = {}
     for code, pid, pack in session.execute(
         select(Barcode.code, Barcode.product_id, Barcode.pack_qty).order_by(Barcode.code)
     ):
-        barcodes.setdefault(pid, []).append({"code": code, "pack_qty": pack})
-    columns = (Product.sku, Product.name, Product.tax_class, Product.department, Product.weighed)
+        barcodes.setdefault(pid, []).append((code, pack))
     rows = session.execute(
-        _CURRENT_PRICES.add_columns(*columns, Product.scale_code, Product.active).order_by(Product.id),
-        {"now": utcnow()},
+        _CURRENT_PRICES.add_columns(*_PAYLOAD_COLUMNS).order_by(Product.id), {"now": utcnow()}
     )
-    for pid, price, sku, name, tax_class, department, weighed, scale_code, active in rows:
-        yield (
-            sku,
-            {
-                "sku": sku,
-                "name": name,
-                "price": ledger.money_text(price) if price is not None else None,
-                "tax_class": tax_class,
-                "department": department,
-                "barcodes": barcodes.get(pid, []),
-                "weighed": weighed,
-                "scale_code": scale_code,
-                "active": active,
-            },
-        )
+    for pid, price, *columns in rows:
+        yield columns[0], _payload(columns, price, barcodes.get(pid, []))
 
 
 RATE_PLACES = 6  # decimals a tax rate is kept to, exactly (models.Rate); more are refused, never rounded
@@ -191,7 +194,7 @@ class _Row:
     tax_class: str
     department: str
     weighed: bool
-    codes: tuple[tuple[str, int], ...]  # barcode and pack quantity, as the file lists them
+    codes: dict[str, int]  # barcode: pack quantity (a code listed twice on one line keeps its last)
     scale_code: str | None
     sets_scale: bool  # the file has the scale_code column (without it, a product's code is left as it is)
 
@@ -236,7 +239,7 @@ def _parse_row(row: dict[str, str], line: int, taxes: set[str], seen: dict[str, 
         tax_class=tax_code,
         department=(row.get("department") or "").strip(),
         weighed=_BOOL[weighed_text],
-        codes=tuple(dict(codes).items()),  # a code listed twice on one line keeps its last pack quantity
+        codes=dict(codes),
         scale_code=scale_code,
         sets_scale="scale_code" in row,
     )
@@ -247,7 +250,7 @@ def _clashes(session: Session, rows: list[_Row]) -> tuple[int, str] | None:
     gives up what its own line no longer lists)."""
     in_file = {r.sku for r in rows}
     found: list[tuple[int, str]] = []
-    codes = {code: r for r in rows for code, _ in r.codes}
+    codes = {code: r for r in rows for code in r.codes}
     for chunk in ledger.chunks(session, sorted(codes)):
         for code, owner in session.execute(
             select(Barcode.code, Product.sku).join(Product).where(ledger.among(session, Barcode.code, chunk))
@@ -267,7 +270,7 @@ def _clashes(session: Session, rows: list[_Row]) -> tuple[int, str] | None:
 
 
 def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
-    products, barcodes = _table(Product), _table(Barcode)
+    products, barcodes = table_of(Product), table_of(Barcode)
     session.flush()  # what the caller has pending goes first: the statements below go around the ORM
     ids: dict[str, int] = {}
     old_scale: dict[str, str | None] = {}
@@ -307,9 +310,7 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
         return row
 
     # Codes given up first, so a code moving from one product of the file to another is free when it is taken.
-    dropped = [
-        code for r in rows if r.sku in ids for code in held.get(ids[r.sku], {}) if code not in dict(r.codes)
-    ]
+    dropped = [code for r in rows if r.sku in ids for code in held.get(ids[r.sku], {}) if code not in r.codes]
     for chunk in ledger.chunks(session, dropped):
         session.execute(delete(barcodes).where(ledger.among(session, barcodes.c.code, chunk)))
     moving = [ids[r.sku] for r in rows if r.sku in ids and r.sets_scale and old_scale[r.sku] != r.scale_code]
@@ -332,7 +333,7 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
     repack = [
         {"c": code, "pack": pack}
         for r in rows
-        for code, pack in r.codes
+        for code, pack in r.codes.items()
         if code in held.get(ids[r.sku], {}) and held[ids[r.sku]][code] != pack
     ]
     if repack:
@@ -343,7 +344,7 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
     added = [
         {"code": code, "product_id": ids[r.sku], "pack_qty": pack}
         for r in rows
-        for code, pack in r.codes
+        for code, pack in r.codes.items()
         if code not in held.get(ids[r.sku], {})
     ]
     if added:
@@ -351,7 +352,7 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
     repriced = [r for r in rows if prices.get(ids[r.sku]) != r.price]
     if repriced:
         session.execute(
-            insert(_table(Price)),
+            insert(table_of(Price)),
             [
                 {"product_id": ids[r.sku], "price": r.price, "effective_from": now, "created_at": now}
                 for r in repriced
@@ -375,17 +376,8 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
                 for store_id in stores:
                     ledger.emit(session, store_id, protocol.CHANGE_PRICE, r.sku, payload)
             scale = r.scale_code if r.sets_scale else old_scale.get(r.sku)
-            product = {
-                "sku": r.sku,
-                "name": r.name,
-                "price": ledger.money_text(r.price),
-                "tax_class": r.tax_class,
-                "department": r.department,
-                "barcodes": [{"code": code, "pack_qty": pack} for code, pack in sorted(r.codes)],
-                "weighed": r.weighed,
-                "scale_code": scale,
-                "active": True,
-            }
+            columns = (r.sku, r.name, r.tax_class, r.department, r.weighed, scale, True)
+            product = _payload(columns, r.price, sorted(r.codes.items()))
             for store_id in stores:
                 ledger.emit(session, store_id, protocol.CHANGE_PRODUCT, r.sku, product)
 
@@ -402,12 +394,6 @@ CURRENT_PRICE = (
     .scalar_subquery()
 )
 _CURRENT_PRICES = select(Product.id, CURRENT_PRICE)
-
-
-def _table(model: type[Any]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def _scale_code(row: dict[str, str], sku: str, seen: dict[str, str]) -> str | None:
