@@ -109,18 +109,14 @@ class MessageBar(QWidget):
 
     def _second_row(self, text: str, kind: str) -> None:
         self.notice_label.setText(text)
-        self.notice_label.setProperty("kind", kind)
-        self.notice_label.style().unpolish(self.notice_label)
-        self.notice_label.style().polish(self.notice_label)
+        _restyle(self.notice_label, "kind", kind)
         self.notice_label.show()
         if not self.error:
             self.error_label.hide()
         self._restyle("error" if self.error else kind)
 
     def _restyle(self, level: str) -> None:
-        self.setProperty("level", level)
-        self.style().unpolish(self)
-        self.style().polish(self)
+        _restyle(self, "level", level)
         self.show()
 
     def text(self) -> str:
@@ -140,6 +136,17 @@ class MessageBar(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if event.button() == Qt.MouseButton.LeftButton:
             self.clear()
+
+
+def _restyle(widget: QWidget, name: str, value: str) -> None:
+    """Set the style-sheet property `name` and apply the rules it selects, only when it changes: re-polishing
+    computes the widget's style again and repaints it, which at a warning on every scan cost about a millisecond
+    of each scan (and a larger repaint after it)."""
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 def _tone(path: Path, freq: float, ms: int) -> None:
