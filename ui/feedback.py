@@ -13,8 +13,9 @@ import tempfile
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -136,6 +137,36 @@ class MessageBar(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if event.button() == Qt.MouseButton.LeftButton:
             self.clear()
+
+
+class MessageSlot(QWidget):
+    """The message bar's place in a window. The room of a message of two lines is kept whether a message shows or
+    not, so a message coming or going never moves what is under it: a button moved under a finger, and the whole
+    window was laid out and painted again (5 to 10 ms of a scan, at a warning and at the next scan that
+    acknowledged it). A longer message, or an error with a notice under it, still takes the room it needs."""
+
+    def __init__(self, bar: MessageBar, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(bar)
+        # Styled as a message (font, padding) but never shown: it measures the room of two lines.
+        self._probe = QLabel("X\nX", self)
+        self._probe.setObjectName("messageNotice")
+        self._probe.hide()
+
+    def _keep_room(self) -> None:
+        self._probe.ensurePolished()
+        self.setMinimumHeight(max(48, self._probe.sizeHint().height()))
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._keep_room()
+        super().showEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._keep_room()
+        super().changeEvent(event)
 
 
 def _restyle(widget: QWidget, name: str, value: str) -> None:

@@ -36,6 +36,7 @@ from app.services import outbox, settings, staff
 from app.services.base import Actor, Changes
 from app.services.staff import StaffView
 from ui.context import AppContext
+from ui.feedback import MessageSlot
 from ui.main_window_screens import Screens, build_screen
 from ui.scan_router import ScanField
 from ui.screens.signin import SignInScreen
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
             top.addWidget(b)
             self.nav[key] = b
         lay.addLayout(top)
-        lay.addWidget(ctx.messages)
+        lay.addWidget(MessageSlot(ctx.messages))
 
         self.stack = QStackedWidget()
         lay.addWidget(self.stack, 1)

@@ -70,7 +70,7 @@ def counter(qtbot: QtBot, db: sessionmaker[Session], tmp_path: Path) -> Iterator
     yield win, receipt
     worker.stop()
     ctx.ops.shutdown()
-    app.removeEventFilter(router)
+    router.uninstall()
 
 
 def idle(qtbot: QtBot, win: MainWindow) -> None:

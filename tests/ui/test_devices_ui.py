@@ -187,7 +187,7 @@ def type_burst(qtbot: QtBot, ctx: AppContext, target: QWidget, keys: list[tuple[
         qtbot.keyClick(target, Qt.Key.Key_Return)
         settle(qtbot, ctx)
     finally:
-        app.removeEventFilter(ctx.router)
+        ctx.router.uninstall()
 
 
 def test_wedge_keystrokes_reach_the_scan_test(devices: tuple[OfficeScreen, AppContext], qtbot: QtBot) -> None:
@@ -227,7 +227,7 @@ def test_wedge_capitals_typed_with_shift_arrive_whole(
         qtbot.keyClick(screen.scan_test_box, Qt.Key.Key_Return)
         settle(qtbot, ctx)
     finally:
-        app.removeEventFilter(ctx.router)
+        ctx.router.uninstall()
     assert text(screen.scan_test_raw).startswith("R-S001-01-000042\n")
 
 

@@ -126,7 +126,7 @@ def test_key_gap_setting_decides_what_is_a_scan(db: sessionmaker[Session], scree
             )
             qtbot.wait(5)
         finally:
-            app.removeEventFilter(router)
+            router.uninstall()
         results[gap] = (gtins(screen), field.text())
     assert results[50][0] == [] and results[50][1] == ean  # typed into the field
     assert results[120] == ([ean], "")  # one scan, nothing in the field

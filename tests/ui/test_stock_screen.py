@@ -78,6 +78,7 @@ def test_ctrl_9_opens_the_stock_workstation_in_the_main_window(db: Factory, qtbo
         assert win.current == "stock" and isinstance(win.screens["stock"], StockScreen)
         assert win.title.text() == "Stock"
         SHOTS.mkdir(parents=True, exist_ok=True)
+        qtbot.wait(50)  # the layout the last answer asked for, as a person sees it
         win.grab().save(str(SHOTS / "stock-window-1024x768.png"))
 
 
