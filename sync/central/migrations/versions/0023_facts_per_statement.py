@@ -56,18 +56,24 @@ CREATE TRIGGER tr_applied_events_facts_set AFTER INSERT ON applied_events REFERE
 """
 
 
+def sales_statements() -> list[str]:
+    """The statements of the sales' facts trigger, over `new_rows n` (0024 writes them as one; its downgrade
+    brings these back)."""
+    return [
+        _0020._PG_SALE.format(**_NEW),
+        _0021._PG_SALE.format(**_NEW),
+        _0021._PG_SALE_LINES.format(**_NEW),
+        *(_0022._pg("n", "new_rows n,", kind, field) for kind, field in _0022._KINDS),
+    ]
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for trigger, table, function in _ROW_TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
-    sales = [
-        _0020._PG_SALE.format(**_NEW),
-        _0021._PG_SALE.format(**_NEW),
-        _0021._PG_SALE_LINES.format(**_NEW),
-        *(_0022._pg("n", "new_rows n,", kind, field) for kind, field in _0022._KINDS),
-    ]
+    sales = sales_statements()
     events = [
         _0020._PG_HANDOVER.format(**_NEW),
         _0020._PG_ORDER_EVENT.format(**_NEW),
