@@ -11,7 +11,9 @@ files in a temporary folder, enrolled through `sync.client.Client` and synced by
    shape `app.services.sales` gives them), then all terminals push at once, each from its own thread. The baseline
    inserts the same payloads into a plain table (uuid key, jsonb payload) with psycopg `executemany`, as many
    threads, one transaction per batch of the push batch size: what the server would cost if applying an event
-   were just storing it.
+   were just storing it. A second baseline writes every row the push inserted (the sale, its applied event, feed
+   changes, movements and report facts: about 13 rows a 3-line sale) again with plain COPY into tables of the
+   same shape, same threads and batches: what the push's rows cost with nothing decided about them.
 2. First pull: a store opened (`service.create_store`) before a catalog of N products arrived; products, prices,
    barcodes and the store's `product` changes are bulk inserted (faster still than `service.import_catalog`, which
    writes 100,000 products to every store's feed in about 30 s) and sample payloads are checked against `service.product_payload`. A fresh terminal of
@@ -555,6 +557,65 @@ def plain_insert(url: str, tills: list[Till]) -> float:
     return seconds
 
 
+# The tables a push of sales inserts into (its UPDATEs of stock levels, stores and terminals are left out).
+PUSHED_TABLES = (
+    "sales",
+    "applied_events",
+    "change_feed",
+    "stock_movements",
+    "tender_facts",
+    "sale_facts",
+    "sale_line_facts",
+    "discount_facts",
+)
+
+
+def transaction_id(url: str) -> int:
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT txid_current()").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def same_rows_insert(url: str, since_xid: int, tills: list[Till]) -> tuple[float, int]:
+    """Baseline: every row the push inserted (each table in PUSHED_TABLES, rows written after transaction
+    `since_xid`), read back and written again with plain COPY into tables of the same shape (columns, defaults,
+    indexes; no triggers, no foreign keys), as many threads as tills, one transaction per batch of PUSH_BATCH
+    events writing its share of every table: what the push's rows cost with nothing decided about them.
+    Returns the seconds and the number of rows."""
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    chunks = max(1, sum(len(t.payloads) for t in tills) // PUSH_BATCH)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        data: dict[str, list[tuple[Any, ...]]] = {}
+        for table in PUSHED_TABLES:
+            conn.execute(f"CREATE TABLE plain_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")
+            # xmin is the 32-bit id of the inserting transaction; a fresh database is far from wrapping. As text,
+            # as COPY gives it: written back the same way, no value is converted on the client.
+            since = since_xid % 2**32
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    f"COPY (SELECT * FROM {table} WHERE xmin::text::bigint > {since}) TO STDOUT"
+                ) as copy,
+            ):
+                data[table] = list(copy.rows())
+    work = [list(range(k, chunks, len(tills))) for k in range(len(tills))]
+
+    def copy_chunks(mine: list[int]) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for c in mine:
+                with conn.transaction(), conn.cursor() as cur:
+                    for table, rows in data.items():
+                        part = rows[c * len(rows) // chunks : (c + 1) * len(rows) // chunks]
+                        with cur.copy(f"COPY plain_{table} FROM STDIN") as copy:
+                            for row in part:
+                                copy.write_row(row)
+
+    seconds, _ = run_concurrently(work, copy_chunks)
+    return seconds, sum(len(rows) for rows in data.values())
+
+
 # ---------------------------------------------------------------- 3. catch-up
 
 
@@ -887,6 +948,7 @@ def main() -> int:
                     fill_outbox(till, sizes.events, seed=k)
                 log("pushing")
                 before = applied_count(central)
+                xid_before = transaction_id(url)
                 push_cpu, till_cpu = cpu_seconds_of(SERVER_PIDS[base]), time.process_time()
                 pg_cpu = postgres_cpu_seconds(url)
                 push = concurrent_push(tills)
@@ -900,6 +962,7 @@ def main() -> int:
                 push_errors = server_errors(server_log)
                 log(f"pushed {push.events:,} in {push.seconds:.1f} s; plain insert baseline")
                 plain = plain_insert(url, tills)
+                same_rows, same_count = same_rows_insert(url, xid_before, tills)
                 catch, pull = None, None
                 if not args.push_only:
                     catch = catch_up(central, base, template, folder, sizes.catchup)
@@ -954,6 +1017,12 @@ def main() -> int:
             f"same payloads, uuid + jsonb, executemany, 1 txn per {PUSH_BATCH}",
         ),
         ("  ratio push time / plain insert time", f"{push.seconds / plain:,.1f}x", ""),
+        (
+            "  plain COPY of the same rows",
+            f"{same_rows:.2f} s ({same_count:,} rows)",
+            f"every row the push inserted, {len(PUSHED_TABLES)} tables, same threads and batches",
+        ),
+        ("  ratio push time / same rows' COPY", f"{push.seconds / same_rows:,.1f}x", "what deciding costs"),
     ]
     if pull is not None:
         rows += pull_rows(pull)
