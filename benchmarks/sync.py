@@ -140,6 +140,14 @@ def cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_resident_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def postgres_cpu_seconds(url: str) -> float:
     """CPU time the PostgreSQL backends serving the benchmark's database have used so far (the server is local;
     a backend that ended in the meantime is not counted)."""
@@ -957,6 +965,7 @@ def main() -> int:
                     time.process_time() - till_cpu,
                 )
                 pg_cpu = postgres_cpu_seconds(url) - pg_cpu
+                central_mb = peak_resident_mb(SERVER_PIDS[base])
                 load = os.getloadavg()[0]
                 applied = applied_count(central) - before
                 push_errors = server_errors(server_log)
@@ -991,6 +1000,11 @@ def main() -> int:
             "  central CPU (uvicorn process)",
             f"{push_cpu * 1000 / max(push.events, 1):.2f} ms/event",
             f"{push_cpu:.1f} s in all; PostgreSQL's own CPU not counted",
+        ),
+        (
+            "  central peak resident memory",
+            f"{central_mb:.0f} MB",
+            "the uvicorn process, to the end of the push",
         ),
         (
             "  PostgreSQL CPU (its backends)",
