@@ -148,6 +148,11 @@ def peak_resident_mb(pid: int) -> float:
     return 0.0
 
 
+def dsn(url: str) -> str:
+    """psycopg's connection string for a SQLAlchemy PostgreSQL URL."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def postgres_cpu_seconds(url: str) -> float:
     """CPU time the PostgreSQL backends serving the benchmark's database have used so far (the server is local;
     a backend that ended in the meantime is not counted)."""
@@ -544,12 +549,11 @@ def concurrent_push(tills: list[Till]) -> PushFigures:
 def plain_insert(url: str, tills: list[Till]) -> float:
     """Baseline: the same payloads into `plain_events (id uuid primary key, payload jsonb)`, one thread and one
     connection per till, psycopg executemany, one transaction per batch of PUSH_BATCH rows."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn(url), autocommit=True) as conn:
         conn.execute("CREATE TABLE plain_events (id uuid PRIMARY KEY, payload jsonb NOT NULL)")
 
     def insert_rows(till: Till) -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(dsn(url), autocommit=True) as conn:
             rows = till.payloads
             for i in range(0, len(rows), PUSH_BATCH):
                 with conn.transaction(), conn.cursor() as cur:
@@ -559,7 +563,7 @@ def plain_insert(url: str, tills: list[Till]) -> float:
                     )
 
     seconds, _ = run_concurrently(tills, insert_rows)
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn(url), autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM plain_events").fetchone()
         assert row is not None and row[0] == sum(len(t.payloads) for t in tills)
     return seconds
@@ -579,8 +583,7 @@ PUSHED_TABLES = (
 
 
 def transaction_id(url: str) -> int:
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn(url), autocommit=True) as conn:
         row = conn.execute("SELECT txid_current()").fetchone()
         assert row is not None
         return int(row[0])
@@ -592,15 +595,14 @@ def same_rows_insert(url: str, since_xid: int, tills: list[Till]) -> tuple[float
     indexes; no triggers, no foreign keys), as many threads as tills, one transaction per batch of PUSH_BATCH
     events writing its share of every table: what the push's rows cost with nothing decided about them.
     Returns the seconds and the number of rows."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
     chunks = max(1, sum(len(t.payloads) for t in tills) // PUSH_BATCH)
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    # xmin is the 32-bit id of the inserting transaction; a fresh database is far from wrapping. Rows are read as
+    # text, as COPY gives them, and written back the same way: no value is converted on the client.
+    since = since_xid % 2**32
+    with psycopg.connect(dsn(url), autocommit=True) as conn:
         data: dict[str, list[tuple[Any, ...]]] = {}
         for table in PUSHED_TABLES:
             conn.execute(f"CREATE TABLE plain_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")
-            # xmin is the 32-bit id of the inserting transaction; a fresh database is far from wrapping. As text,
-            # as COPY gives it: written back the same way, no value is converted on the client.
-            since = since_xid % 2**32
             with (
                 conn.cursor() as cur,
                 cur.copy(
@@ -611,7 +613,7 @@ def same_rows_insert(url: str, since_xid: int, tills: list[Till]) -> tuple[float
     work = [list(range(k, chunks, len(tills))) for k in range(len(tills))]
 
     def copy_chunks(mine: list[int]) -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(dsn(url), autocommit=True) as conn:
             for c in mine:
                 with conn.transaction(), conn.cursor() as cur:
                     for table, rows in data.items():

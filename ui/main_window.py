@@ -135,7 +135,9 @@ class MainWindow(QMainWindow):
 
         self._last_input = time.monotonic()
         self._idle_minutes = 0.0
-        QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+        self._watching = False
+        self._watch_input()
+        self.scan.resized.connect(self._fit_scan_hint)
         self._idle = QTimer(self)
         self._idle.setInterval(15_000)
         self._idle.timeout.connect(self._check_idle)
@@ -252,6 +254,7 @@ class MainWindow(QMainWindow):
     def on_signed_in(self, user: StaffView) -> None:
         self.ctx.user = user
         self.ctx.ops.actor = Actor(user.id, key=user.key)
+        self._last_input = time.monotonic()
         self.ctx.messages.clear()
         self.st_user.setText(f"{user.display_name} ({user.role.replace('_', ' ')})")
         self.ctx.ops.read(lambda s: settings.get(s, "staff.idle_lock_minutes"), self._set_idle_minutes)
@@ -274,11 +277,20 @@ class MainWindow(QMainWindow):
         # Read once per sign-in (off the GUI thread), not on every idle check.
         self._idle_minutes = float(minutes) if minutes else 0.0  # type: ignore[arg-type]
 
+    def _watch_input(self) -> None:
+        """Note the next key or tap anywhere (for the idle lock). The watch ends at the first one and the idle check
+        starts it again, so the time of the last input is known to within the check's interval, and the events
+        in between (every paint of every widget among them) do not each pass through Python: an application-wide
+        filter waits for the interpreter's lock while the op helper's thread holds it, a few ms of each repaint."""
+        if not self._watching:
+            self._watching = True
+            QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
             self._last_input = time.monotonic()
-        elif event.type() == QEvent.Type.Resize and obj is self.scan:
-            self._fit_scan_hint()
+            self._watching = False
+            QApplication.instance().removeEventFilter(self)  # type: ignore[union-attr]  # safe from here (Qt)
         return False
 
     def _fit_scan_hint(self) -> None:
@@ -293,6 +305,7 @@ class MainWindow(QMainWindow):
             self.scan.setPlaceholderText(hint)
 
     def _check_idle(self) -> None:
+        self._watch_input()
         if self.ctx.user is None:
             return
         minutes = self._idle_minutes

@@ -54,6 +54,10 @@ def test_the_router_filters_only_while_the_keyboard_is_outside_the_scan_field(
             win.repaint()
             assert router.seen == 0
             assert len(sell.rows) == 1  # the scan field took the scan itself
+            # The idle lock's watch ended at the scan's first key; its next check starts it again.
+            assert not win._watching
+            win._check_idle()
+            assert win._watching
 
             other = QLineEdit(win)
             other.show()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -269,9 +269,17 @@ def _clashes(session: Session, rows: list[_Row]) -> tuple[int, str] | None:
     return min(found) if found else None
 
 
-def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
+class _Held(NamedTuple):
+    """What the database holds of the products a catalog file names, read in a few queries."""
+
+    ids: dict[str, int]  # sku: product id, for the products that exist
+    scale: dict[str, str | None]  # sku: scale code now
+    prices: dict[int, Decimal | None]  # product id: price in effect now
+    codes: dict[int, dict[str, int]]  # product id: its barcodes now, with their pack quantities
+
+
+def _held(session: Session, rows: list[_Row], now: datetime) -> _Held:
     products, barcodes = table_of(Product), table_of(Barcode)
-    session.flush()  # what the caller has pending goes first: the statements below go around the ORM
     ids: dict[str, int] = {}
     old_scale: dict[str, str | None] = {}
     for chunk in ledger.chunks(session, [r.sku for r in rows]):
@@ -295,6 +303,13 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
             )
         ):
             held.setdefault(pid, {})[code] = pack
+    return _Held(ids, old_scale, prices, held)
+
+
+def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
+    products, barcodes = table_of(Product), table_of(Barcode)
+    session.flush()  # what the caller has pending goes first: the statements below go around the ORM
+    ids, old_scale, prices, held = _held(session, rows, now)
 
     def values(r: _Row) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -315,7 +330,9 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
         session.execute(delete(barcodes).where(ledger.among(session, barcodes.c.code, chunk)))
     moving = [ids[r.sku] for r in rows if r.sku in ids and r.sets_scale and old_scale[r.sku] != r.scale_code]
     for chunk in ledger.chunks(session, moving):
-        session.execute(update(products).where(products.c.id.in_(chunk)).values(scale_code=None))
+        session.execute(
+            update(products).where(ledger.among(session, products.c.id, chunk)).values(scale_code=None)
+        )
     new = [r for r in rows if r.sku not in ids]
     if new:
         created = session.execute(
@@ -376,8 +393,8 @@ def _write_catalog(session: Session, rows: list[_Row], now: datetime) -> None:
                 for store_id in stores:
                     ledger.emit(session, store_id, protocol.CHANGE_PRICE, r.sku, payload)
             scale = r.scale_code if r.sets_scale else old_scale.get(r.sku)
-            columns = (r.sku, r.name, r.tax_class, r.department, r.weighed, scale, True)
-            product = _payload(columns, r.price, sorted(r.codes.items()))
+            now_is = {**values(r), "sku": r.sku, "scale_code": scale}
+            product = _payload([now_is[c.key] for c in _PAYLOAD_COLUMNS], r.price, sorted(r.codes.items()))
             for store_id in stores:
                 ledger.emit(session, store_id, protocol.CHANGE_PRODUCT, r.sku, product)
 

@@ -4,9 +4,10 @@ Migration 0023 runs the seven fact statements of 0020 to 0022 once per COPY, but
 document again (a `json` value is parsed at every `->`), and each computes the sale's moment again (a plpgsql
 function with an exception block: a subtransaction per call) for every payment, line and discount. Here one
 statement reads what the facts need of each document once (its moment, lines, payments, owner, whole-sale
-discount) into a CTE, and writes the five fact tables from it with data-modifying WITHs. What is written is
-unchanged (tests/sync/test_report_facts.py compares it with the 0023 statements on varied documents). On a push of
-3-line sales the triggers took 0.14 ms a sale. SQLite keeps its row triggers.
+discount) into a CTE, and writes the four fact tables from it with data-modifying WITHs. What is written is
+unchanged (tests/sync/test_report_facts.py compares it with the 0023 statements on varied documents). Inserting
+3,000 three-line sales in one statement, the triggers took 0.14 ms a sale before and 0.10 after. SQLite keeps its
+row triggers.
 
 Revision ID: 0024
 Revises: 0023
