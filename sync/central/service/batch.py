@@ -33,6 +33,8 @@ from sync.central.service.handlers import (
     _kept_whole,
     _known_sales,
     _prefetch_numbers,
+    _sale_row,
+    _written_first,
 )
 
 # ---------------------------------------------------------------- push
@@ -50,7 +52,8 @@ def push(
 
     Each event is first judged alone against the protocol (`check_event`: schema, bounds, and whether what it
     claims adds up); one that fails is refused with its reason and never reaches the database or a feed. The
-    rest is tried in one transaction under the store's lock. If any event in it is refused, that transaction is
+    rest is tried in one transaction, under the store's lock but for its sales and applied events
+    (`_apply_batch`). If any event in it is refused, that transaction is
     dropped and the batch is applied again one event per transaction, so the refused event alone is parked with
     its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
     locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
@@ -308,6 +311,11 @@ def _applied(
 ) -> None:
     _apply(session, terminal, ev)
     _note_number(terminal, ev, numbers)
+    if ev.id not in _written_first(session):
+        _applied_row(session, terminal, ev, generation)
+
+
+def _applied_row(session: Session, terminal: Terminal, ev: protocol.Event, generation: int | None) -> None:
     applied = {
         "event_id": ev.id,
         "store_id": terminal.store_id,
@@ -420,8 +428,17 @@ def _apply_batch(
     generation: int | None = None,
 ) -> list[protocol.PushResult]:
     """The whole batch in this transaction: the rows of its events written set-wise (one COPY or executemany INSERT
-    per table for a run of `_SETWISE` events), its payloads used as `_judge` parsed and serialised them."""
-    terminal = _locked_terminal(session, terminal_id)
+    per table for a run of `_SETWISE` events), its payloads used as `_judge` parsed and serialised them.
+
+    What no other push of the store can change is done before the store's lock is taken (`_write_first`): which
+    events were applied before, the products, and the sales with their applied events (and the report facts their
+    triggers write), so tills of one store write those at once and wait for each other only for the levels, the
+    movements and the feed. A copy of the batch being applied at the same moment, or a sale another till recorded
+    at that moment, then meets its key in the database (IntegrityError), and the batch goes one event at a time
+    under the lock, where it is answered "duplicate" or the sale is flagged as completed twice (should that copy
+    meet the first's rows while holding the lock, PostgreSQL breaks the deadlock and the loser is tried again)."""
+    terminal = session.get(Terminal, terminal_id)
+    assert terminal is not None
     ledger.start_staging(session)
     if parsed:
         payloads = ledger.tx_cache(session, "payloads")
@@ -430,7 +447,7 @@ def _apply_batch(
                 model, text = parsed[ev.id]
                 payloads[ev.id] = model
                 ledger.note_json(session, ev.payload, text)
-    # Which of these were applied before: one query for the batch (under the lock, so no copy slips in between).
+    # Which of these were applied before: one query for the batch.
     owners: dict[uuid.UUID, int] = {}
     for ids in ledger.chunks(session, [e.id for e in events]):
         owners.update(
@@ -444,7 +461,7 @@ def _apply_batch(
         # An id another store used is refused, never "duplicate": the batch goes one event at a time.
         raise Rejected("an event id of this batch was used in another store")
     done = set(owners)
-    _prefetch(session, terminal.store_id, events)
+    skus = _prefetch_catalog(session, terminal.store_id, events)
     _prefetch_numbers(session, events)
     sale_ids = {
         uuid.UUID(str(e.payload["order_id"]))
@@ -456,6 +473,10 @@ def _apply_batch(
         for ids in ledger.chunks(session, list(sale_ids)):
             recorded.update(session.scalars(select(Sale.id).where(ledger.among(session, Sale.id, ids))))
         _known_sales(session).update({i: i in recorded for i in sale_ids})
+    _write_first(session, terminal, events, done, generation)
+    terminal = _locked_terminal(session, terminal_id)
+    products = ledger.tx_cache(session, "products")
+    ledger.prefetch_levels(session, terminal.store_id, [products[sku].id for sku in skus if sku in products])
     numbers = dict(terminal.last_numbers or {})
     results = []
     for ev in events:
@@ -472,9 +493,10 @@ def _apply_batch(
     return results
 
 
-def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> None:
-    """Read the products, locations and stock levels a batch names in a few queries, into the caches the handlers
-    use. One by one, every line of every sale was a query, and each query flushed what was pending first."""
+def _prefetch_catalog(session: Session, store_id: int, events: list[protocol.Event]) -> list[str]:
+    """Read the products and locations a batch names in a few queries, into the caches the handlers use, and return
+    the SKUs named (their stock levels are read under the store's lock). One by one, every line of every sale was a
+    query, and each query flushed what was pending first."""
     skus: set[str] = set()
     for ev in events:
         lines = ev.payload.get("movements")
@@ -482,7 +504,7 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
             if isinstance(m, dict) and m.get("sku") is not None:
                 skus.add(str(m["sku"]))
     if not skus:
-        return
+        return []
     products = ledger.tx_cache(session, "products")
     wanted = sorted(skus)
     for chunk in ledger.chunks(session, wanted):
@@ -491,7 +513,28 @@ def _prefetch(session: Session, store_id: int, events: list[protocol.Event]) -> 
     locations = ledger.tx_cache(session, "locations")
     for loc in session.scalars(select(Location).where(Location.store_id == store_id)):
         locations[(store_id, loc.code)] = loc
-    ledger.prefetch_levels(session, store_id, [products[sku].id for sku in wanted if sku in products])
+    return wanted
+
+
+def _write_first(
+    session: Session,
+    terminal: Terminal,
+    events: list[protocol.Event],
+    done: set[uuid.UUID],
+    generation: int | None,
+) -> None:
+    """Write, before the store's lock, the sale of each new `sale.completed` event of the batch (not one recorded
+    already: that one is flagged under the lock) and the applied event of each new event of the kinds staged
+    (`_SETWISE`): rows no other push of the store reads or changes, so only their keys can meet another's."""
+    first = _written_first(session)
+    for ev in events:
+        if ev.id in done or ev.id in first or ev.type not in _SETWISE:
+            continue
+        if ev.type == protocol.SALE_COMPLETED and not _sale_row(session, terminal, ev):
+            continue
+        first.add(ev.id)
+        _applied_row(session, terminal, ev, generation)
+    ledger.write_staged(session)
 
 
 def _is_uuid(value: Any) -> bool:

@@ -139,15 +139,25 @@ def _known_sales(session: Session) -> dict[uuid.UUID, bool]:
 
 def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
     p = _payload(session, ev, protocol.SaleCompleted)
-    known = _known_sales(session)
-    if p.order_id not in known:
-        known[p.order_id] = session.get(Sale, p.order_id) is not None
-    if known[p.order_id]:
+    if ev.id not in _written_first(session) and not _sale_row(session, terminal, ev):
         # The same parked sale recalled and completed at two tills while they were offline: both customers left
         # with goods, so the movements stand and a person is asked to look at the second payment.
         _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
         _flag_movements(session, terminal, ev, "sale_completed_twice", p.movements, {"sale": p.number})
         return
+    _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
+    _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
+
+
+def _sale_row(session: Session, terminal: Terminal, ev: protocol.Event) -> bool:
+    """Add the sale of a `sale.completed` event (set-wise in a push's batch); False, adding nothing, when that sale
+    is recorded already (completed a second time). Its number must be free of returns and web orders."""
+    p = _payload(session, ev, protocol.SaleCompleted)
+    known = _known_sales(session)
+    if p.order_id not in known:
+        known[p.order_id] = session.get(Sale, p.order_id) is not None
+    if known[p.order_id]:
+        return False
     _number_free(session, p.number, Sale)
     sale = {
         "id": p.order_id,
@@ -158,11 +168,17 @@ def _sale(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
         "document": ev.payload,
         "occurred_at": ev.occurred_at,
     }
-    ledger.add_row(session, Sale, sale)  # set-wise in a push's batch
+    ledger.add_row(session, Sale, sale)
     _kept_whole(session).add(ev.id)
     known[p.order_id] = True
-    _apply_movements(session, terminal, ev, p.movements, str(p.order_id))
-    _emit_document(session, terminal, ev, protocol.CHANGE_SALE, str(p.order_id))
+    return True
+
+
+def _written_first(session: Session) -> set[uuid.UUID]:
+    """The events of this transaction whose sale and applied event a push's batch wrote before it took the store's
+    lock (`batch._write_first`): neither their handler nor `batch._applied` adds them again."""
+    first: set[uuid.UUID] = ledger.tx_cache(session, "_written_first").setdefault("ids", set())
+    return first
 
 
 def _kept_whole(session: Session) -> set[uuid.UUID]:
