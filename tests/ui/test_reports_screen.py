@@ -381,3 +381,35 @@ def test_an_export_to_a_folder_that_is_not_there_says_so_and_keeps_the_screen(
         qtbot.waitUntil(lambda: "could not be saved" in context.messages.text())
         assert screen.pdf_btn.isEnabled() and not gone.exists(), kind
         context.messages.clear()
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 800)])
+def test_every_report_with_nothing_in_its_period_fits_its_titles_without_scrolling_sideways(
+    context: AppContext, qtbot: QtBot, size: tuple[int, int]
+) -> None:
+    """A new store, or a quiet morning: each report of an empty day shows its whole column titles, and a table
+    of a few columns does not scroll sideways (a column sized wider than its title pushed the last off the edge)."""
+    assert context.user is not None
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    window.on_signed_in(context.user)
+    settle(qtbot, context)
+    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, context)
+    screen = window.screens["reports"]
+    assert isinstance(screen, ReportsScreen)
+    for key in ("hour", "department", "tenders", "top_items"):
+        screen.choose(key, "today")
+        settle(qtbot, context)
+        qtbot.wait(10)
+        assert screen.report is not None and screen.report.key == key and not screen.report.rows
+        shoot(window, f"reports-{key}-empty-{size[0]}x{size[1]}")
+        header = screen.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for c in range(screen.rows.columnCount()):
+            title = str(screen.rows.headerData(c, Qt.Orientation.Horizontal))
+            widest = max(metrics.horizontalAdvance(line) for line in title.splitlines())
+            assert header.sectionSize(c) >= widest + 8, (key, title, header.sectionSize(c), widest)
+        assert screen.table.horizontalScrollBar().maximum() == 0, key

@@ -27,8 +27,10 @@ from PySide6.QtCore import (
     QBuffer,
     QByteArray,
     QDate,
+    QEvent,
     QIODevice,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRectF,
     Qt,
@@ -79,6 +81,13 @@ def qt_date_format(locale: str) -> str:
     return "".join(out) or "yyyy-MM-dd"
 
 
+def _two_lines(title: str) -> str:
+    """A long column title on two lines ("Sales a week" over "before"); a short one as it is."""
+    if len(title) <= 12:
+        return title
+    return textwrap.fill(title, -(-len(title) * 3 // 5), break_long_words=False)
+
+
 class ReportModel(QAbstractTableModel):
     """A report's rows as its table shows them, each row formatted when it is first drawn or read: a year's
     discounts are ~57,000 rows, and formatting them all (items made for every cell) took the screen seconds."""
@@ -94,6 +103,12 @@ class ReportModel(QAbstractTableModel):
         self.beginResetModel()
         self.report, self.titles, self._texts = report, titles, {}
         self.endResetModel()
+
+    def set_titles(self, titles: list[str]) -> None:
+        """The same columns' titles laid out again (on one line or two): the rows stay as they are."""
+        if titles != self.titles and len(titles) == len(self.titles):
+            self.titles = titles
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(titles) - 1)
 
     def row_texts(self, row: int) -> list[str]:
         assert self.report is not None
@@ -301,6 +316,10 @@ class ReportsScreen(QWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # Columns sized to the rows drawn and the first 200 (Qt measures 1,000: a fifth of a year's discounts' opening).
         self.table.horizontalHeader().setResizeContentsPrecision(200)
+        # The titles as they fit one line, and on two lines for a table without the room (`_fit_columns`).
+        self._titles: tuple[list[str], list[str]] = ([], [])
+        self._stretch: int | None = None
+        self.table.viewport().installEventFilter(self)
         self.chart = BarChart()
         body.addWidget(self.table, 3)
         body.addWidget(self.chart, 2)
@@ -393,6 +412,38 @@ class ReportsScreen(QWidget):
             return first
         return f"{first} – {format_date(p.last, 'medium', locale=loc)}"
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        """Lay the columns out for the table's width: the titles on one line where they fit, on two where they do
+        not (at 1024 px the hour report's "a week before" columns pushed the last one off the edge), and the
+        column that takes the spare width never narrower than its title and cells: when nothing is spare it is
+        sized to them and the table scrolls (stretched, it was squeezed to a cut "Hou")."""
+        report = self.report
+        if report is None or not report.columns:
+            return
+        header = self.table.horizontalHeader()
+        room = self.table.viewport().width()
+
+        def wanted() -> int:
+            return sum(
+                max(header.sectionSizeHint(c), self.table.sizeHintForColumn(c))
+                for c in range(len(report.columns))
+            )
+
+        one_line, two_lines = self._titles
+        self.rows.set_titles(one_line)
+        if wanted() > room:
+            self.rows.set_titles(two_lines)
+        if self._stretch is not None:
+            fits = wanted() <= room
+            mode = QHeaderView.ResizeMode.Stretch if fits else QHeaderView.ResizeMode.ResizeToContents
+            if header.sectionResizeMode(self._stretch) != mode:
+                header.setSectionResizeMode(self._stretch, mode)
+
     def _show(self, report: reports.Report) -> None:
         self.report = report
         self.busy.hide()  # shown; what the op helper runs after it (days being kept) is not this report
@@ -403,6 +454,7 @@ class ReportsScreen(QWidget):
         if widest:
             titles = [textwrap.fill(t, 6, break_long_words=False) for t in titles]
         self.chart.setMinimumWidth(160 if widest else 280)
+        self._titles = (titles, titles if widest else [_two_lines(t) for t in titles])
         self.rows.set_report(report, titles)
         # Wide tables (shifts, discounts) take more of the width from the chart so their columns fit at 1024 px;
         # a list charted by its labels' sums (the discounts by reason: three columns of names, a few bars) some.
@@ -425,8 +477,8 @@ class ReportsScreen(QWidget):
             else None
         )
         header.setStretchLastSection(stretch is None and bool(report.columns))
-        if stretch is not None:
-            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        self._stretch = stretch
+        self._fit_columns()
         money = report.columns[report.chart_values[0]].kind if report.chart_values else "money"
         at = report.chart_label
         if report.chart_sums:  # a list (a year's discounts: ~57,000 rows): a bar per label, its rows summed
