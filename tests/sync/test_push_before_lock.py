@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sync import protocol
 from sync.central import service
 from sync.central.models import AppliedEvent, Sale, StockException, Store, Terminal
+from sync.central.service import batch as push_module
 from tests.sync.conftest import Central
 from tests.sync.test_central import event, on_hand, receipt, sale
 
@@ -117,8 +118,15 @@ def test_a_batch_writes_its_sales_before_it_waits_for_the_store(central: Central
     assert _count(central, Sale) == 5 and on_hand(central, "A1") == 45
 
 
-def test_a_batch_pushed_twice_at_once_is_applied_once(central: Central) -> None:
-    """The till sent its batch again (its first push timed out) while the first was still being applied."""
+def test_a_batch_pushed_twice_at_once_is_applied_once(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The till sent its batch again (its first push timed out) while the first was still being applied: the copy
+    meets the first's keys, is tried again once the first committed, and is answered whole, not event by event."""
+    alone: list[Any] = []
+    monkeypatch.setattr(
+        push_module, "_push_alone", lambda *a, **_k: alone.append(a) or pytest.fail("event by event")
+    )
     assert central.push([receipt("A1", "50"), receipt("C3", "50")])[0]["status"] == "applied"
     t1 = _terminal_id(central, "S1", "T1")
     batch = [
@@ -140,10 +148,14 @@ def test_a_batch_pushed_twice_at_once_is_applied_once(central: Central) -> None:
     assert per_number == {1}
 
 
-def test_a_sale_completed_at_two_tills_at_once_is_recorded_once_and_flagged(central: Central) -> None:
+def test_a_sale_completed_at_two_tills_at_once_is_recorded_once_and_flagged(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A parked sale recalled and completed at two tills of the store while both were offline, pushed at the same
     moment: one sale, both takings of goods in the ledger, and the second payment flagged for a person."""
     assert central.push([receipt("A1", "10")])[0]["status"] == "applied"
+    alone: list[Any] = []
+    monkeypatch.setattr(push_module, "_push_alone", lambda *a, **_k: alone.append(a))
     at_t1 = sale("S1-T1-7", "A1", "2")
     at_t2 = {**sale("S1-T2-7", "A1", "2"), "order_id": at_t1["order_id"], "terminal": "T2"}
     with _store_held(central, "S1"):
@@ -156,6 +168,7 @@ def test_a_sale_completed_at_two_tills_at_once_is_recorded_once_and_flagged(cent
         )
         _until("the second till waits on the first's sale", lambda: len(_waiting(central)) == 2)
     assert first() == ["applied"] and second() == ["applied"]
+    assert not alone
     assert _count(central, Sale) == 1
     assert on_hand(central, "A1") == 6
     assert _count(central, StockException, StockException.kind == "sale_completed_twice") == 1

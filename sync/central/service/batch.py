@@ -79,7 +79,11 @@ def push(
                 _note_push(session, terminal_id, generation, anchor, results)
                 return results
         except _UNAPPLIABLE as exc:
-            if _transient(exc) and attempt + 1 < _ATTEMPTS:
+            # A key met once is most often a copy of this batch, or a sale of another till, that committed while
+            # this one was written (`_apply_batch` writes its sales before the store's lock): tried again, the
+            # batch finds them and is answered whole. A key met again is an event's own: one event at a time.
+            again = _transient(exc) or (isinstance(exc, IntegrityError) and attempt == 0)
+            if again and attempt + 1 < _ATTEMPTS:
                 continue
             if _database_fault(exc):
                 raise
