@@ -10,6 +10,7 @@ stays whatever the caller then does with its transaction.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -105,7 +106,7 @@ def here(session: Session) -> Here:
     tx = session.get_transaction()
     cached = session.info.get("here")
     if (
-        cached is not None and tx is not None and cached[0] is tx
+        cached is not None and tx is not None and cached[0]() is tx
     ):  # read once per transaction: a sale asks often
         return cached[1]  # type: ignore[no-any-return]
     row = session.execute(select(Terminal, Store).join(Store, Store.id == Terminal.store_id)).first()
@@ -114,8 +115,11 @@ def here(session: Session) -> Here:
     t, s = row
     h = Here(s.id, s.code, t.code, s.currency, store_locale(s.locale, s.currency, s.timezone), s.timezone)
     if tx is not None:
-        # The rows are kept too: the session holds loaded rows weakly, and a sale asks for its store again.
-        session.info["here"] = (tx, h, t, s)
+        # The rows are kept too: the session holds loaded rows weakly, and a sale asks for its store again. The
+        # transaction is held weakly: it holds the session, and a strong reference from the session's `info` made
+        # every session of the counter (a dozen a sale, with all they had loaded) garbage only the cyclic collector
+        # could free.
+        session.info["here"] = (weakref.ref(tx), h, t, s)
     return h
 
 

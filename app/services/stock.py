@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import String, cast, func, insert, or_, select, type_coerce
@@ -49,15 +50,20 @@ def _upsert_balances(session: Session, deltas: dict[tuple[str, str], Decimal]) -
     """Add each delta to its (product, location) balance, creating the row where missing: one statement."""
     if not deltas:
         return
-    dialect = session.get_bind().dialect.name
+    session.execute(
+        _upsert_statement(session.get_bind().dialect.name),
+        [{"product_id": p, "location_id": loc, "on_hand": qty} for (p, loc), qty in sorted(deltas.items())],
+    )
+
+
+@lru_cache(maxsize=4)
+def _upsert_statement(dialect: str) -> Any:
+    """The balances' upsert, built once per dialect: `excluded` makes an alias of the table, with new columns,
+    each time it is asked for (a sale completed built it again, and left it for the cyclic collector)."""
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(_BALANCES)
-    stmt = ins.on_conflict_do_update(
+    return ins.on_conflict_do_update(
         index_elements=["product_id", "location_id"],
         set_={"on_hand": ins.table.c.on_hand + ins.excluded.on_hand},
-    )
-    session.execute(
-        stmt,
-        [{"product_id": p, "location_id": loc, "on_hand": qty} for (p, loc), qty in sorted(deltas.items())],
     )
 
 

@@ -9,6 +9,7 @@ transaction as the ledger row, and every change of a level is published as a `st
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -69,7 +70,7 @@ def lock_store(session: Session, store_id: int) -> Store:
     store = session.execute(stmt).scalar_one()
     # The row is kept here too: the session's identity map holds clean objects weakly, and a store dropped from
     # it after a flush was read again for every event of a batch.
-    session.info.setdefault("locked_stores", {})[store_id] = (session.get_transaction(), store)
+    session.info.setdefault("locked_stores", {})[store_id] = (_current(session), store)
     return store
 
 
@@ -90,14 +91,28 @@ def lock_stores(session: Session, store_ids: Iterable[int]) -> dict[int, Store]:
     stores = {store.id: store for store in session.execute(_LOCK_STORES, {"ids": ids}).scalars()}
     held = session.info.setdefault("locked_stores", {})
     for store_id, store in stores.items():
-        held[store_id] = (session.get_transaction(), store)
+        held[store_id] = (_current(session), store)
     return stores
+
+
+def _current(session: Session) -> weakref.ref[Any] | None:
+    """The session's transaction as what keeps something for it in `session.info` holds it: weakly. A transaction
+    holds its session, so a strong reference from the session's `info` made a cycle, and every session of a push,
+    with all it had read and staged (about a hundred objects an event), was left for the cyclic collector, whose
+    passes over them were a quarter of the central's Python time."""
+    tx = session.get_transaction()
+    return None if tx is None else weakref.ref(tx)
+
+
+def _is_current(session: Session, held: weakref.ref[Any] | None) -> bool:
+    """Whether `held` (from `_current`) is the session's transaction now."""
+    return held is not None and held() is session.get_transaction()
 
 
 def _locked(session: Session, store_id: int) -> Store | None:
     """The store row this transaction holds the lock of, or None."""
     entry = session.info.get("locked_stores", {}).get(store_id)
-    if entry is None or entry[0] is not session.get_transaction():
+    if entry is None or not _is_current(session, entry[0]):
         return None
     store: Store = entry[1]
     return store
@@ -165,10 +180,9 @@ def chunks(session: Session, values: list[Any]) -> list[list[Any]]:
 
 def tx_cache(session: Session, name: str) -> dict[Any, Any]:
     """A dict that lives as long as the session's current transaction (caches of rows read under the lock)."""
-    tx = session.get_transaction()
     entry = session.info.get(name)
-    if entry is None or entry[0] is not tx:
-        entry = (tx, {})
+    if entry is None or not _is_current(session, entry[0]):
+        entry = (_current(session), {})
         session.info[name] = entry
     cache: dict[Any, Any] = entry[1]
     return cache
@@ -200,7 +214,7 @@ def start_staging(session: Session) -> None:
     step that may query them (a push writes them before every event its fast path does not cover).
 
     The stock changes of one key between two writes are one feed row (`emit_stock`)."""
-    session.info[_STAGED] = _Staged(session.get_transaction())
+    session.info[_STAGED] = _Staged(_current(session))
 
 
 @contextmanager
@@ -222,7 +236,7 @@ def set_wise(session: Session) -> Iterator[None]:
 
 def _staging(session: Session) -> _Staged | None:
     staged: _Staged | None = session.info.get(_STAGED)
-    if staged is None or staged.tx is not session.get_transaction():
+    if staged is None or not _is_current(session, staged.tx):
         return None
     return staged
 

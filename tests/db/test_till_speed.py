@@ -104,3 +104,32 @@ def test_a_setting_is_read_once_per_transaction_and_a_put_or_a_rolled_back_savep
         assert settings.get(s, key) == "15"  # the savepoint's value went with it
     with db() as s:
         assert settings.get(s, key) == "15"  # committed, and read again in a new transaction
+
+
+def test_a_sale_rung_up_leaves_no_session_to_the_cyclic_collector(db: sessionmaker[Session]) -> None:
+    """Each step of a sale is a transaction of its own (the op helper's); `here` kept its transaction in the
+    session's `info`, and every such session, with the rows it had loaded, waited for the cyclic collector."""
+    from app.db.models import Barcode, StaffUser
+    from app.services import sales, shifts
+    from app.services.base import Actor
+    from tests.garbage import left_for_the_collector
+
+    with db.begin() as s:
+        who = Actor(s.scalars(select(StaffUser.id).where(StaffUser.username == "cashier")).one())
+        codes = list(s.scalars(select(Barcode.code).limit(3)))
+        shifts.open_shift(s, who, Decimal("100.00"))
+
+    def ring() -> None:
+        with db.begin() as s:
+            sale_id = sales.start_sale(s, who).id
+        for code in codes:
+            with db.begin() as s:
+                total = sales.add_scan(s, who, sale_id, code).sale.total
+        with db.begin() as s:
+            sales.add_tender(s, who, sale_id, "card", total, card_last4="4242", approval_code="A1B2C3")
+        with db.begin() as s:
+            sales.complete_sale(s, who, sale_id)
+
+    ring()  # the first sale fills the statement caches
+    left = left_for_the_collector(ring)
+    assert not {"Session", "SessionTransaction", "Connection"} & set(left), left
