@@ -26,12 +26,15 @@ def test_a_bad_worker_count_is_refused(
 
 @pytest.fixture
 def frozen_heap_restored() -> Iterator[None]:
-    """These tests freeze this process's heap as the server would its own: it goes back to the collector after."""
+    """These tests freeze this process's heap and set its collector's thresholds as the server would its own: the
+    heap goes back to the collector and the thresholds as they were after."""
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         yield
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_a_single_process_server_settles_its_start_up_heap_before_serving(
@@ -43,8 +46,10 @@ def test_a_single_process_server_settles_its_start_up_heap_before_serving(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(gc.get_freeze_count()))
     url = f"sqlite:///{tmp_path / 'central.db'}"
     assert cli.main(["--database-url", url, "serve", "--port", "18999"]) == 0
-    # What start-up made is out of the generations a full collection walks when the first request comes.
+    # What start-up made is out of the generations a full collection walks when the first request comes, and the
+    # young generation waits for more than a push's batch allocates in a moment.
     assert served and served[0] > 10_000
+    assert gc.get_threshold()[0] == cli.YOUNG_COLLECTION
 
 
 def test_each_worker_process_settles_its_start_up_heap(
