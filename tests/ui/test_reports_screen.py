@@ -93,22 +93,31 @@ def settle(qtbot: QtBot, ctx: AppContext) -> None:
     qtbot.waitUntil(ctx.ops.is_idle, timeout=30_000)
 
 
+def reports_window(
+    context: AppContext, qtbot: QtBot, size: tuple[int, int] = (1280, 800)
+) -> tuple[MainWindow, ReportsScreen]:
+    """The main window, signed in, shown at `size` and on the Reports screen by its key (Ctrl+8)."""
+    assert context.user is not None
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    window.on_signed_in(context.user)
+    settle(qtbot, context)
+    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, context)
+    screen = window.screens["reports"]
+    assert isinstance(screen, ReportsScreen)
+    return window, screen
+
+
 def test_reports_workstation_shows_charts_and_exports_what_is_shown(
     db: Factory, context: AppContext, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert context.user is not None
     today = busy_days(db, monkeypatch, Actor(context.user.id))
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    window.on_signed_in(context.user)
-    settle(qtbot, context)
-
-    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
-    settle(qtbot, context)
-    screen = window.screens["reports"]
-    assert isinstance(screen, ReportsScreen) and window.current == "reports"
+    window, screen = reports_window(context, qtbot)
+    assert window.current == "reports"
     assert window.title.text() == "Reports"
     screen.choose("hour", "today")
     settle(qtbot, context)
@@ -235,18 +244,8 @@ def test_fulfilment_reports_in_the_main_window(
     pickups' PDF as a picture (tests/db/test_reports_fulfilment.py checks every figure)."""
     from tests.db.test_reports_fulfilment import fulfilment_days
 
-    assert context.user is not None
     days = fulfilment_days(db, 5)
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    window.on_signed_in(context.user)
-    settle(qtbot, context)
-    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
-    settle(qtbot, context)
-    screen = window.screens["reports"]
-    assert isinstance(screen, ReportsScreen)
+    window, screen = reports_window(context, qtbot)
     span = (days.first, days.second + timedelta(days=1))
     shots = [("pickups", (1280, 800)), ("pack", (1280, 800)), ("returns_disposition", (1024, 768))]
     for key, size in [*shots, ("pickups", (1024, 768))]:
@@ -389,17 +388,7 @@ def test_every_report_with_nothing_in_its_period_fits_its_titles_without_scrolli
 ) -> None:
     """A new store, or a quiet morning: each report of an empty day shows its whole column titles, and a table
     of a few columns does not scroll sideways (a column sized wider than its title pushed the last off the edge)."""
-    assert context.user is not None
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    window.on_signed_in(context.user)
-    settle(qtbot, context)
-    qtbot.keyClick(window, Qt.Key.Key_8, Qt.KeyboardModifier.ControlModifier)
-    settle(qtbot, context)
-    screen = window.screens["reports"]
-    assert isinstance(screen, ReportsScreen)
+    window, screen = reports_window(context, qtbot, size)
     for key in ("hour", "department", "tenders", "top_items"):
         screen.choose(key, "today")
         settle(qtbot, context)
