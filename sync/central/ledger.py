@@ -188,6 +188,12 @@ def tx_cache(session: Session, name: str) -> dict[Any, Any]:
     return cache
 
 
+def tx_set(session: Session, name: str) -> set[Any]:
+    """A set that lives as long as the session's current transaction (ids a push's steps tell each other)."""
+    held: set[Any] = tx_cache(session, name).setdefault("members", set())
+    return held
+
+
 # ---------------------------------------------------------------- rows written set-wise
 
 _STAGED = "staged_rows"

@@ -52,10 +52,9 @@ def push(
 
     Each event is first judged alone against the protocol (`check_event`: schema, bounds, and whether what it
     claims adds up); one that fails is refused with its reason and never reaches the database or a feed. The
-    rest is tried in one transaction, under the store's lock but for its sales and applied events
-    (`_apply_batch`). If any event in it is refused, that transaction is
-    dropped and the batch is applied again one event per transaction, so the refused event alone is parked with
-    its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
+    rest is tried in one transaction, under the store's lock but for its sales and applied events (`_apply_batch`).
+    If any event in it is refused, that transaction is dropped and the batch is applied again one event per
+    transaction, so the refused event alone is parked with its reason. (Savepoints per event would also isolate it, but on PostgreSQL each savepoint that touches the
     locked store row grows a multixact, and twenty tills queued on one store took minutes a batch.)
     An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
     applying anything) when an event has no id to answer for.

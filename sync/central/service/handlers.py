@@ -177,15 +177,13 @@ def _sale_row(session: Session, terminal: Terminal, ev: protocol.Event) -> bool:
 def _written_first(session: Session) -> set[uuid.UUID]:
     """The events of this transaction whose sale and applied event a push's batch wrote before it took the store's
     lock (`batch._write_first`): neither their handler nor `batch._applied` adds them again."""
-    first: set[uuid.UUID] = ledger.tx_cache(session, "_written_first").setdefault("ids", set())
-    return first
+    return ledger.tx_set(session, "written_first")
 
 
 def _kept_whole(session: Session) -> set[uuid.UUID]:
     """The events of this transaction whose whole payload a handler stored as a document (a sale's or a return's):
     their applied event does not keep it again (`batch._applied`)."""
-    kept: set[uuid.UUID] = ledger.tx_cache(session, "_kept_whole").setdefault("ids", set())
-    return kept
+    return ledger.tx_set(session, "kept_whole")
 
 
 def _prefetch_numbers(session: Session, events: list[protocol.Event]) -> None:
