@@ -14,7 +14,8 @@ and this file only re-exports:
   on it and on `base`, so the package has no import cycle with `sync.central.routing`);
 - `access`: stores and their tax settings, enrolment and replacement tills, terminal tokens, API keys;
 - `handlers`: applying one pushed event, a handler per event kind;
-- `batch`: `push`, judging and applying a till's batch exactly once, refusals, after-push bookkeeping;
+- `judge`: judging a pushed event alone against the protocol and against itself (`check_event`);
+- `batch`: `push`, applying a till's judged batch exactly once, refusals, after-push bookkeeping;
 - `feed`: the change feed a till pulls;
 - `orders`: placing (through routing) and cancelling web orders;
 - `returns`: what is left to take back of a sale or web order, over-returns refused or parked, the no-receipt limit;
@@ -57,7 +58,7 @@ from sync.central.service.base import (
     NotFound,
     sha256,
 )
-from sync.central.service.batch import after_push, check_event, push
+from sync.central.service.batch import PUSHES_PER_STORE, after_push, push
 from sync.central.service.catalog import (
     CATALOG_COLUMNS,
     CATALOG_OPTIONAL_COLUMNS,
@@ -79,6 +80,7 @@ from sync.central.service.feed import (
     snapshot_stream,
 )
 from sync.central.service.handlers import DISABLED_PIN_HASH, scrub_staff_feed
+from sync.central.service.judge import check_event
 from sync.central.service.order_state import find_order, hold_until, order_payload, ready_since
 from sync.central.service.orders import cancel_order, place_order
 from sync.central.service.returns import (
@@ -149,9 +151,11 @@ __all__ = [
     # handlers
     "DISABLED_PIN_HASH",
     "scrub_staff_feed",
-    # batch
-    "after_push",
+    # judge
     "check_event",
+    # batch
+    "PUSHES_PER_STORE",
+    "after_push",
     "push",
     # feed
     "pull",

@@ -69,7 +69,7 @@ _Payload = TypeVar("_Payload", bound=BaseModel)
 
 
 def _payload(session: Session, ev: protocol.Event, model: type[_Payload]) -> _Payload:
-    """The event's payload as `model`: the one a push parsed when it judged the event (`batch.check_event`), or
+    """The event's payload as `model`: the one a push parsed when it judged the event (`judge.check_event`), or
     parsed now."""
     parsed = ledger.tx_cache(session, "payloads").get(ev.id)
     if type(parsed) is model:
