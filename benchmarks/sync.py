@@ -1,7 +1,7 @@
 # ruff: noqa: E402
 """Sync protocol at scale on PostgreSQL: concurrent push, first pull of a big catalog, catch-up after a day offline.
 
-    .venv/bin/python benchmarks/sync.py [--quick]
+    .venv/bin/python benchmarks/sync.py [--quick] [--push-only] [--terminals N] [--stores N] [--workers N]
 
 Everything is real: a fresh `counterline_bench_<hex>` database on the local PostgreSQL (dropped at the end), the
 central API served by uvicorn in its own process on a loopback port, and terminals with their own migrated SQLite

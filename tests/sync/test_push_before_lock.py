@@ -204,3 +204,14 @@ def test_a_store_s_third_push_waits_its_turn_before_the_database_and_other_store
     assert [join() for join in joins] == [["applied"] * 3] * 3
     assert _count(central, Sale) == 10
     assert on_hand(central, "A1") == 41 and on_hand(central, "A1", store="S2") == 48
+
+
+def test_a_push_refused_whole_leaves_the_store_s_gate_open(central: Central) -> None:
+    """A push refused whole (an event without an id: nothing of it can be answered, HTTP 422) gives its place at
+    the store's gate back: more of them than the gate has places, and the store's next push still goes through.
+    Each in a thread: a place never given back would leave a push waiting for ever."""
+    t1 = _terminal_id(central, "S1", "T1")
+    for _ in range(push_module.PUSHES_PER_STORE + 1):
+        with pytest.raises(service.CentralError, match="no valid id"):
+            _push_in_thread(central, t1, [{"type": protocol.SALE_COMPLETED}])()
+    assert _push_in_thread(central, t1, [receipt("A1", "5")])() == ["applied"]
