@@ -174,36 +174,37 @@ def test_a_sale_completed_at_two_tills_at_once_is_recorded_once_and_flagged(
     assert _count(central, StockException, StockException.kind == "sale_completed_twice") == 1
 
 
-def test_a_store_s_third_push_waits_its_turn_before_the_database_and_other_stores_go_on(
+def test_a_store_s_pushes_past_the_gate_wait_their_turn_before_the_database_and_other_stores_go_on(
     central: Central,
 ) -> None:
-    """Two pushes of a store are worked on at once in a process (`batch.PUSHES_PER_STORE`): one holds the store's
-    lock while the next writes what it can before it. A third waits in the process, holding no connection, and does
-    not take the interpreter from the one holding the lock; another store's push does not wait at all."""
-    assert push_module.PUSHES_PER_STORE == 2
+    """A few pushes of a store are worked on at once in a process (`batch.PUSHES_PER_STORE`): one holds the store's
+    lock while the next ones write what they can before it. One more waits in the process, holding no connection,
+    and does not take the interpreter from the one holding the lock; another store's push does not wait at all."""
+    places = push_module.PUSHES_PER_STORE
+    assert places == 3
     assert central.push([receipt("A1", "50")])[0]["status"] == "applied"
     assert central.push([receipt("A1", "50")], terminal="S2/T1")[0]["status"] == "applied"
-    t1, t2 = _terminal_id(central, "S1", "T1"), _terminal_id(central, "S1", "T2")
+    tills = [(_terminal_id(central, "S1", code), code) for code in ("T1", "T2")]
 
-    def batch(till: str, first: int) -> list[dict[str, Any]]:
-        return [
-            event(protocol.SALE_COMPLETED, sale(f"S1-{till}-{k}", "A1", "1")) for k in range(first, first + 3)
-        ]
+    def batch(k: int) -> tuple[int, list[dict[str, Any]]]:
+        terminal_id, code = tills[k % 2]
+        sales = [sale(f"S1-{code}-{k}{n}", "A1", "1") for n in range(3)]
+        return terminal_id, [event(protocol.SALE_COMPLETED, s) for s in sales]
 
     with _store_held(central, "S1"):
-        joins = [_push_in_thread(central, t1, batch("T1", 1)), _push_in_thread(central, t2, batch("T2", 1))]
-        _until("two pushes wait for the store", lambda: len(_waiting(central)) == 2)
-        joins.append(_push_in_thread(central, t1, batch("T1", 4)))
+        joins = [_push_in_thread(central, *batch(k)) for k in range(places)]
+        _until("the gate's pushes wait for the store", lambda: len(_waiting(central)) == places)
+        joins.append(_push_in_thread(central, *batch(places)))
         # The other store's push goes through while the first store's are held.
         other = [event(protocol.SALE_COMPLETED, sale("S2-T1-1", "A1", "2", store="S2"))]
         assert _push_in_thread(central, _terminal_id(central, "S2", "T1"), other)() == ["applied"]
         time.sleep(0.5)
-        # Without the gate the third would be in the database by now, waiting for the store's lock too.
-        assert len(_waiting(central)) == 2, _waiting(central)
+        # Without the gate the last would be in the database by now, waiting for the store's lock too.
+        assert len(_waiting(central)) == places, _waiting(central)
         assert _count(central, Sale) == 1
-    assert [join() for join in joins] == [["applied"] * 3] * 3
-    assert _count(central, Sale) == 10
-    assert on_hand(central, "A1") == 41 and on_hand(central, "A1", store="S2") == 48
+    assert [join() for join in joins] == [["applied"] * 3] * (places + 1)
+    assert _count(central, Sale) == 1 + 3 * (places + 1)
+    assert on_hand(central, "A1") == 50 - 3 * (places + 1) and on_hand(central, "A1", store="S2") == 48
 
 
 def test_a_push_refused_whole_leaves_the_store_s_gate_open(central: Central) -> None:

@@ -60,7 +60,7 @@ def push(
     An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
     applying anything) when an event has no id to answer for.
 
-    A store's pushes are worked on two at a time in this process (`PUSHES_PER_STORE`); the others wait here
+    A store's pushes are worked on three at a time in this process (`PUSHES_PER_STORE`); the others wait here
     before they read or parse anything, holding no connection.
 
     `generation` is the enrolment generation the push came with (the terminal's current one when None) and
@@ -78,10 +78,12 @@ def push(
 
 # How many pushes of one store this process works on at once; the store's other pushes wait their turn here.
 # Twenty tills of one store pushing at once all judged their batches and wrote their sales while one of them held
-# the store's lock, and the holder had the interpreter a twentieth of the time: each push held the lock four times
-# as long as its work took (benchmarks/sync.py, 20 tills: 1,430-1,530 events/s and pushes of 8 s; with 2, 1,670-
-# 1,990 events/s and none over 2.3 s). Two: one holds the lock while the next does all it can before it.
-PUSHES_PER_STORE = 2
+# the store's lock, and the holder had the interpreter a fraction of the time: each push held the lock about three
+# times as long as its work took. Three: one holds the lock, the next has written its sales and waits for it, the
+# third judges its batch. benchmarks/sync.py, 20 tills x 2,000 sales (--quick --push-only), alternate runs: 1 at a
+# time 1,435-1,515 events/s, 2: 1,631-1,770, 3: 1,752-1,875, 4: 1,615-1,642, 6: 1,571-1,589, all at once (before)
+# about 1,500 with pushes of up to 8 s.
+PUSHES_PER_STORE = 3
 
 _gates: dict[int, threading.BoundedSemaphore] = {}
 _gates_lock = threading.Lock()
