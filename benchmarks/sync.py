@@ -154,13 +154,13 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and of its descendants alive now (a worker that ended is not counted)."""
+def total_cpu_seconds(pids: list[int]) -> float:
+    """CPU time these processes have used so far (one that ended in the meantime is not counted)."""
     total = 0.0
-    for each in process_tree(pid):
+    for pid in pids:
         try:
-            total += cpu_seconds_of(each)
-        except (FileNotFoundError, ProcessLookupError):
+            total += cpu_seconds_of(pid)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             pass
     return total
 
@@ -186,13 +186,7 @@ def postgres_cpu_seconds(url: str) -> float:
         pids = [
             row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,))
         ]
-    total = 0.0
-    for pid in pids:
-        try:
-            total += cpu_seconds_of(pid)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            pass
-    return total
+    return total_cpu_seconds(pids)
 
 
 @contextmanager
@@ -993,11 +987,11 @@ def main() -> int:
                 log("pushing")
                 before = applied_count(central)
                 xid_before = transaction_id(url)
-                push_cpu, till_cpu = tree_cpu_seconds(SERVER_PIDS[base]), time.process_time()
+                push_cpu, till_cpu = total_cpu_seconds(process_tree(SERVER_PIDS[base])), time.process_time()
                 pg_cpu = postgres_cpu_seconds(url)
                 push = concurrent_push(tills)
                 push_cpu, till_cpu = (
-                    tree_cpu_seconds(SERVER_PIDS[base]) - push_cpu,
+                    total_cpu_seconds(process_tree(SERVER_PIDS[base])) - push_cpu,
                     time.process_time() - till_cpu,
                 )
                 pg_cpu = postgres_cpu_seconds(url) - pg_cpu

@@ -60,7 +60,7 @@ def push(
     An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
     applying anything) when an event has no id to answer for.
 
-    A store's pushes are worked on three at a time in this process (`PUSHES_PER_STORE`); the others wait here
+    Only `PUSHES_PER_STORE` pushes of a store are worked on at once in this process; its others wait here
     before they read or parse anything, holding no connection.
 
     `generation` is the enrolment generation the push came with (the terminal's current one when None) and
