@@ -259,6 +259,7 @@ def _serve(
         finally:
             engine.dispose()
         os.environ[DATABASE_URL_ENV] = url
+        os.environ[WORKERS_ENV] = str(workers)  # each worker shares a store's pushes with the others
         if docs is not None:
             os.environ[DOCS_ENV] = "1" if docs else "0"
         if send_notices:  # one sender for all workers, in the supervisor
@@ -302,6 +303,9 @@ YOUNG_COLLECTION = 50_000
 
 MAX_WORKERS = 64
 WORKER_HEALTHCHECK_S = 60
+# How many worker processes `serve --workers N` started: each works on fewer pushes of a store at once than a process
+# serving alone (`service.serve_as_one_of`).
+WORKERS_ENV = "COUNTERLINE_CENTRAL_WORKERS"
 
 
 def worker_app() -> FastAPI:
@@ -309,6 +313,11 @@ def worker_app() -> FastAPI:
     the supervisor already)."""
     from sync.central.api import create_app
 
+    try:
+        workers = int(os.environ.get(WORKERS_ENV, "1"))
+    except ValueError:
+        workers = 1
+    service.serve_as_one_of(workers)
     app = create_app(run_migrations=False)
     settle_heap()
     return app

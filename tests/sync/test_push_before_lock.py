@@ -174,14 +174,25 @@ def test_a_sale_completed_at_two_tills_at_once_is_recorded_once_and_flagged(
     assert _count(central, StockException, StockException.kind == "sale_completed_twice") == 1
 
 
+@pytest.fixture
+def processes(request: pytest.FixtureRequest) -> Iterator[int]:
+    """This process serves as one of `request.param` API processes for the test (`serve_as_one_of`), alone after."""
+    push_module.serve_as_one_of(request.param)
+    try:
+        yield request.param
+    finally:
+        push_module.serve_as_one_of(1)
+
+
+@pytest.mark.parametrize(("processes", "places"), [(1, 3), (2, 1)], indirect=["processes"])
 def test_a_store_s_pushes_past_the_gate_wait_their_turn_before_the_database_and_other_stores_go_on(
-    central: Central,
+    central: Central, processes: int, places: int
 ) -> None:
-    """A few pushes of a store are worked on at once in a process (`batch.PUSHES_PER_STORE`): one holds the store's
-    lock while the next ones write what they can before it. One more waits in the process, holding no connection,
-    and does not take the interpreter from the one holding the lock; another store's push does not wait at all."""
-    places = push_module.PUSHES_PER_STORE
-    assert places == 3
+    """A few pushes of a store are worked on at once in a process serving alone (`batch.PUSHES_PER_STORE`): one
+    holds the store's lock while the next ones write what they can before it; one at a time in each of several
+    processes. One more waits in the process, holding no connection, and does not take the interpreter from the
+    one holding the lock; another store's push does not wait at all."""
+    assert push_module.pushes_per_store() == places
     assert central.push([receipt("A1", "50")])[0]["status"] == "applied"
     assert central.push([receipt("A1", "50")], terminal="S2/T1")[0]["status"] == "applied"
     tills = [(_terminal_id(central, "S1", code), code) for code in ("T1", "T2")]
@@ -207,12 +218,13 @@ def test_a_store_s_pushes_past_the_gate_wait_their_turn_before_the_database_and_
     assert on_hand(central, "A1") == 50 - 3 * (places + 1) and on_hand(central, "A1", store="S2") == 48
 
 
-def test_a_push_refused_whole_leaves_the_store_s_gate_open(central: Central) -> None:
+@pytest.mark.parametrize("processes", [1, 2], indirect=True)
+def test_a_push_refused_whole_leaves_the_store_s_gate_open(central: Central, processes: int) -> None:
     """A push refused whole (an event without an id: nothing of it can be answered, HTTP 422) gives its place at
     the store's gate back: more of them than the gate has places, and the store's next push still goes through.
     Each in a thread: a place never given back would leave a push waiting for ever."""
     t1 = _terminal_id(central, "S1", "T1")
-    for _ in range(push_module.PUSHES_PER_STORE + 1):
+    for _ in range(push_module.pushes_per_store() + 1):
         with pytest.raises(service.CentralError, match="no valid id"):
             _push_in_thread(central, t1, [{"type": protocol.SALE_COMPLETED}])()
     assert _push_in_thread(central, t1, [receipt("A1", "5")])() == ["applied"]

@@ -21,7 +21,8 @@ class Sale(Base):
     __tablename__ = "sales"
     __table_args__ = (UniqueConstraint("store_id", "number", name="uq_sales_store_number"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    # Not indexed alone: the (store_id, number) unique index leads with it (migration 0025).
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
     # Indexed alone too: a push looks its numbers up chain-wide (service.order_state._number_free).
     number: Mapped[str] = mapped_column(String(64), index=True)
@@ -38,7 +39,7 @@ class Return(Base):
         Index("ix_returns_store_occurred", "store_id", "occurred_at"),
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))  # as sales.store_id
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
     number: Mapped[str] = mapped_column(String(64), index=True)  # as sales.number
     # What it takes back from: a till's sale, or a web order (sync.central.service.returns judges it against them).

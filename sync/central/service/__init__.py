@@ -58,7 +58,14 @@ from sync.central.service.base import (
     NotFound,
     sha256,
 )
-from sync.central.service.batch import PUSHES_PER_STORE, after_push, push
+from sync.central.service.batch import (
+    PUSHES_PER_STORE,
+    PUSHES_PER_STORE_OF_SEVERAL,
+    after_push,
+    push,
+    pushes_per_store,
+    serve_as_one_of,
+)
 from sync.central.service.catalog import (
     CATALOG_COLUMNS,
     CATALOG_OPTIONAL_COLUMNS,
@@ -155,8 +162,11 @@ __all__ = [
     "check_event",
     # batch
     "PUSHES_PER_STORE",
+    "PUSHES_PER_STORE_OF_SEVERAL",
     "after_push",
     "push",
+    "pushes_per_store",
+    "serve_as_one_of",
     # feed
     "pull",
     "Compacted",

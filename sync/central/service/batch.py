@@ -60,8 +60,8 @@ def push(
     An event that names another store than the terminal's is refused alone. Raises `CentralError` (before
     applying anything) when an event has no id to answer for.
 
-    Only `PUSHES_PER_STORE` pushes of a store are worked on at once in this process; its others wait here
-    before they read or parse anything, holding no connection.
+    Only a few pushes of a store are worked on at once in this process (`pushes_per_store`); its others wait here
+    before they judge anything, holding no connection.
 
     `generation` is the enrolment generation the push came with (the terminal's current one when None) and
     `anchor` the audit head it named: what `_note_push` keeps of them is written in the batch's own transaction
@@ -76,25 +76,47 @@ def push(
         return _push(factory, terminal_id, store_code, events, generation, anchor)
 
 
-# How many pushes of one store this process works on at once; the store's other pushes wait their turn here.
-# Twenty tills of one store pushing at once all judged their batches and wrote their sales while one of them held
-# the store's lock, and the holder had the interpreter a fraction of the time: each push held the lock about three
-# times as long as its work took. Three: one holds the lock, the next has written its sales and waits for it, the
-# third judges its batch. benchmarks/sync.py, 20 tills x 2,000 sales (--quick --push-only), alternate runs: 1 at a
-# time 1,435-1,515 events/s, 2: 1,631-1,770, 3: 1,752-1,875, 4: 1,615-1,642, 6: 1,571-1,589, all at once (before)
-# about 1,500 with pushes of up to 8 s.
+# How many pushes of one store a process works on at once when it serves the API alone; the store's other pushes
+# wait their turn here. Twenty tills of one store pushing at once all judged their batches and wrote their sales
+# while one of them held the store's lock, and the holder had the interpreter a fraction of the time: each push held
+# the lock about three times as long as its work took. Three: one holds the lock, the next has written its sales
+# and waits for it, the third judges its batch. benchmarks/sync.py, 20 tills x 2,000 sales (--quick --push-only),
+# alternate runs: 1 at a time 1,435-1,515 events/s, 2: 1,631-1,770, 3: 1,752-1,875, 4: 1,615-1,642, 6:
+# 1,571-1,589, all at once (before) about 1,500 with pushes of up to 8 s.
 PUSHES_PER_STORE = 3
 
+# ... and when it is one of several processes (`serve --workers N`): one. A store's pushes then overlap across the
+# processes, each with an interpreter of its own, instead of taking turns on one: the same runs, 1 process with 3
+# at a time against 2 and 3 processes with 1 each (alternate runs, each divided by the machine's reference loop):
+# see `serve_as_one_of`.
+PUSHES_PER_STORE_OF_SEVERAL = 1
+
+_gate_size = PUSHES_PER_STORE
 _gates: dict[int, threading.BoundedSemaphore] = {}
 _gates_lock = threading.Lock()
 
 
+def serve_as_one_of(processes: int) -> None:
+    """This process is one of `processes` serving the API against one database (`serve --workers N` tells each
+    worker): it works on `PUSHES_PER_STORE` pushes of a store at once when alone, `PUSHES_PER_STORE_OF_SEVERAL`
+    when one of several. Stores' gates made before are dropped (call it before serving)."""
+    global _gate_size
+    with _gates_lock:
+        _gate_size = PUSHES_PER_STORE if processes <= 1 else PUSHES_PER_STORE_OF_SEVERAL
+        _gates.clear()
+
+
+def pushes_per_store() -> int:
+    """How many pushes of one store this process works on at once (`serve_as_one_of`)."""
+    return _gate_size
+
+
 def _store_gate(store_id: int) -> threading.BoundedSemaphore:
-    """The gate of a store's pushes in this process (`PUSHES_PER_STORE`); other stores' pushes never wait at it."""
+    """The gate of a store's pushes in this process (`pushes_per_store`); other stores' pushes never wait at it."""
     with _gates_lock:
         gate = _gates.get(store_id)
         if gate is None:
-            gate = _gates[store_id] = threading.BoundedSemaphore(PUSHES_PER_STORE)
+            gate = _gates[store_id] = threading.BoundedSemaphore(_gate_size)
         return gate
 
 
