@@ -30,6 +30,7 @@ from sync.central.models import (
 from sync.central.service.base import Forbidden
 from sync.central.service.handlers import (
     _apply,
+    _document_ahead,
     _kept_whole,
     _known_sales,
     _prefetch_numbers,
@@ -456,13 +457,16 @@ def _write_first(
 ) -> None:
     """Write, before the store's lock, the sale of each new `sale.completed` event of the batch (not one recorded
     already: that one is flagged under the lock) and the applied event of each new event of the kinds staged
-    (`_SETWISE`): rows no other push of the store reads or changes, so only their keys can meet another's."""
+    (`_SETWISE`): rows no other push of the store reads or changes, so only their keys can meet another's. The
+    sales' feed documents are made and serialised here too, for the lock to send as they are."""
     first = _written_first(session)
     for ev in events:
         if ev.id in done or ev.id in first or ev.type not in _SETWISE:
             continue
-        if ev.type == protocol.SALE_COMPLETED and not _sale_row(session, terminal, ev):
-            continue
+        if ev.type == protocol.SALE_COMPLETED:
+            if not _sale_row(session, terminal, ev):
+                continue
+            _document_ahead(session, terminal, ev)
         first.add(ev.id)
         _applied_row(session, terminal, ev, generation)
     ledger.write_staged(session)

@@ -3,6 +3,7 @@ status changes, parked sales, customers and staff."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -217,11 +218,29 @@ def _emit_document(
 ) -> None:
     """A completed sale or return goes to the store's feed, so every till of the store can find it (a return at
     the desk of a sale rung up at another till). Its movements stay out: stock travels as stock changes."""
+    payload = _documents(session).pop(ev.id, None) or _document(terminal, ev)
+    ledger.emit(session, terminal.store_id, change_type, key, payload)
+
+
+def _document(terminal: Terminal, ev: protocol.Event) -> dict[str, Any]:
     payload = {k: v for k, v in ev.payload.items() if k != "movements"}
     payload["terminal"] = terminal.code  # who pushed it, as the central store knows it
     if not payload.get("completed_at"):
         payload["completed_at"] = ev.occurred_at.isoformat()
-    ledger.emit(session, terminal.store_id, change_type, key, payload)
+    return payload
+
+
+def _document_ahead(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
+    """Make the feed payload of the event's document and serialise it now, for `_emit_document` to send as it is:
+    a push's batch does this before it takes the store's lock, which is then held for neither."""
+    payload = _document(terminal, ev)
+    ledger.note_json(session, payload, json.dumps(payload))
+    _documents(session)[ev.id] = payload
+
+
+def _documents(session: Session) -> dict[uuid.UUID, dict[str, Any]]:
+    """The documents of this transaction made ahead (`_document_ahead`), by event id."""
+    return ledger.tx_cache(session, "documents")
 
 
 def _return(session: Session, terminal: Terminal, ev: protocol.Event) -> None:
