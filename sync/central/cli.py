@@ -303,8 +303,9 @@ YOUNG_COLLECTION = 50_000
 
 MAX_WORKERS = 64
 WORKER_HEALTHCHECK_S = 60
-# How many worker processes `serve --workers N` started: each works on fewer pushes of a store at once than a process
-# serving alone (`service.serve_as_one_of`).
+# How many worker processes `serve --workers N` started, as it tells them (not a setting: `serve` writes it for its
+# workers, and a process serving alone never reads it): each works on fewer pushes of a store at once than a
+# process serving alone (`service.serve_as_one_of`).
 WORKERS_ENV = "COUNTERLINE_CENTRAL_WORKERS"
 
 
