@@ -88,7 +88,7 @@ PUSHES_PER_STORE = 3
 
 # ... and when it is one of several processes (`serve --workers N`): one. A store's pushes then overlap across the
 # processes, each with an interpreter of its own, instead of taking turns on one. The same runs on a busier day,
-# alternate: 1 process (3 at a time) 827-1,167 events/s; 2 processes with 3 each 1,168-1,426, with 1 each
+# alternate: 1 process (3 at a time) 827-1,304 events/s; 2 processes with 3 each 1,168-1,426, with 1 each
 # 1,017-1,745; 3 with 1 each 1,134-1,566; 4 with 1 each 953-1,664.
 PUSHES_PER_STORE_OF_SEVERAL = 1
 
