@@ -196,9 +196,9 @@ def central_server(url: str, log_path: Path, workers: int = 1) -> Iterator[str]:
     worker processes behind one port as `serve --workers N` runs them; its output goes to `log_path` so
     `server_errors` can count what went wrong."""
     port = free_port()
-    # As `serve --workers N` tells its workers how many they are (`cli.WORKERS_ENV`).
+    # As `serve --workers N` tells its workers how many they are (`serving.WORKERS_ENV`).
     env = dict(os.environ, COUNTERLINE_CENTRAL_DATABASE_URL=url, COUNTERLINE_CENTRAL_WORKERS=str(workers))
-    cmd = [sys.executable, "-m", "uvicorn", "sync.central.cli:worker_app", "--factory"]
+    cmd = [sys.executable, "-m", "uvicorn", "sync.central.serving:worker_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     if workers > 1:
         cmd += ["--workers", str(workers)]

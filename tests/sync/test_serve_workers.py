@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sync.central import cli, service
+from sync.central import cli, service, serving
 from sync.central.db import DATABASE_URL_ENV, make_engine, migrate
 
 
-@pytest.mark.parametrize("workers", ["0", "-1", str(cli.MAX_WORKERS + 1)])
+@pytest.mark.parametrize("workers", ["0", "-1", str(serving.MAX_WORKERS + 1)])
 def test_a_bad_worker_count_is_refused(
     workers: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -50,7 +50,7 @@ def test_a_single_process_server_settles_its_start_up_heap_before_serving(
     # What start-up made is out of the generations a full collection walks when the first request comes, and the
     # young generation waits for more than a push's batch allocates in a moment.
     assert served and served[0] > 10_000
-    assert gc.get_threshold()[0] == cli.YOUNG_COLLECTION
+    assert gc.get_threshold()[0] == serving.YOUNG_COLLECTION
 
 
 def test_each_worker_process_settles_its_start_up_heap(
@@ -62,7 +62,7 @@ def test_each_worker_process_settles_its_start_up_heap(
     engine.dispose()
     monkeypatch.setenv(DATABASE_URL_ENV, url)
     assert gc.get_freeze_count() == 0
-    app = cli.worker_app()
+    app = serving.worker_app()
     assert app.routes and gc.get_freeze_count() > 10_000
 
 
@@ -91,7 +91,7 @@ def test_a_worker_told_it_is_one_of_several_works_on_fewer_pushes_of_a_store_at_
     frozen_heap_restored: None,
     gate_restored: None,
 ) -> None:
-    """`serve --workers N` tells each worker N (`cli.WORKERS_ENV`); one of several takes a store's pushes one at a
+    """`serve --workers N` tells each worker N (`serving.WORKERS_ENV`); one of several takes a store's pushes one at a
     time, so they overlap across the processes instead of taking turns on one interpreter. A process alone (or told
     nothing it can read) keeps three."""
     url = f"sqlite:///{tmp_path / 'central.db'}"
@@ -100,11 +100,11 @@ def test_a_worker_told_it_is_one_of_several_works_on_fewer_pushes_of_a_store_at_
     engine.dispose()
     monkeypatch.setenv(DATABASE_URL_ENV, url)
     if told is None:
-        monkeypatch.delenv(cli.WORKERS_ENV, raising=False)
+        monkeypatch.delenv(serving.WORKERS_ENV, raising=False)
     else:
-        monkeypatch.setenv(cli.WORKERS_ENV, told)
+        monkeypatch.setenv(serving.WORKERS_ENV, told)
     service.serve_as_one_of(5 if places == service.PUSHES_PER_STORE else 1)  # the other way round before
-    cli.worker_app()
+    serving.worker_app()
     assert service.pushes_per_store() == places
     assert service.PUSHES_PER_STORE_OF_SEVERAL < service.PUSHES_PER_STORE
 
@@ -114,9 +114,9 @@ def test_serve_tells_its_workers_how_many_they_are(tmp_path: Path, monkeypatch: 
 
     seen: list[str | None] = []
     # `serve` sets both for its workers in this process's environment: back as they were after.
-    monkeypatch.delenv(cli.WORKERS_ENV, raising=False)
+    monkeypatch.delenv(serving.WORKERS_ENV, raising=False)
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.append(os.environ.get(cli.WORKERS_ENV)))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.append(os.environ.get(serving.WORKERS_ENV)))
     url = f"sqlite:///{tmp_path / 'central.db'}"
     assert cli.main(["--database-url", url, "serve", "--port", "18999", "--workers", "3"]) == 0
     assert seen == ["3"]
