@@ -185,8 +185,9 @@ def create_app(
     def push(body: protocol.PushBatch, who: Annotated[Caller, Depends(caller)]) -> protocol.PushResponse:
         if body.protocol_version > protocol.PROTOCOL_VERSION:
             raise HTTPException(400, f"protocol version {body.protocol_version} is newer than this server's")
-        results = service.push(factory, who.terminal.id, body.events, who.generation, body.audit_head)
-        service.after_push(factory)
+        mine = (who.terminal.store_id, who.terminal.store.code)  # read with the token (`caller`)
+        results = service.push(factory, who.terminal.id, body.events, who.generation, body.audit_head, mine)
+        service.after_push(factory, body.events)
         return protocol.PushResponse(results=results)
 
     @app.get("/v1/pull")

@@ -61,6 +61,7 @@ from sync.central.service.base import (
 from sync.central.service.batch import (
     PUSHES_PER_STORE,
     PUSHES_PER_STORE_OF_SEVERAL,
+    SWEEP_S,
     after_push,
     push,
     pushes_per_store,
@@ -163,6 +164,7 @@ __all__ = [
     # batch
     "PUSHES_PER_STORE",
     "PUSHES_PER_STORE_OF_SEVERAL",
+    "SWEEP_S",
     "after_push",
     "push",
     "pushes_per_store",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from sync import protocol
 from sync.central import ledger
@@ -228,9 +228,14 @@ def terminal_for_token(session: Session, token: str) -> Terminal | None:
     if not token:
         return None
     digest = sha256(token)
-    terminal = session.scalar(select(Terminal).where(Terminal.token_hash == digest))
+    # With its store, in the same query: every push and pull names it.
+    terminal = session.scalar(
+        select(Terminal).where(Terminal.token_hash == digest).options(joinedload(Terminal.store))
+    )
     if terminal is None:
-        terminal = session.scalar(select(Terminal).where(Terminal.previous_token_hash == digest))
+        terminal = session.scalar(
+            select(Terminal).where(Terminal.previous_token_hash == digest).options(joinedload(Terminal.store))
+        )
         until = terminal.previous_token_until if terminal is not None else None
         if terminal is None or until is None or until < utcnow():
             return None

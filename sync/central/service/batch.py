@@ -7,6 +7,7 @@ import functools
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -48,6 +49,7 @@ def push(
     events: Sequence[protocol.Event | dict[str, Any]],
     generation: int | None = None,
     anchor: protocol.AuditAnchor | None = None,
+    store: tuple[int, str] | None = None,
 ) -> list[protocol.PushResult]:
     """Apply each event exactly once, in the order given; each applied event's id is written with its effects, so
     a batch sent again answers "duplicate".
@@ -64,15 +66,20 @@ def push(
     Only a few pushes of a store are worked on at once in this process (`pushes_per_store`); its others wait here
     before they judge anything, holding no connection.
 
+    `store` is the terminal's store (id, code) where the caller has read it already (the API, with the terminal
+    its token names), else it is read here.
+
     `generation` is the enrolment generation the push came with (the terminal's current one when None) and
     `anchor` the audit head it named: what `_note_push` keeps of them is written in the batch's own transaction
     (the API then calls `after_push`, which publishes what the batch left for other stores).
     """
-    with factory() as session:
-        terminal = session.get(Terminal, terminal_id)
-        if terminal is None:
-            raise Forbidden("unknown terminal")
-        store_id, store_code = terminal.store_id, terminal.store.code
+    if store is None:
+        with factory() as session:
+            terminal = session.get(Terminal, terminal_id)
+            if terminal is None:
+                raise Forbidden("unknown terminal")
+            store = (terminal.store_id, terminal.store.code)
+    store_id, store_code = store
     with _store_gate(store_id):
         return _push(factory, terminal_id, store_code, events, generation, anchor)
 
@@ -283,12 +290,35 @@ def _note_push(
         terminal.anchor_hash = anchor.hash
 
 
-def after_push(factory: sessionmaker[Session]) -> None:
+def after_push(
+    factory: sessionmaker[Session], events: Sequence[protocol.Event | dict[str, Any]] | None = None
+) -> None:
     """After a push has committed: a transfer it sent reaches the other store's feed, and a store credit or gift
     card balance it changed every other store's, each under that store's lock alone (never while holding the
-    pushing store's: two stores pushing to each other would deadlock)."""
+    pushing store's: two stores pushing to each other would deadlock).
+
+    Only a push's transfers and balance changes leave anything to publish: after a push of `events` that has none,
+    it is looked for only when `SWEEP_S` have passed since the last look (what a process that stopped between a
+    push's commit and this call, or a publish that failed, left behind). `events` None: looked for now."""
+    global _last_sweep
+    now = time.monotonic()
+    if events is not None and now - _last_sweep < SWEEP_S and not any(map(_leaves_pending, events)):
+        return
+    _last_sweep = now
     deliveries.publish_pending(factory)
     balances.publish_pending(factory)
+
+
+# How long what a push left to publish may wait for a push that has something of its own to publish. Looking
+# after every push took two transactions a push (about 0.7 ms of the central's CPU, 1% of a 100-sale batch's).
+SWEEP_S = 2.0
+_last_sweep = float("-inf")
+_LEAVING_PENDING = frozenset({protocol.TRANSFER_SENT, protocol.BALANCE_ISSUED, protocol.BALANCE_SPENT})
+
+
+def _leaves_pending(ev: protocol.Event | dict[str, Any]) -> bool:
+    kind = ev.type if isinstance(ev, protocol.Event) else ev.get("type") if isinstance(ev, dict) else None
+    return type(kind) is str and kind in _LEAVING_PENDING  # as sent: anything, refused or not
 
 
 def _seen(session: Session, terminal: Terminal, event_id: uuid.UUID) -> bool:
