@@ -24,19 +24,17 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    inspect,
     or_,
     select,
-    text,
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from sync import protocol
 from sync.central import feedwait
+from sync.central.level_rows import Level, PlainLevel, write_levels
 from sync.central.models import (
     FeedChange,
     Location,
@@ -203,15 +201,16 @@ class _Staged:
     """What a staging transaction holds until `write_staged`: the rows per table, in the order given, and the stock
     change of each key of the feed staged so far (its row, and what its payload is made of)."""
 
-    __slots__ = ("tx", "rows", "stock")
+    __slots__ = ("tx", "rows", "stock", "plain_levels")
 
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Any, plain_levels: bool) -> None:
         self.tx = tx
         self.rows: dict[type[Any], list[dict[str, Any]]] = {}
-        self.stock: dict[tuple[int, str], tuple[dict[str, Any], Location, Product, StockLevel]] = {}
+        self.stock: dict[tuple[int, str], tuple[dict[str, Any], Location, Product, Level]] = {}
+        self.plain_levels = plain_levels
 
 
-def start_staging(session: Session) -> None:
+def start_staging(session: Session, plain_levels: bool = False) -> None:
     """From now to the end of this transaction, the rows `add_row` is given are kept as plain values, to be written
     by `write_staged` with one INSERT per table (executemany) (a push's batch), instead of one ORM object each.
 
@@ -219,8 +218,13 @@ def start_staging(session: Session) -> None:
     in the transaction it was written in, except through a query, and the caller writes the staged rows before any
     step that may query them (a push writes them before every event its fast path does not cover).
 
-    The stock changes of one key between two writes are one feed row (`emit_stock`)."""
-    session.info[_STAGED] = _Staged(_current(session))
+    The stock changes of one key between two writes are one feed row (`emit_stock`).
+
+    `plain_levels`: the levels this transaction reads under a store's lock from now on are `PlainLevel`s, written
+    by `write_staged` alone. Only for a transaction whose every step changes levels through this module and reads
+    none with a query of its own (a push's batch of sales and movements): a query does not see a plain level's
+    change before `write_staged`, where an ORM level's is flushed ahead of it."""
+    session.info[_STAGED] = _Staged(_current(session), plain_levels)
 
 
 @contextmanager
@@ -264,18 +268,18 @@ def add_row(session: Session, model: type[Any], values: dict[str, Any]) -> None:
 
 
 def write_staged(session: Session) -> None:
-    """Write the staged rows: what the ORM has pending first (levels, locations, the store's feed seq), then one
-    INSERT per table. A reused key fails here (IntegrityError), as a flush would have."""
+    """Write the staged rows: the levels changed first (`level_rows.write_levels`), then what the ORM has pending
+    (locations, the store's feed seq), then one INSERT per table. A reused key fails here (IntegrityError), as a
+    flush would have."""
     staged = _staging(session)
-    if staged is None or not staged.rows:
+    if staged is None or not (staged.rows or staged.plain_levels):
         return
     # Each staged stock change carries its level as it stands now: after the last movement of its key.
     for row, location, product, level in staged.stock.values():
         row["payload"] = stock_payload(location, product, level)
     staged.stock.clear()
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        _write_levels(session)
+    write_levels(session, tx_cache(session, "levels").values(), postgres)
     session.flush()
     for model, rows in staged.rows.items():
         if postgres:
@@ -287,49 +291,6 @@ def write_staged(session: Session) -> None:
     if feed:
         feedwait.note_feed_rows(session, {row["store_id"] for row in feed})
     staged.rows.clear()
-
-
-_LEVEL_VALUES = frozenset({"on_hand", "reserved"})
-
-
-def _write_levels(session: Session) -> None:
-    """The stock levels this transaction changed (those it read into its cache), written with one UPDATE from
-    arrays instead of one UPDATE each at the flush; they are then clean, so the flush leaves them alone. Levels
-    made in this transaction, or changed in anything else than their quantities, are left to the flush."""
-    changed: list[StockLevel] = []
-    for level in tx_cache(session, "levels").values():
-        state: Any = inspect(level)
-        if state.persistent and state.committed_state and _LEVEL_VALUES.issuperset(state.committed_state):
-            changed.append(level)
-    if not changed:
-        return
-    dialect = session.get_bind().dialect
-    qty = StockLevel.__table__.c.on_hand.type._cached_bind_processor(dialect)
-    assert qty is not None
-
-    def raw(values: Iterable[Decimal]) -> list[int]:
-        return [qty(value) for value in values]
-
-    # Not through the flush: an autoflush here would write them one by one first.
-    result: Any = session.connection().execute(
-        text(
-            "UPDATE stock_levels AS l SET on_hand = v.on_hand, reserved = v.reserved "
-            "FROM unnest(CAST(:loc AS integer[]), CAST(:prod AS integer[]), CAST(:on_hand AS bigint[]), "
-            "CAST(:reserved AS bigint[])) AS v(location_id, product_id, on_hand, reserved) "
-            "WHERE l.location_id = v.location_id AND l.product_id = v.product_id"
-        ),
-        {
-            "loc": [level.location_id for level in changed],
-            "prod": [level.product_id for level in changed],
-            "on_hand": raw(level.on_hand for level in changed),
-            "reserved": raw(level.reserved for level in changed),
-        },
-    )
-    if result.rowcount != len(changed):
-        raise RuntimeError(f"{len(changed)} stock levels written, {result.rowcount} found")
-    for level in changed:
-        set_committed_value(level, "on_hand", level.on_hand)
-        set_committed_value(level, "reserved", level.reserved)
 
 
 def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -389,6 +350,17 @@ def prefetch_levels(session: Session, store_id: int, product_ids: list[int]) -> 
     levels = tx_cache(session, "levels")
     wanted = sorted(set(product_ids))
     tx_cache(session, "levels_read").update(dict.fromkeys((store_id, product_id) for product_id in wanted))
+    if _plain_levels(session):
+        for chunk in chunks(session, wanted):
+            for loc, prod, on_hand, reserved in session.execute(
+                select(
+                    StockLevel.location_id, StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved
+                ).where(StockLevel.store_id == store_id, among(session, StockLevel.product_id, chunk))
+            ):
+                levels.setdefault(
+                    (loc, prod), PlainLevel(loc, prod, store_id, on_hand, reserved, stored=True)
+                )
+        return
     for chunk in chunks(session, wanted):
         for level in session.scalars(
             select(StockLevel)
@@ -398,18 +370,34 @@ def prefetch_levels(session: Session, store_id: int, product_ids: list[int]) -> 
             levels[(level.location_id, level.product_id)] = level
 
 
-def get_level(session: Session, location: Location, product: Product) -> StockLevel:
+def _plain_levels(session: Session) -> bool:
+    staged = _staging(session)
+    return staged is not None and staged.plain_levels
+
+
+def get_level(session: Session, location: Location, product: Product) -> Level:
     key = (location.id, product.id)
     locked = _holds_lock(session, location.store_id)
     cache = tx_cache(session, "levels") if locked else {}
-    level: StockLevel | None = cache.get(key)
+    level: Level | None = cache.get(key)
     if level is not None:
         return level  # only this transaction changes the store's levels while it holds the lock
+    plain = locked and _plain_levels(session)
     if locked and (location.store_id, product.id) in tx_cache(session, "levels_read"):
         level = None  # read ahead under the lock and not there: none yet
+    elif plain:
+        row = session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved).where(
+                StockLevel.location_id == location.id, StockLevel.product_id == product.id
+            )
+        ).first()
+        if row is not None:
+            level = PlainLevel(location.id, product.id, location.store_id, row[0], row[1], stored=True)
     else:
         level = session.get(StockLevel, key, populate_existing=True)
-    if level is None:
+    if level is None and plain:
+        level = PlainLevel(location.id, product.id, location.store_id, Decimal(0), Decimal(0), stored=False)
+    elif level is None:
         level = StockLevel(
             location_id=location.id,
             product_id=product.id,
@@ -433,7 +421,7 @@ def money_text(value: Decimal) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def stock_payload(location: Location, product: Product, level: StockLevel) -> dict[str, Any]:
+def stock_payload(location: Location, product: Product, level: Level) -> dict[str, Any]:
     return {
         "sku": product.sku,
         "location": location.code,
@@ -443,7 +431,7 @@ def stock_payload(location: Location, product: Product, level: StockLevel) -> di
     }
 
 
-def emit_stock(session: Session, location: Location, product: Product, level: StockLevel) -> int:
+def emit_stock(session: Session, location: Location, product: Product, level: Level) -> int:
     """Publish the level as a `stock` change and return its seq. While a transaction stages (a push's batch), a
     key's changes between two writes are one feed row, at the place of the first, carrying the level as it stands
     at the write (after the last): a till applies a level as it is sent, so the rows before the last of a key in
@@ -476,7 +464,7 @@ def record_movement(
     cause_id: str,
     event_id: uuid.UUID | None = None,
     terminal_id: int | None = None,
-) -> StockLevel:
+) -> Level:
     """Append one signed movement, update the level and publish it; a reused movement id fails the flush
     (IntegrityError), which `service.push` turns into a refusal of that event alone."""
     level = get_level(session, location, product)
@@ -503,7 +491,7 @@ def record_movement(
     return level
 
 
-def change_reserved(session: Session, location: Location, product: Product, delta: Decimal) -> StockLevel:
+def change_reserved(session: Session, location: Location, product: Product, delta: Decimal) -> Level:
     level = get_level(session, location, product)
     level.reserved = level.reserved + delta
     emit_stock(session, location, product, level)
@@ -514,7 +502,7 @@ def flag_oversell(
     session: Session,
     location: Location,
     product: Product,
-    level: StockLevel,
+    level: Level,
     event_id: uuid.UUID | None,
     cause: str,
 ) -> StockException | None:

@@ -401,7 +401,9 @@ def _apply_batch(
     meet the first's rows while holding the lock, PostgreSQL breaks the deadlock and the loser is tried again)."""
     terminal = session.get(Terminal, terminal_id)
     assert terminal is not None
-    ledger.start_staging(session)
+    # A batch of sales, movements and the like (the fast path's kinds) changes levels through the ledger alone and
+    # reads none with a query of its own: it holds them as plain values (`ledger.PlainLevel`).
+    ledger.start_staging(session, plain_levels=all(ev.type in _SETWISE for ev in events))
     if parsed:
         payloads = ledger.tx_cache(session, "payloads")
         for ev in events:
