@@ -494,19 +494,24 @@ def _messy_sale(rng: random.Random, n: int) -> dict[str, Any]:
 
 
 @pytest.mark.postgres
-def test_the_one_statement_sale_facts_write_what_the_statements_of_0023_wrote(pg_url: str) -> None:
-    """Migration 0024 writes a statement's sale facts in one statement, each document read once: on 400 messy
-    documents in one INSERT it writes exactly what the seven statements of 0023 wrote."""
+@pytest.mark.parametrize("revision", ["0024_sale_facts_one_statement", "0026_sale_facts_one_parse"])
+def test_the_one_statement_sale_facts_write_what_the_statements_of_0023_wrote(
+    pg_url: str, revision: str
+) -> None:
+    """Migration 0024 writes a statement's sale facts in one statement, and 0026 parses each document, line and
+    payment once: on 400 messy documents in one INSERT each writes exactly what the seven statements of 0023
+    wrote."""
     from importlib import import_module
 
     m0024 = import_module("sync.central.migrations.versions.0024_sale_facts_one_statement")
+    tested = import_module(f"sync.central.migrations.versions.{revision}")
     m0023 = import_module("sync.central.migrations.versions.0023_facts_per_statement")
     rng = random.Random(24)
     docs = [_messy_sale(rng, n) for n in range(400)]
     engine = make_engine(pg_url)
     factory = make_sessionmaker(engine)
     with factory.begin() as s:
-        sid, tid = _store_and_till(s, "F24")
+        sid, tid = _store_and_till(s, f"F{revision[:4]}")
     tables = {
         "tender_facts": "kind, amount, at",
         "sale_facts": "total, at",
@@ -549,7 +554,7 @@ def test_the_one_statement_sale_facts_write_what_the_statements_of_0023_wrote(pg
             raw.rollback()
         return out
 
-    new = facts(m0024.SALES_FACTS)
+    new = facts(tested.SALES_FACTS)
     old = facts(";\n    ".join(m0023.sales_statements()))
     for table in tables:
         assert new[table] == old[table], table
