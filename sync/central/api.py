@@ -162,7 +162,6 @@ def create_app(
                 raise HTTPException(
                     401, "missing, unknown or revoked terminal token", headers={"WWW-Authenticate": "Bearer"}
                 )
-            _ = found.store.code
             return Caller(found, service.token_generation(found, token))
 
     def terminal(who: Annotated[Caller, Depends(caller)]) -> Terminal:

@@ -53,8 +53,9 @@ _LEVEL_VALUES = frozenset({"on_hand", "reserved"})
 def write_levels(session: Session, levels: Iterable[Level], postgres: bool) -> None:
     """The levels of `levels` (a transaction's cache of them, `ledger.get_level`) that changed, written with one
     statement for those that changed and one for those that are new, instead of one UPDATE each at the flush; they
-    are then as stored, so the flush leaves them alone. Every `PlainLevel`; on PostgreSQL also the ORM levels changed in their quantities
-    alone (on SQLite, and for a level made or changed otherwise, the flush writes ORM levels)."""
+    are then as stored, so the flush leaves them alone. Every `PlainLevel`; on PostgreSQL also the ORM levels
+    changed in their quantities alone (on SQLite, and for a level made or changed otherwise, the flush writes ORM
+    levels)."""
     orm: list[StockLevel] = []
     plain: list[PlainLevel] = []
     new: list[PlainLevel] = []

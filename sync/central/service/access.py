@@ -228,14 +228,12 @@ def terminal_for_token(session: Session, token: str) -> Terminal | None:
     if not token:
         return None
     digest = sha256(token)
-    # With its store, in the same query: every push and pull names it.
-    terminal = session.scalar(
-        select(Terminal).where(Terminal.token_hash == digest).options(joinedload(Terminal.store))
-    )
+    found = select(Terminal).options(
+        joinedload(Terminal.store)
+    )  # with its store: every push and pull names it
+    terminal = session.scalar(found.where(Terminal.token_hash == digest))
     if terminal is None:
-        terminal = session.scalar(
-            select(Terminal).where(Terminal.previous_token_hash == digest).options(joinedload(Terminal.store))
-        )
+        terminal = session.scalar(found.where(Terminal.previous_token_hash == digest))
         until = terminal.previous_token_until if terminal is not None else None
         if terminal is None or until is None or until < utcnow():
             return None
