@@ -53,9 +53,10 @@ def note_feed_rows(session: Session, store_ids: Iterable[int]) -> None:
     touched.update(new)
     if session.get_bind().dialect.name == "postgresql":
         payload = ",".join(str(i) for i in sorted(new))
-        session.connection().execute(
-            text("SELECT pg_notify(:channel, :stores)"), {"channel": CHANNEL, "stores": payload}
-        )
+        session.connection().execute(_NOTIFY, {"channel": CHANNEL, "stores": payload})
+
+
+_NOTIFY = text("SELECT pg_notify(:channel, :stores)")  # made once (a text() parses its statement when made)
 
 
 class FeedNotifier:

@@ -80,12 +80,7 @@ def write_levels(session: Session, levels: Iterable[Level], postgres: bool) -> N
             return [qty(value) for value in values]
 
         result: Any = conn.execute(
-            text(
-                "UPDATE stock_levels AS l SET on_hand = v.on_hand, reserved = v.reserved "
-                "FROM unnest(CAST(:loc AS integer[]), CAST(:prod AS integer[]), CAST(:on_hand AS bigint[]), "
-                "CAST(:reserved AS bigint[])) AS v(location_id, product_id, on_hand, reserved) "
-                "WHERE l.location_id = v.location_id AND l.product_id = v.product_id"
-            ),
+            _UPDATE_LEVELS_FROM_ARRAYS,
             {
                 "loc": [level.location_id for level in changed],
                 "prod": [level.product_id for level in changed],
@@ -128,6 +123,13 @@ def _level_values(level: Level) -> dict[str, Any]:
 
 
 _LEVELS = cast(Table, StockLevel.__table__)
+# Made once: a `text()` parses its statement for parameters when made, which was 3% of a push's time here.
+_UPDATE_LEVELS_FROM_ARRAYS = text(
+    "UPDATE stock_levels AS l SET on_hand = v.on_hand, reserved = v.reserved "
+    "FROM unnest(CAST(:loc AS integer[]), CAST(:prod AS integer[]), CAST(:on_hand AS bigint[]), "
+    "CAST(:reserved AS bigint[])) AS v(location_id, product_id, on_hand, reserved) "
+    "WHERE l.location_id = v.location_id AND l.product_id = v.product_id"
+)
 _UPDATE_LEVEL = (
     update(_LEVELS)
     .where(_LEVELS.c.location_id == bindparam("at"), _LEVELS.c.product_id == bindparam("of"))

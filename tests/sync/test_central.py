@@ -8,6 +8,7 @@ oversell exceptions, the stock count rule, paging of the change feed, web order 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import socket
@@ -48,6 +49,7 @@ from sync.central.models import (
     Store,
     Terminal,
     WebOrder,
+    made_on,
 )
 
 if TYPE_CHECKING:
@@ -131,6 +133,10 @@ def test_central_imports_only_the_protocol() -> None:
                 )
 
 
+def _made_here(dialect: str, obj: object, *_: object) -> bool:
+    return made_on(obj, dialect)
+
+
 def test_migrations_match_the_models(db_url: str) -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
@@ -143,7 +149,9 @@ def test_migrations_match_the_models(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": False})
+            # A key made on one dialect only (models.columns.sqlite_key) is not looked for on the other.
+            here = functools.partial(_made_here, conn.dialect.name)
+            context = MigrationContext.configure(conn, opts={"compare_type": False, "include_object": here})
             assert context.get_current_revision() == head
             assert compare_metadata(context, Base.metadata) == []
     finally:

@@ -11,7 +11,17 @@ Split by what the tables hold (columns, chain, catalog, stock, orders, sales); c
 
 from sync.central.models.catalog import Barcode, Price, Product, TaxClass
 from sync.central.models.chain import ApiKey, CentralSetting, Location, StaffMember, Store, Terminal
-from sync.central.models.columns import Base, Money, Qty, Rate, UTCDateTime, table_of, utcnow
+from sync.central.models.columns import (
+    Base,
+    Money,
+    Qty,
+    Rate,
+    UTCDateTime,
+    made_on,
+    sqlite_key,
+    table_of,
+    utcnow,
+)
 from sync.central.models.orders import (
     Notice,
     OrderAccess,
@@ -83,6 +93,8 @@ __all__ = [
     "UTCDateTime",
     "WebOrder",
     "WebOrderLine",
+    "made_on",
+    "sqlite_key",
     "table_of",
     "utcnow",
 ]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Table
+from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +85,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     pass
+
+
+def sqlite_key(column: str, referred: str) -> ForeignKeyConstraint:
+    """A foreign key of `column` to `referred`.id that only SQLite keeps: a table every pushed sale appends to
+    (migration 0027 says why PostgreSQL does not; each id in it is one the central has just read)."""
+    return ForeignKeyConstraint([column], [f"{referred}.id"]).ddl_if(dialect="sqlite")
+
+
+def made_on(obj: object, dialect: str) -> bool:
+    """Whether a schema object is made on this dialect (false for a key declared `.ddl_if` another one, as
+    `sqlite_key` makes): what a comparison of the models with a database of that dialect should include (Alembic's
+    does not read `ddl_if`). The till's schema has the same rule (`app.db.models.made_on`)."""
+    only = getattr(obj, "_ddl_if", None)
+    return only is None or only.dialect in (None, dialect)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -12,18 +12,22 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sync.central.models.columns import Base, Money, Qty, UTCDateTime, utcnow
+from sync.central.models.columns import Base, Money, Qty, UTCDateTime, sqlite_key, utcnow
 
 
 class Sale(Base):
     """A completed sale as pushed by a terminal (its lines and payments stay in the JSON document)."""
 
     __tablename__ = "sales"
-    __table_args__ = (UniqueConstraint("store_id", "number", name="uq_sales_store_number"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "number", name="uq_sales_store_number"),
+        sqlite_key("store_id", "stores"),
+        sqlite_key("terminal_id", "terminals"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     # Not indexed alone: the (store_id, number) unique index leads with it (migration 0025).
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    store_id: Mapped[int] = mapped_column(Integer)
+    terminal_id: Mapped[int] = mapped_column(Integer)
     # Indexed alone too: a push looks its numbers up chain-wide (service.order_state._number_free).
     number: Mapped[str] = mapped_column(String(64), index=True)
     total: Mapped[Decimal | None] = mapped_column(Money)
@@ -114,9 +118,10 @@ class AppliedEvent(Base):
     """Every event applied, written in the same transaction as its effects: the exactly-once guard."""
 
     __tablename__ = "applied_events"
+    __table_args__ = (sqlite_key("store_id", "stores"), sqlite_key("terminal_id", "terminals"))
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    store_id: Mapped[int] = mapped_column(Integer)
+    terminal_id: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -142,8 +147,11 @@ class RejectedEvent(Base):
 class FeedChange(Base):
     __tablename__ = "change_feed"
     # The latest entry of a key (snapshots, compaction) is found by this index.
-    __table_args__ = (Index("ix_change_feed_store_type_key", "store_id", "type", "key", "seq"),)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    __table_args__ = (
+        Index("ix_change_feed_store_type_key", "store_id", "type", "key", "seq"),
+        sqlite_key("store_id", "stores"),
+    )
+    store_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(128))

@@ -12,25 +12,31 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sync.central.models.columns import Base, Qty, UTCDateTime, utcnow
+from sync.central.models.columns import Base, Qty, UTCDateTime, sqlite_key, utcnow
 
 
 class StockMovement(Base):
     """One signed ledger row; never updated or deleted. On-hand is the sum of these."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (Index("ix_stock_movements_level", "location_id", "product_id", "seq"),)
+    __table_args__ = (
+        Index("ix_stock_movements_level", "location_id", "product_id", "seq"),
+        sqlite_key("store_id", "stores"),
+        sqlite_key("location_id", "locations"),
+        sqlite_key("product_id", "products"),
+        sqlite_key("terminal_id", "terminals"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    store_id: Mapped[int] = mapped_column(Integer)
+    location_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(Integer)
     qty: Mapped[Decimal] = mapped_column(Qty)
     kind: Mapped[str] = mapped_column(String(32))
     # What caused it: an event type or "web_order", and the id of the record (order, return, count event).
     cause_type: Mapped[str] = mapped_column(String(32))
     cause_id: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    terminal_id: Mapped[int | None] = mapped_column(Integer)
     # The feed seq of the stock change this movement produced: terminals that had applied up to a seq knew it.
     seq: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

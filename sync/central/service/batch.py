@@ -142,8 +142,8 @@ def _push(
     for attempt in range(_ATTEMPTS if len(good) == len(judged) else 0):
         try:
             with factory.begin() as session:
-                results = _apply_batch(session, terminal_id, good, parsed, generation)
-                _note_push(session, terminal_id, generation, anchor, results)
+                terminal, results = _apply_batch(session, terminal_id, good, parsed, generation)
+                _note_push(terminal, generation, anchor)
                 return results
         except _UNAPPLIABLE as exc:
             # A key met once is most often a copy of this batch, or a sale of another till, that committed while
@@ -164,7 +164,9 @@ def _push(
         else:
             results.append(_push_alone(factory, terminal_id, ev, generation))
     with factory.begin() as session:
-        _note_push(session, terminal_id, generation, anchor, results)
+        found = session.get(Terminal, terminal_id)
+        if found is not None:
+            _note_push(found, generation, anchor)
     return results
 
 
@@ -269,19 +271,13 @@ def _applied_row(session: Session, terminal: Terminal, ev: protocol.Event, gener
     ledger.add_row(session, AppliedEvent, applied)  # set-wise in a batch (`_apply_batch`)
 
 
-def _note_push(
-    session: Session,
-    terminal_id: int,
-    generation: int | None,
-    anchor: protocol.AuditAnchor | None,
-    results: list[protocol.PushResult],
-) -> None:
-    """What a push tells of its terminal, in the transaction given (the batch's own): the first-admin window of a
-    just enrolled terminal closes, and the audit head the push named is kept (the highest, of the current
-    generation only). A replaced till delivering its unsent work in its grace has the generation before: its
-    events were written with it (`_applied`), and its audit chain is not the new till's."""
-    terminal = session.get(Terminal, terminal_id)
-    if terminal is None or (generation is not None and generation != terminal.generation):
+def _note_push(terminal: Terminal, generation: int | None, anchor: protocol.AuditAnchor | None) -> None:
+    """What a push tells of its terminal, in the transaction it was read in (the batch's own, which hands it over:
+    read again, it was a query a push, since the session holds an unchanged row only as long as someone else does):
+    the first-admin window of a just enrolled terminal closes, and the audit head the push named is kept (the
+    highest, of the current generation only). A replaced till delivering its unsent work in its grace has the
+    generation before: its events were written with it (`_applied`), and its audit chain is not the new till's."""
+    if generation is not None and generation != terminal.generation:
         return
     if terminal.bootstrap_open:
         terminal.bootstrap_open = False
@@ -388,9 +384,10 @@ def _apply_batch(
     events: list[protocol.Event],
     parsed: dict[uuid.UUID, tuple[BaseModel, str]] | None = None,
     generation: int | None = None,
-) -> list[protocol.PushResult]:
-    """The whole batch in this transaction: the rows of its events written set-wise (one COPY or executemany INSERT
-    per table for a run of `_SETWISE` events), its payloads used as `_judge` parsed and serialised them.
+) -> tuple[Terminal, list[protocol.PushResult]]:
+    """The whole batch in this transaction (the terminal, read under the store's lock, and each event's result):
+    the rows of its events written set-wise (one COPY or executemany INSERT per table for a run of `_SETWISE`
+    events), its payloads used as `_judge` parsed and serialised them.
 
     What no other push of the store can change is done before the store's lock is taken (`_write_first`): which
     events were applied before, the products, and the sales with their applied events (and the report facts their
@@ -454,7 +451,7 @@ def _apply_batch(
         results.append(protocol.PushResult(id=ev.id, status="applied"))
     _keep_numbers(terminal, numbers)
     ledger.write_staged(session)
-    return results
+    return terminal, results
 
 
 def _prefetch_catalog(session: Session, store_id: int, events: list[protocol.Event]) -> list[str]:
