@@ -34,7 +34,7 @@ def orphans(session: Session) -> list[tuple[str, str, int]]:
             .where(value.is_not(None), ~select(parent.c.id).where(parent.c.id == value).exists())
             .distinct()
         )
-    return [tuple(row) for row in session.execute(union_all(*found))]  # type: ignore[misc]
+    return [(table, column, key) for table, column, key in session.execute(union_all(*found))]
 
 
 def _busy_day(central: Central) -> None:

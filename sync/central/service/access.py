@@ -228,9 +228,8 @@ def terminal_for_token(session: Session, token: str) -> Terminal | None:
     if not token:
         return None
     digest = sha256(token)
-    found = select(Terminal).options(
-        joinedload(Terminal.store)
-    )  # with its store: every push and pull names it
+    # With its store: every push and pull names it.
+    found = select(Terminal).options(joinedload(Terminal.store))
     terminal = session.scalar(found.where(Terminal.token_hash == digest))
     if terminal is None:
         terminal = session.scalar(found.where(Terminal.previous_token_hash == digest))

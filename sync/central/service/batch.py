@@ -272,11 +272,11 @@ def _applied_row(session: Session, terminal: Terminal, ev: protocol.Event, gener
 
 
 def _note_push(terminal: Terminal, generation: int | None, anchor: protocol.AuditAnchor | None) -> None:
-    """What a push tells of its terminal, in the transaction it was read in (the batch's own, which hands it over:
-    read again, it was a query a push, since the session holds an unchanged row only as long as someone else does):
-    the first-admin window of a just enrolled terminal closes, and the audit head the push named is kept (the
-    highest, of the current generation only). A replaced till delivering its unsent work in its grace has the
-    generation before: its events were written with it (`_applied`), and its audit chain is not the new till's."""
+    """What a push tells of its terminal, in the transaction the terminal was read in (the batch hands it over;
+    asked for again, the session had let the unchanged row go and read it anew): the first-admin window of a just
+    enrolled terminal closes, and the audit head the push named is kept (the highest, of the current generation
+    only). A replaced till delivering its unsent work in its grace has the generation before: its events were
+    written with it (`_applied`), and its audit chain is not the new till's."""
     if generation is not None and generation != terminal.generation:
         return
     if terminal.bootstrap_open:
